@@ -1,0 +1,26 @@
+# Berth: `make run` and `make test` do all set-up on a fresh Debian 12 machine.
+SHELL := /bin/bash
+BERTH_HOST ?= unix:///run/berth.sock
+
+.PHONY: deps build run test bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@npm run --silent build
+
+run: build
+	@scripts/ensure-daemon.sh
+	@bin/berth run --rm busybox echo hello from berth
+
+test: build
+	@scripts/ensure-daemon.sh
+	@node --test --test-concurrency=2 --test-timeout=600000 dist/test/
+
+bench: build
+	@scripts/ensure-daemon.sh
+	@node dist/bench/run.js
+
+clean:
+	rm -rf dist

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what Berth needs on Debian 12 when it is missing: system packages through apt,
+# npm packages through npm ci. Idempotent and quiet when everything is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have runc      || need+=(runc)
+have conmon    || need+=(conmon)
+have iptables  || need+=(iptables)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+[ -x /usr/bin/tini-static ] || need+=(tini)
+have mount     || need+=(mount)
+have curl      || need+=(curl)
+have script    || need+=(bsdutils)
+if [ "${#need[@]}" -gt 0 ]; then
+  # de-duplicate
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+  echo "installing Debian packages: ${need[*]}"
+  if [ "$(id -u)" -ne 0 ]; then echo "need root to install packages" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
