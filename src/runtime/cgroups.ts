@@ -149,7 +149,7 @@ export interface CgroupLimits {
   cpuQuota?: number | null;
   /** CFS period in µs. */
   cpuPeriod?: number;
-  /** cpu.shares (v1); on v2 converted back from cpu.weight. */
+  /** cpu.shares (v1); on v2 approximated from cpu.weight, absent at the default weight 100. */
   cpuShares?: number;
   cpusetCpus?: string;
   cpusetMems?: string;
@@ -196,14 +196,15 @@ export function readLimits(cgroupsPath: string, layout: CgroupLayout = detectCgr
     if (p !== undefined) out.cpuPeriod = Number(p);
   }
   const weight = readText(dir, 'cpu.weight');
-  if (weight !== undefined && weight !== '') out.cpuShares = weightToShares(Number(weight));
+  // 100 is the kernel's default weight: no shares were set.
+  if (weight !== undefined && weight !== '' && weight !== '100') out.cpuShares = weightToShares(Number(weight));
   set('cpusetCpus', readText(dir, 'cpuset.cpus'));
   set('cpusetMems', readText(dir, 'cpuset.mems'));
   set('pidsMax', v2Limit(readText(dir, 'pids.max')));
   return out;
 }
 
-/** runc's shares → weight conversion, inverted (approximately; exact for the default 1024 → 39 → 1024). */
+/** runc's shares → weight conversion (1 + (shares-2)·9999/262142), inverted; approximate (1024 → 39 → 998). */
 function weightToShares(weight: number): number {
   if (!Number.isFinite(weight) || weight <= 0) return 0;
   return Math.round(((weight - 1) * 262142) / 9999 + 2);

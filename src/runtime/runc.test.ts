@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { buildSpec, capabilityMask, DEFAULT_CAPABILITIES, type SpecOptions } from './spec.js';
 import { resolveUser } from './user.js';
-import { cgroupDir, cgroupDirs, detectCgroups, readLimits, readOomKilled, readStats, swapAccountingEnabled } from './cgroups.js';
+import {
+  cgroupDir,
+  cgroupDirs,
+  detectCgroups,
+  readLimits,
+  readOomKilled,
+  readStats,
+  resourcesToRuncUpdate,
+  swapAccountingEnabled,
+} from './cgroups.js';
 
 const RUNC = '/usr/sbin/runc';
 const BUSYBOX = '/bin/busybox';
@@ -221,6 +230,33 @@ test('memory, cpu and pids limits are applied to the cgroup', { skip }, async ()
   assert.ok((stats?.pidsCurrent ?? 0) >= 1);
   assert.ok((stats?.memoryUsage ?? 0) > 0);
   assert.ok((stats?.cpuUsageNs ?? 0) > 0);
+});
+
+test('runc update applies resourcesToRuncUpdate output', { skip }, async () => {
+  const MiB = 1024 * 1024;
+  let before: ReturnType<typeof readLimits> | undefined;
+  let afterUpdate: ReturnType<typeof readLimits> | undefined;
+  let updateErr = '';
+  const r = await run('echo READY; read x; true', { resources: { memory: 64 * MiB, pidsLimit: 20 } }, (id, cgroupsPath) => {
+    before = readLimits(cgroupsPath);
+    const payload = resourcesToRuncUpdate(
+      { memory: 96 * MiB, memorySwap: 192 * MiB, nanoCpus: 250_000_000, pidsLimit: 0, cpuShares: 256 },
+      { swapAccounting: swapAccountingEnabled() },
+    );
+    const u = spawnSync(RUNC, ['--root', runcRoot, 'update', '--resources', '-', id], { input: JSON.stringify(payload) });
+    updateErr = u.stderr.toString() + (u.status === 0 ? '' : ` (status ${u.status})`);
+    afterUpdate = readLimits(cgroupsPath);
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(updateErr, '');
+  assert.equal(before?.memory, 64 * MiB);
+  assert.equal(before?.pidsMax, 20);
+  assert.equal(afterUpdate?.memory, 96 * MiB);
+  if (swapAccountingEnabled()) assert.equal(afterUpdate?.memorySwap, 192 * MiB);
+  assert.equal(afterUpdate?.cpuQuota, 25000);
+  assert.equal(afterUpdate?.cpuPeriod, 100000);
+  assert.equal(afterUpdate?.cpuShares, 256);
+  assert.equal(afterUpdate?.pidsMax, null);
 });
 
 test('pids limit bounds a fork bomb', { skip }, async () => {
