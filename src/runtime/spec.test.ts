@@ -253,7 +253,19 @@ test('mounts: init, tmpfs, shm size, user mounts replace defaults', () => {
   ]);
   assert.equal(s.mounts.filter((m) => m.destination === '/etc/hosts').length, 1);
   assert.equal(s.mounts.find((m) => m.destination === '/etc/hosts')?.source, '/mine');
-  assert.equal(s.mounts[s.mounts.length - 1]?.destination, '/etc/hosts');
+  assert.deepEqual(
+    s.mounts.slice(7).map((m) => m.destination),
+    ['/run', '/data', '/etc/resolv.conf', '/etc/hostname', '/sbin/docker-init', '/etc/hosts'],
+  );
+  const nested = buildSpec({
+    ...base,
+    mounts: [
+      { destination: '/data/sub', type: 'bind', source: '/a' },
+      { destination: '/data', type: 'bind', source: '/b' },
+    ],
+  });
+  const order = nested.mounts.map((m) => m.destination);
+  assert.ok(order.indexOf('/data') < order.indexOf('/data/sub'), order.join(' '));
   assert.equal(s.linux.sysctl?.['net.core.somaxconn'], '1024');
   assert.deepEqual(s.process.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 2048 }]);
   assert.equal(s.process.oomScoreAdj, 100);

@@ -233,7 +233,7 @@ export interface SpecOptions {
   shmSize?: number;
   /** Bind this host directory at /dev/shm instead of a tmpfs (ipc host / shared ipc). Default for ipc host: /dev/shm. */
   shmPath?: string;
-  /** Extra OCI mounts (volumes, binds), appended after the defaults. */
+  /** Extra OCI mounts (volumes, binds), after the defaults; with the etc files, init and tmpfs mounts they are stably sorted by path depth. */
   mounts?: OciMount[];
   /** tmpfs mounts: destination → mount options ("rw,size=64m"), as HostConfig.Tmpfs. */
   tmpfs?: Record<string, string>;
@@ -759,7 +759,10 @@ export function buildSpec(opts: SpecOptions): OciSpec {
     userDests.has(dest) || (userDests.has('/dev') && dest.startsWith('/dev/'));
   const mounts: OciMount[] = defaults.filter((m) => !replaced(m.destination));
 
-  const etcOptions = ['rbind', 'rprivate', ...(opts.readonlyRootfs ? ['ro'] : [])];
+  const etcOptions = opts.readonlyRootfs ? ['rbind', 'ro', 'rprivate'] : ['rbind', 'rprivate'];
+  // After the defaults: etc files, init, tmpfs and the caller's mounts, stably sorted by depth
+  // (as dockerd does) so a parent directory is always mounted before what is mounted inside it.
+  const extra: OciMount[] = [];
   const etc = opts.etcFiles ?? {};
   for (const [dest, src] of [
     ['/etc/resolv.conf', etc.resolvConfPath],
@@ -767,13 +770,15 @@ export function buildSpec(opts: SpecOptions): OciSpec {
     ['/etc/hosts', etc.hostsPath],
   ] as const) {
     if (src !== undefined && !userDests.has(dest)) {
-      mounts.push({ destination: dest, type: 'bind', source: src, options: [...etcOptions] });
+      extra.push({ destination: dest, type: 'bind', source: src, options: [...etcOptions] });
     }
   }
   if (opts.init) {
-    mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: opts.init, options: ['bind', 'ro'] });
+    extra.push({ destination: '/sbin/docker-init', type: 'bind', source: opts.init, options: ['bind', 'ro'] });
   }
-  mounts.push(...userMounts);
+  extra.push(...userMounts);
+  const depth = (m: OciMount): number => m.destination.split('/').filter((p) => p !== '').length;
+  mounts.push(...extra.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m) - depth(b.m) || a.i - b.i).map((x) => x.m));
 
   // Linux.
   const linux: OciLinux = {
