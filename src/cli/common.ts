@@ -1,0 +1,128 @@
+/**
+ * What every command module shares: the CLI context, command definitions, the error types
+ * that decide exit codes, and output helpers.
+ */
+import type { Writable } from 'node:stream';
+import { EngineClient } from '../client/client.js';
+import { ApiError, ConnectionError } from '../client/errors.js';
+import type { FlagSpec, ParsedFlags } from './flags.js';
+
+export const CLI_NAME = 'berth';
+export const CLI_VERSION = '0.1.0';
+
+export interface CliOptions {
+  host?: string | undefined;
+  debug?: boolean;
+  stdout?: Writable;
+  stderr?: Writable;
+}
+
+/** The CLI's context: output streams and a lazily created API client. */
+export class Cli {
+  readonly out: Writable;
+  readonly err: Writable;
+  readonly debug: boolean;
+  private readonly hostFlag: string | undefined;
+  private clientInstance: EngineClient | undefined;
+
+  constructor(options: CliOptions = {}) {
+    this.out = options.stdout ?? process.stdout;
+    this.err = options.stderr ?? process.stderr;
+    this.debug = options.debug ?? false;
+    this.hostFlag = options.host;
+  }
+
+  get client(): EngineClient {
+    if (!this.clientInstance) {
+      const apiVersion = process.env['BERTH_API_VERSION'];
+      this.clientInstance = new EngineClient({ host: this.hostFlag, ...(apiVersion ? { apiVersion } : {}) });
+    }
+    return this.clientInstance;
+  }
+
+  print(s: string): void {
+    this.out.write(s);
+  }
+
+  println(s = ''): void {
+    this.out.write(`${s}\n`);
+  }
+
+  eprintln(s = ''): void {
+    this.err.write(`${s}\n`);
+  }
+
+  close(): void {
+    this.clientInstance?.close();
+  }
+}
+
+export interface CommandDef {
+  /** e.g. "stop", or "image ls" style names are resolved by main.ts */
+  name: string;
+  /** the usage line after "Usage:  berth " */
+  usage: string;
+  description: string;
+  aliases?: string[];
+  flags: FlagSpec[];
+  /** false for run/create/exec: flags end at the first positional */
+  interspersed?: boolean;
+  args?: { min?: number; max?: number };
+  run(cli: Cli, flags: ParsedFlags, ctx: { commandPath: string }): Promise<number | void>;
+}
+
+/** Exit with a code, optionally printing a message to stderr (docker's cli.StatusError). */
+export class StatusError extends Error {
+  readonly statusCode: number;
+  readonly status: string;
+  constructor(statusCode: number, status = '') {
+    super(status || `exit status ${statusCode}`);
+    this.name = 'StatusError';
+    this.statusCode = statusCode;
+    this.status = status;
+  }
+}
+
+/** Several errors from a multi-target command, printed one per line. */
+export class MultiError extends Error {
+  readonly errors: unknown[];
+  constructor(errors: unknown[]) {
+    super(errors.map(describeError).join('\n'));
+    this.name = 'MultiError';
+    this.errors = errors;
+  }
+}
+
+/** The text docker prints for an error. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) return err.describe();
+  if (err instanceof ConnectionError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof ApiError && err.statusCode === 404;
+}
+
+/**
+ * Runs `fn` for each target concurrently (docker's parallel operation), prints each target
+ * that succeeded in order, and fails with the joined errors.
+ */
+export async function forEachTarget(cli: Cli, targets: readonly string[], fn: (target: string) => Promise<void>, options: { print?: boolean } = {}): Promise<void> {
+  const results = await Promise.allSettled(targets.map((t) => fn(t)));
+  const errors: unknown[] = [];
+  results.forEach((r, i) => {
+    if (r.status === 'rejected') errors.push(r.reason);
+    else if (options.print !== false) cli.println(targets[i]);
+  });
+  if (errors.length) throw new MultiError(errors);
+}
+
+/** Waits until everything written to a stream has been handed to the OS. */
+export function flushStream(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
+}

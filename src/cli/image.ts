@@ -1,0 +1,304 @@
+/**
+ * Image commands: images / image ls, import, tag, rmi / image rm, image inspect, pull,
+ * image bootstrap.
+ */
+import { createReadStream } from 'node:fs';
+import type { ImageSummary } from '../client/types.js';
+import { StatusError, describeError, type Cli, type CommandDef } from './common.js';
+import type { ParsedFlags } from './flags.js';
+import { goTimeString, humanDuration, humanSize, renderRows, truncateId } from './format.js';
+import { runInspect } from './inspect.js';
+import { displayJsonMessages } from './progress.js';
+import { familiarName, parseReference } from './reference.js';
+import { TemplateError } from './template.js';
+import { parseFilters } from './container.js';
+
+// ---------- ls ----------
+
+interface ImageRow {
+  image: ImageSummary;
+  repo: string;
+  tag: string;
+  digest: string;
+}
+
+function isDangling(img: ImageSummary): boolean {
+  const tags = img.RepoTags ?? [];
+  const digests = img.RepoDigests ?? [];
+  if (tags.length === 0 && digests.length === 0) return true;
+  return tags.length === 1 && tags[0] === '<none>:<none>' && digests.length === 1 && digests[0] === '<none>@<none>';
+}
+
+/** One row per repository:tag (and digest with --digests), like docker's imageFormat. */
+export function imageRows(images: readonly ImageSummary[], options: { digests: boolean }): ImageRow[] {
+  const rows: ImageRow[] = [];
+  for (const img of images) {
+    if (isDangling(img)) {
+      rows.push({ image: img, repo: '<none>', tag: '<none>', digest: '<none>' });
+      continue;
+    }
+    const repoTags = new Map<string, string[]>();
+    const repoDigests = new Map<string, string[]>();
+    for (const ref of img.RepoTags ?? []) {
+      const p = parseReference(ref);
+      if (p.tag === undefined || p.name === '<none>') continue;
+      const list = repoTags.get(p.name) ?? [];
+      list.push(p.tag);
+      repoTags.set(p.name, list);
+    }
+    for (const ref of img.RepoDigests ?? []) {
+      const p = parseReference(ref);
+      if (p.digest === undefined || p.name === '<none>') continue;
+      const list = repoDigests.get(p.name) ?? [];
+      list.push(p.digest);
+      repoDigests.set(p.name, list);
+    }
+    for (const [repo, tags] of repoTags) {
+      let digests = repoDigests.get(repo) ?? [];
+      repoDigests.delete(repo);
+      if (!options.digests) digests = [];
+      for (const tag of tags) {
+        if (digests.length === 0) rows.push({ image: img, repo, tag, digest: '<none>' });
+        else for (const d of digests) rows.push({ image: img, repo, tag, digest: d });
+      }
+    }
+    for (const [repo, digests] of repoDigests) {
+      if (options.digests) for (const d of digests) rows.push({ image: img, repo, tag: '<none>', digest: d });
+      else rows.push({ image: img, repo, tag: '<none>', digest: '' });
+    }
+  }
+  return rows;
+}
+
+const IMAGE_HEADERS: Record<string, string> = {
+  ID: 'IMAGE ID',
+  Repository: 'REPOSITORY',
+  Tag: 'TAG',
+  Digest: 'DIGEST',
+  CreatedSince: 'CREATED',
+  CreatedAt: 'CREATED AT',
+  Size: 'SIZE',
+  Containers: 'CONTAINERS',
+  SharedSize: 'SHARED SIZE',
+  UniqueSize: 'UNIQUE SIZE',
+  VirtualSize: 'VIRTUAL SIZE',
+};
+
+export function imageContext(r: ImageRow, options: { trunc: boolean; now?: number }): Record<string, unknown> {
+  const img = r.image;
+  const now = options.now ?? Date.now();
+  return {
+    ID: () => (options.trunc ? truncateId(img.Id) : img.Id),
+    Repository: () => r.repo,
+    Tag: () => r.tag,
+    Digest: () => r.digest,
+    CreatedSince: () => `${humanDuration(now - img.Created * 1000)} ago`,
+    CreatedAt: () => goTimeString(new Date(img.Created * 1000)),
+    Size: () => humanSize(img.Size),
+    Containers: () => (img.Containers === -1 ? 'N/A' : String(img.Containers)),
+    VirtualSize: () => humanSize(img.VirtualSize ?? img.Size),
+    SharedSize: () => (img.SharedSize === -1 ? 'N/A' : humanSize(img.SharedSize)),
+    UniqueSize: () => (img.SharedSize === -1 ? 'N/A' : humanSize(img.Size - img.SharedSize)),
+  };
+}
+
+async function lsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const filters = parseFilters(flags.list('filter'));
+  const [ref] = flags.args;
+  if (ref) (filters['reference'] ??= []).push(ref);
+  const digests = flags.bool('digests');
+  const quiet = flags.bool('quiet');
+  let format = flags.string('format') ?? '';
+  if (format === '' || format === 'table') {
+    if (quiet) format = '{{.ID}}';
+    else if (digests) format = 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
+    else format = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
+  }
+  const images = await cli.client.imageList({ all: flags.bool('all'), filters });
+  const rows = imageRows(images, { digests });
+  const trunc = !flags.bool('no-trunc');
+  try {
+    cli.print(renderRows(rows, format, { toContext: (r) => imageContext(r, { trunc }), headers: IMAGE_HEADERS }));
+  } catch (e) {
+    if (e instanceof TemplateError) throw new StatusError(64, e.message);
+    throw e;
+  }
+}
+
+// ---------- import / pull ----------
+
+async function importCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const [source = '', ref] = flags.args;
+  if (ref) validateReference(ref);
+  let body: NodeJS.ReadStream | ReturnType<typeof createReadStream> | undefined;
+  let fromSrc = source;
+  if (source === '-') body = process.stdin;
+  else if (!/^https?:\/\//.test(source)) {
+    fromSrc = '-';
+    body = createReadStream(source);
+    await new Promise<void>((resolve, reject) => {
+      body?.once('open', () => resolve()).once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new Error(`open ${source}: no such file or directory`) : e));
+    });
+  }
+  const res = await cli.client.imageImport({
+    source: fromSrc,
+    body,
+    repo: ref,
+    message: flags.string('message'),
+    changes: flags.list('change'),
+    platform: flags.string('platform'),
+  });
+  await displayJsonMessages(res, cli.out);
+}
+
+async function pullCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const name = flags.args[0] as string;
+  validateReference(name);
+  const p = parseReference(name);
+  const tag = p.digest ?? p.tag ?? (flags.bool('all-tags') ? undefined : 'latest');
+  if (p.tag === undefined && p.digest === undefined && !flags.bool('all-tags') && !flags.bool('quiet')) cli.println('Using default tag: latest');
+  const res = await cli.client.imagePull({ image: p.name, tag, platform: flags.string('platform') });
+  await displayJsonMessages(res, flags.bool('quiet') ? new (await import('node:stream')).PassThrough().resume() : cli.out);
+  cli.println(p.digest ? `${p.name}@${p.digest}` : `${p.name}:${tag ?? 'latest'}`);
+}
+
+// ---------- tag / rm / inspect ----------
+
+export function validateReference(ref: string): void {
+  const p = parseReference(ref);
+  if (p.name === '' || /[A-Z]/.test(p.name)) {
+    const full = p.name.includes('/') ? p.name : `library/${p.name}`;
+    throw new Error(`invalid reference format: repository name (${full}) must be lowercase`);
+  }
+  if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(p.name.replace(/^[a-zA-Z0-9.-]+(:\d+)?\//, (h) => h.toLowerCase()))) {
+    throw new Error('invalid reference format');
+  }
+  if (p.tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(p.tag)) throw new Error('invalid reference format');
+}
+
+async function tagCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const [source = '', target = ''] = flags.args;
+  validateReference(target);
+  const p = parseReference(target);
+  if (p.digest) throw new Error('refusing to create a tag with a digest reference');
+  await cli.client.imageTag(source, { repo: familiarName(p.name), tag: p.tag ?? 'latest' });
+}
+
+async function rmCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const errors: string[] = [];
+  for (const name of flags.args) {
+    try {
+      const items = await cli.client.imageRemove(name, { force: flags.bool('force'), noPrune: flags.bool('no-prune') });
+      for (const it of items) {
+        if (it.Untagged) cli.println(`Untagged: ${it.Untagged}`);
+        if (it.Deleted) cli.println(`Deleted: ${it.Deleted}`);
+      }
+    } catch (e) {
+      errors.push(describeError(e));
+    }
+  }
+  if (errors.length) throw new StatusError(1, errors.join('\n'));
+}
+
+async function inspectCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  await runInspect(
+    cli,
+    flags.args,
+    async (name) => {
+      const res = await cli.client.request({ path: `/images/${encodeURIComponent(name)}/json` });
+      const chunks: Buffer[] = [];
+      for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    { format: flags.string('format') },
+  );
+}
+
+async function bootstrapCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const { bootstrap } = await import('./bootstrap.js');
+  await bootstrap(cli, flags.args[0] as string, { tag: flags.string('tag') });
+}
+
+const def = (d: CommandDef): CommandDef => d;
+
+export const commands: Record<string, CommandDef> = {
+  ls: def({
+    name: 'images',
+    usage: '[OPTIONS] [REPOSITORY[:TAG]]',
+    description: 'List images',
+    aliases: ['image ls', 'image list', 'images'],
+    flags: [
+      { long: 'all', short: 'a', type: 'bool', description: 'Show all images (default hides intermediate images)' },
+      { long: 'digests', type: 'bool', description: 'Show digests' },
+      { long: 'filter', short: 'f', type: 'list', valueName: 'filter', description: 'Filter output based on conditions provided' },
+      { long: 'format', type: 'string', description: 'Format output using a custom template' },
+      { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+      { long: 'quiet', short: 'q', type: 'bool', description: 'Only show image IDs' },
+    ],
+    args: { max: 1 },
+    run: (cli, f) => lsCommand(cli, f),
+  }),
+  import: def({
+    name: 'import',
+    usage: '[OPTIONS] file|URL|- [REPOSITORY[:TAG]]',
+    description: 'Import the contents from a tarball to create a filesystem image',
+    aliases: ['image import', 'import'],
+    flags: [
+      { long: 'change', short: 'c', type: 'list', description: 'Apply Dockerfile instruction to the created image' },
+      { long: 'message', short: 'm', type: 'string', description: 'Set commit message for imported image' },
+      { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
+    ],
+    args: { min: 1, max: 2 },
+    run: (cli, f) => importCommand(cli, f),
+  }),
+  pull: def({
+    name: 'pull',
+    usage: '[OPTIONS] NAME[:TAG|@DIGEST]',
+    description: 'Download an image from a registry',
+    aliases: ['image pull', 'pull'],
+    flags: [
+      { long: 'all-tags', short: 'a', type: 'bool', description: 'Download all tagged images in the repository' },
+      { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
+      { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
+    ],
+    args: { min: 1, max: 1 },
+    run: (cli, f) => pullCommand(cli, f),
+  }),
+  tag: def({
+    name: 'tag',
+    usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]',
+    description: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+    aliases: ['image tag', 'tag'],
+    flags: [],
+    args: { min: 2, max: 2 },
+    run: (cli, f) => tagCommand(cli, f),
+  }),
+  rm: def({
+    name: 'rmi',
+    usage: '[OPTIONS] IMAGE [IMAGE...]',
+    description: 'Remove one or more images',
+    aliases: ['image rm', 'image remove', 'rmi'],
+    flags: [
+      { long: 'force', short: 'f', type: 'bool', description: 'Force removal of the image' },
+      { long: 'no-prune', type: 'bool', description: 'Do not delete untagged parents' },
+    ],
+    args: { min: 1 },
+    run: (cli, f) => rmCommand(cli, f),
+  }),
+  inspect: def({
+    name: 'inspect',
+    usage: '[OPTIONS] IMAGE [IMAGE...]',
+    description: 'Display detailed information on one or more images',
+    flags: [{ long: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' }],
+    args: { min: 1 },
+    run: (cli, f) => inspectCommand(cli, f),
+  }),
+  bootstrap: def({
+    name: 'bootstrap',
+    usage: '[OPTIONS] busybox',
+    description: 'Build a base image (busybox) locally and import it',
+    flags: [{ long: 'tag', short: 't', type: 'string', description: 'Name and tag of the image', defaultValue: 'busybox:latest' }],
+    args: { min: 1, max: 1 },
+    run: (cli, f) => bootstrapCommand(cli, f),
+  }),
+};

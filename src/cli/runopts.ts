@@ -1,0 +1,242 @@
+/**
+ * `run` / `create` flags and their translation into a POST /containers/create body,
+ * following the docker CLI's opts parsing.
+ */
+import { readFileSync } from 'node:fs';
+import type { ContainerCreateRequest, HostConfig, RestartPolicy } from '../client/types.js';
+import type { FlagSpec, ParsedFlags } from './flags.js';
+import { parseMemory } from './format.js';
+
+export const CREATE_FLAGS: FlagSpec[] = [
+  { long: 'attach', short: 'a', type: 'list', description: 'Attach to STDIN, STDOUT or STDERR' },
+  { long: 'cap-add', type: 'list', description: 'Add Linux capabilities' },
+  { long: 'cap-drop', type: 'list', description: 'Drop Linux capabilities' },
+  { long: 'cpu-shares', short: 'c', type: 'int', description: 'CPU shares (relative weight)' },
+  { long: 'cpus', type: 'string', valueName: 'decimal', description: 'Number of CPUs' },
+  { long: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { long: 'entrypoint', type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
+  { long: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
+  { long: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
+  { long: 'hostname', short: 'h', type: 'string', description: 'Container host name' },
+  { long: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
+  { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
+  { long: 'label', short: 'l', type: 'list', description: 'Set meta data on a container' },
+  { long: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
+  { long: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  { long: 'name', type: 'string', description: 'Assign a name to the container' },
+  { long: 'network', type: 'string', valueName: 'network', description: 'Connect a container to a network' },
+  { long: 'net', type: 'string', hidden: true },
+  { long: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
+  { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
+  { long: 'privileged', type: 'bool', description: 'Give extended privileges to this container' },
+  { long: 'publish', short: 'p', type: 'list', description: "Publish a container's port(s) to the host" },
+  { long: 'pull', type: 'string', description: 'Pull image before running ("always", "missing", "never")', defaultValue: 'missing' },
+  { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the pull output' },
+  { long: 'read-only', type: 'bool', description: "Mount the container's root filesystem as read only" },
+  { long: 'restart', type: 'string', description: 'Restart policy to apply when a container exits', defaultValue: 'no' },
+  { long: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+  { long: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
+  { long: 'stop-timeout', type: 'int', description: 'Timeout (in seconds) to stop a container' },
+  { long: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
+  { long: 'user', short: 'u', type: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { long: 'volume', short: 'v', type: 'list', description: 'Bind mount a volume' },
+  { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+];
+
+const EXTRA_RUN_FLAGS: FlagSpec[] = [
+  { long: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' },
+  { long: 'detach-keys', type: 'string', description: 'Override the key sequence for detaching a container' },
+  { long: 'sig-proxy', type: 'bool', description: 'Proxy received signals to the process', defaultValue: true },
+];
+
+export const RUN_FLAGS: FlagSpec[] = [...CREATE_FLAGS, ...EXTRA_RUN_FLAGS].sort((a, b) => a.long.localeCompare(b.long));
+
+CREATE_FLAGS.sort((a, b) => a.long.localeCompare(b.long));
+
+export interface CreatePlan {
+  body: ContainerCreateRequest;
+  name: string | undefined;
+  platform: string | undefined;
+  image: string;
+}
+
+/** Parses KEY=VALUE env entries; a bare KEY takes the value from this process's environment. */
+export function parseEnvEntry(entry: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (entry.includes('=')) {
+    if (entry.startsWith('=')) throw new Error(`invalid environment variable: ${entry}`);
+    return entry;
+  }
+  const v = env[entry];
+  return v === undefined ? entry : `${entry}=${v}`;
+}
+
+export function readEnvFile(path: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT') throw new Error(`open ${path}: no such file or directory`);
+    throw e;
+  }
+  const out: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/^\s+/, '');
+    if (line === '' || line.startsWith('#')) continue;
+    out.push(parseEnvEntry(line, env));
+  }
+  return out;
+}
+
+export function parseRestartPolicy(s: string): RestartPolicy {
+  const [name = '', count] = s.split(':');
+  switch (name) {
+    case '':
+    case 'no':
+      if (count !== undefined) throw new Error(`invalid restart policy format: maximum retry count cannot be used with restart policy '${name}'`);
+      return { Name: name === '' ? '' : 'no' };
+    case 'always':
+    case 'unless-stopped':
+      if (count !== undefined) throw new Error(`invalid restart policy format: maximum retry count cannot be used with restart policy '${name}'`);
+      return { Name: name };
+    case 'on-failure': {
+      if (count === undefined) return { Name: name };
+      if (!/^\d+$/.test(count)) throw new Error(`invalid restart policy format: maximum retry count must be an integer`);
+      return { Name: name, MaximumRetryCount: Number(count) };
+    }
+    default:
+      throw new Error(`invalid restart policy format: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
+}
+
+export function parseCpus(s: string): number {
+  const n = Number(s);
+  if (!Number.isFinite(n) || s.trim() === '') throw new Error(`invalid argument "${s}" for "--cpus" flag: failed to parse ${s} as a rational number`);
+  return Math.round(n * 1e9);
+}
+
+export function parseMemorySwap(s: string): number {
+  return s === '-1' ? -1 : parseMemory(s);
+}
+
+function parseLabels(list: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const l of list) {
+    const i = l.indexOf('=');
+    if (i < 0) labels[l] = '';
+    else labels[l.slice(0, i)] = l.slice(i + 1);
+  }
+  return labels;
+}
+
+/** -p [ip:][hostPort:]containerPort[/proto] → ExposedPorts and PortBindings. */
+function parsePublish(list: string[]): { exposed: Record<string, object>; bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> } {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const spec of list) {
+    let [rest = '', proto = 'tcp'] = spec.split('/') as [string, string | undefined];
+    proto = proto || 'tcp';
+    const parts = rest.split(':');
+    let ip = '';
+    let hostPort = '';
+    let containerPort = '';
+    if (parts.length === 1) containerPort = parts[0] ?? '';
+    else if (parts.length === 2) [hostPort = '', containerPort = ''] = parts;
+    else {
+      containerPort = parts.pop() ?? '';
+      hostPort = parts.pop() ?? '';
+      ip = parts.join(':').replace(/^\[|\]$/g, '');
+    }
+    if (!/^\d+(-\d+)?$/.test(containerPort)) throw new Error(`invalid containerPort: ${containerPort}`);
+    const key = `${containerPort}/${proto}`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostIp: ip, HostPort: hostPort });
+  }
+  return { exposed, bindings };
+}
+
+/**
+ * Builds the create request from run/create flags. `args` are the positionals:
+ * IMAGE [COMMAND] [ARG...].
+ */
+export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; env?: NodeJS.ProcessEnv }): CreatePlan {
+  const [image = '', ...cmd] = flags.args;
+  const env = options.env ?? process.env;
+  const attach = flags.list('attach').map((s) => s.toLowerCase());
+  for (const a of attach) {
+    if (a !== 'stdin' && a !== 'stdout' && a !== 'stderr') throw new Error(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`);
+  }
+  const interactive = flags.bool('interactive');
+  let attachStdin = attach.includes('stdin');
+  let attachStdout = attach.includes('stdout');
+  let attachStderr = attach.includes('stderr');
+  if (interactive) attachStdin = true;
+  if (attach.length === 0) {
+    attachStdout = true;
+    attachStderr = true;
+  }
+  const detach = options.forRun && flags.bool('detach');
+  if (detach) {
+    if (attach.length) throw new Error('Conflicting options: -a and -d');
+    attachStdin = attachStdout = attachStderr = false;
+  }
+
+  const envList: string[] = [];
+  for (const f of flags.list('env-file')) envList.push(...readEnvFile(f, env));
+  for (const e of flags.list('env')) envList.push(parseEnvEntry(e, env));
+
+  const host: HostConfig = {};
+  if (flags.has('memory')) host.Memory = parseMemory(flags.string('memory') ?? '0');
+  if (flags.has('memory-swap')) host.MemorySwap = parseMemorySwap(flags.string('memory-swap') ?? '0');
+  if (flags.has('cpus')) host.NanoCpus = parseCpus(flags.string('cpus') ?? '0');
+  if (flags.has('cpu-shares')) host.CpuShares = flags.int('cpu-shares') ?? 0;
+  if (flags.has('cpuset-cpus')) host.CpusetCpus = flags.string('cpuset-cpus') ?? '';
+  if (flags.has('pids-limit')) host.PidsLimit = flags.int('pids-limit') ?? 0;
+  const restart = parseRestartPolicy(flags.string('restart') ?? 'no');
+  host.RestartPolicy = restart;
+  const autoRemove = flags.bool('rm');
+  if (autoRemove && restart.Name !== 'no' && restart.Name !== '') throw new Error('Conflicting options: --restart and --rm');
+  host.AutoRemove = autoRemove;
+  host.NetworkMode = flags.string('network') ?? flags.string('net') ?? 'default';
+  host.Privileged = flags.bool('privileged');
+  host.ReadonlyRootfs = flags.bool('read-only');
+  const capAdd = flags.list('cap-add');
+  const capDrop = flags.list('cap-drop');
+  if (capAdd.length) host.CapAdd = capAdd;
+  if (capDrop.length) host.CapDrop = capDrop;
+  if (flags.has('init')) host.Init = flags.bool('init');
+  const binds = flags.list('volume');
+  if (binds.length) host.Binds = binds;
+
+  const body: ContainerCreateRequest = {
+    Hostname: flags.string('hostname') ?? '',
+    User: flags.string('user') ?? '',
+    AttachStdin: attachStdin,
+    AttachStdout: attachStdout,
+    AttachStderr: attachStderr,
+    Tty: flags.bool('tty'),
+    OpenStdin: interactive,
+    StdinOnce: interactive && attachStdin && !detach,
+    Env: envList,
+    Cmd: cmd.length ? cmd : null,
+    Image: image,
+    WorkingDir: flags.string('workdir') ?? '',
+    Entrypoint: null,
+    Labels: parseLabels(flags.list('label')),
+  };
+  if (flags.has('entrypoint')) {
+    const ep = flags.string('entrypoint') ?? '';
+    body.Entrypoint = ep === '' ? [''] : [ep];
+  }
+  if (flags.has('stop-signal')) body.StopSignal = flags.string('stop-signal') ?? '';
+  if (flags.has('stop-timeout')) body.StopTimeout = flags.int('stop-timeout') ?? 0;
+  const publish = flags.list('publish');
+  if (publish.length) {
+    const { exposed, bindings } = parsePublish(publish);
+    body.ExposedPorts = exposed;
+    (host as HostConfig & { PortBindings?: unknown }).PortBindings = bindings;
+  }
+  body.HostConfig = host;
+  body.NetworkingConfig = { EndpointsConfig: {} };
+  return { body, name: flags.string('name'), platform: flags.string('platform'), image };
+}
