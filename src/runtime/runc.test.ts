@@ -9,7 +9,14 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, rmd
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { buildSpec, capabilityMask, DEFAULT_CAPABILITIES, type SpecOptions } from './spec.js';
+import {
+  buildSpec,
+  capabilityMask,
+  DEFAULT_CAPABILITIES,
+  hostBoundingCapabilities,
+  listHostDevices,
+  type SpecOptions,
+} from './spec.js';
 import { resolveUser } from './user.js';
 import {
   cgroupDir,
@@ -295,4 +302,19 @@ test('init binary runs as PID 1', { skip: skip || (existsSync('/usr/bin/tini-sta
   const r = await run('cat /proc/1/cmdline | tr "\\0" " "; echo', { init: '/usr/bin/tini-static' });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^\/sbin\/docker-init -- \/bin\/sh -c/m);
+});
+
+test('privileged container: host caps, devices, no seccomp, mount allowed', { skip }, async () => {
+  const host = hostBoundingCapabilities();
+  const r = await run(
+    'grep -E "^(CapBnd|Seccomp):" /proc/self/status; ls /dev/kvm /dev/loop0 2>&1; if mount -t tmpfs none /tmp; then echo mount=ok; fi; echo timer_list=$(wc -c < /proc/timer_list)',
+    { privileged: true, hostCapabilities: host, privilegedDevices: listHostDevices() },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const mask = capabilityMask(host).toString(16).padStart(16, '0');
+  assert.match(r.stdout, new RegExp(`CapBnd:\\s+${mask}`));
+  assert.match(r.stdout, /^Seccomp:\s+0$/m);
+  assert.match(r.stdout, /^mount=ok$/m);
+  assert.doesNotMatch(r.stdout, /^timer_list=0$/m);
+  if (existsSync('/dev/loop0')) assert.match(r.stdout, /^\/dev\/loop0$/m);
 });

@@ -108,6 +108,10 @@ test('capability arithmetic follows Docker', () => {
   assert.ok(!effectiveCapabilities({ capDrop: ['CHOWN'] }).includes('CAP_CHOWN'));
   assert.deepEqual(effectiveCapabilities({ capDrop: ['ALL'], capAdd: ['chown'] }), ['CAP_CHOWN']);
   assert.deepEqual(effectiveCapabilities({ capDrop: ['all'] }), []);
+  assert.deepEqual(effectiveCapabilities({ privileged: true, hostCapabilities: ['CAP_KILL', 'CAP_CHOWN'] }), [
+    'CAP_CHOWN',
+    'CAP_KILL',
+  ]);
   const all = effectiveCapabilities({ capAdd: ['ALL'], capDrop: ['SYS_ADMIN'] });
   assert.equal(all.length, ALL_CAPABILITIES.length - 1);
   assert.throws(

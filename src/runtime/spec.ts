@@ -10,6 +10,7 @@
  * network namespace, privileged mode, and Docker's resource semantics (swap = 2 × memory,
  * NanoCpus → CFS quota).
  */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { invalid } from '../lib/errors.js';
 import { parseDockerProfile, resolveSeccomp, type OciSeccomp, type SeccompPolicy } from './seccomp.js';
 
@@ -246,7 +247,13 @@ export interface SpecOptions {
   devices?: DeviceMapping[];
   /** Extra device cgroup rules (`--device-cgroup-rule`). */
   deviceCgroupRules?: OciDeviceCgroup[];
-  /** Host device nodes given to a privileged container (the caller enumerates /dev). */
+  /**
+   * Capabilities the host (the daemon's bounding set) can grant; `privileged` and `--cap-add ALL`
+   * get ALL ∩ these. Default: every capability, as dockerd (which then fails on hosts, such as
+   * nested containers, whose bounding set lacks some). See {@link hostBoundingCapabilities}.
+   */
+  hostCapabilities?: readonly string[];
+  /** Host device nodes given to a privileged container (see {@link listHostDevices}). */
   privilegedDevices?: OciDevice[];
   /** Masked paths in addition to the defaults (`--security-opt` has no equivalent; API MaskedPaths). */
   maskedPaths?: string[];
@@ -380,6 +387,59 @@ const DEFAULT_DEVICE_RULES: readonly OciDeviceCgroup[] = [
 /* Helpers                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
+/** The capabilities in this process's bounding set (from /proc/self/status CapBnd). Not pure. */
+export function hostBoundingCapabilities(): string[] {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!m?.[1]) return [...ALL_CAPABILITIES];
+  const mask = BigInt('0x' + m[1]);
+  return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+}
+
+/**
+ * The device nodes under /dev for a privileged container (as runc's GetDevices: skipping
+ * pts, shm, mqueue, fd and hidden udev/lxc dirs, and /dev/console). Not pure.
+ */
+export function listHostDevices(dir = '/dev'): OciDevice[] {
+  const out: OciDevice[] = [];
+  const skipDirs = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev']);
+  const walk = (d: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = `${d}/${e.name}`;
+      if (e.isDirectory()) {
+        if (!skipDirs.has(e.name)) walk(p);
+        continue;
+      }
+      if (p === '/dev/console' || !(e.isCharacterDevice() || e.isBlockDevice())) continue;
+      let st;
+      try {
+        st = statSync(p, { bigint: true });
+      } catch {
+        continue;
+      }
+      const rdev = st.rdev;
+      const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+      const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+      out.push({
+        path: p,
+        type: e.isCharacterDevice() ? 'c' : 'b',
+        major,
+        minor,
+        fileMode: Number(st.mode & 0o777n),
+        uid: Number(st.uid),
+        gid: Number(st.gid),
+      });
+    }
+  };
+  walk(dir);
+  return out;
+}
+
 /** Normalize a capability name as Docker does: upper case, `CAP_` prefix; `ALL` stays. */
 export function normalizeCapability(name: string): string {
   const up = name.trim().toUpperCase();
@@ -394,14 +454,18 @@ export function effectiveCapabilities(opts: {
   privileged?: boolean;
   capAdd?: readonly string[];
   capDrop?: readonly string[];
+  /** What "all" means on this host (default {@link ALL_CAPABILITIES}). */
+  hostCapabilities?: readonly string[];
 }): string[] {
   const adds = (opts.capAdd ?? []).map(normalizeCapability);
   const drops = (opts.capDrop ?? []).map(normalizeCapability);
-  if (opts.privileged) return [...ALL_CAPABILITIES];
+  const host = opts.hostCapabilities;
+  const everything = host ? ALL_CAPABILITIES.filter((c) => host.includes(c)) : [...ALL_CAPABILITIES];
+  if (opts.privileged) return everything;
   if (adds.length === 0 && drops.length === 0) return [...DEFAULT_CAPABILITIES];
   let caps: string[];
   if (adds.includes('ALL')) {
-    caps = ALL_CAPABILITIES.filter((c) => !drops.includes(c));
+    caps = everything.filter((c) => !drops.includes(c));
   } else if (drops.includes('ALL')) {
     caps = [...adds];
   } else {
@@ -658,6 +722,7 @@ export function buildSpec(opts: SpecOptions): OciSpec {
     privileged,
     ...(opts.capAdd ? { capAdd: opts.capAdd } : {}),
     ...(opts.capDrop ? { capDrop: opts.capDrop } : {}),
+    ...(opts.hostCapabilities ? { hostCapabilities: opts.hostCapabilities } : {}),
   });
 
   // Namespaces.
