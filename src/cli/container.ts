@@ -18,6 +18,8 @@ import {
   humanDuration,
   humanSize,
   parseMemory,
+  FormatError,
+  JSON_EXTRA,
   renderRows,
   tabwrite,
   truncateId,
@@ -25,7 +27,7 @@ import {
 import { runInspect } from './inspect.js';
 import { parseReference, familiarWithDefaultTag } from './reference.js';
 import { CREATE_FLAGS, RUN_FLAGS, buildCreatePlan, parseCpus, parseMemorySwap, parseRestartPolicy, type CreatePlan } from './runopts.js';
-import { TemplateError } from './template.js';
+import { TYPE_NAME } from './template.js';
 
 // ---------- create / run ----------
 
@@ -63,10 +65,9 @@ export function startErrorExitCode(message: string): number {
   return 125;
 }
 
-function reportRunError(cli: Cli, err: unknown, options: { withHelp: boolean }): void {
-  let s = describeError(err).replace(/\.$/, '') + '.';
-  if (options.withHelp) s += `\n\nRun 'berth run --help' for more information`;
-  cli.eprintln(`berth: ${s}`);
+/** docker 28's reportError: "docker: <error>" and a pointer to --help. */
+function reportRunError(cli: Cli, err: unknown): void {
+  cli.eprintln(`berth: ${describeError(err)}\n\nRun 'berth run --help' for more information`);
 }
 
 interface StreamOptions {
@@ -129,7 +130,7 @@ async function runCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
   try {
     plan = buildCreatePlan(flags, { forRun: true });
   } catch (e) {
-    reportRunError(cli, e, { withHelp: true });
+    reportRunError(cli, e);
     return 125;
   }
   const detach = flags.bool('detach');
@@ -142,7 +143,7 @@ async function runCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
   try {
     id = await createContainer(cli, plan, { pull: flags.string('pull') ?? 'missing', quiet: flags.bool('quiet') });
   } catch (e) {
-    reportRunError(cli, e, { withHelp: true });
+    reportRunError(cli, e);
     return startErrorExitCode(describeError(e));
   }
   const client = cli.client;
@@ -150,7 +151,7 @@ async function runCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
     try {
       await client.containerStart(id);
     } catch (e) {
-      reportRunError(cli, e, { withHelp: false });
+      reportRunError(cli, e);
       return startErrorExitCode(describeError(e));
     }
     cli.println(id);
@@ -173,7 +174,7 @@ async function runCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
     await client.containerStart(id);
   } catch (e) {
     hijacked?.socket.destroy();
-    reportRunError(cli, e, { withHelp: false });
+    reportRunError(cli, e);
     if (autoRemove) await wait.result.catch(() => undefined);
     return startErrorExitCode(describeError(e));
   }
@@ -251,7 +252,7 @@ async function startCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
       failed.push(name);
     }
   }
-  if (failed.length) throw new Error(`failed to start containers: ${failed.join(', ')}`);
+  if (failed.length) throw new Error(`Error: failed to start containers: ${failed.join(', ')}`);
   return 0;
 }
 
@@ -295,7 +296,8 @@ async function rmCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   );
   results.forEach((r, i) => {
     if (r.status === 'fulfilled') cli.println(flags.args[i]);
-    else if (!(force && isNotFound(r.reason))) errors.push(r.reason);
+    else if (force && isNotFound(r.reason)) cli.eprintln(describeError(r.reason));
+    else errors.push(r.reason);
   });
   if (errors.length) throw new StatusError(1, errors.map(describeError).join('\n'));
 }
@@ -392,8 +394,8 @@ export function parseTimestamp(value: string, now: number = Date.now()): string 
       const unit = m[2] as string;
       ms += n * ({ ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 }[unit] ?? 0);
     }
-    const t = now - ms;
-    return `${Math.floor(t / 1000)}.${String(Math.round((t % 1000) * 1e6)).padStart(9, '0')}`;
+    // docker sends whole seconds for relative times
+    return String(Math.floor((now - ms) / 1000));
   }
   let parsed = Date.parse(value);
   if (Number.isNaN(parsed) && /^\d{4}-\d{2}-\d{2}$/.test(value)) parsed = Date.parse(`${value}T00:00:00`);
@@ -442,6 +444,8 @@ export function containerContext(c: ContainerSummary, options: { trunc: boolean;
   const now = options.now ?? Date.now();
   const labels = c.Labels ?? {};
   return {
+    [TYPE_NAME]: '*formatter.ContainerContext',
+    [JSON_EXTRA]: { Platform: null },
     ID: () => (trunc ? truncateId(c.Id) : c.Id),
     Names: () => {
       let names = (c.Names ?? []).map((n) => n.replace(/^\//, ''));
@@ -524,7 +528,7 @@ async function psCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
       }),
     );
   } catch (e) {
-    if (e instanceof TemplateError) throw new StatusError(64, e.message);
+    if (e instanceof FormatError) throw new StatusError(1, `failed to ${e.phase === 'parse' ? 'parse' : 'execute'} template: ${e.message}`);
     throw e;
   }
 }

@@ -321,14 +321,14 @@ export function renderRows<T>(
   },
 ): string {
   if (format === 'json') {
-    return rows.map((r) => `${JSON.stringify(ctx.jsonFields ? ctx.jsonFields(r) : materialize(ctx.toContext(r)))}\n`).join('');
+    return rows.map((r) => `${goJson(ctx.jsonFields ? ctx.jsonFields(r) : materialize(ctx.toContext(r)))}\n`).join('');
   }
   const { table, body } = preformat(format);
   let tmpl: Template;
   try {
     tmpl = new Template(body);
   } catch (e) {
-    if (e instanceof TemplateError) throw new TemplateError(`template parsing error: ${e.message}`);
+    if (e instanceof TemplateError) throw new FormatError('parse', e.message);
     throw e;
   }
   let buf = '';
@@ -336,7 +336,7 @@ export function renderRows<T>(
     try {
       buf += tmpl.execute(ctx.toContext(r));
     } catch (e) {
-      if (e instanceof TemplateError) throw new TemplateError(`template parsing error: ${e.message}`);
+      if (e instanceof TemplateError) throw new FormatError('execute', e.message);
       throw e;
     }
     buf += '\n';
@@ -353,13 +353,46 @@ export function renderRows<T>(
 
 function headerContext(headers: Record<string, string>): Record<string, unknown> {
   const h: Record<string, unknown> = { ...headers };
-  if (!('Label' in h)) h['Label'] = (): string => 'LABEL';
+  if (!('Label' in h)) h['Label'] = (name: unknown): string => String(name);
   return h;
 }
+
+/** A --format template failed to parse or to run; commands word the message differently. */
+export class FormatError extends Error {
+  readonly phase: 'parse' | 'execute';
+  constructor(phase: 'parse' | 'execute', message: string) {
+    super(message);
+    this.name = 'FormatError';
+    this.phase = phase;
+  }
+}
+
+/**
+ * Go's json.Marshal: map keys sorted, and <, >, & escaped as \u003c, \u003e, \u0026
+ * (plus U+2028/U+2029).
+ */
+export function goJson(value: unknown): string {
+  const sortKeys = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sortKeys);
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(o).sort()) out[k] = sortKeys(o[k]);
+      return out;
+    }
+    return v;
+  };
+  return (JSON.stringify(sortKeys(value)) ?? 'null').replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Extra fields a context adds to its --format json form (e.g. ps's "Platform": null). */
+export const JSON_EXTRA: unique symbol = Symbol('json extra fields');
 
 /** Evaluates every zero-argument method of a context object into a plain record (for json). */
 export function materialize(ctx: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const extra = (ctx as { [JSON_EXTRA]?: Record<string, unknown> })[JSON_EXTRA];
+  if (extra) Object.assign(out, extra);
   for (const [k, v] of Object.entries(ctx)) {
     if (typeof v === 'function') {
       if ((v as (...a: unknown[]) => unknown).length === 0) out[k] = (v as () => unknown)();

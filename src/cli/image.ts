@@ -6,11 +6,11 @@ import { createReadStream } from 'node:fs';
 import type { ImageSummary } from '../client/types.js';
 import { StatusError, describeError, type Cli, type CommandDef } from './common.js';
 import type { ParsedFlags } from './flags.js';
-import { goTimeString, humanDuration, humanSize, renderRows, truncateId } from './format.js';
+import { FormatError, goTimeString, humanDuration, humanSize, renderRows, truncateId } from './format.js';
 import { runInspect } from './inspect.js';
 import { displayJsonMessages } from './progress.js';
 import { familiarName, parseReference } from './reference.js';
-import { TemplateError } from './template.js';
+import { TYPE_NAME } from './template.js';
 import { parseFilters } from './container.js';
 
 // ---------- ls ----------
@@ -88,6 +88,7 @@ export function imageContext(r: ImageRow, options: { trunc: boolean; now?: numbe
   const img = r.image;
   const now = options.now ?? Date.now();
   return {
+    [TYPE_NAME]: '*formatter.imageContext',
     ID: () => (options.trunc ? truncateId(img.Id) : img.Id),
     Repository: () => r.repo,
     Tag: () => r.tag,
@@ -96,7 +97,7 @@ export function imageContext(r: ImageRow, options: { trunc: boolean; now?: numbe
     CreatedAt: () => goTimeString(new Date(img.Created * 1000)),
     Size: () => humanSize(img.Size),
     Containers: () => (img.Containers === -1 ? 'N/A' : String(img.Containers)),
-    VirtualSize: () => humanSize(img.VirtualSize ?? img.Size),
+    VirtualSize: () => humanSize(img.VirtualSize ?? img.Size, 4),
     SharedSize: () => (img.SharedSize === -1 ? 'N/A' : humanSize(img.SharedSize)),
     UniqueSize: () => (img.SharedSize === -1 ? 'N/A' : humanSize(img.Size - img.SharedSize)),
   };
@@ -120,7 +121,7 @@ async function lsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   try {
     cli.print(renderRows(rows, format, { toContext: (r) => imageContext(r, { trunc }), headers: IMAGE_HEADERS }));
   } catch (e) {
-    if (e instanceof TemplateError) throw new StatusError(64, e.message);
+    if (e instanceof FormatError) throw new StatusError(1, `template parsing error: ${e.message}`);
     throw e;
   }
 }
@@ -165,6 +166,14 @@ async function pullCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 // ---------- tag / rm / inspect ----------
 
 export function validateReference(ref: string): void {
+  try {
+    checkReference(ref);
+  } catch (e) {
+    throw new Error(`Error parsing reference: "${ref}" is not a valid repository/tag: ${(e as Error).message}`);
+  }
+}
+
+function checkReference(ref: string): void {
   const p = parseReference(ref);
   if (p.name === '' || /[A-Z]/.test(p.name)) {
     const full = p.name.includes('/') ? p.name : `library/${p.name}`;

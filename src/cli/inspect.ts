@@ -90,20 +90,24 @@ export async function runInspect(cli: Cli, names: readonly string[], fetch: (nam
   } else {
     let tmpl: Template;
     try {
-      tmpl = new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
+      tmpl = new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'), { missingKey: 'error' });
     } catch (e) {
       if (e instanceof TemplateError) throw new StatusError(64, `template parsing error: ${e.message}`);
       throw e;
     }
-    if (raws.length === 0) cli.println();
+    let out = '';
     for (const r of raws) {
       try {
-        cli.println(tmpl.execute(JSON.parse(r) as unknown));
+        out += `${tmpl.execute(JSON.parse(r) as unknown)}\n`;
       } catch (e) {
-        if (e instanceof TemplateError) throw new StatusError(1, `template parsing error: ${e.message}`);
+        if (e instanceof TemplateError) {
+          cli.print(out === '' ? '\n' : out);
+          throw new StatusError(1, `template parsing error: ${e.message}`);
+        }
         throw e;
       }
     }
+    cli.print(out === '' ? '\n' : out);
   }
   if (errors.length) throw new StatusError(1, errors.join('\n'));
 }

@@ -182,11 +182,14 @@ function argsError(def: CommandDef, path: string, n: number): string | undefined
   if (n >= min && n <= max) return undefined;
   const plural = (k: number): string => `${k} argument${k === 1 ? '' : 's'}`;
   let what: string;
+  let verb = 'Run';
   if (max === 0) what = 'accepts no arguments';
   else if (min === max) what = `requires ${plural(min)}`;
-  else if (n < min) what = max === Infinity ? `requires at least ${plural(min)}` : `requires at least ${min} and at most ${plural(max)}`;
-  else what = `requires at most ${plural(max)}`;
-  return `${CLI_NAME}: '${CLI_NAME} ${path}' ${what}\n\nUsage:  ${CLI_NAME} ${path} ${def.usage}\n\nRun '${CLI_NAME} ${path} --help' for more information`;
+  else if (n < min) {
+    what = `requires at least ${plural(min)}`;
+    verb = 'See';
+  } else what = `requires at most ${plural(max)}`;
+  return `${CLI_NAME}: '${CLI_NAME} ${path}' ${what}\n\nUsage:  ${CLI_NAME} ${path} ${def.usage}\n\n${verb} '${CLI_NAME} ${path} --help' for more information`;
 }
 
 async function resolveCommand(words: string[]): Promise<{ def: CommandDef; path: string; rest: string[] } | { help: string; code: number }> {

@@ -8,7 +8,7 @@ import { CLI_VERSION, StatusError, describeError, type Cli, type CommandDef } fr
 import type { ParsedFlags } from './flags.js';
 import { bytesSize, tabwrite } from './format.js';
 import { runInspect } from './inspect.js';
-import { Template, TemplateError } from './template.js';
+import { TYPE_NAME, Template, TemplateError } from './template.js';
 
 function goArch(): string {
   const a = process.arch;
@@ -110,10 +110,20 @@ async function versionCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   if (format === 'json') {
     cli.println(JSON.stringify({ Client: data.Client, Server: data.Server }));
   } else if (format) {
+    let tmpl: Template;
     try {
-      cli.println(new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'), { funcs }).execute(data));
+      tmpl = new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'), { funcs, name: 'version' });
     } catch (e) {
       if (e instanceof TemplateError) throw new StatusError(64, `template parsing error: ${e.message}`);
+      throw e;
+    }
+    try {
+      cli.println(tmpl.execute({ [TYPE_NAME]: 'system.versionInfo', ...data }));
+    } catch (e) {
+      if (e instanceof TemplateError) {
+        cli.println();
+        throw new StatusError(1, e.message.replace(/^template: version:(\d+):(\d+): executing "version"/, 'template: version:$1:$2: executing "version"'));
+      }
       throw e;
     }
   } else {
@@ -231,10 +241,20 @@ async function infoCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     if (err) throw err;
     if (format === 'json') cli.println(JSON.stringify(info));
     else {
+      let tmpl: Template;
       try {
-        cli.println(new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n')).execute(info));
+        tmpl = new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
       } catch (e) {
         if (e instanceof TemplateError) throw new StatusError(64, `template parsing error: ${e.message}`);
+        throw e;
+      }
+      try {
+        cli.println(tmpl.execute({ [TYPE_NAME]: 'system.dockerInfo', ...info }));
+      } catch (e) {
+        if (e instanceof TemplateError) {
+          cli.println();
+          throw new StatusError(1, e.message);
+        }
         throw e;
       }
     }

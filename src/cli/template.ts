@@ -10,10 +10,23 @@
  */
 
 export class TemplateError extends Error {
+  /** the node the error happened at (set during execution) */
+  loc: { pos: number; raw: string } | undefined;
   constructor(message: string) {
     super(message);
     this.name = 'TemplateError';
   }
+}
+
+/**
+ * Marks an object as a typed context (like a Go struct) rather than a map: a missing field is
+ * an error "can't evaluate field X in type <name>" instead of `<no value>`.
+ */
+export const TYPE_NAME: unique symbol = Symbol('template type name');
+
+function locate(e: unknown, loc: { pos: number; raw: string }): unknown {
+  if (e instanceof TemplateError && !e.loc) e.loc = { pos: loc.pos, raw: loc.raw };
+  return e;
 }
 
 /** A missing map key: prints as `<no value>`, is false in `if`. */
@@ -40,8 +53,8 @@ type Tok =
   | { t: 'assign' }
   | { t: 'comma' };
 
-function lexAction(src: string): Tok[] {
-  const toks: Tok[] = [];
+function lexAction(src: string, base = 0): PosTok[] {
+  const toks: PosTok[] = [];
   let i = 0;
   const readNames = (): string[] => {
     const names: string[] = [];
@@ -54,30 +67,30 @@ function lexAction(src: string): Tok[] {
     }
     return names;
   };
-  while (i < src.length) {
+  const step = (): void => {
     const c = src[i] as string;
     if (/\s/.test(c)) {
       i++;
-      continue;
+      return;
     }
     if (c === '.') {
-      if (/[A-Za-z_]/.test(src[i + 1] ?? '')) toks.push({ t: 'field', names: readNames() });
+      if (/[A-Za-z_]/.test(src[i + 1] ?? '')) (toks as Tok[]).push({ t: 'field', names: readNames() });
       else if (/[0-9]/.test(src[i + 1] ?? '')) {
         const m = /^\.[0-9]+/.exec(src.slice(i));
-        toks.push({ t: 'number', v: Number(m?.[0]) });
+        (toks as Tok[]).push({ t: 'number', v: Number(m?.[0]) });
         i += m?.[0].length ?? 1;
       } else {
-        toks.push({ t: 'dot' });
+        (toks as Tok[]).push({ t: 'dot' });
         i++;
       }
-      continue;
+      return;
     }
     if (c === '$') {
       const m = /^\$[A-Za-z0-9_]*/.exec(src.slice(i));
       const name = m?.[0] ?? '$';
       i += name.length;
-      toks.push({ t: 'var', name, names: readNames() });
-      continue;
+      (toks as Tok[]).push({ t: 'var', name, names: readNames() });
+      return;
     }
     if (c === '"') {
       let j = i + 1;
@@ -85,93 +98,115 @@ function lexAction(src: string): Tok[] {
       if (j >= src.length) throw new TemplateError('unterminated quoted string');
       const lit = src.slice(i, j + 1);
       try {
-        toks.push({ t: 'string', v: JSON.parse(lit.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1').replace(/\\a/g, '\\u0007').replace(/\\v/g, '\\u000b')) as string });
+        (toks as Tok[]).push({ t: 'string', v: JSON.parse(lit.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1').replace(/\\a/g, '\\u0007').replace(/\\v/g, '\\u000b')) as string });
       } catch {
         throw new TemplateError(`invalid syntax ${lit}`);
       }
       i = j + 1;
-      continue;
+      return;
     }
     if (c === '`') {
       const j = src.indexOf('`', i + 1);
       if (j < 0) throw new TemplateError('unterminated raw quoted string');
-      toks.push({ t: 'string', v: src.slice(i + 1, j) });
+      (toks as Tok[]).push({ t: 'string', v: src.slice(i + 1, j) });
       i = j + 1;
-      continue;
+      return;
     }
     if (c === "'") {
       const m = /^'(\\.|[^'])'/.exec(src.slice(i));
       if (!m) throw new TemplateError('unterminated character constant');
       const ch = m[1] as string;
       const v = ch.startsWith('\\') ? (JSON.parse(`"${ch}"`) as string) : ch;
-      toks.push({ t: 'number', v: v.codePointAt(0) ?? 0 });
+      (toks as Tok[]).push({ t: 'number', v: v.codePointAt(0) ?? 0 });
       i += m[0].length;
-      continue;
+      return;
     }
     if (/[0-9+-]/.test(c)) {
       const m = /^[+-]?(0x[0-9a-fA-F]+|[0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?)/.exec(src.slice(i));
       if (m && m[0] !== '' && m[0] !== '+' && m[0] !== '-') {
-        toks.push({ t: 'number', v: Number(m[0]) });
+        (toks as Tok[]).push({ t: 'number', v: Number(m[0]) });
         i += m[0].length;
-        continue;
+        return;
       }
       throw new TemplateError(`bad number syntax: "${src.slice(i, i + 5)}"`);
     }
     if (c === '(') {
-      toks.push({ t: 'lparen' });
+      (toks as Tok[]).push({ t: 'lparen' });
       i++;
-      continue;
+      return;
     }
     if (c === ')') {
       i++;
-      toks.push({ t: 'rparen', names: readNames() });
-      continue;
+      (toks as Tok[]).push({ t: 'rparen', names: readNames() });
+      return;
     }
     if (c === '|') {
-      toks.push({ t: 'pipe' });
+      (toks as Tok[]).push({ t: 'pipe' });
       i++;
-      continue;
+      return;
     }
     if (c === ',') {
-      toks.push({ t: 'comma' });
+      (toks as Tok[]).push({ t: 'comma' });
       i++;
-      continue;
+      return;
     }
     if (c === ':' && src[i + 1] === '=') {
-      toks.push({ t: 'declare' });
+      (toks as Tok[]).push({ t: 'declare' });
       i += 2;
-      continue;
+      return;
     }
     if (c === '=') {
-      toks.push({ t: 'assign' });
+      (toks as Tok[]).push({ t: 'assign' });
       i++;
-      continue;
+      return;
     }
     const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i));
     if (m) {
       const w = m[0];
-      if (w === 'true' || w === 'false') toks.push({ t: 'bool', v: w === 'true' });
-      else if (w === 'nil') toks.push({ t: 'nil' });
-      else toks.push({ t: 'ident', v: w });
+      if (w === 'true' || w === 'false') (toks as Tok[]).push({ t: 'bool', v: w === 'true' });
+      else if (w === 'nil') (toks as Tok[]).push({ t: 'nil' });
+      else (toks as Tok[]).push({ t: 'ident', v: w });
       i += w.length;
-      continue;
+      return;
     }
     throw new TemplateError(`unexpected "${c}" in command`);
+    };
+  while (i < src.length) {
+    const start = i;
+    const n = toks.length;
+    step();
+    for (let k = n; k < toks.length; k++) {
+      const t = toks[k] as PosTok;
+      t.raw = src.slice(start, i).trim();
+      t.pos = base + start + (t.t === 'field' || (t.t === 'var' && t.names.length) ? t.raw.lastIndexOf('.') : 0);
+      t.start = base + start;
+    }
   }
   return toks;
 }
 
+type PosTok = Tok & { pos: number; start: number; raw: string };
+
+
 // ---------- AST ----------
 
-type Arg =
+/** Where a node sits in the template source (for error messages), and its text. */
+interface Loc {
+  pos: number;
+  raw: string;
+}
+
+type Arg = (
   | { k: 'field'; names: string[] }
   | { k: 'var'; name: string; names: string[] }
   | { k: 'dot' }
   | { k: 'func'; name: string }
   | { k: 'const'; v: unknown }
-  | { k: 'sub'; pipe: Pipeline; names: string[] };
+  | { k: 'sub'; pipe: Pipeline; names: string[] }
+) &
+  Loc;
 
-interface Command {
+interface Command extends Loc {
   args: Arg[];
 }
 
@@ -198,6 +233,7 @@ interface ControlNode {
 interface RawAction {
   kind: 'text' | 'action';
   text: string;
+  offset?: number;
 }
 
 function splitTemplate(src: string): RawAction[] {
@@ -247,7 +283,7 @@ function splitTemplate(src: string): RawAction[] {
       inner = inner.slice(0, -2);
       trimNext = true;
     }
-    out.push({ kind: 'action', text: inner });
+    out.push({ kind: 'action', text: inner, offset: start });
     i = close + 2;
   }
   return out;
@@ -264,7 +300,7 @@ class Parser {
   }
 
   /** Parses until {{end}} / {{else ...}}; returns which one stopped it. */
-  private parseList(): { nodes: Node[]; end: string | null; elseRest?: string } {
+  private parseList(): { nodes: Node[]; end: string | null; elseRest?: string; elseOffset?: number } {
     const nodes: Node[] = [];
     while (this.pos < this.items.length) {
       const it = this.items[this.pos++] as RawAction;
@@ -273,14 +309,15 @@ class Parser {
         continue;
       }
       const text = it.text.trim();
+      const textOffset = (it.offset ?? 0) + (it.text.length - it.text.trimStart().length);
       if (text.startsWith('/*')) continue;
       const kw = /^([a-z]+)\b\s*([\s\S]*)$/.exec(text);
       const word = kw?.[1];
       const rest = kw?.[2] ?? '';
       if (word === 'end') return { nodes, end: 'end' };
-      if (word === 'else') return { nodes, end: 'else', elseRest: rest };
+      if (word === 'else') return { nodes, end: 'else', elseRest: rest, elseOffset: textOffset + text.length - rest.length };
       if (word === 'if' || word === 'with' || word === 'range') {
-        nodes.push(this.parseControl(word, rest));
+        nodes.push(this.parseControl(word, rest, textOffset + text.length - rest.length));
         continue;
       }
       if (word === 'break' && rest === '') {
@@ -294,13 +331,13 @@ class Parser {
       if (word === 'define' || word === 'template' || word === 'block') {
         throw new TemplateError(`"${word}" is not supported`);
       }
-      nodes.push({ k: 'action', pipe: parsePipeline(lexAction(text), '') });
+      nodes.push({ k: 'action', pipe: parsePipeline(lexAction(text, textOffset), '') });
     }
     return { nodes, end: null };
   }
 
-  private parseControl(kind: 'if' | 'with' | 'range', rest: string): Node {
-    const pipe = parsePipeline(lexAction(rest), kind);
+  private parseControl(kind: 'if' | 'with' | 'range', rest: string, offset: number): Node {
+    const pipe = parsePipeline(lexAction(rest, offset), kind);
     if (pipe.cmds.length === 0) throw new TemplateError(`missing value for ${kind}`);
     const r = this.parseList();
     if (r.end === null) throw new TemplateError(`unexpected EOF`);
@@ -310,7 +347,8 @@ class Parser {
       const m = /^(if|with)\b\s*([\s\S]*)$/.exec(er);
       if (m && (kind === 'if' || kind === 'with') && m[1] === kind) {
         // {{else if ...}} chains: the nested control consumes the shared {{end}}
-        elseBody = [this.parseControl(kind, m[2] ?? '')];
+        const cond = m[2] ?? '';
+        elseBody = [this.parseControl(kind, cond, (r.elseOffset ?? 0) + er.length - cond.length)];
       } else {
         if (er !== '') throw new TemplateError(`unexpected "${er}" in else`);
         const e = this.parseList();
@@ -322,7 +360,7 @@ class Parser {
   }
 }
 
-function parsePipeline(toks: Tok[], context: string): Pipeline {
+function parsePipeline(toks: PosTok[], context: string): Pipeline {
   let i = 0;
   const decl: string[] = [];
   let assign = false;
@@ -354,33 +392,36 @@ function parsePipeline(toks: Tok[], context: string): Pipeline {
   // inside parentheses commands collect into subCmds; the stack saves the outer state
   let subCmds: Command[] = [];
   const stack: Array<{ cmds: Command[]; cur: Arg[] }> = [];
+  const mkCmd = (args: Arg[]): Command => ({ args, pos: args[0]?.pos ?? 0, raw: args.map((a) => a.raw).join(' ') });
   const pushCmd = (): void => {
-    if (stack.length) subCmds.push({ args: cur });
-    else cmds.push({ args: cur });
+    if (stack.length) subCmds.push(mkCmd(cur));
+    else cmds.push(mkCmd(cur));
     cur = [];
   };
+  const lparens: PosTok[] = [];
   for (; i < toks.length; i++) {
-    const t = toks[i] as Tok;
+    const t = toks[i] as PosTok;
+    const loc: Loc = { pos: t.pos, raw: t.raw };
     switch (t.t) {
       case 'field':
-        cur.push({ k: 'field', names: t.names });
+        cur.push({ k: 'field', names: t.names, ...loc });
         break;
       case 'var':
-        cur.push({ k: 'var', name: t.name, names: t.names });
+        cur.push({ k: 'var', name: t.name, names: t.names, ...loc });
         break;
       case 'dot':
-        cur.push({ k: 'dot' });
+        cur.push({ k: 'dot', ...loc });
         break;
       case 'ident':
-        cur.push({ k: 'func', name: t.v });
+        cur.push({ k: 'func', name: t.v, ...loc });
         break;
       case 'string':
       case 'number':
       case 'bool':
-        cur.push({ k: 'const', v: t.v });
+        cur.push({ k: 'const', v: t.v, ...loc });
         break;
       case 'nil':
-        cur.push({ k: 'const', v: null });
+        cur.push({ k: 'const', v: null, ...loc });
         break;
       case 'pipe':
         if (cur.length === 0) throw new TemplateError('missing command');
@@ -388,14 +429,17 @@ function parsePipeline(toks: Tok[], context: string): Pipeline {
         break;
       case 'lparen':
         stack.push({ cmds: subCmds, cur });
+        lparens.push(t);
         subCmds = [];
         cur = [];
         break;
       case 'rparen': {
         const frame = stack.pop();
         if (!frame) throw new TemplateError('unexpected right paren');
-        if (cur.length) subCmds.push({ args: cur });
-        const sub: Arg = { k: 'sub', pipe: { decl: [], assign: false, cmds: subCmds }, names: t.names };
+        if (cur.length) subCmds.push(mkCmd(cur));
+        const open = lparens.pop();
+        const inner = subCmds.map((c) => c.raw).join(' | ');
+        const sub: Arg = { k: 'sub', pipe: { decl: [], assign: false, cmds: subCmds }, names: t.names, pos: open?.pos ?? t.pos, raw: `(${inner})${t.names.map((n) => `.${n}`).join('')}` };
         subCmds = frame.cmds;
         cur = frame.cur;
         cur.push(sub);
@@ -527,7 +571,10 @@ function indexValue(item: unknown, key: unknown): unknown {
   }
   if (isMap(item)) {
     const k = toStr(key);
-    return Object.prototype.hasOwnProperty.call(item, k) ? item[k] : NO_VALUE;
+    if (Object.prototype.hasOwnProperty.call(item, k)) return item[k];
+    // a typed map[string]string (labels, options) yields its zero value, ""
+    const vals = Object.values(item);
+    return vals.every((v) => typeof v === 'string') ? '' : NO_VALUE;
   }
   if (item === null || item === undefined || item === NO_VALUE) throw new TemplateError('error calling index: index of untyped nil');
   throw new TemplateError(`error calling index: can't index item of type ${typeof item}`);
@@ -609,13 +656,18 @@ interface Scope {
   vars: Array<{ name: string; value: unknown }>;
 }
 
-function fieldOf(receiver: unknown, name: string, args: unknown[], isLast: boolean): unknown {
+function fieldOf(receiver: unknown, name: string, args: unknown[], isLast: boolean, missingKey: 'default' | 'error'): unknown {
   if (receiver === NO_VALUE || receiver === undefined || receiver === null) {
-    if (receiver === null) throw new TemplateError(`nil pointer evaluating interface {}.${name}`);
+    if (receiver === null || missingKey === 'error') throw new TemplateError(`nil pointer evaluating interface {}.${name}`);
     return NO_VALUE;
   }
   if (isMap(receiver)) {
-    if (!(name in receiver)) return NO_VALUE;
+    if (!Object.prototype.hasOwnProperty.call(receiver, name)) {
+      const typeName = (receiver as { [TYPE_NAME]?: string })[TYPE_NAME];
+      if (typeName) throw new TemplateError(`can't evaluate field ${name} in type ${typeName}`);
+      if (missingKey === 'error') throw new TemplateError(`map has no entry for key "${name}"`);
+      return NO_VALUE;
+    }
     const v = receiver[name];
     if (typeof v === 'function') return (v as TemplateFunc).apply(receiver, isLast ? args : []);
     if (isLast && args.length) throw new TemplateError(`${name} has arguments but cannot be invoked as function`);
@@ -626,21 +678,29 @@ function fieldOf(receiver: unknown, name: string, args: unknown[], isLast: boole
 
 export interface ExecuteOptions {
   funcs?: FuncMap;
+  /** Go's Option("missingkey=error"): a missing map key is an error (docker inspect). */
+  missingKey?: 'default' | 'error';
+  /** the template's name, as it appears in error messages */
+  name?: string;
 }
 
 export class Template {
   private readonly nodes: Node[];
   private readonly funcs: FuncMap;
+  private readonly missingKey: 'default' | 'error';
   readonly source: string;
+  readonly name: string;
 
   constructor(source: string, options: ExecuteOptions = {}) {
     this.source = source;
+    this.name = options.name ?? '';
+    this.missingKey = options.missingKey ?? 'default';
     this.funcs = { ...defaultFuncs, ...options.funcs };
     try {
       this.nodes = new Parser(splitTemplate(source)).parse();
       this.checkFuncs(this.nodes);
     } catch (e) {
-      if (e instanceof TemplateError) throw new TemplateError(`template: :1: ${e.message}`);
+      if (e instanceof TemplateError) throw new TemplateError(`template: ${options.name ?? ''}:1: ${e.message}`);
       throw e;
     }
   }
@@ -672,7 +732,17 @@ export class Template {
       this.walk(this.nodes, data, scope, out, funcs);
     } catch (e) {
       if (e instanceof TemplateError) {
-        const err = new TemplateError(`template: :1: executing "": ${e.message}`);
+        let where = `${this.name}:1`;
+        let at = '';
+        if (e.loc) {
+          const before = this.source.slice(0, e.loc.pos);
+          const line = 1 + (before.match(/\n/g)?.length ?? 0);
+          const col = e.loc.pos - (before.lastIndexOf('\n') + 1);
+          const ctx = e.loc.raw.length > 20 ? `${e.loc.raw.slice(0, 20)}...` : e.loc.raw;
+          where = `${this.name}:${line}:${col}`;
+          at = ` at <${ctx}>`;
+        }
+        const err = new TemplateError(`template: ${where}: executing "${this.name}"${at}: ${e.message}`);
         (err as TemplateError & { partial?: string }).partial = out.join('');
         throw err;
       }
@@ -774,6 +844,14 @@ export class Template {
   }
 
   private evalArg(a: Arg, dot: unknown, scope: Scope, funcs: FuncMap): unknown {
+    try {
+      return this.evalArgInner(a, dot, scope, funcs);
+    } catch (e) {
+      throw locate(e, a);
+    }
+  }
+
+  private evalArgInner(a: Arg, dot: unknown, scope: Scope, funcs: FuncMap): unknown {
     switch (a.k) {
       case 'dot':
         return dot;
@@ -793,7 +871,7 @@ export class Template {
   private chain(receiver: unknown, names: string[], args: unknown[], _funcs: FuncMap): unknown {
     let v = receiver;
     names.forEach((name, i) => {
-      v = fieldOf(v, name, args, i === names.length - 1);
+      v = fieldOf(v, name, args, i === names.length - 1, this.missingKey);
     });
     return v;
   }
@@ -810,6 +888,14 @@ export class Template {
   }
 
   private evalCommand(c: Command, dot: unknown, scope: Scope, funcs: FuncMap, final: { v: unknown } | undefined): unknown {
+    try {
+      return this.evalCommandInner(c, dot, scope, funcs, final);
+    } catch (e) {
+      throw locate(e, c.args[0]?.k === 'func' ? c : (c.args[0] ?? c));
+    }
+  }
+
+  private evalCommandInner(c: Command, dot: unknown, scope: Scope, funcs: FuncMap, final: { v: unknown } | undefined): unknown {
     const [first, ...rest] = c.args;
     if (!first) throw new TemplateError('empty command');
     // and/or short-circuit
