@@ -94,7 +94,7 @@ async function copyFromContainer(cli: Cli, id: string, srcPath: string, dstPath:
   } else if (!dstStat) {
     if (hasTrailingSep(dstPath) && !srcIsDir) {
       stream.destroy();
-      throw new Error(`destination directory "${dstPath}" must exist`);
+      throw new Error('no such directory');
     }
     const parent = path.dirname(path.resolve(dstPath));
     const pst = await lstatOrUndefined(parent, true);
@@ -113,7 +113,7 @@ async function copyFromContainer(cli: Cli, id: string, srcPath: string, dstPath:
     rename = { from: srcBase, to: path.basename(path.resolve(dstPath)) };
   }
   const bytes = await extractTar(stream, path.resolve(extractDir), { rename, chown: options.archive });
-  if (!options.quiet) cli.eprintln(`Successfully copied ${humanSize(bytes)} to ${dstPath}`);
+  if (!options.quiet && process.stderr.isTTY) cli.eprintln(`Successfully copied ${humanSize(bytes)} to ${dstPath}`);
 }
 
 function rebase(name: string, rename: { from: string; to: string } | undefined): string {
@@ -233,7 +233,7 @@ async function copyToContainer(cli: Cli, srcPath: string, id: string, dstPath: s
     putDir = dstPath;
     topName = path.basename(path.resolve(srcPath));
   } else if (!dstStat) {
-    if (hasTrailingSep(dstPath)) throw new Error(`destination directory "${id}:${dstPath}" must exist`);
+    if (hasTrailingSep(dstPath)) throw new Error('no such directory');
     putDir = path.posix.dirname(dstPath);
     topName = path.posix.basename(dstPath);
   } else {
@@ -244,7 +244,7 @@ async function copyToContainer(cli: Cli, srcPath: string, id: string, dstPath: s
   const counter = { bytes: 0 };
   const pack = packPath(path.resolve(srcPath), contentsOnly && dstStat ? '' : topName, { followLink: options.followLink, counter, contentsOnly: contentsOnly && !!dstStat });
   await cli.client.containerPutArchive(id, putDir, pack as unknown as Readable, { noOverwriteDirNonDir: true, copyUIDGID: options.archive });
-  if (!options.quiet) cli.eprintln(`Successfully copied ${humanSize(counter.bytes)} to ${id}:${dstPath}`);
+  if (!options.quiet && process.stderr.isTTY) cli.eprintln(`Successfully copied ${humanSize(counter.bytes)} to ${id}:${dstPath}`);
 }
 
 /** A tar stream of `src` (recursively), its top entry named `topName`. */
