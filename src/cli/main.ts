@@ -301,6 +301,13 @@ const isEntry = (): boolean => {
 };
 
 if (isEntry()) {
+  // a closed pipe on stdout (`berth logs -f x | head`) ends the CLI quietly, as SIGPIPE ends docker
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(141);
+      throw e;
+    });
+  }
   main(process.argv.slice(2)).then(
     async (code) => {
       await Promise.all([flushStream(process.stdout), flushStream(process.stderr)]);

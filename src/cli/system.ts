@@ -265,7 +265,7 @@ async function infoCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   cli.println();
   if (err || !info) {
     cli.println('Server:');
-    throw new StatusError(1, `ERROR: ${describeError(err)}\nerrors pretty printing info`);
+    throw new StatusError(1, describeError(err));
   }
   cli.print(formatInfo(info));
   cli.println();
