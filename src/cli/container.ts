@@ -9,7 +9,7 @@ import { copyStream, demuxStream } from '../client/stream.js';
 import type { HijackedStream } from '../client/client.js';
 import type { ContainerSummary, Filters, Resources, RestartPolicy } from '../client/types.js';
 import { Cli, StatusError, describeError, forEachTarget, isNotFound, type CommandDef } from './common.js';
-import type { FlagSpec, ParsedFlags } from './flags.js';
+import { FlagError, type FlagSpec, type ParsedFlags } from './flags.js';
 import {
   displayablePorts,
   ellipsis,
@@ -130,6 +130,7 @@ async function runCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
   try {
     plan = buildCreatePlan(flags, { forRun: true });
   } catch (e) {
+    if (e instanceof FlagError) throw e;
     reportRunError(cli, e);
     return 125;
   }

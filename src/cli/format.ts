@@ -52,8 +52,10 @@ export function bytesSize(bytes: number): string {
 
 /** go-units RAMInBytes / FromHumanSize style parsing for --memory: "512m", "1g", "1024". */
 export function parseMemory(input: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$/i.exec(input);
-  if (!m) throw new Error(`invalid size: '${input}'`);
+  const loose = /^(\d+(?:\.\d+)*) ?(.*)$/.exec(input);
+  if (!loose) throw new Error(`invalid size: '${input}'`);
+  const m = /^(\d+(?:\.\d+)?) ?([kmgtp]?)(i?b?)$/i.exec(input);
+  if (!m) throw new Error(`invalid suffix: '${loose[2] ?? ''}'`);
   const n = Number(m[1]);
   const unit = (m[2] ?? '').toLowerCase();
   const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };

@@ -271,6 +271,10 @@ export async function main(argv: string[]): Promise<number> {
     const code = await def.run(cli, flags, { commandPath: path });
     return code ?? 0;
   } catch (e) {
+    if (e instanceof FlagError) {
+      cli.err.write(`${e.message}\n\nUsage:  ${CLI_NAME} ${path} ${def.usage}\n\nRun '${CLI_NAME} ${path} --help' for more information\n`);
+      return 125;
+    }
     return reportError(cli, e);
   } finally {
     cli.close();

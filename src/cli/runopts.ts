@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ContainerCreateRequest, HostConfig, RestartPolicy } from '../client/types.js';
-import type { FlagSpec, ParsedFlags } from './flags.js';
+import { FlagError, type FlagSpec, type ParsedFlags } from './flags.js';
 import { parseMemory } from './format.js';
 
 export const CREATE_FLAGS: FlagSpec[] = [
@@ -186,16 +186,25 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
   for (const e of flags.list('env')) envList.push(parseEnvEntry(e, env));
 
   const host: HostConfig = {};
-  if (flags.has('memory')) host.Memory = parseMemory(flags.string('memory') ?? '0');
-  if (flags.has('memory-swap')) host.MemorySwap = parseMemorySwap(flags.string('memory-swap') ?? '0');
-  if (flags.has('cpus')) host.NanoCpus = parseCpus(flags.string('cpus') ?? '0');
+  const flagValue = <T>(name: string, display: string, parse: (v: string) => T): T => {
+    const v = flags.string(name) ?? '';
+    try {
+      return parse(v);
+    } catch (e) {
+      const msg = (e as Error).message;
+      throw new FlagError(msg.startsWith('invalid argument') ? msg : `invalid argument "${v}" for "${display}" flag: ${msg}`);
+    }
+  };
+  if (flags.has('memory')) host.Memory = flagValue('memory', '-m, --memory', parseMemory);
+  if (flags.has('memory-swap')) host.MemorySwap = flagValue('memory-swap', '--memory-swap', parseMemorySwap);
+  if (flags.has('cpus')) host.NanoCpus = flagValue('cpus', '--cpus', parseCpus);
   if (flags.has('cpu-shares')) host.CpuShares = flags.int('cpu-shares') ?? 0;
   if (flags.has('cpuset-cpus')) host.CpusetCpus = flags.string('cpuset-cpus') ?? '';
   if (flags.has('pids-limit')) host.PidsLimit = flags.int('pids-limit') ?? 0;
   const restart = parseRestartPolicy(flags.string('restart') ?? 'no');
   host.RestartPolicy = restart;
   const autoRemove = flags.bool('rm');
-  if (autoRemove && restart.Name !== 'no' && restart.Name !== '') throw new Error('Conflicting options: --restart and --rm');
+  if (autoRemove && restart.Name !== 'no' && restart.Name !== '') throw new Error('conflicting options: cannot specify both --restart and --rm');
   host.AutoRemove = autoRemove;
   host.NetworkMode = flags.string('network') ?? flags.string('net') ?? 'default';
   host.Privileged = flags.bool('privileged');
