@@ -1,0 +1,395 @@
+/** /containers/…: HTTP ⇄ ContainerService. */
+import type { SeqpacketSocket } from 'node-unix-socket';
+import { invalid, notFound } from '../lib/errors.js';
+import type { ContainerService, WaitCondition } from '../containers/service.js';
+import { containerChanges, getArchive, putArchive, statPath } from '../containers/files.js';
+import { filterContainers, inspectContainer, listEntry, parseFilters, sizeRw } from '../containers/view.js';
+import type { CreateRequest } from '../containers/create.js';
+import type { Container } from '../containers/types.js';
+import type { ImageStore } from '../images/store.js';
+import { packPath } from '../lib/tarpack.js';
+import { readLog, parseTimeNs } from '../runtime/logs.js';
+import { STREAM_STDERR, STREAM_STDOUT } from '../runtime/monitor.js';
+import { boolParam, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
+import { frame, hijack, STDERR, STDOUT, streamContentType } from './streams.js';
+import * as path from 'node:path';
+
+export interface ContainerApiDeps {
+  containers: ContainerService;
+  images: ImageStore;
+}
+
+/** Docker's since/until: seconds with optional fraction, or RFC 3339. */
+function timeParam(v: string | null): bigint | undefined {
+  if (v === null || v === '' || v === '0') return undefined;
+  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(v);
+  if (m) return BigInt(m[1] as string) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+  const ns = parseTimeNs(v);
+  if (ns === 0n) {
+    const ms = Date.parse(v);
+    if (Number.isNaN(ms)) throw invalid(`invalid time value: ${v}`);
+    return BigInt(ms) * 1_000_000n;
+  }
+  return ns;
+}
+
+export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
+  const svc = d.containers;
+
+  const sizesOf = async (c: Container): Promise<{ rw: number; rootfs: number }> => {
+    const rw = await sizeRw(svc.layersOf(c).upper).catch(() => 0);
+    return { rw, rootfs: rw + (svc.imageOf(c)?.size ?? 0) };
+  };
+
+  const graphOf = (c: Container): { lowers: string[]; upper: string; work: string; merged: string } => {
+    const l = svc.layersOf(c);
+    return { ...l, work: path.join(path.dirname(l.upper), 'work'), merged: '' };
+  };
+
+  r.add('GET', '/containers/json', async (ctx) => {
+    const q = ctx.query;
+    const list = filterContainers(svc.list(), {
+      all: boolParam(q, 'all'),
+      limit: intParam(q, 'limit') ?? -1,
+      filters: parseFilters(q.get('filters')),
+      find: (ref) => {
+        try {
+          return svc.get(ref);
+        } catch {
+          return undefined;
+        }
+      },
+      images: d.images,
+    });
+    const withSize = boolParam(q, 'size');
+    const out = [];
+    for (const c of list) out.push(listEntry(c, c.Config.Image, withSize ? await sizesOf(c) : undefined));
+    sendJSON(ctx, 200, out);
+  });
+
+  r.add('POST', '/containers/create', async (ctx) => {
+    const body = await readJSON<Record<string, unknown>>(ctx);
+    const { HostConfig, NetworkingConfig: _n, ...config } = body;
+    void _n;
+    if (HostConfig !== undefined && (typeof HostConfig !== 'object' || HostConfig === null || Array.isArray(HostConfig))) {
+      throw invalid('json: cannot unmarshal HostConfig');
+    }
+    const req: CreateRequest = {
+      Config: config as CreateRequest['Config'],
+      HostConfig: (HostConfig ?? {}) as CreateRequest['HostConfig'],
+    };
+    const name = ctx.query.get('name') ?? '';
+    const c = await svc.create(req, { name });
+    sendJSON(ctx, 201, { Id: c.ID, Warnings: [] });
+  });
+
+  r.add('POST', '/containers/prune', async (ctx) => {
+    const filters = parseFilters(ctx.query.get('filters'));
+    const deleted: string[] = [];
+    for (const c of svc.list()) {
+      if (c.State.Running || c.State.Restarting) continue;
+      if (filters.has('label') && !Object.entries(c.Config.Labels ?? {}).some(() => true)) continue;
+      await svc.remove(c.ID, {});
+      deleted.push(c.ID);
+    }
+    sendJSON(ctx, 200, { ContainersDeleted: deleted, SpaceReclaimed: 0 });
+  });
+
+  r.add('GET', '/containers/{id}/json', async (ctx) => {
+    const c = svc.get(ctx.params.id as string);
+    const sizes = boolParam(ctx.query, 'size') ? await sizesOf(c) : undefined;
+    sendJSON(ctx, 200, inspectContainer(c, { graph: graphOf(c), ...(sizes ? { sizes } : {}) }));
+  });
+
+  r.add('POST', '/containers/{id}/start', async (ctx) => {
+    await svc.start(ctx.params.id as string);
+    sendEmpty(ctx, 204);
+  });
+
+  const stopOpts = (ctx: Ctx): { signal?: string; timeout?: number } => {
+    const o: { signal?: string; timeout?: number } = {};
+    const t = intParam(ctx.query, 't');
+    if (t !== undefined) o.timeout = t;
+    const s = ctx.query.get('signal');
+    if (s) o.signal = s;
+    return o;
+  };
+
+  r.add('POST', '/containers/{id}/stop', async (ctx) => {
+    await svc.stop(ctx.params.id as string, stopOpts(ctx));
+    sendEmpty(ctx, 204);
+  });
+
+  r.add('POST', '/containers/{id}/restart', async (ctx) => {
+    await svc.restart(ctx.params.id as string, stopOpts(ctx));
+    sendEmpty(ctx, 204);
+  });
+
+  r.add('POST', '/containers/{id}/kill', async (ctx) => {
+    await svc.kill(ctx.params.id as string, ctx.query.get('signal') ?? undefined);
+    sendEmpty(ctx, 204);
+  });
+
+  r.add('POST', '/containers/{id}/pause', async (ctx) => {
+    await svc.pause(ctx.params.id as string);
+    sendEmpty(ctx, 204);
+  });
+
+  r.add('POST', '/containers/{id}/unpause', async (ctx) => {
+    await svc.unpause(ctx.params.id as string);
+    sendEmpty(ctx, 204);
+  });
+
+  r.add('POST', '/containers/{id}/rename', async (ctx) => {
+    const name = ctx.query.get('name');
+    if (!name) throw invalid('name is required');
+    await svc.rename(ctx.params.id as string, name);
+    sendEmpty(ctx, 204);
+  });
+
+  r.add('POST', '/containers/{id}/update', async (ctx) => {
+    const body = await readJSON<Record<string, unknown>>(ctx);
+    const warnings = await svc.update(ctx.params.id as string, body);
+    sendJSON(ctx, 200, { Warnings: warnings });
+  });
+
+  r.add('DELETE', '/containers/{id}', async (ctx) => {
+    if (boolParam(ctx.query, 'link')) throw invalid('links are not supported');
+    await svc.remove(ctx.params.id as string, { force: boolParam(ctx.query, 'force') });
+    sendEmpty(ctx, 204);
+  });
+
+  r.add('POST', '/containers/{id}/wait', async (ctx) => {
+    const cond = (ctx.query.get('condition') || 'not-running') as WaitCondition;
+    if (!['not-running', 'next-exit', 'removed'].includes(cond)) {
+      throw invalid(`invalid condition: "${cond}"`);
+    }
+    const ac = new AbortController();
+    const waiting = svc.wait(ctx.params.id as string, cond, ac.signal);
+    const res = ctx.res;
+    if (!res) return;
+    // Headers go out at once, as dockerd sends them, so that clients may start the container.
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    res.on('close', () => ac.abort());
+    const result = await waiting;
+    res.end(JSON.stringify(result) + '\n');
+  });
+
+  r.add('GET', '/containers/{id}/top', async (ctx) => {
+    sendJSON(ctx, 200, await svc.top(ctx.params.id as string, ctx.query.get('ps_args') ?? ''));
+  });
+
+  r.add('GET', '/containers/{id}/changes', async (ctx) => {
+    const changes = await containerChanges(svc, ctx.params.id as string);
+    sendJSON(ctx, 200, changes.length > 0 ? changes : null);
+  });
+
+  r.add('GET', '/containers/{id}/export', async (ctx) => {
+    const res = ctx.res;
+    if (!res) return;
+    await svc.withRootfs(ctx.params.id as string, async (rootfs) => {
+      res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+      const tar = packPath(rootfs, { rename: '' });
+      await new Promise<void>((resolve) => {
+        tar.pipe(res);
+        res.on('close', () => {
+          tar.destroy();
+          resolve();
+        });
+        tar.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+      });
+    });
+  });
+
+  /* ----------------------------------------------------------------- archive (docker cp) */
+
+  const archivePath = (ctx: Ctx): string => {
+    const p = ctx.query.get('path');
+    if (p === null || p === '') throw invalid('Path cannot be empty');
+    return p;
+  };
+
+  r.add('HEAD', '/containers/{id}/archive', async (ctx) => {
+    const stat = await statPath(svc, ctx.params.id as string, archivePath(ctx));
+    ctx.res?.writeHead(200, {
+      'X-Docker-Container-Path-Stat': Buffer.from(JSON.stringify(stat)).toString('base64'),
+      'Content-Type': 'application/json',
+    });
+    ctx.res?.end();
+  });
+
+  r.add('GET', '/containers/{id}/archive', async (ctx) => {
+    const res = ctx.res;
+    if (!res) return;
+    await getArchive(svc, ctx.params.id as string, archivePath(ctx), async (stat, tar) => {
+      res.writeHead(200, {
+        'Content-Type': 'application/x-tar',
+        'X-Docker-Container-Path-Stat': Buffer.from(JSON.stringify(stat)).toString('base64'),
+      });
+      await new Promise<void>((resolve) => {
+        tar.pipe(res);
+        res.on('close', () => {
+          tar.destroy();
+          resolve();
+        });
+        tar.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+      });
+    });
+  });
+
+  r.add('PUT', '/containers/{id}/archive', async (ctx) => {
+    await putArchive(svc, ctx.params.id as string, archivePath(ctx), ctx.req, {
+      noOverwriteDirNonDir: boolParam(ctx.query, 'noOverwriteDirNonDir'),
+      copyUIDGID: boolParam(ctx.query, 'copyUIDGID'),
+    });
+    sendEmpty(ctx, 200);
+  });
+
+  /* ----------------------------------------------------------------- logs */
+
+  r.add('GET', '/containers/{id}/logs', async (ctx) => {
+    const c = svc.get(ctx.params.id as string);
+    const q = ctx.query;
+    const stdout = boolParam(q, 'stdout');
+    const stderr = boolParam(q, 'stderr');
+    if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
+    const tailRaw = q.get('tail');
+    const tail = tailRaw === null || tailRaw === '' || tailRaw === 'all' ? undefined : Number(tailRaw);
+    if (tail !== undefined && !Number.isInteger(tail)) throw invalid(`invalid value for tail: ${tailRaw}`);
+    const follow = boolParam(q, 'follow');
+    const timestamps = boolParam(q, 'timestamps');
+    const sinceNs = timeParam(q.get('since'));
+    const untilNs = timeParam(q.get('until'));
+    const res = ctx.res;
+    if (!res) return;
+    const tty = c.Config.Tty;
+    res.writeHead(200, { 'Content-Type': streamContentType(ctx, tty) });
+    res.flushHeaders();
+    const ac = new AbortController();
+    res.on('close', () => ac.abort());
+    let startedAt = c.State.StartedAt;
+    const stopped = (): boolean => {
+      const cur = (() => {
+        try {
+          return svc.get(c.ID);
+        } catch {
+          return undefined;
+        }
+      })();
+      if (!cur) return true;
+      if (cur.State.Running || cur.State.Restarting) {
+        startedAt = cur.State.StartedAt;
+        return false;
+      }
+      return cur.State.StartedAt === startedAt || !cur.State.Running;
+    };
+    const opts = {
+      follow: follow && (c.State.Running || c.State.Restarting || c.State.Status === 'created'),
+      stopped,
+      signal: ac.signal,
+      ...(tail !== undefined && tail >= 0 ? { tail } : {}),
+      ...(sinceNs !== undefined ? { sinceNs } : {}),
+      ...(untilNs !== undefined ? { untilNs } : {}),
+    };
+    try {
+      for await (const e of readLog(c.LogPath, opts)) {
+        if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) continue;
+        const payload = timestamps ? Buffer.concat([Buffer.from(`${e.time} `), e.line]) : e.line;
+        const ok = res.write(tty ? payload : frame(e.stream === 'stdout' ? STDOUT : STDERR, payload));
+        if (!ok) await new Promise((r2) => res.once('drain', r2));
+        if (ac.signal.aborted) break;
+      }
+    } finally {
+      res.end();
+    }
+  });
+
+  /* ----------------------------------------------------------------- attach */
+
+  r.add('POST', '/containers/{id}/attach', async (ctx) => {
+    const c = svc.get(ctx.params.id as string);
+    const q = ctx.query;
+    const wantStdin = boolParam(q, 'stdin') && c.Config.OpenStdin;
+    const wantOut = boolParam(q, 'stdout');
+    const wantErr = boolParam(q, 'stderr');
+    const stream = boolParam(q, 'stream');
+    const logs = boolParam(q, 'logs');
+    if (!stream && !logs) throw invalid('Bad parameters: you must choose at least one stream');
+    const tty = c.Config.Tty;
+    const conn = hijack(ctx, tty);
+    if (ctx.head.length > 0) conn.unshift(ctx.head);
+
+    if (logs) {
+      for await (const e of readLog(c.LogPath, {})) {
+        if ((e.stream === 'stdout' && !wantOut) || (e.stream === 'stderr' && !wantErr)) continue;
+        conn.write(tty ? e.line : frame(e.stream === 'stdout' ? STDOUT : STDERR, e.line));
+      }
+    }
+    if (!stream) {
+      conn.end();
+      return;
+    }
+
+    const bind = (sock: SeqpacketSocket | undefined): void => {
+      if (!sock) {
+        conn.end();
+        return;
+      }
+      let closed = false;
+      const finish = (): void => {
+        if (closed) return;
+        closed = true;
+        conn.end();
+        sock.destroy();
+      };
+      sock.on('data', (buf: Buffer) => {
+        const kind = buf[0];
+        const payload = buf.subarray(1);
+        if (payload.length === 0) return;
+        if (kind === STREAM_STDOUT && wantOut) conn.write(tty ? payload : frame(STDOUT, payload));
+        else if (kind === STREAM_STDERR && wantErr) conn.write(tty ? payload : frame(STDERR, payload));
+      });
+      sock.on('end', finish);
+      sock.on('close', finish);
+      sock.on('error', finish);
+      conn.on('close', () => {
+        if (!closed) {
+          closed = true;
+          sock.destroy();
+        }
+      });
+      if (wantStdin) {
+        conn.on('data', (chunk: Buffer) => {
+          for (let i = 0; i < chunk.length; i += 8192) sock.write(chunk.subarray(i, i + 8192));
+        });
+        conn.on('end', () => {
+          if (!closed) sock.end();
+        });
+      } else {
+        conn.resume();
+      }
+    };
+
+    const cur = svc.get(c.ID);
+    if (cur.State.Running) {
+      bind(await svc.attachSocket(cur));
+      return;
+    }
+    if (cur.State.Status === 'exited' || cur.State.Dead) {
+      conn.end();
+      return;
+    }
+    // Not started yet: connect when it starts, before its process runs.
+    const cancel = svc.onNextStart(c.ID, bind);
+    conn.on('close', cancel);
+  });
+
+  void notFound;
+}

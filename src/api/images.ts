@@ -1,0 +1,127 @@
+/** /images/…: HTTP ⇄ ImageService. */
+import { Readable } from 'node:stream';
+import { invalid, messageOf, notImplemented } from '../lib/errors.js';
+import { parseFilters } from '../containers/view.js';
+import { filterImages, imageListEntry, inspectImage } from '../images/view.js';
+import type { ImageService } from '../images/service.js';
+import type { LayerStore } from '../snapshots/layers.js';
+import { boolParam, sendJSON, type Router } from './router.js';
+
+export interface ImageApiDeps {
+  images: ImageService;
+  layers: LayerStore;
+  containerCount: (imageId: string) => number;
+}
+
+export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
+  const store = d.images.store;
+
+  r.add('GET', '/images/json', async (ctx) => {
+    const list = filterImages(store, store.list(), parseFilters(ctx.query.get('filters')), boolParam(ctx.query, 'all'));
+    sendJSON(ctx, 200, list.map((img) => imageListEntry(store, img, d.containerCount(img.id))));
+  });
+
+  r.add('POST', '/images/create', async (ctx) => {
+    const q = ctx.query;
+    const fromSrc = q.get('fromSrc');
+    const fromImage = q.get('fromImage');
+    if (fromSrc === null) {
+      if (fromImage) throw notImplemented(`pull access to registries is not available yet in this Berth version: cannot pull ${fromImage}`);
+      throw invalid('fromSrc or fromImage is required');
+    }
+    let src: Readable;
+    if (fromSrc === '-') src = ctx.req;
+    else {
+      let url: URL;
+      try {
+        url = new URL(fromSrc.includes('://') ? fromSrc : `http://${fromSrc}`);
+      } catch {
+        throw invalid(`invalid source URL: ${fromSrc}`);
+      }
+      const resp = await fetch(url).catch((err: unknown) => {
+        throw invalid(`cannot fetch ${fromSrc}: ${messageOf(err)}`);
+      });
+      if (!resp.ok || !resp.body) throw invalid(`cannot fetch ${fromSrc}: ${resp.status}`);
+      src = Readable.fromWeb(resp.body as import('node:stream/web').ReadableStream);
+    }
+    const opts = {
+      changes: q.getAll('changes').flatMap((c) => c.split('\n')),
+      message: q.get('message') ?? '',
+      source: fromSrc,
+      ...(q.get('repo') ? { repo: q.get('repo') as string } : {}),
+      ...(q.get('tag') ? { tag: q.get('tag') as string } : {}),
+    };
+    // Validate the reference and changes before reading any byte.
+    if (opts.repo) store.find(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo);
+    const res = ctx.res;
+    if (!res) return;
+    try {
+      const image = await d.images.import(src, opts);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ status: image.id }) + '\n');
+    } catch (err) {
+      // The docker CLI reads import errors from the JSON stream.
+      if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
+      const message = messageOf(err);
+      res.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
+      ctx.req.resume();
+    }
+  });
+
+  r.add('POST', '/images/prune', async (ctx) => {
+    const filters = parseFilters(ctx.query.get('filters'));
+    const all = ['false', '0'].includes(filters.get('dangling')?.[0] ?? 'true');
+    const deleted: Array<Record<string, string>> = [];
+    let reclaimed = 0;
+    for (const img of store.list()) {
+      if (d.containerCount(img.id) > 0) continue;
+      if (!all && store.tagsOf(img.id).length > 0) continue;
+      try {
+        const size = img.size;
+        deleted.push(...(await d.images.remove(img.id, { force: true, prune: true })));
+        reclaimed += size;
+      } catch {
+        /* in use or has children: skipped, as dockerd does */
+      }
+    }
+    sendJSON(ctx, 200, { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed });
+  });
+
+  r.add('GET', '/images/{name*}/json', async (ctx) => {
+    const img = store.resolve(ctx.params.name as string);
+    const dirs = [...img.chainIds].reverse().map((c) => d.layers.diffDir(c));
+    sendJSON(ctx, 200, inspectImage(store, img, dirs));
+  });
+
+  r.add('GET', '/images/{name*}/history', async (ctx) => {
+    const img = store.resolve(ctx.params.name as string);
+    const hist = img.config.history ?? [];
+    const tags = store.tagsOf(img.id);
+    const out = [...hist].reverse().map((h, i) => ({
+      Id: i === 0 ? img.id : '<missing>',
+      Created: Math.floor(Date.parse(h.created ?? '') / 1000) || 0,
+      CreatedBy: h.created_by ?? '',
+      Tags: i === 0 ? tags : null,
+      Size: h.empty_layer ? 0 : i === 0 ? img.size : 0,
+      Comment: h.comment ?? '',
+    }));
+    sendJSON(ctx, 200, out);
+  });
+
+  r.add('POST', '/images/{name*}/tag', async (ctx) => {
+    const repo = ctx.query.get('repo');
+    if (!repo) throw invalid('repository name must have at least one component');
+    const tag = ctx.query.get('tag');
+    await d.images.tag(ctx.params.name as string, tag ? `${repo}:${tag}` : repo);
+    ctx.res?.writeHead(201);
+    ctx.res?.end();
+  });
+
+  r.add('DELETE', '/images/{name*}', async (ctx) => {
+    const out = await d.images.remove(ctx.params.name as string, {
+      force: boolParam(ctx.query, 'force'),
+      prune: !boolParam(ctx.query, 'noprune'),
+    });
+    sendJSON(ctx, 200, out);
+  });
+}

@@ -1,0 +1,241 @@
+/**
+ * Turns a create request (Docker's Config + HostConfig) into a validated container record,
+ * with the image's defaults merged as dockerd merges them. Pure apart from the clock.
+ */
+import { cpus } from 'node:os';
+import { invalid } from '../lib/errors.js';
+import type { Image } from '../images/types.js';
+import { initialState, type Container, type ContainerConfig, type HostConfig, type RestartPolicy } from './types.js';
+
+export interface CreateRequest {
+  Config: Partial<ContainerConfig> & Record<string, unknown>;
+  HostConfig: Partial<HostConfig>;
+}
+
+const MIN_MEMORY = 6 * 1024 * 1024;
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
+/** Docker accepts Cmd/Entrypoint as a string too (shell words, no shell). */
+function strslice(v: unknown, field: string): string[] | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') return [v];
+  if (isStringArray(v)) return v;
+  throw invalid(`json: cannot unmarshal ${typeof v} into Go struct field ContainerConfig.${field} of type strslice.StrSlice`);
+}
+
+export function validateRestartPolicy(p: Partial<RestartPolicy> | undefined, autoRemove: boolean): RestartPolicy {
+  const name = (p?.Name ?? '') as string;
+  const max = p?.MaximumRetryCount ?? 0;
+  if (!['', 'no', 'always', 'on-failure', 'unless-stopped'].includes(name)) {
+    throw invalid(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
+  if (max !== 0 && name !== 'on-failure') throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  if (max < 0) throw invalid('invalid restart policy: maximum retry count cannot be negative');
+  if (autoRemove && name !== '' && name !== 'no') {
+    throw invalid(`can't create 'AutoRemove' container with restart policy`);
+  }
+  return { Name: name as RestartPolicy['Name'], MaximumRetryCount: max };
+}
+
+/** Validates resource fields with dockerd's messages. */
+export function validateResources(h: Partial<HostConfig>, current?: HostConfig): void {
+  const memory = h.Memory ?? current?.Memory ?? 0;
+  const swap = h.MemorySwap ?? current?.MemorySwap ?? 0;
+  if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < MIN_MEMORY) throw invalid('Minimum memory limit allowed is 6MB');
+  if (memory > 0 && swap > 0 && swap < memory) {
+    throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
+  }
+  if (memory === 0 && swap > 0 && h.MemorySwap !== undefined) {
+    throw invalid('You should always set the Memory limit when using Memoryswap limit, see usage');
+  }
+  const ncpu = cpus().length;
+  if (h.NanoCpus !== undefined && h.NanoCpus !== 0) {
+    if ((h.CpuQuota ?? 0) > 0 || (h.CpuPeriod ?? 0) > 0) {
+      throw invalid('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+    }
+    if (h.NanoCpus < 0 || h.NanoCpus > ncpu * 1e9) {
+      throw invalid(`Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`);
+    }
+  }
+  if (h.CpuShares !== undefined && h.CpuShares < 0) throw invalid('invalid CPU shares');
+  if (h.CpusetCpus !== undefined && h.CpusetCpus !== '' && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(h.CpusetCpus)) {
+    throw invalid(`Invalid value ${h.CpusetCpus} for cpuset cpus`);
+  }
+  if (h.CpusetCpus) {
+    for (const part of h.CpusetCpus.split(',')) {
+      for (const n of part.split('-')) {
+        if (Number(n) >= ncpu) throw invalid(`Requested CPUs are not available - requested ${h.CpusetCpus}, available: 0-${ncpu - 1}`);
+      }
+    }
+  }
+}
+
+export function defaultHostConfig(): HostConfig {
+  return {
+    Binds: null,
+    ContainerIDFile: '',
+    LogConfig: { Type: 'json-file', Config: {} },
+    NetworkMode: 'none',
+    PortBindings: {},
+    RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+    AutoRemove: false,
+    VolumeDriver: '',
+    VolumesFrom: null,
+    CapAdd: null,
+    CapDrop: null,
+    CgroupnsMode: 'private',
+    Dns: [],
+    DnsOptions: [],
+    DnsSearch: [],
+    ExtraHosts: null,
+    GroupAdd: null,
+    IpcMode: 'private',
+    Cgroup: '',
+    Links: null,
+    OomScoreAdj: 0,
+    PidMode: '',
+    Privileged: false,
+    PublishAllPorts: false,
+    ReadonlyRootfs: false,
+    SecurityOpt: null,
+    UTSMode: '',
+    UsernsMode: '',
+    ShmSize: 67108864,
+    Runtime: 'runc',
+    Isolation: '',
+    CpuShares: 0,
+    Memory: 0,
+    NanoCpus: 0,
+    CgroupParent: '',
+    BlkioWeight: 0,
+    CpuPeriod: 0,
+    CpuQuota: 0,
+    CpuRealtimePeriod: 0,
+    CpuRealtimeRuntime: 0,
+    CpusetCpus: '',
+    CpusetMems: '',
+    Devices: [],
+    DeviceCgroupRules: null,
+    MemoryReservation: 0,
+    MemorySwap: 0,
+    MemorySwappiness: null,
+    OomKillDisable: null,
+    PidsLimit: null,
+    Ulimits: null,
+    Init: null,
+    MaskedPaths: null,
+    ReadonlyPaths: null,
+  };
+}
+
+function envKey(e: string): string {
+  const i = e.indexOf('=');
+  return i < 0 ? e : e.slice(0, i);
+}
+
+/** Image env first, request env overriding by key (dockerd's merge). */
+export function mergeEnv(imageEnv: string[], env: string[]): string[] {
+  const out = [...imageEnv];
+  for (const e of env) {
+    const k = envKey(e);
+    const i = out.findIndex((x) => envKey(x) === k);
+    if (i >= 0) out[i] = e;
+    else out.push(e);
+  }
+  return out;
+}
+
+export interface NewContainer {
+  id: string;
+  name: string;
+  image: Image;
+  imageRef: string;
+  request: CreateRequest;
+}
+
+export function buildContainer(n: NewContainer): Container {
+  const cfg = n.request.Config;
+  const hc = n.request.HostConfig;
+  const img = n.image.config.config ?? {};
+  if (cfg.Env !== undefined && cfg.Env !== null && !isStringArray(cfg.Env)) throw invalid('invalid environment: Env must be a list of strings');
+  for (const e of (cfg.Env as string[] | undefined) ?? []) {
+    if (e === '' || e.startsWith('=')) throw invalid(`invalid environment variable: ${e}`);
+  }
+  const entrypointGiven = cfg.Entrypoint !== undefined && cfg.Entrypoint !== null;
+  const entrypoint = entrypointGiven ? strslice(cfg.Entrypoint, 'Entrypoint') : (img.Entrypoint ?? null);
+  let cmd = strslice(cfg.Cmd, 'Cmd');
+  // An explicit entrypoint (even empty) resets the image's CMD, as in dockerd.
+  if (cmd === null || cmd.length === 0) cmd = entrypointGiven ? cmd : (img.Cmd ?? null);
+  const ep = entrypoint && entrypoint.length > 0 && !(entrypoint.length === 1 && entrypoint[0] === '') ? entrypoint : [];
+  const argv = [...ep, ...(cmd ?? [])];
+  if (argv.length === 0) throw invalid('no command specified');
+
+  const hostConfig: HostConfig = { ...defaultHostConfig(), ...(hc as Partial<HostConfig>) };
+  hostConfig.RestartPolicy = validateRestartPolicy(hc.RestartPolicy, hostConfig.AutoRemove === true);
+  validateResources(hc);
+  if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
+  if (!hostConfig.LogConfig?.Type) hostConfig.LogConfig = { Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
+  if (!hostConfig.ShmSize) hostConfig.ShmSize = 67108864;
+  if (!hostConfig.IpcMode) hostConfig.IpcMode = 'private';
+  if (!hostConfig.CgroupnsMode) hostConfig.CgroupnsMode = 'private';
+  if (!hostConfig.Runtime) hostConfig.Runtime = 'runc';
+
+  const labels = { ...(img.Labels ?? {}), ...((cfg.Labels as Record<string, string> | undefined) ?? {}) };
+  const config: ContainerConfig = {
+    Hostname: (cfg.Hostname as string | undefined) || n.id.slice(0, 12),
+    Domainname: (cfg.Domainname as string | undefined) ?? '',
+    User: (cfg.User as string | undefined) || img.User || '',
+    AttachStdin: cfg.AttachStdin === true,
+    AttachStdout: cfg.AttachStdout === true,
+    AttachStderr: cfg.AttachStderr === true,
+    Tty: cfg.Tty === true,
+    OpenStdin: cfg.OpenStdin === true,
+    StdinOnce: cfg.StdinOnce === true,
+    Env: mergeEnv(img.Env ?? [], (cfg.Env as string[] | undefined) ?? []),
+    Cmd: cmd,
+    Image: n.imageRef,
+    Volumes: (cfg.Volumes as Record<string, object> | undefined) ?? img.Volumes ?? null,
+    WorkingDir: (cfg.WorkingDir as string | undefined) || img.WorkingDir || '',
+    Entrypoint: entrypoint,
+    OnBuild: null,
+    Labels: labels,
+  };
+  if (config.WorkingDir !== '' && !config.WorkingDir.startsWith('/')) {
+    throw invalid(`the working directory '${config.WorkingDir}' is invalid, it needs to be an absolute path`);
+  }
+  const exposed = { ...(img.ExposedPorts ?? {}), ...((cfg.ExposedPorts as Record<string, object> | undefined) ?? {}) };
+  if (Object.keys(exposed).length > 0) config.ExposedPorts = exposed;
+  const stopSignal = (cfg.StopSignal as string | undefined) || img.StopSignal;
+  if (stopSignal) config.StopSignal = stopSignal;
+  if (typeof cfg.StopTimeout === 'number') config.StopTimeout = cfg.StopTimeout;
+  const health = (cfg.Healthcheck as Record<string, unknown> | undefined) ?? img.Healthcheck;
+  if (health) config.Healthcheck = health;
+
+  return {
+    ID: n.id,
+    Created: new Date().toISOString(),
+    Path: argv[0] as string,
+    Args: argv.slice(1),
+    Name: `/${n.name}`,
+    Image: n.image.id,
+    Config: config,
+    HostConfig: hostConfig,
+    State: initialState(),
+    RestartCount: 0,
+    HasBeenStartedBefore: false,
+    HasBeenManuallyStopped: false,
+    MonitorPid: 0,
+    LogPath: '',
+    HostnamePath: '',
+    HostsPath: '',
+    ResolvConfPath: '',
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+  };
+}

@@ -1,0 +1,910 @@
+/**
+ * The container service: the life cycle of containers (create, start, stop, kill, wait, remove,
+ * restart policies, live restore). It owns state transitions; the API layer only translates.
+ *
+ * Every transition of one container runs under that container's lock, so a stop racing an exit
+ * or a remove racing a start sees one consistent record.
+ */
+import { promises as fs, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { constants as osConstants } from 'node:os';
+import type { EventBus } from '../events/bus.js';
+import { writeFileAtomic, writeJSONAtomic } from '../lib/atomic.js';
+import { conflict, invalid, isCategory, messageOf, notFound, notModified, system, BerthError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import { generateName, VALID_NAME } from '../lib/names.js';
+import type { ImageStore } from '../images/store.js';
+import type { Image } from '../images/types.js';
+import { familiarName, parseReference } from '../images/reference.js';
+import type { LayerStore } from '../snapshots/layers.js';
+import type { RootfsLayout, RootfsMounts } from '../snapshots/overlay.js';
+import { readOomKilled, resourcesToRuncUpdate, swapAccountingEnabled } from '../runtime/cgroups.js';
+import {
+  attachSocketPath,
+  connectAttach,
+  monitorAlive,
+  startMonitor,
+  type ExitWatcher,
+  type MonitorPaths,
+} from '../runtime/monitor.js';
+import type { Runc } from '../runtime/runc.js';
+import { buildSpec, hostBoundingCapabilities, type NamespaceMode, type Resources } from '../runtime/spec.js';
+import { resolveUser } from '../runtime/user.js';
+import { buildContainer, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
+import { RestartManager } from './restart.js';
+import type { ContainerStore } from './store.js';
+import { ZERO_TIME, type Container, type HostConfig } from './types.js';
+import type { SeqpacketSocket } from 'node-unix-socket';
+
+export interface ContainerServiceOptions {
+  store: ContainerStore;
+  images: ImageStore;
+  layers: LayerStore;
+  mounts: RootfsMounts;
+  runc: Runc;
+  exits: ExitWatcher;
+  events: EventBus;
+  execRoot: string;
+  /** Parent of every container cgroup, e.g. `/berth` (per daemon, so daemons don't collide). */
+  cgroupParent: string;
+  /** tini-static, for `--init`. */
+  initBinary?: string;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface WaitResult {
+  StatusCode: number;
+  Error?: { Message: string };
+}
+
+interface Waiter {
+  condition: WaitCondition;
+  resolve: (r: WaitResult) => void;
+}
+
+/** Called at start, after `runc create` and before `runc start`: connect attach streams here. */
+export type PreStartHook = (socket: SeqpacketSocket | undefined) => void;
+
+const SIGNALS = osConstants.signals as Record<string, number>;
+
+export function parseSignal(sig: string | undefined, fallback = 'SIGKILL'): number {
+  const s = (sig ?? '').trim() || fallback;
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n <= 0 || n > 64) throw invalid(`Invalid signal: ${s}`);
+    return n;
+  }
+  const name = s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
+  const n = SIGNALS[name];
+  if (n === undefined) throw invalid(`Invalid signal: ${s}`);
+  return n;
+}
+
+export class ContainerService {
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly preStart = new Map<string, PreStartHook[]>();
+  private readonly restarts: RestartManager;
+
+  constructor(private readonly o: ContainerServiceOptions) {
+    this.restarts = new RestartManager((id) => this.restartFromPolicy(id));
+    o.exits.on('exit', (id: string, code: number) => void this.onExit(id, code));
+  }
+
+  /* ------------------------------------------------------------------ paths */
+
+  private runDir(id: string): string {
+    return path.join(this.o.execRoot, 'containers', id);
+  }
+
+  private rootfsLayout(c: Container, image: Image): RootfsLayout {
+    const dir = this.o.store.dir(c.ID);
+    return {
+      lowers: [...image.chainIds].reverse().map((ch) => this.o.layers.diffDir(ch)),
+      upper: path.join(dir, 'upper'),
+      work: path.join(dir, 'work'),
+      target: path.join(this.runDir(c.ID), 'rootfs'),
+    };
+  }
+
+  private monitorPaths(c: Container): MonitorPaths {
+    const run = this.runDir(c.ID);
+    return {
+      bundle: run,
+      logPath: c.LogPath,
+      exitDir: this.o.exits.dir,
+      socketDir: path.join(this.o.execRoot, 'sock'),
+      persistDir: path.join(run, 'persist'),
+      pidFile: path.join(run, 'pidfile'),
+      monitorPidFile: path.join(run, 'conmon.pid'),
+    };
+  }
+
+  private cgroupsPath(c: Container): string {
+    const parent = c.HostConfig.CgroupParent || this.o.cgroupParent;
+    return `${parent.replace(/\/$/, '')}/${c.ID}`;
+  }
+
+  /* ------------------------------------------------------------------ locking */
+
+  private async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const chain = prev.then(() => mine);
+    this.locks.set(id, chain);
+    await prev.catch(() => undefined);
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(id) === chain) this.locks.delete(id);
+    }
+  }
+
+  /* ------------------------------------------------------------------ queries */
+
+  get(ref: string): Container {
+    return this.o.store.get(ref);
+  }
+
+  list(): Container[] {
+    return this.o.store.list();
+  }
+
+  imageOf(c: Container): Image | undefined {
+    return this.o.images.byId(c.Image);
+  }
+
+  /** Whether any container uses an image (for rmi's conflict check). */
+  usersOf(imageId: string): Container[] {
+    return this.o.store.list().filter((c) => c.Image === imageId);
+  }
+
+  /* ------------------------------------------------------------------ create */
+
+  async create(req: CreateRequest, opts: { name?: string }): Promise<Container> {
+    const imageRef = req.Config.Image;
+    if (typeof imageRef !== 'string' || imageRef === '') throw invalid('No image was specified');
+    const image = this.o.images.find(imageRef);
+    if (!image) throw notFound(`No such image: ${this.familiar(imageRef)}`);
+    let name = opts.name ?? '';
+    if (name !== '') {
+      if (!VALID_NAME.test(name)) throw invalid(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      name = name.replace(/^\//, '');
+      if (this.o.store.hasName(`/${name}`)) {
+        throw this.o.store.nameConflict(`/${name}`, this.o.store.find(name)?.ID ?? '');
+      }
+    } else {
+      for (let i = 0; ; i++) {
+        name = generateName(i);
+        if (!this.o.store.hasName(`/${name}`)) break;
+      }
+    }
+    const id = newId();
+    const c = buildContainer({ id, name, image, imageRef, request: req });
+    const dir = this.o.store.dir(id);
+    await fs.mkdir(dir, { recursive: true, mode: 0o710 });
+    try {
+      c.LogPath = path.join(dir, `${id}-json.log`);
+      c.HostnamePath = path.join(dir, 'hostname');
+      c.HostsPath = path.join(dir, 'hosts');
+      c.ResolvConfPath = path.join(dir, 'resolv.conf');
+      await this.o.mounts.prepare(this.rootfsLayout(c, image));
+      await this.writeEtcFiles(c);
+      await this.o.store.add(c);
+    } catch (err) {
+      await fs.rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    this.event(c, 'create');
+    return c;
+  }
+
+  private familiar(ref: string): string {
+    try {
+      return familiarName(parseReference(ref));
+    } catch {
+      return ref;
+    }
+  }
+
+  private async writeEtcFiles(c: Container): Promise<void> {
+    const host = c.Config.Hostname + (c.Config.Domainname ? `.${c.Config.Domainname}` : '');
+    await writeFileAtomic(c.HostnamePath, `${c.Config.Hostname}\n`, 0o644);
+    const hosts = [
+      '127.0.0.1\tlocalhost',
+      '::1\tlocalhost ip6-localhost ip6-loopback',
+      'fe00::0\tip6-localnet',
+      'ff00::0\tip6-mcastprefix',
+      'ff02::1\tip6-allnodes',
+      'ff02::2\tip6-allrouters',
+      ...(c.HostConfig.ExtraHosts ?? []).map((h) => {
+        const i = h.indexOf(':');
+        return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
+      }),
+    ];
+    void host;
+    await writeFileAtomic(c.HostsPath, `${hosts.join('\n')}\n`, 0o644);
+    await writeFileAtomic(c.ResolvConfPath, resolvConf(c.HostConfig), 0o644);
+  }
+
+  /* ------------------------------------------------------------------ start */
+
+  /** Registers a hook to run between create and start of the next start (attach streams). */
+  onNextStart(id: string, hook: PreStartHook): () => void {
+    const list = this.preStart.get(id) ?? [];
+    list.push(hook);
+    this.preStart.set(id, list);
+    return () => {
+      const l = this.preStart.get(id);
+      if (l) this.preStart.set(id, l.filter((h) => h !== hook));
+    };
+  }
+
+  async start(ref: string): Promise<void> {
+    const c = this.get(ref);
+    await this.withLock(c.ID, async () => {
+      if (c.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
+      if (c.State.Running) throw notModified();
+      if (c.State.Status === 'removing') throw conflict(`container is marked for removal and cannot be started`);
+      if (c.State.Dead) throw conflict(`container is marked for removal and cannot be started`);
+      c.HasBeenManuallyStopped = false;
+      this.restarts.cancel(c.ID);
+      try {
+        await this.startLocked(c);
+      } catch (err) {
+        // Attached clients learn of the failure by their stream closing.
+        for (const hook of this.preStart.get(c.ID) ?? []) hook(undefined);
+        this.preStart.delete(c.ID);
+        if (c.HostConfig.AutoRemove) void this.remove(c.ID, { force: true }).catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  private async startLocked(c: Container): Promise<void> {
+    const image = this.o.images.byId(c.Image);
+    if (!image) throw notFound(`No such image: ${c.Image}`);
+    const run = this.runDir(c.ID);
+    await fs.rm(path.join(run, 'persist'), { recursive: true, force: true });
+    await fs.mkdir(path.join(run, 'persist'), { recursive: true });
+    await fs.mkdir(path.join(this.o.execRoot, 'sock'), { recursive: true });
+    await this.o.exits.consume(c.ID);
+    // A previous run's runtime state (e.g. after a crash) would make `runc create` fail.
+    await this.o.runc.delete(c.ID, true).catch(() => undefined);
+    const layout = this.rootfsLayout(c, image);
+    const rootfs = await this.o.mounts.acquire(c.ID, layout);
+    let started = false;
+    try {
+      const spec = this.specFor(c, rootfs);
+      await writeJSONAtomic(path.join(run, 'config.json'), spec);
+      const paths = this.monitorPaths(c);
+      const mon = await startMonitor({
+        id: c.ID,
+        handle: c.ID.slice(0, 12),
+        name: c.Name.slice(1),
+        runtime: this.o.runc.opts.binary,
+        runtimeArgs: this.o.runc.globalArgs(),
+        paths,
+        stdin: c.Config.OpenStdin,
+        leaveStdinOpen: !c.Config.StdinOnce,
+        tty: c.Config.Tty,
+      }).catch((err: unknown) => {
+        throw startError(err);
+      });
+      const hooks = this.preStart.get(c.ID) ?? [];
+      this.preStart.delete(c.ID);
+      if (hooks.length > 0) {
+        const sockPath = attachSocketPath(paths, c.ID.slice(0, 12));
+        for (const hook of hooks) {
+          try {
+            hook(await connectAttach(sockPath));
+          } catch (err) {
+            process.emitWarning(`attach to ${c.ID.slice(0, 12)} failed: ${messageOf(err)}`);
+          }
+        }
+      }
+      try {
+        await this.o.runc.start(c.ID);
+      } catch (err) {
+        await this.o.runc.delete(c.ID, true).catch(() => undefined);
+        throw startError(err);
+      }
+      started = true;
+      const now = new Date().toISOString();
+      Object.assign(c.State, {
+        Status: 'running',
+        Running: true,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: mon.pid,
+        ExitCode: 0,
+        Error: '',
+        StartedAt: now,
+        FinishedAt: c.State.FinishedAt,
+      });
+      c.MonitorPid = mon.monitorPid;
+      c.HasBeenStartedBefore = true;
+      await this.o.store.save(c);
+      this.event(c, 'start');
+    } catch (err) {
+      if (!started) {
+        await this.o.mounts.release(c.ID, layout.target).catch(() => undefined);
+        if (err instanceof BerthError) {
+          c.State.Error = err.message;
+          c.State.ExitCode = /executable file not found|no such file or directory/.test(err.message)
+            ? 127
+            : /permission denied/.test(err.message)
+              ? 126
+              : 128;
+          await this.o.store.save(c).catch(() => undefined);
+        }
+      }
+      throw err;
+    }
+  }
+
+  private specFor(c: Container, rootfs: string): ReturnType<typeof buildSpec> {
+    const h = c.HostConfig;
+    const user = resolveUser({ rootfs, user: c.Config.User, groupAdd: h.GroupAdd ?? [] });
+    const resources: Resources = resourcesOf(h);
+    const env = c.Config.Env;
+    const hasHome = env.some((e) => e.startsWith('HOME='));
+    return buildSpec({
+      id: c.ID,
+      rootfsPath: rootfs,
+      readonlyRootfs: h.ReadonlyRootfs,
+      args: [c.Path, ...c.Args],
+      env: hasHome ? env : [...env, `HOME=${user.home}`],
+      cwd: c.Config.WorkingDir || '/',
+      user,
+      hostname: c.Config.Hostname,
+      domainname: c.Config.Domainname,
+      tty: c.Config.Tty,
+      etcFiles: { hostnamePath: c.HostnamePath, hostsPath: c.HostsPath, resolvConfPath: c.ResolvConfPath },
+      privileged: h.Privileged,
+      hostCapabilities: hostCaps(),
+      swapAccounting: swapAccounting(),
+      capAdd: h.CapAdd ?? [],
+      capDrop: h.CapDrop ?? [],
+      securityOpt: h.SecurityOpt ?? [],
+      resources,
+      cgroupsPath: this.cgroupsPath(c),
+      network: this.namespaceFor(h.NetworkMode, 'net'),
+      ipc: this.namespaceFor(h.IpcMode, 'ipc'),
+      pid: this.namespaceFor(h.PidMode, 'pid'),
+      uts: h.UTSMode === 'host' ? { kind: 'host' } : { kind: 'private' },
+      cgroupns: h.CgroupnsMode === 'host' ? 'host' : 'private',
+      shmSize: h.ShmSize,
+      ...(h.Tmpfs ? { tmpfs: h.Tmpfs } : {}),
+      ...(h.Sysctls ? { sysctls: h.Sysctls } : {}),
+      ulimits: (h.Ulimits ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
+      oomScoreAdj: h.OomScoreAdj,
+      ...(h.Init === true && this.o.initBinary ? { init: this.o.initBinary } : {}),
+      ...(h.MaskedPaths ? { maskedPaths: h.MaskedPaths } : {}),
+      ...(h.ReadonlyPaths ? { readonlyPaths: h.ReadonlyPaths } : {}),
+    });
+  }
+
+  /** `host`, `container:<ref>`, or a namespace of its own. */
+  private namespaceFor(mode: string, ns: 'net' | 'ipc' | 'pid'): NamespaceMode {
+    if (mode === 'host') return { kind: 'host' };
+    if (mode.startsWith('container:')) {
+      const other = this.get(mode.slice('container:'.length));
+      if (!other.State.Running) throw conflict(`cannot join network namespace of a non running container: container ${other.ID} is exited`);
+      return { kind: 'path', path: `/proc/${other.State.Pid}/ns/${ns}` };
+    }
+    return { kind: 'private' };
+  }
+
+  /* ------------------------------------------------------------------ exit */
+
+  private async onExit(id: string, code: number): Promise<void> {
+    const c = this.o.store.find(id);
+    if (!c) {
+      await this.o.exits.consume(id);
+      return;
+    }
+    let restartDelay: number | undefined;
+    let autoRemove = false;
+    await this.withLock(id, async () => {
+      if (!c.State.Running && !c.State.Restarting) {
+        await this.o.exits.consume(id);
+        return;
+      }
+      const oom = await this.oomKilled(c);
+      await this.o.runc.delete(id, true).catch(() => undefined);
+      const image = this.o.images.byId(c.Image);
+      if (image) await this.o.mounts.release(id, this.rootfsLayout(c, image).target).catch(() => undefined);
+      const startedAt = Date.parse(c.State.StartedAt);
+      Object.assign(c.State, {
+        Status: 'exited',
+        Running: false,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: oom,
+        Pid: 0,
+        ExitCode: oom && code === 0 ? 137 : code,
+        FinishedAt: new Date().toISOString(),
+      });
+      c.MonitorPid = 0;
+      await this.o.exits.consume(id);
+      const decision = this.restarts.decide(c, { ranForMs: Date.now() - startedAt });
+      if (decision.restart) {
+        c.State.Restarting = true;
+        c.State.Status = 'restarting';
+        restartDelay = decision.delayMs;
+      } else if (c.HostConfig.AutoRemove) {
+        autoRemove = true;
+      }
+      await this.o.store.save(c);
+      this.event(c, 'die', { exitCode: String(c.State.ExitCode) });
+      if (oom) this.event(c, 'oom');
+      this.notify(c, ['not-running', 'next-exit']);
+    });
+    if (restartDelay !== undefined) this.restarts.schedule(id, restartDelay);
+    if (autoRemove) await this.remove(id, { force: true }).catch(() => undefined);
+  }
+
+  private async oomKilled(c: Container): Promise<boolean> {
+    try {
+      await fs.access(path.join(this.runDir(c.ID), 'persist', 'oom'));
+      return true;
+    } catch {
+      /* conmon saw none; ask the cgroup */
+    }
+    try {
+      return readOomKilled(this.cgroupsPath(c)) > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  private async restartFromPolicy(id: string): Promise<void> {
+    const c = this.o.store.find(id);
+    if (!c) return;
+    await this.withLock(id, async () => {
+      if (!c.State.Restarting || c.HasBeenManuallyStopped) return;
+      c.RestartCount++;
+      try {
+        await this.startLocked(c);
+        this.event(c, 'restart');
+      } catch (err) {
+        Object.assign(c.State, { Status: 'exited', Restarting: false, Error: messageOf(err) });
+        await this.o.store.save(c);
+      }
+    });
+  }
+
+  private notify(c: Container, conditions: WaitCondition[]): void {
+    const list = this.waiters.get(c.ID);
+    if (!list) return;
+    const keep: Waiter[] = [];
+    for (const w of list) {
+      if (conditions.includes(w.condition)) {
+        const r: WaitResult = { StatusCode: c.State.ExitCode };
+        if (c.State.Error) r.Error = { Message: c.State.Error };
+        w.resolve(r);
+      } else keep.push(w);
+    }
+    if (keep.length > 0) this.waiters.set(c.ID, keep);
+    else this.waiters.delete(c.ID);
+  }
+
+  /* ------------------------------------------------------------------ wait */
+
+  /**
+   * Resolves when the condition is met. `ready` is called once the wait is registered (the API
+   * sends its response headers then, as dockerd does, so clients know they may start).
+   */
+  wait(ref: string, condition: WaitCondition, signal?: AbortSignal): Promise<WaitResult> {
+    const c = this.get(ref);
+    if (condition === 'not-running' && !c.State.Running && !c.State.Restarting) {
+      return Promise.resolve({ StatusCode: c.State.ExitCode });
+    }
+    return new Promise((resolve) => {
+      const w: Waiter = { condition, resolve };
+      const list = this.waiters.get(c.ID) ?? [];
+      list.push(w);
+      this.waiters.set(c.ID, list);
+      signal?.addEventListener('abort', () => {
+        const l = this.waiters.get(c.ID);
+        if (l) this.waiters.set(c.ID, l.filter((x) => x !== w));
+      });
+    });
+  }
+
+  /* ------------------------------------------------------------------ stop / kill */
+
+  async stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
+    const c = this.get(ref);
+    if (c.State.Restarting) {
+      await this.withLock(c.ID, async () => {
+        this.restarts.cancel(c.ID);
+        c.HasBeenManuallyStopped = true;
+        Object.assign(c.State, { Status: 'exited', Restarting: false });
+        await this.o.store.save(c);
+      });
+      this.event(c, 'stop');
+      return;
+    }
+    if (!c.State.Running) throw notModified();
+    c.HasBeenManuallyStopped = true;
+    await this.o.store.save(c);
+    const sig = parseSignal(opts.signal ?? c.Config.StopSignal, 'SIGTERM');
+    const timeout = opts.timeout ?? c.Config.StopTimeout ?? 10;
+    const exited = this.wait(c.ID, 'not-running');
+    if (timeout !== 0) {
+      await this.signalProcess(c, sig);
+      if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
+    }
+    const done = timeout < 0 ? await exited.then(() => true) : await raceTimeout(exited, timeout * 1000);
+    if (!done) {
+      await this.signalProcess(c, 9);
+      if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
+      await exited;
+    }
+    this.event(c, 'stop');
+  }
+
+  async kill(ref: string, signal?: string): Promise<void> {
+    const c = this.get(ref);
+    const sig = parseSignal(signal, 'SIGKILL');
+    if (!c.State.Running) throw conflict(`Cannot kill container: ${ref}: container ${c.ID} is not running`);
+    if (sig === 9) {
+      c.HasBeenManuallyStopped = true;
+    }
+    await this.signalProcess(c, sig);
+    this.event(c, 'kill', { signal: String(sig) });
+    if (sig === 9) await this.wait(c.ID, 'not-running');
+  }
+
+  /** Signals the container's init directly: faster than spawning `runc kill`. */
+  private async signalProcess(c: Container, sig: number): Promise<void> {
+    if (!c.State.Pid) return;
+    try {
+      process.kill(c.State.Pid, sig);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw system(`cannot signal container ${c.ID}: ${messageOf(err)}`);
+    }
+  }
+
+  async restart(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
+    const c = this.get(ref);
+    if (c.State.Running) {
+      await this.stop(c.ID, opts).catch((err: unknown) => {
+        if (!isCategory(err, 'NotModified')) throw err;
+      });
+    }
+    await this.start(c.ID).catch((err: unknown) => {
+      if (!isCategory(err, 'NotModified')) throw err;
+    });
+    this.event(c, 'restart');
+  }
+
+  /* ------------------------------------------------------------------ pause */
+
+  async pause(ref: string): Promise<void> {
+    const c = this.get(ref);
+    await this.withLock(c.ID, async () => {
+      if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
+      if (c.State.Paused) throw conflict(`Container ${c.ID} is already paused`);
+      await this.o.runc.pause(c.ID);
+      Object.assign(c.State, { Paused: true, Status: 'paused' });
+      await this.o.store.save(c);
+    });
+    this.event(c, 'pause');
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const c = this.get(ref);
+    await this.withLock(c.ID, async () => {
+      if (!c.State.Paused) throw conflict(`Container ${c.ID} is not paused`);
+      await this.o.runc.resume(c.ID);
+      Object.assign(c.State, { Paused: false, Status: 'running' });
+      await this.o.store.save(c);
+    });
+    this.event(c, 'unpause');
+  }
+
+  /* ------------------------------------------------------------------ remove */
+
+  async remove(ref: string, opts: { force?: boolean }): Promise<void> {
+    const c = this.get(ref);
+    if (c.State.Running && !opts.force) {
+      if (c.State.Paused) {
+        throw conflict(`cannot remove container "${c.Name}": container is paused and must be unpaused first`);
+      }
+      throw conflict(`cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
+    }
+    if (c.State.Running) {
+      c.HasBeenManuallyStopped = true;
+      const exited = this.wait(c.ID, 'not-running');
+      await this.signalProcess(c, 9);
+      if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
+      if (!(await raceTimeout(exited, 15000))) throw system(`could not kill running container ${c.ID}, cannot remove`);
+    }
+    await this.withLock(c.ID, async () => {
+      if (c.State.Status === 'removing' && !this.o.store.find(c.ID)) return;
+      this.restarts.cancel(c.ID);
+      c.State.Status = 'removing';
+      await this.o.runc.delete(c.ID, true).catch(() => undefined);
+      const image = this.o.images.byId(c.Image);
+      const target = image ? this.rootfsLayout(c, image).target : path.join(this.runDir(c.ID), 'rootfs');
+      await this.o.mounts.forceRelease(c.ID, target);
+      await fs.rm(this.runDir(c.ID), { recursive: true, force: true });
+      await this.o.exits.consume(c.ID);
+      await this.o.store.remove(c);
+      this.event(c, 'destroy');
+      this.notify(c, ['removed', 'not-running', 'next-exit']);
+    });
+  }
+
+  /* ------------------------------------------------------------------ rename / update */
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const c = this.get(ref);
+    const name = newName.replace(/^\//, '');
+    if (name === '' || !VALID_NAME.test(name)) {
+      throw invalid(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    if (`/${name}` === c.Name) throw invalid('Renaming a container with the same name as its current name');
+    const old = c.Name;
+    await this.withLock(c.ID, () => this.o.store.rename(c, `/${name}`));
+    this.event(c, 'rename', { oldName: old });
+  }
+
+  async update(ref: string, body: Partial<HostConfig>): Promise<string[]> {
+    const c = this.get(ref);
+    const warnings: string[] = [];
+    await this.withLock(c.ID, async () => {
+      validateResources(body, c.HostConfig);
+      const next: HostConfig = { ...c.HostConfig };
+      const fields = [
+        'Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota',
+        'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight',
+      ] as const;
+      for (const f of fields) {
+        if (body[f] !== undefined && body[f] !== null) (next as Record<string, unknown>)[f] = body[f];
+      }
+      // Raising memory above the old swap limit raises swap too, as dockerd does.
+      if (body.Memory && !body.MemorySwap && next.MemorySwap > 0 && next.MemorySwap < body.Memory) next.MemorySwap = -1;
+      if (body.RestartPolicy) {
+        if (c.HostConfig.AutoRemove && body.RestartPolicy.Name && body.RestartPolicy.Name !== 'no') {
+          throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
+        }
+        next.RestartPolicy = validateRestartPolicy(body.RestartPolicy, false);
+      }
+      if (c.State.Running) {
+        const resources = resourcesToRuncUpdate(resourcesOf(next), { swapAccounting: swapAccounting() });
+        await this.o.runc.update(c.ID, resources).catch((err: unknown) => {
+          throw invalid(`Cannot update container ${c.ID}: ${messageOf(err)}`);
+        });
+      }
+      c.HostConfig = next;
+      await this.o.store.save(c);
+    });
+    this.event(c, 'update');
+    return warnings;
+  }
+
+  /* ------------------------------------------------------------------ processes */
+
+  async top(ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const c = this.get(ref);
+    if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
+    const pids = new Set((await this.o.runc.ps(c.ID)).map(String));
+    const { execFile } = await import('node:child_process');
+    const args = (psArgs || '-ef').split(/\s+/).filter(Boolean);
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('ps', args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+        err ? reject(invalid(`ps: ${stderr || err.message}`)) : resolve(stdout),
+      ),
+    );
+    const lines = out.split('\n').filter((l) => l.trim() !== '');
+    const header = lines[0] ?? '';
+    const titles = header.trim().split(/\s+/);
+    const pidCol = titles.indexOf('PID');
+    if (pidCol < 0) throw invalid(`Couldn't find PID field in ps output`);
+    const processes: string[][] = [];
+    for (const line of lines.slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (!pids.has(fields[pidCol] ?? '')) continue;
+      // The last column (command) may contain spaces.
+      const row = fields.slice(0, titles.length - 1);
+      row.push(fields.slice(titles.length - 1).join(' '));
+      processes.push(row);
+    }
+    return { Titles: titles, Processes: processes };
+  }
+
+  /* ------------------------------------------------------------------ rootfs access */
+
+  /** Runs `fn` with the container's rootfs mounted (mounting it for a stopped container). */
+  async withRootfs<T>(ref: string, fn: (rootfs: string, c: Container) => Promise<T>): Promise<T> {
+    const c = this.get(ref);
+    const image = this.o.images.byId(c.Image);
+    if (!image) throw notFound(`No such image: ${c.Image}`);
+    const layout = this.rootfsLayout(c, image);
+    const rootfs = await this.o.mounts.acquire(c.ID, layout);
+    try {
+      return await fn(rootfs, c);
+    } finally {
+      await this.o.mounts.release(c.ID, layout.target);
+    }
+  }
+
+  /** Directories of the container's layers, for `diff`. */
+  layersOf(c: Container): { upper: string; lowers: string[] } {
+    const image = this.o.images.byId(c.Image);
+    if (!image) throw notFound(`No such image: ${c.Image}`);
+    const l = this.rootfsLayout(c, image);
+    return { upper: l.upper, lowers: l.lowers };
+  }
+
+  /* ------------------------------------------------------------------ attach */
+
+  /** The attach socket of a running container. */
+  async attachSocket(c: Container): Promise<SeqpacketSocket> {
+    return connectAttach(attachSocketPath(this.monitorPaths(c), c.ID.slice(0, 12)));
+  }
+
+  /* ------------------------------------------------------------------ recovery */
+
+  /**
+   * Live restore: reconcile records with what runs. Monitors that survived keep their
+   * containers; exits recorded while berthd was down are applied; containers whose monitor is
+   * gone without an exit file (a reboot) are marked exited. Then restart policies apply.
+   */
+  async recover(): Promise<void> {
+    for (const c of this.o.store.list()) {
+      if (c.State.Status === 'removing') {
+        c.State.Status = 'exited';
+        await this.remove(c.ID, { force: true }).catch(() => undefined);
+        continue;
+      }
+      if (!c.State.Running && !c.State.Restarting) continue;
+      const image = this.o.images.byId(c.Image);
+      if (c.State.Running && (await monitorAlive(c.MonitorPid))) {
+        if (image) this.o.mounts.adopt(c.ID);
+        const st = await this.o.runc.state(c.ID);
+        if (st && c.State.Paused !== (st.status === 'paused')) {
+          c.State.Paused = st.status === 'paused';
+          c.State.Status = c.State.Paused ? 'paused' : 'running';
+          await this.o.store.save(c);
+        }
+        continue;
+      }
+      const exitFile = path.join(this.o.exits.dir, c.ID);
+      let code: number | undefined;
+      try {
+        code = Number.parseInt(readFileSync(exitFile, 'utf8').trim(), 10);
+      } catch {
+        code = undefined;
+      }
+      if (code !== undefined && !Number.isNaN(code) && c.State.Running) {
+        if (image) this.o.mounts.adopt(c.ID);
+        await this.onExit(c.ID, code);
+        continue;
+      }
+      // The monitor is gone and left no exit code (machine restart, or killed): it exited.
+      await this.o.runc.delete(c.ID, true).catch(() => undefined);
+      if (image) await this.o.mounts.forceRelease(c.ID, this.rootfsLayout(c, image).target);
+      Object.assign(c.State, {
+        Status: 'exited',
+        Running: false,
+        Paused: false,
+        Restarting: c.State.Restarting,
+        Pid: 0,
+        ExitCode: c.State.Restarting ? c.State.ExitCode : 255,
+        FinishedAt: c.State.FinishedAt === ZERO_TIME ? new Date().toISOString() : c.State.FinishedAt,
+      });
+      c.MonitorPid = 0;
+      await this.o.store.save(c);
+    }
+    // Restart policies at daemon start, as dockerd applies them.
+    for (const c of this.o.store.list()) {
+      if (c.State.Running) continue;
+      const p = c.HostConfig.RestartPolicy.Name;
+      const wasRestarting = c.State.Restarting;
+      const should = p === 'always' || (p === 'unless-stopped' && !c.HasBeenManuallyStopped) || (wasRestarting && p === 'on-failure');
+      if (should && c.HasBeenStartedBefore) {
+        c.State.Restarting = false;
+        await this.withLock(c.ID, () => this.startLocked(c)).catch((err: unknown) => {
+          process.emitWarning(`restart of ${c.ID.slice(0, 12)} failed: ${messageOf(err)}`);
+        });
+      } else if (wasRestarting) {
+        c.State.Restarting = false;
+        c.State.Status = 'exited';
+        await this.o.store.save(c);
+      }
+    }
+  }
+
+  /** Stops restart timers (daemon shutdown). Containers keep running. */
+  shutdown(): void {
+    this.restarts.cancelAll();
+  }
+
+  /* ------------------------------------------------------------------ events */
+
+  private event(c: Container, action: string, extra: Record<string, string> = {}): void {
+    this.o.events.publish('container', action, c.ID, {
+      image: c.Config.Image,
+      name: c.Name.slice(1),
+      ...c.Config.Labels,
+      ...extra,
+    });
+  }
+}
+
+function startError(err: unknown): BerthError {
+  const msg = messageOf(err);
+  const clean = msg.replace(/^runc start: /, '');
+  if (/executable file not found|no such file or directory|permission denied|not a directory/.test(clean)) {
+    return invalid(`failed to create task for container: OCI runtime create failed: ${clean}: unknown`);
+  }
+  return system(`failed to create task for container: OCI runtime create failed: ${clean}: unknown`, err);
+}
+
+let hostCapsCache: string[] | undefined;
+/** The capabilities berthd itself holds: the most a privileged container can get. */
+function hostCaps(): string[] {
+  hostCapsCache ??= hostBoundingCapabilities();
+  return hostCapsCache;
+}
+
+let swapCache: boolean | undefined;
+function swapAccounting(): boolean {
+  swapCache ??= swapAccountingEnabled();
+  return swapCache;
+}
+
+function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    void p.then(() => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+export function resourcesOf(h: HostConfig): Resources {
+  const r: Resources = {};
+  if (h.Memory) r.memory = h.Memory;
+  if (h.MemorySwap) r.memorySwap = h.MemorySwap;
+  if (h.MemoryReservation) r.memoryReservation = h.MemoryReservation;
+  if (h.MemorySwappiness !== null && h.MemorySwappiness !== undefined && h.MemorySwappiness >= 0) r.memorySwappiness = h.MemorySwappiness;
+  if (h.NanoCpus) r.nanoCpus = h.NanoCpus;
+  if (h.CpuShares) r.cpuShares = h.CpuShares;
+  if (h.CpuPeriod) r.cpuPeriod = h.CpuPeriod;
+  if (h.CpuQuota) r.cpuQuota = h.CpuQuota;
+  if (h.CpusetCpus) r.cpusetCpus = h.CpusetCpus;
+  if (h.CpusetMems) r.cpusetMems = h.CpusetMems;
+  if (h.PidsLimit !== null && h.PidsLimit !== undefined && h.PidsLimit !== 0) r.pidsLimit = h.PidsLimit;
+  if (h.BlkioWeight) r.blkioWeight = h.BlkioWeight;
+  if (h.OomKillDisable) r.oomKillDisable = true;
+  return r;
+}
+
+/** The host's resolv.conf without loopback resolvers (unreachable from the container's netns). */
+function resolvConf(h: HostConfig): string {
+  let host = '';
+  try {
+    host = readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    host = '';
+  }
+  const lines = host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$)/.test(l));
+  let out = lines.filter((l) => !(h.Dns.length > 0 && /^\s*nameserver/.test(l)));
+  if (h.Dns.length > 0) out = [...out, ...h.Dns.map((d) => `nameserver ${d}`)];
+  if (!out.some((l) => /^\s*nameserver/.test(l))) out.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
+  if (h.DnsSearch.length > 0) out = [...out.filter((l) => !/^\s*search/.test(l)), `search ${h.DnsSearch.join(' ')}`];
+  if (h.DnsOptions.length > 0) out = [...out.filter((l) => !/^\s*options/.test(l)), `options ${h.DnsOptions.join(' ')}`];
+  return `${out.filter((l, i, a) => !(l === '' && i === a.length - 1)).join('\n')}\n`;
+}

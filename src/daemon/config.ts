@@ -1,0 +1,160 @@
+/** berthd's configuration: dockerd's flag names, and daemon.json for the same settings. */
+import { readFileSync } from 'node:fs';
+
+export interface DaemonConfig {
+  hosts: string[];
+  dataRoot: string;
+  execRoot: string;
+  pidfile: string;
+  configFile?: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  cgroupParent: string;
+  runtime: string;
+}
+
+export const DEFAULTS: DaemonConfig = {
+  hosts: ['unix:///run/berth.sock'],
+  dataRoot: '/var/lib/berth',
+  execRoot: '/run/berth',
+  pidfile: '/run/berth.pid',
+  logLevel: 'info',
+  cgroupParent: '/berth',
+  runtime: '/usr/sbin/runc',
+};
+
+const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
+
+export class UsageError extends Error {}
+
+const USAGE = `Usage:	berthd [OPTIONS]
+
+A container engine that speaks the Docker Engine API
+
+Options:
+      --cgroup-parent string   Parent cgroup for all containers (default "/berth")
+      --config-file string     Daemon configuration file (default "${DEFAULT_CONFIG_FILE}")
+      --data-root string       Root directory of persistent Berth state (default "/var/lib/berth")
+  -D, --debug                  Enable debug mode
+      --exec-root string       Root directory for execution state files (default "/run/berth")
+  -H, --host list              Daemon socket(s) to connect to (default unix:///run/berth.sock)
+  -l, --log-level string       Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
+  -p, --pidfile string         Path to use for daemon PID file (default "/run/berth.pid")
+      --runtime string         Path of the OCI runtime (default "/usr/sbin/runc")
+  -h, --help                   Print usage
+  -v, --version                Print version information and quit
+`;
+
+type Key = keyof DaemonConfig;
+const FLAGS: Record<string, { key: Key; json: string }> = {
+  '-H': { key: 'hosts', json: 'hosts' },
+  '--host': { key: 'hosts', json: 'hosts' },
+  '--data-root': { key: 'dataRoot', json: 'data-root' },
+  '--exec-root': { key: 'execRoot', json: 'exec-root' },
+  '-p': { key: 'pidfile', json: 'pidfile' },
+  '--pidfile': { key: 'pidfile', json: 'pidfile' },
+  '--config-file': { key: 'configFile', json: 'config-file' },
+  '-l': { key: 'logLevel', json: 'log-level' },
+  '--log-level': { key: 'logLevel', json: 'log-level' },
+  '--cgroup-parent': { key: 'cgroupParent', json: 'cgroup-parent' },
+  '--runtime': { key: 'runtime', json: 'runtime' },
+};
+
+const JSON_KEYS: Record<string, Key> = {
+  hosts: 'hosts',
+  'data-root': 'dataRoot',
+  'exec-root': 'execRoot',
+  pidfile: 'pidfile',
+  'log-level': 'logLevel',
+  'cgroup-parent': 'cgroupParent',
+  runtime: 'runtime',
+};
+
+const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];
+
+export type ParseResult = { kind: 'run'; config: DaemonConfig } | { kind: 'help'; text: string } | { kind: 'version' };
+
+export function parseArgs(argv: string[]): ParseResult {
+  const set: Partial<Record<Key, unknown>> = {};
+  const hosts: string[] = [];
+  let debug = false;
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i] as string;
+    if (arg === '-h' || arg === '--help') return { kind: 'help', text: USAGE };
+    if (arg === '-v' || arg === '--version') return { kind: 'version' };
+    if (arg === '-D' || arg === '--debug' || arg === '--debug=true') {
+      debug = true;
+      continue;
+    }
+    let value: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    } else if (/^-[Hlp]./.test(arg)) {
+      value = arg.slice(2);
+      arg = arg.slice(0, 2);
+    }
+    const flag = FLAGS[arg];
+    if (!flag) throw new UsageError(`unknown flag: ${arg}\nSee 'berthd --help'.`);
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new UsageError(`flag needs an argument: ${arg}\nSee 'berthd --help'.`);
+    }
+    if (flag.key === 'hosts') hosts.push(value);
+    else set[flag.key] = value;
+  }
+  if (hosts.length > 0) set.hosts = hosts;
+  if (debug) set.logLevel = 'debug';
+
+  const config: DaemonConfig = { ...DEFAULTS };
+  const configFile = (set.configFile as string | undefined) ?? DEFAULT_CONFIG_FILE;
+  let fileValues: Partial<Record<Key, unknown>> = {};
+  let text: string | undefined;
+  try {
+    text = readFileSync(configFile, 'utf8');
+  } catch (err) {
+    if (set.configFile !== undefined) throw new UsageError(`unable to configure the Berth daemon with file ${configFile}: ${(err as Error).message}`);
+  }
+  if (text !== undefined) {
+    fileValues = parseConfigFile(text, configFile);
+    const both = Object.keys(fileValues).filter((k) => set[k as Key] !== undefined);
+    if (both.length > 0) {
+      const names = both.map((k) => Object.entries(JSON_KEYS).find(([, v]) => v === k)?.[0] ?? k);
+      throw new UsageError(
+        `unable to configure the Berth daemon with file ${configFile}: the following directives are specified both as a flag and in the configuration file: ${names.join(', ')}`,
+      );
+    }
+  }
+  Object.assign(config, fileValues, set);
+  if (!LEVELS.includes(config.logLevel)) throw new UsageError(`unable to parse logging level: ${config.logLevel}`);
+  for (const h of config.hosts) {
+    if (!/^(unix:\/\/\/.+|tcp:\/\/.+:\d+|fd:\/\/.*)$/.test(h)) throw new UsageError(`invalid host: ${h}`);
+  }
+  return { kind: 'run', config };
+}
+
+function parseConfigFile(text: string, file: string): Partial<Record<Key, unknown>> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`unable to configure the Berth daemon with file ${file}: ${(err as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UsageError(`unable to configure the Berth daemon with file ${file}: not a JSON object`);
+  }
+  const out: Partial<Record<Key, unknown>> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (k === 'debug') {
+      if (v === true) out.logLevel = 'debug';
+      continue;
+    }
+    const key = JSON_KEYS[k];
+    if (!key) throw new UsageError(`unable to configure the Berth daemon with file ${file}: the following directives don't match any configuration option: ${k}`);
+    if (key === 'hosts') {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new UsageError(`invalid hosts in ${file}`);
+    } else if (typeof v !== 'string') throw new UsageError(`invalid value for ${k} in ${file}`);
+    out[key] = v;
+  }
+  return out;
+}

@@ -1,0 +1,180 @@
+/**
+ * The one place where berthd is wired together: stores, runtime, services, API. Everything
+ * else receives what it needs through its constructor.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { ContentStore } from '../content/store.js';
+import { LayerStore } from '../snapshots/layers.js';
+import { RootfsMounts } from '../snapshots/overlay.js';
+import { ImageStore } from '../images/store.js';
+import { ImageService } from '../images/service.js';
+import { ContainerStore } from '../containers/store.js';
+import { ContainerService } from '../containers/service.js';
+import { ExitWatcher } from '../runtime/monitor.js';
+import { Runc } from '../runtime/runc.js';
+import { detectCgroups } from '../runtime/cgroups.js';
+import { EventBus } from '../events/bus.js';
+import { readJSON, writeJSONAtomic } from '../lib/atomic.js';
+import { Router } from '../api/router.js';
+import { registerContainerRoutes } from '../api/containers.js';
+import { registerImageRoutes } from '../api/images.js';
+import { registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
+import type { DaemonConfig } from './config.js';
+import type { Duplex } from 'node:stream';
+
+export interface Daemon {
+  close(): Promise<void>;
+}
+
+const INIT_CANDIDATES = ['/usr/bin/tini-static', '/usr/bin/docker-init', '/usr/bin/catatonit'];
+
+export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void): Promise<Daemon> {
+  const dataRoot = path.resolve(cfg.dataRoot);
+  const execRoot = path.resolve(cfg.execRoot);
+  await fs.mkdir(dataRoot, { recursive: true, mode: 0o711 });
+  await fs.mkdir(execRoot, { recursive: true, mode: 0o700 });
+
+  const engineId = await daemonId(dataRoot);
+  const events = new EventBus();
+  const content = new ContentStore(path.join(dataRoot, 'content'));
+  const layers = new LayerStore(path.join(dataRoot, 'layers'));
+  const images = new ImageStore(path.join(dataRoot, 'images'), content, layers);
+  const store = new ContainerStore(path.join(dataRoot, 'containers'));
+  const mounts = new RootfsMounts();
+  const runc = new Runc({ binary: cfg.runtime, root: path.join(execRoot, 'runc') });
+  const exits = new ExitWatcher(path.join(execRoot, 'exits'));
+  await content.init();
+  await layers.init();
+  await images.init();
+  await store.init();
+
+  const initBinary = INIT_CANDIDATES.find((p) => existsSync(p));
+  const containers = new ContainerService({
+    store,
+    images,
+    layers,
+    mounts,
+    runc,
+    exits,
+    events,
+    execRoot,
+    cgroupParent: cfg.cgroupParent,
+    ...(initBinary ? { initBinary } : {}),
+  });
+  const imageService = new ImageService({
+    images,
+    content,
+    layers,
+    events,
+    usersOf: (id) => containers.usersOf(id).map((c) => ({ id: c.ID, running: c.State.Running })),
+  });
+
+  await containers.recover();
+  await exits.start();
+
+  const router = new Router();
+  registerSystemRoutes(router, {
+    id: engineId,
+    dataRoot,
+    debug: cfg.logLevel === 'debug',
+    cgroupVersion: String(detectCgroups().version),
+    runcPath: cfg.runtime,
+    ...(initBinary ? { initPath: initBinary } : {}),
+    events,
+    counts: () => {
+      const all = containers.list();
+      const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
+      const paused = all.filter((c) => c.State.Paused).length;
+      return { containers: all.length, running, paused, stopped: all.length - running - paused, images: images.list().length };
+    },
+  });
+  registerContainerRoutes(router, { containers, images });
+  registerImageRoutes(router, {
+    images: imageService,
+    layers,
+    containerCount: (id) => containers.usersOf(id).length,
+  });
+
+  const server = http.createServer({ keepAlive: true });
+  server.on('request', (req, res) => {
+    res.setHeader('Api-Version', '1.50');
+    res.setHeader('Docker-Experimental', 'false');
+    res.setHeader('Ostype', 'linux');
+    res.setHeader('Server', `Berth/${BERTH_VERSION} (linux)`);
+    if (cfg.logLevel === 'debug') log(`${req.method} ${req.url}`);
+    void router.dispatch({ req, res, socket: req.socket, head: Buffer.alloc(0), upgrade: false });
+  });
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    if (cfg.logLevel === 'debug') log(`${req.method} ${req.url} (upgrade)`);
+    void router.dispatch({ req, socket, head, upgrade: true });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+
+  const listeners: net.Server[] = [];
+  for (const host of cfg.hosts) {
+    if (host.startsWith('unix://')) {
+      const file = host.slice('unix://'.length);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      if (await answers(file)) throw new Error(`another daemon is already listening on ${file}`);
+      await fs.rm(file, { force: true });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(file, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      await fs.chmod(file, 0o660);
+      log(`API listen on ${file}`);
+    } else if (host.startsWith('tcp://')) {
+      const u = new URL(host.replace('tcp://', 'http://'));
+      const tcp = http.createServer({ keepAlive: true });
+      tcp.on('request', (req, res) => server.emit('request', req, res));
+      tcp.on('upgrade', (req, socket, head) => server.emit('upgrade', req, socket, head));
+      await new Promise<void>((resolve) => tcp.listen(Number(u.port), u.hostname, resolve));
+      listeners.push(tcp);
+      log(`API listen on ${u.host}`);
+    }
+  }
+  log(`berthd ${BERTH_VERSION} ready (data-root ${dataRoot}, exec-root ${execRoot})`);
+
+  return {
+    async close() {
+      containers.shutdown();
+      exits.stop();
+      for (const l of listeners) l.close();
+      server.close();
+      server.closeAllConnections();
+      for (const host of cfg.hosts) {
+        if (host.startsWith('unix://')) await fs.rm(host.slice(7), { force: true });
+      }
+    },
+  };
+}
+
+async function daemonId(dataRoot: string): Promise<string> {
+  const file = path.join(dataRoot, 'engine-id.json');
+  const existing = await readJSON<{ id: string }>(file).catch(() => undefined);
+  if (existing?.id) return existing.id;
+  const id = randomUUID();
+  await writeJSONAtomic(file, { id }, 0o644);
+  return id;
+}
+
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * `docker import`: a rootfs tar (plain, gzip, bzip2 or xz) becomes a one-layer image.
+ * The tar streams through decompression, hashing and extraction at once; its bytes are
+ * committed to the content store by diff ID.
+ */
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { ContentStore } from '../content/store.js';
+import { invalid } from '../lib/errors.js';
+import type { LayerStore } from '../snapshots/layers.js';
+import { applyChanges } from './changes.js';
+import type { ImageStore } from './store.js';
+import type { Image, ImageConfig } from './types.js';
+
+/** Peeks at the first bytes and returns a stream of the decompressed tar. */
+export async function decompress(src: Readable): Promise<Readable> {
+  const head = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let len = 0;
+    const onData = (c: Buffer): void => {
+      chunks.push(c);
+      len += c.length;
+      if (len >= 6) done();
+    };
+    const done = (): void => {
+      src.off('data', onData);
+      src.off('end', done);
+      src.off('error', reject);
+      src.pause();
+      resolve(Buffer.concat(chunks));
+    };
+    src.on('data', onData);
+    src.once('end', done);
+    src.once('error', reject);
+  });
+  const whole = new PassThrough({ highWaterMark: 1 << 20 });
+  whole.write(head);
+  src.on('error', (e) => whole.destroy(e));
+  src.pipe(whole);
+  src.resume();
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    const gz = createGunzip();
+    whole.on('error', (e) => gz.destroy(e));
+    return whole.pipe(gz);
+  }
+  const tool =
+    head.subarray(0, 3).toString('latin1') === 'BZh'
+      ? 'bzip2'
+      : head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))
+        ? 'xz'
+        : head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))
+          ? 'zstd'
+          : undefined;
+  if (!tool) return whole;
+  const child = spawn(tool, ['-d', '-c'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  whole.pipe(child.stdin);
+  child.stdin.on('error', () => undefined);
+  child.on('error', (e) => child.stdout.destroy(invalid(`cannot decompress ${tool} archive: ${e.message}`)));
+  return child.stdout;
+}
+
+export interface ImportOptions {
+  changes?: string[];
+  message?: string;
+  source?: string;
+  architecture?: string;
+}
+
+export async function importImage(
+  deps: { content: ContentStore; layers: LayerStore; images: ImageStore },
+  src: Readable,
+  opts: ImportOptions,
+): Promise<Image> {
+  const runConfig = applyChanges({}, opts.changes ?? []);
+  const tar = await decompress(src);
+  const blobFile = deps.content.tempPath();
+  try {
+    const layer = await deps.layers.apply(undefined, tar, { blobFile });
+    await deps.content.commit(blobFile, layer.diffId);
+    const now = new Date().toISOString();
+    const config: ImageConfig = {
+      architecture: opts.architecture ?? 'amd64',
+      os: 'linux',
+      created: now,
+      config: runConfig,
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+      history: [{ created: now, comment: opts.message ? opts.message : `Imported from ${opts.source ?? '-'}` }],
+    };
+    if (opts.message) config.comment = opts.message;
+    return await deps.images.add(Buffer.from(JSON.stringify(config)));
+  } finally {
+    await fs.rm(blobFile, { force: true });
+  }
+}

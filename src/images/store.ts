@@ -1,0 +1,206 @@
+/**
+ * The image store: images are config blobs in the content store (ID = config digest), their
+ * layers in the layer store, and tags in one crash-safe `repositories.json`.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { ContentStore } from '../content/store.js';
+import { readJSON, writeJSONAtomic, removeStrayTemps } from '../lib/atomic.js';
+import { conflict, invalid, notFound } from '../lib/errors.js';
+import { PrefixIndex } from '../lib/ids.js';
+import { chainIds, type LayerStore } from '../snapshots/layers.js';
+import { familiarName, fullName, looksLikeId, parseReference, type Reference } from './reference.js';
+import type { Image, ImageConfig, ImageMeta } from './types.js';
+
+interface RepositoriesFile {
+  /** Full reference (`docker.io/library/busybox:latest`) → image ID. */
+  refs: Record<string, string>;
+}
+
+export class ImageStore {
+  private readonly images = new Map<string, Image>();
+  private readonly index = new PrefixIndex();
+  private refs = new Map<string, string>();
+  private readonly metaDir: string;
+  private readonly reposFile: string;
+
+  constructor(
+    root: string,
+    private readonly content: ContentStore,
+    private readonly layers: LayerStore,
+  ) {
+    this.metaDir = path.join(root, 'meta');
+    this.reposFile = path.join(root, 'repositories.json');
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.metaDir, { recursive: true });
+    await removeStrayTemps(this.metaDir);
+    await removeStrayTemps(path.dirname(this.reposFile));
+    for (const name of await fs.readdir(this.metaDir)) {
+      const m = /^([0-9a-f]{64})\.json$/.exec(name);
+      if (!m) continue;
+      const id = `sha256:${m[1]}`;
+      try {
+        await this.load(id, (await readJSON<ImageMeta>(path.join(this.metaDir, name))) ?? {});
+      } catch (err) {
+        process.emitWarning(`image ${id} skipped: ${(err as Error).message}`);
+      }
+    }
+    const repos = await readJSON<RepositoriesFile>(this.reposFile);
+    for (const [ref, id] of Object.entries(repos?.refs ?? {})) {
+      if (this.images.has(id)) this.refs.set(ref, id);
+    }
+  }
+
+  private async load(id: string, meta: ImageMeta): Promise<Image> {
+    const config = JSON.parse((await this.content.readBytes(id)).toString('utf8')) as ImageConfig;
+    const chains = chainIds(config.rootfs.diff_ids);
+    let size = 0;
+    for (const c of chains) {
+      const info = await this.layers.get(c);
+      if (!info) throw notFound(`layer ${c} of image ${id} is missing`);
+      size += info.size;
+    }
+    const image: Image = { id, config, chainIds: chains, size, meta };
+    this.images.set(id, image);
+    this.index.add(id.slice(7));
+    return image;
+  }
+
+  /** Registers an image whose config bytes and layers are already stored. */
+  async add(configBytes: Buffer, meta: ImageMeta = {}): Promise<Image> {
+    const desc = await this.content.writeBytes(configBytes);
+    const existing = this.images.get(desc.digest);
+    if (existing) return existing;
+    await writeJSONAtomic(path.join(this.metaDir, `${desc.digest.slice(7)}.json`), meta, 0o644);
+    return this.load(desc.digest, meta);
+  }
+
+  list(): Image[] {
+    return [...this.images.values()];
+  }
+
+  byId(id: string): Image | undefined {
+    return this.images.get(id);
+  }
+
+  /** Resolves a name, a full ID or a unique ID prefix. Throws NotFound with Docker's message. */
+  resolve(nameOrId: string): Image {
+    const image = this.find(nameOrId);
+    if (!image) throw notFound(`No such image: ${nameOrId}`);
+    return image;
+  }
+
+  find(nameOrId: string): Image | undefined {
+    const s = nameOrId.startsWith('sha256:') ? nameOrId : nameOrId;
+    if (s.startsWith('sha256:')) {
+      const hex = s.slice(7);
+      if (!/^[0-9a-f]+$/.test(hex)) return undefined;
+      const full = this.index.get(hex, 'image');
+      return full ? this.images.get(`sha256:${full}`) : undefined;
+    }
+    let ref: Reference | undefined;
+    try {
+      ref = parseReference(s);
+    } catch {
+      ref = undefined;
+    }
+    if (ref) {
+      const id = this.refs.get(fullName(ref));
+      if (id) return this.images.get(id);
+    }
+    if (looksLikeId(s) && s.length >= 1) {
+      const full = this.index.get(s, 'image');
+      if (full) return this.images.get(`sha256:${full}`);
+    }
+    if (!ref) throw invalid(`invalid reference format`);
+    return undefined;
+  }
+
+  /** Familiar names of the tags pointing at an image (`busybox:latest`). */
+  tagsOf(id: string): string[] {
+    const out: string[] = [];
+    for (const [ref, target] of this.refs) {
+      if (target === id && !ref.includes('@')) out.push(familiarName(parseReference(ref)));
+    }
+    return out.sort();
+  }
+
+  digestsOf(id: string): string[] {
+    const out: string[] = [];
+    for (const [ref, target] of this.refs) {
+      if (target === id && ref.includes('@')) out.push(familiarName(parseReference(ref)));
+    }
+    return out.sort();
+  }
+
+  /** Points `ref` at image `id`; returns the ID the tag pointed at before, if any. */
+  async tag(id: string, ref: Reference): Promise<string | undefined> {
+    if (!this.images.has(id)) throw notFound(`No such image: ${id}`);
+    const key = fullName(ref);
+    const previous = this.refs.get(key);
+    this.refs.set(key, id);
+    const image = this.images.get(id) as Image;
+    image.meta.lastTagTime = new Date().toISOString();
+    await writeJSONAtomic(path.join(this.metaDir, `${id.slice(7)}.json`), image.meta, 0o644);
+    await this.saveRefs();
+    return previous !== id ? previous : undefined;
+  }
+
+  /** Removes a tag; returns the image ID it pointed at. */
+  async untag(ref: Reference): Promise<string> {
+    const key = fullName(ref);
+    const id = this.refs.get(key);
+    if (!id) throw notFound(`No such image: ${familiarName(ref)}`);
+    this.refs.delete(key);
+    await this.saveRefs();
+    return id;
+  }
+
+  refCount(id: string): number {
+    let n = 0;
+    for (const target of this.refs.values()) if (target === id) n++;
+    return n;
+  }
+
+  /** Deletes an image and every layer no other image uses. Returns the layers removed. */
+  async delete(id: string): Promise<string[]> {
+    const image = this.images.get(id);
+    if (!image) throw notFound(`No such image: ${id}`);
+    if (this.refCount(id) > 0) throw conflict(`image ${id} is still tagged`);
+    this.images.delete(id);
+    this.index.delete(id.slice(7));
+    await fs.rm(path.join(this.metaDir, `${id.slice(7)}.json`), { force: true });
+    const stillUsed = new Set<string>();
+    for (const other of this.images.values()) for (const c of other.chainIds) stillUsed.add(c);
+    const removed: string[] = [];
+    for (const c of [...image.chainIds].reverse()) {
+      if (stillUsed.has(c)) continue;
+      await this.layers.remove(c);
+      removed.push(c);
+    }
+    await this.content.delete(id);
+    for (const diffId of image.config.rootfs.diff_ids) {
+      if (![...this.images.values()].some((o) => o.config.rootfs.diff_ids.includes(diffId))) await this.content.delete(diffId);
+    }
+    return removed;
+  }
+
+  /** Whether any other image's layer chain starts with all of this image's layers. */
+  hasChildren(id: string): boolean {
+    const image = this.images.get(id);
+    if (!image) return false;
+    for (const other of this.images.values()) {
+      if (other.id === id) continue;
+      if (other.meta.parent === id) return true;
+    }
+    return false;
+  }
+
+  private async saveRefs(): Promise<void> {
+    const refs: Record<string, string> = {};
+    for (const [k, v] of [...this.refs.entries()].sort()) refs[k] = v;
+    await writeJSONAtomic(this.reposFile, { refs } satisfies RepositoriesFile, 0o644);
+  }
+}

@@ -1,0 +1,100 @@
+/** Inspect documents and list entries for images, in dockerd's shapes. */
+import { invalid } from '../lib/errors.js';
+import { matchLabels } from '../containers/view.js';
+import { familiarName, fullName, parseReference } from './reference.js';
+import type { ImageStore } from './store.js';
+import type { Image } from './types.js';
+
+const created = (img: Image): string => img.config.created ?? '0001-01-01T00:00:00Z';
+
+export function inspectImage(store: ImageStore, img: Image, layerDirs: string[]): Record<string, unknown> {
+  const c = img.config;
+  return {
+    Id: img.id,
+    RepoTags: store.tagsOf(img.id),
+    RepoDigests: store.digestsOf(img.id),
+    Parent: img.meta.parent ?? '',
+    Comment: c.comment ?? '',
+    Created: created(img),
+    DockerVersion: c.docker_version ?? '',
+    Author: c.author ?? '',
+    Config: {
+      Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
+      Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
+      WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+      ...(c.config ?? {}),
+    },
+    Architecture: c.architecture,
+    ...(c.variant ? { Variant: c.variant } : {}),
+    Os: c.os,
+    Size: img.size,
+    GraphDriver: {
+      Data: layerDirs.length > 0
+        ? { ...(layerDirs.length > 1 ? { LowerDir: layerDirs.slice(1).join(':') } : {}), UpperDir: layerDirs[0], MergedDir: '', WorkDir: '' }
+        : {},
+      Name: 'overlay2',
+    },
+    RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
+    Metadata: { LastTagTime: img.meta.lastTagTime ?? '0001-01-01T00:00:00Z' },
+  };
+}
+
+export function imageListEntry(store: ImageStore, img: Image, containers: number): Record<string, unknown> {
+  const tags = store.tagsOf(img.id);
+  return {
+    Id: img.id,
+    ParentId: img.meta.parent ?? '',
+    RepoTags: tags,
+    RepoDigests: store.digestsOf(img.id),
+    Created: Math.floor(Date.parse(created(img)) / 1000) || 0,
+    Size: img.size,
+    SharedSize: -1,
+    Labels: img.config.config?.Labels ?? {},
+    Containers: containers,
+  };
+}
+
+const IMAGE_FILTERS = new Set(['dangling', 'label', 'reference', 'before', 'since', 'until']);
+
+function globToRegex(glob: string): RegExp {
+  const esc = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  return new RegExp(`^${esc}$`);
+}
+
+export function filterImages(store: ImageStore, list: Image[], filters: Map<string, string[]>, all: boolean): Image[] {
+  for (const k of filters.keys()) if (!IMAGE_FILTERS.has(k)) throw invalid(`invalid filter '${k}'`);
+  const dangling = filters.get('dangling')?.[0];
+  if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) throw invalid(`invalid filter 'dangling=${dangling}'`);
+  const boundary = (k: string): number | undefined => {
+    const v = filters.get(k)?.[0];
+    if (v === undefined) return undefined;
+    return Date.parse(created(store.resolve(v)));
+  };
+  const before = boundary('before');
+  const since = boundary('since');
+  const refs = filters.get('reference') ?? [];
+  return list
+    .filter((img) => {
+      const tags = store.tagsOf(img.id);
+      if (dangling !== undefined && (dangling === 'true' || dangling === '1') !== (tags.length === 0)) return false;
+      const labels = filters.get('label');
+      if (labels && !matchLabels(img.config.config?.Labels ?? {}, labels)) return false;
+      const t = Date.parse(created(img));
+      if (before !== undefined && !(t < before)) return false;
+      if (since !== undefined && !(t > since)) return false;
+      if (refs.length > 0) {
+        const ok = tags.some((tag) =>
+          refs.some((r) => {
+            const full = fullName(parseReference(tag));
+            const fam = familiarName(parseReference(tag));
+            const re = globToRegex(r);
+            return re.test(fam) || re.test(full) || re.test(fam.replace(/:[^:/]+$/, '')) || re.test(full.replace(/:[^:/]+$/, ''));
+          }),
+        );
+        if (!ok) return false;
+      }
+      void all;
+      return true;
+    })
+    .sort((a, b) => Date.parse(created(b)) - Date.parse(created(a)));
+}

@@ -1,0 +1,184 @@
+/**
+ * Tar extraction that cannot escape its root. Every entry path is cleaned and its parent
+ * resolved inside the root (symlinks followed as if the root were `/`); `..` that climbs out is
+ * refused; device nodes are dropped; hard links must point at files inside the root.
+ * Overlay whiteouts (`.wh.name`, `.wh..wh..opq`) become overlayfs whiteouts when asked.
+ */
+import { promises as fs, createWriteStream, lstatSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tarStream from 'tar-stream';
+import { invalid } from './errors.js';
+import { resolveInRoot } from './securepath.js';
+import { lsetxattr, mkWhiteout, mkfifo } from './syscalls.js';
+
+export const WHITEOUT_PREFIX = '.wh.';
+export const OPAQUE_MARKER = '.wh..wh..opq';
+
+export interface ExtractOptions {
+  /** `overlay`: turn whiteout entries into overlayfs whiteouts; `none`: treat them as files. */
+  whiteouts: 'overlay' | 'none';
+  /** Keep ownership from the archive (true for layers; `docker cp` sets its own). */
+  sameOwner?: boolean;
+  /** Owner applied to every entry when sameOwner is false. */
+  chown?: { uid: number; gid: number };
+}
+
+export interface ExtractResult {
+  /** Sum of regular file sizes extracted. */
+  size: number;
+  entries: number;
+}
+
+/** Cleans an entry name to components; throws when `..` would leave the root. */
+export function entryComponents(name: string): string[] {
+  const out: string[] = [];
+  for (const c of name.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (out.length === 0) throw invalid(`invalid tar entry ${JSON.stringify(name)}: path escapes the destination`);
+      out.pop();
+    } else out.push(c);
+  }
+  return out;
+}
+
+export async function extractTar(src: Readable, root: string, opts: ExtractOptions): Promise<ExtractResult> {
+  const extract = tarStream.extract();
+  const dirTimes: Array<{ p: string; mtime: Date }> = [];
+  const result: ExtractResult = { size: 0, entries: 0 };
+  const realDirs = new Set<string>([root]);
+  const sameOwner = opts.sameOwner !== false;
+
+  /** Parent directory on the host, created when missing, never outside root. */
+  const parentOf = async (comps: string[]): Promise<string> => {
+    const rel = comps.slice(0, -1).join('/');
+    const fast = path.join(root, rel);
+    if (realDirs.has(fast)) return fast;
+    const dir = resolveInRoot(root, rel);
+    await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+    if (!lstatSync(dir).isDirectory()) throw invalid(`invalid tar entry: parent of ${rel} is not a directory`);
+    if (dir === fast) realDirs.add(fast);
+    return dir;
+  };
+
+  const feed = pipeline(src, extract).catch((err: unknown) => {
+    extract.destroy(err as Error);
+  });
+
+  try {
+  for await (const entry of extract) {
+    const h = entry.header;
+    result.entries++;
+    const comps = entryComponents(h.name);
+    if (comps.length === 0) {
+      entry.resume();
+      continue;
+    }
+    const base = comps[comps.length - 1] as string;
+    const parent = await parentOf(comps);
+    const target = path.join(parent, base);
+
+    if (opts.whiteouts === 'overlay' && base.startsWith(WHITEOUT_PREFIX)) {
+      entry.resume();
+      if (base === OPAQUE_MARKER) {
+        lsetxattr(parent, 'trusted.overlay.opaque', Buffer.from('y'));
+      } else {
+        const victim = path.join(parent, base.slice(WHITEOUT_PREFIX.length));
+        await fs.rm(victim, { recursive: true, force: true });
+        mkWhiteout(victim);
+      }
+      continue;
+    }
+
+    let existing: import('node:fs').Stats | undefined;
+    try {
+      existing = lstatSync(target);
+    } catch {
+      existing = undefined;
+    }
+    if (existing && !(existing.isDirectory() && h.type === 'directory')) {
+      await fs.rm(target, { recursive: true, force: true });
+    }
+
+    const mode = (h.mode ?? 0o644) & 0o7777;
+    const uid = sameOwner ? (h.uid ?? 0) : (opts.chown?.uid ?? 0);
+    const gid = sameOwner ? (h.gid ?? 0) : (opts.chown?.gid ?? 0);
+    const mtime = h.mtime ?? new Date(0);
+
+    switch (h.type) {
+      case 'directory': {
+        if (!existing?.isDirectory()) await fs.mkdir(target, { mode: 0o700 });
+        await fs.lchown(target, uid, gid);
+        await fs.chmod(target, mode);
+        realDirs.add(target);
+        dirTimes.push({ p: target, mtime });
+        entry.resume();
+        break;
+      }
+      case 'file':
+      case 'contiguous-file': {
+        await pipeline(entry, createWriteStream(target, { mode: 0o600 }));
+        await fs.lchown(target, uid, gid);
+        await fs.chmod(target, mode);
+        await fs.utimes(target, mtime, mtime);
+        result.size += h.size ?? 0;
+        break;
+      }
+      case 'symlink': {
+        entry.resume();
+        await fs.symlink(h.linkname ?? '', target);
+        await fs.lchown(target, uid, gid);
+        await fs.lutimes(target, mtime, mtime).catch(() => undefined);
+        break;
+      }
+      case 'link': {
+        entry.resume();
+        const linkComps = entryComponents(h.linkname ?? '');
+        const linkParent = resolveInRoot(root, linkComps.slice(0, -1).join('/'));
+        const source = path.join(linkParent, linkComps[linkComps.length - 1] ?? '');
+        let st;
+        try {
+          st = lstatSync(source);
+        } catch {
+          throw invalid(`invalid tar entry ${h.name}: hard link target ${h.linkname} not found`);
+        }
+        if (st.isDirectory()) throw invalid(`invalid tar entry ${h.name}: hard link to a directory`);
+        await fs.link(source, target);
+        break;
+      }
+      case 'fifo': {
+        entry.resume();
+        mkfifo(target, mode);
+        await fs.lchown(target, uid, gid);
+        break;
+      }
+      default:
+        // Character and block devices (and anything unknown) are never created from an archive.
+        entry.resume();
+        break;
+    }
+    const xattrs = h.pax ? Object.entries(h.pax).filter(([k]) => k.startsWith('SCHILY.xattr.')) : [];
+    for (const [k, v] of xattrs) {
+      const name = k.slice('SCHILY.xattr.'.length);
+      // A layer never sets overlayfs's own attributes; those come only from whiteout entries.
+      if (!name.startsWith('trusted.overlay.')) {
+        try {
+          lsetxattr(target, name, Buffer.from(v, 'latin1'));
+        } catch {
+          /* file systems without xattr support: drop, as tar does */
+        }
+      }
+    }
+  }
+  } catch (err) {
+    src.destroy();
+    extract.destroy();
+    await feed;
+    throw err;
+  }
+  await feed;
+  for (const d of dirTimes.reverse()) await fs.utimes(d.p, d.mtime, d.mtime).catch(() => undefined);
+  return result;
+}

@@ -1,0 +1,71 @@
+/** Streams a directory tree (or one file) as a tar, for export and the archive API. */
+import { promises as fs, createReadStream, type Stats } from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import * as tarStream from 'tar-stream';
+
+export interface PackOptions {
+  /** Name of the top entry in the archive ('' = contents at the root, as export does). */
+  rename?: string;
+  /** Do not descend into these host paths (mount points of other file systems). */
+  skip?: (hostPath: string) => boolean;
+}
+
+function typeOf(st: Stats): tarStream.Header['type'] | undefined {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isCharacterDevice()) return 'character-device';
+  if (st.isBlockDevice()) return 'block-device';
+  if (st.isFIFO()) return 'fifo';
+  return undefined; // sockets are not archived
+}
+
+export function packPath(src: string, opts: PackOptions = {}): Readable {
+  const pack = tarStream.pack();
+  const inodes = new Map<string, string>();
+  const walk = async (host: string, name: string): Promise<void> => {
+    const st = await fs.lstat(host);
+    const type = typeOf(st);
+    if (!type) return;
+    const header: Partial<tarStream.Header> & { name: string } = {
+      name: type === 'directory' && name !== '' ? `${name}/` : name,
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      mtime: st.mtime,
+      type,
+    };
+    if (type === 'file' && st.nlink > 1) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = inodes.get(key);
+      if (first !== undefined) {
+        pack.entry({ ...header, type: 'link', linkname: first, size: 0 });
+        return;
+      }
+      inodes.set(key, name);
+    }
+    if (type === 'symlink') header.linkname = await fs.readlink(host);
+    if (type === 'character-device' || type === 'block-device') {
+      header.devmajor = Math.floor(st.rdev / 256) & 0xfff;
+      header.devminor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
+    }
+    if (type === 'file') {
+      header.size = st.size;
+      await new Promise<void>((resolve, reject) => {
+        const entry = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+        createReadStream(host).on('error', reject).pipe(entry);
+      });
+      return;
+    }
+    if (name !== '') pack.entry(header);
+    if (type === 'directory' && !(opts.skip?.(host) ?? false)) {
+      const names = (await fs.readdir(host)).sort();
+      for (const n of names) await walk(path.join(host, n), name === '' ? n : `${name}/${n}`);
+    }
+  };
+  walk(src, opts.rename ?? path.basename(src))
+    .then(() => pack.finalize())
+    .catch((err: Error) => pack.destroy(err));
+  return pack as unknown as Readable;
+}

@@ -1,0 +1,119 @@
+/**
+ * Read-only layers, unpacked once into directories keyed by chain ID and shared by every image
+ * and container that uses them. A layer appears only once fully unpacked: it is extracted into
+ * a temp directory and renamed into place.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { Digester } from '../content/store.js';
+import { readJSON, syncDir, writeJSONAtomic } from '../lib/atomic.js';
+import { extractTar } from '../lib/safetar.js';
+
+export interface LayerInfo {
+  chainId: string;
+  diffId: string;
+  parent?: string;
+  /** Bytes of regular files in the layer. */
+  size: number;
+}
+
+export function chainIdOf(parent: string | undefined, diffId: string): string {
+  if (parent === undefined) return diffId;
+  return `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`;
+}
+
+export function chainIds(diffIds: string[]): string[] {
+  const out: string[] = [];
+  let parent: string | undefined;
+  for (const d of diffIds) {
+    parent = chainIdOf(parent, d);
+    out.push(parent);
+  }
+  return out;
+}
+
+const hex = (digest: string): string => digest.replace(/^sha256:/, '');
+
+export class LayerStore {
+  constructor(private readonly root: string) {}
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.root, { recursive: true });
+    for (const name of await fs.readdir(this.root)) {
+      if (name.startsWith('tmp-')) await fs.rm(path.join(this.root, name), { recursive: true, force: true });
+    }
+  }
+
+  diffDir(chainId: string): string {
+    return path.join(this.root, hex(chainId), 'diff');
+  }
+
+  async get(chainId: string): Promise<LayerInfo | undefined> {
+    return readJSON<LayerInfo>(path.join(this.root, hex(chainId), 'layer.json'));
+  }
+
+  async has(chainId: string): Promise<boolean> {
+    return (await this.get(chainId)) !== undefined;
+  }
+
+  /**
+   * Unpacks an uncompressed layer tar on top of `parent`. When `blobFile` is given the exact
+   * bytes are also written there (the caller commits them to the content store by diff ID).
+   */
+  async apply(parent: string | undefined, src: Readable, opts: { blobFile?: string } = {}): Promise<LayerInfo> {
+    const tmp = path.join(this.root, `tmp-${randomBytes(8).toString('hex')}`);
+    const diff = path.join(tmp, 'diff');
+    await fs.mkdir(diff, { recursive: true, mode: 0o755 });
+    try {
+      const digester = new Digester();
+      const toExtract = new PassThrough({ highWaterMark: 1 << 20 });
+      src.on('error', (err) => digester.destroy(err));
+      src.pipe(digester);
+      digester.pipe(toExtract);
+      digester.on('error', (err) => toExtract.destroy(err));
+      let blobDone: Promise<void> = Promise.resolve();
+      if (opts.blobFile !== undefined) {
+        const out = createWriteStream(opts.blobFile, { mode: 0o644 });
+        digester.pipe(out);
+        blobDone = finished(out);
+      }
+      const { size } = await extractTar(toExtract, diff, { whiteouts: 'overlay' });
+      await blobDone;
+      const diffId = digester.digest();
+      const chainId = chainIdOf(parent, diffId);
+      const info: LayerInfo = { chainId, diffId, size };
+      if (parent !== undefined) info.parent = parent;
+      const final = path.join(this.root, hex(chainId));
+      if (await this.has(chainId)) {
+        await fs.rm(tmp, { recursive: true, force: true });
+        return info;
+      }
+      await writeJSONAtomic(path.join(tmp, 'layer.json'), info, 0o644);
+      await fs.rm(final, { recursive: true, force: true });
+      await fs.rename(tmp, final);
+      await syncDir(this.root);
+      return info;
+    } catch (err) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  async remove(chainId: string): Promise<void> {
+    const dir = path.join(this.root, hex(chainId));
+    const doomed = path.join(this.root, `tmp-rm-${randomBytes(6).toString('hex')}`);
+    try {
+      await fs.rename(dir, doomed);
+    } catch {
+      return;
+    }
+    await fs.rm(doomed, { recursive: true, force: true });
+  }
+
+  async list(): Promise<string[]> {
+    return (await fs.readdir(this.root)).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => `sha256:${n}`);
+  }
+}
