@@ -16,7 +16,7 @@ run: build
 
 test: build
 	@scripts/ensure-daemon.sh
-	@node --test --test-concurrency=2 --test-timeout=600000 dist/test/
+	@node --test --test-concurrency=2 --test-timeout=600000 $$(find dist/test dist/src -name "*.test.js" | sort)
 
 bench: build
 	@scripts/ensure-daemon.sh

@@ -12,6 +12,7 @@ import type { EventBus } from '../events/bus.js';
 import { writeFileAtomic, writeJSONAtomic } from '../lib/atomic.js';
 import { conflict, invalid, isCategory, messageOf, notFound, notModified, system, BerthError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
+import { span } from '../lib/trace.js';
 import { generateName, VALID_NAME } from '../lib/names.js';
 import type { ImageStore } from '../images/store.js';
 import type { Image } from '../images/types.js';
@@ -182,18 +183,24 @@ export class ContainerService {
         if (!this.o.store.hasName(`/${name}`)) break;
       }
     }
+    const t = span('create');
     const id = newId();
     const c = buildContainer({ id, name, image, imageRef, request: req });
     const dir = this.o.store.dir(id);
     await fs.mkdir(dir, { recursive: true, mode: 0o710 });
+    t.mark('mkdir');
     try {
       c.LogPath = path.join(dir, `${id}-json.log`);
       c.HostnamePath = path.join(dir, 'hostname');
       c.HostsPath = path.join(dir, 'hosts');
       c.ResolvConfPath = path.join(dir, 'resolv.conf');
       await this.o.mounts.prepare(this.rootfsLayout(c, image));
+      t.mark('layout');
       await this.writeEtcFiles(c);
+      t.mark('etc');
       await this.o.store.add(c);
+      t.mark('save');
+      t.end();
     } catch (err) {
       await fs.rm(dir, { recursive: true, force: true });
       throw err;
@@ -267,6 +274,7 @@ export class ContainerService {
   private async startLocked(c: Container): Promise<void> {
     const image = this.o.images.byId(c.Image);
     if (!image) throw notFound(`No such image: ${c.Image}`);
+    const t = span('start');
     const run = this.runDir(c.ID);
     await fs.rm(path.join(run, 'persist'), { recursive: true, force: true });
     await fs.mkdir(path.join(run, 'persist'), { recursive: true });
@@ -274,12 +282,16 @@ export class ContainerService {
     await this.o.exits.consume(c.ID);
     // A previous run's runtime state (e.g. after a crash) would make `runc create` fail.
     await this.o.runc.delete(c.ID, true).catch(() => undefined);
+    t.mark('prep');
     const layout = this.rootfsLayout(c, image);
     const rootfs = await this.o.mounts.acquire(c.ID, layout);
+    t.mark('mount');
     let started = false;
     try {
       const spec = this.specFor(c, rootfs);
+      t.mark('spec');
       await writeJSONAtomic(path.join(run, 'config.json'), spec);
+      t.mark('write');
       const paths = this.monitorPaths(c);
       const mon = await startMonitor({
         id: c.ID,
@@ -294,6 +306,7 @@ export class ContainerService {
       }).catch((err: unknown) => {
         throw startError(err);
       });
+      t.mark('monitor');
       const hooks = this.preStart.get(c.ID) ?? [];
       this.preStart.delete(c.ID);
       if (hooks.length > 0) {
@@ -312,6 +325,7 @@ export class ContainerService {
         await this.o.runc.delete(c.ID, true).catch(() => undefined);
         throw startError(err);
       }
+      t.mark('runc-start');
       started = true;
       const now = new Date().toISOString();
       Object.assign(c.State, {
@@ -330,6 +344,8 @@ export class ContainerService {
       c.MonitorPid = mon.monitorPid;
       c.HasBeenStartedBefore = true;
       await this.o.store.save(c);
+      t.mark('save');
+      t.end();
       this.event(c, 'start');
     } catch (err) {
       if (!started) {
@@ -416,10 +432,15 @@ export class ContainerService {
         await this.o.exits.consume(id);
         return;
       }
+      const t = span('exit');
       const oom = await this.oomKilled(c);
+      t.mark('oom');
       await this.o.runc.delete(id, true).catch(() => undefined);
+      t.mark('runc-delete');
       const image = this.o.images.byId(c.Image);
       if (image) await this.o.mounts.release(id, this.rootfsLayout(c, image).target).catch(() => undefined);
+      t.mark('umount');
+      t.end();
       const startedAt = Date.parse(c.State.StartedAt);
       Object.assign(c.State, {
         Status: 'exited',
@@ -486,9 +507,7 @@ export class ContainerService {
     const keep: Waiter[] = [];
     for (const w of list) {
       if (conditions.includes(w.condition)) {
-        const r: WaitResult = { StatusCode: c.State.ExitCode };
-        if (c.State.Error) r.Error = { Message: c.State.Error };
-        w.resolve(r);
+        w.resolve({ StatusCode: c.State.ExitCode });
       } else keep.push(w);
     }
     if (keep.length > 0) this.waiters.set(c.ID, keep);
@@ -844,11 +863,20 @@ export class ContainerService {
 
 function startError(err: unknown): BerthError {
   const msg = messageOf(err);
-  const clean = msg.replace(/^runc start: /, '');
-  if (/executable file not found|no such file or directory|permission denied|not a directory/.test(clean)) {
-    return invalid(`failed to create task for container: OCI runtime create failed: ${clean}: unknown`);
+  // runc logs as `time="…" level=error msg="…"`; keep only the message.
+  let clean = msg.replace(/^runc start: /, '');
+  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(clean);
+  if (m) {
+    try {
+      clean = JSON.parse(`"${m[1]}"`) as string;
+    } catch {
+      clean = m[1] as string;
+    }
   }
-  return system(`failed to create task for container: OCI runtime create failed: ${clean}: unknown`, err);
+  if (/executable file not found|no such file or directory|permission denied|not a directory/.test(clean)) {
+    return invalid(`failed to create shim task: OCI runtime create failed: ${clean}: unknown`);
+  }
+  return system(`failed to create shim task: OCI runtime create failed: ${clean}: unknown`, err);
 }
 
 let hostCapsCache: string[] | undefined;
