@@ -12,4 +12,6 @@ await build({
   sourcemap: true,
   external: ['koffi', 'node-unix-socket'],
   logLevel: 'warning',
+  // CommonJS dependencies (tar-stream) call require() for Node builtins; give the ESM bundle one.
+  banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
 });

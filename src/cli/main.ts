@@ -3,7 +3,6 @@
  * `container` / `image` / `system`), loads its module on demand, runs it, and turns errors
  * into docker's messages and exit codes.
  */
-import './require-shim.js';
 import { ApiError, ConnectionError } from '../client/errors.js';
 import { CLI_NAME, Cli, MultiError, StatusError, describeError, flushStream, type CommandDef } from './common.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
