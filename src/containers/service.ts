@@ -9,7 +9,6 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { EventBus } from '../events/bus.js';
-import { writeFileAtomic, writeJSONAtomic } from '../lib/atomic.js';
 import { conflict, invalid, isCategory, messageOf, notFound, notModified, system, BerthError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { span } from '../lib/trace.js';
@@ -218,8 +217,8 @@ export class ContainerService {
   }
 
   private async writeEtcFiles(c: Container): Promise<void> {
-    const host = c.Config.Hostname + (c.Config.Domainname ? `.${c.Config.Domainname}` : '');
-    await writeFileAtomic(c.HostnamePath, `${c.Config.Hostname}\n`, 0o644);
+    // Derived files, rewritten at every start: no fsync needed.
+    await fs.writeFile(c.HostnamePath, `${c.Config.Hostname}\n`, { mode: 0o644 });
     const hosts = [
       '127.0.0.1\tlocalhost',
       '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -232,9 +231,8 @@ export class ContainerService {
         return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
       }),
     ];
-    void host;
-    await writeFileAtomic(c.HostsPath, `${hosts.join('\n')}\n`, 0o644);
-    await writeFileAtomic(c.ResolvConfPath, resolvConf(c.HostConfig), 0o644);
+    await fs.writeFile(c.HostsPath, `${hosts.join('\n')}\n`, { mode: 0o644 });
+    await fs.writeFile(c.ResolvConfPath, resolvConf(c.HostConfig), { mode: 0o644 });
   }
 
   /* ------------------------------------------------------------------ start */
@@ -281,16 +279,18 @@ export class ContainerService {
     await fs.mkdir(path.join(this.o.execRoot, 'sock'), { recursive: true });
     await this.o.exits.consume(c.ID);
     // A previous run's runtime state (e.g. after a crash) would make `runc create` fail.
-    await this.o.runc.delete(c.ID, true).catch(() => undefined);
+    if (await this.o.runc.hasState(c.ID)) await this.o.runc.delete(c.ID, true).catch(() => undefined);
     t.mark('prep');
     const layout = this.rootfsLayout(c, image);
     const rootfs = await this.o.mounts.acquire(c.ID, layout);
     t.mark('mount');
     let started = false;
     try {
+      await this.writeEtcFiles(c);
       const spec = this.specFor(c, rootfs);
       t.mark('spec');
-      await writeJSONAtomic(path.join(run, 'config.json'), spec);
+      // The bundle is derived from the record and rewritten at every start: no fsync needed.
+      await fs.writeFile(path.join(run, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
       t.mark('write');
       const paths = this.monitorPaths(c);
       const mon = await startMonitor({
@@ -433,13 +433,19 @@ export class ContainerService {
         return;
       }
       const t = span('exit');
+      // The exit file's time is when the process ended, even if berthd was down then.
+      const finishedAt = await fs
+        .stat(path.join(this.o.exits.dir, id))
+        .then((st) => st.mtime.toISOString())
+        .catch(() => new Date().toISOString());
       const oom = await this.oomKilled(c);
       t.mark('oom');
-      await this.o.runc.delete(id, true).catch(() => undefined);
-      t.mark('runc-delete');
       const image = this.o.images.byId(c.Image);
-      if (image) await this.o.mounts.release(id, this.rootfsLayout(c, image).target).catch(() => undefined);
-      t.mark('umount');
+      await Promise.all([
+        this.o.runc.cleanupStopped(id, this.cgroupsPath(c)).catch(() => this.o.runc.delete(id, true).catch(() => undefined)),
+        image ? this.o.mounts.release(id, this.rootfsLayout(c, image).target).catch(() => undefined) : undefined,
+      ]);
+      t.mark('cleanup');
       t.end();
       const startedAt = Date.parse(c.State.StartedAt);
       Object.assign(c.State, {
@@ -450,7 +456,7 @@ export class ContainerService {
         OOMKilled: oom,
         Pid: 0,
         ExitCode: oom && code === 0 ? 137 : code,
-        FinishedAt: new Date().toISOString(),
+        FinishedAt: finishedAt,
       });
       c.MonitorPid = 0;
       await this.o.exits.consume(id);

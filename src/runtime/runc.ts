@@ -1,6 +1,9 @@
 /** The OCI runtime (runc) driven through its command line, with its own state root. */
 import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { system, BerthError } from '../lib/errors.js';
+import { cgroupDirs } from './cgroups.js';
 
 export interface RuncOptions {
   binary: string;
@@ -33,8 +36,71 @@ export class Runc {
     });
   }
 
+  stateDir(id: string): string {
+    return path.join(this.opts.root, id);
+  }
+
+  async hasState(id: string): Promise<boolean> {
+    try {
+      await fs.access(this.stateDir(id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Starts a created container. `runc start` only opens the container's exec FIFO and reads it,
+   * which releases the waiting init process into the user's program; doing that here spares a
+   * runc process (~10 ms) on every start. Falls back to `runc start` if the FIFO is not there.
+   */
   async start(id: string): Promise<void> {
-    await this.run(['start', id]);
+    const fifo = path.join(this.stateDir(id), 'exec.fifo');
+    let fh: fs.FileHandle | undefined;
+    try {
+      const opening = fs.open(fifo, 'r');
+      const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000).unref());
+      fh = await Promise.race([opening, timeout]);
+      if (!fh) {
+        // Nobody on the other end: let runc report what is wrong.
+        void opening.then((h) => h.close()).catch(() => undefined);
+        await this.run(['start', id]);
+        return;
+      }
+    } catch {
+      await this.run(['start', id]);
+      return;
+    }
+    try {
+      const buf = Buffer.alloc(16);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead <= 0) throw system(`runc start: cannot start a container that has stopped`);
+    } finally {
+      await fh.close();
+      await fs.rm(fifo, { force: true });
+    }
+  }
+
+  /**
+   * Cleans up after a container whose processes have all exited: what `runc delete` does for a
+   * stopped container (remove its cgroups and state directory), without a runc process.
+   * Falls back to `runc delete --force` when a cgroup is still busy.
+   */
+  async cleanupStopped(id: string, cgroupsPath: string): Promise<void> {
+    let busy = false;
+    for (const dir of cgroupDirs(cgroupsPath)) {
+      try {
+        await fs.rmdir(dir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT') busy = true;
+      }
+    }
+    if (busy) {
+      await this.delete(id, true);
+      return;
+    }
+    await fs.rm(this.stateDir(id), { recursive: true, force: true });
   }
 
   async kill(id: string, signal: string | number, all = false): Promise<void> {
