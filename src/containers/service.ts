@@ -189,7 +189,7 @@ export class ContainerService {
     await fs.mkdir(dir, { recursive: true, mode: 0o710 });
     t.mark('mkdir');
     try {
-      c.LogPath = path.join(dir, `${id}-json.log`);
+      c.LogPath = path.join(dir, "container.log");
       c.HostnamePath = path.join(dir, 'hostname');
       c.HostsPath = path.join(dir, 'hosts');
       c.ResolvConfPath = path.join(dir, 'resolv.conf');
