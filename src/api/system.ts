@@ -16,6 +16,8 @@ export interface SystemInfoSource {
   initPath?: string;
   debug: boolean;
   events: EventBus;
+  /** Versions of the runtime and monitor, filled in once known. */
+  components: { runc: string; runcCommit: string; conmon: string };
 }
 
 function osName(): string {
@@ -53,8 +55,8 @@ export function registerSystemRoutes(r: Router, s: SystemInfoSource): void {
           Version: BERTH_VERSION,
           Details: { ApiVersion: API_VERSION, Arch: goArch(), BuildTime: '', Experimental: 'false', GitCommit: '', GoVersion: `node${process.versions.node}`, KernelVersion: release(), MinAPIVersion: MIN_API_VERSION, Os: 'linux' },
         },
-        { Name: 'runc', Version: '', Details: { GitCommit: '' } },
-        { Name: 'conmon', Version: '', Details: { GitCommit: '' } },
+        { Name: 'runc', Version: s.components.runc, Details: { GitCommit: s.components.runcCommit } },
+        { Name: 'conmon', Version: s.components.conmon, Details: { GitCommit: '' } },
       ],
       Version: BERTH_VERSION,
       ApiVersion: API_VERSION,
@@ -124,7 +126,7 @@ export function registerSystemRoutes(r: Router, s: SystemInfoSource): void {
       Isolation: '',
       InitBinary: s.initPath ?? '',
       ContainerdCommit: { ID: '' },
-      RuncCommit: { ID: '' },
+      RuncCommit: { ID: s.components.runcCommit },
       InitCommit: { ID: '' },
       SecurityOptions: ['name=seccomp,profile=builtin', 'name=cgroupns'],
       Warnings: null,

@@ -28,6 +28,15 @@ function exists(p: string): boolean {
 
 const isWhiteout = (st: Stats): boolean => st.isCharacterDevice() && st.rdev === 0;
 
+/**
+ * Mount points runc creates in the writable layer when the image lacks them. Docker keeps these
+ * in a hidden init layer, so they never show in `diff`; Berth leaves them out of the listing.
+ */
+const MOUNT_POINTS = new Set([
+  '/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/etc/mtab', '/dev', '/dev/pts', '/dev/shm',
+  '/dev/mqueue', '/dev/console', '/proc', '/sys',
+]);
+
 export async function containerChanges(svc: ContainerService, ref: string): Promise<Change[]> {
   const c = svc.get(ref);
   const { upper, lowers } = svc.layersOf(c);
@@ -52,7 +61,15 @@ export async function containerChanges(svc: ContainerService, ref: string): Prom
     }
   };
   await walk('');
-  return out;
+  const mountPointAdded = (ch: Change): boolean => MOUNT_POINTS.has(ch.Path) && ch.Kind === 1;
+  const visible = out.filter((ch) => !mountPointAdded(ch));
+  // A directory reported only because a hidden mount point was created in it is not a change.
+  return visible.filter(
+    (ch) =>
+      ch.Kind !== 0 ||
+      !out.some((x) => mountPointAdded(x) && path.dirname(x.Path) === ch.Path) ||
+      visible.some((x) => x !== ch && x.Path.startsWith(`${ch.Path}/`)),
+  );
 }
 
 export function exportContainer(svc: ContainerService, ref: string): Promise<{ stream: Readable; done: () => Promise<void> }> {

@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { ContentStore } from '../content/store.js';
 import { LayerStore } from '../snapshots/layers.js';
 import { RootfsMounts } from '../snapshots/overlay.js';
@@ -76,6 +77,9 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   await containers.recover();
   await exits.start();
 
+  const components = { runc: '', runcCommit: '', conmon: '' };
+  void componentVersions(cfg.runtime).then((v) => Object.assign(components, v));
+
   const router = new Router();
   registerSystemRoutes(router, {
     id: engineId,
@@ -85,6 +89,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     runcPath: cfg.runtime,
     ...(initBinary ? { initPath: initBinary } : {}),
     events,
+    components,
     counts: () => {
       const all = containers.list();
       const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
@@ -156,6 +161,19 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
         if (host.startsWith('unix://')) await fs.rm(host.slice(7), { force: true });
       }
     },
+  };
+}
+
+function versionOf(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve) => execFile(cmd, args, (err, out) => resolve(err ? '' : out)));
+}
+
+async function componentVersions(runtime: string): Promise<{ runc: string; runcCommit: string; conmon: string }> {
+  const [r, c] = await Promise.all([versionOf(runtime, ['--version']), versionOf('conmon', ['--version'])]);
+  return {
+    runc: /runc version (\S+)/.exec(r)?.[1] ?? '',
+    runcCommit: /commit: (\S+)/.exec(r)?.[1] ?? '',
+    conmon: /conmon version (\S+)/.exec(c)?.[1] ?? '',
   };
 }
 
