@@ -1,0 +1,109 @@
+/**
+ * Live restore: berthd is SIGKILLed while containers run; their monitors (conmon) and processes
+ * survive; a new berthd on the same roots adopts the running ones and applies exits that happened
+ * while it was down (exit code and logs kept).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, conmonsMatching, processAlive, waitFor } from './helpers/daemon.js';
+import { ok } from './helpers/assert.js';
+
+let d: TestDaemon;
+
+before(async () => {
+  d = await TestDaemon.start();
+});
+
+after(async () => {
+  if (!d) return;
+  const problems = await d.cleanup();
+  if (problems.length) console.error('cleanup problems:', problems);
+});
+
+describe('live restore after kill -9 of berthd', () => {
+  let sleeper = '';
+  let ender = '';
+  let paused = '';
+  let sleeperPid = 0;
+  let enderPid = 0;
+  let monitors: number[] = [];
+
+  it('containers survive the daemon being killed', { timeout: 60_000 }, async () => {
+    sleeper = ok(await d.berth(['run', '-d', '--name', 'lr-sleeper', 'busybox', 'sh', '-c', 'echo started; exec sleep 300']));
+    ender = ok(await d.berth(['run', '-d', '--name', 'lr-ender', 'busybox', 'sh', '-c', 'sleep 2; echo done; exit 7']));
+    paused = ok(await d.berth(['run', '-d', '--name', 'lr-paused', 'busybox', 'sleep', '300']));
+    ok(await d.berth(['pause', paused]));
+    await waitFor(async () => (await d.berth(['logs', sleeper])).stdout === 'started\n', { what: 'sleeper log' });
+    sleeperPid = (await d.state(sleeper)).Pid;
+    enderPid = (await d.state(ender)).Pid;
+    monitors = conmonsMatching(d.execRoot);
+    assert.equal(monitors.length, 3, 'one conmon per container');
+
+    const daemonPid = d.pid;
+    await d.kill9();
+    assert.ok(!processAlive(daemonPid), 'berthd is gone');
+    assert.equal(await d.api.ping(), false, 'the socket no longer answers');
+    for (const pid of [sleeperPid, enderPid]) assert.ok(processAlive(pid), `container process ${pid} survives`);
+    for (const pid of monitors) assert.ok(processAlive(pid), `conmon ${pid} survives`);
+
+    // The ender exits while no daemon runs; its monitor records the exit and goes away.
+    await waitFor(() => !processAlive(enderPid), { timeout: 15_000, what: 'the ender to exit' });
+    assert.ok(fs.existsSync(`${d.execRoot}/exits/${ender}`), 'conmon wrote the exit file');
+    assert.ok(processAlive(sleeperPid));
+  });
+
+  it('a new daemon on the same roots adopts and reconciles', { timeout: 90_000 }, async () => {
+    assert.ok(sleeper && ender, 'previous step ran');
+    d = await TestDaemon.start({ reuse: d });
+
+    const s = await d.state(sleeper);
+    assert.equal(s.Status, 'running');
+    assert.equal(s.Pid, sleeperPid);
+    assert.ok(processAlive(sleeperPid));
+
+    const e = await waitFor(async () => {
+      const st = await d.state(ender);
+      return st.Status === 'exited' ? st : undefined;
+    }, { timeout: 10_000, what: 'ender exited' });
+    assert.equal(e.ExitCode, 7);
+    assert.equal(e.Running, false);
+    const logs = await d.berth(['logs', ender]);
+    assert.equal(logs.stdout, 'done\n', logs.desc);
+    assert.equal(ok(await d.berth(['wait', ender])), '7');
+
+    const p = await d.state(paused);
+    assert.equal(p.Status, 'paused');
+    assert.equal(d.readCgroup('freezer', paused, 'freezer.state'), 'FROZEN');
+    ok(await d.berth(['unpause', paused]));
+    assert.equal((await d.state(paused)).Status, 'running');
+
+    // ps lists what the new daemon knows.
+    const ps = ok(await d.berth(['ps', '--format', '{{.Names}}']));
+    assert.deepEqual(new Set(ps.split('\n')), new Set(['lr-sleeper', 'lr-paused']));
+
+    // logs, stop, wait, rm -f work on an adopted container.
+    assert.equal((await d.berth(['logs', sleeper])).stdout, 'started\n');
+    const waiter = d.berth(['wait', sleeper], { timeout: 30_000 });
+    ok(await d.berth(['stop', '-t', '1', sleeper]));
+    assert.equal(ok(await waiter), '137');
+    const st = await d.state(sleeper);
+    assert.equal(st.Status, 'exited');
+    assert.ok(!processAlive(sleeperPid), 'sleeper process gone');
+    ok(await d.berth(['rm', '-f', sleeper, ender, paused]));
+    await waitFor(() => conmonsMatching(d.execRoot).length === 0, { timeout: 10_000, what: 'monitors gone' });
+    assert.equal(ok(await d.berth(['ps', '-aq'])), '');
+  });
+
+  it('an adopted container is usable through the docker CLI', { timeout: 60_000, skip: HAVE_DOCKER ? false : NO_DOCKER_MSG }, async () => {
+    const id = ok(await d.docker(['run', '-d', '--name', 'lr-docker', 'busybox', 'sh', '-c', 'echo hi; exec sleep 300']));
+    const pid = (await d.state(id)).Pid;
+    await d.kill9();
+    assert.ok(processAlive(pid));
+    d = await TestDaemon.start({ reuse: d });
+    assert.equal(ok(await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', id])), `running ${pid}`);
+    assert.equal(ok(await d.docker(['logs', id])), 'hi');
+    assert.equal(ok(await d.docker(['rm', '-f', id])), id);
+    assert.ok(await waitFor(() => !processAlive(pid), { what: 'process gone after rm -f' }));
+  });
+});

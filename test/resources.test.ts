@@ -1,0 +1,127 @@
+/**
+ * Resource limits: run flags land in the container's cgroup (read from the host, cgroup v1),
+ * `update` changes a running container, limits are enforced (pids, OOM kill → 137 + OOMKilled).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, type CliName, type RunOptions } from './helpers/daemon.js';
+import { exits, ok } from './helpers/assert.js';
+
+let d: TestDaemon;
+const V1 = fs.existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes');
+const MiB = 1024 * 1024;
+
+before(async () => {
+  d = await TestDaemon.start();
+});
+
+after(async () => {
+  if (!d) return;
+  const problems = await d.cleanup();
+  if (problems.length) console.error('cleanup problems:', problems);
+});
+
+const T = { timeout: 120_000, skip: V1 ? false : 'these checks read cgroup v1 files; this host has no v1 memory hierarchy' };
+
+for (const cli of CLIS) {
+  const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
+  describe(`resources via ${cli}`, { skip }, () => {
+    const x = (args: string[], o?: RunOptions) => d.cli(cli as CliName, args, o);
+
+    it('no limits by default', T, async () => {
+      const id = ok(await x(['run', '-d', 'busybox', 'sleep', '300']));
+      assert.ok(Number(d.readCgroup('memory', id, 'memory.limit_in_bytes')) > 1 << 40, 'memory unlimited');
+      assert.equal(d.readCgroup('pids', id, 'pids.max'), 'max');
+      assert.equal(d.readCgroup('cpu', id, 'cpu.cfs_quota_us'), '-1');
+      assert.equal(d.readCgroup('cpu', id, 'cpu.shares'), '1024');
+      // The container's process is in its cgroup.
+      const pid = (await d.state(id)).Pid;
+      assert.ok(d.readCgroup('memory', id, 'cgroup.procs').split('\n').includes(String(pid)));
+      ok(await x(['rm', '-f', id]));
+    });
+
+    it('--memory, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit', T, async () => {
+      const id = ok(
+        await x(['run', '-d', '--memory', '32m', '--cpus', '0.5', '--cpu-shares', '512', '--cpuset-cpus', '0', '--pids-limit', '20', 'busybox', 'sleep', '300']),
+      );
+      assert.equal(d.readCgroup('memory', id, 'memory.limit_in_bytes'), String(32 * MiB));
+      // Docker's default swap: twice the memory limit.
+      if (fs.existsSync(d.cgroupFile('memory', id, 'memory.memsw.limit_in_bytes'))) {
+        assert.equal(d.readCgroup('memory', id, 'memory.memsw.limit_in_bytes'), String(64 * MiB));
+      }
+      assert.equal(d.readCgroup('cpu', id, 'cpu.cfs_quota_us'), '50000');
+      assert.equal(d.readCgroup('cpu', id, 'cpu.cfs_period_us'), '100000');
+      assert.equal(d.readCgroup('cpu', id, 'cpu.shares'), '512');
+      assert.equal(d.readCgroup('cpuset', id, 'cpuset.cpus'), '0');
+      assert.equal(d.readCgroup('pids', id, 'pids.max'), '20');
+      const hc = (await d.api.inspect(id)).HostConfig;
+      assert.equal(hc.Memory, 32 * MiB);
+      assert.equal(hc.NanoCpus, 500_000_000);
+      assert.equal(hc.CpuShares, 512);
+      assert.equal(hc.CpusetCpus, '0');
+      assert.equal(hc.PidsLimit, 20);
+
+      // update changes the live cgroup and the record.
+      ok(await x(['update', '--memory', '64m', '--pids-limit', '30', id]));
+      assert.equal(d.readCgroup('memory', id, 'memory.limit_in_bytes'), String(64 * MiB));
+      assert.equal(d.readCgroup('pids', id, 'pids.max'), '30');
+      ok(await x(['update', '--cpus', '0.25', '--memory', '96m', '--memory-swap', '192m', id]));
+      assert.equal(d.readCgroup('cpu', id, 'cpu.cfs_quota_us'), '25000');
+      assert.equal(d.readCgroup('memory', id, 'memory.limit_in_bytes'), String(96 * MiB));
+      if (fs.existsSync(d.cgroupFile('memory', id, 'memory.memsw.limit_in_bytes'))) {
+        assert.equal(d.readCgroup('memory', id, 'memory.memsw.limit_in_bytes'), String(192 * MiB));
+      }
+      const hc2 = (await d.api.inspect(id)).HostConfig;
+      assert.equal(hc2.Memory, 96 * MiB);
+      assert.equal(hc2.MemorySwap, 192 * MiB);
+      assert.equal(hc2.PidsLimit, 30);
+      assert.equal(hc2.NanoCpus, 250_000_000);
+      assert.equal((await d.state(id)).Status, 'running');
+      ok(await x(['rm', '-f', id]));
+    });
+
+    it('--memory-swap equal to --memory disables swap; limits are visible inside', T, async () => {
+      const id = ok(await x(['run', '-d', '--memory', '48m', '--memory-swap', '48m', 'busybox', 'sleep', '300']));
+      if (fs.existsSync(d.cgroupFile('memory', id, 'memory.memsw.limit_in_bytes'))) {
+        assert.equal(d.readCgroup('memory', id, 'memory.memsw.limit_in_bytes'), String(48 * MiB));
+      }
+      assert.equal((await d.api.inspect(id)).HostConfig.MemorySwap, 48 * MiB);
+      ok(await x(['rm', '-f', id]));
+      const inside = ok(await x(['run', '--rm', '--memory', '40m', 'busybox', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']));
+      assert.equal(inside, String(40 * MiB));
+    });
+
+    it('--pids-limit is enforced', T, async () => {
+      const r = await x(['run', '--rm', '--pids-limit', '10', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 30 ]; do sleep 5 & i=$((i+1)); done; wait']);
+      assert.notEqual(r.code, 0, r.desc);
+      assert.match(r.stderr, /can't fork|Resource temporarily unavailable/, r.desc);
+    });
+
+    it('an out-of-memory container exits 137 with OOMKilled', T, async () => {
+      const name = `oom-${cli}`;
+      const r = await x(['run', '--name', name, '--memory', '16m', '--memory-swap', '16m', 'busybox', 'tail', '/dev/zero'], { timeout: 60_000 });
+      exits(r, 137);
+      const st = await d.state(name);
+      assert.equal(st.Status, 'exited');
+      assert.equal(st.ExitCode, 137);
+      assert.equal(st.OOMKilled, true);
+      assert.equal(ok(await x(['inspect', '-f', '{{.State.OOMKilled}}', name])), 'true');
+      // A container killed by a signal but not by OOM says so.
+      const k = ok(await x(['run', '-d', '--memory', '16m', 'busybox', 'sleep', '300']));
+      ok(await x(['kill', k]));
+      assert.equal(ok(await x(['wait', k])), '137');
+      assert.equal((await d.state(k)).OOMKilled, false);
+      ok(await x(['rm', '-f', name, k]));
+    });
+
+    it('invalid values are refused', T, async () => {
+      const r = await x(['run', '--rm', '--memory', '1k', 'busybox', 'true']);
+      exits(r, 125);
+      assert.match(r.stderr, /Minimum memory limit allowed is 6MB/);
+      const cs = await x(['run', '--rm', '--cpuset-cpus', '999', 'busybox', 'true']);
+      exits(cs, 125);
+      assert.match(cs.stderr, /Requested CPUs are not available - requested 999, available: 0/);
+    });
+  });
+}
