@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CLIS, HAVE_DOCKER, HEX64, NO_DOCKER_MSG, TestDaemon, waitFor, type CliName, type RunOptions } from './helpers/daemon.js';
+import { cleanupAndCheck } from './helpers/daemon.js';
 import { exits, fails, lines, ok } from './helpers/assert.js';
 
 let d: TestDaemon;
@@ -18,9 +19,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (!d) return;
-  const problems = await d.cleanup();
-  if (problems.length) console.error('cleanup problems:', problems);
+  await cleanupAndCheck(d);
 });
 
 const T = { timeout: 180_000 };

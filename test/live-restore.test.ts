@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, conmonsMatching, processAlive, waitFor } from './helpers/daemon.js';
+import { cleanupAndCheck } from './helpers/daemon.js';
 import { ok } from './helpers/assert.js';
 
 let d: TestDaemon;
@@ -16,9 +17,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (!d) return;
-  const problems = await d.cleanup();
-  if (problems.length) console.error('cleanup problems:', problems);
+  await cleanupAndCheck(d);
 });
 
 describe('live restore after kill -9 of berthd', () => {

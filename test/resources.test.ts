@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, type CliName, type RunOptions } from './helpers/daemon.js';
+import { cleanupAndCheck } from './helpers/daemon.js';
 import { exits, ok } from './helpers/assert.js';
 
 let d: TestDaemon;
@@ -17,9 +18,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (!d) return;
-  const problems = await d.cleanup();
-  if (problems.length) console.error('cleanup problems:', problems);
+  await cleanupAndCheck(d);
 });
 
 const T = { timeout: 120_000, skip: V1 ? false : 'these checks read cgroup v1 files; this host has no v1 memory hierarchy' };

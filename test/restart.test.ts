@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, sleep, waitFor, type CliName, type RunOptions } from './helpers/daemon.js';
+import { cleanupAndCheck } from './helpers/daemon.js';
 import { ok } from './helpers/assert.js';
 
 let d: TestDaemon;
@@ -14,9 +15,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (!d) return;
-  const problems = await d.cleanup();
-  if (problems.length) console.error('cleanup problems:', problems);
+  await cleanupAndCheck(d);
 });
 
 const T = { timeout: 120_000 };

@@ -398,6 +398,27 @@ export class TestDaemon {
     await step('rmdir cgroups', () => removeCgroups(this.cgroupParent));
     return problems;
   }
+
+  /** What is left of this daemon on the host (monitors, mounts, the root, cgroups); [] when clean. */
+  leftovers(): string[] {
+    const out: string[] = [];
+    for (const pid of conmonsMatching(this.execRoot)) out.push(`conmon ${pid}`);
+    for (const m of mountsUnder(this.root)) out.push(`mount ${m}`);
+    if (fs.existsSync(this.root)) out.push(`dir ${this.root}`);
+    for (const c of cgroupDirs(this.cgroupParent)) out.push(`cgroup ${c}`);
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) out.push(`berthd ${this.proc.pid}`);
+    return out;
+  }
+}
+
+/** The `after` hook of every test file: cleans up and fails when anything leaked. */
+export async function cleanupAndCheck(d: TestDaemon | undefined): Promise<void> {
+  if (!d) return;
+  const problems = await d.cleanup();
+  const left = d.leftovers();
+  if (problems.length || left.length) {
+    throw new Error(`cleanup of ${d.root} incomplete:\n${[...problems, ...left].join('\n')}\n--- berthd log ---\n${d.log.slice(-4000)}`);
+  }
 }
 
 /** PIDs of conmon processes whose command line mentions `needle`. */
