@@ -5,20 +5,53 @@ import { parseFilters } from '../containers/view.js';
 import { filterImages, imageListEntry, inspectImage } from '../images/view.js';
 import type { ImageService } from '../images/service.js';
 import type { LayerStore } from '../snapshots/layers.js';
-import { boolParam, sendJSON, type Router } from './router.js';
+import { boolParam, readJSON, sendJSON, type Ctx, type Router } from './router.js';
+import { parseReference, type Reference } from '../images/reference.js';
+import { LoginError, type DistributionService, type Job } from '../distribution/service.js';
+import { decodeAuthHeader, normaliseAuth, type AuthConfig } from '../distribution/types.js';
 
 export interface ImageApiDeps {
   images: ImageService;
   layers: LayerStore;
   containerCount: (imageId: string) => number;
+  /** The registry client; pull/push/login answer 501 without it. */
+  distribution?: DistributionService;
+}
+
+/** Runs a streaming job: 200 and dockerd's JSON messages; a failure becomes an errorDetail message. */
+async function streamJob(ctx: Ctx, job: Job, ac: AbortController): Promise<void> {
+  const res = ctx.res;
+  if (!res) return;
+  res.on('close', () => {
+    if (!res.writableFinished) ac.abort();
+  });
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  const write = (msg: unknown): void => {
+    if (!res.destroyed) res.write(JSON.stringify(msg) + '\r\n');
+  };
+  try {
+    await job.run({ write });
+  } catch (err) {
+    const message = messageOf(err);
+    write({ errorDetail: { message }, error: message });
+  }
+  res.end();
+}
+
+/** `name` + `tag` query (the tag may be a digest, as the docker CLI sends it). */
+function refFromQuery(name: string, tag: string | null): Reference {
+  if (tag) return parseReference(/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/.test(tag) ? `${name}@${tag}` : `${name}:${tag}`, { defaultTag: false });
+  return parseReference(name, { defaultTag: false });
 }
 
 export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
   const store = d.images.store;
 
   r.add('GET', '/images/json', async (ctx) => {
-    const list = filterImages(store, store.list(), parseFilters(ctx.query.get('filters')), boolParam(ctx.query, 'all'));
-    sendJSON(ctx, 200, list.map((img) => imageListEntry(store, img, d.containerCount(img.id))));
+    const filters = parseFilters(ctx.query.get('filters'));
+    const list = filterImages(store, store.list(), filters, boolParam(ctx.query, 'all'));
+    const refs = filters.get('reference') ?? [];
+    sendJSON(ctx, 200, list.map((img) => imageListEntry(store, img, d.containerCount(img.id), refs)));
   });
 
   r.add('POST', '/images/create', async (ctx) => {
@@ -26,8 +59,18 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
     const fromSrc = q.get('fromSrc');
     const fromImage = q.get('fromImage');
     if (fromSrc === null) {
-      if (fromImage) throw notImplemented(`pull access to registries is not available yet in this Berth version: cannot pull ${fromImage}`);
-      throw invalid('fromSrc or fromImage is required');
+      if (!fromImage) throw invalid('fromSrc or fromImage is required');
+      if (!d.distribution) throw notImplemented(`pull access to registries is not available in this Berth daemon: cannot pull ${fromImage}`);
+      const ref = refFromQuery(fromImage, q.get('tag'));
+      const ac = new AbortController();
+      const job = await d.distribution.preparePull(ref, {
+        platform: q.get('platform') || undefined,
+        auth: decodeAuthHeader(ctx.req.headers['x-registry-auth']),
+        signal: ac.signal,
+        allTags: ref.tag === undefined && ref.digest === undefined,
+      });
+      await streamJob(ctx, job, ac);
+      return;
     }
     let src: Readable;
     if (fromSrc === '-') src = ctx.req;
@@ -66,6 +109,33 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
       res.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
       ctx.req.resume();
     }
+  });
+
+  r.add('POST', '/images/{name*}/push', async (ctx) => {
+    if (!d.distribution) throw notImplemented('push is not available in this Berth daemon');
+    const ref = refFromQuery(ctx.params.name as string, ctx.query.get('tag'));
+    const ac = new AbortController();
+    const job = d.distribution.preparePush(ref, { auth: decodeAuthHeader(ctx.req.headers['x-registry-auth']), signal: ac.signal });
+    await streamJob(ctx, job, ac);
+  });
+
+  r.add('POST', '/auth', async (ctx) => {
+    if (!d.distribution) throw notImplemented('login is not available in this Berth daemon');
+    const auth = normaliseAuth(await readJSON<AuthConfig>(ctx));
+    try {
+      sendJSON(ctx, 200, await d.distribution.login(auth));
+    } catch (err) {
+      if (!(err instanceof LoginError)) throw err;
+      const body = JSON.stringify({ message: err.message }) + '\n';
+      ctx.res?.writeHead(401, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      ctx.res?.end(body);
+    }
+  });
+
+  r.add('GET', '/distribution/{name*}/json', async (ctx) => {
+    if (!d.distribution) throw notImplemented('distribution inspect is not available in this Berth daemon');
+    const ref = parseReference(ctx.params.name as string);
+    sendJSON(ctx, 200, await d.distribution.inspect(ref, decodeAuthHeader(ctx.req.headers['x-registry-auth'])));
   });
 
   r.add('POST', '/images/prune', async (ctx) => {

@@ -13,6 +13,7 @@ import { LayerStore } from '../snapshots/layers.js';
 import { RootfsMounts } from '../snapshots/overlay.js';
 import { ImageStore } from '../images/store.js';
 import { ImageService } from '../images/service.js';
+import { DistributionService, distributionConfigFrom, distributionRoot } from '../distribution/service.js';
 import { ContainerStore } from '../containers/store.js';
 import { ContainerService } from '../containers/service.js';
 import { ExitWatcher } from '../runtime/monitor.js';
@@ -74,6 +75,12 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     usersOf: (id) => containers.usersOf(id).map((c) => ({ id: c.ID, running: c.State.Running })),
   });
 
+  const distribution = new DistributionService({
+    root: distributionRoot(dataRoot), content, layers, images, events,
+    config: distributionConfigFrom(cfg as { registryMirrors?: string[]; insecureRegistries?: string[] }),
+  });
+  await distribution.init();
+
   await containers.recover();
   await exits.start();
 
@@ -102,6 +109,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     images: imageService,
     layers,
     containerCount: (id) => containers.usersOf(id).length,
+    distribution,
   });
 
   const server = http.createServer({ keepAlive: true });

@@ -68,7 +68,20 @@ export class ImageService {
       byRef = undefined;
     }
     if (byRef) {
-      const refCount = this.o.images.refCount(image.id);
+      // As dockerd: removing the last tag of a repository also removes that repository's
+      // digest references (pulled/pushed RepoDigests), so the image does not linger dangling.
+      const ref = byRef;
+      const sameRepo = (name: string): boolean => {
+        const p = parseReference(name);
+        return p.domain === ref.domain && p.path === ref.path;
+      };
+      const otherTagInRepo = this.o.images.tagsOf(image.id).some((t) => t !== familiarName(ref) && sameRepo(t));
+      const sameRepoDigests = ref.digest === undefined && !otherTagInRepo ? this.o.images.digestsOf(image.id).filter(sameRepo) : [];
+      const refCount = this.o.images.refCount(image.id) - sameRepoDigests.length;
+      const untagRef = async (): Promise<void> => {
+        await this.untag(ref, out);
+        for (const d of sameRepoDigests) await this.untag(parseReference(d), out);
+      };
       if (refCount > 1 || (users.length > 0 && !opts.force)) {
         if (refCount === 1 && users.length > 0) {
           const u = users[0] as ImageUser;
@@ -76,10 +89,10 @@ export class ImageService {
             `conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${shortId(u.id)} is using its referenced image ${shortId(image.id)}`,
           );
         }
-        await this.untag(byRef, out);
+        await untagRef();
         return out;
       }
-      await this.untag(byRef, out);
+      await untagRef();
       if (users.length > 0) return out;
       await this.deleteImage(image, out);
       return out;
@@ -100,7 +113,6 @@ export class ImageService {
       throw conflict(`conflict: unable to delete ${shortId(image.id)} (must be forced) - image is referenced in multiple repositories`);
     }
     for (const t of [...tags, ...this.o.images.digestsOf(image.id)]) await this.untag(parseReference(t), out);
-    if (users.length > 0) return out;
     await this.deleteImage(image, out);
     return out;
   }

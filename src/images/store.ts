@@ -135,6 +135,17 @@ export class ImageStore {
     return out.sort();
   }
 
+  /** Tags of one repository (`localhost:5000/app`), for `docker push` without a tag. */
+  tagsOfRepo(repo: string): Array<{ tag: string; id: string }> {
+    const out: Array<{ tag: string; id: string }> = [];
+    for (const [ref, id] of this.refs) {
+      if (ref.includes('@') || !ref.startsWith(`${repo}:`)) continue;
+      const tag = ref.slice(repo.length + 1);
+      if (!tag.includes('/')) out.push({ tag, id });
+    }
+    return out.sort((a, b) => a.tag.localeCompare(b.tag));
+  }
+
   /** Points `ref` at image `id`; returns the ID the tag pointed at before, if any. */
   async tag(id: string, ref: Reference): Promise<string | undefined> {
     if (!this.images.has(id)) throw notFound(`No such image: ${id}`);

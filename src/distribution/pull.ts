@@ -1,0 +1,428 @@
+/**
+ * Pull: resolve the manifest (through an index to the wanted platform) before any byte of
+ * output, then stream dockerd's progress while config and layer blobs download concurrently,
+ * each verified against its digest by the content store's ingest, and layers unpack in order
+ * (`LayerStore.apply`, whose diff ID is checked against the config's `rootfs.diff_ids`).
+ * A failed pull removes every blob and layer it added that nothing else uses.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { BerthError, invalid, notFound, system, messageOf } from '../lib/errors.js';
+import { chainIds } from '../snapshots/layers.js';
+import { decompress } from '../images/import.js';
+import { familiarName, familiarRepo, fullName, type Reference } from '../images/reference.js';
+import type { ImageConfig } from '../images/types.js';
+import type { DistributionDeps } from './deps.js';
+import { endpointsFor } from './endpoint.js';
+import { HttpError, readAll } from './http.js';
+import { Counter, Progress, limiter, shortDigest } from './progress.js';
+import { RegistryError, RegistrySession } from './session.js';
+import {
+  MANIFEST_ACCEPT,
+  MediaTypes,
+  isIndexType,
+  type AuthConfig,
+  type ImageIndex,
+  type ImageManifest,
+  type Platform,
+  type RegistryDescriptor,
+} from './types.js';
+
+const MAX_MANIFEST = 4 << 20;
+
+export interface PullRequest {
+  ref: Reference;
+  /** `os/arch[/variant]`; default linux/amd64 (this host). */
+  platform?: string | undefined;
+  auth?: AuthConfig | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface ResolvedPull {
+  ref: Reference;
+  session: RegistrySession;
+  /** Digest of what the tag points at (an index or a manifest): the RepoDigest. */
+  digest: string;
+  manifest: ImageManifest;
+  platform: Platform | undefined;
+}
+
+export interface FetchedManifest {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+  parsed: ImageManifest | ImageIndex;
+}
+
+const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm', i386: '386' };
+
+/** `linux/arm64/v8` → platform; the default is linux/amd64. */
+export function parsePlatform(s: string | undefined): Platform {
+  if (!s) return { os: 'linux', architecture: 'amd64' };
+  const parts = s.toLowerCase().split('/');
+  let os = 'linux';
+  if (parts.length >= 2 || ['linux', 'windows', 'darwin', 'freebsd'].includes(parts[0] ?? '')) os = parts.shift() as string;
+  const arch = parts.shift();
+  if (!arch && os !== 'linux') throw invalid(`"${s}": unknown operating system or architecture: invalid argument`);
+  const p: Platform = { os, architecture: ARCH_ALIASES[arch ?? 'amd64'] ?? arch ?? 'amd64' };
+  const variant = parts.shift();
+  if (variant) p.variant = variant;
+  if (p.architecture === 'arm64' && p.variant === 'v8') delete p.variant;
+  return p;
+}
+
+export const platformString = (p: Platform): string => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+
+function matches(want: Platform, have: Platform | undefined): boolean {
+  if (!have) return false;
+  if (have.os !== want.os) return false;
+  if ((ARCH_ALIASES[have.architecture] ?? have.architecture) !== want.architecture) return false;
+  if (want.variant === undefined) return true;
+  const hv = have.architecture === 'arm64' && have.variant === 'v8' ? undefined : have.variant;
+  return hv === want.variant;
+}
+
+/** Picks the manifest for a platform from an index, as containerd's platform matcher does. */
+export function pickManifest(index: ImageIndex, want: Platform): RegistryDescriptor | undefined {
+  const candidates = index.manifests.filter((m) => matches(want, m.platform) && !/attestation/.test(m.annotations?.['vnd.docker.reference.type'] ?? ''));
+  if (want.variant === undefined && candidates.length > 1) {
+    // Prefer no variant, then the highest (v7 over v6 for arm).
+    candidates.sort((a, b) => (a.platform?.variant ?? '').localeCompare(b.platform?.variant ?? '') * (a.platform?.variant === undefined ? -1 : 1));
+    const plain = candidates.find((c) => !c.platform?.variant);
+    if (plain) return plain;
+  }
+  return candidates[0];
+}
+
+/** dockerd's translation of registry errors on pull (distribution/errors.go). */
+export function translatePullError(err: unknown, ref: Reference): unknown {
+  if (err instanceof RegistryError) {
+    const code = err.code ?? (err.status === 401 ? 'UNAUTHORIZED' : undefined);
+    if (code === 'DENIED' || code === 'UNAUTHORIZED') {
+      return notFound(`pull access denied for ${familiarRepo(ref)}, repository does not exist or may require 'docker login': ${err.message}`);
+    }
+    if (code === 'MANIFEST_UNKNOWN' || (err.status === 404 && code === undefined)) {
+      const msg = code ? err.message : 'manifest unknown: manifest unknown';
+      return notFound(`manifest for ${familiarName(ref)} not found: ${msg}`);
+    }
+    if (code === 'NAME_UNKNOWN') return notFound(`repository ${familiarRepo(ref)} not found: ${err.message}`);
+    return system(err.message);
+  }
+  if (err instanceof HttpError) return system(err.message);
+  return err;
+}
+
+export async function fetchManifest(session: RegistrySession, repo: string, reference: string): Promise<FetchedManifest> {
+  const res = await session.request('GET', `/v2/${repo}/manifests/${reference}`, { headers: { Accept: MANIFEST_ACCEPT } });
+  const bytes = await readAll(res.body, MAX_MANIFEST);
+  const digest = sha256(bytes);
+  if (reference.startsWith('sha256:') && digest !== reference) {
+    throw invalid(`manifest verification failed for digest ${reference}`);
+  }
+  let parsed: ImageManifest | ImageIndex & { schemaVersion?: number; mediaType?: string };
+  try {
+    parsed = JSON.parse(bytes.toString('utf8')) as ImageManifest | ImageIndex;
+  } catch {
+    throw invalid(`invalid manifest for ${repo}:${reference}: not JSON`);
+  }
+  const header = String(res.headers['content-type'] ?? '').split(';')[0]?.trim();
+  let mediaType = parsed.mediaType ?? header ?? '';
+  if ((parsed as { schemaVersion?: number }).schemaVersion === 1 || mediaType.includes('manifest.v1')) {
+    throw invalid(
+      `[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support is disabled by default and will be removed in an upcoming release. Suggest the author of ${repo}:${reference} to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2.`,
+    );
+  }
+  if (!isIndexType(mediaType) && mediaType !== MediaTypes.dockerManifest && mediaType !== MediaTypes.ociManifest) {
+    mediaType = 'manifests' in parsed ? MediaTypes.ociIndex : MediaTypes.ociManifest;
+  }
+  return { digest, mediaType, bytes, parsed };
+}
+
+/** Everything before the first byte of output: registry, auth, manifest, platform. */
+export async function resolvePull(deps: DistributionDeps, req: PullRequest): Promise<ResolvedPull> {
+  const { ref } = req;
+  const reference = ref.digest ?? ref.tag ?? 'latest';
+  const want = parsePlatform(req.platform);
+  let lastErr: unknown;
+  for (const endpoint of endpointsFor(ref.domain, deps.config)) {
+    const session = new RegistrySession({ endpoint, auth: req.auth, scopes: [`repository:${ref.path}:pull`], signal: req.signal });
+    try {
+      const top = await fetchManifest(session, ref.path, reference);
+      let manifest: ImageManifest;
+      let platform: Platform | undefined;
+      if (isIndexType(top.mediaType)) {
+        const desc = pickManifest(top.parsed as ImageIndex, want);
+        if (!desc) throw notFound(`no matching manifest for ${platformString(want)} in the manifest list entries`);
+        const child = await fetchManifest(session, ref.path, desc.digest);
+        if (isIndexType(child.mediaType)) throw invalid(`nested image index ${desc.digest} is not supported`);
+        manifest = child.parsed as ImageManifest;
+        platform = desc.platform;
+      } else {
+        manifest = top.parsed as ImageManifest;
+      }
+      if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw invalid(`invalid manifest for ${familiarName(ref)}: no config or layers`);
+      return { ref, session, digest: top.digest, manifest, platform };
+    } catch (err) {
+      lastErr = err;
+      if (!endpoint.mirror) break;
+    }
+  }
+  throw translatePullError(lastErr, ref);
+}
+
+/** Counts in-flight uses of digests and chain IDs so a failing pull never removes another's. */
+export class InFlight {
+  private readonly counts = new Map<string, number>();
+  acquire(keys: string[]): () => void {
+    for (const k of keys) this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const k of keys) {
+        const n = (this.counts.get(k) ?? 1) - 1;
+        if (n <= 0) this.counts.delete(k);
+        else this.counts.set(k, n);
+      }
+    };
+  }
+  /** Whether anyone besides the caller (who holds one count) uses `key`. */
+  sharedBeyondOne(key: string): boolean {
+    return (this.counts.get(key) ?? 0) > 1;
+  }
+  has(key: string): boolean {
+    return this.counts.has(key);
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  if (err instanceof HttpError) return true;
+  if (err instanceof RegistryError) return err.status >= 500 || err.status === 429;
+  return false;
+}
+
+/** Downloads one blob into the content store, verified against its descriptor. */
+async function downloadBlob(
+  session: RegistrySession,
+  deps: DistributionDeps,
+  repo: string,
+  desc: RegistryDescriptor,
+  onBytes?: (n: number) => void,
+  onRetry?: (attempt: number, err: unknown) => void,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await session.request('GET', `/v2/${repo}/blobs/${desc.digest}`, { timeout: 120_000 });
+      const counter = new Counter((n) => onBytes?.(n), desc.size);
+      res.body.on('error', (e) => counter.destroy(e));
+      await deps.content.ingest(res.body.pipe(counter), { digest: desc.digest, size: desc.size });
+      return;
+    } catch (err) {
+      if (isRetryable(err) && attempt < 3 && !session.endpoint.mirror) {
+        onRetry?.(attempt, err);
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+        continue;
+      }
+      if (err instanceof BerthError && err.category === 'InvalidParameter') {
+        throw invalid(`filesystem layer verification failed for digest ${desc.digest}: ${err.message}`);
+      }
+      if (err instanceof Error && /more than the \d+ bytes/.test(err.message)) {
+        throw invalid(`filesystem layer verification failed for digest ${desc.digest}: size mismatch: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+}
+
+const LAYER_TYPES = new Set<string>([
+  MediaTypes.dockerLayerGzip,
+  MediaTypes.dockerLayerTar,
+  MediaTypes.dockerForeignLayer,
+  MediaTypes.ociLayerGzip,
+  MediaTypes.ociLayerTar,
+  MediaTypes.ociLayerZstd,
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar',
+]);
+
+/** Streams the pull; throws (after cleaning up) on failure. */
+export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progress: Progress, opts: { platform?: string | undefined; signal?: AbortSignal | undefined } = {}): Promise<{ id: string; updated: boolean }> {
+  const { ref, session, manifest } = plan;
+  const repo = ref.path;
+  progress.status(`Pulling from ${ref.path}`, ref.digest ?? ref.tag ?? 'latest');
+
+  const added = { blobs: [] as string[], layers: [] as string[] };
+  const cfgDesc = manifest.config;
+  const keys = [cfgDesc.digest, ...manifest.layers.map((l) => l.digest)];
+  let release = deps.inflight.acquire(keys);
+  const configExisted = await deps.content.has(cfgDesc.digest);
+  const downloads: Array<Promise<void> | undefined> = [];
+  try {
+    if (!configExisted) {
+      await downloadBlob(session, deps, repo, cfgDesc);
+      added.blobs.push(cfgDesc.digest);
+    }
+    const configBytes = await deps.content.readBytes(cfgDesc.digest);
+    let config: ImageConfig;
+    try {
+      config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    } catch {
+      throw invalid(`invalid image config ${cfgDesc.digest}: not JSON`);
+    }
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== manifest.layers.length) {
+      throw invalid(`layers from manifest don't match image configuration: ${manifest.layers.length} layers, ${diffIds.length} diff IDs`);
+    }
+    if (opts.platform && !plan.platform) {
+      const want = parsePlatform(opts.platform);
+      if (!matches(want, { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) })) {
+        throw invalid(
+          `image with reference ${familiarName(ref)} was found but does not match the specified platform: wanted ${platformString(want)}, actual: ${platformString({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) })}`,
+        );
+      }
+    }
+    const chains = chainIds(diffIds);
+    release();
+    release = deps.inflight.acquire([...keys, ...chains, ...diffIds]);
+
+    // Which layers are already unpacked?
+    const present: boolean[] = [];
+    for (let i = 0; i < manifest.layers.length; i++) {
+      present.push((await deps.layers.has(chains[i] as string)) && (await deps.content.has(diffIds[i] as string)));
+    }
+    const limit = limiter(deps.config.maxConcurrentDownloads ?? 3);
+    manifest.layers.forEach((layer, i) => {
+      const id = shortDigest(layer.digest);
+      if (present[i]) {
+        progress.status('Already exists', id);
+        return;
+      }
+      if (layer.mediaType && !LAYER_TYPES.has(layer.mediaType)) {
+        throw invalid(`unsupported layer media type ${layer.mediaType}`);
+      }
+      progress.status('Pulling fs layer', id);
+    });
+    let started = 0;
+    manifest.layers.forEach((layer, i) => {
+      if (present[i]) return;
+      const id = shortDigest(layer.digest);
+      const n = started++;
+      if (n >= (deps.config.maxConcurrentDownloads ?? 3)) progress.status('Waiting', id);
+      const p = limit(async () => {
+        opts.signal?.throwIfAborted();
+        if (await deps.content.has(layer.digest)) {
+          progress.status('Download complete', id);
+          return;
+        }
+        await downloadBlob(
+          session,
+          deps,
+          repo,
+          layer,
+          (bytes) => progress.bytes('Downloading', id, bytes, layer.size, bytes === layer.size),
+          (attempt) => progress.status(`Retrying in ${attempt} second${attempt > 1 ? 's' : ''}`, id),
+        );
+        added.blobs.push(layer.digest);
+        progress.status('Verifying Checksum', id);
+        progress.status('Download complete', id);
+      });
+      p.catch(() => undefined);
+      downloads[i] = p;
+    });
+
+    // Unpack in order, each as soon as its blob (and its parent) is in.
+    for (let i = 0; i < manifest.layers.length; i++) {
+      if (present[i]) continue;
+      const layer = manifest.layers[i] as RegistryDescriptor;
+      const id = shortDigest(layer.digest);
+      await downloads[i];
+      opts.signal?.throwIfAborted();
+      const parent = i === 0 ? undefined : chains[i - 1];
+      const counter = new Counter((n) => progress.bytes('Extracting', id, n, layer.size, n === layer.size));
+      const src = deps.content.read(layer.digest);
+      src.on('error', (e) => counter.destroy(e));
+      const tar = await decompress(src.pipe(counter));
+      const blobFile = deps.content.tempPath();
+      const existed = await deps.layers.has(chains[i] as string);
+      try {
+        const info = await deps.layers.apply(parent, tar, { blobFile });
+        if (!existed) added.layers.push(info.chainId);
+        if (info.diffId !== diffIds[i]) {
+          throw invalid(`failed to register layer: diff ID of layer ${layer.digest} is ${info.diffId}, the image config says ${diffIds[i]}`);
+        }
+        if (!(await deps.content.has(info.diffId))) {
+          await deps.content.commit(blobFile, info.diffId);
+          added.blobs.push(info.diffId);
+        }
+      } finally {
+        await fs.rm(blobFile, { force: true });
+      }
+      if (layer.digest !== diffIds[i]) {
+        await deps.content.delete(layer.digest);
+      }
+      progress.status('Pull complete', id);
+    }
+    await Promise.all(downloads.filter(Boolean));
+
+    const before = ref.tag !== undefined ? deps.images.find(fullName(ref))?.id : undefined;
+    const existedImage = deps.images.byId(cfgDesc.digest) !== undefined;
+    const image = await deps.images.add(configBytes);
+    if (ref.tag !== undefined) await deps.images.tag(image.id, { domain: ref.domain, path: ref.path, tag: ref.tag });
+    await deps.images.tag(image.id, { domain: ref.domain, path: ref.path, digest: plan.digest });
+    for (let i = 0; i < manifest.layers.length; i++) {
+      const l = manifest.layers[i] as RegistryDescriptor;
+      if (l.mediaType === MediaTypes.ociLayerZstd) continue;
+      await deps.sources.add(diffIds[i] as string, { digest: l.digest, size: l.size, mediaType: l.mediaType ?? MediaTypes.dockerLayerGzip, registry: ref.domain, repo });
+    }
+    const updated = !(existedImage && (ref.tag === undefined ? true : before === image.id));
+    progress.status(`Digest: ${plan.digest}`);
+    deps.events.publish('image', 'pull', familiarName(ref.digest !== undefined ? { domain: ref.domain, path: ref.path, digest: ref.digest } : ref), {
+      name: familiarName(ref),
+    });
+    return { id: image.id, updated };
+  } catch (err) {
+    await Promise.allSettled(downloads.filter(Boolean));
+    await cleanup(deps, added, release);
+    if (err instanceof RegistryError) throw system(translatedMessage(err, ref));
+    throw err;
+  } finally {
+    release();
+  }
+}
+
+function translatedMessage(err: RegistryError, ref: Reference): string {
+  const t = translatePullError(err, ref);
+  return messageOf(t);
+}
+
+/** Removes what a failed pull added, unless an image or another pull uses it. */
+async function cleanup(deps: DistributionDeps, added: { blobs: string[]; layers: string[] }, release: () => void): Promise<void> {
+  const images = deps.images.list();
+  const usedChains = new Set(images.flatMap((i) => i.chainIds));
+  const usedBlobs = new Set(images.flatMap((i) => [i.id, ...i.config.rootfs.diff_ids]));
+  for (const c of [...added.layers].reverse()) {
+    if (usedChains.has(c) || deps.inflight.sharedBeyondOne(c)) continue;
+    await deps.layers.remove(c).catch(() => undefined);
+  }
+  for (const b of added.blobs) {
+    if (usedBlobs.has(b) || deps.inflight.sharedBeyondOne(b)) continue;
+    await deps.content.delete(b).catch(() => undefined);
+  }
+  release();
+}
+
+/** Names of every tag of a repository (`docker pull --all-tags`). */
+export async function listTags(session: RegistrySession, repo: string): Promise<string[]> {
+  const tags: string[] = [];
+  let next: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+  for (let page = 0; next && page < 100; page++) {
+    const res = await session.request('GET', next);
+    const body = JSON.parse((await readAll(res.body, 16 << 20)).toString('utf8')) as { tags?: string[] | null };
+    tags.push(...(body.tags ?? []));
+    const link = String(res.headers['link'] ?? '');
+    next = /<([^>]+)>;\s*rel="next"/.exec(link)?.[1];
+  }
+  return tags.sort();
+}
