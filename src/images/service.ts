@@ -93,7 +93,8 @@ export class ImageService {
         return out;
       }
       await untagRef();
-      if (users.length > 0) return out;
+      // Stopped containers are a soft conflict that -f overrides; a running one keeps the image.
+      if (running) return out;
       await this.deleteImage(image, out);
       return out;
     }

@@ -39,8 +39,20 @@ export function inspectImage(store: ImageStore, img: Image, layerDirs: string[])
   };
 }
 
-export function imageListEntry(store: ImageStore, img: Image, containers: number): Record<string, unknown> {
-  const tags = store.tagsOf(img.id);
+/** True when a tag matches one of `reference` filter patterns (globs on the familiar or full name, with or without tag). */
+export function tagMatches(tag: string, patterns: string[]): boolean {
+  const full = fullName(parseReference(tag));
+  const fam = familiarName(parseReference(tag));
+  return patterns.some((r) => {
+    const re = globToRegex(r);
+    return re.test(fam) || re.test(full) || re.test(fam.replace(/:[^:/]+$/, '')) || re.test(full.replace(/:[^:/]+$/, ''));
+  });
+}
+
+export function imageListEntry(store: ImageStore, img: Image, containers: number, refFilter: string[] = []): Record<string, unknown> {
+  const all = store.tagsOf(img.id);
+  // With a reference filter, dockerd lists only the matching tags.
+  const tags = refFilter.length > 0 ? all.filter((t) => tagMatches(t, refFilter)) : all;
   return {
     Id: img.id,
     ParentId: img.meta.parent ?? '',
@@ -83,15 +95,7 @@ export function filterImages(store: ImageStore, list: Image[], filters: Map<stri
       if (before !== undefined && !(t < before)) return false;
       if (since !== undefined && !(t > since)) return false;
       if (refs.length > 0) {
-        const ok = tags.some((tag) =>
-          refs.some((r) => {
-            const full = fullName(parseReference(tag));
-            const fam = familiarName(parseReference(tag));
-            const re = globToRegex(r);
-            return re.test(fam) || re.test(full) || re.test(fam.replace(/:[^:/]+$/, '')) || re.test(full.replace(/:[^:/]+$/, ''));
-          }),
-        );
-        if (!ok) return false;
+        if (!tags.some((tag) => tagMatches(tag, refs))) return false;
       }
       void all;
       return true;
