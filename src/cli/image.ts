@@ -1,8 +1,15 @@
 /**
- * Image commands: images / image ls, import, tag, rmi / image rm, image inspect, pull,
+ * Image commands: images / image ls, import, tag, rmi / image rm, image inspect, pull, push,
+ * login / logout (credentials in docker's config.json),
  * image bootstrap.
  */
-import { createReadStream } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createReadStream, promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import { createInterface } from 'node:readline';
+import { authKeyFor, domainOfServerAddress } from '../distribution/endpoint.js';
+import { parseReference as parseFullReference } from '../images/reference.js';
 import type { ImageSummary } from '../client/types.js';
 import { StatusError, describeError, type Cli, type CommandDef } from './common.js';
 import type { ParsedFlags } from './flags.js';
@@ -156,11 +163,196 @@ async function pullCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const name = flags.args[0] as string;
   validateReference(name);
   const p = parseReference(name);
-  const tag = p.digest ?? p.tag ?? (flags.bool('all-tags') ? undefined : 'latest');
-  if (p.tag === undefined && p.digest === undefined && !flags.bool('all-tags') && !flags.bool('quiet')) cli.println('Using default tag: latest');
-  const res = await cli.client.imagePull({ image: p.name, tag, platform: flags.string('platform') });
+  const allTags = flags.bool('all-tags');
+  const tag = p.digest ?? p.tag ?? (allTags ? undefined : 'latest');
+  if (p.tag === undefined && p.digest === undefined && !allTags && !flags.bool('quiet')) cli.println('Using default tag: latest');
+  const res = await cli.client.request({
+    method: 'POST',
+    path: '/images/create',
+    query: { fromImage: p.name, tag, platform: flags.string('platform') },
+    headers: { 'X-Registry-Auth': await registryAuthHeader(name) },
+  });
   await displayJsonMessages(res, flags.bool('quiet') ? new (await import('node:stream')).PassThrough().resume() : cli.out);
-  cli.println(p.digest ? `${p.name}@${p.digest}` : `${p.name}:${tag ?? 'latest'}`);
+  cli.println(p.digest ? `${p.name}@${p.digest}` : allTags ? p.name : `${p.name}:${tag ?? 'latest'}`);
+}
+
+async function pushCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const name = flags.args[0] as string;
+  validateReference(name);
+  const p = parseReference(name);
+  if (p.digest) throw new Error('cannot push a digest reference');
+  const allTags = flags.bool('all-tags');
+  if (allTags && p.tag !== undefined) throw new Error('tag can\'t be used with --all-tags/-a');
+  const tag = p.tag ?? (allTags ? undefined : 'latest');
+  if (p.tag === undefined && !allTags && !flags.bool('quiet')) cli.println('Using default tag: latest');
+  const res = await cli.client.request({
+    method: 'POST',
+    path: `/images/${p.name}/push`,
+    query: { tag },
+    headers: { 'X-Registry-Auth': await registryAuthHeader(name) },
+  });
+  await displayJsonMessages(res, flags.bool('quiet') ? new (await import('node:stream')).PassThrough().resume() : cli.out);
+  if (flags.bool('quiet')) cli.println(tag ? `${p.name}:${tag}` : p.name);
+}
+
+// ---------- registry credentials (docker's config.json) ----------
+
+interface DockerConfigFile {
+  auths?: Record<string, { auth?: string; identitytoken?: string; [k: string]: unknown }>;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
+  [k: string]: unknown;
+}
+
+interface Credentials {
+  username: string;
+  password: string;
+  identitytoken?: string;
+}
+
+/** `$DOCKER_CONFIG/config.json` (default `~/.docker/config.json`), as docker keeps it. */
+export function dockerConfigPath(): string {
+  return nodePath.join(process.env['DOCKER_CONFIG'] || nodePath.join(os.homedir(), '.docker'), 'config.json');
+}
+
+async function readDockerConfig(): Promise<DockerConfigFile> {
+  try {
+    return JSON.parse(await fsp.readFile(dockerConfigPath(), 'utf8')) as DockerConfigFile;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new Error(`loading config file ${dockerConfigPath()}: ${(e as Error).message}`);
+  }
+}
+
+async function writeDockerConfig(cfg: DockerConfigFile): Promise<void> {
+  const file = dockerConfigPath();
+  await fsp.mkdir(nodePath.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fsp.writeFile(tmp, JSON.stringify(cfg, null, '\t') + '\n', { mode: 0o600 });
+  await fsp.rename(tmp, file);
+}
+
+function credentialHelper(cfg: DockerConfigFile, key: string): string | undefined {
+  return cfg.credHelpers?.[key] ?? cfg.credsStore;
+}
+
+function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: string): string | undefined {
+  const r = spawnSync(`docker-credential-${helper}`, [action], { input, encoding: 'utf8', timeout: 30_000 });
+  if (r.error || r.status !== 0) return undefined;
+  return r.stdout;
+}
+
+async function credentialsFor(key: string): Promise<Credentials | undefined> {
+  const cfg = await readDockerConfig();
+  const helper = credentialHelper(cfg, key);
+  if (helper) {
+    const out = runHelper(helper, 'get', key);
+    if (out) {
+      const v = JSON.parse(out) as { Username?: string; Secret?: string };
+      if (v.Username === '<token>') return { username: '', password: '', identitytoken: v.Secret ?? '' };
+      return { username: v.Username ?? '', password: v.Secret ?? '' };
+    }
+  }
+  const entry = cfg.auths?.[key] ?? (key === authKeyFor('docker.io') ? undefined : cfg.auths?.[`https://${key}`] ?? cfg.auths?.[`http://${key}`]);
+  if (!entry) return undefined;
+  const decoded = entry.auth ? Buffer.from(entry.auth, 'base64').toString('utf8') : '';
+  const i = decoded.indexOf(':');
+  const creds: Credentials = { username: i >= 0 ? decoded.slice(0, i) : '', password: i >= 0 ? decoded.slice(i + 1) : '' };
+  if (entry.identitytoken) creds.identitytoken = entry.identitytoken;
+  return creds;
+}
+
+/** The `X-Registry-Auth` header for an image's registry (base64url JSON, as the docker CLI sends it). */
+export async function registryAuthHeader(image: string): Promise<string> {
+  let domain = 'docker.io';
+  try {
+    domain = parseFullReference(image).domain;
+  } catch {
+    /* the daemon reports bad references */
+  }
+  const key = authKeyFor(domain);
+  const c = await credentialsFor(key);
+  const body: Record<string, string> = c ? { username: c.username, password: c.password, serveraddress: key } : {};
+  if (c?.identitytoken) body['identitytoken'] = c.identitytoken;
+  return Buffer.from(JSON.stringify(body)).toString('base64url');
+}
+
+async function prompt(question: string, opts: { secret?: boolean } = {}): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  if (opts.secret) {
+    const w = rl as unknown as { _writeToOutput: (s: string) => void; output: NodeJS.WritableStream };
+    w._writeToOutput = (s: string): void => {
+      if (s.includes(question)) w.output.write(question);
+    };
+  }
+  const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+  rl.close();
+  if (opts.secret) process.stdout.write('\n');
+  return answer;
+}
+
+async function loginCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const server = flags.args[0];
+  const domain = domainOfServerAddress(server);
+  const key = authKeyFor(domain);
+  let username = flags.string('username') ?? '';
+  let password = flags.string('password') ?? '';
+  if (flags.bool('password-stdin')) {
+    if (password) throw new Error('--password and --password-stdin are mutually exclusive');
+    if (!username) throw new Error('Must provide --username with --password-stdin');
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin as AsyncIterable<Buffer>) chunks.push(c);
+    password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  } else if (password) {
+    cli.err.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+  }
+  if (!username || !password) {
+    if (!process.stdin.isTTY) throw new Error('Cannot perform an interactive login from a non TTY device');
+    const previous = await credentialsFor(key);
+    if (!username) {
+      const ans = (await prompt(previous?.username ? `Username (${previous.username}): ` : 'Username: ')).trim();
+      username = ans || previous?.username || '';
+    }
+    if (!username) throw new Error('Username is required');
+    if (!password) password = await prompt('Password: ', { secret: true });
+    if (!password) throw new Error('Password is required');
+  }
+  const res = await cli.client.json<{ Status?: string; IdentityToken?: string }>({
+    method: 'POST',
+    path: '/auth',
+    json: { username, password, serveraddress: key },
+  });
+  const cfg = await readDockerConfig();
+  const helper = credentialHelper(cfg, key);
+  const secret = res?.IdentityToken ? { user: '<token>', secret: res.IdentityToken } : { user: username, secret: password };
+  if (helper && runHelper(helper, 'store', JSON.stringify({ ServerURL: key, Username: secret.user, Secret: secret.secret })) !== undefined) {
+    /* stored by the helper */
+  } else {
+    cfg.auths ??= {};
+    cfg.auths[key] = res?.IdentityToken ? { auth: '', identitytoken: res.IdentityToken } : { auth: Buffer.from(`${username}:${password}`).toString('base64') };
+    await writeDockerConfig(cfg);
+    if (!helper) {
+      cli.err.write(`WARNING! Your credentials are stored unencrypted in '${dockerConfigPath()}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n\n`);
+    }
+  }
+  cli.println(res?.Status ?? 'Login Succeeded');
+}
+
+async function logoutCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const key = authKeyFor(domainOfServerAddress(flags.args[0]));
+  const cfg = await readDockerConfig();
+  const helper = credentialHelper(cfg, key);
+  const had = cfg.auths?.[key] !== undefined;
+  if (!had && !helper) {
+    cli.println(`Not logged in to ${key}`);
+    return;
+  }
+  cli.println(`Removing login credentials for ${key}`);
+  if (helper) runHelper(helper, 'erase', key);
+  if (had && cfg.auths) {
+    delete cfg.auths[key];
+    await writeDockerConfig(cfg);
+  }
 }
 
 // ---------- tag / rm / inspect ----------
@@ -272,6 +464,39 @@ export const commands: Record<string, CommandDef> = {
     ],
     args: { min: 1, max: 1 },
     run: (cli, f) => pullCommand(cli, f),
+  }),
+  push: def({
+    name: 'push',
+    usage: '[OPTIONS] NAME[:TAG]',
+    description: 'Upload an image to a registry',
+    aliases: ['image push', 'push'],
+    flags: [
+      { long: 'all-tags', short: 'a', type: 'bool', description: 'Push all tags of an image to the repository' },
+      { long: 'platform', type: 'string', description: 'Push a platform-specific manifest as a single-platform image (ignored: images are single-platform)' },
+      { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
+    ],
+    args: { min: 1, max: 1 },
+    run: (cli, f) => pushCommand(cli, f),
+  }),
+  login: def({
+    name: 'login',
+    usage: '[OPTIONS] [SERVER]',
+    description: 'Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.',
+    flags: [
+      { long: 'password', short: 'p', type: 'string', description: 'Password or Personal Access Token (PAT)' },
+      { long: 'password-stdin', type: 'bool', description: 'Take the Password or Personal Access Token (PAT) from stdin' },
+      { long: 'username', short: 'u', type: 'string', description: 'Username' },
+    ],
+    args: { max: 1 },
+    run: (cli, f) => loginCommand(cli, f),
+  }),
+  logout: def({
+    name: 'logout',
+    usage: '[SERVER]',
+    description: 'Log out from a registry.\nIf no server is specified, the default is defined by the daemon.',
+    flags: [],
+    args: { max: 1 },
+    run: (cli, f) => logoutCommand(cli, f),
   }),
   tag: def({
     name: 'tag',

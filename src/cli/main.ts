@@ -42,6 +42,9 @@ const TOP: Record<string, [ModuleName, string]> = {
   tag: ['image', 'tag'],
   rmi: ['image', 'rm'],
   pull: ['image', 'pull'],
+  push: ['image', 'push'],
+  login: ['image', 'login'],
+  logout: ['image', 'logout'],
   inspect: ['system', 'inspect'],
   version: ['system', 'version'],
   info: ['system', 'info'],
@@ -60,7 +63,7 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
   image: {
     module: 'image',
     description: 'Manage images',
-    subs: { bootstrap: 'bootstrap', import: 'import', inspect: 'inspect', ls: 'ls', list: 'ls', pull: 'pull', rm: 'rm', remove: 'rm', tag: 'tag' },
+    subs: { bootstrap: 'bootstrap', import: 'import', inspect: 'inspect', ls: 'ls', list: 'ls', pull: 'pull', push: 'push', rm: 'rm', remove: 'rm', tag: 'tag' },
   },
   system: {
     module: 'system',
@@ -86,6 +89,9 @@ const DESCRIPTIONS: Record<string, string> = {
   logs: 'Fetch the logs of a container',
   pause: 'Pause all processes within one or more containers',
   pull: 'Download an image from a registry',
+  push: 'Upload an image to a registry',
+  login: 'Authenticate to a registry',
+  logout: 'Log out from a registry',
   rename: 'Rename a container',
   restart: 'Restart one or more containers',
   rm: 'Remove one or more containers',
@@ -146,6 +152,7 @@ const SUB_DESCRIPTIONS: Record<string, string> = {
   'image import': 'Import the contents from a tarball to create a filesystem image',
   'image tag': 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
   'image pull': 'Download an image from a registry',
+  'image push': 'Upload an image to a registry',
 };
 
 function groupHelp(name: string): string {
@@ -227,6 +234,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  const configDir = globals.string('config');
+  if (configDir) process.env['DOCKER_CONFIG'] = configDir;
   const cli = new Cli({ host: globals.list('host').at(-1), debug: globals.bool('debug') });
   if (globals.bool('version')) {
     cli.println(`Berth version ${(await import('./common.js')).CLI_VERSION}`);

@@ -179,7 +179,7 @@ async function pushLayer(deps: DistributionDeps, session: RegistrySession, ref: 
     const up = await startUpload(session, repo, q).catch(() => undefined);
     if (up?.status === 201) {
       await deps.sources.add(diffId, { ...s, repo });
-      progress.status(`Mounted from ${familiarRepo({ domain: ref.domain, path: s.repo })}`, id);
+      progress.status(`Mounted from ${s.repo}`, id);
       return desc(s);
     }
     if (up?.location) {
