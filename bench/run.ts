@@ -561,6 +561,33 @@ async function cleanup(specs: DaemonSpec[]): Promise<CleanupReport> {
   return { containersRemoved, monitorsKilled, mountsLeft, processesLeft };
 }
 
+const LOCK = '/run/berth-bench.lock';
+
+/** Takes the bench lock; returns the pid of a live bench that holds it instead. */
+function takeLock(): number | undefined {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(LOCK, `${process.pid}\n`, { flag: 'wx' });
+      return undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const pid = Number(readFileSync(LOCK, 'utf8').trim());
+    const holder = Number.isInteger(pid) && pid > 1 ? readProc(pid) : undefined;
+    if (holder && holder.argv.some((a) => a.endsWith(path.join('bench', 'run.js')))) return pid;
+    rmSync(LOCK, { force: true }); // stale: its bench is gone
+  }
+  return undefined;
+}
+
+function releaseLock(): void {
+  try {
+    if (Number(readFileSync(LOCK, 'utf8').trim()) === process.pid) rmSync(LOCK, { force: true });
+  } catch {
+    /* not ours or gone */
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Clients
 
@@ -758,13 +785,29 @@ async function main(): Promise<void> {
   const specs = dockerdBin ? [BERTHD, DOCKERD] : [BERTHD];
   const machine = await machineFacts(dockerBin, dockerdBin);
 
+  // One bench at a time: a second one would clean away the first one's daemons.
+  const other = takeLock();
+  if (other !== undefined) {
+    say(`bench: another bench (pid ${other}) is running; its lock is ${LOCK}`);
+    process.exit(2);
+  }
+  process.on('exit', () => releaseLock());
+
   let finished = false;
+  let aborting = false;
   let cleaning: Promise<CleanupReport> | undefined;
   const doCleanup = (): Promise<CleanupReport> => (cleaning ??= cleanup(specs));
   const abort = (why: string): void => {
-    if (finished) return;
+    if (finished || aborting) return;
+    aborting = true;
     say(`\nbench: ${why}; cleaning up`);
-    void doCleanup().finally(() => process.exit(130));
+    void doCleanup().then(
+      (r) => {
+        say(`  mounts left under the bench roots: ${r.mountsLeft.length}; bench processes left: ${r.processesLeft}`);
+        process.exit(130);
+      },
+      () => process.exit(130),
+    );
   };
   process.on('SIGINT', () => abort('interrupted'));
   process.on('SIGTERM', () => abort('terminated'));
@@ -950,7 +993,8 @@ async function main(): Promise<void> {
     failure = err as Error;
   }
 
-  // --- cleanup, always
+  // --- cleanup, always (when aborting, the abort handler has it and exits)
+  if (aborting) return;
   say('cleaning up ...');
   const report = await doCleanup();
   finished = true;
