@@ -129,7 +129,7 @@ export async function fetchManifest(session: RegistrySession, repo: string, refe
   }
   const header = String(res.headers['content-type'] ?? '').split(';')[0]?.trim();
   let mediaType = parsed.mediaType ?? header ?? '';
-  if ((parsed as { schemaVersion?: number }).schemaVersion === 1 || mediaType.includes('manifest.v1')) {
+  if ((parsed as { schemaVersion?: number }).schemaVersion === 1 || mediaType.startsWith('application/vnd.docker.distribution.manifest.v1')) {
     throw invalid(
       `[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support is disabled by default and will be removed in an upcoming release. Suggest the author of ${repo}:${reference} to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2.`,
     );
