@@ -9,9 +9,8 @@ import type { Container } from '../containers/types.js';
 import type { ImageStore } from '../images/store.js';
 import { packPath } from '../lib/tarpack.js';
 import { readLog, parseTimeNs } from '../runtime/logs.js';
-import { STREAM_STDERR, STREAM_STDOUT } from '../runtime/monitor.js';
 import { boolParam, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
-import { frame, hijack, STDERR, STDOUT, streamContentType } from './streams.js';
+import { frame, hijack, parseDetachKeys, pipeAttach, STDERR, STDOUT, streamContentType } from './streams.js';
 import * as path from 'node:path';
 
 export interface ContainerApiDeps {
@@ -176,6 +175,13 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     res.end(JSON.stringify(result) + '\n');
   });
 
+  r.add('POST', '/containers/{id}/resize', async (ctx) => {
+    const h = intParam(ctx.query, 'h') ?? 0;
+    const w = intParam(ctx.query, 'w') ?? 0;
+    await svc.resize(ctx.params.id as string, h, w);
+    sendEmpty(ctx, 200);
+  });
+
   r.add('GET', '/containers/{id}/top', async (ctx) => {
     sendJSON(ctx, 200, await svc.top(ctx.params.id as string, ctx.query.get('ps_args') ?? ''));
   });
@@ -337,44 +343,19 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
       return;
     }
 
+    let detachKeys: Buffer;
+    try {
+      detachKeys = parseDetachKeys(q.get('detachKeys') || 'ctrl-p,ctrl-q');
+    } catch (err) {
+      conn.end();
+      throw invalid((err as Error).message);
+    }
     const bind = (sock: SeqpacketSocket | undefined): void => {
       if (!sock) {
         conn.end();
         return;
       }
-      let closed = false;
-      const finish = (): void => {
-        if (closed) return;
-        closed = true;
-        conn.end();
-        sock.destroy();
-      };
-      sock.on('data', (buf: Buffer) => {
-        const kind = buf[0];
-        const payload = buf.subarray(1);
-        if (payload.length === 0) return;
-        if (kind === STREAM_STDOUT && wantOut) conn.write(tty ? payload : frame(STDOUT, payload));
-        else if (kind === STREAM_STDERR && wantErr) conn.write(tty ? payload : frame(STDERR, payload));
-      });
-      sock.on('end', finish);
-      sock.on('close', finish);
-      sock.on('error', finish);
-      conn.on('close', () => {
-        if (!closed) {
-          closed = true;
-          sock.destroy();
-        }
-      });
-      if (wantStdin) {
-        conn.on('data', (chunk: Buffer) => {
-          for (let i = 0; i < chunk.length; i += 8192) sock.write(chunk.subarray(i, i + 8192));
-        });
-        conn.on('end', () => {
-          if (!closed) sock.end();
-        });
-      } else {
-        conn.resume();
-      }
+      pipeAttach(conn, sock, { tty, stdin: wantStdin, stdout: wantOut, stderr: wantErr, detachKeys: tty ? detachKeys : Buffer.alloc(0) });
     };
 
     const cur = svc.get(c.ID);

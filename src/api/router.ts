@@ -17,8 +17,10 @@ export interface Ctx {
   res?: ServerResponse;
   /** The raw connection, for hijacking. */
   socket: Duplex;
-  /** Bytes already read past the request head (Upgrade requests). */
+  /** Bytes already read past the request head and body (Upgrade requests). */
   head: Buffer;
+  /** The request body of an Upgrade request (Node leaves it on the socket). */
+  body?: Buffer;
   upgrade: boolean;
   params: Record<string, string>;
   query: URLSearchParams;
@@ -92,6 +94,40 @@ export class Router {
   }
 }
 
+/**
+ * For Upgrade requests Node hands over the socket right after the headers: the body (sized by
+ * Content-Length) is in `head` and possibly still on the socket. Splits it off.
+ */
+export async function splitUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
+  const len = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isFinite(len) || len <= 0) return { body: Buffer.alloc(0), rest: head };
+  if (len > MAX_JSON) throw invalid('request body too large');
+  let buf = head;
+  while (buf.length < len) {
+    const chunk = await new Promise<Buffer | null>((resolve) => {
+      const onData = (d: Buffer): void => {
+        cleanup();
+        resolve(d);
+      };
+      const onEnd = (): void => {
+        cleanup();
+        resolve(null);
+      };
+      const cleanup = (): void => {
+        socket.off('data', onData);
+        socket.off('end', onEnd);
+        socket.pause();
+      };
+      socket.on('data', onData);
+      socket.once('end', onEnd);
+      socket.resume();
+    });
+    if (chunk === null) break;
+    buf = Buffer.concat([buf, chunk]);
+  }
+  return { body: buf.subarray(0, len), rest: buf.subarray(len) };
+}
+
 export function sendError(ctx: Ctx, err: unknown): void {
   const status = statusOf(err);
   if (status === 500 && !(err instanceof BerthError)) {
@@ -132,10 +168,13 @@ const MAX_JSON = 16 << 20;
 export async function readJSON<T>(ctx: Ctx): Promise<T> {
   const chunks: Buffer[] = [];
   let len = 0;
-  for await (const chunk of ctx.req) {
-    len += (chunk as Buffer).length;
-    if (len > MAX_JSON) throw invalid('request body too large');
-    chunks.push(chunk as Buffer);
+  if (ctx.body) chunks.push(ctx.body);
+  else {
+    for await (const chunk of ctx.req) {
+      len += (chunk as Buffer).length;
+      if (len > MAX_JSON) throw invalid('request body too large');
+      chunks.push(chunk as Buffer);
+    }
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();
   if (text === '' || text === 'null') return {} as T;

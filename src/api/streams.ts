@@ -39,3 +39,119 @@ export function hijack(ctx: Ctx, tty: boolean): Duplex {
   }
   return sock;
 }
+
+export const STREAM_BYTE_STDOUT = 2;
+export const STREAM_BYTE_STDERR = 3;
+
+/** Parses Docker's detach-keys form (`ctrl-p,ctrl-q`, `a`, `ctrl-@`) into bytes. */
+export function parseDetachKeys(spec: string): Buffer {
+  const out: number[] = [];
+  for (const part of spec.split(',')) {
+    const p = part.trim();
+    if (p.length === 1) {
+      out.push(p.charCodeAt(0));
+      continue;
+    }
+    const m = /^ctrl-(.)$/i.exec(p);
+    if (!m) throw new Error(`Invalid detach keys (${spec}) provided`);
+    const ch = (m[1] as string).toLowerCase();
+    if (ch >= 'a' && ch <= 'z') out.push(ch.charCodeAt(0) - 96);
+    else if (ch === '@') out.push(0);
+    else if (ch === '[') out.push(27);
+    else if (ch === '\\') out.push(28);
+    else if (ch === ']') out.push(29);
+    else if (ch === '^') out.push(30);
+    else if (ch === '_') out.push(31);
+    else throw new Error(`Invalid detach keys (${spec}) provided`);
+  }
+  return Buffer.from(out);
+}
+
+export interface SocketLike {
+  on(ev: 'data', fn: (b: Buffer) => void): unknown;
+  on(ev: 'end' | 'close' | 'error', fn: () => void): unknown;
+  write(b: Buffer): void;
+  end(): void;
+  destroy(): void;
+}
+
+export interface PipeOptions {
+  tty: boolean;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  /** Bytes that detach the client (TTY sessions); empty for none. */
+  detachKeys?: Buffer;
+  onDetach?: () => void;
+}
+
+/**
+ * Joins a hijacked client connection to a monitor's attach socket: output packets (stream byte
+ * + data) become Docker frames (or raw bytes with a TTY); client bytes become input, with the
+ * detach sequence watched for; when either side ends, the other is closed.
+ */
+export function pipeAttach(conn: Duplex, sock: SocketLike, o: PipeOptions): void {
+  let closed = false;
+  const finish = (): void => {
+    if (closed) return;
+    closed = true;
+    conn.end();
+    sock.destroy();
+  };
+  sock.on('data', (buf: Buffer) => {
+    const kind = buf[0];
+    const payload = buf.subarray(1);
+    if (payload.length === 0) return;
+    if (kind === STREAM_BYTE_STDOUT && o.stdout) conn.write(o.tty ? payload : frame(STDOUT, payload));
+    else if (kind === STREAM_BYTE_STDERR && o.stderr) conn.write(o.tty ? payload : frame(STDERR, payload));
+  });
+  sock.on('end', finish);
+  sock.on('close', finish);
+  sock.on('error', finish);
+  conn.on('close', () => {
+    if (!closed) {
+      closed = true;
+      sock.destroy();
+    }
+  });
+  conn.on('error', () => undefined);
+  if (!o.stdin) {
+    conn.resume();
+    return;
+  }
+  const keys = o.detachKeys ?? Buffer.alloc(0);
+  let matched = 0;
+  const send = (b: Buffer): void => {
+    for (let i = 0; i < b.length; i += 8192) sock.write(b.subarray(i, i + 8192));
+  };
+  conn.on('data', (chunk: Buffer) => {
+    if (keys.length === 0) {
+      send(chunk);
+      return;
+    }
+    const pass: number[] = [];
+    for (const byte of chunk) {
+      if (byte === keys[matched]) {
+        matched++;
+        if (matched === keys.length) {
+          if (pass.length > 0) send(Buffer.from(pass));
+          closed = true;
+          o.onDetach?.();
+          sock.destroy();
+          conn.end();
+          return;
+        }
+        continue;
+      }
+      if (matched > 0) {
+        pass.push(...keys.subarray(0, matched));
+        matched = 0;
+      }
+      pass.push(byte);
+    }
+    if (pass.length > 0) send(Buffer.from(pass));
+  });
+  conn.on('end', () => {
+    if (!closed) sock.end();
+  });
+}

@@ -23,14 +23,15 @@ import {
   attachSocketPath,
   connectAttach,
   monitorAlive,
+  resizeTerminal,
   startMonitor,
   type ExitWatcher,
   type MonitorPaths,
 } from '../runtime/monitor.js';
 import type { Runc } from '../runtime/runc.js';
-import { buildSpec, hostBoundingCapabilities, type NamespaceMode, type Resources } from '../runtime/spec.js';
+import { buildSpec, hostBoundingCapabilities, type NamespaceMode, type OciProcess, type Resources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
-import { buildContainer, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
+import { buildContainer, mergeEnv, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
 import { RestartManager } from './restart.js';
 import type { ContainerStore } from './store.js';
 import { ZERO_TIME, type Container, type HostConfig } from './types.js';
@@ -94,7 +95,7 @@ export class ContainerService {
 
   /* ------------------------------------------------------------------ paths */
 
-  private runDir(id: string): string {
+  runDir(id: string): string {
     return path.join(this.o.execRoot, 'containers', id);
   }
 
@@ -769,6 +770,48 @@ export class ContainerService {
     if (!image) throw notFound(`No such image: ${c.Image}`);
     const l = this.rootfsLayout(c, image);
     return { upper: l.upper, lowers: l.lowers };
+  }
+
+  /** Sets the terminal size of a TTY container. */
+  async resize(ref: string, height: number, width: number): Promise<void> {
+    const c = this.get(ref);
+    if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
+    if (!c.Config.Tty) return;
+    await resizeTerminal(this.runDir(c.ID), height, width).catch(() => undefined);
+  }
+
+  /* ------------------------------------------------------------------ exec support */
+
+  /** The process part of the container's spec, for a process started inside it by exec. */
+  execProcess(c: Container, o: { args: string[]; env: string[]; user: string; cwd: string; tty: boolean; privileged: boolean }): OciProcess {
+    const rootfs = path.join(this.runDir(c.ID), 'rootfs');
+    const h = c.HostConfig;
+    const user = resolveUser({ rootfs, user: o.user || c.Config.User, groupAdd: h.GroupAdd ?? [] });
+    const env = mergeEnv(c.Config.Env, o.env);
+    const spec = buildSpec({
+      id: c.ID,
+      rootfsPath: rootfs,
+      args: o.args,
+      env: env.some((e) => e.startsWith('HOME=')) ? env : [...env, `HOME=${user.home}`],
+      cwd: o.cwd || c.Config.WorkingDir || '/',
+      user,
+      hostname: c.Config.Hostname,
+      tty: o.tty,
+      privileged: h.Privileged || o.privileged,
+      hostCapabilities: hostCaps(),
+      capAdd: h.CapAdd ?? [],
+      capDrop: h.CapDrop ?? [],
+      securityOpt: h.SecurityOpt ?? [],
+    });
+    return spec.process;
+  }
+
+  runtimeCommand(): { binary: string; args: string[]; socketDir: string } {
+    return { binary: this.o.runc.opts.binary, args: this.o.runc.globalArgs(), socketDir: path.join(this.o.execRoot, 'sock') };
+  }
+
+  publish(c: Container, action: string, extra: Record<string, string> = {}): void {
+    this.event(c, action, extra);
   }
 
   /* ------------------------------------------------------------------ attach */

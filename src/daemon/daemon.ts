@@ -21,8 +21,10 @@ import { Runc } from '../runtime/runc.js';
 import { detectCgroups } from '../runtime/cgroups.js';
 import { EventBus } from '../events/bus.js';
 import { readJSON, writeJSONAtomic } from '../lib/atomic.js';
-import { Router } from '../api/router.js';
+import { Router, splitUpgradeBody } from '../api/router.js';
 import { registerContainerRoutes } from '../api/containers.js';
+import { registerExecRoutes } from '../api/exec.js';
+import { ExecService } from '../containers/exec.js';
 import { registerImageRoutes } from '../api/images.js';
 import { registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
 import type { DaemonConfig } from './config.js';
@@ -105,6 +107,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     },
   });
   registerContainerRoutes(router, { containers, images });
+  registerExecRoutes(router, new ExecService(containers, execRoot));
   registerImageRoutes(router, {
     images: imageService,
     layers,
@@ -124,7 +127,9 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     if (cfg.logLevel === 'debug') log(`${req.method} ${req.url} (upgrade)`);
-    void router.dispatch({ req, socket, head, upgrade: true });
+    void splitUpgradeBody(req, socket, head)
+      .then(({ body, rest }) => router.dispatch({ req, socket, head: rest, body, upgrade: true }))
+      .catch(() => socket.destroy());
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

@@ -201,3 +201,139 @@ export class ExitWatcher extends EventEmitter {
     if (this.timer) clearInterval(this.timer);
   }
 }
+
+export interface StartExecOptions {
+  containerId: string;
+  /** Unique handle of the exec session (socket symlink name). */
+  handle: string;
+  runtime: string;
+  runtimeArgs: string[];
+  /** Directory of the session: conmon's bundle dir (ctl, winsz, attach), pid file, log, exits. */
+  dir: string;
+  socketDir: string;
+  processSpecPath: string;
+  tty: boolean;
+  stdin: boolean;
+  /** Called with the attach socket before the process starts (when attaching). */
+  attach?: (socket: SeqpacketSocket) => void;
+}
+
+export interface ExecSession {
+  pid: number;
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number>;
+}
+
+/**
+ * Runs a process in a running container through conmon's exec mode (`runc exec` under a
+ * monitor). With attach, conmon first reports its attach socket on the attach pipe; berthd
+ * connects, then releases the start pipe so no output is lost. The sync pipe carries the PID,
+ * then the exit code.
+ */
+export async function startExec(o: StartExecOptions): Promise<ExecSession> {
+  await fs.mkdir(path.join(o.dir, 'exit'), { recursive: true });
+  await fs.mkdir(o.socketDir, { recursive: true });
+  const args = [
+    '--api-version', '1',
+    '-c', o.containerId,
+    '-u', o.handle,
+    '-r', o.runtime,
+    ...o.runtimeArgs.flatMap((a) => ['--runtime-arg', a]),
+    '-b', o.dir,
+    '-p', path.join(o.dir, 'pid'),
+    '-l', `k8s-file:${path.join(o.dir, 'log')}`,
+    '--exit-dir', path.join(o.dir, 'exit'),
+    '--socket-dir-path', o.socketDir,
+    '--log-level', 'error',
+    '-e',
+    '--exec-process-spec', o.processSpecPath,
+  ];
+  const attaching = o.attach !== undefined;
+  if (attaching) args.push('--exec-attach');
+  if (o.stdin) args.push('--stdin');
+  if (o.tty) args.push('--terminal');
+  const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
+  if (attaching) Object.assign(env, { _OCI_ATTACHPIPE: '4', _OCI_STARTPIPE: '5' });
+  const child = spawn('conmon', args, {
+    stdio: attaching ? ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe', 'pipe'],
+    env,
+    cwd: o.dir,
+    detached: true,
+  });
+  child.unref();
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const sync = child.stdio[3] as NodeJS.ReadableStream;
+  const messages: Array<{ data?: number; message?: string }> = [];
+  const waiting: Array<() => void> = [];
+  let ended = false;
+  let buf = '';
+  sync.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        messages.push(JSON.parse(line) as { data?: number; message?: string });
+      } catch {
+        messages.push({ data: -1, message: line });
+      }
+      waiting.splice(0).forEach((w) => w());
+    }
+  });
+  sync.on('end', () => {
+    ended = true;
+    waiting.splice(0).forEach((w) => w());
+  });
+  const next = async (): Promise<{ data?: number; message?: string } | undefined> => {
+    while (messages.length === 0 && !ended) await new Promise<void>((r) => waiting.push(r));
+    return messages.shift();
+  };
+  child.on('error', () => {
+    ended = true;
+    waiting.splice(0).forEach((w) => w());
+  });
+
+  if (attaching) {
+    const stdio = child.stdio as unknown as Array<NodeJS.ReadableStream & NodeJS.WritableStream>;
+    const start = stdio[5] as NodeJS.WritableStream;
+    const attachPipe = stdio[4] as NodeJS.ReadableStream;
+    start.write('0');
+    await new Promise<void>((resolve, reject) => {
+      attachPipe.once('data', () => resolve());
+      attachPipe.once('end', () => reject(system(`exec failed: ${stderr.trim() || 'monitor exited'}`)));
+    });
+    const socket = await connectAttach(attachSocketPath({ socketDir: o.socketDir } as MonitorPaths, o.handle));
+    o.attach?.(socket);
+    start.end('1');
+  }
+  const first = await next();
+  if (!first || first.data === undefined || first.data < 0) {
+    throw system((first?.message ?? stderr).trim() || 'exec failed');
+  }
+  const pid = first.data;
+  const exited = (async (): Promise<number> => {
+    const last = await next();
+    if (last?.data !== undefined) return last.data;
+    // The sync pipe closed without a code (berthd restarted?): read the exit file.
+    try {
+      const names = await fs.readdir(path.join(o.dir, 'exit'));
+      const text = await fs.readFile(path.join(o.dir, 'exit', names[0] ?? ''), 'utf8');
+      return Number.parseInt(text.trim(), 10);
+    } catch {
+      return -1;
+    }
+  })();
+  return { pid, exited };
+}
+
+/** Sends a window size to a monitor's control FIFO (`1 <height> <width>`). */
+export async function resizeTerminal(bundleDir: string, height: number, width: number): Promise<void> {
+  const fh = await fs.open(path.join(bundleDir, 'ctl'), 'w');
+  try {
+    await fh.write(`1 ${height} ${width}\n`);
+  } finally {
+    await fh.close();
+  }
+}

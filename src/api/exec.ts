@@ -1,0 +1,73 @@
+/** /containers/{id}/exec and /exec/{id}/…: HTTP ⇄ ExecService. */
+import { invalid } from '../lib/errors.js';
+import type { ExecService, ExecConfig } from '../containers/exec.js';
+import { hijack, parseDetachKeys, pipeAttach } from './streams.js';
+import { intParam, readJSON, sendEmpty, sendError, sendJSON, type Router } from './router.js';
+
+export function registerExecRoutes(r: Router, execs: ExecService): void {
+  r.add('POST', '/containers/{id}/exec', async (ctx) => {
+    const body = await readJSON<Partial<ExecConfig>>(ctx);
+    if (body.DetachKeys) {
+      try {
+        parseDetachKeys(body.DetachKeys);
+      } catch (err) {
+        throw invalid((err as Error).message);
+      }
+    }
+    const rec = execs.create(ctx.params.id as string, body);
+    sendJSON(ctx, 201, { Id: rec.ID });
+  });
+
+  r.add('POST', '/exec/{id}/start', async (ctx) => {
+    const body = await readJSON<{ Detach?: boolean; Tty?: boolean }>(ctx);
+    const rec = execs.get(ctx.params.id as string);
+    const tty = body.Tty ?? rec.Config.Tty;
+    if (body.Detach) {
+      await execs.start(rec.ID, { tty });
+      sendEmpty(ctx, 200);
+      return;
+    }
+    const attaching = rec.Config.AttachStdin || rec.Config.AttachStdout || rec.Config.AttachStderr;
+    if (!attaching) {
+      const { done } = await execs.start(rec.ID, { tty });
+      await done;
+      sendEmpty(ctx, 200);
+      return;
+    }
+    const detachKeys = parseDetachKeys(rec.Config.DetachKeys || 'ctrl-p,ctrl-q');
+    let conn: ReturnType<typeof hijack> | undefined;
+    try {
+      await execs.start(rec.ID, {
+        tty,
+        attach: (sock) => {
+          conn = hijack(ctx, tty);
+          if (ctx.head.length > 0) conn.unshift(ctx.head);
+          pipeAttach(conn, sock, {
+            tty,
+            stdin: rec.Config.AttachStdin,
+            stdout: rec.Config.AttachStdout,
+            stderr: rec.Config.AttachStderr,
+            detachKeys: tty ? detachKeys : Buffer.alloc(0),
+          });
+        },
+      });
+    } catch (err) {
+      if (conn) {
+        conn.end();
+        return;
+      }
+      sendError(ctx, err);
+    }
+  });
+
+  r.add('POST', '/exec/{id}/resize', async (ctx) => {
+    const h = intParam(ctx.query, 'h') ?? 0;
+    const w = intParam(ctx.query, 'w') ?? 0;
+    await execs.resize(ctx.params.id as string, h, w);
+    sendEmpty(ctx, 200);
+  });
+
+  r.add('GET', '/exec/{id}/json', async (ctx) => {
+    sendJSON(ctx, 200, execs.inspect(ctx.params.id as string));
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * Exec sessions: processes started inside running containers (`docker exec`). Each runs under
+ * its own conmon in exec mode, so it survives a berthd restart like the container does.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { SeqpacketSocket } from 'node-unix-socket';
+import { conflict, invalid, messageOf, notFound } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import { resizeTerminal, startExec } from '../runtime/monitor.js';
+import type { ContainerService } from './service.js';
+
+export interface ExecConfig {
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  DetachKeys: string;
+  Tty: boolean;
+  Env: string[];
+  Cmd: string[];
+  Privileged: boolean;
+  User: string;
+  WorkingDir: string;
+}
+
+export interface ExecRecord {
+  ID: string;
+  ContainerID: string;
+  Config: ExecConfig;
+  Running: boolean;
+  ExitCode: number | null;
+  Pid: number;
+  started: boolean;
+  dir: string;
+}
+
+/** Finished sessions are forgotten after this long, as dockerd cleans its exec store. */
+const KEEP_FINISHED_MS = 10 * 60 * 1000;
+
+export class ExecService {
+  private readonly execs = new Map<string, ExecRecord>();
+
+  constructor(
+    private readonly containers: ContainerService,
+    private readonly execRoot: string,
+  ) {}
+
+  create(ref: string, body: Partial<ExecConfig>): ExecRecord {
+    const c = this.containers.get(ref);
+    if (!c.State.Running) throw conflict(`container ${c.ID} is not running`);
+    if (c.State.Paused) throw conflict(`container ${c.ID} is paused, unpause the container before exec`);
+    if (c.State.Restarting) throw conflict(`container ${c.ID} is restarting, wait until the container is running`);
+    const cmd = body.Cmd;
+    if (!Array.isArray(cmd) || cmd.length === 0 || !cmd.every((x) => typeof x === 'string')) throw invalid('No exec command specified');
+    if (body.Env !== undefined && body.Env !== null && !(Array.isArray(body.Env) && body.Env.every((e) => typeof e === 'string'))) {
+      throw invalid('invalid environment: Env must be a list of strings');
+    }
+    const id = newId();
+    const rec: ExecRecord = {
+      ID: id,
+      ContainerID: c.ID,
+      Config: {
+        AttachStdin: body.AttachStdin === true,
+        AttachStdout: body.AttachStdout === true,
+        AttachStderr: body.AttachStderr === true,
+        DetachKeys: body.DetachKeys ?? '',
+        Tty: body.Tty === true,
+        Env: body.Env ?? [],
+        Cmd: cmd,
+        Privileged: body.Privileged === true,
+        User: body.User ?? '',
+        WorkingDir: body.WorkingDir ?? '',
+      },
+      Running: false,
+      ExitCode: null,
+      Pid: 0,
+      started: false,
+      dir: path.join(this.execRoot, 'exec', id),
+    };
+    this.execs.set(id, rec);
+    this.containers.publish(c, `exec_create: ${cmd.join(' ')}`, { execID: id });
+    return rec;
+  }
+
+  get(id: string): ExecRecord {
+    const rec = this.execs.get(id);
+    if (!rec) throw notFound(`No such exec instance: ${id}`);
+    return rec;
+  }
+
+  /**
+   * Starts the process. `attach` (when the client attaches) receives the monitor's attach
+   * socket before the process runs. Resolves once it runs; `done` resolves with its exit code.
+   */
+  async start(id: string, o: { tty?: boolean; attach?: (s: SeqpacketSocket) => void }): Promise<{ done: Promise<number> }> {
+    const rec = this.get(id);
+    if (rec.started) throw conflict(`Error: Exec command ${id} has already run`);
+    const c = this.containers.get(rec.ContainerID);
+    if (!c.State.Running) throw conflict(`container ${c.ID} is not running`);
+    if (c.State.Paused) throw conflict(`container ${c.ID} is paused, unpause the container before exec`);
+    rec.started = true;
+    const tty = o.tty ?? rec.Config.Tty;
+    const proc = this.containers.execProcess(c, {
+      args: rec.Config.Cmd,
+      env: rec.Config.Env,
+      user: rec.Config.User,
+      cwd: rec.Config.WorkingDir,
+      tty,
+      privileged: rec.Config.Privileged,
+    });
+    await fs.mkdir(rec.dir, { recursive: true, mode: 0o700 });
+    const specPath = path.join(rec.dir, 'process.json');
+    await fs.writeFile(specPath, JSON.stringify(proc), { mode: 0o600 });
+    const rt = this.containers.runtimeCommand();
+    let session;
+    try {
+      session = await startExec({
+        containerId: c.ID,
+        handle: `x${id.slice(0, 15)}`,
+        runtime: rt.binary,
+        runtimeArgs: rt.args,
+        dir: rec.dir,
+        socketDir: rt.socketDir,
+        processSpecPath: specPath,
+        tty,
+        stdin: rec.Config.AttachStdin,
+        ...(o.attach ? { attach: o.attach } : {}),
+      });
+    } catch (err) {
+      rec.ExitCode = /executable file not found|no such file or directory/.test(messageOf(err)) ? 127 : 126;
+      await this.cleanup(rec);
+      throw invalid(`OCI runtime exec failed: ${cleanMessage(messageOf(err))}: unknown`);
+    }
+    rec.Running = true;
+    rec.Pid = session.pid;
+    this.containers.publish(c, `exec_start: ${rec.Config.Cmd.join(' ')}`, { execID: id });
+    const done = session.exited.then(async (code) => {
+      rec.Running = false;
+      rec.ExitCode = code;
+      rec.Pid = 0;
+      this.containers.publish(c, 'exec_die', { execID: id, exitCode: String(code) });
+      await this.cleanup(rec);
+      setTimeout(() => this.execs.delete(id), KEEP_FINISHED_MS).unref();
+      return code;
+    });
+    return { done };
+  }
+
+  async resize(id: string, height: number, width: number): Promise<void> {
+    const rec = this.get(id);
+    if (!rec.Running) throw conflict(`Exec ${id} is not running`);
+    if (!rec.Config.Tty) return;
+    await resizeTerminal(rec.dir, height, width).catch(() => undefined);
+  }
+
+  inspect(id: string): Record<string, unknown> {
+    const rec = this.get(id);
+    const c = this.containers.get(rec.ContainerID);
+    return {
+      CanRemove: false,
+      ContainerID: rec.ContainerID,
+      DetachKeys: rec.Config.DetachKeys,
+      ExitCode: rec.ExitCode,
+      ID: rec.ID,
+      OpenStderr: rec.Config.AttachStderr,
+      OpenStdin: rec.Config.AttachStdin,
+      OpenStdout: rec.Config.AttachStdout,
+      ProcessConfig: {
+        arguments: rec.Config.Cmd.slice(1),
+        entrypoint: rec.Config.Cmd[0],
+        privileged: rec.Config.Privileged,
+        tty: rec.Config.Tty,
+        user: rec.Config.User,
+      },
+      Running: rec.Running,
+      Pid: rec.Pid,
+      ...(c ? {} : {}),
+    };
+  }
+
+  /** Exec IDs of a container (inspect's ExecIDs). */
+  idsOf(containerId: string): string[] {
+    return [...this.execs.values()].filter((e) => e.ContainerID === containerId && e.Running).map((e) => e.ID);
+  }
+
+  forgetContainer(containerId: string): void {
+    for (const [id, e] of this.execs) if (e.ContainerID === containerId) this.execs.delete(id);
+  }
+
+  private async cleanup(rec: ExecRecord): Promise<void> {
+    const rt = this.containers.runtimeCommand();
+    await fs.rm(path.join(rt.socketDir, `x${rec.ID.slice(0, 15)}`), { force: true });
+    await fs.rm(rec.dir, { recursive: true, force: true });
+  }
+}
+
+function cleanMessage(msg: string): string {
+  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(msg);
+  if (!m) return msg;
+  try {
+    return JSON.parse(`"${m[1]}"`) as string;
+  } catch {
+    return m[1] as string;
+  }
+}
