@@ -14,6 +14,11 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 have mount     || need+=(mount)
 have curl      || need+=(curl)
 have script    || need+=(bsdutils)
+have zstd      || need+=(zstd)
+# For the test suite: real registry clients and servers to interoperate with.
+have skopeo    || need+=(skopeo)
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+have htpasswd  || need+=(apache2-utils)
 if [ "${#need[@]}" -gt 0 ]; then
   # de-duplicate
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)

@@ -10,6 +10,10 @@ export interface DaemonConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   cgroupParent: string;
   runtime: string;
+  /** Mirrors for docker.io pulls, tried in order. */
+  registryMirrors: string[];
+  /** Registries spoken to over plain HTTP (host[:port] or CIDR). */
+  insecureRegistries: string[];
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -20,6 +24,8 @@ export const DEFAULTS: DaemonConfig = {
   logLevel: 'info',
   cgroupParent: '/berth',
   runtime: '/usr/sbin/runc',
+  registryMirrors: [],
+  insecureRegistries: [],
 };
 
 const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
@@ -40,6 +46,8 @@ Options:
   -l, --log-level string       Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -p, --pidfile string         Path to use for daemon PID file (default "/run/berth.pid")
       --runtime string         Path of the OCI runtime (default "/usr/sbin/runc")
+      --registry-mirror list   Preferred registry mirror for docker.io
+      --insecure-registry list Enable insecure registry communication
   -h, --help                   Print usage
   -v, --version                Print version information and quit
 `;
@@ -57,7 +65,12 @@ const FLAGS: Record<string, { key: Key; json: string }> = {
   '--log-level': { key: 'logLevel', json: 'log-level' },
   '--cgroup-parent': { key: 'cgroupParent', json: 'cgroup-parent' },
   '--runtime': { key: 'runtime', json: 'runtime' },
+  '--registry-mirror': { key: 'registryMirrors', json: 'registry-mirrors' },
+  '--insecure-registry': { key: 'insecureRegistries', json: 'insecure-registries' },
 };
+
+/** Flags that may be given several times and collect into a list. */
+const LIST_KEYS = new Set<Key>(['hosts', 'registryMirrors', 'insecureRegistries']);
 
 const JSON_KEYS: Record<string, Key> = {
   hosts: 'hosts',
@@ -67,6 +80,8 @@ const JSON_KEYS: Record<string, Key> = {
   'log-level': 'logLevel',
   'cgroup-parent': 'cgroupParent',
   runtime: 'runtime',
+  'registry-mirrors': 'registryMirrors',
+  'insecure-registries': 'insecureRegistries',
 };
 
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];
@@ -75,7 +90,7 @@ export type ParseResult = { kind: 'run'; config: DaemonConfig } | { kind: 'help'
 
 export function parseArgs(argv: string[]): ParseResult {
   const set: Partial<Record<Key, unknown>> = {};
-  const hosts: string[] = [];
+  const lists: Partial<Record<Key, string[]>> = {};
   let debug = false;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i] as string;
@@ -100,10 +115,10 @@ export function parseArgs(argv: string[]): ParseResult {
       value = argv[++i];
       if (value === undefined) throw new UsageError(`flag needs an argument: ${arg}\nSee 'berthd --help'.`);
     }
-    if (flag.key === 'hosts') hosts.push(value);
+    if (LIST_KEYS.has(flag.key)) (lists[flag.key] ??= []).push(value);
     else set[flag.key] = value;
   }
-  if (hosts.length > 0) set.hosts = hosts;
+  Object.assign(set, lists);
   if (debug) set.logLevel = 'debug';
 
   const config: DaemonConfig = { ...DEFAULTS };
@@ -151,8 +166,8 @@ function parseConfigFile(text: string, file: string): Partial<Record<Key, unknow
     }
     const key = JSON_KEYS[k];
     if (!key) throw new UsageError(`unable to configure the Berth daemon with file ${file}: the following directives don't match any configuration option: ${k}`);
-    if (key === 'hosts') {
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new UsageError(`invalid hosts in ${file}`);
+    if (LIST_KEYS.has(key)) {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new UsageError(`invalid ${k} in ${file}: expected a list of strings`);
     } else if (typeof v !== 'string') throw new UsageError(`invalid value for ${k} in ${file}`);
     out[key] = v;
   }

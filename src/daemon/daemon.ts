@@ -79,7 +79,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
 
   const distribution = new DistributionService({
     root: distributionRoot(dataRoot), content, layers, images, events,
-    config: distributionConfigFrom(cfg as { registryMirrors?: string[]; insecureRegistries?: string[] }),
+    config: distributionConfigFrom(cfg),
   });
   await distribution.init();
 
