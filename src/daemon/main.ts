@@ -72,6 +72,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log(`received ${sig}, shutting down (containers keep running)`);
+    // Never hang on the way out: containers live on without berthd.
+    setTimeout(() => process.exit(1), 5000).unref();
     await daemon.close();
     await fs.rm(cfg.pidfile, { force: true });
     process.exit(0);

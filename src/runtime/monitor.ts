@@ -9,7 +9,7 @@
  *   - the exit file, watched with inotify.
  */
 import { spawn } from 'node:child_process';
-import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import { constants as fsConstants, promises as fs, watch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { SeqpacketSocket } from 'node-unix-socket';
@@ -328,9 +328,18 @@ export async function startExec(o: StartExecOptions): Promise<ExecSession> {
   return { pid, exited };
 }
 
-/** Sends a window size to a monitor's control FIFO (`1 <height> <width>`). */
+/**
+ * Sends a window size to a monitor's control FIFO (`1 <height> <width>`). Opened non-blocking:
+ * when the monitor is gone there is no reader, and a blocking open would hold one of libuv's
+ * few threads forever.
+ */
 export async function resizeTerminal(bundleDir: string, height: number, width: number): Promise<void> {
-  const fh = await fs.open(path.join(bundleDir, 'ctl'), 'w');
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(path.join(bundleDir, 'ctl'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+  } catch {
+    return; // ENXIO: nobody reads the FIFO, the container has exited
+  }
   try {
     await fh.write(`1 ${height} ${width}\n`);
   } finally {

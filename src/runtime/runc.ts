@@ -1,6 +1,6 @@
 /** The OCI runtime (runc) driven through its command line, with its own state root. */
 import { execFile } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { system, BerthError } from '../lib/errors.js';
 import { cgroupDirs } from './cgroups.js';
@@ -56,29 +56,38 @@ export class Runc {
    */
   async start(id: string): Promise<void> {
     const fifo = path.join(this.stateDir(id), 'exec.fifo');
-    let fh: fs.FileHandle | undefined;
+    // Non-blocking: a blocking open of a FIFO with no writer would pin a libuv thread forever.
+    let fh: fs.FileHandle;
     try {
-      const opening = fs.open(fifo, 'r');
-      const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000).unref());
-      fh = await Promise.race([opening, timeout]);
-      if (!fh) {
-        // Nobody on the other end: let runc report what is wrong.
-        void opening.then((h) => h.close()).catch(() => undefined);
-        await this.run(['start', id]);
-        return;
-      }
+      fh = await fs.open(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     } catch {
       await this.run(['start', id]);
       return;
     }
+    let released = false;
     try {
       const buf = Buffer.alloc(16);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead <= 0) throw system(`runc start: cannot start a container that has stopped`);
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        try {
+          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+          // 0 bytes: no writer (the init process is gone); data: the process is released.
+          released = bytesRead > 0;
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      }
     } finally {
       await fh.close();
-      await fs.rm(fifo, { force: true });
     }
+    if (!released) {
+      // Let runc report what is wrong.
+      await this.run(['start', id]);
+      return;
+    }
+    await fs.rm(fifo, { force: true });
   }
 
   /**
