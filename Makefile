@@ -21,6 +21,7 @@ test: build
 bench: build
 	@scripts/ensure-daemon.sh
 	@node dist/bench/run.js
+	@node dist/bench/registry.js
 
 clean:
 	rm -rf dist

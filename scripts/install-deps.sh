@@ -13,6 +13,7 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 [ -x /usr/bin/tini-static ] || need+=(tini)
 have mount     || need+=(mount)
 have curl      || need+=(curl)
+have openssl   || need+=(openssl)
 have script    || need+=(bsdutils)
 have zstd      || need+=(zstd)
 # For the test suite: real registry clients and servers to interoperate with.
