@@ -3,7 +3,6 @@
  * rename, pause, unpause, top, diff, export, cp, update, attach.
  */
 import { createWriteStream } from 'node:fs';
-import type { Duplex } from 'node:stream';
 import { ApiError } from '../client/errors.js';
 import { copyStream, demuxStream } from '../client/stream.js';
 import type { HijackedStream } from '../client/client.js';
@@ -28,6 +27,8 @@ import { runInspect } from './inspect.js';
 import { parseReference, familiarWithDefaultTag } from './reference.js';
 import { CREATE_FLAGS, RUN_FLAGS, buildCreatePlan, parseCpus, parseMemorySwap, parseRestartPolicy, type CreatePlan } from './runopts.js';
 import { TYPE_NAME } from './template.js';
+import { EXEC_FLAGS, execCommand } from './exec.js';
+import { checkTty, consoleSize, proxySignals, runSession } from './session.js';
 
 // ---------- create / run ----------
 
@@ -70,61 +71,6 @@ function reportRunError(cli: Cli, err: unknown): void {
   cli.eprintln(`berth: ${describeError(err)}\n\nRun 'berth run --help' for more information`);
 }
 
-interface StreamOptions {
-  tty: boolean;
-  stdin: boolean;
-}
-
-/**
- * Pumps a hijacked attach connection: container output to our stdout/stderr (demuxed unless
- * TTY), our stdin to the container when asked. Resolves when the output ends.
- */
-async function pumpAttach(cli: Cli, hijacked: HijackedStream, options: StreamOptions): Promise<void> {
-  const socket: Duplex = hijacked.socket;
-  const input = process.stdin;
-  let rawMode = false;
-  const onData = (chunk: Buffer): void => {
-    socket.write(chunk);
-  };
-  const onEnd = (): void => {
-    socket.end();
-  };
-  if (options.stdin) {
-    if (options.tty && input.isTTY) {
-      input.setRawMode(true);
-      rawMode = true;
-    }
-    input.on('data', onData);
-    input.on('end', onEnd);
-  }
-  try {
-    if (options.tty) await copyStream(socket, cli.out);
-    else await demuxStream(socket, { stdout: cli.out, stderr: cli.err });
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code !== 'ECONNRESET' && code !== 'EPIPE') throw e;
-  } finally {
-    if (options.stdin) {
-      input.off('data', onData);
-      input.off('end', onEnd);
-      if (rawMode) input.setRawMode(false);
-      input.pause();
-    }
-    socket.destroy();
-  }
-}
-
-function proxySignals(cli: Cli, id: string): () => void {
-  const handler = (sig: NodeJS.Signals): void => {
-    cli.client.containerKill(id, { signal: sig }).catch(() => undefined);
-  };
-  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-  for (const s of sigs) process.on(s, handler);
-  return () => {
-    for (const s of sigs) process.off(s, handler);
-  };
-}
-
 async function runCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
   let plan: CreatePlan;
   try {
@@ -137,9 +83,9 @@ async function runCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
   const detach = flags.bool('detach');
   const tty = plan.body.Tty === true;
   const attachStdin = plan.body.AttachStdin === true;
-  if (!detach && tty && attachStdin && !process.stdin.isTTY) {
-    throw new StatusError(1, 'the input device is not a TTY');
-  }
+  if (!detach) checkTty(attachStdin, tty);
+  const size = consoleSize(tty);
+  if (size && plan.body.HostConfig) plan.body.HostConfig.ConsoleSize = size;
   let id: string;
   try {
     id = await createContainer(cli, plan, { pull: flags.string('pull') ?? 'missing', quiet: flags.bool('quiet') });
@@ -159,6 +105,7 @@ async function runCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
     return 0;
   }
   const attachOut = plan.body.AttachStdout === true || plan.body.AttachStderr === true;
+  const detachKeys = flags.string('detach-keys');
   let hijacked: HijackedStream | undefined;
   if (attachOut || attachStdin) {
     hijacked = await client.containerAttach(id, {
@@ -166,22 +113,32 @@ async function runCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
       stdin: attachStdin,
       stdout: plan.body.AttachStdout === true,
       stderr: plan.body.AttachStderr === true,
-      detachKeys: flags.string('detach-keys'),
+      detachKeys,
     });
   }
   const autoRemove = plan.body.HostConfig?.AutoRemove === true;
   const wait = await client.containerWait(id, { condition: autoRemove ? 'removed' : 'next-exit' });
+  // docker forwards signals only for attached runs without a TTY
+  const unproxy = !tty && flags.bool('sig-proxy') && hijacked ? proxySignals(cli, id) : () => undefined;
   try {
-    await client.containerStart(id);
-  } catch (e) {
-    hijacked?.socket.destroy();
-    reportRunError(cli, e);
-    if (autoRemove) await wait.result.catch(() => undefined);
-    return startErrorExitCode(describeError(e));
-  }
-  const unproxy = !tty && flags.bool('sig-proxy') ? proxySignals(cli, id) : () => undefined;
-  try {
-    if (hijacked) await pumpAttach(cli, hijacked, { tty, stdin: attachStdin });
+    try {
+      await client.containerStart(id);
+    } catch (e) {
+      hijacked?.socket.destroy();
+      reportRunError(cli, e);
+      if (autoRemove) await wait.result.catch(() => undefined);
+      return startErrorExitCode(describeError(e));
+    }
+    if (hijacked) {
+      const session = await runSession(cli, hijacked, {
+        tty,
+        stdin: attachStdin,
+        detachKeys,
+        resize: tty ? (s) => client.containerResize(id, s) : undefined,
+      });
+      // the caller typed the detach sequence: the container keeps running, docker says nothing
+      if (session.detached) return 0;
+    }
     if (!attachOut) {
       // only stdin attached: behave like docker, print the ID
       cli.println(id);
@@ -207,39 +164,72 @@ async function createCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
 
 // ---------- start / attach ----------
 
-async function attachAndWait(cli: Cli, id: string, options: { stdin: boolean; start: boolean; detachKeys?: string | undefined }): Promise<number> {
-  const info = await cli.client.containerInspect(id);
+interface AttachOptions {
+  stdin: boolean;
+  /** start the container after attaching (start -a) */
+  start: boolean;
+  detachKeys?: string | undefined;
+  sigProxy: boolean;
+}
+
+/**
+ * attach and start -a: attach (stdin only when the container keeps it open), register the wait,
+ * start if asked, pump the session, and return the container's exit code. A detach returns
+ * 'detached'.
+ */
+async function attachAndWait(cli: Cli, id: string, options: AttachOptions): Promise<number | 'detached'> {
+  const client = cli.client;
+  const info = await client.containerInspect(id);
   const tty = info.Config.Tty === true;
   const stdin = options.stdin && info.Config.OpenStdin === true;
-  const hijacked = await cli.client.containerAttach(id, { stream: true, stdin, stdout: true, stderr: true, detachKeys: options.detachKeys });
-  const wait = options.start ? await cli.client.containerWait(id, { condition: info.HostConfig.AutoRemove ? 'removed' : 'next-exit' }) : undefined;
-  if (options.start) {
-    try {
-      await cli.client.containerStart(id);
-    } catch (e) {
-      hijacked.socket.destroy();
-      throw e;
-    }
+  if (!options.start) {
+    if (!info.State.Running) throw new Error('You cannot attach to a stopped container, start it first');
+    if (info.State.Paused) throw new Error('You cannot attach to a paused container, unpause it first');
+    if (info.State.Restarting) throw new Error('You cannot attach to a restarting container, wait until it is running');
   }
-  const unproxy = !tty ? proxySignals(cli, id) : () => undefined;
+  if (options.stdin) checkTty(true, tty);
+  const cid = info.Id;
+  const hijacked = await client.containerAttach(cid, { stream: true, stdin, stdout: true, stderr: true, detachKeys: options.detachKeys });
+  const wait = await client.containerWait(cid, { condition: options.start && info.HostConfig.AutoRemove ? 'removed' : options.start ? 'next-exit' : 'not-running' });
+  const unproxy = !tty && options.sigProxy ? proxySignals(cli, cid) : () => undefined;
   try {
-    await pumpAttach(cli, hijacked, { tty, stdin });
+    if (options.start) {
+      try {
+        await client.containerStart(cid);
+      } catch (e) {
+        hijacked.socket.destroy();
+        if (info.HostConfig.AutoRemove) await wait.result.catch(() => undefined);
+        throw e;
+      }
+    }
+    const session = await runSession(cli, hijacked, {
+      tty,
+      stdin,
+      detachKeys: options.detachKeys,
+      resize: tty ? (s) => client.containerResize(cid, s) : undefined,
+      nudgeSize: !options.start,
+    });
+    if (session.detached) return 'detached';
+    const res = await wait.result;
+    if (res.Error?.Message) throw new Error(res.Error.Message);
+    return res.StatusCode;
   } finally {
     unproxy();
   }
-  if (wait) {
-    const res = await wait.result;
-    return res.StatusCode;
-  }
-  const after = await cli.client.containerInspect(id).catch(() => undefined);
-  return after && !after.State.Running ? after.State.ExitCode : 0;
 }
 
 async function startCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
   const attach = flags.bool('attach') || flags.bool('interactive');
   if (attach) {
     if (flags.args.length > 1) throw new Error('you cannot start and attach multiple containers at once');
-    const code = await attachAndWait(cli, flags.args[0] as string, { stdin: flags.bool('interactive'), start: true, detachKeys: flags.string('detach-keys') });
+    const code = await attachAndWait(cli, flags.args[0] as string, {
+      stdin: flags.bool('interactive'),
+      start: true,
+      detachKeys: flags.string('detach-keys'),
+      sigProxy: true,
+    });
+    // docker: the detach sequence ends `start -a` quietly
+    if (code === 'detached') return 0;
     if (code !== 0) throw new StatusError(code);
     return 0;
   }
@@ -259,10 +249,14 @@ async function startCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
 
 async function attachCommand(cli: Cli, flags: ParsedFlags): Promise<number> {
   const id = flags.args[0] as string;
-  const info = await cli.client.containerInspect(id);
-  if (!info.State.Running) throw new Error('You cannot attach to a stopped container, start it first');
-  if (info.State.Paused) throw new Error('You cannot attach to a paused container, unpause it first');
-  const code = await attachAndWait(cli, id, { stdin: !flags.bool('no-stdin'), start: false, detachKeys: flags.string('detach-keys') });
+  const code = await attachAndWait(cli, id, {
+    stdin: !flags.bool('no-stdin'),
+    start: false,
+    detachKeys: flags.string('detach-keys'),
+    sigProxy: flags.bool('sig-proxy'),
+  });
+  // docker's attach reports the detach as an error
+  if (code === 'detached') throw new StatusError(1, 'read escape sequence');
   if (code !== 0) throw new StatusError(code);
   return 0;
 }
@@ -627,6 +621,16 @@ export const commands: Record<string, CommandDef> = {
     ],
     args: { min: 1, max: 1 },
     run: (cli, f) => attachCommand(cli, f),
+  }),
+  exec: def({
+    name: 'exec',
+    usage: '[OPTIONS] CONTAINER COMMAND [ARG...]',
+    description: 'Execute a command in a running container',
+    aliases: ['container exec', 'exec'],
+    flags: EXEC_FLAGS,
+    interspersed: false,
+    args: { min: 2 },
+    run: (cli, f) => execCommand(cli, f),
   }),
   stop: def({
     name: 'stop',

@@ -37,6 +37,7 @@ const TOP: Record<string, [ModuleName, string]> = {
   cp: ['container', 'cp'],
   update: ['container', 'update'],
   attach: ['container', 'attach'],
+  exec: ['container', 'exec'],
   images: ['image', 'ls'],
   import: ['image', 'import'],
   tag: ['image', 'tag'],
@@ -55,7 +56,7 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
     module: 'container',
     description: 'Manage containers',
     subs: {
-      attach: 'attach', cp: 'cp', create: 'create', diff: 'diff', export: 'export', inspect: 'inspect', kill: 'kill', logs: 'logs',
+      attach: 'attach', cp: 'cp', create: 'create', diff: 'diff', exec: 'exec', export: 'export', inspect: 'inspect', kill: 'kill', logs: 'logs',
       ls: 'ps', list: 'ps', ps: 'ps', pause: 'pause', rename: 'rename', restart: 'restart', rm: 'rm', remove: 'rm', run: 'run',
       start: 'start', stop: 'stop', top: 'top', unpause: 'unpause', update: 'update', wait: 'wait',
     },
@@ -82,6 +83,7 @@ const DESCRIPTIONS: Record<string, string> = {
   cp: 'Copy files/folders between a container and the local filesystem',
   create: 'Create a new container',
   diff: "Inspect changes to files or directories on a container's filesystem",
+  exec: 'Execute a command in a running container',
   export: "Export a container's filesystem as a tar archive",
   import: 'Import the contents from a tarball to create a filesystem image',
   inspect: 'Return low-level information on Berth objects',
@@ -116,7 +118,7 @@ const GLOBAL_FLAGS: FlagSpec[] = [
 ];
 
 function topHelp(): string {
-  const common = ['run', 'ps', 'images', 'pull', 'version', 'info'];
+  const common = ['run', 'exec', 'ps', 'images', 'pull', 'version', 'info'];
   const row = (n: string, d: string): string => `  ${n.padEnd(12)}${d}`;
   const others = Object.keys(TOP).filter((n) => !common.includes(n)).sort();
   return [

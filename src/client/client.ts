@@ -18,6 +18,10 @@ import type {
   ContainerSummary,
   ContainerTop,
   ContainerUpdateResponse,
+  ExecCreateRequest,
+  ExecCreateResponse,
+  ExecInspect,
+  ExecStartRequest,
   FilesystemChange,
   Filters,
   ImageDeleteItem,
@@ -391,6 +395,35 @@ export class EngineClient {
       path: `/containers/${encodeURIComponent(id)}/attach`,
       query: { stream: opts.stream, stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, logs: opts.logs, detachKeys: opts.detachKeys },
     });
+  }
+
+  /** POST /containers/{id}/resize: the TTY size of the container's main process. */
+  async containerResize(id: string, size: { height: number; width: number }): Promise<void> {
+    await this.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/resize`, query: { h: size.height, w: size.width } });
+  }
+
+  // ---- exec ----
+
+  execCreate(container: string, config: ExecCreateRequest): Promise<ExecCreateResponse> {
+    return this.json({ method: 'POST', path: `/containers/${encodeURIComponent(container)}/exec`, json: config });
+  }
+
+  /** Starts an exec without attaching (Detach: true, or nothing attached). */
+  async execStart(id: string, opts: ExecStartRequest = {}): Promise<void> {
+    await this.call({ method: 'POST', path: `/exec/${encodeURIComponent(id)}/start`, json: opts });
+  }
+
+  /** Starts an exec and hijacks the connection for its streams. */
+  execAttach(id: string, opts: ExecStartRequest = {}): Promise<HijackedStream> {
+    return this.hijack({ method: 'POST', path: `/exec/${encodeURIComponent(id)}/start`, json: { ...opts, Detach: false } });
+  }
+
+  async execResize(id: string, size: { height: number; width: number }): Promise<void> {
+    await this.call({ method: 'POST', path: `/exec/${encodeURIComponent(id)}/resize`, query: { h: size.height, w: size.width } });
+  }
+
+  execInspect(id: string): Promise<ExecInspect> {
+    return this.json({ path: `/exec/${encodeURIComponent(id)}/json` });
   }
 
   containerLogs(

@@ -86,6 +86,8 @@ export interface HostConfig extends Resources {
   CapAdd?: string[];
   CapDrop?: string[];
   Init?: boolean;
+  /** Initial console size [height, width] for TTY containers (API >= 1.42). */
+  ConsoleSize?: [number, number];
 }
 
 export interface ContainerCreateRequest extends ContainerConfig {
@@ -205,3 +207,45 @@ export interface PingResult {
 
 /** filters as the API takes them: {"key": ["value", ...]} */
 export type Filters = Record<string, string[]>;
+
+/** POST /containers/{id}/exec body (Docker's ExecOptions). */
+export interface ExecCreateRequest {
+  User?: string;
+  Privileged?: boolean;
+  Tty?: boolean;
+  ConsoleSize?: [number, number] | null;
+  AttachStdin?: boolean;
+  AttachStderr?: boolean;
+  AttachStdout?: boolean;
+  Detach?: boolean;
+  DetachKeys?: string;
+  Env?: string[];
+  WorkingDir?: string;
+  Cmd: string[];
+}
+
+export interface ExecCreateResponse {
+  Id: string;
+}
+
+/** POST /exec/{id}/start body. */
+export interface ExecStartRequest {
+  Detach?: boolean;
+  Tty?: boolean;
+  ConsoleSize?: [number, number] | null;
+}
+
+/** GET /exec/{id}/json */
+export interface ExecInspect {
+  ID: string;
+  ContainerID: string;
+  Running: boolean;
+  ExitCode: number | null;
+  Pid: number;
+  OpenStdin?: boolean;
+  OpenStdout?: boolean;
+  OpenStderr?: boolean;
+  DetachKeys?: string;
+  ProcessConfig?: { entrypoint?: string; arguments?: string[]; privileged?: boolean; tty?: boolean; user?: string };
+  [key: string]: unknown;
+}
