@@ -30,7 +30,9 @@ describe('live restore after kill -9 of berthd', () => {
 
   it('containers survive the daemon being killed', { timeout: 60_000 }, async () => {
     sleeper = ok(await d.berth(['run', '-d', '--name', 'lr-sleeper', 'busybox', 'sh', '-c', 'echo started; exec sleep 300']));
-    ender = ok(await d.berth(['run', '-d', '--name', 'lr-ender', 'busybox', 'sh', '-c', 'sleep 2; echo done; exit 7']));
+    // The ender waits for a file the test writes once berthd is dead, so it ends while no daemon
+    // runs however slow the machine is.
+    ender = ok(await d.berth(['run', '-d', '--name', 'lr-ender', 'busybox', 'sh', '-c', 'while [ ! -e /tmp/go ]; do sleep 0.1; done; echo done; exit 7']));
     paused = ok(await d.berth(['run', '-d', '--name', 'lr-paused', 'busybox', 'sleep', '300']));
     ok(await d.berth(['pause', paused]));
     await waitFor(async () => (await d.berth(['logs', sleeper])).stdout === 'started\n', { what: 'sleeper log' });
@@ -47,6 +49,7 @@ describe('live restore after kill -9 of berthd', () => {
     for (const pid of monitors) assert.ok(processAlive(pid), `conmon ${pid} survives`);
 
     // The ender exits while no daemon runs; its monitor records the exit and goes away.
+    fs.writeFileSync(`${d.execRoot}/containers/${ender}/rootfs/tmp/go`, '');
     await waitFor(() => !processAlive(enderPid), { timeout: 15_000, what: 'the ender to exit' });
     assert.ok(fs.existsSync(`${d.execRoot}/exits/${ender}`), 'conmon wrote the exit file');
     assert.ok(processAlive(sleeperPid));
@@ -54,6 +57,7 @@ describe('live restore after kill -9 of berthd', () => {
 
   it('a new daemon on the same roots adopts and reconciles', { timeout: 90_000 }, async () => {
     assert.ok(sleeper && ender, 'previous step ran');
+    await d.kill9(); // in case the previous step failed before killing it: never leave it orphaned
     d = await TestDaemon.start({ reuse: d });
 
     const s = await d.state(sleeper);
