@@ -32,6 +32,21 @@ function timeParam(v: string | null): bigint | undefined {
   return ns;
 }
 
+/** Streams a body to the response; resolves when either side is done (the client may go away). */
+function sendStream(res: import('node:http').ServerResponse, body: import('node:stream').Readable): Promise<void> {
+  return new Promise<void>((resolve) => {
+    body.pipe(res);
+    res.on('close', () => {
+      body.destroy();
+      resolve();
+    });
+    body.on('error', () => {
+      res.destroy();
+      resolve();
+    });
+  });
+}
+
 export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   const svc = d.containers;
 
@@ -196,18 +211,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     if (!res) return;
     await svc.withRootfs(ctx.params.id as string, async (rootfs) => {
       res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-      const tar = packPath(rootfs, { rename: '' });
-      await new Promise<void>((resolve) => {
-        tar.pipe(res);
-        res.on('close', () => {
-          tar.destroy();
-          resolve();
-        });
-        tar.on('error', () => {
-          res.destroy();
-          resolve();
-        });
-      });
+      await sendStream(res, packPath(rootfs, { rename: '' }));
     });
   });
 
@@ -236,17 +240,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
         'Content-Type': 'application/x-tar',
         'X-Docker-Container-Path-Stat': Buffer.from(JSON.stringify(stat)).toString('base64'),
       });
-      await new Promise<void>((resolve) => {
-        tar.pipe(res);
-        res.on('close', () => {
-          tar.destroy();
-          resolve();
-        });
-        tar.on('error', () => {
-          res.destroy();
-          resolve();
-        });
-      });
+      await sendStream(res, tar);
     });
   });
 
