@@ -72,22 +72,6 @@ export async function containerChanges(svc: ContainerService, ref: string): Prom
   );
 }
 
-export function exportContainer(svc: ContainerService, ref: string): Promise<{ stream: Readable; done: () => Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    svc
-      .withRootfs(ref, (rootfs) => {
-        const stream = packPath(rootfs, { rename: '' });
-        return new Promise<void>((finish) => {
-          resolve({ stream, done: async () => undefined });
-          stream.on('close', () => finish());
-          stream.on('end', () => finish());
-          stream.on('error', () => finish());
-        });
-      })
-      .catch(reject);
-  });
-}
-
 /** Docker's PathStat, as sent base64-encoded in X-Docker-Container-Path-Stat. */
 export interface PathStat {
   name: string;

@@ -142,13 +142,4 @@ export class ContentStore {
   async list(): Promise<string[]> {
     return (await fs.readdir(this.blobs)).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => `sha256:${n}`);
   }
-
-  /** Pipes `src` through pipeline stages while hashing into a temp file, for callers that tee. */
-  static async hashFile(file: string): Promise<Descriptor> {
-    const d = new Digester();
-    await pipeline(createReadStream(file), d, async function* (source) {
-      for await (const _ of source) void _;
-    });
-    return { digest: d.digest(), size: d.size };
-  }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { invalid, notFound } from './errors.js';
+import { invalid } from './errors.js';
 
 /** A new 64-hex-character ID, as Docker's. */
 export function newId(): string {
@@ -37,9 +37,4 @@ export class PrefixIndex {
     }
     return found;
   }
-}
-
-export function mustFind<T>(value: T | undefined, message: string): T {
-  if (value === undefined) throw notFound(message);
-  return value;
 }

@@ -8,17 +8,6 @@ import { invalid } from './errors.js';
 
 const MAX_LINKS = 255;
 
-/** Lexically cleans a path to a list of components, `..` clamped at the root. */
-export function cleanComponents(p: string): string[] {
-  const out: string[] = [];
-  for (const c of p.split('/')) {
-    if (c === '' || c === '.') continue;
-    if (c === '..') out.pop();
-    else out.push(c);
-  }
-  return out;
-}
-
 /**
  * The host path for `p` inside `root`, with every symlink on the way resolved within root.
  * Components that do not exist are kept as they are. The last component is followed too
@@ -61,10 +50,4 @@ export function resolveInRoot(root: string, p: string, opts: { followLast?: bool
 
 function cleanComponentsKeepDots(p: string): string[] {
   return p.split('/').filter((c) => c !== '' && c !== '.');
-}
-
-/** True when `child` is `root` or lies under it (lexically). */
-export function isWithin(root: string, child: string): boolean {
-  const rel = path.relative(root, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
