@@ -32,5 +32,8 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` rather than `npm ci`: npm 11's ci refuses a lock that lacks node-unix-socket's
+  # prebuilt binaries for other platforms, which npm never records here. The lock still pins
+  # every version, and install leaves it unchanged.
+  npm install --no-audit --no-fund --loglevel=error
 fi
