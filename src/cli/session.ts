@@ -178,9 +178,17 @@ export function monitorTtySize(
       }
     }
   };
-  void nudged.then(() => send(10));
+  // One resize at a time, in order (concurrent requests could reach the daemon out of order
+  // and leave an older size in place); window changes during a request collapse into one.
+  let busy: Promise<void> = nudged.then(() => send(10));
+  let queued = false;
   const onResize = (): void => {
-    if (!stopped) void send(0);
+    if (stopped || queued) return;
+    queued = true;
+    busy = busy.then(() => {
+      queued = false;
+      return stopped ? undefined : send(0);
+    });
   };
   // Node's own SIGWINCH listener (added when process.stdout was first used, so before this
   // one) refreshes stdout's rows/columns; like docker, resend on every SIGWINCH.
