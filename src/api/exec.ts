@@ -19,7 +19,7 @@ export function registerExecRoutes(r: Router, execs: ExecService): void {
   });
 
   r.add('POST', '/exec/{id}/start', async (ctx) => {
-    const body = await readJSON<{ Detach?: boolean; Tty?: boolean }>(ctx);
+    const body = await readJSON<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] }>(ctx);
     const rec = execs.get(ctx.params.id as string);
     const tty = body.Tty ?? rec.Config.Tty;
     if (body.Detach) {
@@ -36,9 +36,15 @@ export function registerExecRoutes(r: Router, execs: ExecService): void {
     }
     const detachKeys = parseDetachKeys(rec.Config.DetachKeys || 'ctrl-p,ctrl-q');
     let conn: ReturnType<typeof hijack> | undefined;
+    // The stream ends when the process's output does; the exit code comes a moment later on the
+    // sync pipe. Clients read it right after the stream ends, so hold the end until it is known.
+    let exitKnown!: () => void;
+    const exited = new Promise<void>((r) => (exitKnown = r));
+    const holdEnd = (): Promise<unknown> => Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     try {
-      await execs.start(rec.ID, {
+      const { done } = await execs.start(rec.ID, {
         tty,
+        ...(body.ConsoleSize ? { consoleSize: body.ConsoleSize } : {}),
         attach: (sock) => {
           conn = hijack(ctx, tty);
           if (ctx.head.length > 0) conn.unshift(ctx.head);
@@ -48,10 +54,13 @@ export function registerExecRoutes(r: Router, execs: ExecService): void {
             stdout: rec.Config.AttachStdout,
             stderr: rec.Config.AttachStderr,
             detachKeys: tty ? detachKeys : Buffer.alloc(0),
+            beforeEnd: holdEnd,
           });
         },
       });
+      void done.finally(exitKnown);
     } catch (err) {
+      exitKnown();
       if (conn) {
         conn.end();
         return;

@@ -83,6 +83,8 @@ export interface PipeOptions {
   /** Bytes that detach the client (TTY sessions); empty for none. */
   detachKeys?: Buffer;
   onDetach?: () => void;
+  /** Awaited before the client connection is closed at the end of output (exec's exit code). */
+  beforeEnd?: () => Promise<unknown>;
 }
 
 /**
@@ -95,8 +97,10 @@ export function pipeAttach(conn: Duplex, sock: SocketLike, o: PipeOptions): void
   const finish = (): void => {
     if (closed) return;
     closed = true;
-    conn.end();
     sock.destroy();
+    void Promise.resolve(o.beforeEnd?.())
+      .catch(() => undefined)
+      .finally(() => conn.end());
   };
   sock.on('data', (buf: Buffer) => {
     const kind = buf[0];

@@ -21,6 +21,7 @@ export interface ExecConfig {
   Privileged: boolean;
   User: string;
   WorkingDir: string;
+  ConsoleSize?: [number, number] | null;
 }
 
 export interface ExecRecord {
@@ -70,6 +71,7 @@ export class ExecService {
         Privileged: body.Privileged === true,
         User: body.User ?? '',
         WorkingDir: body.WorkingDir ?? '',
+        ConsoleSize: body.ConsoleSize ?? null,
       },
       Running: false,
       ExitCode: null,
@@ -92,7 +94,10 @@ export class ExecService {
    * Starts the process. `attach` (when the client attaches) receives the monitor's attach
    * socket before the process runs. Resolves once it runs; `done` resolves with its exit code.
    */
-  async start(id: string, o: { tty?: boolean; attach?: (s: SeqpacketSocket) => void }): Promise<{ done: Promise<number> }> {
+  async start(
+    id: string,
+    o: { tty?: boolean; consoleSize?: unknown; attach?: (s: SeqpacketSocket) => void },
+  ): Promise<{ done: Promise<number> }> {
     const rec = this.get(id);
     if (rec.started) throw conflict(`Error: Exec command ${id} has already run`);
     const c = this.containers.get(rec.ContainerID);
@@ -107,6 +112,7 @@ export class ExecService {
       cwd: rec.Config.WorkingDir,
       tty,
       privileged: rec.Config.Privileged,
+      consoleSize: o.consoleSize ?? rec.Config.ConsoleSize,
     });
     await fs.mkdir(rec.dir, { recursive: true, mode: 0o700 });
     const specPath = path.join(rec.dir, 'process.json');

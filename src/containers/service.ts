@@ -302,7 +302,9 @@ export class ContainerService {
         runtimeArgs: this.o.runc.globalArgs(),
         paths,
         stdin: c.Config.OpenStdin,
-        leaveStdinOpen: !c.Config.StdinOnce,
+        // A TTY's end of input is Ctrl-D inside the terminal, so a detaching client must not close
+        // it; without a TTY, StdinOnce closes stdin when the attached client's input ends.
+        leaveStdinOpen: !c.Config.StdinOnce || c.Config.Tty,
         tty: c.Config.Tty,
       }).catch((err: unknown) => {
         throw startError(err);
@@ -366,6 +368,13 @@ export class ContainerService {
   }
 
   private specFor(c: Container, rootfs: string): ReturnType<typeof buildSpec> {
+    const spec = this.baseSpecFor(c, rootfs);
+    const size = consoleSize(c.HostConfig.ConsoleSize);
+    if (c.Config.Tty && size) spec.process.consoleSize = size;
+    return spec;
+  }
+
+  private baseSpecFor(c: Container, rootfs: string): ReturnType<typeof buildSpec> {
     const h = c.HostConfig;
     const user = resolveUser({ rootfs, user: c.Config.User, groupAdd: h.GroupAdd ?? [] });
     const resources: Resources = resourcesOf(h);
@@ -783,7 +792,10 @@ export class ContainerService {
   /* ------------------------------------------------------------------ exec support */
 
   /** The process part of the container's spec, for a process started inside it by exec. */
-  execProcess(c: Container, o: { args: string[]; env: string[]; user: string; cwd: string; tty: boolean; privileged: boolean }): OciProcess {
+  execProcess(
+    c: Container,
+    o: { args: string[]; env: string[]; user: string; cwd: string; tty: boolean; privileged: boolean; consoleSize?: unknown },
+  ): OciProcess {
     const rootfs = path.join(this.runDir(c.ID), 'rootfs');
     const h = c.HostConfig;
     const user = resolveUser({ rootfs, user: o.user || c.Config.User, groupAdd: h.GroupAdd ?? [] });
@@ -803,6 +815,8 @@ export class ContainerService {
       capDrop: h.CapDrop ?? [],
       securityOpt: h.SecurityOpt ?? [],
     });
+    const size = consoleSize(o.consoleSize);
+    if (o.tty && size) spec.process.consoleSize = size;
     return spec.process;
   }
 
@@ -926,6 +940,14 @@ function startError(err: unknown): BerthError {
     return invalid(`failed to create shim task: OCI runtime create failed: ${clean}: unknown`);
   }
   return system(`failed to create shim task: OCI runtime create failed: ${clean}: unknown`, err);
+}
+
+/** Docker's ConsoleSize `[height, width]`, when given and sane. */
+function consoleSize(v: unknown): { height: number; width: number } | undefined {
+  if (!Array.isArray(v) || v.length !== 2) return undefined;
+  const [height, width] = v as unknown[];
+  if (typeof height !== 'number' || typeof width !== 'number' || height <= 0 || width <= 0) return undefined;
+  return { height: Math.floor(height), width: Math.floor(width) };
 }
 
 let hostCapsCache: string[] | undefined;
