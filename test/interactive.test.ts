@@ -88,7 +88,7 @@ for (const cli of CLIS) {
       }
     });
 
-    it('run -it: the first process sees the terminal size at once (HostConfig.ConsoleSize)', { ...T, todo: 'berthd ignores HostConfig.ConsoleSize: the size arrives only with the /resize after start' }, async () => {
+    it('run -it: the first process sees the terminal size at once (HostConfig.ConsoleSize)', T, async () => {
       const p = pty(cli, ['run', '--rm', '-it', 'busybox', 'stty', 'size']);
       try {
         await p.wait();
@@ -150,7 +150,7 @@ for (const cli of CLIS) {
       }
     });
 
-    it('run -it: after a detach, a new attach still reaches the shell’s stdin', { ...T, todo: 'berthd: a StdinOnce (run -it) container loses stdin when the first attach detaches' }, async () => {
+    it('run -it: after a detach, a new attach still reaches the shell’s stdin', T, async () => {
       const name = `restdin-${tag}`;
       const p = pty(cli, ['run', '-it', '--name', name, 'busybox', 'sh']);
       try {
@@ -216,18 +216,15 @@ for (const cli of CLIS) {
       try {
         await p.expect(/size 30 100 \/dev\/pts\/\d+\r\n/);
         const code = await p.wait();
-        // docker may read the exit code too early (the berthd race the todo tests below show)
-        if (cli === 'berth') assert.equal(code, 3, p.desc);
-        else assert.ok(code === 3 || code === 0, p.desc);
+        assert.equal(code, 3, p.desc);
       } finally {
         p.kill();
       }
     });
 
-    // docker reads the exec's exit code before berthd records it (see execRace below), and once
-    // in ~10 runs the docker CLI's Ctrl-C never reached the exec's tty (no "^C" echo): not yet
-    // explained, so the docker pass is informative only.
-    const execCtrlC = cli === 'docker' ? 'docker exec -it: exit code race in berthd; an occasional lost Ctrl-C under investigation' : undefined;
+    // Once in ~10 runs the docker CLI's Ctrl-C never reached the exec's tty (no "^C" echo): not
+    // yet explained, so the docker pass is informative only.
+    const execCtrlC = cli === 'docker' ? 'docker exec -it: an occasional lost Ctrl-C under investigation' : undefined;
     it('exec -it: a resize reaches the process; Ctrl-C kills it (130)', { ...T, ...(execCtrlC ? { todo: execCtrlC } : {}) }, async () => {
       const script = `trap 'echo "winch $(stty size)"' WINCH; ${WAIT_SIZE}; echo ready; while :; do sleep 0.1; done`;
       const q = pty(cli, ['exec', '-it', box, 'sh', '-c', script], { rows: 20, cols: 70 });
@@ -273,17 +270,19 @@ for (const cli of CLIS) {
       fails(await x(['exec', 'no-such-container', 'true']), 1, /^Error response from daemon: No such container: no-such-container$/m);
     });
 
-    // The docker CLI reads the exit code from GET /exec/{id}/json as soon as the stream ends;
-    // berthd may end the stream before it has recorded the exit code (berth polls until the
-    // exec is no longer Running, so it does not depend on that ordering).
-    const execRace = cli === 'docker' ? 'berthd ends the exec stream before recording ExitCode: docker reads 0 at times' : undefined;
-    it('exec: the exit code is propagated (exit 4; 127 for a missing command)', { ...T, ...(execRace ? { todo: execRace } : {}) }, async () => {
+    // The docker CLI reads the exit code from GET /exec/{id}/json as soon as the stream ends, so
+    // berthd ends the stream only once the exit code is recorded; repeated to catch a race.
+    it('exec: the exit code is propagated (exit 4; 127 for a missing command)', T, async () => {
       for (let i = 0; i < 5; i++) {
         exits(await x(['exec', box, 'sh', '-c', 'echo out; exit 4']), 4);
         exits(await x(['exec', '-t', box, 'sh', '-c', 'exit 5']), 5);
       }
       exits(await x(['exec', box, 'true']), 0);
       exits(await x(['exec', box, 'no-such-command']), 127);
+      // An unknown user: the error arrives in the stream and the exit code is 126, as dockerd.
+      const u = await x(['exec', '-u', 'nouser', box, 'id']);
+      exits(u, 126);
+      assert.match(u.stdout + u.stderr, /unable to find user nouser/, u.desc);
     });
 
     it('exec -i: piped stdin reaches the process and EOF ends it', T, async () => {

@@ -1,8 +1,8 @@
 /** /containers/{id}/exec and /exec/{id}/…: HTTP ⇄ ExecService. */
-import { invalid } from '../lib/errors.js';
+import { invalid, messageOf } from '../lib/errors.js';
 import type { ExecService, ExecConfig } from '../containers/exec.js';
-import { hijack, parseDetachKeys, pipeAttach } from './streams.js';
-import { intParam, readJSON, sendEmpty, sendError, sendJSON, type Router } from './router.js';
+import { frame, hijack, parseDetachKeys, pipeAttach, STDOUT } from './streams.js';
+import { intParam, readJSON, sendEmpty, sendJSON, type Router } from './router.js';
 
 export function registerExecRoutes(r: Router, execs: ExecService): void {
   r.add('POST', '/containers/{id}/exec', async (ctx) => {
@@ -61,11 +61,11 @@ export function registerExecRoutes(r: Router, execs: ExecService): void {
       void done.finally(exitKnown);
     } catch (err) {
       exitKnown();
-      if (conn) {
-        conn.end();
-        return;
-      }
-      sendError(ctx, err);
+      // As dockerd does once a client attached: the error goes into the stream, the exit code
+      // (126/127) into the exec record, which the client reads next.
+      const c = conn ?? hijack(ctx, tty);
+      const line = Buffer.from(`${messageOf(err)}\r\n`);
+      c.end(tty ? line : frame(STDOUT, line));
     }
   });
 

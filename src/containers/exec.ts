@@ -105,7 +105,9 @@ export class ExecService {
     if (c.State.Paused) throw conflict(`container ${c.ID} is paused, unpause the container before exec`);
     rec.started = true;
     const tty = o.tty ?? rec.Config.Tty;
-    const proc = this.containers.execProcess(c, {
+    let proc;
+    try {
+      proc = this.containers.execProcess(c, {
       args: rec.Config.Cmd,
       env: rec.Config.Env,
       user: rec.Config.User,
@@ -113,7 +115,12 @@ export class ExecService {
       tty,
       privileged: rec.Config.Privileged,
       consoleSize: o.consoleSize ?? rec.Config.ConsoleSize,
-    });
+      });
+    } catch (err) {
+      // e.g. an unknown user: dockerd reports it and records 126.
+      rec.ExitCode = 126;
+      throw invalid(messageOf(err));
+    }
     await fs.mkdir(rec.dir, { recursive: true, mode: 0o700 });
     const specPath = path.join(rec.dir, 'process.json');
     await fs.writeFile(specPath, JSON.stringify(proc), { mode: 0o600 });
