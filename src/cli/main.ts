@@ -7,13 +7,14 @@ import { ApiError, ConnectionError } from '../client/errors.js';
 import { CLI_NAME, Cli, MultiError, StatusError, describeError, flushStream, type CommandDef } from './common.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
 
-type ModuleName = 'container' | 'image' | 'system';
+type ModuleName = 'container' | 'image' | 'system' | 'build';
 type CommandTable = Record<string, CommandDef>;
 
 const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
   container: () => import('./container.js'),
   image: () => import('./image.js'),
   system: () => import('./system.js'),
+  build: () => import('./build.js'),
 };
 
 /** top-level command → [module, key in its table] */
@@ -49,6 +50,7 @@ const TOP: Record<string, [ModuleName, string]> = {
   inspect: ['system', 'inspect'],
   version: ['system', 'version'],
   info: ['system', 'info'],
+  build: ['build', 'build'],
 };
 
 const GROUPS: Record<string, { module: ModuleName; description: string; subs: Record<string, string> }> = {
@@ -71,11 +73,17 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
     description: 'Manage Berth',
     subs: { info: 'info', version: 'version' },
   },
+  builder: {
+    module: 'build',
+    description: 'Manage builds',
+    subs: { build: 'build', prune: 'prune' },
+  },
 };
 
 const DESCRIPTIONS: Record<string, string> = {
   run: 'Create and run a new container from an image',
   ps: 'List containers',
+  build: 'Build an image from a Dockerfile',
   images: 'List images',
   version: 'Show the Berth version information',
   info: 'Display system-wide information',

@@ -40,7 +40,8 @@ export const MAX_API_VERSION = '1.50';
 /** What the docker client assumes when the daemon does not say. */
 export const FALLBACK_API_VERSION = '1.24';
 
-export type QueryValue = string | number | boolean | undefined | null;
+/** A list repeats the key (`t=a&t=b`), as Go's url.Values does. */
+export type QueryValue = string | number | boolean | undefined | null | readonly string[];
 export type Query = Record<string, QueryValue>;
 
 export interface ClientOptions {
@@ -82,6 +83,10 @@ export function encodeQuery(query: Query | undefined): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(query)) {
     if (v === undefined || v === null || v === false) continue;
+    if (Array.isArray(v)) {
+      for (const x of v as readonly string[]) parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(x)}`);
+      continue;
+    }
     const s = v === true ? '1' : String(v);
     parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(s)}`);
   }

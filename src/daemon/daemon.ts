@@ -26,6 +26,8 @@ import { registerContainerRoutes } from '../api/containers.js';
 import { registerExecRoutes } from '../api/exec.js';
 import { ExecService } from '../containers/exec.js';
 import { registerImageRoutes } from '../api/images.js';
+import { registerBuildRoutes } from '../api/build.js';
+import { Builder } from '../build/builder.js';
 import { registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
 import type { DaemonConfig } from './config.js';
 import type { Duplex } from 'node:stream';
@@ -115,11 +117,21 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     distribution,
   });
 
+  const buildWork = path.join(execRoot, 'build');
+  const builder = new Builder({
+    images: imageService, containers, layers, content, mounts, distribution,
+    workDir: buildWork,
+    cacheMountDir: path.join(dataRoot, 'builder', 'cache-mounts'),
+  });
+  await builder.init();
+  registerBuildRoutes(router, { builder, workDir: buildWork });
+
   const server = http.createServer({ keepAlive: true });
   server.on('request', (req, res) => {
     res.setHeader('Api-Version', '1.50');
     res.setHeader('Docker-Experimental', 'false');
     res.setHeader('Ostype', 'linux');
+    res.setHeader('Builder-Version', '1');
     res.setHeader('Server', `Berth/${BERTH_VERSION} (linux)`);
     if (cfg.logLevel === 'debug') log(`${req.method} ${req.url}`);
     void router.dispatch({ req, res, socket: req.socket, head: Buffer.alloc(0), upgrade: false });

@@ -96,6 +96,7 @@ export class ImageService {
       // Stopped containers are a soft conflict that -f overrides; a running one keeps the image.
       if (running) return out;
       await this.deleteImage(image, out);
+      if (opts.prune) await this.pruneParents(image, out);
       return out;
     }
     // By ID.
@@ -115,7 +116,19 @@ export class ImageService {
     }
     for (const t of [...tags, ...this.o.images.digestsOf(image.id)]) await this.untag(parseReference(t), out);
     await this.deleteImage(image, out);
+    if (opts.prune) await this.pruneParents(image, out);
     return out;
+  }
+
+  /** As dockerd without `noprune`: untagged parents (build steps) left without children go too. */
+  private async pruneParents(image: Image, out: DeleteResponse): Promise<void> {
+    let parentId = image.meta.parent;
+    while (parentId) {
+      const parent = this.o.images.byId(parentId);
+      if (!parent || this.o.images.refCount(parent.id) > 0 || this.o.images.hasChildren(parent.id) || this.o.usersOf(parent.id).length > 0) return;
+      await this.deleteImage(parent, out);
+      parentId = parent.meta.parent;
+    }
   }
 
   private async untag(ref: Reference, out: DeleteResponse): Promise<void> {

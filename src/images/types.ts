@@ -42,6 +42,8 @@ export interface ImageConfig {
 export interface ImageMeta {
   lastTagTime?: string;
   parent?: string;
+  /** Builder cache key of the step that made this image (see build/builder.ts). */
+  buildKey?: string;
 }
 
 export interface Image {

@@ -88,7 +88,10 @@ export function filterImages(store: ImageStore, list: Image[], filters: Map<stri
   return list
     .filter((img) => {
       const tags = store.tagsOf(img.id);
-      if (dangling !== undefined && (dangling === 'true' || dangling === '1') !== (tags.length === 0)) return false;
+      // Untagged images with children are intermediate (build steps): shown only with `-a`.
+      const intermediate = tags.length === 0 && store.hasChildren(img.id);
+      if (intermediate && !all) return false;
+      if (dangling !== undefined && (dangling === 'true' || dangling === '1') !== (tags.length === 0 && !intermediate)) return false;
       const labels = filters.get('label');
       if (labels && !matchLabels(img.config.config?.Labels ?? {}, labels)) return false;
       const t = Date.parse(created(img));
@@ -97,7 +100,6 @@ export function filterImages(store: ImageStore, list: Image[], filters: Map<stri
       if (refs.length > 0) {
         if (!tags.some((tag) => tagMatches(tag, refs))) return false;
       }
-      void all;
       return true;
     })
     .sort((a, b) => Date.parse(created(b)) - Date.parse(created(a)));

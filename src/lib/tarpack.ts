@@ -3,12 +3,24 @@ import { promises as fs, createReadStream, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './safetar.js';
 
 export interface PackOptions {
   /** Name of the top entry in the archive ('' = contents at the root, as export does). */
   rename?: string;
   /** Do not descend into these host paths (mount points of other file systems). */
   skip?: (hostPath: string) => boolean;
+  /**
+   * The tree is an overlayfs upper directory: whiteouts (0:0 character devices) become `.wh.`
+   * entries and opaque directories get a `.wh..wh..opq` entry, as image layers write them.
+   */
+  overlayWhiteouts?: boolean;
+  /** With overlayWhiteouts: whether a directory is opaque (its `trusted.overlay.opaque` xattr). */
+  isOpaque?: (hostPath: string) => boolean;
+  /** Entries (by archive name, no trailing slash) left out entirely. */
+  omit?: (name: string) => boolean;
+  /** Times later than this are written as this (reproducible layers, SOURCE_DATE_EPOCH). */
+  clampMtime?: Date;
 }
 
 function typeOf(st: Stats): tarStream.Header['type'] | undefined {
@@ -25,15 +37,24 @@ export function packPath(src: string, opts: PackOptions = {}): Readable {
   const pack = tarStream.pack();
   const inodes = new Map<string, string>();
   const walk = async (host: string, name: string): Promise<void> => {
+    if (name !== '' && opts.omit?.(name)) return;
     const st = await fs.lstat(host);
     const type = typeOf(st);
     if (!type) return;
+    const clamp = opts.clampMtime;
+    const mtime = clamp && st.mtime > clamp ? clamp : st.mtime;
+    if (opts.overlayWhiteouts && type === 'character-device' && st.rdev === 0) {
+      const dir = path.posix.dirname(name);
+      const wh = `${dir === '.' ? '' : `${dir}/`}${WHITEOUT_PREFIX}${path.posix.basename(name)}`;
+      pack.entry({ name: wh, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime });
+      return;
+    }
     const header: Partial<tarStream.Header> & { name: string } = {
       name: type === 'directory' && name !== '' ? `${name}/` : name,
       mode: st.mode & 0o7777,
       uid: st.uid,
       gid: st.gid,
-      mtime: st.mtime,
+      mtime,
       type,
     };
     if (type === 'file' && st.nlink > 1) {
@@ -59,6 +80,9 @@ export function packPath(src: string, opts: PackOptions = {}): Readable {
       return;
     }
     if (name !== '') pack.entry(header);
+    if (opts.overlayWhiteouts && type === 'directory' && opts.isOpaque?.(host)) {
+      pack.entry({ name: `${name === '' ? '' : `${name}/`}${OPAQUE_MARKER}`, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime });
+    }
     if (type === 'directory' && !(opts.skip?.(host) ?? false)) {
       const names = (await fs.readdir(host)).sort();
       for (const n of names) await walk(path.join(host, n), name === '' ? n : `${name}/${n}`);

@@ -1,0 +1,136 @@
+/** /build and /build/prune: HTTP ⇄ the builder (classic builder stream, as the docker CLI reads it). */
+import type { Builder, BuildOptions } from '../build/builder.js';
+import { BuildStepError } from '../build/builder.js';
+import { prepareContext } from '../build/context.js';
+import type { HostConfig } from '../containers/types.js';
+import { decodeAuthHeader } from '../distribution/types.js';
+import { invalid, messageOf, notImplemented } from '../lib/errors.js';
+import { shortId } from '../lib/ids.js';
+import { parseFilters } from '../containers/view.js';
+import { boolParam, sendJSON, type Router } from './router.js';
+
+export interface BuildApiDeps {
+  builder: Builder;
+  workDir: string;
+}
+
+function jsonParam<T>(q: URLSearchParams, name: string, fallback: T): T {
+  const v = q.get(name);
+  if (v === null || v === '') return fallback;
+  try {
+    return JSON.parse(v) as T;
+  } catch {
+    throw invalid(`invalid ${name} parameter: ${v}`);
+  }
+}
+
+function numParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d+$/.test(v)) throw invalid(`invalid ${name} parameter: ${v}`);
+  return Number(v);
+}
+
+/** Build options from the query the docker CLI sends (validated before any byte of context is read). */
+export function buildOptionsFromQuery(q: URLSearchParams, headers: Record<string, string | string[] | undefined>): BuildOptions {
+  if (q.get('version') === '2') throw notImplemented('BuildKit is not supported by this daemon: use the classic builder (DOCKER_BUILDKIT=0)');
+  const hostConfig: Partial<HostConfig> = {};
+  const set = (k: keyof HostConfig, v: number | string | undefined): void => {
+    if (v !== undefined && v !== 0 && v !== '') (hostConfig as Record<string, unknown>)[k] = v;
+  };
+  set('Memory', numParam(q, 'memory'));
+  set('MemorySwap', numParam(q, 'memswap'));
+  set('CpuShares', numParam(q, 'cpushares'));
+  set('CpuPeriod', numParam(q, 'cpuperiod'));
+  set('CpuQuota', numParam(q, 'cpuquota'));
+  set('ShmSize', numParam(q, 'shmsize'));
+  set('CpusetCpus', q.get('cpusetcpus') ?? undefined);
+  const secretsHeader = headers['x-berth-build-secrets'];
+  const secrets: Record<string, Buffer> = {};
+  if (typeof secretsHeader === 'string' && secretsHeader !== '') {
+    let decoded: Record<string, string>;
+    try {
+      decoded = JSON.parse(Buffer.from(secretsHeader, 'base64').toString('utf8')) as Record<string, string>;
+    } catch {
+      throw invalid('invalid X-Berth-Build-Secrets header');
+    }
+    for (const [k, v] of Object.entries(decoded)) secrets[k] = Buffer.from(v, 'base64');
+  }
+  const buildArgs = jsonParam<Record<string, string | null>>(q, 'buildargs', {});
+  const labels = jsonParam<Record<string, string>>(q, 'labels', {});
+  const cacheFrom = jsonParam<string[]>(q, 'cachefrom', []);
+  const networkMode = q.get('networkmode') || undefined;
+  const auth = decodeAuthHeader(headers['x-registry-auth']);
+  return {
+    dockerfile: q.get('dockerfile') || 'Dockerfile',
+    tags: q.getAll('t').filter(Boolean),
+    buildArgs,
+    labels,
+    ...(q.get('target') ? { target: q.get('target') as string } : {}),
+    noCache: boolParam(q, 'nocache'),
+    remove: q.get('rm') === null ? true : boolParam(q, 'rm'),
+    forceRemove: boolParam(q, 'forcerm'),
+    pull: boolParam(q, 'pull'),
+    ...(networkMode ? { networkMode } : {}),
+    hostConfig,
+    cacheFrom,
+    secrets,
+    ...(auth ? { auth } : {}),
+  };
+}
+
+export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
+  r.add('POST', '/build', async (ctx) => {
+    const q = ctx.query;
+    const opts = buildOptionsFromQuery(q, ctx.req.headers);
+    const quiet = boolParam(q, 'q');
+    const res = ctx.res;
+    if (!res) return;
+    const ac = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) ac.abort();
+    });
+    opts.signal = ac.signal;
+    const context = await prepareContext({ body: ctx.req, ...(q.get('remote') ? { remote: q.get('remote') as string } : {}), dockerfile: opts.dockerfile, workDir: d.workDir });
+    opts.dockerfile = context.dockerfile;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    const write = (msg: unknown): void => {
+      if (!res.destroyed) res.write(`${JSON.stringify(msg)}\r\n`);
+    };
+    try {
+      const result = await d.builder.build(context.dir, opts, {
+        stream: (text) => {
+          if (!quiet) write({ stream: text });
+        },
+        message: (m) => {
+          if (!quiet) write(m);
+        },
+      });
+      write({ aux: { ID: result.image.id } });
+      if (quiet) write({ stream: `${result.image.id}\n` });
+      else {
+        write({ stream: `Successfully built ${shortId(result.image.id)}\n` });
+        for (const t of result.tags) write({ stream: `Successfully tagged ${t}\n` });
+      }
+    } catch (err) {
+      const message = messageOf(err);
+      const detail: Record<string, unknown> = { message };
+      if (err instanceof BuildStepError) detail.code = err.code;
+      write({ errorDetail: detail, error: message });
+    } finally {
+      await context.dispose();
+    }
+    res.end();
+  });
+
+  r.add('POST', '/build/prune', async (ctx) => {
+    const filters = parseFilters(ctx.query.get('filters'));
+    const all = boolParam(ctx.query, 'all');
+    const result = await d.builder.prune({ all, filters });
+    sendJSON(ctx, 200, result);
+  });
+
+  r.add('POST', '/session', async () => {
+    throw notImplemented('BuildKit sessions are not supported by this daemon: use the classic builder (DOCKER_BUILDKIT=0)');
+  });
+}

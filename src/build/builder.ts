@@ -1,0 +1,893 @@
+/**
+ * The Dockerfile builder (classic builder semantics: one image per instruction, each RUN in a real
+ * container). Stages the target needs are built, independent ones concurrently; each step looks
+ * for a cached child image (same parent, same cache key) before running. Layers are reproducible:
+ * config and history times are the build epoch (SOURCE_DATE_EPOCH, else the base image's
+ * creation time) and file times in new layers are clamped to it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { ContentStore } from '../content/store.js';
+import type { ContainerService } from '../containers/service.js';
+import type { HostConfig } from '../containers/types.js';
+import type { DistributionService } from '../distribution/service.js';
+import type { AuthConfig } from '../distribution/types.js';
+import { BerthError, invalid, messageOf, notFound } from '../lib/errors.js';
+import { shortId } from '../lib/ids.js';
+import { resolveInRoot } from '../lib/securepath.js';
+import { packPath } from '../lib/tarpack.js';
+import { extractTar } from '../lib/safetar.js';
+import { parseReference } from '../images/reference.js';
+import type { ImageService } from '../images/service.js';
+import type { Image, ImageConfig, RunConfig } from '../images/types.js';
+import { decompress } from '../images/import.js';
+import { resolveUser } from '../runtime/user.js';
+import type { LayerStore } from '../snapshots/layers.js';
+import type { RootfsMounts } from '../snapshots/overlay.js';
+import { lgetxattr, mount, unmount, MNT_DETACH, MS_RDONLY } from '../lib/syscalls.js';
+import { parseDockerfile, parseError, parseInstructionText, type Instruction, type ParsedDockerfile, type Stage } from './dockerfile.js';
+import { checksumSources, copySources, matchSources, mkdirInRoot, type Source } from './fscopy.js';
+import { expandPairs, expandWord, expandWords } from './shell.js';
+
+export interface BuildDeps {
+  images: ImageService;
+  containers: ContainerService;
+  layers: LayerStore;
+  content: ContentStore;
+  mounts: RootfsMounts;
+  distribution?: DistributionService;
+  /** Scratch space for build steps (under the exec root). */
+  workDir: string;
+  /** Persistent `RUN --mount=type=cache` directories (under the data root). */
+  cacheMountDir: string;
+}
+
+export interface BuildOptions {
+  /** Dockerfile path inside the context. */
+  dockerfile: string;
+  tags: string[];
+  buildArgs: Record<string, string | null>;
+  labels: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  /** Remove intermediate containers after a successful step (`rm`, default true). */
+  remove: boolean;
+  /** Always remove intermediate containers (`forcerm`). */
+  forceRemove: boolean;
+  pull: boolean;
+  networkMode?: string;
+  /** Resource limits for RUN containers (memory, memswap, cpushares, cpusetcpus, cpuperiod, cpuquota, shmsize). */
+  hostConfig: Partial<HostConfig>;
+  cacheFrom: string[];
+  /** Secrets for `RUN --mount=type=secret`: id → content. */
+  secrets: Record<string, Buffer>;
+  auth?: AuthConfig;
+  signal?: AbortSignal;
+}
+
+export interface BuildSink {
+  /** A line of classic build output (`{"stream": …}`). */
+  stream(text: string): void;
+  /** A message passed through (pull progress, aux). */
+  message(msg: unknown): void;
+}
+
+export interface BuildResult {
+  image: Image;
+  tags: string[];
+}
+
+/** A failed RUN: the docker CLI shows `message` and exits with `code`. */
+export class BuildStepError extends BerthError {
+  constructor(message: string, readonly code: number) {
+    super('InvalidParameter', message);
+  }
+}
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+/** ARGs every build may set without declaring them (they never reach the image). */
+const BUILTIN_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy', 'SOURCE_DATE_EPOCH']);
+const PLATFORM_ARGS: Record<string, string> = {
+  TARGETPLATFORM: 'linux/amd64', TARGETOS: 'linux', TARGETARCH: 'amd64', TARGETVARIANT: '',
+  BUILDPLATFORM: 'linux/amd64', BUILDOS: 'linux', BUILDARCH: 'amd64', BUILDVARIANT: '',
+};
+/** Mount points runc creates in a RUN container's rootfs; never part of a layer. */
+const MOUNTPOINTS = new Set(['etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'dev', 'proc', 'sys']);
+
+interface StageState {
+  image?: Image;
+  config: ImageConfig;
+  args: Map<string, string>;
+  cmdSet: boolean;
+  epoch: Date;
+}
+
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+function envMap(env: readonly string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const e of env) {
+    const i = e.indexOf('=');
+    if (i > 0) m.set(e.slice(0, i), e.slice(i + 1));
+  }
+  return m;
+}
+
+function setEnv(env: string[], key: string, value: string): string[] {
+  return [...env.filter((e) => !e.startsWith(`${key}=`) && e !== key), `${key}=${value}`];
+}
+
+/** Go duration ("30s", "1m30s", "500ms") → nanoseconds. */
+function durationNs(s: string, flag: string): number {
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
+  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  let total = 0;
+  let consumed = 0;
+  for (const m of s.matchAll(re)) {
+    total += Number(m[1]) * (unit[m[2] as string] as number);
+    consumed += m[0].length;
+  }
+  if (s === '' || consumed !== s.length) throw invalid(`time: invalid duration "${s}" for --${flag}`);
+  return Math.round(total);
+}
+
+export class Builder {
+  constructor(private readonly d: BuildDeps) {}
+
+  /** At daemon start: unmount what an interrupted build left mounted, then empty the scratch space. */
+  async init(): Promise<void> {
+    const info = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+    const prefix = `${this.d.workDir}/`;
+    const points = info
+      .split('\n')
+      .map((l) => (l.split(' ')[4] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))))
+      .filter((p) => p.startsWith(prefix))
+      .sort((a, b) => b.length - a.length);
+    for (const p of points) {
+      try {
+        unmount(p, MNT_DETACH);
+      } catch {
+        /* already gone */
+      }
+    }
+    await fs.rm(this.d.workDir, { recursive: true, force: true });
+    await fs.mkdir(this.d.workDir, { recursive: true, mode: 0o700 });
+  }
+
+  async build(contextDir: string, o: BuildOptions, out: BuildSink): Promise<BuildResult> {
+    const dfPath = resolveInRoot(contextDir, o.dockerfile || 'Dockerfile');
+    let text: string;
+    try {
+      text = await fs.readFile(dfPath, 'utf8');
+    } catch {
+      throw invalid(`Cannot locate specified Dockerfile: ${o.dockerfile || 'Dockerfile'}`);
+    }
+    const df = parseDockerfile(text);
+    for (const t of o.tags) parseReference(t);
+    const run = new BuildRun(this.d, df, contextDir, o, out);
+    const image = await run.execute();
+    const tags: string[] = [];
+    for (const t of o.tags) {
+      await this.d.images.tag(image.id, t);
+      tags.push(t);
+    }
+    return { image, tags };
+  }
+
+  /**
+   * `builder prune`: removes the build cache — untagged step images no container uses, leaves
+   * first — and, with `all`, the `RUN --mount=type=cache` directories.
+   */
+  async prune(o: { all: boolean; filters: Map<string, string[]> }): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    const store = this.d.images.store;
+    const until = o.filters.get('until')?.[0];
+    const cutoff = until ? Date.now() - durationNs(until, 'filter until') / 1e6 : undefined;
+    const deleted: string[] = [];
+    let space = 0;
+    for (;;) {
+      const victims = store.list().filter((img) =>
+        img.meta.buildKey !== undefined &&
+        store.tagsOf(img.id).length === 0 &&
+        !store.hasChildren(img.id) &&
+        this.d.containers.usersOf(img.id).length === 0 &&
+        (cutoff === undefined || Date.parse(img.config.created ?? '') < cutoff));
+      if (victims.length === 0) break;
+      for (const img of victims) {
+        const sizes = await Promise.all(img.chainIds.map((c) => this.d.layers.get(c)));
+        const removed = await store.delete(img.id);
+        for (const c of removed) space += sizes[img.chainIds.indexOf(c)]?.size ?? 0;
+        deleted.push(img.id);
+      }
+    }
+    if (o.all) await fs.rm(this.d.cacheMountDir, { recursive: true, force: true });
+    return { CachesDeleted: deleted, SpaceReclaimed: space };
+  }
+}
+
+class BuildRun {
+  private readonly stageResults = new Map<number, Promise<StageState>>();
+  private readonly steps = new Map<Instruction, number>();
+  private total = 0;
+  private readonly usedArgs = new Set<string>();
+  private readonly globals = new Map<string, string>();
+
+  constructor(
+    private readonly d: BuildDeps,
+    private readonly df: ParsedDockerfile,
+    private readonly context: string,
+    private readonly o: BuildOptions,
+    private readonly out: BuildSink,
+  ) {}
+
+  private stageByRef(ref: string): Stage | undefined {
+    const lower = ref.toLowerCase();
+    const byName = this.df.stages.find((s) => s.name === lower);
+    if (byName) return byName;
+    if (/^\d+$/.test(ref)) return this.df.stages[Number(ref)];
+    return undefined;
+  }
+
+  private fromName(s: Stage): string {
+    const word = s.from.args.split(/\s+/)[0] as string;
+    return expandWord(word, this.globals, this.df.escape);
+  }
+
+  /** Stages a stage depends on (its FROM, COPY --from, RUN --mount from=). */
+  private depsOf(s: Stage): Stage[] {
+    const deps: Stage[] = [];
+    const add = (ref: string): void => {
+      const st = this.stageByRef(ref);
+      if (st && st.index < s.index && !deps.includes(st)) deps.push(st);
+    };
+    add(this.fromName(s));
+    for (const ins of s.instructions) {
+      for (const [k, v] of ins.flags) {
+        if (k === 'from') add(expandWord(v, this.globals, this.df.escape));
+        if (k === 'mount') for (const kv of v.split(',')) if (kv.startsWith('from=')) add(kv.slice(5));
+      }
+    }
+    return deps;
+  }
+
+  async execute(): Promise<Image> {
+    for (const a of this.df.globalArgs) {
+      if (a.cmd !== 'ARG') throw parseError(a.line, `${a.cmd} is not allowed before FROM`);
+      for (const [k, def] of expandPairs(a.args, this.globals, { escape: this.df.escape, legacy: false, what: 'ARG' })) {
+        const v = k in this.o.buildArgs ? this.o.buildArgs[k] : def;
+        if (k in this.o.buildArgs) this.usedArgs.add(k);
+        if (v !== undefined && v !== null) this.globals.set(k, v);
+      }
+    }
+    for (const [k, v] of Object.entries(PLATFORM_ARGS)) if (!this.globals.has(k)) this.globals.set(k, v);
+    let target = this.df.stages[this.df.stages.length - 1] as Stage;
+    if (this.o.target) {
+      const t = this.df.stages.find((s) => s.name === this.o.target?.toLowerCase());
+      if (!t) throw invalid(`failed to reach build target ${this.o.target} in Dockerfile`);
+      target = t;
+    }
+    // The stages the target needs, in file order; number their steps as the classic builder does.
+    const needed = new Set<Stage>();
+    const visit = (s: Stage): void => {
+      if (needed.has(s)) return;
+      needed.add(s);
+      for (const dep of this.depsOf(s)) visit(dep);
+    };
+    visit(target);
+    const order = this.df.stages.filter((s) => needed.has(s));
+    for (const s of order) {
+      this.steps.set(s.from, ++this.total);
+      for (const ins of s.instructions) this.steps.set(ins, ++this.total);
+    }
+    const final = await this.stage(target);
+    let image = final.image;
+    if (!image || Object.keys(this.o.labels).length > 0) {
+      const cfg = clone(final.config);
+      if (Object.keys(this.o.labels).length > 0) cfg.config = { ...cfg.config, Labels: { ...(cfg.config?.Labels ?? {}), ...this.o.labels } };
+      image = await this.d.images.store.add(Buffer.from(JSON.stringify(cfg)), image ? { parent: image.id } : {});
+    }
+    const unused = Object.keys(this.o.buildArgs).filter((k) => !this.usedArgs.has(k) && !BUILTIN_ARGS.has(k));
+    if (unused.length > 0) this.out.stream(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
+    return image;
+  }
+
+  private stage(s: Stage): Promise<StageState> {
+    let p = this.stageResults.get(s.index);
+    if (!p) {
+      p = this.runStage(s);
+      this.stageResults.set(s.index, p);
+      p.catch(() => undefined);
+    }
+    return p;
+  }
+
+  private step(ins: Instruction): void {
+    this.out.stream(`Step ${this.steps.get(ins) ?? '?'}/${this.total} : ${ins.text}\n`);
+  }
+
+  private async runStage(s: Stage): Promise<StageState> {
+    // Start the stages this one needs at once (independent stages build concurrently).
+    const deps = this.depsOf(s).map((dep) => this.stage(dep));
+    await Promise.all(deps);
+    this.step(s.from);
+    const base = this.fromName(s);
+    const st = await this.baseState(base, s);
+    this.out.stream(` ---> ${st.image ? shortId(st.image.id) : 'scratch'}\n`);
+    const triggers = st.config.config?.OnBuild ?? [];
+    if (triggers.length > 0) {
+      this.out.stream(`# Executing ${triggers.length} build trigger${triggers.length === 1 ? '' : 's'}\n`);
+      if (st.config.config) st.config.config.OnBuild = null;
+      for (const t of triggers) await this.apply(st, parseInstructionText(t, s.from.line), s);
+    }
+    for (const ins of s.instructions) {
+      this.o.signal?.throwIfAborted();
+      this.step(ins);
+      await this.apply(st, ins, s);
+    }
+    return st;
+  }
+
+  private async baseState(base: string, s: Stage): Promise<StageState> {
+    const epochArg = this.o.buildArgs.SOURCE_DATE_EPOCH ?? undefined;
+    const fixed = epochArg !== undefined && epochArg !== null && /^\d+$/.test(epochArg) ? new Date(Number(epochArg) * 1000) : undefined;
+    const stageRef = this.stageByRef(base);
+    if (stageRef && stageRef.index < s.index) {
+      const prev = await this.stage(stageRef);
+      return { image: prev.image, config: clone(prev.config), args: new Map(), cmdSet: false, epoch: prev.epoch };
+    }
+    if (base.toLowerCase() === 'scratch') {
+      return {
+        config: { architecture: 'amd64', os: 'linux', config: { Env: [DEFAULT_PATH] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
+        args: new Map(),
+        cmdSet: false,
+        epoch: fixed ?? new Date(0),
+      };
+    }
+    const image = await this.baseImage(base);
+    const config = clone(image.config);
+    delete config.container;
+    delete config.container_config;
+    delete config.docker_version;
+    config.config = config.config ?? {};
+    if (!config.config.Env) config.config.Env = [DEFAULT_PATH];
+    const created = image.config.created ? new Date(image.config.created) : new Date(0);
+    return { image, config, args: new Map(), cmdSet: false, epoch: fixed ?? (Number.isNaN(created.getTime()) ? new Date(0) : created) };
+  }
+
+  private async baseImage(name: string): Promise<Image> {
+    const store = this.d.images.store;
+    const local = store.find(name);
+    if (local && !this.o.pull) return local;
+    const ref = parseReference(name);
+    if (!this.d.distribution) {
+      if (local) return local;
+      throw notFound(`No such image: ${name}`);
+    }
+    try {
+      const job = await this.d.distribution.preparePull(ref, { auth: this.o.auth, signal: this.o.signal });
+      await job.run({ write: (m: unknown) => this.out.message(m) });
+    } catch (err) {
+      if (local) return local;
+      throw err;
+    }
+    const img = store.find(name);
+    if (!img) throw notFound(`No such image: ${name}`);
+    return img;
+  }
+
+  /** Variables visible to an instruction: the image's ENV, then the stage's ARGs. */
+  private vars(st: StageState): Map<string, string> {
+    const m = envMap(st.config.config?.Env ?? []);
+    for (const [k, v] of st.args) if (!m.has(k)) m.set(k, v);
+    return m;
+  }
+
+  private cacheKey(st: StageState, parts: unknown[]): string {
+    return `sha256:${createHash('sha256').update(JSON.stringify([st.image?.id ?? '', st.config.config ?? {}, ...parts])).digest('hex')}`;
+  }
+
+  private findCached(st: StageState, key: string): Image | undefined {
+    if (this.o.noCache) return undefined;
+    const parent = st.image?.id ?? '';
+    return this.d.images.store.list().find((img) => (img.meta.parent ?? '') === parent && img.meta.buildKey === key);
+  }
+
+  private useCache(st: StageState, key: string): boolean {
+    const hit = this.findCached(st, key);
+    if (!hit) return false;
+    st.image = hit;
+    st.config = clone(hit.config);
+    this.out.stream(` ---> Using cache\n ---> ${shortId(hit.id)}\n`);
+    return true;
+  }
+
+  /** Commits the stage's config (and a new layer, when given) as the next image. */
+  private async commit(st: StageState, createdBy: string, key: string, layer?: { diffId: string }): Promise<void> {
+    const cfg = st.config;
+    cfg.created = st.epoch.toISOString();
+    if (layer) cfg.rootfs.diff_ids = [...cfg.rootfs.diff_ids, layer.diffId];
+    const hist: Record<string, unknown> = { created: cfg.created, created_by: createdBy };
+    if (!layer) hist.empty_layer = true;
+    cfg.history = [...(cfg.history ?? []), hist];
+    const ordered: ImageConfig = {
+      architecture: cfg.architecture,
+      os: cfg.os,
+      ...(cfg.variant ? { variant: cfg.variant } : {}),
+      created: cfg.created,
+      ...(cfg.author ? { author: cfg.author } : {}),
+      config: cfg.config ?? {},
+      rootfs: cfg.rootfs,
+      history: cfg.history,
+    };
+    const meta = { ...(st.image ? { parent: st.image.id } : {}), buildKey: key };
+    st.image = await this.d.images.store.add(Buffer.from(JSON.stringify(ordered)), meta);
+    st.config = clone(st.image.config);
+    this.out.stream(` ---> ${shortId(st.image.id)}\n`);
+  }
+
+  private async metadata(st: StageState, ins: Instruction, mutate: (c: RunConfig) => void, shown?: string): Promise<void> {
+    const createdBy = `/bin/sh -c #(nop)  ${shown ?? ins.text}`;
+    const c = clone(st.config.config ?? {});
+    mutate(c);
+    const key = this.cacheKey(st, [createdBy, c]);
+    if (this.useCache(st, key)) return;
+    st.config.config = c;
+    await this.commit(st, createdBy, key);
+  }
+
+  private async apply(st: StageState, ins: Instruction, s: Stage): Promise<void> {
+    const esc = this.df.escape;
+    const vars = (): Map<string, string> => this.vars(st);
+    const cmdForm = (): string[] => (ins.json ? ins.json : [...(st.config.config?.Shell ?? DEFAULT_SHELL), ins.args]);
+    switch (ins.cmd) {
+      case 'ENV': {
+        const pairs = expandPairs(ins.args, vars(), { escape: esc, legacy: true, what: 'ENV' });
+        const shown = `ENV ${pairs.map(([k, v]) => `${k}=${v ?? ''}`).join(' ')}`;
+        await this.metadata(st, ins, (c) => {
+          let env = c.Env ?? [];
+          for (const [k, v] of pairs) env = setEnv(env, k, v ?? '');
+          c.Env = env;
+        }, shown);
+        return;
+      }
+      case 'LABEL': {
+        const pairs = expandPairs(ins.args, vars(), { escape: esc, legacy: true, what: 'LABEL' });
+        await this.metadata(st, ins, (c) => {
+          c.Labels = { ...(c.Labels ?? {}) };
+          for (const [k, v] of pairs) c.Labels[k] = v ?? '';
+        }, `LABEL ${pairs.map(([k, v]) => `${k}=${v ?? ''}`).join(' ')}`);
+        return;
+      }
+      case 'ARG': {
+        for (const [k, def] of expandPairs(ins.args, vars(), { escape: esc, legacy: false, what: 'ARG' })) {
+          let v: string | undefined | null = def;
+          if (k in this.o.buildArgs) {
+            v = this.o.buildArgs[k];
+            this.usedArgs.add(k);
+          } else if (def === undefined && this.globals.has(k)) v = this.globals.get(k);
+          if (v !== undefined && v !== null) st.args.set(k, v);
+          else st.args.delete(k);
+        }
+        await this.metadata(st, ins, () => undefined);
+        return;
+      }
+      case 'CMD':
+      case 'ENTRYPOINT': {
+        const value = cmdForm();
+        await this.metadata(st, ins, (c) => {
+          if (ins.cmd === 'CMD') {
+            c.Cmd = value;
+          } else {
+            c.Entrypoint = value;
+            if (!st.cmdSet) c.Cmd = null;
+          }
+        }, `${ins.cmd} ${JSON.stringify(value)}`);
+        if (ins.cmd === 'CMD') st.cmdSet = true;
+        return;
+      }
+      case 'EXPOSE': {
+        const ports: string[] = [];
+        for (const w of expandWords(ins.args, vars(), esc)) {
+          const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(w);
+          if (!m) throw invalid(`Invalid containerPort: ${w}`);
+          const lo = Number(m[1]);
+          const hi = m[2] ? Number(m[2]) : lo;
+          for (let p = lo; p <= hi; p++) ports.push(`${p}/${(m[3] ?? 'tcp').toLowerCase()}`);
+        }
+        await this.metadata(st, ins, (c) => {
+          c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
+          for (const p of ports) c.ExposedPorts[p] = {};
+        }, `EXPOSE ${ports.join(' ')}`);
+        return;
+      }
+      case 'USER': {
+        const user = expandWord(ins.args, vars(), esc);
+        await this.metadata(st, ins, (c) => { c.User = user; }, `USER ${user}`);
+        return;
+      }
+      case 'WORKDIR': {
+        const dir = expandWord(ins.args, vars(), esc);
+        const abs = path.posix.normalize(path.posix.isAbsolute(dir) ? dir : path.posix.join(st.config.config?.WorkingDir || '/', dir));
+        await this.metadata(st, ins, (c) => { c.WorkingDir = abs; }, `WORKDIR ${abs}`);
+        return;
+      }
+      case 'VOLUME': {
+        const vols = ins.json ?? expandWords(ins.args, vars(), esc);
+        if (vols.some((v) => v.trim() === '')) throw invalid('VOLUME specified can not be an empty string');
+        await this.metadata(st, ins, (c) => {
+          c.Volumes = { ...(c.Volumes ?? {}) };
+          for (const v of vols) c.Volumes[v] = {};
+        }, `VOLUME [${vols.join(' ')}]`);
+        return;
+      }
+      case 'STOPSIGNAL': {
+        const sig = expandWord(ins.args, vars(), esc);
+        await this.metadata(st, ins, (c) => { c.StopSignal = sig; }, `STOPSIGNAL ${sig}`);
+        return;
+      }
+      case 'MAINTAINER': {
+        const who = ins.args;
+        st.config.author = who;
+        await this.metadata(st, ins, () => undefined, `MAINTAINER ${who}`);
+        return;
+      }
+      case 'SHELL': {
+        const sh = ins.json as string[];
+        await this.metadata(st, ins, (c) => { c.Shell = sh; }, `SHELL ${JSON.stringify(sh)}`);
+        return;
+      }
+      case 'ONBUILD': {
+        const trigger = ins.args.replace(/^(\S+)/, (k) => k.toUpperCase());
+        await this.metadata(st, ins, (c) => { c.OnBuild = [...(c.OnBuild ?? []), trigger]; }, `ONBUILD ${trigger}`);
+        return;
+      }
+      case 'HEALTHCHECK': {
+        const hc = this.healthcheck(ins);
+        await this.metadata(st, ins, (c) => { c.Healthcheck = hc; });
+        return;
+      }
+      case 'RUN':
+        await this.run(st, ins, s);
+        return;
+      case 'COPY':
+      case 'ADD':
+        await this.copy(st, ins);
+        return;
+      default:
+        throw parseError(ins.line, `unknown instruction: ${ins.cmd}`);
+    }
+  }
+
+  private healthcheck(ins: Instruction): Record<string, unknown> {
+    const words = ins.args.trim();
+    const kind = (words.split(/\s+/)[0] ?? '').toUpperCase();
+    if (kind === 'NONE') {
+      if (words.split(/\s+/).length > 1) throw parseError(ins.line, 'HEALTHCHECK NONE takes no arguments');
+      return { Test: ['NONE'] };
+    }
+    if (kind !== 'CMD') throw parseError(ins.line, `Unknown type "${kind}" in HEALTHCHECK (try CMD)`);
+    const rest = words.slice(3).trim();
+    let json: string[] | undefined;
+    try {
+      const v: unknown = JSON.parse(rest);
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) json = v as string[];
+    } catch {
+      json = undefined;
+    }
+    const hc: Record<string, unknown> = { Test: json ? ['CMD', ...json] : ['CMD-SHELL', rest] };
+    for (const [k, v] of ins.flags) {
+      if (k === 'interval') hc.Interval = durationNs(v, k);
+      else if (k === 'timeout') hc.Timeout = durationNs(v, k);
+      else if (k === 'start-period') hc.StartPeriod = durationNs(v, k);
+      else if (k === 'start-interval') hc.StartInterval = durationNs(v, k);
+      else if (k === 'retries') {
+        if (!/^\d+$/.test(v) || Number(v) < 1) throw invalid(`--retries must be at least 1 (not ${v})`);
+        hc.Retries = Number(v);
+      } else throw parseError(ins.line, `Unknown flag: ${k}`);
+    }
+    return hc;
+  }
+
+  /* ---------------------------------------------------------------- RUN */
+
+  private async run(st: StageState, ins: Instruction, s: Stage): Promise<void> {
+    if (!st.image) throw invalid(`RUN needs a base image with a shell: ${ins.text} in a stage FROM scratch with no files`);
+    let argv: string[];
+    if (ins.json) argv = ins.json;
+    else {
+      let script = ins.args;
+      // A heredoc body goes to the shell with the command line, which then reads it as one.
+      for (const h of ins.heredocs) script += `\n${h.content}${h.name}`;
+      const only = ins.heredocs.length === 1 && /^<<-?["']?\w+["']?$/.test(ins.args.trim());
+      if (only) script = (ins.heredocs[0] as { content: string }).content;
+      argv = [...(st.config.config?.Shell ?? DEFAULT_SHELL), script];
+    }
+    const argEnv = [...st.args.entries()].filter(([k]) => !envMap(st.config.config?.Env ?? []).has(k)).sort(([a], [b]) => a.localeCompare(b));
+    const createdBy = `${argEnv.length > 0 ? `|${argEnv.length} ${argEnv.map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}${argv.join(' ')}`;
+    const mountSpecs = ins.flags.filter(([k]) => k === 'mount').map(([, v]) => v);
+    let network = this.o.networkMode;
+    for (const [k, v] of ins.flags) {
+      if (k === 'network') {
+        if (!['none', 'default', 'host'].includes(v)) throw parseError(ins.line, `unsupported network mode ${v}`);
+        network = v;
+      } else if (k !== 'mount' && k !== 'security') throw parseError(ins.line, `Unknown flag: ${k}`);
+    }
+    const key = this.cacheKey(st, ['RUN', createdBy, mountSpecs, network ?? '']);
+    if (this.useCache(st, key)) return;
+    const cleanups: Array<() => Promise<void>> = [];
+    const hostConfig: Partial<HostConfig> = { ...this.o.hostConfig, NetworkMode: network && network !== 'default' ? network : 'default' };
+    try {
+      const mounts = await this.runMounts(mountSpecs, s, cleanups, ins);
+      if (mounts.binds.length > 0) (hostConfig as Record<string, unknown>).Mounts = mounts.binds;
+      if (Object.keys(mounts.tmpfs).length > 0) hostConfig.Tmpfs = mounts.tmpfs;
+      const env = [...(st.config.config?.Env ?? []), ...argEnv.map(([k, v]) => `${k}=${v}`)];
+      const c = await this.d.containers.create(
+        {
+          Config: {
+            Image: st.image.id,
+            Cmd: argv,
+            Entrypoint: [''],
+            Env: env,
+            User: st.config.config?.User ?? '',
+            WorkingDir: st.config.config?.WorkingDir ?? '',
+            AttachStdout: true,
+            AttachStderr: true,
+          },
+          HostConfig: hostConfig,
+        },
+        {},
+      );
+      this.out.stream(` ---> Running in ${shortId(c.ID)}\n`);
+      let code = -1;
+      let removeIt = this.o.forceRemove;
+      try {
+        const done = new Promise<void>((resolve) => {
+          this.d.containers.onNextStart(c.ID, (sock) => {
+            if (!sock) return resolve();
+            sock.on('data', (buf: Buffer) => {
+              if (buf.length > 1) this.out.stream(buf.subarray(1).toString('utf8'));
+            });
+            sock.on('close', () => resolve());
+            sock.on('end', () => resolve());
+            sock.on('error', () => resolve());
+          });
+        });
+        const waited = this.d.containers.wait(c.ID, 'next-exit');
+        await this.d.containers.start(c.ID);
+        code = (await waited).StatusCode;
+        await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
+        if (code !== 0) {
+          throw new BuildStepError(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`, code);
+        }
+        removeIt = this.o.remove || this.o.forceRemove;
+        const layer = await this.commitLayer(this.d.containers.layersOf(this.d.containers.get(c.ID)).upper, st);
+        if (removeIt) this.out.stream(`Removing intermediate container ${shortId(c.ID)}\n`);
+        await this.commit(st, createdBy, key, layer);
+      } finally {
+        if (removeIt || code === -1) await this.d.containers.remove(c.ID, { force: true }).catch(() => undefined);
+      }
+    } finally {
+      for (const f of cleanups.reverse()) await f().catch(() => undefined);
+    }
+  }
+
+  /** `RUN --mount=…`: cache and bind mounts as bind mounts, tmpfs, secrets as read-only files. */
+  private async runMounts(specs: string[], s: Stage, cleanups: Array<() => Promise<void>>, ins: Instruction): Promise<{ binds: Array<Record<string, unknown>>; tmpfs: Record<string, string> }> {
+    const binds: Array<Record<string, unknown>> = [];
+    const tmpfs: Record<string, string> = {};
+    for (const spec of specs) {
+      const kv = new Map<string, string>();
+      for (const part of spec.split(',')) {
+        const i = part.indexOf('=');
+        kv.set(i < 0 ? part : part.slice(0, i), i < 0 ? 'true' : part.slice(i + 1));
+      }
+      const type = kv.get('type') ?? 'bind';
+      const target = kv.get('target') ?? kv.get('dst') ?? kv.get('destination');
+      const ro = kv.get('ro') === 'true' || kv.get('readonly') === 'true';
+      if (type === 'cache') {
+        if (!target) throw parseError(ins.line, 'mount type=cache requires a target');
+        const id = kv.get('id') ?? target;
+        const dir = path.join(this.d.cacheMountDir, createHash('sha256').update(id).digest('hex').slice(0, 32));
+        await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+        const uid = Number(kv.get('uid') ?? 0);
+        const gid = Number(kv.get('gid') ?? 0);
+        await fs.chown(dir, uid, gid);
+        if (kv.has('mode')) await fs.chmod(dir, parseInt(kv.get('mode') as string, 8));
+        binds.push({ Type: 'bind', Source: dir, Target: target, ReadOnly: ro });
+      } else if (type === 'tmpfs') {
+        if (!target) throw parseError(ins.line, 'mount type=tmpfs requires a target');
+        tmpfs[target] = kv.has('size') ? `size=${kv.get('size')}` : '';
+      } else if (type === 'secret') {
+        const id = kv.get('id') ?? path.posix.basename(target ?? '');
+        const content = this.o.secrets[id];
+        if (!content) {
+          if (kv.get('required') === 'true') throw invalid(`secret ${id}: not provided`);
+          continue;
+        }
+        const dir = path.join(this.d.workDir, `secret-${randomBytes(8).toString('hex')}`);
+        await fs.mkdir(dir, { mode: 0o700 });
+        cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
+        const file = path.join(dir, 'secret');
+        await fs.writeFile(file, content, { mode: Number.parseInt(kv.get('mode') ?? '0400', 8) });
+        await fs.chown(file, Number(kv.get('uid') ?? 0), Number(kv.get('gid') ?? 0));
+        binds.push({ Type: 'bind', Source: file, Target: target ?? `/run/secrets/${id}`, ReadOnly: true });
+      } else if (type === 'bind') {
+        if (!target) throw parseError(ins.line, 'mount type=bind requires a target');
+        const src = kv.get('source') ?? kv.get('src') ?? '/';
+        const from = kv.get('from');
+        const rw = kv.get('rw') === 'true' || kv.get('readwrite') === 'true';
+        let host: string;
+        if (from) {
+          const root = await this.readRoot(from, s, cleanups);
+          host = resolveInRoot(root, src);
+        } else host = resolveInRoot(this.context, src);
+        binds.push({ Type: 'bind', Source: host, Target: target, ReadOnly: !rw });
+      } else throw parseError(ins.line, `unsupported mount type ${type}`);
+    }
+    return { binds, tmpfs };
+  }
+
+  /** A read-only view of a stage's or image's filesystem for COPY --from and bind mounts. */
+  private async readRoot(from: string, s: Stage, cleanups: Array<() => Promise<void>>): Promise<string> {
+    const ref = expandWord(from, this.globals, this.df.escape);
+    const stage = this.stageByRef(ref);
+    let image: Image | undefined;
+    if (stage && stage.index < s.index) image = (await this.stage(stage)).image;
+    else if (stage) throw invalid(`circular dependency detected on stage: ${ref}`);
+    else image = await this.baseImage(ref);
+    const dir = path.join(this.d.workDir, `ro-${randomBytes(8).toString('hex')}`);
+    await fs.mkdir(dir, { recursive: true });
+    cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
+    const chains = image?.chainIds ?? [];
+    if (chains.length === 0) return dir;
+    if (chains.length === 1) return this.d.layers.diffDir(chains[0] as string);
+    const lowers = [...chains].reverse().map((c) => this.d.layers.diffDir(c));
+    mount('overlay', dir, 'overlay', MS_RDONLY, `lowerdir=${lowers.join(':')}`);
+    cleanups.push(async () => unmount(dir, MNT_DETACH));
+    return dir;
+  }
+
+  /* ---------------------------------------------------------------- COPY/ADD */
+
+  private async copy(st: StageState, ins: Instruction): Promise<void> {
+    const vars = this.vars(st);
+    const esc = this.df.escape;
+    const flags = new Map<string, string>();
+    for (const [k, v] of ins.flags) {
+      if (!['from', 'chown', 'chmod', 'link', 'checksum', 'keep-git-dir', 'parents'].includes(k)) throw parseError(ins.line, `Unknown flag: ${k}`);
+      if (k === 'from' && ins.cmd === 'ADD') throw parseError(ins.line, 'ADD --from is not supported');
+      flags.set(k, expandWord(v, vars, esc));
+    }
+    const cleanups: Array<() => Promise<void>> = [];
+    const tmp = path.join(this.d.workDir, `copy-${randomBytes(8).toString('hex')}`);
+    cleanups.push(() => fs.rm(tmp, { recursive: true, force: true }));
+    try {
+      let words: string[];
+      if (ins.heredocs.length > 0) words = expandWords(ins.args, vars, esc);
+      else words = ins.json ?? expandWords(ins.args, vars, esc);
+      const destWord = words[words.length - 1] as string;
+      const srcWords = words.slice(0, -1);
+      const wd = st.config.config?.WorkingDir || '/';
+      const dest = path.posix.isAbsolute(destWord) ? destWord : `${path.posix.join(wd, destWord)}${destWord.endsWith('/') || destWord === '.' ? '/' : ''}`;
+      let sources: Source[] = [];
+      const heredocFiles: Source[] = [];
+      const urls: string[] = [];
+      await fs.mkdir(tmp, { recursive: true });
+      const root = flags.has('from') ? await this.readRoot(flags.get('from') as string, { index: Number.MAX_SAFE_INTEGER } as Stage, cleanups) : this.context;
+      for (const w of srcWords) {
+        const doc = ins.heredocs.find((h) => w === `<<${h.name}` || w === `<<-${h.name}` || w.replace(/^<<-?["']?|["']$/g, '') === h.name);
+        if (doc) {
+          const file = path.join(tmp, `heredoc-${heredocFiles.length}`, doc.name);
+          await fs.mkdir(path.dirname(file), { recursive: true });
+          await fs.writeFile(file, doc.quoted ? doc.content : expandWord(`"${doc.content.replace(/"/g, '\\"')}"`, vars, esc), { mode: 0o644 });
+          heredocFiles.push({ host: file, rel: doc.name });
+        } else if (ins.cmd === 'ADD' && /^https?:\/\//.test(w)) urls.push(w);
+        else sources.push(...(await matchSources(root, w, ins.cmd)));
+      }
+      const downloaded: Source[] = [];
+      for (const u of urls) downloaded.push(await this.download(u, tmp, flags.get('checksum'), dest));
+      sources = [...sources, ...heredocFiles];
+      const checksum = await checksumSources([...sources, ...downloaded]);
+      const key = this.cacheKey(st, [ins.cmd, [...flags.entries()].filter(([k]) => k !== 'from'), flags.has('from') ? '' : 'context', dest, checksum, srcWords.length]);
+      const createdBy = `/bin/sh -c #(nop) ${ins.cmd} ${flags.has('from') ? `--from=${flags.get('from')} ` : ''}${ins.cmd === 'ADD' ? 'file' : 'file'}:${checksum.slice(7)} in ${dest} `;
+      if (this.useCache(st, key)) return;
+      const layout = {
+        lowers: st.image ? [...st.image.chainIds].reverse().map((c) => this.d.layers.diffDir(c)) : [],
+        upper: path.join(tmp, 'upper'),
+        work: path.join(tmp, 'work'),
+        target: path.join(tmp, 'rootfs'),
+      };
+      await this.d.mounts.prepare(layout);
+      const mkey = `build-${path.basename(tmp)}`;
+      const rootfs = await this.d.mounts.acquire(mkey, layout);
+      try {
+        let uid = 0;
+        let gid = 0;
+        if (flags.get('chown')) {
+          const u = resolveUser({ rootfs, user: flags.get('chown') as string });
+          uid = u.uid;
+          gid = flags.get('chown')?.includes(':') ? u.gid : u.gid;
+        }
+        const chmod = flags.get('chmod');
+        if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) throw invalid(`invalid chmod parameter: ${chmod}`);
+        const opts = { uid, gid, ...(chmod ? { mode: parseInt(chmod, 8) } : {}) };
+        const archives: Source[] = [];
+        const plain: Source[] = [];
+        for (const src of sources) {
+          if (ins.cmd === 'ADD' && !heredocFiles.includes(src) && (await isArchive(src.host))) archives.push(src);
+          else plain.push(src);
+        }
+        const multi = srcWords.length > 1;
+        if (multi && !dest.endsWith('/')) throw invalid(`When using ${ins.cmd} with more than one source file, the destination must be a directory and end with a /`);
+        if (plain.length > 0 || downloaded.length > 0) await copySources(rootfs, [...plain, ...downloaded], multi || plain.length + downloaded.length > 1 ? `${dest.replace(/\/?$/, '/')}` : dest, opts, ins.cmd);
+        for (const a of archives) {
+          const dir = await mkdirInRoot(rootfs, dest);
+          const { createReadStream } = await import('node:fs');
+          await extractTar(await decompress(createReadStream(a.host)), dir, { whiteouts: 'none', sameOwner: !flags.has('chown'), chown: { uid, gid } });
+        }
+      } finally {
+        await this.d.mounts.release(mkey, layout.target);
+      }
+      const layer = await this.commitLayer(layout.upper, st);
+      await this.commit(st, createdBy, key, layer);
+    } finally {
+      for (const f of cleanups.reverse()) await f().catch(() => undefined);
+    }
+  }
+
+  private async download(url: string, tmp: string, checksum: string | undefined, dest: string): Promise<Source> {
+    const resp = await fetch(url, { signal: this.o.signal ?? null }).catch((err: unknown) => {
+      throw invalid(`failed to fetch ${url}: ${messageOf(err)}`);
+    });
+    if (!resp.ok) throw invalid(`failed to GET ${url} with status ${resp.status} ${resp.statusText}`);
+    const body = Buffer.from(await resp.arrayBuffer());
+    if (checksum) {
+      const got = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+      if (got !== checksum) throw invalid(`digest mismatch ${got}: ${checksum}`);
+    }
+    const name = dest.endsWith('/') ? path.posix.basename(new URL(url).pathname) || 'download' : path.posix.basename(dest);
+    const dir = path.join(tmp, `url-${randomBytes(4).toString('hex')}`);
+    await fs.mkdir(dir, { recursive: true });
+    const file = path.join(dir, name);
+    await fs.writeFile(file, body, { mode: 0o600 });
+    const lm = resp.headers.get('last-modified');
+    if (lm && !Number.isNaN(Date.parse(lm))) await fs.utimes(file, new Date(lm), new Date(lm));
+    return { host: file, rel: name };
+  }
+
+  /** Packs an overlay upper directory into a layer (content store + unpacked layer). */
+  private async commitLayer(upper: string, st: StageState): Promise<{ diffId: string }> {
+    const stream = packPath(upper, {
+      rename: '',
+      overlayWhiteouts: true,
+      isOpaque: (p) => lgetxattr(p, 'trusted.overlay.opaque')?.toString() === 'y',
+      clampMtime: st.epoch,
+      omit: (name) => MOUNTPOINTS.has(name),
+    });
+    const blobFile = this.d.content.tempPath();
+    try {
+      const parent = st.image?.chainIds[st.image.chainIds.length - 1];
+      const layer = await this.d.layers.apply(parent, stream, { blobFile });
+      await this.d.content.commit(blobFile, layer.diffId);
+      return { diffId: layer.diffId };
+    } finally {
+      await fs.rm(blobFile, { force: true });
+    }
+  }
+}
+
+async function isArchive(file: string): Promise<boolean> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(buf, 0, 512, 0);
+    if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return true;
+    if (bytesRead >= 3 && buf.subarray(0, 3).toString('latin1') === 'BZh') return true;
+    if (bytesRead >= 6 && buf.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
+    if (bytesRead >= 4 && buf.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return true;
+    return bytesRead >= 262 && buf.subarray(257, 262).toString('latin1') === 'ustar';
+  } finally {
+    await fh.close();
+  }
+}

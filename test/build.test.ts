@@ -1,0 +1,291 @@
+/**
+ * The builder through both CLIs (docker with the classic builder, DOCKER_BUILDKIT=0, and berth):
+ * every instruction, multi-stage with --target, the layer cache and .dockerignore, build args,
+ * heredocs, failing steps, parse errors, stdin contexts and reproducible image IDs.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, type CliName, type RunOptions } from './helpers/daemon.js';
+import { cleanupAndCheck } from './helpers/daemon.js';
+import { exits, fails, ok } from './helpers/assert.js';
+
+let d: TestDaemon;
+let server: http.Server;
+let serverUrl = '';
+const workRoot = fs.mkdtempSync('/tmp/berth-build-test-');
+
+before(async () => {
+  d = await TestDaemon.start();
+  // A loopback HTTP server for ADD <url>.
+  server = http.createServer((req, res) => {
+    if (req.url === '/remote.txt') {
+      res.writeHead(200, { 'Last-Modified': 'Wed, 01 Jan 2020 00:00:00 GMT' });
+      res.end('from the web\n');
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server?.close();
+  fs.rmSync(workRoot, { recursive: true, force: true });
+  await cleanupAndCheck(d);
+});
+
+const T = { timeout: 300_000 };
+
+/** Writes a context directory from a map of relative path → content. */
+function context(name: string, files: Record<string, string>): string {
+  const dir = path.join(workRoot, name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), content);
+  }
+  return dir;
+}
+
+const steps = (out: string): string[] => out.split('\n').filter((l) => l.startsWith('Step '));
+const cacheHits = (out: string): number => out.split('\n').filter((l) => l.includes('---> Using cache')).length;
+
+for (const cli of CLIS) {
+  const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
+  describe(`build via ${cli}`, { skip }, () => {
+    const env = { DOCKER_BUILDKIT: '0' };
+    const x = (args: string[], o: RunOptions = {}) => d.cli(cli as CliName, args, { timeout: 240_000, ...o, env: { ...env, ...o.env } });
+    const tag = cli;
+
+    it('every instruction lands in the image config and filesystem', T, async () => {
+      // A tar for ADD to unpack.
+      const tarSrc = context(`tarsrc-${tag}`, { 'inner/t.txt': 'from the tar\n' });
+      const ctx = context(`all-${tag}`, {
+        'a.txt': 'alpha\n',
+        'dir/b.txt': 'beta\n',
+        'dir/sub/c.txt': 'gamma\n',
+        Dockerfile: [
+          '# syntax=docker/dockerfile:1',
+          'ARG BASE=busybox',
+          'FROM ${BASE} AS base',
+          'MAINTAINER someone@example.com',
+          'ARG WHO=world',
+          'ARG URL',
+          'ENV GREETING="hello ${WHO}" EMPTY=',
+          'ENV LEGACY value with spaces',
+          'LABEL org.example.name="the ${WHO}" other=x',
+          'WORKDIR /app',
+          'WORKDIR sub',
+          'COPY a.txt ./',
+          'COPY --chown=1000:1000 --chmod=640 dir/ /data/',
+          'ADD t.tar /unpacked/',
+          `ADD ${'${URL}'}/remote.txt /web/`,
+          'RUN echo "$GREETING" > /app/sub/greeting && \\',
+          '    echo "who=$WHO" >> /app/sub/greeting',
+          'RUN ["sh", "-c", "echo exec-form > /app/sub/exec"]',
+          'SHELL ["/bin/sh", "-ec"]',
+          'RUN echo shell-changed > /app/sub/shell',
+          'USER 1000:1000',
+          'EXPOSE 8080 9000-9001/udp',
+          'VOLUME ["/vol"]',
+          'STOPSIGNAL SIGUSR1',
+          'HEALTHCHECK --interval=5s --timeout=2s --retries=4 CMD true',
+          'ONBUILD RUN echo triggered > /tmp/onbuild',
+          'ENTRYPOINT ["sh", "-c"]',
+          'CMD ["cat /app/sub/greeting"]',
+        ].join('\n'),
+      });
+      const tarFile = path.join(ctx, 't.tar');
+      assert.equal(spawnSync('tar', ['-C', tarSrc, '-cf', tarFile, 'inner']).status, 0);
+      const image = `allinst-${tag}:1`;
+      const r = await x(['build', '-t', image, '--build-arg', 'WHO=berth', '--build-arg', `URL=${serverUrl}`, '--label', 'from-cli=yes', ctx]);
+      ok(r);
+      assert.match(r.stdout, /Successfully built [0-9a-f]{12}/, r.desc);
+      assert.match(r.stdout, new RegExp(`Successfully tagged ${image.replace(/[.:]/g, '\\$&')}`), r.desc);
+      assert.equal(steps(r.stdout).length, 25, r.desc);
+      assert.match(r.stdout, /Step 1\/25 : FROM \$\{BASE\} AS base/, r.desc);
+
+      const img = (await d.api.get(`/images/${image}/json`)).json();
+      const c = img.Config;
+      assert.ok(c.Env.includes('GREETING=hello berth'), JSON.stringify(c.Env));
+      assert.ok(c.Env.includes('EMPTY='), JSON.stringify(c.Env));
+      assert.ok(c.Env.includes('LEGACY=value with spaces'), JSON.stringify(c.Env));
+      assert.ok(!c.Env.some((e: string) => e.startsWith('WHO=')), 'build args never reach the image');
+      assert.deepEqual(c.Labels, { 'org.example.name': 'the berth', other: 'x', 'from-cli': 'yes' });
+      assert.equal(c.WorkingDir, '/app/sub');
+      assert.equal(c.User, '1000:1000');
+      assert.deepEqual(Object.keys(c.ExposedPorts).sort(), ['8080/tcp', '9000/udp', '9001/udp']);
+      assert.deepEqual(c.Volumes, { '/vol': {} });
+      assert.equal(c.StopSignal, 'SIGUSR1');
+      assert.deepEqual(c.Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 5e9, Timeout: 2e9, Retries: 4 });
+      assert.deepEqual(c.OnBuild, ['RUN echo triggered > /tmp/onbuild']);
+      assert.deepEqual(c.Shell, ['/bin/sh', '-ec']);
+      assert.deepEqual(c.Entrypoint, ['sh', '-c']);
+      assert.deepEqual(c.Cmd, ['cat /app/sub/greeting']);
+      assert.equal(img.Author, 'someone@example.com');
+
+      // The filesystem, read by running the image.
+      const out = ok(await x(['run', '--rm', '-u', '0', image, [
+        'cat /app/sub/greeting /app/sub/a.txt /app/sub/exec /app/sub/shell /unpacked/inner/t.txt /web/remote.txt',
+        'stat -c "%u:%g %a %n" /data/b.txt /data/sub/c.txt',
+        'cat /data/sub/c.txt',
+      ].join(' && ')]));
+      assert.equal(out, [
+        'hello berth', 'who=berth', 'alpha', 'exec-form', 'shell-changed', 'from the tar', 'from the web',
+        '1000:1000 640 /data/b.txt', '1000:1000 640 /data/sub/c.txt', 'gamma',
+      ].join('\n'));
+      assert.equal(ok(await x(['run', '--rm', image])), 'hello berth\nwho=berth');
+
+      // ONBUILD triggers run in a child build, and are not inherited further.
+      const child = context(`onbuild-${tag}`, { Dockerfile: `FROM ${image}\nRUN cat /tmp/onbuild\n` });
+      const rc = await x(['build', '-t', `onbuild-child-${tag}`, child]);
+      ok(rc);
+      assert.match(rc.stdout, /Executing 1 build trigger/, rc.desc);
+      assert.equal((await d.api.get(`/images/onbuild-child-${tag}/json`)).json().Config.OnBuild, null);
+      ok(await x(['rmi', `onbuild-child-${tag}`, image]));
+    });
+
+    it('multi-stage with --target builds only the stages it needs; COPY --from a stage', T, async () => {
+      const ctx = context(`ms-${tag}`, {
+        Dockerfile: [
+          'FROM busybox AS one',
+          'RUN echo one > /one.txt',
+          'FROM busybox AS unused',
+          'RUN echo never-run-unused-stage > /x',
+          'FROM busybox AS two',
+          'COPY --from=one /one.txt /copied.txt',
+          'RUN echo two >> /copied.txt',
+          'FROM two AS final',
+          'CMD ["cat", "/copied.txt"]',
+        ].join('\n'),
+      });
+      const r = await x(['build', '-t', `ms-${tag}`, ctx]);
+      ok(r);
+      assert.doesNotMatch(r.stdout, /never-run-unused-stage/, r.desc);
+      assert.equal(ok(await x(['run', '--rm', `ms-${tag}`])), 'one\ntwo');
+      const t = await x(['build', '--target', 'one', '-t', `ms-one-${tag}`, ctx]);
+      ok(t);
+      assert.equal(steps(t.stdout).length, 2, t.desc);
+      assert.equal(ok(await x(['run', '--rm', `ms-one-${tag}`, 'cat', '/one.txt'])), 'one');
+      fails(await x(['build', '--target', 'nope', ctx]), 1, /target nope/);
+      ok(await x(['rmi', `ms-${tag}`, `ms-one-${tag}`]));
+    });
+
+    it('the cache: hits when nothing changed, misses from a changed COPY on; .dockerignore keeps files out', T, async () => {
+      const ctx = context(`cache-${tag}`, {
+        'app.txt': `v1 ${tag}\n`,
+        'notes.log': 'ignored\n',
+        'keep/important.log': 'kept by an exception\n',
+        '.dockerignore': '*.log\n**/*.log\n!keep/important.log\n',
+        Dockerfile: 'FROM busybox\nRUN echo base > /base\nCOPY . /ctx/\nRUN ls -R /ctx > /listing\n',
+      });
+      const first = await x(['build', '-t', `cache-${tag}`, ctx]);
+      ok(first);
+      const listing = ok(await x(['run', '--rm', `cache-${tag}`, 'cat', '/listing']));
+      assert.doesNotMatch(listing, /notes\.log/, 'an ignored file is not in the context');
+      assert.match(listing, /important\.log/, 'an exception brings a file back');
+
+      const again = await x(['build', '-t', `cache-${tag}`, ctx]);
+      ok(again);
+      assert.equal(cacheHits(again.stdout), 3, again.desc);
+
+      // Changing an ignored file changes nothing.
+      fs.writeFileSync(path.join(ctx, 'notes.log'), 'changed but ignored\n');
+      const ignoredChange = await x(['build', ctx]);
+      ok(ignoredChange);
+      assert.equal(cacheHits(ignoredChange.stdout), 3, ignoredChange.desc);
+
+      // Changing a copied file: the RUN before it is cached, COPY and what follows are not.
+      // (content unique to this CLI's run: the cache is content-addressed and shared)
+      fs.writeFileSync(path.join(ctx, 'app.txt'), `v2 ${tag}\n`);
+      const changed = await x(['build', '-t', `cache-${tag}`, ctx]);
+      ok(changed);
+      assert.equal(cacheHits(changed.stdout), 1, changed.desc);
+      assert.equal(ok(await x(['run', '--rm', `cache-${tag}`, 'cat', '/ctx/app.txt'])), `v2 ${tag}`);
+
+      const nocache = await x(['build', '--no-cache', ctx]);
+      ok(nocache);
+      assert.equal(cacheHits(nocache.stdout), 0, nocache.desc);
+      ok(await x(['rmi', `cache-${tag}`]));
+    });
+
+    it('heredocs in RUN and COPY', T, async () => {
+      const ctx = context(`heredoc-${tag}`, {
+        Dockerfile: [
+          'FROM busybox',
+          'ARG NAME=heredoc',
+          'RUN <<EOF',
+          'echo first > /h1',
+          'echo second >> /h1',
+          'EOF',
+          'RUN cat <<EOT > /h2',
+          'line for $NAME',
+          'EOT',
+          'COPY <<EOF /etc/copied.conf',
+          'key=value',
+          'EOF',
+        ].join('\n'),
+      });
+      ok(await x(['build', '-t', `heredoc-${tag}`, ctx]));
+      assert.equal(ok(await x(['run', '--rm', `heredoc-${tag}`, 'cat', '/h1', '/h2', '/etc/copied.conf'])), 'first\nsecond\nline for heredoc\nkey=value');
+      ok(await x(['rmi', `heredoc-${tag}`]));
+    });
+
+    it('a failing RUN stops the build with its exit code and message; parse errors name the line', T, async () => {
+      const ctx = context(`fail-${tag}`, { Dockerfile: 'FROM busybox\nRUN echo before\nRUN exit 7\nRUN echo never\n' });
+      const r = await x(['build', ctx]);
+      exits(r, 7);
+      assert.match(r.stderr + r.stdout, /The command '\/bin\/sh -c exit 7' returned a non-zero code: 7/, r.desc);
+      assert.doesNotMatch(r.stdout, /never/, r.desc);
+
+      const bad = context(`parse-${tag}`, { Dockerfile: 'FROM busybox\nRUN true\nFROBNICATE now\n' });
+      const p = await x(['build', bad]);
+      assert.notEqual(p.code, 0, p.desc);
+      assert.match(p.stderr + p.stdout, /Dockerfile parse error line 3: unknown instruction: FROBNICATE/, p.desc);
+
+      const nostage = context(`nostage-${tag}`, { Dockerfile: 'RUN true\n' });
+      assert.match((await x(['build', nostage])).stderr, /line 1/);
+      const missing = context(`missing-${tag}`, { Dockerfile: 'FROM busybox\nCOPY nothere.txt /\n' });
+      const m = await x(['build', missing]);
+      assert.notEqual(m.code, 0, m.desc);
+      assert.match(m.stderr + m.stdout, /nothere\.txt/, m.desc);
+    });
+
+    it('a Dockerfile on stdin; -q prints the ID; -f outside the context', T, async () => {
+      const r = await x(['build', '-q', '-'], { input: 'FROM busybox\nLABEL stdin=yes\n' });
+      const id = ok(r);
+      assert.match(id, /^sha256:[0-9a-f]{64}$/, r.desc);
+      assert.equal((await d.api.get(`/images/${id}/json`)).json().Config.Labels.stdin, 'yes');
+
+      const ctx = context(`outside-${tag}`, { 'f.txt': 'outside dockerfile\n' });
+      const dfDir = context(`outside-df-${tag}`, { 'Other.dockerfile': 'FROM busybox\nCOPY f.txt /f.txt\n' });
+      ok(await x(['build', '-t', `outside-${tag}`, '-f', path.join(dfDir, 'Other.dockerfile'), ctx]));
+      assert.equal(ok(await x(['run', '--rm', `outside-${tag}`, 'cat', '/f.txt'])), 'outside dockerfile');
+      ok(await x(['rmi', `outside-${tag}`]));
+    });
+  });
+}
+
+describe('build reproducibility and the cache across CLIs', { skip: HAVE_DOCKER ? false : NO_DOCKER_MSG }, () => {
+  it('the same Dockerfile and context give the same image ID, from either CLI and without the cache', T, async () => {
+    const ctx = context('repro', {
+      'data.txt': 'reproducible\n',
+      Dockerfile: 'FROM busybox\nCOPY data.txt /data.txt\nRUN echo built > /built && touch /stamp\nENV X=1\n',
+    });
+    const env = { DOCKER_BUILDKIT: '0' };
+    const a = ok(await d.docker(['build', '-q', '--no-cache', ctx], { env, timeout: 120_000 }));
+    fs.utimesSync(path.join(ctx, 'data.txt'), new Date(), new Date());
+    const b = ok(await d.berth(['build', '-q', '--no-cache', ctx], { timeout: 120_000 }));
+    assert.equal(a, b);
+    const prune = ok(await d.berth(['builder', 'prune', '-f']));
+    assert.match(prune, /Total reclaimed space/);
+    assert.equal((await d.api.get(`/images/${a}/json`)).status, 404, 'an untagged build result is build cache and pruned');
+  });
+});
