@@ -7,13 +7,14 @@ import { ApiError, ConnectionError } from '../client/errors.js';
 import { CLI_NAME, Cli, MultiError, StatusError, describeError, flushStream, type CommandDef } from './common.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
 
-type ModuleName = 'container' | 'image' | 'system';
+type ModuleName = 'container' | 'image' | 'system' | 'volume';
 type CommandTable = Record<string, CommandDef>;
 
 const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
   container: () => import('./container.js'),
   image: () => import('./image.js'),
   system: () => import('./system.js'),
+  volume: () => import('./volume.js'),
 };
 
 /** top-level command → [module, key in its table] */
@@ -70,6 +71,11 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
     module: 'system',
     description: 'Manage Berth',
     subs: { info: 'info', version: 'version' },
+  },
+  volume: {
+    module: 'volume',
+    description: 'Manage volumes',
+    subs: { create: 'create', inspect: 'inspect', ls: 'ls', list: 'ls', prune: 'prune', rm: 'rm', remove: 'rm' },
   },
 };
 
