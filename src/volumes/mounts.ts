@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { promises as fs, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { invalid, messageOf, system } from '../lib/errors.js';
+import { invalid, isCategory, messageOf, system } from '../lib/errors.js';
 import { resolveInRoot } from '../lib/securepath.js';
 import { mergeTmpfsOptions, type OciMount } from '../runtime/spec.js';
 import type { Container } from '../containers/types.js';
@@ -216,7 +216,13 @@ export class MountManager {
         mode = spec.slice(i + 1);
       }
       if (mode !== '' && mode !== 'ro' && mode !== 'rw') throw invalid(`invalid mode: ${mode}`);
-      const other = ctx.find(ref);
+      let other: Container;
+      try {
+        other = ctx.find(ref);
+      } catch (err) {
+        // dockerd answers 400 here (a 404 would make the docker CLI try to pull the image).
+        throw isCategory(err, 'NotFound') ? invalid(messageOf(err)) : err;
+      }
       for (const mp of Object.values(other.MountPoints ?? {})) {
         const copy: MountPoint = { ...mp, CopyData: false };
         delete copy.Anonymous; // the other container's, not ours to remove
@@ -279,14 +285,19 @@ export class MountManager {
    * seeded at first use), destinations are resolved inside the rootfs.
    */
   async setup(c: Container, rootfs: string): Promise<MountSetup> {
-    const mps = Object.values(c.MountPoints ?? {}).sort((a, b) => depth(a.Destination) - depth(b.Destination));
+    // Destinations resolved inside the rootfs first, then mounted parents before children (by
+    // where they really land: a symlink may put a shallow path deep, or the other way round).
+    const mps = Object.values(c.MountPoints ?? {})
+      .map((mp) => {
+        const hostDest = resolveInRoot(rootfs, mp.Destination);
+        return { mp, hostDest, destination: `/${path.relative(rootfs, hostDest)}` };
+      })
+      .sort((a, b) => depth(a.destination) - depth(b.destination));
     const out: OciMount[] = [];
     let rootfsPropagation: string | undefined;
     const mounted: string[] = [];
     try {
-      for (const mp of mps) {
-        const hostDest = resolveInRoot(rootfs, mp.Destination);
-        const destination = `/${path.relative(rootfs, hostDest)}`;
+      for (const { mp, hostDest, destination } of mps) {
         if (destination === '/') throw invalid(`invalid mount config for type "${mp.Type}": invalid specification: destination can't be '/'`);
         const ro = mp.RW ? [] : ['ro'];
         if (mp.Type === 'tmpfs') {
