@@ -169,7 +169,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
 
   r.add('DELETE', '/containers/{id}', async (ctx) => {
     if (boolParam(ctx.query, 'link')) throw invalid('links are not supported');
-    await svc.remove(ctx.params.id as string, { force: boolParam(ctx.query, 'force') });
+    await svc.remove(ctx.params.id as string, { force: boolParam(ctx.query, 'force'), removeVolumes: boolParam(ctx.query, 'v') });
     sendEmpty(ctx, 204);
   });
 

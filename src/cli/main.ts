@@ -7,7 +7,7 @@ import { ApiError, ConnectionError } from '../client/errors.js';
 import { CLI_NAME, Cli, MultiError, StatusError, describeError, flushStream, type CommandDef } from './common.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
 
-type ModuleName = 'container' | 'image' | 'system' | 'build';
+type ModuleName = 'container' | 'image' | 'system' | 'build' | 'volume';
 type CommandTable = Record<string, CommandDef>;
 
 const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
@@ -15,6 +15,7 @@ const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
   image: () => import('./image.js'),
   system: () => import('./system.js'),
   build: () => import('./build.js'),
+  volume: () => import('./volume.js'),
 };
 
 /** top-level command → [module, key in its table] */
@@ -77,6 +78,11 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
     module: 'build',
     description: 'Manage builds',
     subs: { build: 'build', prune: 'prune' },
+  },
+  volume: {
+    module: 'volume',
+    description: 'Manage volumes',
+    subs: { create: 'create', inspect: 'inspect', ls: 'ls', list: 'ls', prune: 'prune', rm: 'rm', remove: 'rm' },
   },
 };
 

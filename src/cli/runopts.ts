@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { ContainerCreateRequest, HostConfig, RestartPolicy } from '../client/types.js';
 import { FlagError, type FlagSpec, type ParsedFlags } from './flags.js';
 import { parseMemory } from './format.js';
+import { parseVolumeFlags } from './mountopts.js';
 
 export const CREATE_FLAGS: FlagSpec[] = [
   { long: 'attach', short: 'a', type: 'list', description: 'Attach to STDIN, STDOUT or STDERR' },
@@ -22,6 +23,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
   { long: 'label', short: 'l', type: 'list', description: 'Set meta data on a container' },
   { long: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
+  { long: 'mount', type: 'list', description: 'Attach a filesystem mount to the container' },
   { long: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
   { long: 'name', type: 'string', description: 'Assign a name to the container' },
   { long: 'network', type: 'string', valueName: 'network', description: 'Connect a container to a network' },
@@ -37,9 +39,11 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { long: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   { long: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
   { long: 'stop-timeout', type: 'int', description: 'Timeout (in seconds) to stop a container' },
+  { long: 'tmpfs', type: 'list', description: 'Mount a tmpfs directory' },
   { long: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
   { long: 'user', short: 'u', type: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
   { long: 'volume', short: 'v', type: 'list', description: 'Bind mount a volume' },
+  { long: 'volumes-from', type: 'list', description: 'Mount volumes from the specified container(s)' },
   { long: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
 ];
 
@@ -214,8 +218,16 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
   if (capAdd.length) host.CapAdd = capAdd;
   if (capDrop.length) host.CapDrop = capDrop;
   if (flags.has('init')) host.Init = flags.bool('init');
-  const binds = flags.list('volume');
-  if (binds.length) host.Binds = binds;
+  const volumeFlags = parseVolumeFlags({
+    volumes: flags.list('volume'),
+    mounts: flags.list('mount'),
+    tmpfs: flags.list('tmpfs'),
+    volumesFrom: flags.list('volumes-from'),
+  });
+  if (volumeFlags.binds.length) host.Binds = volumeFlags.binds;
+  if (volumeFlags.mounts.length) (host as Record<string, unknown>).Mounts = volumeFlags.mounts;
+  if (Object.keys(volumeFlags.tmpfs).length) (host as Record<string, unknown>).Tmpfs = volumeFlags.tmpfs;
+  if (volumeFlags.volumesFrom.length) (host as Record<string, unknown>).VolumesFrom = volumeFlags.volumesFrom;
 
   const body: ContainerCreateRequest = {
     Hostname: flags.string('hostname') ?? '',
@@ -245,6 +257,7 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
     body.ExposedPorts = exposed;
     (host as HostConfig & { PortBindings?: unknown }).PortBindings = bindings;
   }
+  if (Object.keys(volumeFlags.anonymous).length) body.Volumes = volumeFlags.anonymous;
   body.HostConfig = host;
   body.NetworkingConfig = { EndpointsConfig: {} };
   return { body, name: flags.string('name'), platform: flags.string('platform'), image };

@@ -10,6 +10,8 @@ import { extractTar } from '../lib/safetar.js';
 import { resolveInRoot } from '../lib/securepath.js';
 import { packPath } from '../lib/tarpack.js';
 import type { ContainerService } from './service.js';
+import type { Container } from './types.js';
+import { resolveContainerPath } from '../volumes/paths.js';
 
 export interface Change {
   Path: string;
@@ -101,9 +103,9 @@ function containerPath(p: string): string {
   return p.startsWith('/') ? p : `/${p}`;
 }
 
-async function statIn(rootfs: string, p: string): Promise<{ host: string; stat: PathStat; st: Stats }> {
+async function statIn(c: Container, rootfs: string, p: string): Promise<{ host: string; stat: PathStat; st: Stats }> {
   const cp = containerPath(p);
-  const host = resolveInRoot(rootfs, cp, { followLast: false });
+  const host = resolveContainerPath(c.MountPoints, rootfs, cp, { followLast: false }).host;
   let st: Stats;
   try {
     st = await fs.lstat(host);
@@ -123,7 +125,7 @@ async function statIn(rootfs: string, p: string): Promise<{ host: string; stat: 
 }
 
 export async function statPath(svc: ContainerService, ref: string, p: string): Promise<PathStat> {
-  return svc.withRootfs(ref, async (rootfs) => (await statIn(rootfs, p)).stat);
+  return svc.withRootfs(ref, async (rootfs, c) => (await statIn(c, rootfs, p)).stat);
 }
 
 /** Streams `p` as a tar; `onStat` gets the stat before any byte is sent. */
@@ -133,14 +135,14 @@ export async function getArchive(
   p: string,
   send: (stat: PathStat, tar: Readable) => Promise<void>,
 ): Promise<void> {
-  await svc.withRootfs(ref, async (rootfs) => {
+  await svc.withRootfs(ref, async (rootfs, c) => {
     const cp = containerPath(p);
     const trailingDot = cp.endsWith('/.');
-    const { stat, st } = await statIn(rootfs, cp);
+    const { stat, st } = await statIn(c, rootfs, cp);
     // A trailing slash or `/.` asks for the contents; otherwise the entry itself (links followed
     // only when the path ends in a slash).
     const follow = cp.endsWith('/') || trailingDot;
-    const host = follow ? resolveInRoot(rootfs, cp) : resolveInRoot(rootfs, cp, { followLast: false });
+    const host = resolveContainerPath(c.MountPoints, rootfs, cp, { followLast: follow }).host;
     if (cp.endsWith('/') && !st.isDirectory() && !st.isSymbolicLink()) throw invalid(`not a directory`);
     const name = trailingDot ? '' : path.basename(cp.replace(/\/+$/, '')) || '.';
     await send(stat, packPath(host, { rename: name === '.' ? '' : name }));
@@ -155,10 +157,12 @@ export async function putArchive(
   opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean },
 ): Promise<void> {
   const c = svc.get(ref);
-  if (c.HostConfig.ReadonlyRootfs) throw invalid('container rootfs is marked read-only');
   await svc.withRootfs(ref, async (rootfs) => {
     const cp = containerPath(p);
-    const host = resolveInRoot(rootfs, cp);
+    // A path in a volume or bind mount goes to the mount's host directory.
+    const { host, mount } = resolveContainerPath(c.MountPoints, rootfs, cp);
+    if (mount && !mount.RW) throw invalid('mounted volume is marked read-only');
+    if (!mount && c.HostConfig.ReadonlyRootfs) throw invalid('container rootfs is marked read-only');
     let st: Stats;
     try {
       st = await fs.stat(host);

@@ -29,13 +29,14 @@ import {
   type MonitorPaths,
 } from '../runtime/monitor.js';
 import type { Runc } from '../runtime/runc.js';
-import { buildSpec, hostBoundingCapabilities, type NamespaceMode, type OciProcess, type Resources } from '../runtime/spec.js';
+import { buildSpec, hostBoundingCapabilities, type NamespaceMode, type OciMount, type OciProcess, type Resources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import { buildContainer, mergeEnv, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
 import { RestartManager } from './restart.js';
 import type { ContainerStore } from './store.js';
 import { ZERO_TIME, type Container, type HostConfig } from './types.js';
 import type { SeqpacketSocket } from 'node-unix-socket';
+import type { MountManager, MountSetup } from '../volumes/mounts.js';
 
 export interface ContainerServiceOptions {
   store: ContainerStore;
@@ -50,6 +51,8 @@ export interface ContainerServiceOptions {
   cgroupParent: string;
   /** tini-static, for `--init`. */
   initBinary?: string;
+  /** Volumes, binds and tmpfs mounts (src/volumes/mounts.ts). */
+  volumeMounts?: MountManager;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -194,6 +197,7 @@ export class ContainerService {
       c.HostnamePath = path.join(dir, 'hostname');
       c.HostsPath = path.join(dir, 'hosts');
       c.ResolvConfPath = path.join(dir, 'resolv.conf');
+      await this.o.volumeMounts?.prepare(c, { imageVolumes: image.config.config?.Volumes, find: (r) => this.get(r) });
       await this.o.mounts.prepare(this.rootfsLayout(c, image));
       t.mark('layout');
       await this.writeEtcFiles(c);
@@ -264,7 +268,7 @@ export class ContainerService {
         // Attached clients learn of the failure by their stream closing.
         for (const hook of this.preStart.get(c.ID) ?? []) hook(undefined);
         this.preStart.delete(c.ID);
-        if (c.HostConfig.AutoRemove) void this.remove(c.ID, { force: true }).catch(() => undefined);
+        if (c.HostConfig.AutoRemove) void this.remove(c.ID, { force: true, removeVolumes: true }).catch(() => undefined);
         throw err;
       }
     });
@@ -288,7 +292,8 @@ export class ContainerService {
     let started = false;
     try {
       await this.writeEtcFiles(c);
-      const spec = this.specFor(c, rootfs);
+      const volumeMounts = await this.o.volumeMounts?.setup(c, rootfs);
+      const spec = this.specFor(c, rootfs, volumeMounts);
       t.mark('spec');
       // The bundle is derived from the record and rewritten at every start: no fsync needed.
       await fs.writeFile(path.join(run, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
@@ -353,6 +358,7 @@ export class ContainerService {
     } catch (err) {
       if (!started) {
         await this.o.mounts.release(c.ID, layout.target).catch(() => undefined);
+        await this.o.volumeMounts?.teardown(c).catch(() => undefined);
         if (err instanceof BerthError) {
           c.State.Error = err.message;
           c.State.ExitCode = /executable file not found|no such file or directory/.test(err.message)
@@ -367,14 +373,15 @@ export class ContainerService {
     }
   }
 
-  private specFor(c: Container, rootfs: string): ReturnType<typeof buildSpec> {
-    const spec = this.baseSpecFor(c, rootfs);
+  private specFor(c: Container, rootfs: string, extra?: MountSetup): ReturnType<typeof buildSpec> {
+    const spec = this.baseSpecFor(c, rootfs, extra?.mounts ?? []);
+    if (extra?.rootfsPropagation) spec.linux.rootfsPropagation = extra.rootfsPropagation;
     const size = consoleSize(c.HostConfig.ConsoleSize);
     if (c.Config.Tty && size) spec.process.consoleSize = size;
     return spec;
   }
 
-  private baseSpecFor(c: Container, rootfs: string): ReturnType<typeof buildSpec> {
+  private baseSpecFor(c: Container, rootfs: string, mounts: OciMount[]): ReturnType<typeof buildSpec> {
     const h = c.HostConfig;
     const user = resolveUser({ rootfs, user: c.Config.User, groupAdd: h.GroupAdd ?? [] });
     const resources: Resources = resourcesOf(h);
@@ -407,6 +414,7 @@ export class ContainerService {
       cgroupns: h.CgroupnsMode === 'host' ? 'host' : 'private',
       shmSize: h.ShmSize,
       ...(h.Tmpfs ? { tmpfs: h.Tmpfs } : {}),
+      mounts,
       ...(h.Sysctls ? { sysctls: h.Sysctls } : {}),
       ulimits: (h.Ulimits ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
       oomScoreAdj: h.OomScoreAdj,
@@ -454,6 +462,7 @@ export class ContainerService {
       await Promise.all([
         this.o.runc.cleanupStopped(id, this.cgroupsPath(c)).catch(() => this.o.runc.delete(id, true).catch(() => undefined)),
         image ? this.o.mounts.release(id, this.rootfsLayout(c, image).target).catch(() => undefined) : undefined,
+        this.o.volumeMounts?.teardown(c).catch(() => undefined),
       ]);
       t.mark('cleanup');
       t.end();
@@ -484,7 +493,7 @@ export class ContainerService {
       this.notify(c, ['not-running', 'next-exit']);
     });
     if (restartDelay !== undefined) this.restarts.schedule(id, restartDelay);
-    if (autoRemove) await this.remove(id, { force: true }).catch(() => undefined);
+    if (autoRemove) await this.remove(id, { force: true, removeVolumes: true }).catch(() => undefined);
   }
 
   private async oomKilled(c: Container): Promise<boolean> {
@@ -648,7 +657,7 @@ export class ContainerService {
 
   /* ------------------------------------------------------------------ remove */
 
-  async remove(ref: string, opts: { force?: boolean }): Promise<void> {
+  async remove(ref: string, opts: { force?: boolean; removeVolumes?: boolean }): Promise<void> {
     const c = this.get(ref);
     if (c.State.Running && !opts.force) {
       if (c.State.Paused) {
@@ -674,6 +683,7 @@ export class ContainerService {
       await fs.rm(this.runDir(c.ID), { recursive: true, force: true });
       await this.o.exits.consume(c.ID);
       await this.o.store.remove(c);
+      await this.o.volumeMounts?.removed(c, { removeVolumes: opts.removeVolumes === true });
       this.event(c, 'destroy');
       this.notify(c, ['removed', 'not-running', 'next-exit']);
     });

@@ -1,4 +1,5 @@
 /** The container model, in the shape Docker's inspect shows it (so inspect is a projection). */
+import type { MountPoint } from '../volumes/mountpoint.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -135,6 +136,8 @@ export interface Container {
   MountLabel: string;
   ProcessLabel: string;
   AppArmorProfile: string;
+  /** Volumes, binds and tmpfs mounts by destination (src/volumes/mounts.ts). */
+  MountPoints?: Record<string, MountPoint>;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -1,4 +1,5 @@
 /** Read-only views of containers: inspect documents, list entries, status strings, filters. */
+import { mountsView, usesVolume } from '../volumes/mountpoint.js';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { invalid } from '../lib/errors.js';
@@ -100,7 +101,7 @@ export function inspectContainer(c: Container, x: InspectExtras): Record<string,
       },
       Name: 'overlay2',
     },
-    Mounts: [],
+    Mounts: mountsView(c.MountPoints),
     Config: c.Config,
     NetworkSettings: networkSettings(c),
   };
@@ -125,7 +126,7 @@ export function listEntry(c: Container, imageName: string, sizes?: { rw: number;
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode },
     NetworkSettings: { Networks: (networkSettings(c).Networks as Record<string, unknown>) ?? {} },
-    Mounts: [],
+    Mounts: mountsView(c.MountPoints),
   };
   if (sizes) {
     e.SizeRw = sizes.rw;
@@ -211,6 +212,8 @@ export function filterContainers(list: Container[], o: ListOptions): Container[]
     if (exited && !(c.State.Status === 'exited' && exited.map(Number).includes(c.State.ExitCode))) return false;
     if (before !== undefined && !(Date.parse(c.Created) < before)) return false;
     if (since !== undefined && !(Date.parse(c.Created) > since)) return false;
+    const volumes = f.get('volume');
+    if (volumes && !volumes.some((v) => usesVolume(c.MountPoints, v))) return false;
     if (ancestors.length > 0 && !ancestors.some((a) => a.id === c.Image || sameRef(a.ref, c.Config.Image))) return false;
     return true;
   });

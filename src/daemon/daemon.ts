@@ -29,6 +29,10 @@ import { registerImageRoutes } from '../api/images.js';
 import { registerBuildRoutes } from '../api/build.js';
 import { Builder } from '../build/builder.js';
 import { registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
+import { VolumeStore } from '../volumes/store.js';
+import { VolumeService } from '../volumes/service.js';
+import { MountManager } from '../volumes/mounts.js';
+import { registerVolumeRoutes } from '../api/volumes.js';
 import type { DaemonConfig } from './config.js';
 import type { Duplex } from 'node:stream';
 
@@ -57,6 +61,10 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   await layers.init();
   await images.init();
   await store.init();
+  const volumeStore = new VolumeStore(path.join(dataRoot, 'volumes'));
+  await volumeStore.init();
+  const volumes = new VolumeService({ store: volumeStore, events });
+  const volumeMounts = new MountManager(volumes);
 
   const initBinary = INIT_CANDIDATES.find((p) => existsSync(p));
   const containers = new ContainerService({
@@ -69,6 +77,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     events,
     execRoot,
     cgroupParent: cfg.cgroupParent,
+    volumeMounts,
     ...(initBinary ? { initBinary } : {}),
   });
   const imageService = new ImageService({
@@ -85,7 +94,12 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   });
   await distribution.init();
 
+  volumes.setUsers((name) =>
+    containers.list().filter((c) => Object.values(c.MountPoints ?? {}).some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.ID),
+  );
   await containers.recover();
+  for (const c of containers.list()) if (c.State.Running) volumeMounts.adopt(c);
+  await volumes.reconcile();
   await exits.start();
 
   const components = { runc: '', runcCommit: '', conmon: '' };
@@ -109,6 +123,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     },
   });
   registerContainerRoutes(router, { containers, images });
+  registerVolumeRoutes(router, volumes);
   registerExecRoutes(router, new ExecService(containers, execRoot));
   registerImageRoutes(router, {
     images: imageService,

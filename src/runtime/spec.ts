@@ -118,6 +118,7 @@ export interface OciLinux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
+  rootfsPropagation?: string;
 }
 
 /** An OCI runtime config.json. */

@@ -1,0 +1,40 @@
+/** /volumes/…: HTTP ⇄ VolumeService. */
+import { parseFilters } from '../containers/view.js';
+import { invalid } from '../lib/errors.js';
+import type { CreateVolumeRequest, VolumeService } from '../volumes/service.js';
+import { boolParam, readJSON, sendEmpty, sendJSON, versionAtLeast, type Router } from './router.js';
+
+export function registerVolumeRoutes(r: Router, volumes: VolumeService): void {
+  r.add('GET', '/volumes', async (ctx) => {
+    sendJSON(ctx, 200, { Volumes: volumes.list(parseFilters(ctx.query.get('filters'))), Warnings: null });
+  });
+
+  r.add('POST', '/volumes/create', async (ctx) => {
+    const body = await readJSON<Record<string, unknown>>(ctx);
+    for (const k of ['Name', 'Driver'] as const) {
+      if (body[k] !== undefined && body[k] !== null && typeof body[k] !== 'string') throw invalid(`invalid JSON: ${k} must be a string`);
+    }
+    for (const k of ['DriverOpts', 'Labels'] as const) {
+      const v = body[k];
+      if (v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string'))) {
+        throw invalid(`invalid JSON: ${k} must be a map of strings`);
+      }
+    }
+    sendJSON(ctx, 201, await volumes.create(body as CreateVolumeRequest));
+  });
+
+  r.add('POST', '/volumes/prune', async (ctx) => {
+    const filters = parseFilters(ctx.query.get('filters'));
+    // Before API 1.42, prune removed every unused volume; since, only anonymous ones unless all=true.
+    sendJSON(ctx, 200, await volumes.prune({ all: !versionAtLeast(ctx, '1.42'), filters }));
+  });
+
+  r.add('GET', '/volumes/{name}', async (ctx) => {
+    sendJSON(ctx, 200, volumes.get(ctx.params.name as string));
+  });
+
+  r.add('DELETE', '/volumes/{name}', async (ctx) => {
+    await volumes.remove(ctx.params.name as string, { force: boolParam(ctx.query, 'force') });
+    sendEmpty(ctx, 204);
+  });
+}
