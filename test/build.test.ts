@@ -238,6 +238,25 @@ for (const cli of CLIS) {
       ok(await x(['rmi', `heredoc-${tag}`]));
     });
 
+    it('RUN --mount: cache directories persist across builds, bind from the context, tmpfs; nothing of them in the layer', T, async () => {
+      const ctx = context(`mounts-${tag}`, {
+        'input.txt': `bound ${tag}\n`,
+        Dockerfile: [
+          'FROM busybox',
+          `RUN --mount=type=cache,target=/cache,id=c-${tag} echo run >> /cache/log && wc -l < /cache/log > /count`,
+          'RUN --mount=type=bind,source=input.txt,target=/mnt/in/input.txt cat /mnt/in/input.txt > /copied',
+          'RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /listed',
+          'RUN --network=none true',
+        ].join('\n'),
+      });
+      ok(await x(['build', '-t', `mounts-${tag}`, ctx]));
+      ok(await x(['build', '--no-cache', '-t', `mounts-${tag}`, ctx]));
+      assert.equal(ok(await x(['run', '--rm', `mounts-${tag}`, 'cat', '/count', '/copied', '/listed'])), `2\nbound ${tag}\nx`);
+      const ls = ok(await x(['run', '--rm', `mounts-${tag}`, 'sh', '-c', 'ls -d /cache /mnt /scratch 2>&1; true']));
+      assert.doesNotMatch(ls, /^\/(cache|mnt|scratch)$/m, 'mount targets are not part of the image');
+      ok(await x(['rmi', `mounts-${tag}`]));
+    });
+
     it('a failing RUN stops the build with its exit code and message; parse errors name the line', T, async () => {
       const ctx = context(`fail-${tag}`, { Dockerfile: 'FROM busybox\nRUN echo before\nRUN exit 7\nRUN echo never\n' });
       const r = await x(['build', ctx]);
@@ -272,6 +291,23 @@ for (const cli of CLIS) {
     });
   });
 }
+
+describe('build secrets (berth --secret)', () => {
+  it('a secret is readable in its RUN step and absent from the image', T, async () => {
+    const secretFile = path.join(workRoot, 'token');
+    fs.writeFileSync(secretFile, 's3cr3t-value');
+    const ctx = context('secret', {
+      Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=tok,required=true test "$(cat /run/secrets/tok)" = s3cr3t-value && echo seen > /seen\n',
+    });
+    ok(await d.berth(['build', '--no-cache', '-t', 'secret-img', '--secret', `id=tok,src=${secretFile}`, ctx], { timeout: 120_000 }));
+    const inImage = ok(await d.berth(['run', '--rm', 'secret-img', 'sh', '-c', 'cat /seen; ls /run/secrets 2>/dev/null; find / -xdev -type f | xargs grep -l s3cr3t; true']));
+    assert.equal(inImage, 'seen', 'the step saw the secret; the image holds neither the file nor its content');
+    const missing = await d.berth(['build', '--no-cache', ctx], { timeout: 120_000 });
+    assert.notEqual(missing.code, 0, 'a required secret that is missing fails the step');
+    assert.match(missing.stderr + missing.stdout, /secret tok/, missing.desc);
+    ok(await d.berth(['rmi', 'secret-img']));
+  });
+});
 
 describe('build reproducibility and the cache across CLIs', { skip: HAVE_DOCKER ? false : NO_DOCKER_MSG }, () => {
   it('the same Dockerfile and context give the same image ID, from either CLI and without the cache', T, async () => {

@@ -661,7 +661,8 @@ class BuildRun {
           throw new BuildStepError(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`, code);
         }
         removeIt = this.o.remove || this.o.forceRemove;
-        const layer = await this.commitLayer(this.d.containers.layersOf(this.d.containers.get(c.ID)).upper, st);
+        const upper = this.d.containers.layersOf(this.d.containers.get(c.ID)).upper;
+        const layer = await this.commitLayer(upper, st, await mountArtifacts(upper, [...mounts.binds.map((b) => String(b.Target)), ...Object.keys(mounts.tmpfs)]));
         if (removeIt) this.out.stream(`Removing intermediate container ${shortId(c.ID)}\n`);
         await this.commit(st, createdBy, key, layer);
       } finally {
@@ -857,13 +858,13 @@ class BuildRun {
   }
 
   /** Packs an overlay upper directory into a layer (content store + unpacked layer). */
-  private async commitLayer(upper: string, st: StageState): Promise<{ diffId: string }> {
+  private async commitLayer(upper: string, st: StageState, alsoOmit: ReadonlySet<string> = new Set()): Promise<{ diffId: string }> {
     const stream = packPath(upper, {
       rename: '',
       overlayWhiteouts: true,
       isOpaque: (p) => lgetxattr(p, 'trusted.overlay.opaque')?.toString() === 'y',
       clampMtime: st.epoch,
-      omit: (name) => MOUNTPOINTS.has(name),
+      omit: (name) => MOUNTPOINTS.has(name) || alsoOmit.has(name),
     });
     const blobFile = this.d.content.tempPath();
     try {
@@ -875,6 +876,25 @@ class BuildRun {
       await fs.rm(blobFile, { force: true });
     }
   }
+}
+
+/**
+ * What runc created in the upper dir only to mount a RUN's --mount targets over: the targets
+ * themselves and the parent directories that hold nothing else. Never part of the layer.
+ */
+async function mountArtifacts(upper: string, targets: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const t of targets) {
+    let rel = path.posix.normalize(t).replace(/^\/+/, '');
+    if (rel === '' || rel === '.') continue;
+    out.add(rel);
+    for (rel = path.posix.dirname(rel); rel !== '.' && rel !== ''; rel = path.posix.dirname(rel)) {
+      const entries = await fs.readdir(path.join(upper, rel)).catch(() => undefined);
+      if (!entries || entries.some((e) => !out.has(`${rel}/${e}`))) break;
+      out.add(rel);
+    }
+  }
+  return out;
 }
 
 async function isArchive(file: string): Promise<boolean> {
