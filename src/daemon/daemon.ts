@@ -26,6 +26,8 @@ import { registerContainerRoutes } from '../api/containers.js';
 import { registerExecRoutes } from '../api/exec.js';
 import { ExecService } from '../containers/exec.js';
 import { registerImageRoutes } from '../api/images.js';
+import { registerNetworkRoutes } from '../api/networks.js';
+import { NetworkService, networkRoot } from '../network/service.js';
 import { registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
 import type { DaemonConfig } from './config.js';
 import type { Duplex } from 'node:stream';
@@ -57,6 +59,16 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   await store.init();
 
   const initBinary = INIT_CANDIDATES.find((p) => existsSync(p));
+  // Late-bound: the network service asks for containers, the container service for networking.
+  let listContainers: () => import('../containers/types.js').Container[] = () => [];
+  const networks = new NetworkService({
+    root: networkRoot(dataRoot),
+    bridge: cfg.bridge,
+    bip: cfg.bip,
+    containers: () => listContainers(),
+    emit: (action, n, attrs) => events.publish('network', action, n.Id, { name: n.Name, ...attrs }),
+  });
+  await networks.init();
   const containers = new ContainerService({
     store,
     images,
@@ -67,8 +79,10 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     events,
     execRoot,
     cgroupParent: cfg.cgroupParent,
+    network: networks,
     ...(initBinary ? { initBinary } : {}),
   });
+  listContainers = () => containers.list();
   const imageService = new ImageService({
     images,
     content,
@@ -84,6 +98,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   await distribution.init();
 
   await containers.recover();
+  await networks.reconcile();
   await exits.start();
 
   const components = { runc: '', runcCommit: '', conmon: '' };
@@ -106,7 +121,8 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
       return { containers: all.length, running, paused, stopped: all.length - running - paused, images: images.list().length };
     },
   });
-  registerContainerRoutes(router, { containers, images });
+  registerContainerRoutes(router, { containers, images, network: networks });
+  registerNetworkRoutes(router, { networks, containers });
   registerExecRoutes(router, new ExecService(containers, execRoot));
   registerImageRoutes(router, {
     images: imageService,
@@ -166,6 +182,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   return {
     async close() {
       containers.shutdown();
+      networks.close();
       exits.stop();
       for (const l of listeners) l.close();
       server.close();
