@@ -7,13 +7,14 @@ import { ApiError, ConnectionError } from '../client/errors.js';
 import { CLI_NAME, Cli, MultiError, StatusError, describeError, flushStream, type CommandDef } from './common.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
 
-type ModuleName = 'container' | 'image' | 'system';
+type ModuleName = 'container' | 'image' | 'system' | 'network';
 type CommandTable = Record<string, CommandDef>;
 
 const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
   container: () => import('./container.js'),
   image: () => import('./image.js'),
   system: () => import('./system.js'),
+  network: () => import('./network.js'),
 };
 
 /** top-level command → [module, key in its table] */
@@ -49,6 +50,7 @@ const TOP: Record<string, [ModuleName, string]> = {
   inspect: ['system', 'inspect'],
   version: ['system', 'version'],
   info: ['system', 'info'],
+  port: ['network', 'port'],
 };
 
 const GROUPS: Record<string, { module: ModuleName; description: string; subs: Record<string, string> }> = {
@@ -65,6 +67,11 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
     module: 'image',
     description: 'Manage images',
     subs: { bootstrap: 'bootstrap', import: 'import', inspect: 'inspect', ls: 'ls', list: 'ls', pull: 'pull', push: 'push', rm: 'rm', remove: 'rm', tag: 'tag' },
+  },
+  network: {
+    module: 'network',
+    description: 'Manage networks',
+    subs: { connect: 'connect', create: 'create', disconnect: 'disconnect', inspect: 'inspect', ls: 'ls', list: 'ls', prune: 'prune', rm: 'rm', remove: 'rm' },
   },
   system: {
     module: 'system',
@@ -90,6 +97,7 @@ const DESCRIPTIONS: Record<string, string> = {
   kill: 'Kill one or more running containers',
   logs: 'Fetch the logs of a container',
   pause: 'Pause all processes within one or more containers',
+  port: 'List port mappings or a specific mapping for the container',
   pull: 'Download an image from a registry',
   push: 'Upload an image to a registry',
   login: 'Authenticate to a registry',

@@ -747,6 +747,7 @@ export class NetworkService {
   /** The `Ports` of a `ps` entry. */
   listPorts(c: Container): Array<Record<string, unknown>> {
     const out: Array<Record<string, unknown>> = [];
+    if (!c.State.Running) return out;
     const published = c.State.Running ? (this.store.containers.get(c.ID)?.ports ?? []) : [];
     const seen = new Set<string>();
     for (const p of published) {
