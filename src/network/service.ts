@@ -405,7 +405,9 @@ export class NetworkService {
     const m = mode || 'default';
     if (m === 'none' || m === 'host' || m.startsWith('container:')) return [];
     const out: Array<[NetworkRecord, EndpointRequest]> = [];
-    const primary = m === 'default' ? this.tryFind('bridge') : this.find(m);
+    // A missing network is dockerd's start-time error (the docker CLI would take a 404 from
+    // create for a missing image and try to pull it): see prepare().
+    const primary = m === 'default' ? this.tryFind('bridge') : this.tryFind(m);
     if (!primary) return [];
     const cfg = endpoints ?? {};
     const primaryReq = cfg[m] ?? cfg[primary.Name] ?? cfg[primary.Id] ?? {};
@@ -457,6 +459,10 @@ export class NetworkService {
   async prepare(c: Container): Promise<void> {
     const st = this.store.state(c.ID);
     if (Object.keys(st.endpoints).length > 0 || st.ports.length > 0) await this.releaseState(c.ID, st);
+    const mode = c.HostConfig.NetworkMode || 'default';
+    if (Object.keys(st.networks).length === 0 && !['default', 'none', 'host'].includes(mode) && !mode.startsWith('container:')) {
+      st.networks[this.find(mode).Id] = {}; // created before its network: joins it now, or fails as dockerd does
+    }
     const ids = Object.keys(st.networks);
     if (ids.length === 0) return;
     const t = span('net-prepare');
