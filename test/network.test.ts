@@ -25,6 +25,8 @@ after(async () => {
   try {
     await cleanupAndCheck(d);
   } finally {
+    // The kernel removes a container's veth with its namespace, shortly after the container ends.
+    await waitFor(() => bridges.every((b) => bridgePorts(b).length === 0), { timeout: 10_000, what: 'veths to go' }).catch(() => undefined);
     const left = removeNetLeftovers(bridges);
     // Containers are gone: no veth may remain on any of the test's bridges.
     assert.deepEqual(left, [], 'no veths left on the test bridges');
@@ -229,6 +231,6 @@ describe('addresses and the network survive daemon restarts and kill -9', () => 
     assert.equal((await curl(`http://127.0.0.1:${port}/hostname`)).stdout.trim(), keep.slice(0, 12));
     ok(await d.berth(['rm', '-f', keep, gone]));
     assert.deepEqual(taggedRules(defBridge, keep.slice(0, 12)), []);
-    assert.deepEqual(bridgePorts(defBridge), [], 'no veth left');
+    await waitFor(() => bridgePorts(defBridge).length === 0, { what: 'no veth left on the bridge' });
   });
 });

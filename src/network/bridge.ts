@@ -3,15 +3,19 @@
  * per network with the gateway address, and per endpoint a veth pair whose container end is
  * created directly inside the container's network namespace.
  */
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ipBatch, runTool } from './cmd.js';
 
 export const linkExists = (name: string): boolean => existsSync(`/sys/class/net/${name}`);
 
-/** Host-side veth name of a container's endpoint on a network: stable, so reconcile can find it. */
-export function vethName(containerId: string, networkId: string): string {
-  return `veth${createHash('sha256').update(`${containerId}/${networkId}`).digest('hex').slice(0, 11)}`;
+/**
+ * A fresh host-side veth name (`veth` + 7 hex, as dockerd's). Random, so a restart never meets
+ * the previous run's veth, which the kernel removes with the old namespace asynchronously;
+ * reconcile finds strays as ports of our bridges that no endpoint records.
+ */
+export function vethName(): string {
+  return `veth${randomBytes(4).toString('hex').slice(0, 7)}`;
 }
 
 /** Docker's MAC for an IPv4 address: 02:42 + the address bytes. */

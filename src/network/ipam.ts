@@ -1,13 +1,13 @@
 /**
  * IP address management for one network: a pool (subnet, optional ip-range), the gateway, and
- * the addresses handed out, kept crash-safe in one file per network. Addresses are handed out
- * round-robin from the last one given (as libnetwork does), so a released address is not reused
- * at once, and an address is never given to two holders: the file is written before the address
- * is used, and it survives daemon restarts.
+ * the addresses handed out. Addresses are handed out round-robin from the last one given (as
+ * libnetwork does), so a released address is not reused at once. The record of who holds what is
+ * each container's network state file (written, fsynced, before an address is used); at start
+ * the pool is seeded from those files, so an address is never held twice, across restarts too.
+ * This pool's own file keeps only the round-robin position (a hint: no fsync).
  */
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import { readJSON, writeJSONAtomic } from '../lib/atomic.js';
+import { readJSON } from '../lib/atomic.js';
 import { conflict, invalid, system } from '../lib/errors.js';
 
 export interface Cidr {
@@ -67,9 +67,14 @@ export class Ipam {
 
   static async open(file: string, pool: PoolConfig): Promise<Ipam> {
     const ipam = new Ipam(file, pool);
-    const s = await readJSON<PoolState>(file).catch(() => undefined);
-    if (s) ipam.state = s;
+    const s = await readJSON<{ last?: number }>(file).catch(() => undefined);
+    if (typeof s?.last === 'number') ipam.state.last = s.last;
     return ipam;
+  }
+
+  /** Marks `ip` as held by `holder` (from a container's state file at start-up). */
+  seed(holder: string, ip: string): void {
+    this.state.allocated[ip] = holder;
   }
 
   /** Holders of addresses (for reconcile: release those that are gone). */
@@ -98,7 +103,6 @@ export class Ipam {
         if (n === gw || taken(n)) throw conflict(`Address already in use`);
         if (existing) delete this.state.allocated[existing[0]];
         this.state.allocated[want] = holder;
-        await this.save();
         return want;
       }
       if (existing) return existing[0];
@@ -124,14 +128,9 @@ export class Ipam {
   /** Releases what `holder` holds. */
   release(holder: string): Promise<void> {
     return this.serial(async () => {
-      let changed = false;
       for (const [ip, h] of Object.entries(this.state.allocated)) {
-        if (h === holder) {
-          delete this.state.allocated[ip];
-          changed = true;
-        }
+        if (h === holder) delete this.state.allocated[ip];
       }
-      if (changed) await this.save();
     });
   }
 
@@ -140,7 +139,8 @@ export class Ipam {
   }
 
   private async save(): Promise<void> {
-    await fs.mkdir(path.dirname(this.file), { recursive: true });
-    await writeJSONAtomic(this.file, this.state);
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify({ last: this.state.last }));
+    await fs.rename(tmp, this.file);
   }
 }

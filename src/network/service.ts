@@ -386,6 +386,10 @@ export class NetworkService {
       const pool = n.IPAM.Config.find((p) => !p.Subnet.includes(':'));
       if (!pool) throw system(`network ${n.Name} has no IPv4 pool`);
       ipam = await Ipam.open(this.store.ipamFile(n.Id), { subnet: pool.Subnet, gateway: pool.Gateway, ...(pool.IPRange ? { ipRange: pool.IPRange } : {}) });
+      for (const [cid, st] of this.store.containers) {
+        const ep = st.endpoints[n.Id];
+        if (ep) ipam.seed(cid, ep.IPAddress);
+      }
       this.ipams.set(n.Id, ipam);
     }
     return ipam;
@@ -440,10 +444,33 @@ export class NetworkService {
 
   /** create: records what the container joins. */
   async created(c: Container, endpoints: Record<string, EndpointRequest | null> | undefined): Promise<void> {
+    // The default bridge without options needs no record: membershipOf() derives it.
+    const list = this.membership(c.HostConfig.NetworkMode, endpoints);
+    if (list.length === 0 || (list.length === 1 && list[0]?.[0].isDefault && Object.keys(cleanRequest(list[0][1])).length === 0)) return;
     const st = this.store.state(c.ID);
     st.networks = {};
-    for (const [n, req] of this.membership(c.HostConfig.NetworkMode, endpoints)) st.networks[n.Id] = cleanRequest(req);
+    for (const [n, req] of list) st.networks[n.Id] = cleanRequest(req);
     await this.store.saveState(c.ID);
+  }
+
+  /** The container's state, created from its NetworkMode when it has no record yet. */
+  private stateOf(c: Container): ContainerNetState {
+    if (!this.store.has(c.ID)) this.store.state(c.ID).networks = this.derivedMembership(c.HostConfig.NetworkMode);
+    return this.store.state(c.ID);
+  }
+
+  /** What a container joins: its record, or for one without a record, what its NetworkMode says. */
+  private membershipOf(c: Container): Record<string, EndpointRequest> {
+    return this.store.containers.get(c.ID)?.networks ?? this.derivedMembership(c.HostConfig.NetworkMode);
+  }
+
+  private derivedMembership(networkMode: string): Record<string, EndpointRequest> {
+    const out: Record<string, EndpointRequest> = {};
+    const mode = networkMode || 'default';
+    if (mode === 'none' || mode === 'host' || mode.startsWith('container:')) return out;
+    const n = this.tryFind(mode === 'default' ? 'bridge' : mode);
+    if (n) out[n.Id] = {};
+    return out;
   }
 
   async removed(c: Container): Promise<void> {
@@ -457,13 +484,19 @@ export class NetworkService {
 
   /** Before start: addresses and host ports, recorded before anything uses them. */
   async prepare(c: Container): Promise<void> {
-    const st = this.store.state(c.ID);
+    const fresh = !this.store.has(c.ID);
+    const st = this.stateOf(c);
     if (Object.keys(st.endpoints).length > 0 || st.ports.length > 0) await this.releaseState(c.ID, st);
     const mode = c.HostConfig.NetworkMode || 'default';
-    if (Object.keys(st.networks).length === 0 && !['default', 'none', 'host'].includes(mode) && !mode.startsWith('container:')) {
-      st.networks[this.find(mode).Id] = {}; // created before its network: joins it now, or fails as dockerd does
+    if (fresh) {
+      const derived = st.networks;
+      if (Object.keys(derived).length === 0 && mode !== 'default' && !['none', 'host'].includes(mode) && !mode.startsWith('container:')) {
+        this.store.containers.delete(c.ID);
+        throw notFound(`network ${mode} not found`); // created before its network existed: dockerd's start-time error
+      }
     }
     const ids = Object.keys(st.networks);
+    if (ids.length === 0 && fresh) this.store.containers.delete(c.ID);
     if (ids.length === 0) return;
     const t = span('net-prepare');
     try {
@@ -511,7 +544,7 @@ export class NetworkService {
       GlobalIPv6PrefixLen: 0,
       IPv6Gateway: '',
       ifName,
-      hostVeth: vethName(c.ID, n.Id),
+      hostVeth: vethName(),
     };
     if (v6) {
       // A stable address from the IPv4 host part (no IPv6 IPAM of its own: documented gap).
@@ -583,16 +616,17 @@ export class NetworkService {
   async release(c: Container): Promise<void> {
     const st = this.store.containers.get(c.ID);
     if (!st || (Object.keys(st.endpoints).length === 0 && st.ports.length === 0)) return;
-    await this.releaseState(c.ID, st);
-    await this.store.saveState(c.ID);
+    // The veths go with the container's namespace (the kernel removes them), and the file is not
+    // rewritten: after a crash, reconcile releases what non-running containers recorded.
+    await this.releaseState(c.ID, st, { veths: false });
   }
 
-  private async releaseState(id: string, st: ContainerNetState): Promise<void> {
+  private async releaseState(id: string, st: ContainerNetState, o: { veths: boolean } = { veths: true }): Promise<void> {
     if (st.ports.length > 0) {
       const tags = new Set(st.ports.map((p) => tagOf(p.Bridge, id.slice(0, 12))));
       await deleteTagged((tag) => tags.has(tag)).catch(() => undefined);
     }
-    await unplumb(Object.values(st.endpoints).map((e) => e.hostVeth));
+    if (o.veths) await unplumb(Object.values(st.endpoints).map((e) => e.hostVeth));
     for (const netId of Object.keys(st.endpoints)) await this.ipams.get(netId)?.release(id);
     st.endpoints = {};
     st.ports = [];
@@ -608,7 +642,7 @@ export class NetworkService {
       if (n.Driver === 'null' || mode === 'none') throw forbidden('container cannot be disconnected from none network or connected to none network');
       if (mode.startsWith('container:')) throw forbidden(`conflicting options: container type network can't be used with links. This would result in undefined behavior`);
       this.validateEndpoint(n, req);
-      const st = this.store.state(c.ID);
+      const st = this.stateOf(c);
       if (st.networks[n.Id]) throw forbidden(`endpoint with name ${c.Name.slice(1)} already exists in network ${n.Name}`);
       st.networks[n.Id] = cleanRequest(req);
       if (c.State.Running && c.State.Pid) {
@@ -639,7 +673,7 @@ export class NetworkService {
     return this.serial(async () => {
       const n = this.find(ref);
       if (n.Driver === 'host') throw forbidden('container cannot be disconnected from host network or connected to host network');
-      const st = this.store.state(c.ID);
+      const st = this.stateOf(c);
       if (!st.networks[n.Id] && !o.force) throw forbidden(`container ${c.ID} is not connected to network ${n.Name}`);
       const ep = st.endpoints[n.Id];
       delete st.networks[n.Id];
@@ -669,7 +703,7 @@ export class NetworkService {
     if (first) info.hostsLines.push(`${first.IPAddress}\t${c.Config.Hostname}`);
     const hg = defGw ?? first?.Gateway;
     if (hg) info.hostGateway = hg;
-    const user = Object.keys(st?.networks ?? {}).map((id) => this.store.networks.get(id)).find((n) => n && !n.isDefault);
+    const user = Object.keys(this.membershipOf(c)).map((id) => this.store.networks.get(id)).find((n) => n && !n.isDefault);
     if (user) {
       info.nameservers = [user.IPAM.Config[0]?.Gateway as string];
       info.options = ['ndots:0'];
@@ -709,7 +743,7 @@ export class NetworkService {
     const networks: Record<string, unknown> = {};
     let top: Endpoint | undefined;
     if (mode === 'host' || mode === 'none') networks[mode] = endpointView(this.tryFind(mode)?.Id ?? '', undefined, {}, []);
-    for (const [id, req] of Object.entries(st?.networks ?? {})) {
+    for (const [id, req] of Object.entries(this.membershipOf(c))) {
       const n = this.store.networks.get(id);
       if (!n) continue;
       const ep = c.State.Running ? st?.endpoints[id] : undefined;
@@ -771,7 +805,7 @@ export class NetworkService {
   networkRefsOf(c: Container): string[] {
     const mode = c.HostConfig.NetworkMode;
     const out: string[] = mode === 'host' || mode === 'none' ? [mode] : [];
-    for (const id of Object.keys(this.store.containers.get(c.ID)?.networks ?? {})) {
+    for (const id of Object.keys(this.membershipOf(c))) {
       const n = this.store.networks.get(id);
       if (n) out.push(n.Name, n.Id);
     }

@@ -28,6 +28,9 @@ export class NetworkStore {
       await fs.mkdir(path.join(this.root, sub), { recursive: true, mode: 0o700 });
       await removeStrayTemps(path.join(this.root, sub)).catch(() => undefined);
     }
+    for (const f of await fs.readdir(path.join(this.root, 'ipam'))) {
+      if (f.endsWith('.tmp')) await fs.rm(path.join(this.root, 'ipam', f), { force: true });
+    }
     for (const f of await fs.readdir(path.join(this.root, 'networks'))) {
       if (!f.endsWith('.json')) continue;
       const n = await readJSON<NetworkRecord>(path.join(this.root, 'networks', f)).catch(() => undefined);
@@ -48,6 +51,10 @@ export class NetworkStore {
   async removeNetwork(id: string): Promise<void> {
     await fs.rm(this.netFile(id), { force: true });
     this.networks.delete(id);
+  }
+
+  has(id: string): boolean {
+    return this.containers.has(id);
   }
 
   state(id: string): ContainerNetState {
