@@ -180,6 +180,24 @@ for (const cli of CLIS) {
       ok(await d.cli(cli, ['network', 'rm', net.name]));
     });
 
+    it('user networks are isolated from each other', async () => {
+      const a = await userNet(cli, 'isoa');
+      const b = await userNet(cli, 'isob');
+      const srv = await httpd(cli, ['--network', b.name]);
+      const ip = (await inspectNet(srv)).Networks[b.name].IPAddress as string;
+      const same = await waitFor(async () => {
+        const x = await d.cli(cli, ['run', '--rm', '--network', b.name, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://${ip}/hostname; exit $?`]);
+        return x.code === 0 ? x : undefined;
+      }, { what: 'same-network fetch' });
+      assert.equal(same.stdout.trim(), srv.slice(0, 12));
+      const other = await d.cli(cli, ['run', '--rm', '--network', a.name, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://${ip}/hostname; exit $?`]);
+      assert.notEqual(other.code, 0, `another network cannot reach it: ${other.desc}`);
+      ok(await d.cli(cli, ['rm', '-f', srv]));
+      ok(await d.cli(cli, ['network', 'rm', a.name, b.name]));
+      const iso = taggedRules(defBridge).filter((l) => l.includes(a.bridge) || l.includes(b.bridge));
+      assert.deepEqual(iso, [], 'isolation rules naming the removed bridges are gone');
+    });
+
     it('bad input gets Docker\'s errors and changes nothing', async () => {
       const net = await userNet(cli, 'bad');
       const before1 = ok(await d.cli(cli, ['network', 'ls', '-q'])).split('\n').length;

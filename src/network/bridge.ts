@@ -45,7 +45,7 @@ export async function ensureBridge(b: BridgeSpec): Promise<void> {
   if (!linkExists(b.name)) lines.push(`link add name ${b.name}${b.mtu ? ` mtu ${b.mtu}` : ''} type bridge`);
   const have = linkExists(b.name) ? await runTool('ip', ['-o', 'addr', 'show', 'dev', b.name]) : '';
   if (!have.includes(` ${b.gatewayCidr} `)) lines.push(`addr add ${b.gatewayCidr} dev ${b.name}`);
-  if (b.ipv6GatewayCidr && !have.includes(` ${b.ipv6GatewayCidr} `)) lines.push(`addr add ${b.ipv6GatewayCidr} dev ${b.name}`);
+  if (b.ipv6GatewayCidr && !have.includes(` ${b.ipv6GatewayCidr} `)) lines.push(`addr add ${b.ipv6GatewayCidr} dev ${b.name} nodad`);
   lines.push(`link set ${b.name} up`);
   await ipBatch(lines);
   setSysctl('/proc/sys/net/ipv4/ip_forward', '1');
@@ -89,7 +89,7 @@ export async function plumb(pid: number, eps: VethSpec[]): Promise<void> {
     if (e.ipv6Cidr) inside.push(`addr add ${e.ipv6Cidr} dev ${e.ifName} nodad`);
     inside.push(`link set ${e.ifName} up`);
     if (e.gateway) inside.push(`route replace default via ${e.gateway} dev ${e.ifName}`);
-    if (e.ipv6Gateway) inside.push(`-6 route replace default via ${e.ipv6Gateway} dev ${e.ifName}`);
+    if (e.ipv6Gateway) inside.push(`route replace ::/0 via ${e.ipv6Gateway} dev ${e.ifName}`);
   }
   await ipBatch(host);
   await ipBatch(inside, { netnsPid: pid });

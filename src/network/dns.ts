@@ -11,6 +11,8 @@ import * as net from 'node:net';
 export interface DnsAnswer {
   /** IPv4 addresses for A queries; an empty list answers NOERROR with no records. */
   ips: string[];
+  /** IPv6 addresses for AAAA queries. */
+  ip6s: string[];
 }
 
 export interface DnsResolver {
@@ -21,6 +23,7 @@ export interface DnsResolver {
 }
 
 const TYPE_A = 1;
+const TYPE_AAAA = 28;
 
 interface Question {
   id: number;
@@ -47,7 +50,7 @@ function parseQuestion(msg: Buffer): Question | undefined {
   return { id: msg.readUInt16BE(0), flags: msg.readUInt16BE(2), name: labels.join('.'), type: msg.readUInt16BE(off), end: off + 4 };
 }
 
-function reply(query: Buffer, q: Question, rcode: number, ips: string[]): Buffer {
+function reply(query: Buffer, q: Question, rcode: number, ips: string[], type = TYPE_A): Buffer {
   const head = Buffer.from(query.subarray(0, q.end));
   // QR, opcode and RD from the query, RA set.
   head.writeUInt16BE(0x8000 | (q.flags & 0x7900) | 0x0080 | rcode, 2);
@@ -56,16 +59,27 @@ function reply(query: Buffer, q: Question, rcode: number, ips: string[]): Buffer
   head.writeUInt16BE(0, 8);
   head.writeUInt16BE(0, 10);
   const answers = ips.map((ip) => {
-    const a = Buffer.alloc(16);
+    const data = type === TYPE_A ? Buffer.from(ip.split('.').map(Number)) : ipv6Bytes(ip);
+    const a = Buffer.alloc(12 + data.length);
     a.writeUInt16BE(0xc00c, 0);
-    a.writeUInt16BE(TYPE_A, 2);
+    a.writeUInt16BE(type, 2);
     a.writeUInt16BE(1, 4);
     a.writeUInt32BE(600, 6);
-    a.writeUInt16BE(4, 10);
-    ip.split('.').forEach((x, i) => a.writeUInt8(Number(x), 12 + i));
+    a.writeUInt16BE(data.length, 10);
+    data.copy(a, 12);
     return a;
   });
   return Buffer.concat([head, ...answers]);
+}
+
+function ipv6Bytes(ip: string): Buffer {
+  const [head = '', tail = ''] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(Number.parseInt(g, 16) || 0, i * 2));
+  return b;
 }
 
 function forwardUdp(query: Buffer, upstream: string, timeoutMs: number): Promise<Buffer> {
@@ -100,7 +114,10 @@ export class EmbeddedDns {
     const q = parseQuestion(query);
     if (!q) return undefined;
     const known = this.resolver.lookup({ local, from, name: q.name.replace(/\.$/, '') });
-    if (known) return reply(query, q, 0, q.type === TYPE_A ? known.ips : []);
+    if (known) {
+      if (q.type === TYPE_AAAA) return reply(query, q, 0, known.ip6s, TYPE_AAAA);
+      return reply(query, q, 0, q.type === TYPE_A ? known.ips : []);
+    }
     for (const up of this.resolver.upstreams(from)) {
       try {
         return await forwardUdp(query, up, 2000);

@@ -50,14 +50,14 @@ export async function savedRules(): Promise<Map<Table, string[]>> {
 const commentOf = (line: string): string | undefined => /--comment "?(berth:[^\s"]+)"?/.exec(line)?.[1];
 
 /** Deletes every rule whose tag satisfies `match` (exactly what is there, from iptables-save). */
-export async function deleteTagged(match: (tag: string) => boolean, saved?: Map<Table, string[]>): Promise<number> {
+export async function deleteTagged(match: (tag: string, line: string) => boolean, saved?: Map<Table, string[]>): Promise<number> {
   const current = saved ?? (await savedRules());
   const groups = new Map<Table, string[]>();
   let n = 0;
   for (const [table, lines] of current) {
     const del = lines.filter((l) => {
       const t = commentOf(l);
-      return t !== undefined && match(t);
+      return t !== undefined && match(t, l);
     });
     if (del.length === 0) continue;
     groups.set(table, del.map((l) => `-D${l.slice(2)}`));
@@ -109,3 +109,23 @@ export function portRules(p: { hostIp: string; hostPort: number; proto: string; 
     { table: 'nat', spec: `-A POSTROUTING -s ${p.subnet} ${back}` },
   ];
 }
+
+/**
+ * Isolation between two bridge networks of this daemon (dockerd's DOCKER-ISOLATION chains, as
+ * pairs): nothing is forwarded from one bridge to the other, either way. Inserted on top of
+ * FORWARD, above the networks' ACCEPT rules.
+ */
+export function isolationRules(a: string, b: string): Rule[] {
+  return [
+    { table: 'filter', spec: `-I FORWARD -i ${a} -o ${b} -j DROP` },
+    { table: 'filter', spec: `-I FORWARD -i ${b} -o ${a} -j DROP` },
+  ];
+}
+
+/** Whether iptables-save shows a drop from bridge `a` to bridge `b` tagged by us. */
+export function hasIsolation(saved: Map<Table, string[]>, a: string, b: string): boolean {
+  return (saved.get('filter') ?? []).some((l) => l.includes(`-i ${a} -o ${b} `) && /--comment "?berth:[^:]+:iso/.test(l) && l.includes('-j DROP'));
+}
+
+/** Whether an iptables-save line names `bridge` as its input or output interface. */
+export const mentions = (line: string, bridge: string): boolean => line.includes(`-i ${bridge} `) || line.includes(`-o ${bridge} `);

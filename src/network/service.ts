@@ -11,8 +11,8 @@ import { conflict, forbidden, invalid, notFound, system } from '../lib/errors.js
 import { newId } from '../lib/ids.js';
 import { span } from '../lib/trace.js';
 import type { Container } from '../containers/types.js';
-import { deleteLink, ensureBridge, macFor, plumb, unplumb, vethName, type VethSpec } from './bridge.js';
-import { addRules, deleteTagged, networkRules, ownersOn, portRules, savedRules, tagOf } from './firewall.js';
+import { deleteLink, ensureBridge, linkExists, macFor, plumb, unplumb, vethName, type VethSpec } from './bridge.js';
+import { addRules, deleteTagged, hasIsolation, isolationRules, mentions, networkRules, ownersOn, portRules, savedRules, tagOf } from './firewall.js';
 import { EmbeddedDns } from './dns.js';
 import { cidrText, contains, ipToNum, isIPv4, Ipam, numToIp, overlaps, parseCidr, type Cidr } from './ipam.js';
 import { allocatePorts, portKey, portRequests } from './portmap.js';
@@ -90,6 +90,7 @@ export class NetworkService {
       await this.ipamOf(n);
       await this.bringUp(n).catch((err: unknown) => process.emitWarning(`network ${n.Name}: ${(err as Error).message}`));
     }
+    await this.isolate().catch((err: unknown) => process.emitWarning(`network isolation: ${(err as Error).message}`));
   }
 
   private async ensurePredefined(): Promise<void> {
@@ -149,6 +150,19 @@ export class NetworkService {
     if (!n.isDefault) await this.dns.listen(pool.Gateway);
   }
 
+  /** Pairwise isolation of this daemon's bridge networks (idempotent: adds only missing pairs). */
+  private async isolate(): Promise<void> {
+    const bridges = this.list().filter((n) => n.bridge && linkExists(n.bridge)).map((n) => n.bridge as string);
+    if (bridges.length < 2) return;
+    const saved = await savedRules();
+    for (const [i, a] of bridges.entries()) {
+      for (const b of bridges.slice(i + 1)) {
+        if (hasIsolation(saved, a, b) && hasIsolation(saved, b, a)) continue;
+        await addRules(tagOf(a, 'iso'), isolationRules(a, b));
+      }
+    }
+  }
+
   /**
    * After the container service's recovery: containers that are not running lose their
    * endpoints, addresses, veths and port rules; running ones keep them (live restore).
@@ -177,7 +191,7 @@ export class NetworkService {
     const runningShort = new Set([...running].map((id) => id.slice(0, 12)));
     await deleteTagged((tag) => {
       const [, br = '', owner = ''] = tag.split(':');
-      return bridges.has(br) && owner !== 'net' && !runningShort.has(owner);
+      return bridges.has(br) && owner !== 'net' && owner !== 'iso' && !runningShort.has(owner);
     });
     const wanted = new Set<string>();
     for (const st of this.store.containers.values()) for (const ep of Object.values(st.endpoints)) wanted.add(ep.hostVeth);
@@ -311,6 +325,7 @@ export class NetworkService {
       try {
         await this.ipamOf(n);
         await this.bringUp(n);
+        await this.isolate();
       } catch (err) {
         await this.teardown(n);
         throw err;
@@ -360,7 +375,8 @@ export class NetworkService {
     if (pool && !n.isDefault) this.dns.close(pool.Gateway);
     if (n.bridge) {
       const br = n.bridge;
-      await deleteTagged((tag) => tag.startsWith(`berth:${br}:`));
+      // Its own rules, and isolation pairs other networks tagged that name it.
+      await deleteTagged((tag, line) => tag.startsWith(`berth:${br}:`) || (tag.endsWith(':iso') && mentions(line, br)));
       await deleteLink(br);
     }
     await this.ipamDestroy(n.Id);
@@ -711,17 +727,21 @@ export class NetworkService {
     return info;
   }
 
-  private dnsLookup(local: string, rawName: string): { ips: string[] } | undefined {
+  private dnsLookup(local: string, rawName: string): { ips: string[]; ip6s: string[] } | undefined {
     const n = this.list().find((x) => !x.isDefault && x.IPAM.Config[0]?.Gateway === local);
     if (!n) return undefined;
     let name = rawName.toLowerCase();
     if (name.endsWith(`.${n.Name.toLowerCase()}`)) name = name.slice(0, -(n.Name.length + 1));
     const ips: string[] = [];
+    const ip6s: string[] = [];
     for (const { c, ep } of this.endpointsOn(n)) {
       const aliases = (this.store.containers.get(c.ID)?.networks[n.Id]?.Aliases ?? []).map((a) => a.toLowerCase());
-      if (c.Name.slice(1).toLowerCase() === name || c.ID.slice(0, 12) === name || c.ID === name || aliases.includes(name)) ips.push(ep.IPAddress);
+      if (c.Name.slice(1).toLowerCase() === name || c.ID.slice(0, 12) === name || c.ID === name || aliases.includes(name)) {
+        ips.push(ep.IPAddress);
+        if (ep.GlobalIPv6Address) ip6s.push(ep.GlobalIPv6Address);
+      }
     }
-    return ips.length > 0 ? { ips } : undefined;
+    return ips.length > 0 ? { ips, ip6s } : undefined;
   }
 
   private upstreamsFor(from: string): string[] {
