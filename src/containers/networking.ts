@@ -8,7 +8,7 @@ import type { Container } from './types.js';
 export type EndpointsConfig = Record<string, { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null } | null>;
 
 export interface ContainerNetworking {
-  validateCreate(mode: string, endpoints: EndpointsConfig | undefined): void;
+  validateCreate(mode: string, endpoints: EndpointsConfig | undefined, ports?: { bindings: Record<string, unknown> | null | undefined; exposed: Record<string, unknown> | undefined }): void;
   created(c: Container, endpoints: EndpointsConfig | undefined): Promise<void>;
   prepare(c: Container): Promise<void>;
   attach(c: Container, pid: number): Promise<void>;

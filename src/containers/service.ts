@@ -190,7 +190,7 @@ export class ContainerService {
     const id = newId();
     const c = buildContainer({ id, name, image, imageRef, request: req });
     const endpoints = req.NetworkingConfig?.EndpointsConfig ?? undefined;
-    this.o.network?.validateCreate(c.HostConfig.NetworkMode, endpoints);
+    this.o.network?.validateCreate(c.HostConfig.NetworkMode, endpoints, { bindings: c.HostConfig.PortBindings, exposed: c.Config.ExposedPorts });
     const dir = this.o.store.dir(id);
     await fs.mkdir(dir, { recursive: true, mode: 0o710 });
     t.mark('mkdir');

@@ -454,8 +454,9 @@ export class NetworkService {
   }
 
   /** create: validates NetworkMode/EndpointsConfig (throws Docker's errors; nothing is created). */
-  validateCreate(mode: string, endpoints: Record<string, EndpointRequest | null> | undefined): void {
+  validateCreate(mode: string, endpoints: Record<string, EndpointRequest | null> | undefined, ports?: { bindings: Record<string, unknown> | null | undefined; exposed: Record<string, unknown> | undefined }): void {
     this.membership(mode, endpoints);
+    if (ports) portRequests({ ...ports, publishAll: false }); // throws Docker's errors for bad specs
   }
 
   /** create: records what the container joins. */
