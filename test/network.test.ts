@@ -207,6 +207,7 @@ for (const cli of CLIS) {
       fails(await d.cli(cli, ['network', 'rm', 'bridge']), 1, /bridge is a pre-defined network and cannot be removed/);
       fails(await d.cli(cli, ['run', '--rm', '--network', 'no-such-net', 'busybox', 'true']), 125, /network no-such-net not found/);
       fails(await d.cli(cli, ['run', '--rm', '--ip', `10.231.${defOctet}.9`, 'busybox', 'true']), 125, /user specified IP address is supported on user defined networks only/);
+      fails(await d.cli(cli, ['run', '--rm', '-p', '80/xyz', 'busybox', 'true']), 125, /invalid proto: xyz/);
       assert.equal(ok(await d.cli(cli, ['network', 'ls', '-q'])).split('\n').length, before1);
       const pruned = ok(await d.cli(cli, ['network', 'prune', '-f', '--filter', 'label=test=net']));
       assert.match(pruned, new RegExp(net.name));
