@@ -37,6 +37,25 @@ export async function addRules(tag: string, rules: Rule[]): Promise<void> {
   await runTool('iptables-restore', ['--noflush', '-w'], restoreText(groups));
 }
 
+/**
+ * Removes rules added with `addRules(tag, rules)`: one restore with their `-D` forms; if any is
+ * missing (the restore is all or nothing), falls back to deleting whatever carries the tag.
+ */
+export async function removeRules(tag: string, rules: Rule[]): Promise<void> {
+  if (rules.length === 0) return;
+  const groups = new Map<Table, string[]>();
+  for (const r of rules) {
+    const list = groups.get(r.table) ?? [];
+    list.push(`${r.spec.replace(/^-[AI] /, '-D ')} -m comment --comment ${tag}`);
+    groups.set(r.table, list);
+  }
+  try {
+    await runTool('iptables-restore', ['--noflush', '-w'], restoreText(groups));
+  } catch {
+    await deleteTagged((t) => t === tag);
+  }
+}
+
 /** The rules present now, per table: `-A …` lines as iptables-save prints them. */
 export async function savedRules(): Promise<Map<Table, string[]>> {
   const out = new Map<Table, string[]>();

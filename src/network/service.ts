@@ -12,7 +12,7 @@ import { newId } from '../lib/ids.js';
 import { span } from '../lib/trace.js';
 import type { Container } from '../containers/types.js';
 import { deleteLink, ensureBridge, linkExists, macFor, plumb, unplumb, vethName, type VethSpec } from './bridge.js';
-import { addRules, deleteTagged, hasIsolation, isolationRules, mentions, networkRules, ownersOn, portRules, savedRules, tagOf } from './firewall.js';
+import { addRules, deleteTagged, removeRules, hasIsolation, isolationRules, mentions, networkRules, ownersOn, portRules, savedRules, tagOf, type Rule } from './firewall.js';
 import { EmbeddedDns } from './dns.js';
 import { cidrText, contains, ipToNum, isIPv4, Ipam, numToIp, overlaps, parseCidr, type Cidr } from './ipam.js';
 import { allocatePorts, portKey, portRequests } from './portmap.js';
@@ -619,14 +619,13 @@ export class NetworkService {
     if (ports.length === 0) return;
     const byBridge = new Map<string, PortMapping[]>();
     for (const p of ports) byBridge.set(p.Bridge, [...(byBridge.get(p.Bridge) ?? []), p]);
-    for (const [bridge, list] of byBridge) {
-      const n = this.list().find((x) => x.bridge === bridge);
-      const subnet = n?.IPAM.Config[0]?.Subnet ?? `${list[0]?.ContainerIp}/32`;
-      await addRules(
-        tagOf(bridge, id.slice(0, 12)),
-        list.flatMap((p) => portRules({ hostIp: p.HostIp, hostPort: p.HostPort, proto: p.Proto, containerIp: p.ContainerIp, containerPort: p.ContainerPort, bridge, subnet })),
-      );
-    }
+    for (const [bridge, list] of byBridge) await addRules(tagOf(bridge, id.slice(0, 12)), this.portRulesOf(bridge, list));
+  }
+
+  private portRulesOf(bridge: string, list: PortMapping[]): Rule[] {
+    const n = this.list().find((x) => x.bridge === bridge);
+    const subnet = n?.IPAM.Config[0]?.Subnet ?? `${list[0]?.ContainerIp}/32`;
+    return list.flatMap((p) => portRules({ hostIp: p.HostIp, hostPort: p.HostPort, proto: p.Proto, containerIp: p.ContainerIp, containerPort: p.ContainerPort, bridge, subnet }));
   }
 
   /** After the container stopped (or its start failed): release everything it held. */
@@ -640,8 +639,11 @@ export class NetworkService {
 
   private async releaseState(id: string, st: ContainerNetState, o: { veths: boolean } = { veths: true }): Promise<void> {
     if (st.ports.length > 0) {
-      const tags = new Set(st.ports.map((p) => tagOf(p.Bridge, id.slice(0, 12))));
-      await deleteTagged((tag) => tags.has(tag)).catch(() => undefined);
+      const byBridge = new Map<string, PortMapping[]>();
+      for (const p of st.ports) byBridge.set(p.Bridge, [...(byBridge.get(p.Bridge) ?? []), p]);
+      for (const [bridge, list] of byBridge) {
+        await removeRules(tagOf(bridge, id.slice(0, 12)), this.portRulesOf(bridge, list)).catch(() => undefined);
+      }
     }
     if (o.veths) await unplumb(Object.values(st.endpoints).map((e) => e.hostVeth));
     for (const netId of Object.keys(st.endpoints)) await this.ipams.get(netId)?.release(id);
