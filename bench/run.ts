@@ -21,6 +21,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { berthdNetArgs, dockerdNetArgs, prepareDockerdBridge, removeBenchNetworks, throughput, type Throughput } from './network.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -45,6 +46,7 @@ const RUNS = intEnv('BENCH_RUNS', 10, 1);
 const WARMUP = intEnv('BENCH_WARMUP', 2, 0);
 const PARALLEL = intEnv('BENCH_PARALLEL', 20, 1);
 const PARALLEL_ROUNDS = intEnv('BENCH_PARALLEL_ROUNDS', 3, 1);
+const HTTP_REQUESTS = intEnv('BENCH_HTTP_REQUESTS', 500, 1);
 const TIMEOUT_S = intEnv('BENCH_TIMEOUT', 900, 30);
 /** Any one client command (a run, a bootstrap) gets this long. */
 const COMMAND_TIMEOUT_MS = 120_000;
@@ -347,6 +349,7 @@ function berthdArgs(spec: DaemonSpec): string[] {
     spec.pidfile,
     '--cgroup-parent',
     spec.cgroupParent,
+    ...berthdNetArgs(),
   ];
 }
 
@@ -360,8 +363,7 @@ function dockerdArgs(spec: DaemonSpec): string[] {
     spec.execRoot,
     '--pidfile',
     spec.pidfile,
-    '--bridge',
-    'none',
+    ...dockerdNetArgs(),
     '--iptables=false',
     '--ip-masq=false',
     // Its own cgroup parent, so the bench never shares /docker with another dockerd on the machine.
@@ -556,6 +558,7 @@ async function cleanup(specs: DaemonSpec[]): Promise<CleanupReport> {
     rmSync(s.sock, { force: true });
     rmSync(s.pidfile, { force: true });
   }
+  for (const what of removeBenchNetworks()) say(`  removed ${what}`);
   const procs = listProcs();
   const processesLeft = specs.reduce((n, s) => n + monitorsOf(s, procs).length + (pidfileDaemon(s) !== undefined ? 1 : 0), 0);
   return { containersRemoved, monitorsKilled, mountsLeft, processesLeft };
@@ -835,6 +838,7 @@ async function main(): Promise<void> {
     // --- daemons and busybox
     say('starting berthd and dockerd on their own sockets and roots ...');
     const berthd = await startDaemon(BERTHD, process.execPath, berthdArgs(BERTHD));
+    if (dockerdBin) prepareDockerdBridge();
     const dockerd = dockerdBin ? await startDaemon(DOCKERD, dockerdBin, dockerdArgs(DOCKERD)) : undefined;
     const daemonVersions: Record<string, string> = {};
     for (const s of specs) {
@@ -885,11 +889,40 @@ async function main(): Promise<void> {
       });
     }
     notes.push(
-      'berthd has no networking yet: its default already behaves like `--network none` (a private network namespace with only loopback). ' +
-        'dockerd here runs with `--bridge none`, so its default container also gets only loopback and no libnetwork hook; with `--network none` dockerd ' +
-        'joins the null network through a `libnetwork-setkey` prestart hook (runc re-executes the dockerd binary), which is why its `--network none` row is the slower one here. ' +
-        'DESIGN.md\'s 356 ms dockerd figure was taken with the default bridge (a veth pair per container), so it is not this row.',
+      'Both daemons run with a default bridge: berthd `--bridge bnbench0 --bip 10.231.253.1/24`, dockerd `--bridge bndref` (10.232.0.1/24, made by the bench) ' +
+        'with `--iptables=false`, so a default container gets a veth pair on the bridge in both; `--network none` skips that. ' +
+        'dockerd joins even the null network through a `libnetwork-setkey` prestart hook (runc re-executes the dockerd binary).',
     );
+
+    // --- published-port throughput
+    {
+      const client = dockerBin ? dockerClient(dockerBin) : BERTH;
+      const tp: Record<string, Throughput[]> = {};
+      say(`published port: ${client.name} run -d -p 127.0.0.1::80 busybox httpd; ${HTTP_REQUESTS} GETs on 127.0.0.1, a new connection each ...`);
+      for (const spec of specs) {
+        const r = await run(client.cmd, ['run', '-d', '-p', '127.0.0.1::80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'], { env: client.env(spec) });
+        if (r.code !== 0) throw new Error(describeFailure(`httpd on ${spec.key}`, r));
+        const id = r.stdout.trim().split('\n').pop() ?? '';
+        const info = await api(spec.sock, 'GET', `/containers/${id}/json`);
+        const port = Number((JSON.parse(info.body) as { NetworkSettings: { Ports: Record<string, Array<{ HostPort: string }>> } }).NetworkSettings.Ports['80/tcp']?.[0]?.HostPort);
+        tp[spec.key] = [await throughput(port, HTTP_REQUESTS, 1), await throughput(port, HTTP_REQUESTS, 8)];
+        for (const t of tp[spec.key] ?? []) say(`  ${spec.key.padEnd(8)} concurrency ${t.concurrency}: ${Math.round(t.perSecond)} req/s (${fmtMs(t.ms)})`);
+        await removeAllContainers(spec);
+      }
+      results['portThroughput'] = tp;
+      for (const [i, label] of ['one at a time', '8 in flight'].entries()) {
+        const b = tp['berthd']?.[i];
+        const d = tp['dockerd']?.[i];
+        rows.push({
+          figure: `published port: HTTP GETs on 127.0.0.1 to busybox httpd, ${label} (req/s, higher is better)`,
+          berthd: b ? `${Math.round(b.perSecond)}/s` : '—',
+          dockerd: d ? `${Math.round(d.perSecond)}/s` : '—',
+          ratio: ratio(b?.perSecond, d?.perSecond),
+        });
+      }
+      notes.push('Published ports: berthd DNATs in the kernel (iptables, `route_localnet` for 127.0.0.1); dockerd here relays through its userland docker-proxy (its iptables rules are off, as everywhere in this bench).');
+      say();
+    }
 
     // --- client start-up alone, to read the berth rows against
     const startup: Record<string, Series> = {};

@@ -9,6 +9,8 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have runc      || need+=(runc)
 have conmon    || need+=(conmon)
 have iptables  || need+=(iptables)
+have ip        || need+=(iproute2)
+have nsenter   || need+=(util-linux)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 [ -x /usr/bin/tini-static ] || need+=(tini)
 have mount     || need+=(mount)

@@ -16,6 +16,12 @@ import * as path from 'node:path';
 export interface ContainerApiDeps {
   containers: ContainerService;
   images: ImageStore;
+  /** Network views of a container (NetworkSettings, ps Ports, `network` filter). */
+  network?: {
+    settings(c: Container): Record<string, unknown>;
+    listPorts(c: Container): Array<Record<string, unknown>>;
+    networkRefsOf(c: Container): string[];
+  };
 }
 
 /** Docker's since/until: seconds with optional fraction, or RFC 3339. */
@@ -74,23 +80,27 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
         }
       },
       images: d.images,
+      ...(d.network ? { networksOf: (c: Container) => d.network?.networkRefsOf(c) ?? [] } : {}),
     });
     const withSize = boolParam(q, 'size');
     const out = [];
-    for (const c of list) out.push(listEntry(c, c.Config.Image, withSize ? await sizesOf(c) : undefined));
+    for (const c of list) {
+      const net = d.network ? { settings: d.network.settings(c), ports: d.network.listPorts(c) } : undefined;
+      out.push(listEntry(c, c.Config.Image, withSize ? await sizesOf(c) : undefined, net));
+    }
     sendJSON(ctx, 200, out);
   });
 
   r.add('POST', '/containers/create', async (ctx) => {
     const body = await readJSON<Record<string, unknown>>(ctx);
-    const { HostConfig, NetworkingConfig: _n, ...config } = body;
-    void _n;
+    const { HostConfig, NetworkingConfig, ...config } = body;
     if (HostConfig !== undefined && (typeof HostConfig !== 'object' || HostConfig === null || Array.isArray(HostConfig))) {
       throw invalid('json: cannot unmarshal HostConfig');
     }
     const req: CreateRequest = {
       Config: config as CreateRequest['Config'],
       HostConfig: (HostConfig ?? {}) as CreateRequest['HostConfig'],
+      NetworkingConfig: (NetworkingConfig ?? null) as CreateRequest['NetworkingConfig'],
     };
     const name = ctx.query.get('name') ?? '';
     const c = await svc.create(req, { name });
@@ -112,7 +122,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   r.add('GET', '/containers/{id}/json', async (ctx) => {
     const c = svc.get(ctx.params.id as string);
     const sizes = boolParam(ctx.query, 'size') ? await sizesOf(c) : undefined;
-    sendJSON(ctx, 200, inspectContainer(c, { graph: graphOf(c), ...(sizes ? { sizes } : {}) }));
+    sendJSON(ctx, 200, inspectContainer(c, { graph: graphOf(c), ...(sizes ? { sizes } : {}), ...(d.network ? { network: d.network.settings(c) } : {}) }));
   });
 
   r.add('POST', '/containers/{id}/start', async (ctx) => {

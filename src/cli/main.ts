@@ -7,7 +7,7 @@ import { ApiError, ConnectionError } from '../client/errors.js';
 import { CLI_NAME, Cli, MultiError, StatusError, describeError, flushStream, type CommandDef } from './common.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
 
-type ModuleName = 'container' | 'image' | 'system' | 'build' | 'volume';
+type ModuleName = 'container' | 'image' | 'system' | 'build' | 'volume' | 'network';
 type CommandTable = Record<string, CommandDef>;
 
 const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
@@ -16,6 +16,7 @@ const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
   system: () => import('./system.js'),
   build: () => import('./build.js'),
   volume: () => import('./volume.js'),
+  network: () => import('./network.js'),
 };
 
 /** top-level command → [module, key in its table] */
@@ -52,6 +53,7 @@ const TOP: Record<string, [ModuleName, string]> = {
   version: ['system', 'version'],
   info: ['system', 'info'],
   build: ['build', 'build'],
+  port: ['network', 'port'],
 };
 
 const GROUPS: Record<string, { module: ModuleName; description: string; subs: Record<string, string> }> = {
@@ -68,6 +70,11 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
     module: 'image',
     description: 'Manage images',
     subs: { bootstrap: 'bootstrap', import: 'import', inspect: 'inspect', ls: 'ls', list: 'ls', pull: 'pull', push: 'push', rm: 'rm', remove: 'rm', tag: 'tag' },
+  },
+  network: {
+    module: 'network',
+    description: 'Manage networks',
+    subs: { connect: 'connect', create: 'create', disconnect: 'disconnect', inspect: 'inspect', ls: 'ls', list: 'ls', prune: 'prune', rm: 'rm', remove: 'rm' },
   },
   system: {
     module: 'system',
@@ -104,6 +111,7 @@ const DESCRIPTIONS: Record<string, string> = {
   kill: 'Kill one or more running containers',
   logs: 'Fetch the logs of a container',
   pause: 'Pause all processes within one or more containers',
+  port: 'List port mappings or a specific mapping for the container',
   pull: 'Download an image from a registry',
   push: 'Upload an image to a registry',
   login: 'Authenticate to a registry',

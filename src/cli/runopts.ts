@@ -28,6 +28,14 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { long: 'name', type: 'string', description: 'Assign a name to the container' },
   { long: 'network', type: 'string', valueName: 'network', description: 'Connect a container to a network' },
   { long: 'net', type: 'string', hidden: true },
+  { long: 'network-alias', type: 'list', description: 'Add network-scoped alias for the container' },
+  { long: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
+  { long: 'publish-all', short: 'P', type: 'bool', description: 'Publish all exposed ports to random ports' },
+  { long: 'expose', type: 'list', description: 'Expose a port or a range of ports' },
+  { long: 'dns', type: 'list', description: 'Set custom DNS servers' },
+  { long: 'dns-search', type: 'list', description: 'Set custom DNS search domains' },
+  { long: 'dns-option', type: 'list', description: 'Set DNS options' },
+  { long: 'add-host', type: 'list', description: 'Add a custom host-to-IP mapping (host:ip)' },
   { long: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
   { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
   { long: 'privileged', type: 'bool', description: 'Give extended privileges to this container' },
@@ -152,9 +160,17 @@ function parsePublish(list: string[]): { exposed: Record<string, object>; bindin
       ip = parts.join(':').replace(/^\[|\]$/g, '');
     }
     if (!/^\d+(-\d+)?$/.test(containerPort)) throw new Error(`invalid containerPort: ${containerPort}`);
-    const key = `${containerPort}/${proto}`;
-    exposed[key] = {};
-    (bindings[key] ??= []).push({ HostIp: ip, HostPort: hostPort });
+    // Ranges expand to one binding per port, as the docker CLI does.
+    const [cFirst = 0, cLast = cFirst] = containerPort.split('-').map(Number);
+    const hr = /^(\d+)-(\d+)$/.exec(hostPort);
+    const n = cLast - cFirst + 1;
+    if (hr && n > 1 && Number(hr[2]) - Number(hr[1]) + 1 !== n) throw new Error(`invalid ranges specified for container and host Ports: ${containerPort} and ${hostPort}`);
+    for (let i = 0; i < n; i++) {
+      const key = `${cFirst + i}/${proto}`;
+      const hp = hr && n > 1 ? String(Number(hr[1]) + i) : hostPort;
+      exposed[key] = {};
+      (bindings[key] ??= []).push({ HostIp: ip, HostPort: hp });
+    }
   }
   return { exposed, bindings };
 }
@@ -254,11 +270,46 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
   const publish = flags.list('publish');
   if (publish.length) {
     const { exposed, bindings } = parsePublish(publish);
-    body.ExposedPorts = exposed;
+    body.ExposedPorts = { ...(body.ExposedPorts ?? {}), ...exposed };
     (host as HostConfig & { PortBindings?: unknown }).PortBindings = bindings;
   }
   if (Object.keys(volumeFlags.anonymous).length) body.Volumes = volumeFlags.anonymous;
+  applyNetworkFlags(flags, body, host);
   body.HostConfig = host;
-  body.NetworkingConfig = { EndpointsConfig: {} };
   return { body, name: flags.string('name'), platform: flags.string('platform'), image };
+}
+
+/** --network-alias, --ip, -P, --expose, --dns*, --add-host → the create body. */
+function applyNetworkFlags(flags: ParsedFlags, body: ContainerCreateRequest, host: HostConfig): void {
+  const h = host as HostConfig & Record<string, unknown>;
+  const listFlag = (name: string, key: string): void => {
+    const v = flags.list(name);
+    if (v.length) h[key] = v;
+  };
+  listFlag('dns', 'Dns');
+  listFlag('dns-search', 'DnsSearch');
+  listFlag('dns-option', 'DnsOptions');
+  const extra = flags.list('add-host').map((e) => {
+    const i = e.indexOf(':') >= 0 ? e.indexOf(':') : e.indexOf('=');
+    if (i <= 0) throw new FlagError(`invalid argument "${e}" for "--add-host" flag: bad format for add-host: "${e}"`);
+    return `${e.slice(0, i)}:${e.slice(i + 1)}`;
+  });
+  if (extra.length) h.ExtraHosts = extra;
+  if (flags.bool('publish-all')) h.PublishAllPorts = true;
+  for (const e of flags.list('expose')) {
+    const [port = '', proto = 'tcp'] = e.split('/');
+    const m = /^(\d+)(?:-(\d+))?$/.exec(port);
+    if (!m) throw new FlagError(`invalid range format for --expose: ${e}`);
+    const a = Number(m[1]);
+    const b = m[2] ? Number(m[2]) : a;
+    body.ExposedPorts = body.ExposedPorts ?? {};
+    for (let p = a; p <= b; p++) body.ExposedPorts[`${p}/${proto}`] = {};
+  }
+  const network = String(h.NetworkMode ?? 'default');
+  const aliases = flags.list('network-alias');
+  const ip = flags.string('ip');
+  const endpoint: Record<string, unknown> = {};
+  if (aliases.length) endpoint.Aliases = aliases;
+  if (ip) endpoint.IPAMConfig = { IPv4Address: ip };
+  body.NetworkingConfig = { EndpointsConfig: Object.keys(endpoint).length > 0 ? { [network]: endpoint } : {} };
 }

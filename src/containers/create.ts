@@ -2,6 +2,7 @@
  * Turns a create request (Docker's Config + HostConfig) into a validated container record,
  * with the image's defaults merged as dockerd merges them. Pure apart from the clock.
  */
+import type { EndpointsConfig } from './networking.js';
 import { cpus } from 'node:os';
 import { invalid } from '../lib/errors.js';
 import type { Image } from '../images/types.js';
@@ -10,6 +11,7 @@ import { initialState, type Container, type ContainerConfig, type HostConfig, ty
 export interface CreateRequest {
   Config: Partial<ContainerConfig> & Record<string, unknown>;
   HostConfig: Partial<HostConfig>;
+  NetworkingConfig?: { EndpointsConfig?: EndpointsConfig | null } | null;
 }
 
 const MIN_MEMORY = 6 * 1024 * 1024;

@@ -32,6 +32,7 @@ import type { Runc } from '../runtime/runc.js';
 import { buildSpec, hostBoundingCapabilities, type NamespaceMode, type OciMount, type OciProcess, type Resources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import { buildContainer, mergeEnv, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
+import type { ContainerNetworking } from './networking.js';
 import { RestartManager } from './restart.js';
 import type { ContainerStore } from './store.js';
 import { ZERO_TIME, type Container, type HostConfig } from './types.js';
@@ -53,6 +54,8 @@ export interface ContainerServiceOptions {
   initBinary?: string;
   /** Volumes, binds and tmpfs mounts (src/volumes/mounts.ts). */
   volumeMounts?: MountManager;
+  /** Networks: membership, addresses, interfaces, ports (absent: every container gets an empty netns). */
+  network?: ContainerNetworking;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -189,6 +192,8 @@ export class ContainerService {
     const t = span('create');
     const id = newId();
     const c = buildContainer({ id, name, image, imageRef, request: req });
+    const endpoints = req.NetworkingConfig?.EndpointsConfig ?? undefined;
+    this.o.network?.validateCreate(c.HostConfig.NetworkMode, endpoints, { bindings: c.HostConfig.PortBindings, exposed: c.Config.ExposedPorts });
     const dir = this.o.store.dir(id);
     await fs.mkdir(dir, { recursive: true, mode: 0o710 });
     t.mark('mkdir');
@@ -202,10 +207,12 @@ export class ContainerService {
       t.mark('layout');
       await this.writeEtcFiles(c);
       t.mark('etc');
+      await this.o.network?.created(c, endpoints);
       await this.o.store.add(c);
       t.mark('save');
       t.end();
     } catch (err) {
+      await this.o.network?.removed(c).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true });
       throw err;
     }
@@ -224,6 +231,7 @@ export class ContainerService {
   private async writeEtcFiles(c: Container): Promise<void> {
     // Derived files, rewritten at every start: no fsync needed.
     await fs.writeFile(c.HostnamePath, `${c.Config.Hostname}\n`, { mode: 0o644 });
+    const net = this.o.network?.etcInfo(c);
     const hosts = [
       '127.0.0.1\tlocalhost',
       '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -233,11 +241,13 @@ export class ContainerService {
       'ff02::2\tip6-allrouters',
       ...(c.HostConfig.ExtraHosts ?? []).map((h) => {
         const i = h.indexOf(':');
-        return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
+        const ip = h.slice(i + 1);
+        return `${ip === 'host-gateway' && net?.hostGateway ? net.hostGateway : ip}\t${h.slice(0, i)}`;
       }),
+      ...(net?.hostsLines ?? []),
     ];
     await fs.writeFile(c.HostsPath, `${hosts.join('\n')}\n`, { mode: 0o644 });
-    await fs.writeFile(c.ResolvConfPath, resolvConf(c.HostConfig), { mode: 0o644 });
+    await fs.writeFile(c.ResolvConfPath, resolvConf(c.HostConfig, net), { mode: 0o644 });
   }
 
   /* ------------------------------------------------------------------ start */
@@ -291,6 +301,8 @@ export class ContainerService {
     t.mark('mount');
     let started = false;
     try {
+      await this.o.network?.prepare(c);
+      t.mark('net');
       await this.writeEtcFiles(c);
       const volumeMounts = await this.o.volumeMounts?.setup(c, rootfs);
       const spec = this.specFor(c, rootfs, volumeMounts);
@@ -315,6 +327,13 @@ export class ContainerService {
         throw startError(err);
       });
       t.mark('monitor');
+      try {
+        await this.o.network?.attach(c, mon.pid);
+      } catch (err) {
+        await this.o.runc.delete(c.ID, true).catch(() => undefined);
+        throw err;
+      }
+      t.mark('net-attach');
       const hooks = this.preStart.get(c.ID) ?? [];
       this.preStart.delete(c.ID);
       if (hooks.length > 0) {
@@ -357,6 +376,7 @@ export class ContainerService {
       this.event(c, 'start');
     } catch (err) {
       if (!started) {
+        await this.o.network?.release(c).catch(() => undefined);
         await this.o.mounts.release(c.ID, layout.target).catch(() => undefined);
         await this.o.volumeMounts?.teardown(c).catch(() => undefined);
         if (err instanceof BerthError) {
@@ -463,6 +483,7 @@ export class ContainerService {
         this.o.runc.cleanupStopped(id, this.cgroupsPath(c)).catch(() => this.o.runc.delete(id, true).catch(() => undefined)),
         image ? this.o.mounts.release(id, this.rootfsLayout(c, image).target).catch(() => undefined) : undefined,
         this.o.volumeMounts?.teardown(c).catch(() => undefined),
+        this.o.network?.release(c).catch(() => undefined),
       ]);
       t.mark('cleanup');
       t.end();
@@ -682,6 +703,7 @@ export class ContainerService {
       await this.o.mounts.forceRelease(c.ID, target);
       await fs.rm(this.runDir(c.ID), { recursive: true, force: true });
       await this.o.exits.consume(c.ID);
+      await this.o.network?.removed(c).catch(() => undefined);
       await this.o.store.remove(c);
       await this.o.volumeMounts?.removed(c, { removeVolumes: opts.removeVolumes === true });
       this.event(c, 'destroy');
@@ -1002,7 +1024,7 @@ export function resourcesOf(h: HostConfig): Resources {
 }
 
 /** The host's resolv.conf without loopback resolvers (unreachable from the container's netns). */
-function resolvConf(h: HostConfig): string {
+function resolvConf(h: HostConfig, net?: { nameservers?: string[]; options?: string[] }): string {
   let host = '';
   try {
     host = readFileSync('/etc/resolv.conf', 'utf8');
@@ -1010,10 +1032,13 @@ function resolvConf(h: HostConfig): string {
     host = '';
   }
   const lines = host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$)/.test(l));
-  let out = lines.filter((l) => !(h.Dns.length > 0 && /^\s*nameserver/.test(l)));
-  if (h.Dns.length > 0) out = [...out, ...h.Dns.map((d) => `nameserver ${d}`)];
+  // With embedded DNS its address replaces the nameservers (which it forwards to, with --dns).
+  const servers = net?.nameservers ?? (h.Dns.length > 0 ? h.Dns : undefined);
+  let out = lines.filter((l) => !(servers && /^\s*nameserver/.test(l)));
+  if (servers) out = [...out, ...servers.map((d) => `nameserver ${d}`)];
   if (!out.some((l) => /^\s*nameserver/.test(l))) out.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
   if (h.DnsSearch.length > 0) out = [...out.filter((l) => !/^\s*search/.test(l)), `search ${h.DnsSearch.join(' ')}`];
-  if (h.DnsOptions.length > 0) out = [...out.filter((l) => !/^\s*options/.test(l)), `options ${h.DnsOptions.join(' ')}`];
+  const options = [...(net?.options ?? []), ...h.DnsOptions];
+  if (options.length > 0) out = [...out.filter((l) => !/^\s*options/.test(l)), `options ${options.join(' ')}`];
   return `${out.filter((l, i, a) => !(l === '' && i === a.length - 1)).join('\n')}\n`;
 }

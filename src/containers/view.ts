@@ -68,6 +68,8 @@ function networkSettings(c: Container): Record<string, unknown> {
 
 export interface InspectExtras {
   graph: { lowers: string[]; upper: string; work: string; merged: string };
+  /** NetworkSettings from the network service (the stub below without one). */
+  network?: Record<string, unknown>;
   sizes?: { rw: number; rootfs: number };
 }
 
@@ -103,7 +105,7 @@ export function inspectContainer(c: Container, x: InspectExtras): Record<string,
     },
     Mounts: mountsView(c.MountPoints),
     Config: c.Config,
-    NetworkSettings: networkSettings(c),
+    NetworkSettings: x.network ?? networkSettings(c),
   };
   if (x.sizes) {
     doc.SizeRw = x.sizes.rw;
@@ -112,7 +114,12 @@ export function inspectContainer(c: Container, x: InspectExtras): Record<string,
   return doc;
 }
 
-export function listEntry(c: Container, imageName: string, sizes?: { rw: number; rootfs: number }): Record<string, unknown> {
+export function listEntry(
+  c: Container,
+  imageName: string,
+  sizes?: { rw: number; rootfs: number },
+  net?: { settings: Record<string, unknown>; ports: Array<Record<string, unknown>> },
+): Record<string, unknown> {
   const e: Record<string, unknown> = {
     Id: c.ID,
     Names: [c.Name],
@@ -120,12 +127,12 @@ export function listEntry(c: Container, imageName: string, sizes?: { rw: number;
     ImageID: c.Image,
     Command: commandText(c),
     Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: [],
+    Ports: net?.ports ?? [],
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: (networkSettings(c).Networks as Record<string, unknown>) ?? {} },
+    NetworkSettings: { Networks: ((net?.settings ?? networkSettings(c)).Networks as Record<string, unknown>) ?? {} },
     Mounts: mountsView(c.MountPoints),
   };
   if (sizes) {
@@ -174,6 +181,8 @@ export interface ListOptions {
   filters: Map<string, string[]>;
   find: (ref: string) => Container | undefined;
   images: ImageStore;
+  /** Names and IDs of a container's networks (`network` filter). */
+  networksOf?: (c: Container) => string[];
 }
 
 export function filterContainers(list: Container[], o: ListOptions): Container[] {
@@ -214,6 +223,11 @@ export function filterContainers(list: Container[], o: ListOptions): Container[]
     if (since !== undefined && !(Date.parse(c.Created) > since)) return false;
     const volumes = f.get('volume');
     if (volumes && !volumes.some((v) => usesVolume(c.MountPoints, v))) return false;
+    const nets = f.get('network');
+    if (nets && o.networksOf) {
+      const mine = o.networksOf(c);
+      if (!nets.some((n) => mine.some((m) => m === n || (n.length >= 1 && m.length === 64 && m.startsWith(n))))) return false;
+    }
     if (ancestors.length > 0 && !ancestors.some((a) => a.id === c.Image || sameRef(a.ref, c.Config.Image))) return false;
     return true;
   });

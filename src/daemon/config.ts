@@ -14,6 +14,10 @@ export interface DaemonConfig {
   registryMirrors: string[];
   /** Registries spoken to over plain HTTP (host[:port] or CIDR). */
   insecureRegistries: string[];
+  /** The default bridge network's Linux bridge (`none`: no default bridge network). */
+  bridge: string;
+  /** The default bridge's gateway address with prefix. */
+  bip: string;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -26,6 +30,8 @@ export const DEFAULTS: DaemonConfig = {
   runtime: '/usr/sbin/runc',
   registryMirrors: [],
   insecureRegistries: [],
+  bridge: 'berth0',
+  bip: '172.18.0.1/16',
 };
 
 const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
@@ -42,6 +48,8 @@ Options:
       --data-root string       Root directory of persistent Berth state (default "/var/lib/berth")
   -D, --debug                  Enable debug mode
       --exec-root string       Root directory for execution state files (default "/run/berth")
+  -b, --bridge string           Attach containers to a network bridge (default "berth0"; "none" disables the default bridge network)
+      --bip string             Specify default-bridge IPv4 network (default "172.18.0.1/16")
   -H, --host list              Daemon socket(s) to connect to (default unix:///run/berth.sock)
   -l, --log-level string       Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -p, --pidfile string         Path to use for daemon PID file (default "/run/berth.pid")
@@ -67,6 +75,9 @@ const FLAGS: Record<string, { key: Key; json: string }> = {
   '--runtime': { key: 'runtime', json: 'runtime' },
   '--registry-mirror': { key: 'registryMirrors', json: 'registry-mirrors' },
   '--insecure-registry': { key: 'insecureRegistries', json: 'insecure-registries' },
+  '-b': { key: 'bridge', json: 'bridge' },
+  '--bridge': { key: 'bridge', json: 'bridge' },
+  '--bip': { key: 'bip', json: 'bip' },
 };
 
 /** Flags that may be given several times and collect into a list. */
@@ -82,6 +93,8 @@ const JSON_KEYS: Record<string, Key> = {
   runtime: 'runtime',
   'registry-mirrors': 'registryMirrors',
   'insecure-registries': 'insecureRegistries',
+  bridge: 'bridge',
+  bip: 'bip',
 };
 
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];

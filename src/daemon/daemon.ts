@@ -28,6 +28,8 @@ import { ExecService } from '../containers/exec.js';
 import { registerImageRoutes } from '../api/images.js';
 import { registerBuildRoutes } from '../api/build.js';
 import { Builder } from '../build/builder.js';
+import { registerNetworkRoutes } from '../api/networks.js';
+import { NetworkService, networkRoot } from '../network/service.js';
 import { registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
 import { VolumeStore } from '../volumes/store.js';
 import { VolumeService } from '../volumes/service.js';
@@ -67,6 +69,16 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   const volumeMounts = new MountManager(volumes);
 
   const initBinary = INIT_CANDIDATES.find((p) => existsSync(p));
+  // Late-bound: the network service asks for containers, the container service for networking.
+  let listContainers: () => import('../containers/types.js').Container[] = () => [];
+  const networks = new NetworkService({
+    root: networkRoot(dataRoot),
+    bridge: cfg.bridge,
+    bip: cfg.bip,
+    containers: () => listContainers(),
+    emit: (action, n, attrs) => events.publish('network', action, n.Id, { name: n.Name, ...attrs }),
+  });
+  await networks.init();
   const containers = new ContainerService({
     store,
     images,
@@ -78,8 +90,10 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     execRoot,
     cgroupParent: cfg.cgroupParent,
     volumeMounts,
+    network: networks,
     ...(initBinary ? { initBinary } : {}),
   });
+  listContainers = () => containers.list();
   const imageService = new ImageService({
     images,
     content,
@@ -100,6 +114,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   await containers.recover();
   for (const c of containers.list()) if (c.State.Running) volumeMounts.adopt(c);
   await volumes.reconcile();
+  await networks.reconcile();
   await exits.start();
 
   const components = { runc: '', runcCommit: '', conmon: '' };
@@ -124,6 +139,8 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   });
   registerContainerRoutes(router, { containers, images });
   registerVolumeRoutes(router, volumes);
+  registerContainerRoutes(router, { containers, images, network: networks });
+  registerNetworkRoutes(router, { networks, containers });
   registerExecRoutes(router, new ExecService(containers, execRoot));
   registerImageRoutes(router, {
     images: imageService,
@@ -193,6 +210,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   return {
     async close() {
       containers.shutdown();
+      networks.close();
       exits.stop();
       for (const l of listeners) l.close();
       server.close();

@@ -202,12 +202,17 @@ export interface StartOptions {
   reuse?: TestDaemon;
   /** Bootstrap busybox:latest (default true). */
   busybox?: boolean;
+  /** The default bridge (berthd's --bridge; default `none`, so no test file creates berth0). */
+  bridge?: string;
+  /** The default bridge's --bip. */
+  bip?: string;
 }
 
 /** One berthd started by a test, with its own roots, socket and cgroup parent. */
 export class TestDaemon {
   proc?: ChildProcess;
   private logChunks: string[] = [];
+  private netArgs: string[] = ['--bridge', 'none'];
   readonly api: Api;
 
   private constructor(
@@ -258,11 +263,13 @@ export class TestDaemon {
     if (o.reuse) {
       d = new TestDaemon(o.reuse.root, o.reuse.suffix);
       d.logChunks = o.reuse.logChunks;
+      d.netArgs = o.reuse.netArgs;
     } else {
       const root = fs.mkdtempSync('/tmp/berth-test-');
       d = new TestDaemon(root, path.basename(root).slice('berth-test-'.length));
       fs.mkdirSync(path.join(root, 'docker-config'));
     }
+    if (!o.reuse) d.netArgs = ['--bridge', o.bridge ?? 'none', ...(o.bip ? ['--bip', o.bip] : [])];
     try {
       await d.spawnDaemon();
       if (o.busybox ?? !o.reuse) {
@@ -285,6 +292,7 @@ export class TestDaemon {
       '-H', this.host,
       '--cgroup-parent', this.cgroupParent,
       '--config-file', this.configFile(),
+      ...this.netArgs,
     ];
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO });
     this.proc = proc;
