@@ -137,7 +137,6 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
       return { containers: all.length, running, paused, stopped: all.length - running - paused, images: images.list().length };
     },
   });
-  registerContainerRoutes(router, { containers, images });
   registerVolumeRoutes(router, volumes);
   registerContainerRoutes(router, { containers, images, network: networks });
   registerNetworkRoutes(router, { networks, containers });
