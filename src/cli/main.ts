@@ -7,13 +7,14 @@ import { ApiError, ConnectionError } from '../client/errors.js';
 import { CLI_NAME, Cli, MultiError, StatusError, describeError, flushStream, type CommandDef } from './common.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
 
-type ModuleName = 'container' | 'image' | 'system';
+type ModuleName = 'container' | 'image' | 'system' | 'observe';
 type CommandTable = Record<string, CommandDef>;
 
 const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
   container: () => import('./container.js'),
   image: () => import('./image.js'),
   system: () => import('./system.js'),
+  observe: () => import('./observe.js'),
 };
 
 /** top-level command → [module, key in its table] */
@@ -49,6 +50,9 @@ const TOP: Record<string, [ModuleName, string]> = {
   inspect: ['system', 'inspect'],
   version: ['system', 'version'],
   info: ['system', 'info'],
+  commit: ['observe', 'commit'],
+  stats: ['observe', 'stats'],
+  events: ['observe', 'events'],
 };
 
 const GROUPS: Record<string, { module: ModuleName; description: string; subs: Record<string, string> }> = {
@@ -59,6 +63,8 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
       attach: 'attach', cp: 'cp', create: 'create', diff: 'diff', exec: 'exec', export: 'export', inspect: 'inspect', kill: 'kill', logs: 'logs',
       ls: 'ps', list: 'ps', ps: 'ps', pause: 'pause', rename: 'rename', restart: 'restart', rm: 'rm', remove: 'rm', run: 'run',
       start: 'start', stop: 'stop', top: 'top', unpause: 'unpause', update: 'update', wait: 'wait',
+      // "module:key": served by another module than the group's own.
+      commit: 'observe:commit', stats: 'observe:stats',
     },
   },
   image: {
@@ -69,7 +75,7 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
   system: {
     module: 'system',
     description: 'Manage Berth',
-    subs: { info: 'info', version: 'version' },
+    subs: { info: 'info', version: 'version', events: 'observe:events' },
   },
 };
 
@@ -105,6 +111,9 @@ const DESCRIPTIONS: Record<string, string> = {
   unpause: 'Unpause all processes within one or more containers',
   update: 'Update configuration of one or more containers',
   wait: 'Block until one or more containers stop, then print their exit codes',
+  commit: "Create a new image from a container's changes",
+  stats: 'Display a live stream of container(s) resource usage statistics',
+  events: 'Get real time events from the server',
 };
 
 const GLOBAL_FLAGS: FlagSpec[] = [
@@ -211,8 +220,9 @@ async function resolveCommand(words: string[]): Promise<{ def: CommandDef; path:
     if (!key) {
       return { help: `${CLI_NAME}: unknown command: ${CLI_NAME} ${first} ${sub}\n\nUsage:  ${CLI_NAME} ${first}\n\nRun '${CLI_NAME} ${first} --help' for more information\n`, code: -1 };
     }
-    const mod = await loaders[group.module]();
-    const def = mod.commands[key];
+    const [modName, modKey] = key.includes(':') ? (key.split(':') as [ModuleName, string]) : [group.module, key];
+    const mod = await loaders[modName]();
+    const def = mod.commands[modKey];
     if (!def) throw new Error(`internal: missing command ${first} ${key}`);
     return { def, path: `${first} ${sub}`, rest: subRest };
   }

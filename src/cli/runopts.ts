@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { ContainerCreateRequest, HostConfig, RestartPolicy } from '../client/types.js';
 import { FlagError, type FlagSpec, type ParsedFlags } from './flags.js';
 import { parseMemory } from './format.js';
+import { HEALTH_FLAGS, healthcheckFromFlags } from './healthopts.js';
 
 export const CREATE_FLAGS: FlagSpec[] = [
   { long: 'attach', short: 'a', type: 'list', description: 'Attach to STDIN, STDOUT or STDERR' },
@@ -21,6 +22,9 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { long: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
   { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
   { long: 'label', short: 'l', type: 'list', description: 'Set meta data on a container' },
+  { long: 'log-driver', type: 'string', description: 'Logging driver for the container' },
+  { long: 'log-opt', type: 'list', description: 'Log driver options' },
+  ...HEALTH_FLAGS,
   { long: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
   { long: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
   { long: 'name', type: 'string', description: 'Assign a name to the container' },
@@ -214,6 +218,17 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
   if (capAdd.length) host.CapAdd = capAdd;
   if (capDrop.length) host.CapDrop = capDrop;
   if (flags.has('init')) host.Init = flags.bool('init');
+  const logOpts = flags.list('log-opt');
+  if (flags.has('log-driver') || logOpts.length > 0) {
+    const config: Record<string, string> = {};
+    for (const o of logOpts) {
+      const eq = o.indexOf('=');
+      if (eq <= 0) throw new Error(`invalid key value pair format in driver options`);
+      config[o.slice(0, eq)] = o.slice(eq + 1);
+    }
+    host.LogConfig = { Type: flags.string('log-driver') ?? '', Config: config };
+  }
+  const healthcheck = healthcheckFromFlags(flags);
   const binds = flags.list('volume');
   if (binds.length) host.Binds = binds;
 
@@ -232,6 +247,7 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
     WorkingDir: flags.string('workdir') ?? '',
     Entrypoint: null,
     Labels: parseLabels(flags.list('label')),
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
   };
   if (flags.has('entrypoint')) {
     const ep = flags.string('entrypoint') ?? '';

@@ -575,11 +575,13 @@ export class ContainerService {
     const exited = this.wait(c.ID, 'not-running');
     if (timeout !== 0) {
       await this.signalProcess(c, sig);
+      this.event(c, 'kill', { signal: String(sig) });
       if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
     }
     const done = timeout < 0 ? await exited.then(() => true) : await raceTimeout(exited, timeout * 1000);
     if (!done) {
       await this.signalProcess(c, 9);
+      this.event(c, 'kill', { signal: '9' });
       if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
       await exited;
     }
@@ -826,6 +828,18 @@ export class ContainerService {
 
   publish(c: Container, action: string, extra: Record<string, string> = {}): void {
     this.event(c, action, extra);
+  }
+
+  /** The container's cgroup path (under the daemon's or its own cgroup parent), for stats. */
+  cgroupsPathOf(c: Container): string {
+    return this.cgroupsPath(c);
+  }
+
+  /** Saves a record changed outside the life cycle (State.Health), unless it is gone. */
+  async saveRecord(c: Container): Promise<void> {
+    await this.withLock(c.ID, async () => {
+      if (this.o.store.find(c.ID) === c && c.State.Status !== 'removing') await this.o.store.save(c);
+    });
   }
 
   /* ------------------------------------------------------------------ attach */

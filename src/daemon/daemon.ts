@@ -25,6 +25,10 @@ import { Router, splitUpgradeBody } from '../api/router.js';
 import { registerContainerRoutes } from '../api/containers.js';
 import { registerExecRoutes } from '../api/exec.js';
 import { ExecService } from '../containers/exec.js';
+import { HealthMonitor } from '../containers/health.js';
+import { CommitService } from '../containers/commit.js';
+import { registerCommitRoutes } from '../api/commit.js';
+import { registerStatsRoutes } from '../api/stats.js';
 import { registerImageRoutes } from '../api/images.js';
 import { registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
 import type { DaemonConfig } from './config.js';
@@ -83,8 +87,18 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   });
   await distribution.init();
 
+  const execs = new ExecService(containers, execRoot);
+  const health = new HealthMonitor({
+    events,
+    find: (id) => store.find(id),
+    probe: (c, cmd, o) => execs.probe(c.ID, cmd, o),
+    save: (c) => containers.saveRecord(c),
+    publish: (c, action) => containers.publish(c, action),
+  });
+
   await containers.recover();
   await exits.start();
+  health.resume(containers.list());
 
   const components = { runc: '', runcCommit: '', conmon: '' };
   void componentVersions(cfg.runtime).then((v) => Object.assign(components, v));
@@ -107,7 +121,9 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     },
   });
   registerContainerRoutes(router, { containers, images });
-  registerExecRoutes(router, new ExecService(containers, execRoot));
+  registerExecRoutes(router, execs);
+  registerStatsRoutes(router, containers);
+  registerCommitRoutes(router, new CommitService({ content, layers, images, containers, imageService }));
   registerImageRoutes(router, {
     images: imageService,
     layers,
@@ -166,6 +182,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   return {
     async close() {
       containers.shutdown();
+      health.close();
       exits.stop();
       for (const l of listeners) l.close();
       server.close();

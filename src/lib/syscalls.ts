@@ -12,6 +12,7 @@ const cMount = libc.func('int mount(const char *source, const char *target, cons
 const cUmount2 = libc.func('int umount2(const char *target, int flags)');
 const cMknod = libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)');
 const cLsetxattr = libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
+const cLgetxattr = libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)');
 const cStrerror = libc.func('const char *strerror(int errnum)');
 
 function errno(): number {
@@ -58,6 +59,13 @@ export function mkfifo(path: string, mode: number): void {
 
 export function lsetxattr(path: string, name: string, value: Buffer): void {
   check(cLsetxattr(path, name, value, value.length, 0) as number, `setxattr ${name} on ${path}`);
+}
+
+/** An extended attribute of a path (not following symlinks), or undefined when it has none. */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  const buf = Buffer.alloc(256);
+  const n = Number(cLgetxattr(path, name, buf, buf.length));
+  return n < 0 ? undefined : buf.subarray(0, n);
 }
 
 /** Whether a path is a mount point, from /proc/self/mountinfo. */

@@ -3,12 +3,18 @@ import { promises as fs, createReadStream, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
+import { lgetxattr } from './syscalls.js';
 
 export interface PackOptions {
   /** Name of the top entry in the archive ('' = contents at the root, as export does). */
   rename?: string;
   /** Do not descend into these host paths (mount points of other file systems). */
   skip?: (hostPath: string) => boolean;
+  /**
+   * The tree is an overlayfs upper dir: whiteouts (0:0 character devices) become `.wh.<name>`
+   * files and opaque directories get a `.wh..wh..opq` entry, as a layer tar carries them.
+   */
+  overlayWhiteouts?: boolean;
 }
 
 function typeOf(st: Stats): tarStream.Header['type'] | undefined {
@@ -28,6 +34,11 @@ export function packPath(src: string, opts: PackOptions = {}): Readable {
     const st = await fs.lstat(host);
     const type = typeOf(st);
     if (!type) return;
+    if (opts.overlayWhiteouts && type === 'character-device' && st.rdev === 0) {
+      const dir = path.posix.dirname(name);
+      pack.entry({ name: `${dir === '.' ? '' : `${dir}/`}.wh.${path.posix.basename(name)}`, mode: 0o644, mtime: st.mtime, type: 'file', size: 0 });
+      return;
+    }
     const header: Partial<tarStream.Header> & { name: string } = {
       name: type === 'directory' && name !== '' ? `${name}/` : name,
       mode: st.mode & 0o7777,
@@ -59,6 +70,9 @@ export function packPath(src: string, opts: PackOptions = {}): Readable {
       return;
     }
     if (name !== '') pack.entry(header);
+    if (opts.overlayWhiteouts && type === 'directory' && lgetxattr(host, 'trusted.overlay.opaque')?.toString() === 'y') {
+      pack.entry({ name: `${name === '' ? '' : `${name}/`}.wh..wh..opq`, mode: 0o644, mtime: st.mtime, type: 'file', size: 0 });
+    }
     if (type === 'directory' && !(opts.skip?.(host) ?? false)) {
       const names = (await fs.readdir(host)).sort();
       for (const n of names) await walk(path.join(host, n), name === '' ? n : `${name}/${n}`);
