@@ -526,7 +526,7 @@ export class EngineClient {
 
   /** GET /containers/{id}/stats: a stream of JSON documents (or one with stream=false). */
   containerStats(id: string, opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal }): Promise<http.IncomingMessage> {
-    return this.request({ path: `/containers/${encodeURIComponent(id)}/stats`, query: { stream: opts.stream, 'one-shot': opts.oneShot }, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return this.request({ path: `/containers/${encodeURIComponent(id)}/stats`, query: { stream: opts.stream ? '1' : '0', 'one-shot': opts.oneShot }, ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
   /** GET /events: a stream of JSON events. */

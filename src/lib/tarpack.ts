@@ -36,7 +36,7 @@ export function packPath(src: string, opts: PackOptions = {}): Readable {
     if (!type) return;
     if (opts.overlayWhiteouts && type === 'character-device' && st.rdev === 0) {
       const dir = path.posix.dirname(name);
-      pack.entry({ name: `${dir === '.' ? '' : `${dir}/`}.wh.${path.posix.basename(name)}`, mode: 0o644, mtime: st.mtime, type: 'file', size: 0 });
+      pack.entry({ name: `${dir === '.' ? '' : `${dir}/`}.wh.${path.posix.basename(name)}`, mode: 0o644, mtime: st.mtime, type: 'file', size: 0 }, Buffer.alloc(0));
       return;
     }
     const header: Partial<tarStream.Header> & { name: string } = {
@@ -71,7 +71,7 @@ export function packPath(src: string, opts: PackOptions = {}): Readable {
     }
     if (name !== '') pack.entry(header);
     if (opts.overlayWhiteouts && type === 'directory' && lgetxattr(host, 'trusted.overlay.opaque')?.toString() === 'y') {
-      pack.entry({ name: `${name === '' ? '' : `${name}/`}.wh..wh..opq`, mode: 0o644, mtime: st.mtime, type: 'file', size: 0 });
+      pack.entry({ name: `${name === '' ? '' : `${name}/`}.wh..wh..opq`, mode: 0o644, mtime: st.mtime, type: 'file', size: 0 }, Buffer.alloc(0));
     }
     if (type === 'directory' && !(opts.skip?.(host) ?? false)) {
       const names = (await fs.readdir(host)).sort();
