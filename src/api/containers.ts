@@ -9,6 +9,7 @@ import type { Container } from '../containers/types.js';
 import type { ImageStore } from '../images/store.js';
 import { packPath } from '../lib/tarpack.js';
 import { readLog, parseTimeNs } from '../runtime/logs.js';
+import { rotatedLogs } from '../runtime/logconfig.js';
 import { boolParam, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
 import { frame, hijack, parseDetachKeys, pipeAttach, STDERR, STDOUT, streamContentType } from './streams.js';
 import * as path from 'node:path';
@@ -291,6 +292,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
       return cur.State.StartedAt === startedAt || !cur.State.Running;
     };
     const opts = {
+      older: rotatedLogs(c),
       follow: follow && (c.State.Running || c.State.Restarting || c.State.Status === 'created'),
       stopped,
       signal: ac.signal,
@@ -327,7 +329,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     if (ctx.head.length > 0) conn.unshift(ctx.head);
 
     if (logs) {
-      for await (const e of readLog(c.LogPath, {})) {
+      for await (const e of readLog(c.LogPath, { older: rotatedLogs(c) })) {
         if ((e.stream === 'stdout' && !wantOut) || (e.stream === 'stderr' && !wantErr)) continue;
         conn.write(tty ? e.line : frame(e.stream === 'stdout' ? STDOUT : STDERR, e.line));
       }

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Filters } from '../client/types.js';
 import { StatusError, type Cli, type CommandDef } from './common.js';
 import type { ParsedFlags } from './flags.js';
+import { parseTimestamp } from './container.js';
 import { bytesSize, FormatError, humanSize, renderRows, truncateId } from './format.js';
 
 const def = (d: CommandDef): CommandDef => d;
@@ -189,19 +190,6 @@ async function statsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 
 // ---------- events ----------
 
-/** Docker's --since/--until: a Unix time, an RFC 3339 date, or a duration before now ("10m"). */
-export function eventTime(v: string, now = Date.now()): string {
-  if (/^\d+(\.\d+)?$/.test(v)) return v;
-  const dur = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
-  if (dur) {
-    const mult: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-    return ((now - Number(dur[1]) * (mult[dur[2] as string] as number)) / 1000).toFixed(9);
-  }
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new StatusError(1, `failed to parse value as time or duration: "${v}"`);
-  return (t / 1000).toFixed(9);
-}
-
 interface EventJson {
   Type: string;
   Action: string;
@@ -233,8 +221,8 @@ async function eventsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const ac = new AbortController();
   process.once('SIGINT', () => ac.abort());
   const res = await cli.client.events({
-    since: since ? eventTime(since) : undefined,
-    until: until ? eventTime(until) : undefined,
+    since: since ? parseTimestamp(since) : undefined,
+    until: until ? parseTimestamp(until) : undefined,
     filters,
     signal: ac.signal,
   });

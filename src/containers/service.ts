@@ -31,6 +31,7 @@ import {
 import type { Runc } from '../runtime/runc.js';
 import { buildSpec, hostBoundingCapabilities, type NamespaceMode, type OciProcess, type Resources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
+import { DEFAULT_LOG_OPTS, logLimits, resolveLogConfig, type LogConfig } from '../runtime/logconfig.js';
 import { buildContainer, mergeEnv, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
 import { RestartManager } from './restart.js';
 import type { ContainerStore } from './store.js';
@@ -50,6 +51,8 @@ export interface ContainerServiceOptions {
   cgroupParent: string;
   /** tini-static, for `--init`. */
   initBinary?: string;
+  /** daemon.json's log-driver/log-opts (runtime/logconfig.ts); Berth's default cap without. */
+  logDefaults?: LogConfig;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -186,6 +189,7 @@ export class ContainerService {
     const t = span('create');
     const id = newId();
     const c = buildContainer({ id, name, image, imageRef, request: req });
+    c.HostConfig.LogConfig = resolveLogConfig(req.HostConfig?.LogConfig, this.o.logDefaults ?? { Type: 'json-file', Config: DEFAULT_LOG_OPTS });
     const dir = this.o.store.dir(id);
     await fs.mkdir(dir, { recursive: true, mode: 0o710 });
     t.mark('mkdir');
@@ -306,6 +310,7 @@ export class ContainerService {
         // it; without a TTY, StdinOnce closes stdin when the attached client's input ends.
         leaveStdinOpen: !c.Config.StdinOnce || c.Config.Tty,
         tty: c.Config.Tty,
+        ...logSizeMax(c),
       }).catch((err: unknown) => {
         throw startError(err);
       });
@@ -469,7 +474,7 @@ export class ContainerService {
         FinishedAt: finishedAt,
       });
       c.MonitorPid = 0;
-      await this.o.exits.consume(id);
+      // Decided before the next await, so readers (logs -f) never see a restarting container as stopped.
       const decision = this.restarts.decide(c, { ranForMs: Date.now() - startedAt });
       if (decision.restart) {
         c.State.Restarting = true;
@@ -478,6 +483,7 @@ export class ContainerService {
       } else if (c.HostConfig.AutoRemove) {
         autoRemove = true;
       }
+      await this.o.exits.consume(id);
       await this.o.store.save(c);
       this.event(c, 'die', { exitCode: String(c.State.ExitCode) });
       if (oom) this.event(c, 'oom');
@@ -954,6 +960,16 @@ function startError(err: unknown): BerthError {
     return invalid(`failed to create shim task: OCI runtime create failed: ${clean}: unknown`);
   }
   return system(`failed to create shim task: OCI runtime create failed: ${clean}: unknown`, err);
+}
+
+/** conmon's `--log-size-max` for the container's json-file max-size. */
+function logSizeMax(c: Container): { logSizeMax?: number } {
+  try {
+    const { maxSize } = logLimits(c.HostConfig.LogConfig);
+    return maxSize !== undefined ? { logSizeMax: maxSize } : {};
+  } catch {
+    return {};
+  }
 }
 
 /** Docker's ConsoleSize `[height, width]`, when given and sane. */

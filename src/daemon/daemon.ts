@@ -26,6 +26,8 @@ import { registerContainerRoutes } from '../api/containers.js';
 import { registerExecRoutes } from '../api/exec.js';
 import { ExecService } from '../containers/exec.js';
 import { HealthMonitor } from '../containers/health.js';
+import { LogRotator } from '../containers/logrotate.js';
+import { DEFAULT_LOG_OPTS, resolveLogConfig } from '../runtime/logconfig.js';
 import { CommitService } from '../containers/commit.js';
 import { registerCommitRoutes } from '../api/commit.js';
 import { registerStatsRoutes } from '../api/stats.js';
@@ -61,6 +63,10 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   await store.init();
 
   const initBinary = INIT_CANDIDATES.find((p) => existsSync(p));
+  const logDefaults = resolveLogConfig(undefined, {
+    Type: cfg.logDriver || 'json-file',
+    Config: cfg.logOpts ?? (cfg.logDriver && cfg.logDriver !== 'json-file' ? {} : DEFAULT_LOG_OPTS),
+  });
   const containers = new ContainerService({
     store,
     images,
@@ -72,6 +78,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     execRoot,
     cgroupParent: cfg.cgroupParent,
     ...(initBinary ? { initBinary } : {}),
+    logDefaults,
   });
   const imageService = new ImageService({
     images,
@@ -96,9 +103,12 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     publish: (c, action) => containers.publish(c, action),
   });
 
+  const logRotator = new LogRotator({ events, find: (id) => store.find(id) });
+
   await containers.recover();
   await exits.start();
   health.resume(containers.list());
+  logRotator.resume(containers.list());
 
   const components = { runc: '', runcCommit: '', conmon: '' };
   void componentVersions(cfg.runtime).then((v) => Object.assign(components, v));
@@ -183,6 +193,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     async close() {
       containers.shutdown();
       health.close();
+      logRotator.close();
       exits.stop();
       for (const l of listeners) l.close();
       server.close();
