@@ -20,6 +20,8 @@ have zstd      || need+=(zstd)
 have skopeo    || need+=(skopeo)
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 have htpasswd  || need+=(apache2-utils)
+# docker-py (the Docker SDK for Python): its attach/exec calls run unchanged against berthd.
+python3 -c 'import docker' >/dev/null 2>&1 || need+=(python3-docker)
 if [ "${#need[@]}" -gt 0 ]; then
   # de-duplicate
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
