@@ -70,6 +70,23 @@ for (const cli of CLIS) {
       assert.equal(ok(await x(['ps', '-aq'])).split('\n').filter(Boolean).length, before);
     });
 
+    it('the none driver keeps no log; reading it is 501 with dockerd\'s message', T, async () => {
+      // Attached output still arrives (the attach socket), only no log is kept.
+      assert.equal(ok(await x(['run', '--rm', '--log-driver', 'none', 'busybox', 'echo', 'attached'])), 'attached');
+      const id = ok(await x(['run', '-d', '--log-driver', 'none', 'busybox', 'echo', 'unseen']));
+      assert.equal(ok(await x(['wait', id])), '0');
+      assert.equal((await d.api.inspect(id)).HostConfig.LogConfig.Type, 'none');
+      fails(await x(['logs', id]), 1, /configured logging driver does not support reading/);
+      const r = await d.api.get(`/containers/${id}/logs?stdout=1`);
+      assert.equal(r.status, 501);
+      assert.deepEqual(await logDir(id), []);
+      fails(await x(['run', '--log-driver', 'none', '--log-opt', 'max-size=1m', 'busybox', 'true']), 125, /invalid logging opts for driver none/);
+      const bad = await d.api.post('/containers/create', { Image: 'busybox', HostConfig: { LogConfig: { Type: 'none', Config: { 'max-size': '1m' } } } });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json().message, "unknown log opt 'max-size' for none log driver");
+      ok(await x(['rm', id]));
+    });
+
     it('--since/--until/--tail on a multi-megabyte log match a full read', T, async () => {
       const id = ok(await x(['run', '-d', 'busybox', 'sh', '-c', 'seq 1 60000 | sed "s/^/line /"']));
       assert.equal(ok(await x(['wait', id])), '0');

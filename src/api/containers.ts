@@ -1,6 +1,6 @@
 /** /containers/…: HTTP ⇄ ContainerService. */
 import type { SeqpacketSocket } from 'node-unix-socket';
-import { invalid, notFound } from '../lib/errors.js';
+import { invalid, notFound, notImplemented } from '../lib/errors.js';
 import type { ContainerService, WaitCondition } from '../containers/service.js';
 import { containerChanges, getArchive, putArchive, statPath } from '../containers/files.js';
 import { filterContainers, inspectContainer, listEntry, parseFilters, sizeRw } from '../containers/view.js';
@@ -261,6 +261,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     const stdout = boolParam(q, 'stdout');
     const stderr = boolParam(q, 'stderr');
     if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
+    if (c.HostConfig.LogConfig.Type === 'none') throw notImplemented('configured logging driver does not support reading');
     const tailRaw = q.get('tail');
     const tail = tailRaw === null || tailRaw === '' || tailRaw === 'all' ? undefined : Number(tailRaw);
     if (tail !== undefined && !Number.isInteger(tail)) throw invalid(`invalid value for tail: ${tailRaw}`);

@@ -226,6 +226,7 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
       if (eq <= 0) throw new Error(`invalid key value pair format in driver options`);
       config[o.slice(0, eq)] = o.slice(eq + 1);
     }
+    if (flags.string('log-driver') === 'none' && logOpts.length > 0) throw new Error('invalid logging opts for driver none');
     host.LogConfig = { Type: flags.string('log-driver') ?? '', Config: config };
   }
   const healthcheck = healthcheckFromFlags(flags);

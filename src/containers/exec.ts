@@ -189,6 +189,8 @@ export class ExecService {
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), o.timeoutMs)));
     const first = await Promise.race([done, timedOut]);
     if (timer) clearTimeout(timer);
+    // Probes leave no exec record behind (dockerd drops them too).
+    void done.finally(() => this.execs.delete(rec.ID));
     if (first === 'timeout') {
       if (rec.Pid > 0) {
         try {

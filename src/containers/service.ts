@@ -310,7 +310,7 @@ export class ContainerService {
         // it; without a TTY, StdinOnce closes stdin when the attached client's input ends.
         leaveStdinOpen: !c.Config.StdinOnce || c.Config.Tty,
         tty: c.Config.Tty,
-        ...logSizeMax(c),
+        ...logOptions(c),
       }).catch((err: unknown) => {
         throw startError(err);
       });
@@ -962,8 +962,9 @@ function startError(err: unknown): BerthError {
   return system(`failed to create shim task: OCI runtime create failed: ${clean}: unknown`, err);
 }
 
-/** conmon's `--log-size-max` for the container's json-file max-size. */
-function logSizeMax(c: Container): { logSizeMax?: number } {
+/** conmon's `--log-size-max` for the container's json-file max-size; no log for the `none` driver. */
+function logOptions(c: Container): { logSizeMax?: number; noLog?: boolean } {
+  if (c.HostConfig.LogConfig.Type === 'none') return { noLog: true };
   try {
     const { maxSize } = logLimits(c.HostConfig.LogConfig);
     return maxSize !== undefined ? { logSizeMax: maxSize } : {};
