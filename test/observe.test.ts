@@ -241,6 +241,26 @@ for (const cli of CLIS) {
       assert.match(line, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z container destroy ${id} \\(evl=${cli}, image=busybox, name=${name}-2\\)$`));
     });
 
+    it('events: an OOM kill publishes oom and die (137)', T, async () => {
+      const t0 = now() - 0.5;
+      const r = await x(['run', '--name', `oom-ev-${cli}`, '--memory', '16m', '--memory-swap', '16m', 'busybox', 'tail', '/dev/zero'], { timeout: 60_000 });
+      exits(r, 137);
+      const evs = await eventActions({ container: [`oom-ev-${cli}`] }, t0);
+      const acts = evs.map((e) => e.Action);
+      assert.ok(acts.includes('oom'), acts.join(','));
+      assert.equal(evs.find((e) => e.Action === 'die')?.Actor.Attributes.exitCode, '137');
+      ok(await x(['rm', `oom-ev-${cli}`]));
+    });
+
+    it('stats streams until interrupted', T, async () => {
+      const name = `st-live-${cli}`;
+      ok(await x(['run', '-d', '--name', name, 'busybox', 'sleep', '300']));
+      const r = await x(['stats', '--format', '{{.Name}} {{.PIDs}}', name], { timeout: 4500 });
+      const seen = r.stdout.split(/\n|\x1b\[[0-9;]*[A-Za-z]/).filter((l) => l.trim() === `${name} 1`);
+      assert.ok(seen.length >= 2, `refreshed ${seen.length} times: ${JSON.stringify(r.stdout)}`);
+      ok(await x(['rm', '-f', name]));
+    });
+
     it('events streams live until interrupted', T, async () => {
       const name = `evlive-${cli}`;
       const r = x(['events', '--filter', `container=${name}`, '--format', '{{.Action}}', '--until', (now() + 6).toFixed(3)], { timeout: 30_000 });
