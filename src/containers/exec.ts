@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { SeqpacketSocket } from 'node-unix-socket';
 import { conflict, invalid, messageOf, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
+import { span } from '../lib/trace.js';
 import { resizeTerminal, startExec } from '../runtime/monitor.js';
 import { readLog } from '../runtime/logs.js';
 import { goDuration } from './health.js';
@@ -129,6 +130,7 @@ export class ExecService {
       rec.ExitCode = 126;
       throw invalid(messageOf(err));
     }
+    const t = span('exec');
     await fs.mkdir(rec.dir, { recursive: true, mode: 0o700 });
     const specPath = path.join(rec.dir, 'process.json');
     await fs.writeFile(specPath, JSON.stringify(proc), { mode: 0o600 });
@@ -152,10 +154,13 @@ export class ExecService {
       await this.cleanup(rec);
       throw invalid(`OCI runtime exec failed: ${cleanMessage(messageOf(err))}: unknown`);
     }
+    t.mark('started');
     rec.Running = true;
     rec.Pid = session.pid;
     this.containers.publish(c, `exec_start: ${rec.Config.Cmd.join(' ')}`, { execID: id });
     const done = session.exited.then(async (code) => {
+      t.mark('exited');
+      t.end();
       rec.Running = false;
       rec.ExitCode = code;
       rec.Pid = 0;
