@@ -129,6 +129,37 @@ describe('stats over the API', () => {
   });
 });
 
+describe('wait conditions over the API', () => {
+  const wait = (id: string, condition: string) => d.api.request({ method: 'POST', path: `/containers/${id}/wait?condition=${condition}`, timeout: 60_000 });
+
+  it('not-running, next-exit and removed resolve when their condition is met', T, async () => {
+    // not-running on a stopped container: at once.
+    const done = ok(await d.berth(['run', '-d', 'busybox', 'sh', '-c', 'exit 4']));
+    assert.equal(ok(await d.berth(['wait', done])), '4');
+    assert.deepEqual((await wait(done, 'not-running')).json(), { StatusCode: 4 });
+    // next-exit on a stopped container waits for the next run.
+    let settled = false;
+    const next = wait(done, 'next-exit').then((r) => ((settled = true), r));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(settled, false, 'next-exit does not resolve for the past exit');
+    ok(await d.berth(['start', done]));
+    assert.deepEqual((await next).json(), { StatusCode: 4 });
+    // removed waits for the removal, not the exit.
+    const id = ok(await d.berth(['run', '-d', 'busybox', 'sh', '-c', 'sleep 0.3; exit 2']));
+    let removed = false;
+    const gone = wait(id, 'removed').then((r) => ((removed = true), r));
+    assert.equal(ok(await d.berth(['wait', id])), '2');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(removed, false, 'removed waits past the exit');
+    ok(await d.berth(['rm', id]));
+    assert.deepEqual((await gone).json(), { StatusCode: 2 });
+    const bad = await wait(done, 'bogus');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json().message, 'invalid condition: "bogus"');
+    ok(await d.berth(['rm', done]));
+  });
+});
+
 for (const cli of CLIS) {
   const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
   describe(`observability via ${cli}`, { skip }, () => {
