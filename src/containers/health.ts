@@ -169,14 +169,16 @@ export class HealthMonitor {
 
   private unwatch(id: string, o: { keepStatus: boolean }): void {
     const w = this.watches.get(id);
-    if (!w) return;
-    w.stopped = true;
-    if (w.timer) clearTimeout(w.timer);
-    this.watches.delete(id);
+    if (w) {
+      w.stopped = true;
+      if (w.timer) clearTimeout(w.timer);
+      this.watches.delete(id);
+    }
+    // Also without a watch: an exit found at daemon start (recover) stops the monitor too.
     if (o.keepStatus) return;
     // dockerd: "unhealthy when the monitor has stopped for compatibility reasons" (no event).
     const c = this.d.find(id);
-    if (c?.State.Health) {
+    if (c?.State.Health && c.State.Health.Status !== 'unhealthy') {
       c.State.Health.Status = 'unhealthy';
       void this.d.save(c).catch(() => undefined);
     }
