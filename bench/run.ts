@@ -15,6 +15,7 @@
  * Environment: BENCH_RUNS (default 10), BENCH_WARMUP (2), BENCH_PARALLEL (20),
  * BENCH_PARALLEL_ROUNDS (3), BENCH_TIMEOUT (seconds for the whole bench, 900).
  */
+import { observeRows } from './observe.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync, closeSync } from 'node:fs';
 import http from 'node:http';
@@ -1022,6 +1023,13 @@ async function main(): Promise<void> {
       ratio: ratio(bt, dt),
     });
     notes.push('RSS counts shared pages (libc, the Go runtime text of the shims) in every process; the PSS figures in results.json divide them among their users.');
+    say();
+
+    // --- observability: exec round trip, logs --tail on a large log (bench/observe.ts)
+    const obs = await observeRows({ specs, client: dockerBin ? dockerClient(dockerBin) : BERTH, runs: RUNS, warmup: WARMUP, run, say, fmtMs, ratio });
+    rows.push(...obs.rows);
+    notes.push(...obs.notes);
+    results['observe'] = obs.results;
   } catch (err) {
     failure = err as Error;
   }

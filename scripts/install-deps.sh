@@ -22,7 +22,7 @@ have zstd      || need+=(zstd)
 have skopeo    || need+=(skopeo)
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 have htpasswd  || need+=(apache2-utils)
-# docker-py (Debian's python3-docker): the volume tests drive berthd with it unchanged.
+# docker-py (Debian's python3-docker): its volume, attach and exec calls run unchanged against berthd.
 python3 -c 'import docker' >/dev/null 2>&1 || need+=(python3-docker)
 if [ "${#need[@]}" -gt 0 ]; then
   # de-duplicate

@@ -1,6 +1,6 @@
 /** /containers/…: HTTP ⇄ ContainerService. */
 import type { SeqpacketSocket } from 'node-unix-socket';
-import { invalid, notFound } from '../lib/errors.js';
+import { invalid, notFound, notImplemented } from '../lib/errors.js';
 import type { ContainerService, WaitCondition } from '../containers/service.js';
 import { containerChanges, getArchive, putArchive, statPath } from '../containers/files.js';
 import { filterContainers, inspectContainer, listEntry, parseFilters, sizeRw } from '../containers/view.js';
@@ -9,6 +9,7 @@ import type { Container } from '../containers/types.js';
 import type { ImageStore } from '../images/store.js';
 import { packPath } from '../lib/tarpack.js';
 import { readLog, parseTimeNs } from '../runtime/logs.js';
+import { rotatedLogs } from '../runtime/logconfig.js';
 import { boolParam, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
 import { frame, hijack, parseDetachKeys, pipeAttach, STDERR, STDOUT, streamContentType } from './streams.js';
 import * as path from 'node:path';
@@ -270,6 +271,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     const stdout = boolParam(q, 'stdout');
     const stderr = boolParam(q, 'stderr');
     if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
+    if (c.HostConfig.LogConfig.Type === 'none') throw notImplemented('configured logging driver does not support reading');
     const tailRaw = q.get('tail');
     const tail = tailRaw === null || tailRaw === '' || tailRaw === 'all' ? undefined : Number(tailRaw);
     if (tail !== undefined && !Number.isInteger(tail)) throw invalid(`invalid value for tail: ${tailRaw}`);
@@ -301,6 +303,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
       return cur.State.StartedAt === startedAt || !cur.State.Running;
     };
     const opts = {
+      older: rotatedLogs(c),
       follow: follow && (c.State.Running || c.State.Restarting || c.State.Status === 'created'),
       stopped,
       signal: ac.signal,
@@ -337,7 +340,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     if (ctx.head.length > 0) conn.unshift(ctx.head);
 
     if (logs) {
-      for await (const e of readLog(c.LogPath, {})) {
+      for await (const e of readLog(c.LogPath, { older: rotatedLogs(c) })) {
         if ((e.stream === 'stdout' && !wantOut) || (e.stream === 'stderr' && !wantErr)) continue;
         conn.write(tty ? e.line : frame(e.stream === 'stdout' ? STDOUT : STDERR, e.line));
       }

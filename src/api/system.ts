@@ -3,6 +3,7 @@ import { cpus, hostname, release, totalmem, arch } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { EventBus, EngineEvent } from '../events/bus.js';
 import { parseFilters } from '../containers/view.js';
+import { eventMatches } from '../events/filter.js';
 import { API_VERSION, MIN_API_VERSION, sendJSON, type Router } from './router.js';
 
 export const BERTH_VERSION = '0.1.0';
@@ -141,19 +142,7 @@ export function registerSystemRoutes(r: Router, s: SystemInfoSource): void {
     const toNs = (v: string | null): number | undefined => (v ? Math.floor(Number(v) * 1e9) : undefined);
     const since = toNs(q.get('since'));
     const until = toNs(q.get('until'));
-    const match = (e: EngineEvent): boolean => {
-      for (const [k, vals] of filters) {
-        if (k === 'type' && !vals.includes(e.Type)) return false;
-        if (k === 'event' && !vals.includes(e.Action)) return false;
-        if ((k === 'container' || k === 'image') && (e.Type !== k || !vals.some((v) => e.Actor.ID.startsWith(v) || e.Actor.Attributes.name === v))) return false;
-        if (k === 'label' && !vals.some((v) => {
-          const [lk, lv] = v.split('=');
-          return lv === undefined ? lk! in e.Actor.Attributes : e.Actor.Attributes[lk!] === lv;
-        })) return false;
-      }
-      if (until !== undefined && e.timeNano > until) return false;
-      return true;
-    };
+    const match = (e: EngineEvent): boolean => eventMatches(filters, e) && (until === undefined || e.timeNano <= until);
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.flushHeaders();
     for (const e of since !== undefined ? s.events.since(since) : []) if (match(e)) res.write(JSON.stringify(e) + '\n');

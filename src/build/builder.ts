@@ -16,7 +16,6 @@ import type { AuthConfig } from '../distribution/types.js';
 import { BerthError, invalid, messageOf, notFound } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
 import { resolveInRoot } from '../lib/securepath.js';
-import { packPath } from '../lib/tarpack.js';
 import { extractTar } from '../lib/safetar.js';
 import { parseReference } from '../images/reference.js';
 import type { ImageService } from '../images/service.js';
@@ -25,7 +24,8 @@ import { decompress } from '../images/import.js';
 import { resolveUser } from '../runtime/user.js';
 import type { LayerStore } from '../snapshots/layers.js';
 import type { RootfsMounts } from '../snapshots/overlay.js';
-import { lgetxattr, mount, unmount, MNT_DETACH, MS_RDONLY } from '../lib/syscalls.js';
+import { mount, unmount, MNT_DETACH, MS_RDONLY } from '../lib/syscalls.js';
+import { layerFromUpper } from '../snapshots/diff.js';
 import { parseDockerfile, parseError, parseInstructionText, type Instruction, type ParsedDockerfile, type Stage } from './dockerfile.js';
 import { checksumSources, copySources, matchSources, mkdirInRoot, type Source } from './fscopy.js';
 import { expandPairs, expandWord, expandWords } from './shell.js';
@@ -93,8 +93,6 @@ const PLATFORM_ARGS: Record<string, string> = {
   TARGETPLATFORM: 'linux/amd64', TARGETOS: 'linux', TARGETARCH: 'amd64', TARGETVARIANT: '',
   BUILDPLATFORM: 'linux/amd64', BUILDOS: 'linux', BUILDARCH: 'amd64', BUILDVARIANT: '',
 };
-/** Mount points runc creates in a RUN container's rootfs; never part of a layer. */
-const MOUNTPOINTS = new Set(['etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'dev', 'proc', 'sys']);
 
 interface StageState {
   image?: Image;
@@ -859,23 +857,10 @@ class BuildRun {
 
   /** Packs an overlay upper directory into a layer (content store + unpacked layer). */
   private async commitLayer(upper: string, st: StageState, alsoOmit: ReadonlySet<string> = new Set()): Promise<{ diffId: string }> {
-    const stream = packPath(upper, {
-      rename: '',
-      overlayWhiteouts: true,
-      isOpaque: (p) => lgetxattr(p, 'trusted.overlay.opaque')?.toString() === 'y',
-      clampMtime: st.epoch,
-      omit: (name) => MOUNTPOINTS.has(name) || alsoOmit.has(name),
-    });
-    const blobFile = this.d.content.tempPath();
-    try {
-      const parent = st.image?.chainIds[st.image.chainIds.length - 1];
-      const layer = await this.d.layers.apply(parent, stream, { blobFile });
-      await this.d.content.commit(blobFile, layer.diffId);
-      return { diffId: layer.diffId };
-    } finally {
-      await fs.rm(blobFile, { force: true });
-    }
+    const parent = st.image?.chainIds[st.image.chainIds.length - 1];
+    return layerFromUpper(this.d, parent, upper, { clampMtime: st.epoch, omit: alsoOmit });
   }
+
 }
 
 /**

@@ -392,6 +392,12 @@ export function parseTimestamp(value: string, now: number = Date.now()): string 
     // docker sends whole seconds for relative times
     return String(Math.floor((now - ms) / 1000));
   }
+  // Keep nanoseconds (Date.parse stops at milliseconds): `logs -t` prints 9 digits.
+  const frac = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{1,9})(Z|[+-]\d\d:\d\d)$/.exec(value);
+  if (frac) {
+    const secs = Date.parse(`${frac[1]}${frac[3]}`) / 1000;
+    if (!Number.isNaN(secs)) return `${secs}.${(frac[2] as string).padEnd(9, '0')}`;
+  }
   let parsed = Date.parse(value);
   if (Number.isNaN(parsed) && /^\d{4}-\d{2}-\d{2}$/.test(value)) parsed = Date.parse(`${value}T00:00:00`);
   if (Number.isNaN(parsed)) throw new Error(`invalid value for "since": failed to parse value as time or duration: "${value}"`);

@@ -7,7 +7,7 @@ import { ApiError, ConnectionError } from '../client/errors.js';
 import { CLI_NAME, Cli, MultiError, StatusError, describeError, flushStream, type CommandDef } from './common.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
 
-type ModuleName = 'container' | 'image' | 'system' | 'build' | 'volume' | 'network';
+type ModuleName = 'container' | 'image' | 'system' | 'build' | 'volume' | 'network' | 'observe';
 type CommandTable = Record<string, CommandDef>;
 
 const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
@@ -17,6 +17,7 @@ const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
   build: () => import('./build.js'),
   volume: () => import('./volume.js'),
   network: () => import('./network.js'),
+  observe: () => import('./observe.js'),
 };
 
 /** top-level command → [module, key in its table] */
@@ -54,6 +55,9 @@ const TOP: Record<string, [ModuleName, string]> = {
   info: ['system', 'info'],
   build: ['build', 'build'],
   port: ['network', 'port'],
+  commit: ['observe', 'commit'],
+  stats: ['observe', 'stats'],
+  events: ['observe', 'events'],
 };
 
 const GROUPS: Record<string, { module: ModuleName; description: string; subs: Record<string, string> }> = {
@@ -64,6 +68,8 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
       attach: 'attach', cp: 'cp', create: 'create', diff: 'diff', exec: 'exec', export: 'export', inspect: 'inspect', kill: 'kill', logs: 'logs',
       ls: 'ps', list: 'ps', ps: 'ps', pause: 'pause', rename: 'rename', restart: 'restart', rm: 'rm', remove: 'rm', run: 'run',
       start: 'start', stop: 'stop', top: 'top', unpause: 'unpause', update: 'update', wait: 'wait',
+      // "module:key": served by another module than the group's own.
+      commit: 'observe:commit', stats: 'observe:stats',
     },
   },
   image: {
@@ -79,7 +85,7 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
   system: {
     module: 'system',
     description: 'Manage Berth',
-    subs: { info: 'info', version: 'version' },
+    subs: { info: 'info', version: 'version', events: 'observe:events' },
   },
   builder: {
     module: 'build',
@@ -127,6 +133,9 @@ const DESCRIPTIONS: Record<string, string> = {
   unpause: 'Unpause all processes within one or more containers',
   update: 'Update configuration of one or more containers',
   wait: 'Block until one or more containers stop, then print their exit codes',
+  commit: "Create a new image from a container's changes",
+  stats: 'Display a live stream of container(s) resource usage statistics',
+  events: 'Get real time events from the server',
 };
 
 const GLOBAL_FLAGS: FlagSpec[] = [
@@ -233,8 +242,9 @@ async function resolveCommand(words: string[]): Promise<{ def: CommandDef; path:
     if (!key) {
       return { help: `${CLI_NAME}: unknown command: ${CLI_NAME} ${first} ${sub}\n\nUsage:  ${CLI_NAME} ${first}\n\nRun '${CLI_NAME} ${first} --help' for more information\n`, code: -1 };
     }
-    const mod = await loaders[group.module]();
-    const def = mod.commands[key];
+    const [modName, modKey] = key.includes(':') ? (key.split(':') as [ModuleName, string]) : [group.module, key];
+    const mod = await loaders[modName]();
+    const def = mod.commands[modKey];
     if (!def) throw new Error(`internal: missing command ${first} ${key}`);
     return { def, path: `${first} ${sub}`, rest: subRest };
   }

@@ -7,6 +7,7 @@ import type { ContainerCreateRequest, HostConfig, RestartPolicy } from '../clien
 import { FlagError, type FlagSpec, type ParsedFlags } from './flags.js';
 import { parseMemory } from './format.js';
 import { parseVolumeFlags } from './mountopts.js';
+import { HEALTH_FLAGS, healthcheckFromFlags } from './healthopts.js';
 
 export const CREATE_FLAGS: FlagSpec[] = [
   { long: 'attach', short: 'a', type: 'list', description: 'Attach to STDIN, STDOUT or STDERR' },
@@ -22,6 +23,9 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { long: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
   { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
   { long: 'label', short: 'l', type: 'list', description: 'Set meta data on a container' },
+  { long: 'log-driver', type: 'string', description: 'Logging driver for the container' },
+  { long: 'log-opt', type: 'list', description: 'Log driver options' },
+  ...HEALTH_FLAGS,
   { long: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
   { long: 'mount', type: 'list', description: 'Attach a filesystem mount to the container' },
   { long: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
@@ -244,6 +248,20 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
   if (volumeFlags.mounts.length) (host as Record<string, unknown>).Mounts = volumeFlags.mounts;
   if (Object.keys(volumeFlags.tmpfs).length) (host as Record<string, unknown>).Tmpfs = volumeFlags.tmpfs;
   if (volumeFlags.volumesFrom.length) (host as Record<string, unknown>).VolumesFrom = volumeFlags.volumesFrom;
+  const logOpts = flags.list('log-opt');
+  if (flags.has('log-driver') || logOpts.length > 0) {
+    const config: Record<string, string> = {};
+    for (const o of logOpts) {
+      const eq = o.indexOf('=');
+      if (eq <= 0) throw new Error(`invalid key value pair format in driver options`);
+      config[o.slice(0, eq)] = o.slice(eq + 1);
+    }
+    if (flags.string('log-driver') === 'none' && logOpts.length > 0) throw new Error('invalid logging opts for driver none');
+    host.LogConfig = { Type: flags.string('log-driver') ?? '', Config: config };
+  }
+  const healthcheck = healthcheckFromFlags(flags);
+  const binds = flags.list('volume');
+  if (binds.length) host.Binds = binds;
 
   const body: ContainerCreateRequest = {
     Hostname: flags.string('hostname') ?? '',
@@ -260,6 +278,7 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
     WorkingDir: flags.string('workdir') ?? '',
     Entrypoint: null,
     Labels: parseLabels(flags.list('label')),
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
   };
   if (flags.has('entrypoint')) {
     const ep = flags.string('entrypoint') ?? '';

@@ -519,6 +519,26 @@ export class EngineClient {
     });
   }
 
+  /** POST /commit: the new image's ID. */
+  async containerCommit(container: string, opts: { repo?: string | undefined; tag?: string | undefined; comment?: string | undefined; author?: string | undefined; pause?: boolean; changes?: string[] }): Promise<{ Id: string }> {
+    const qs = [encodeQuery({ container, repo: opts.repo, tag: opts.tag, comment: opts.comment, author: opts.author, pause: opts.pause === false ? '0' : '1' }).slice(1)];
+    for (const c of opts.changes ?? []) qs.push(`changes=${encodeURIComponent(c)}`);
+    const res = await this.requestRawQuery({ method: 'POST', path: '/commit', rawQuery: qs.filter(Boolean).join('&'), json: {} });
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Id: string };
+  }
+
+  /** GET /containers/{id}/stats: a stream of JSON documents (or one with stream=false). */
+  containerStats(id: string, opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal }): Promise<http.IncomingMessage> {
+    return this.request({ path: `/containers/${encodeURIComponent(id)}/stats`, query: { stream: opts.stream ? '1' : '0', 'one-shot': opts.oneShot }, ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
+
+  /** GET /events: a stream of JSON events. */
+  events(opts: { since?: string | undefined; until?: string | undefined; filters?: Filters; signal?: AbortSignal }): Promise<http.IncomingMessage> {
+    return this.request({ path: '/events', query: { since: opts.since, until: opts.until, filters: encodeFilters(opts.filters) }, ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
+
   /** POST /images/create with fromImage: pull. Resolves with the JSON progress stream. */
   imagePull(opts: { image: string; tag?: string | undefined; platform?: string | undefined }): Promise<http.IncomingMessage> {
     return this.request({ method: 'POST', path: '/images/create', query: { fromImage: opts.image, tag: opts.tag, platform: opts.platform } });

@@ -60,6 +60,7 @@ export interface ContainerConfig {
   StopSignal?: string;
   StopTimeout?: number;
   NetworkDisabled?: boolean;
+  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
 }
 
 export interface RestartPolicy {
@@ -86,6 +87,7 @@ export interface HostConfig extends Resources {
   CapAdd?: string[];
   CapDrop?: string[];
   Init?: boolean;
+  LogConfig?: { Type: string; Config: Record<string, string> };
   /** Initial console size [height, width] for TTY containers (API >= 1.42). */
   ConsoleSize?: [number, number];
 }

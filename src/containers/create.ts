@@ -6,7 +6,8 @@ import type { EndpointsConfig } from './networking.js';
 import { cpus } from 'node:os';
 import { invalid } from '../lib/errors.js';
 import type { Image } from '../images/types.js';
-import { initialState, type Container, type ContainerConfig, type HostConfig, type RestartPolicy } from './types.js';
+import { initialState, type Container, type ContainerConfig, type HealthcheckConfig, type HostConfig, type RestartPolicy } from './types.js';
+import { mergeHealthcheck, validateHealthcheck } from './health.js';
 
 export interface CreateRequest {
   Config: Partial<ContainerConfig> & Record<string, unknown>;
@@ -213,7 +214,8 @@ export function buildContainer(n: NewContainer): Container {
   const stopSignal = (cfg.StopSignal as string | undefined) || img.StopSignal;
   if (stopSignal) config.StopSignal = stopSignal;
   if (typeof cfg.StopTimeout === 'number') config.StopTimeout = cfg.StopTimeout;
-  const health = (cfg.Healthcheck as Record<string, unknown> | undefined) ?? img.Healthcheck;
+  validateHealthcheck(cfg.Healthcheck as HealthcheckConfig | undefined);
+  const health = mergeHealthcheck(cfg.Healthcheck as HealthcheckConfig | undefined, img.Healthcheck as HealthcheckConfig | undefined);
   if (health) config.Healthcheck = health;
 
   return {

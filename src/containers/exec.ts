@@ -7,7 +7,10 @@ import * as path from 'node:path';
 import type { SeqpacketSocket } from 'node-unix-socket';
 import { conflict, invalid, messageOf, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
+import { span } from '../lib/trace.js';
 import { resizeTerminal, startExec } from '../runtime/monitor.js';
+import { readLog } from '../runtime/logs.js';
+import { goDuration } from './health.js';
 import type { ContainerService } from './service.js';
 
 export interface ExecConfig {
@@ -96,7 +99,13 @@ export class ExecService {
    */
   async start(
     id: string,
-    o: { tty?: boolean; consoleSize?: unknown; attach?: (s: SeqpacketSocket) => void },
+    o: {
+      tty?: boolean;
+      consoleSize?: unknown;
+      attach?: (s: SeqpacketSocket) => void;
+      /** Runs once the process exited, before the session directory (and its log) is removed. */
+      beforeCleanup?: (dir: string) => Promise<void>;
+    },
   ): Promise<{ done: Promise<number> }> {
     const rec = this.get(id);
     if (rec.started) throw conflict(`Error: Exec command ${id} has already run`);
@@ -121,6 +130,7 @@ export class ExecService {
       rec.ExitCode = 126;
       throw invalid(messageOf(err));
     }
+    const t = span('exec');
     await fs.mkdir(rec.dir, { recursive: true, mode: 0o700 });
     const specPath = path.join(rec.dir, 'process.json');
     await fs.writeFile(specPath, JSON.stringify(proc), { mode: 0o600 });
@@ -144,19 +154,59 @@ export class ExecService {
       await this.cleanup(rec);
       throw invalid(`OCI runtime exec failed: ${cleanMessage(messageOf(err))}: unknown`);
     }
+    t.mark('started');
     rec.Running = true;
     rec.Pid = session.pid;
     this.containers.publish(c, `exec_start: ${rec.Config.Cmd.join(' ')}`, { execID: id });
     const done = session.exited.then(async (code) => {
+      t.mark('exited');
+      t.end();
       rec.Running = false;
       rec.ExitCode = code;
       rec.Pid = 0;
       this.containers.publish(c, 'exec_die', { execID: id, exitCode: String(code) });
+      await o.beforeCleanup?.(rec.dir).catch(() => undefined);
       await this.cleanup(rec);
       setTimeout(() => this.execs.delete(id), KEEP_FINISHED_MS).unref();
       return code;
     });
     return { done };
+  }
+
+  /**
+   * Runs a command in the container without a client (healthcheck probes): the output (stdout and
+   * stderr, from the session's log) and exit code; after `timeoutMs` the process is killed and
+   * the result is dockerd's timeout result.
+   */
+  async probe(ref: string, cmd: string[], o: { timeoutMs: number }): Promise<{ exitCode: number; output: string }> {
+    const c = this.containers.get(ref);
+    const rec = this.create(c.ID, { Cmd: cmd, User: c.Config.User, WorkingDir: c.Config.WorkingDir });
+    let output = '';
+    const { done } = await this.start(rec.ID, {
+      tty: false,
+      beforeCleanup: async (dir) => {
+        const parts: Buffer[] = [];
+        for await (const e of readLog(path.join(dir, 'log'))) parts.push(e.line);
+        output = Buffer.concat(parts).toString();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), o.timeoutMs)));
+    const first = await Promise.race([done, timedOut]);
+    if (timer) clearTimeout(timer);
+    // Probes leave no exec record behind (dockerd drops them too).
+    void done.finally(() => this.execs.delete(rec.ID));
+    if (first === 'timeout') {
+      if (rec.Pid > 0) {
+        try {
+          process.kill(rec.Pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      return { exitCode: -1, output: `Health check exceeded timeout (${goDuration(o.timeoutMs)})` };
+    }
+    return { exitCode: first, output };
   }
 
   async resize(id: string, height: number, width: number): Promise<void> {

@@ -31,6 +31,7 @@ import {
 import type { Runc } from '../runtime/runc.js';
 import { buildSpec, hostBoundingCapabilities, type NamespaceMode, type OciMount, type OciProcess, type Resources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
+import { DEFAULT_LOG_OPTS, logLimits, resolveLogConfig, type LogConfig } from '../runtime/logconfig.js';
 import { buildContainer, mergeEnv, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
 import type { ContainerNetworking } from './networking.js';
 import { RestartManager } from './restart.js';
@@ -56,6 +57,8 @@ export interface ContainerServiceOptions {
   volumeMounts?: MountManager;
   /** Networks: membership, addresses, interfaces, ports (absent: every container gets an empty netns). */
   network?: ContainerNetworking;
+  /** daemon.json's log-driver/log-opts (runtime/logconfig.ts); Berth's default cap without. */
+  logDefaults?: LogConfig;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -194,6 +197,7 @@ export class ContainerService {
     const c = buildContainer({ id, name, image, imageRef, request: req });
     const endpoints = req.NetworkingConfig?.EndpointsConfig ?? undefined;
     this.o.network?.validateCreate(c.HostConfig.NetworkMode, endpoints, { bindings: c.HostConfig.PortBindings, exposed: c.Config.ExposedPorts });
+    c.HostConfig.LogConfig = resolveLogConfig(req.HostConfig?.LogConfig, this.o.logDefaults ?? { Type: 'json-file', Config: DEFAULT_LOG_OPTS });
     const dir = this.o.store.dir(id);
     await fs.mkdir(dir, { recursive: true, mode: 0o710 });
     t.mark('mkdir');
@@ -323,6 +327,7 @@ export class ContainerService {
         // it; without a TTY, StdinOnce closes stdin when the attached client's input ends.
         leaveStdinOpen: !c.Config.StdinOnce || c.Config.Tty,
         tty: c.Config.Tty,
+        ...logOptions(c),
       }).catch((err: unknown) => {
         throw startError(err);
       });
@@ -499,7 +504,7 @@ export class ContainerService {
         FinishedAt: finishedAt,
       });
       c.MonitorPid = 0;
-      await this.o.exits.consume(id);
+      // Decided before the next await, so readers (logs -f) never see a restarting container as stopped.
       const decision = this.restarts.decide(c, { ranForMs: Date.now() - startedAt });
       if (decision.restart) {
         c.State.Restarting = true;
@@ -508,6 +513,7 @@ export class ContainerService {
       } else if (c.HostConfig.AutoRemove) {
         autoRemove = true;
       }
+      await this.o.exits.consume(id);
       await this.o.store.save(c);
       this.event(c, 'die', { exitCode: String(c.State.ExitCode) });
       if (oom) this.event(c, 'oom');
@@ -605,11 +611,13 @@ export class ContainerService {
     const exited = this.wait(c.ID, 'not-running');
     if (timeout !== 0) {
       await this.signalProcess(c, sig);
+      this.event(c, 'kill', { signal: String(sig) });
       if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
     }
     const done = timeout < 0 ? await exited.then(() => true) : await raceTimeout(exited, timeout * 1000);
     if (!done) {
       await this.signalProcess(c, 9);
+      this.event(c, 'kill', { signal: '9' });
       if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
       await exited;
     }
@@ -860,6 +868,18 @@ export class ContainerService {
     this.event(c, action, extra);
   }
 
+  /** The container's cgroup path (under the daemon's or its own cgroup parent), for stats. */
+  cgroupsPathOf(c: Container): string {
+    return this.cgroupsPath(c);
+  }
+
+  /** Saves a record changed outside the life cycle (State.Health), unless it is gone. */
+  async saveRecord(c: Container): Promise<void> {
+    await this.withLock(c.ID, async () => {
+      if (this.o.store.find(c.ID) === c && c.State.Status !== 'removing') await this.o.store.save(c);
+    });
+  }
+
   /* ------------------------------------------------------------------ attach */
 
   /** The attach socket of a running container. */
@@ -972,6 +992,17 @@ function startError(err: unknown): BerthError {
     return invalid(`failed to create shim task: OCI runtime create failed: ${clean}: unknown`);
   }
   return system(`failed to create shim task: OCI runtime create failed: ${clean}: unknown`, err);
+}
+
+/** conmon's `--log-size-max` for the container's json-file max-size; no log for the `none` driver. */
+function logOptions(c: Container): { logSizeMax?: number; noLog?: boolean } {
+  if (c.HostConfig.LogConfig.Type === 'none') return { noLog: true };
+  try {
+    const { maxSize } = logLimits(c.HostConfig.LogConfig);
+    return maxSize !== undefined ? { logSizeMax: maxSize } : {};
+  } catch {
+    return {};
+  }
 }
 
 /** Docker's ConsoleSize `[height, width]`, when given and sane. */

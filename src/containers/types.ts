@@ -15,6 +15,25 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Present once a container with a healthcheck has started (src/containers/health.ts). */
+  Health?: HealthState;
+}
+
+/** Docker's HealthConfig; durations in nanoseconds, 0 = inherit/default. */
+export interface HealthcheckConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
+/** Docker's State.Health. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: Array<{ Start: string; End: string; ExitCode: number; Output: string }>;
 }
 
 export interface RestartPolicy {
@@ -36,7 +55,7 @@ export interface ContainerConfig {
   StdinOnce: boolean;
   Env: string[];
   Cmd: string[] | null;
-  Healthcheck?: Record<string, unknown>;
+  Healthcheck?: HealthcheckConfig;
   ArgsEscaped?: boolean;
   Image: string;
   Volumes: Record<string, object> | null;

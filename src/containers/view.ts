@@ -13,7 +13,10 @@ export function statusText(c: Container, now = Date.now()): string {
   if (s.Status === 'removing') return 'Removal In Progress';
   if (s.Dead) return 'Dead';
   if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
-  if (s.Running) return `Up ${humanDuration(now - Date.parse(s.StartedAt))}${s.Paused ? ' (Paused)' : ''}`;
+  if (s.Running) {
+    const health = s.Health ? ` (${s.Health.Status === 'starting' ? 'health: starting' : s.Health.Status})` : '';
+    return `Up ${humanDuration(now - Date.parse(s.StartedAt))}${s.Paused ? ' (Paused)' : health}`;
+  }
   if (s.FinishedAt === ZERO_TIME || s.StartedAt === ZERO_TIME) return 'Created';
   return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
 }
@@ -191,6 +194,9 @@ export function filterContainers(list: Container[], o: ListOptions): Container[]
   for (const s of f.get('status') ?? []) {
     if (!STATUSES.has(s)) throw invalid(`invalid filter 'status=${s}'`);
   }
+  for (const h of f.get('health') ?? []) {
+    if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h)) throw invalid(`Unrecognised filter value for health: ${h}`);
+  }
   for (const e of f.get('exited') ?? []) if (!/^-?\d+$/.test(e)) throw invalid(`invalid filter 'exited=${e}'`);
   const boundary = (key: string): number | undefined => {
     const v = f.get(key)?.[0];
@@ -217,6 +223,8 @@ export function filterContainers(list: Container[], o: ListOptions): Container[]
     if (labels && !matchLabels(c.Config.Labels ?? {}, labels)) return false;
     const statuses = f.get('status');
     if (statuses && !statuses.includes(c.State.Status)) return false;
+    const health = f.get('health');
+    if (health && !health.includes(c.State.Health?.Status ?? 'none')) return false;
     const exited = f.get('exited');
     if (exited && !(c.State.Status === 'exited' && exited.map(Number).includes(c.State.ExitCode))) return false;
     if (before !== undefined && !(Date.parse(c.Created) < before)) return false;

@@ -18,6 +18,9 @@ export interface DaemonConfig {
   bridge: string;
   /** The default bridge's gateway address with prefix. */
   bip: string;
+  /** Default log driver and options of new containers (`log-driver`, `log-opts`; runtime/logconfig.ts). */
+  logDriver?: string;
+  logOpts?: Record<string, string>;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -56,6 +59,8 @@ Options:
       --runtime string         Path of the OCI runtime (default "/usr/sbin/runc")
       --registry-mirror list   Preferred registry mirror for docker.io
       --insecure-registry list Enable insecure registry communication
+      --log-driver string      Default driver for container logs (default "json-file")
+      --log-opt map            Default log driver options for containers (default max-size=20m, max-file=5)
   -h, --help                   Print usage
   -v, --version                Print version information and quit
 `;
@@ -78,10 +83,12 @@ const FLAGS: Record<string, { key: Key; json: string }> = {
   '-b': { key: 'bridge', json: 'bridge' },
   '--bridge': { key: 'bridge', json: 'bridge' },
   '--bip': { key: 'bip', json: 'bip' },
+  '--log-driver': { key: 'logDriver', json: 'log-driver' },
+  '--log-opt': { key: 'logOpts', json: 'log-opts' },
 };
 
 /** Flags that may be given several times and collect into a list. */
-const LIST_KEYS = new Set<Key>(['hosts', 'registryMirrors', 'insecureRegistries']);
+const LIST_KEYS = new Set<Key>(['hosts', 'registryMirrors', 'insecureRegistries', 'logOpts']);
 
 const JSON_KEYS: Record<string, Key> = {
   hosts: 'hosts',
@@ -95,6 +102,8 @@ const JSON_KEYS: Record<string, Key> = {
   'insecure-registries': 'insecureRegistries',
   bridge: 'bridge',
   bip: 'bip',
+  'log-driver': 'logDriver',
+  'log-opts': 'logOpts',
 };
 
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];
@@ -132,6 +141,7 @@ export function parseArgs(argv: string[]): ParseResult {
     else set[flag.key] = value;
   }
   Object.assign(set, lists);
+  if (lists.logOpts) set.logOpts = keyValues(lists.logOpts);
   if (debug) set.logLevel = 'debug';
 
   const config: DaemonConfig = { ...DEFAULTS };
@@ -161,6 +171,17 @@ export function parseArgs(argv: string[]): ParseResult {
   return { kind: 'run', config };
 }
 
+/** `--log-opt k=v` flags as an object. */
+function keyValues(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new UsageError(`invalid log-opt: ${kv} (expected key=value)`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
 function parseConfigFile(text: string, file: string): Partial<Record<Key, unknown>> {
   let raw: unknown;
   try {
@@ -179,7 +200,11 @@ function parseConfigFile(text: string, file: string): Partial<Record<Key, unknow
     }
     const key = JSON_KEYS[k];
     if (!key) throw new UsageError(`unable to configure the Berth daemon with file ${file}: the following directives don't match any configuration option: ${k}`);
-    if (LIST_KEYS.has(key)) {
+    if (key === 'logOpts') {
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) {
+        throw new UsageError(`invalid log-opts in ${file}: expected an object of strings`);
+      }
+    } else if (LIST_KEYS.has(key)) {
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new UsageError(`invalid ${k} in ${file}: expected a list of strings`);
     } else if (typeof v !== 'string') throw new UsageError(`invalid value for ${k} in ${file}`);
     out[key] = v;

@@ -25,6 +25,12 @@ import { Router, splitUpgradeBody } from '../api/router.js';
 import { registerContainerRoutes } from '../api/containers.js';
 import { registerExecRoutes } from '../api/exec.js';
 import { ExecService } from '../containers/exec.js';
+import { HealthMonitor } from '../containers/health.js';
+import { LogRotator } from '../containers/logrotate.js';
+import { DEFAULT_LOG_OPTS, resolveLogConfig } from '../runtime/logconfig.js';
+import { CommitService } from '../containers/commit.js';
+import { registerCommitRoutes } from '../api/commit.js';
+import { registerStatsRoutes } from '../api/stats.js';
 import { registerImageRoutes } from '../api/images.js';
 import { registerBuildRoutes } from '../api/build.js';
 import { Builder } from '../build/builder.js';
@@ -79,6 +85,10 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     emit: (action, n, attrs) => events.publish('network', action, n.Id, { name: n.Name, ...attrs }),
   });
   await networks.init();
+  const logDefaults = resolveLogConfig(undefined, {
+    Type: cfg.logDriver || 'json-file',
+    Config: cfg.logOpts ?? (cfg.logDriver && cfg.logDriver !== 'json-file' ? {} : DEFAULT_LOG_OPTS),
+  });
   const containers = new ContainerService({
     store,
     images,
@@ -92,6 +102,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     volumeMounts,
     network: networks,
     ...(initBinary ? { initBinary } : {}),
+    logDefaults,
   });
   listContainers = () => containers.list();
   const imageService = new ImageService({
@@ -111,11 +122,24 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   volumes.setUsers((name) =>
     containers.list().filter((c) => Object.values(c.MountPoints ?? {}).some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.ID),
   );
+  const execs = new ExecService(containers, execRoot);
+  const health = new HealthMonitor({
+    events,
+    find: (id) => store.find(id),
+    probe: (c, cmd, o) => execs.probe(c.ID, cmd, o),
+    save: (c) => containers.saveRecord(c),
+    publish: (c, action) => containers.publish(c, action),
+  });
+
+  const logRotator = new LogRotator({ events, find: (id) => store.find(id) });
+
   await containers.recover();
   for (const c of containers.list()) if (c.State.Running) volumeMounts.adopt(c);
   await volumes.reconcile();
   await networks.reconcile();
   await exits.start();
+  health.resume(containers.list());
+  logRotator.resume(containers.list());
 
   const components = { runc: '', runcCommit: '', conmon: '' };
   void componentVersions(cfg.runtime).then((v) => Object.assign(components, v));
@@ -140,7 +164,9 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   registerVolumeRoutes(router, volumes);
   registerContainerRoutes(router, { containers, images, network: networks });
   registerNetworkRoutes(router, { networks, containers });
-  registerExecRoutes(router, new ExecService(containers, execRoot));
+  registerExecRoutes(router, execs);
+  registerStatsRoutes(router, containers);
+  registerCommitRoutes(router, new CommitService({ content, layers, images, containers, imageService }));
   registerImageRoutes(router, {
     images: imageService,
     layers,
@@ -210,6 +236,8 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     async close() {
       containers.shutdown();
       networks.close();
+      health.close();
+      logRotator.close();
       exits.stop();
       for (const l of listeners) l.close();
       server.close();

@@ -3,9 +3,10 @@
  * CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR.
  */
 import { invalid } from '../lib/errors.js';
+import { parseGoDuration } from '../lib/duration.js';
 import type { RunConfig } from './types.js';
 
-const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
+const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
 
 function jsonOrShell(rest: string): string[] {
   const t = rest.trim();
@@ -112,10 +113,60 @@ export function applyChanges(config: RunConfig, changes: string[]): RunConfig {
       case 'STOPSIGNAL':
         out.StopSignal = rest.trim();
         break;
+      case 'HEALTHCHECK':
+        out.Healthcheck = parseHealthcheck(rest);
+        break;
       case 'ONBUILD':
         out.OnBuild = [...(out.OnBuild ?? []), rest.trim()];
         break;
     }
   }
+  return out;
+}
+
+/** `HEALTHCHECK [--interval=… --timeout=… --start-period=… --start-interval=… --retries=N] CMD …` or `NONE`. */
+function parseHealthcheck(rest: string): Record<string, unknown> {
+  let t = rest.trim();
+  const out: Record<string, unknown> = {};
+  const durations: Record<string, string> = { interval: 'Interval', timeout: 'Timeout', 'start-period': 'StartPeriod', 'start-interval': 'StartInterval' };
+  for (;;) {
+    const m = /^--([a-z-]+)=(\S*)\s*/.exec(t);
+    if (!m) break;
+    t = t.slice(m[0].length);
+    const [, name, value] = m as unknown as [string, string, string];
+    if (name === 'retries') {
+      const n = Number(value);
+      if (!Number.isInteger(n)) throw invalid(`strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`);
+      if (n < 1) throw invalid(`--retries must be at least 1 (not ${n})`);
+      out.Retries = n;
+    } else if (durations[name]) {
+      let ns: number;
+      try {
+        ns = parseGoDuration(value);
+      } catch (err) {
+        throw invalid((err as Error).message);
+      }
+      if (ns !== 0 && ns < 1_000_000) throw invalid(`Interval "${name}" cannot be less than 1ms`);
+      out[durations[name] as string] = ns;
+    } else {
+      throw invalid(`Unknown flag: ${name}`);
+    }
+  }
+  const m = /^(\S+)\s*(.*)$/s.exec(t);
+  const kind = (m?.[1] ?? '').toUpperCase();
+  if (kind === 'NONE') {
+    if ((m?.[2] ?? '').trim() !== '') throw invalid('HEALTHCHECK NONE takes no arguments');
+    return { Test: ['NONE'] };
+  }
+  if (kind !== 'CMD') throw invalid(`Unknown type "${kind}" in HEALTHCHECK (try CMD)`);
+  const cmd = (m?.[2] ?? '').trim();
+  let exec: string[] | undefined;
+  try {
+    const v: unknown = JSON.parse(cmd);
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) exec = v as string[];
+  } catch {
+    exec = undefined;
+  }
+  out.Test = exec ? ['CMD', ...exec] : ['CMD-SHELL', cmd];
   return out;
 }

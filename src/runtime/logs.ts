@@ -20,6 +20,8 @@ export interface ReadLogOptions {
   sinceNs?: bigint;
   untilNs?: bigint;
   follow?: boolean;
+  /** Rotated files before `file`, oldest first (max-file). */
+  older?: string[];
   /** Resolves when following must stop (container gone or stopped and drained). */
   stopped?: () => boolean;
   signal?: AbortSignal;
@@ -67,31 +69,150 @@ function parseChunk(buf: Buffer, pending: { parts: Buffer[] }, out: LogEntry[]):
   return buf.subarray(start);
 }
 
-/** The byte offset where the last `n` records begin. */
-async function tailOffset(fh: fs.FileHandle, size: number, n: number): Promise<number> {
-  if (n <= 0) return size;
+/** The byte offset where the last `n` records begin, and how many of them the file has. */
+async function tailOffset(fh: fs.FileHandle, size: number, n: number): Promise<{ offset: number; found: number }> {
+  if (n <= 0) return { offset: size, found: 0 };
   const chunk = 64 * 1024;
   let pos = size;
   let newlines = 0;
+  const buf = Buffer.alloc(chunk);
   while (pos > 0) {
     const len = Math.min(chunk, pos);
     pos -= len;
-    const buf = Buffer.alloc(len);
     await fh.read(buf, 0, len, pos);
     for (let i = len - 1; i >= 0; i--) {
       if (buf[i] === 0x0a) {
         // The newline ending the last record does not start a record.
         if (pos + i === size - 1) continue;
         // Only full records count; partial ones join the next full one.
-        if (++newlines === n) return pos + i + 1;
+        if (++newlines === n) return { offset: pos + i + 1, found: n };
       }
     }
   }
-  return 0;
+  return { offset: 0, found: size > 0 ? newlines + 1 : 0 };
 }
 
-/** Yields log entries; with `follow`, keeps reading as the file grows until stopped. */
+/** The time of the first record starting at or after `pos` (undefined at the end). */
+async function recordTimeAfter(fh: fs.FileHandle, size: number, pos: number): Promise<{ start: number; ns: bigint } | undefined> {
+  const buf = Buffer.alloc(4096);
+  let at = pos;
+  if (pos > 0) {
+    // Skip to the start of the next line.
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+      if (bytesRead === 0) return undefined;
+      const nl = buf.subarray(0, bytesRead).indexOf(0x0a);
+      if (nl >= 0) {
+        at += nl + 1;
+        break;
+      }
+      at += bytesRead;
+    }
+  }
+  if (at >= size) return undefined;
+  const { bytesRead } = await fh.read(buf, 0, 64, at);
+  const m = RECORD.exec(buf.subarray(0, bytesRead).toString('latin1'));
+  if (!m) return undefined;
+  return { start: at, ns: parseTimeNs(m[1] as string) };
+}
+
+/**
+ * The offset of the first record at or after `sinceNs`, by binary search over the file (records
+ * are written in time order), so `--since` does not read a large log from its start.
+ */
+async function sinceOffset(fh: fs.FileHandle, size: number, sinceNs: bigint): Promise<number> {
+  let lo = 0;
+  let hi = size;
+  while (hi - lo > 4096) {
+    const mid = Math.floor((lo + hi) / 2);
+    const r = await recordTimeAfter(fh, size, mid);
+    if (!r || r.ns >= sinceNs) hi = mid;
+    else lo = mid;
+  }
+  // Records before the first one after `lo` are older; the scan from there filters the rest.
+  if (lo === 0) return 0;
+  const r = await recordTimeAfter(fh, size, lo);
+  return r ? r.start : size;
+}
+
+/** Where reading starts: a file of `files` and an offset in it (tail/since without reading it all). */
+async function startPoint(files: string[], opts: ReadLogOptions): Promise<{ index: number; offset: number }> {
+  const last = files.length - 1;
+  if (opts.tail !== undefined && opts.tail >= 0) {
+    let need = opts.tail;
+    for (let i = last; i >= 0; i--) {
+      const fh = await fs.open(files[i] as string, 'r').catch(() => undefined);
+      if (!fh) continue;
+      try {
+        const { size } = await fh.stat();
+        const { offset, found } = await tailOffset(fh, size, need);
+        if (found >= need || i === 0) return { index: i, offset };
+        need -= found;
+      } finally {
+        await fh.close();
+      }
+    }
+    return { index: 0, offset: 0 };
+  }
+  if (opts.sinceNs !== undefined) {
+    // The newest file whose first record is older than `since` holds the start.
+    for (let i = last; i >= 0; i--) {
+      const fh = await fs.open(files[i] as string, 'r').catch(() => undefined);
+      if (!fh) continue;
+      try {
+        const { size } = await fh.stat();
+        const first = await recordTimeAfter(fh, size, 0);
+        if (i === 0 || (first !== undefined && first.ns < opts.sinceNs)) return { index: i, offset: await sinceOffset(fh, size, opts.sinceNs) };
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+  return { index: 0, offset: 0 };
+}
+
+/**
+ * Yields log entries from the rotated files (`older`) and then `file`; with `follow`, keeps
+ * reading as the file grows — across conmon's rotations (a new file renamed over it) — until
+ * stopped. `tail` and `since` find their start without reading what comes before; `until` ends
+ * the read at the first later record.
+ */
 export async function* readLog(file: string, opts: ReadLogOptions = {}): AsyncGenerator<LogEntry> {
+  const files = [...(opts.older ?? []), file];
+  const start = await startPoint(files, opts);
+  const pending = { parts: [] as Buffer[] };
+  let leftover: Buffer = Buffer.alloc(0);
+  let past = false;
+  const keep = (e: LogEntry): boolean => {
+    if (opts.untilNs !== undefined && e.ns > opts.untilNs) {
+      past = true;
+      return false;
+    }
+    return opts.sinceNs === undefined || e.ns >= opts.sinceNs;
+  };
+  const buf = Buffer.alloc(256 * 1024);
+  const drain = async function* (fh: fs.FileHandle, from: number): AsyncGenerator<LogEntry, number> {
+    let pos = from;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) return pos;
+      pos += bytesRead;
+      const out: LogEntry[] = [];
+      leftover = parseChunk(Buffer.concat([leftover, buf.subarray(0, bytesRead)]), pending, out);
+      for (const e of out) if (keep(e)) yield e;
+      if (past) return pos;
+    }
+  };
+  for (let i = start.index; i < files.length - 1 && !past; i++) {
+    const fh = await fs.open(files[i] as string, 'r').catch(() => undefined);
+    if (!fh) continue;
+    try {
+      yield* drain(fh, i === start.index ? start.offset : 0);
+    } finally {
+      await fh.close();
+    }
+  }
+  if (past) return;
   let fh: fs.FileHandle;
   try {
     fh = await fs.open(file, 'r');
@@ -103,36 +224,32 @@ export async function* readLog(file: string, opts: ReadLogOptions = {}): AsyncGe
     fh = waited;
   }
   try {
-    let pos = 0;
-    if (opts.tail !== undefined && opts.tail >= 0) {
-      const st = await fh.stat();
-      pos = await tailOffset(fh, st.size, opts.tail * 1);
-    }
-    const pending = { parts: [] as Buffer[] };
-    let leftover: Buffer = Buffer.alloc(0);
-    const keep = (e: LogEntry): boolean =>
-      (opts.sinceNs === undefined || e.ns >= opts.sinceNs) && (opts.untilNs === undefined || e.ns <= opts.untilNs);
-    const drain = async function* (): AsyncGenerator<LogEntry> {
-      const buf = Buffer.alloc(256 * 1024);
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-        if (bytesRead === 0) return;
-        pos += bytesRead;
-        const out: LogEntry[] = [];
-        leftover = parseChunk(Buffer.concat([leftover, buf.subarray(0, bytesRead)]), pending, out);
-        for (const e of out) if (keep(e)) yield e;
-      }
-    };
-    yield* drain();
-    if (!opts.follow) return;
+    let pos = await (yield* drain(fh, start.index === files.length - 1 ? start.offset : 0));
+    if (!opts.follow || past) return;
     let wake: (() => void) | undefined;
     const watcher = watch(file, () => wake?.());
+    watcher.on('error', () => undefined);
     const ticker = setInterval(() => wake?.(), 250);
     try {
       while (!opts.signal?.aborted) {
         if (opts.untilNs !== undefined && BigInt(Date.now()) * 1_000_000n > opts.untilNs) return;
         const stopping = opts.stopped?.() ?? false;
-        yield* drain();
+        pos = yield* drain(fh, pos);
+        if (past) return;
+        // conmon rotated: the path is a new file (or this one was truncated). Read on there.
+        const now = await fs.stat(file).catch(() => undefined);
+        const mine = await fh.stat();
+        if (now && (now.ino !== mine.ino || now.size < pos)) {
+          if (now.ino !== mine.ino) {
+            // What was written to the old file before the switch.
+            yield* drain(fh, pos);
+            if (past) return;
+            await fh.close();
+            fh = await fs.open(file, 'r');
+          }
+          pos = 0;
+          continue;
+        }
         if (stopping) return;
         await new Promise<void>((r) => {
           wake = r;

@@ -40,6 +40,8 @@ export interface StartMonitorOptions {
   /** Keep the container's stdin open when an attached client goes away (not StdinOnce). */
   leaveStdinOpen?: boolean;
   logSizeMax?: number;
+  /** The `none` log driver: conmon keeps no log. */
+  noLog?: boolean;
 }
 
 export interface MonitorStarted {
@@ -64,7 +66,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorStart
     '-b', p.bundle,
     '-p', p.pidFile,
     '-P', p.monitorPidFile,
-    '-l', `k8s-file:${p.logPath}`,
+    '-l', o.noLog ? 'none:' : `k8s-file:${p.logPath}`,
     '--exit-dir', p.exitDir,
     '--socket-dir-path', p.socketDir,
     '--persist-dir', p.persistDir,

@@ -1,0 +1,52 @@
+/**
+ * `POST /commit`: pauses the container (unless told not to), writes its writable layer as a new
+ * image (images/commit.ts), tags it, and publishes dockerd's `commit` container event.
+ */
+import { invalid, notFound } from '../lib/errors.js';
+import { commitContainer, type CommitDeps, type CommitOptions } from '../images/commit.js';
+import { familiarName, parseReference, type Reference } from '../images/reference.js';
+import type { ImageService } from '../images/service.js';
+import type { ContainerService } from './service.js';
+
+export interface CommitRequest extends CommitOptions {
+  container: string;
+  repo?: string;
+  tag?: string;
+  /** Pause a running container while its layer is read (default true, as dockerd). */
+  pause?: boolean;
+}
+
+export class CommitService {
+  constructor(
+    private readonly d: CommitDeps & { containers: ContainerService; imageService: ImageService },
+  ) {}
+
+  async commit(req: CommitRequest): Promise<string> {
+    const c = this.d.containers.get(req.container);
+    let ref: Reference | undefined;
+    if (req.repo) {
+      ref = parseReference(req.tag ? `${req.repo}:${req.tag}` : req.repo);
+      if (ref.digest) throw invalid('cannot commit to digest reference');
+    } else if (req.tag) {
+      throw invalid('tag is specified without a repository');
+    }
+    const image = this.d.containers.imageOf(c);
+    if (!image) throw notFound(`No such image: ${c.Image}`);
+    const pause = (req.pause ?? true) && c.State.Running && !c.State.Paused;
+    if (pause) await this.d.containers.pause(c.ID);
+    let id: string;
+    try {
+      const img = await commitContainer(this.d, { container: c, image, upperDir: this.d.containers.layersOf(c).upper }, req);
+      id = img.id;
+    } finally {
+      if (pause) await this.d.containers.unpause(c.ID).catch(() => undefined);
+    }
+    if (ref) await this.d.imageService.tag(id, ref);
+    this.d.containers.publish(c, 'commit', {
+      comment: req.comment ?? '',
+      imageID: id,
+      imageRef: ref ? familiarName(ref) : '',
+    });
+    return id;
+  }
+}

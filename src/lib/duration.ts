@@ -1,0 +1,28 @@
+/** Go's duration syntax ("1m30s", "500ms"), as Docker's flags and Dockerfile options use it. */
+
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+/** Go's time.ParseDuration, in nanoseconds; throws Go's error text. */
+export function parseGoDuration(s: string): number {
+  const bad = (): Error => new Error(`time: invalid duration ${JSON.stringify(s)}`);
+  let rest = s;
+  let sign = 1;
+  if (rest.startsWith('-') || rest.startsWith('+')) {
+    if (rest[0] === '-') sign = -1;
+    rest = rest.slice(1);
+  }
+  if (rest === '0') return 0;
+  if (rest === '') throw bad();
+  let total = 0;
+  while (rest !== '') {
+    const m = /^(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)/.exec(rest);
+    if (!m || m[1] === '' || m[1] === '.') {
+      if (/^\d*\.?\d*$/.test(rest)) throw new Error(`time: missing unit in duration ${JSON.stringify(s)}`);
+      throw bad();
+    }
+    total += Number(m[1]) * (UNIT_NS[m[2] as string] as number);
+    rest = rest.slice(m[0].length);
+  }
+  return sign * Math.round(total);
+}
+
