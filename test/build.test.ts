@@ -247,11 +247,15 @@ for (const cli of CLIS) {
           'RUN --mount=type=bind,source=input.txt,target=/mnt/in/input.txt cat /mnt/in/input.txt > /copied',
           'RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /listed',
           'RUN --network=none true',
+          'RUN mkdir -p /d/sub && touch /d/sub/a /d/keep',
+          'RUN rm /d/keep && rm -rf /d/sub && mkdir /d/sub && touch /d/sub/b',
         ].join('\n'),
       });
       ok(await x(['build', '-t', `mounts-${tag}`, ctx]));
       ok(await x(['build', '--no-cache', '-t', `mounts-${tag}`, ctx]));
       assert.equal(ok(await x(['run', '--rm', `mounts-${tag}`, 'cat', '/count', '/copied', '/listed'])), `2\nbound ${tag}\nx`);
+      // Deletions (whiteouts) and a directory replaced (opaque) in a RUN layer.
+      assert.equal(ok(await x(['run', '--rm', `mounts-${tag}`, 'ls', '/d', '/d/sub'])), '/d:\nsub\n\n/d/sub:\nb');
       const ls = ok(await x(['run', '--rm', `mounts-${tag}`, 'sh', '-c', 'ls -d /cache /mnt /scratch 2>&1; true']));
       assert.doesNotMatch(ls, /^\/(cache|mnt|scratch)$/m, 'mount targets are not part of the image');
       ok(await x(['rmi', `mounts-${tag}`]));

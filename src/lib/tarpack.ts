@@ -46,7 +46,7 @@ export function packPath(src: string, opts: PackOptions = {}): Readable {
     if (opts.overlayWhiteouts && type === 'character-device' && st.rdev === 0) {
       const dir = path.posix.dirname(name);
       const wh = `${dir === '.' ? '' : `${dir}/`}${WHITEOUT_PREFIX}${path.posix.basename(name)}`;
-      pack.entry({ name: wh, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime });
+      pack.entry({ name: wh, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime }, Buffer.alloc(0));
       return;
     }
     const header: Partial<tarStream.Header> & { name: string } = {
@@ -81,7 +81,7 @@ export function packPath(src: string, opts: PackOptions = {}): Readable {
     }
     if (name !== '') pack.entry(header);
     if (opts.overlayWhiteouts && type === 'directory' && opts.isOpaque?.(host)) {
-      pack.entry({ name: `${name === '' ? '' : `${name}/`}${OPAQUE_MARKER}`, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime });
+      pack.entry({ name: `${name === '' ? '' : `${name}/`}${OPAQUE_MARKER}`, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime }, Buffer.alloc(0));
     }
     if (type === 'directory' && !(opts.skip?.(host) ?? false)) {
       const names = (await fs.readdir(host)).sort();
