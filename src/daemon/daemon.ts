@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { ContentStore } from '../content/store.js';
+import { Leases } from '../content/leases.js';
 import { LayerStore } from '../snapshots/layers.js';
 import { RootfsMounts } from '../snapshots/overlay.js';
 import { ImageStore } from '../images/store.js';
@@ -44,6 +45,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
 
   const engineId = await daemonId(dataRoot);
   const events = new EventBus();
+  const leases = new Leases();
   const content = new ContentStore(path.join(dataRoot, 'content'));
   const layers = new LayerStore(path.join(dataRoot, 'layers'));
   const images = new ImageStore(path.join(dataRoot, 'images'), content, layers);
@@ -75,10 +77,11 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     layers,
     events,
     usersOf: (id) => containers.usersOf(id).map((c) => ({ id: c.ID, running: c.State.Running })),
+    leases,
   });
 
   const distribution = new DistributionService({
-    root: distributionRoot(dataRoot), content, layers, images, events,
+    root: distributionRoot(dataRoot), content, layers, images, events, leases,
     config: distributionConfigFrom(cfg),
   });
   await distribution.init();

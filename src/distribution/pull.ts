@@ -172,30 +172,8 @@ export async function resolvePull(deps: DistributionDeps, req: PullRequest): Pro
   throw translatePullError(lastErr, ref);
 }
 
-/** Counts in-flight uses of digests and chain IDs so a failing pull never removes another's. */
-export class InFlight {
-  private readonly counts = new Map<string, number>();
-  acquire(keys: string[]): () => void {
-    for (const k of keys) this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const k of keys) {
-        const n = (this.counts.get(k) ?? 1) - 1;
-        if (n <= 0) this.counts.delete(k);
-        else this.counts.set(k, n);
-      }
-    };
-  }
-  /** Whether anyone besides the caller (who holds one count) uses `key`. */
-  sharedBeyondOne(key: string): boolean {
-    return (this.counts.get(key) ?? 0) > 1;
-  }
-  has(key: string): boolean {
-    return this.counts.has(key);
-  }
-}
+/** In-flight keys of pulls: the daemon's leases (see content/leases.ts). */
+export { Leases as InFlight } from '../content/leases.js';
 
 function isRetryable(err: unknown): boolean {
   if (err instanceof HttpError) return true;

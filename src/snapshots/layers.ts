@@ -11,6 +11,7 @@ import { finished } from 'node:stream/promises';
 import { Digester } from '../content/store.js';
 import { readJSON, syncDir, writeJSONAtomic } from '../lib/atomic.js';
 import { extractTar } from '../lib/safetar.js';
+import type { Lease } from '../content/leases.js';
 
 export interface LayerInfo {
   chainId: string;
@@ -63,7 +64,7 @@ export class LayerStore {
    * Unpacks an uncompressed layer tar on top of `parent`. When `blobFile` is given the exact
    * bytes are also written there (the caller commits them to the content store by diff ID).
    */
-  async apply(parent: string | undefined, src: Readable, opts: { blobFile?: string } = {}): Promise<LayerInfo> {
+  async apply(parent: string | undefined, src: Readable, opts: { blobFile?: string; lease?: Lease } = {}): Promise<LayerInfo> {
     const tmp = path.join(this.root, `tmp-${randomBytes(8).toString('hex')}`);
     const diff = path.join(tmp, 'diff');
     await fs.mkdir(diff, { recursive: true, mode: 0o755 });
@@ -87,6 +88,8 @@ export class LayerStore {
       const info: LayerInfo = { chainId, diffId, size };
       if (parent !== undefined) info.parent = parent;
       const final = path.join(this.root, hex(chainId));
+      // Protected from garbage collection before it becomes visible.
+      opts.lease?.add([chainId, diffId]);
       if (await this.has(chainId)) {
         await fs.rm(tmp, { recursive: true, force: true });
         return info;
