@@ -46,6 +46,9 @@ const TOP: Record<string, [ModuleName, string]> = {
   push: ['image', 'push'],
   login: ['image', 'login'],
   logout: ['image', 'logout'],
+  save: ['image', 'save'],
+  load: ['image', 'load'],
+  history: ['image', 'history'],
   inspect: ['system', 'inspect'],
   version: ['system', 'version'],
   info: ['system', 'info'],
@@ -64,12 +67,12 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
   image: {
     module: 'image',
     description: 'Manage images',
-    subs: { bootstrap: 'bootstrap', import: 'import', inspect: 'inspect', ls: 'ls', list: 'ls', pull: 'pull', push: 'push', rm: 'rm', remove: 'rm', tag: 'tag' },
+    subs: { bootstrap: 'bootstrap', import: 'import', inspect: 'inspect', ls: 'ls', list: 'ls', pull: 'pull', push: 'push', rm: 'rm', remove: 'rm', tag: 'tag', save: 'save', load: 'load', history: 'history', prune: 'prune' },
   },
   system: {
     module: 'system',
     description: 'Manage Berth',
-    subs: { info: 'info', version: 'version' },
+    subs: { info: 'info', version: 'version', df: 'df', prune: 'prune' },
   },
 };
 
@@ -155,6 +158,9 @@ const SUB_DESCRIPTIONS: Record<string, string> = {
   'image tag': 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
   'image pull': 'Download an image from a registry',
   'image push': 'Upload an image to a registry',
+  'image prune': 'Remove unused images',
+  'system df': 'Show docker disk usage',
+  'system prune': 'Remove unused data',
 };
 
 function groupHelp(name: string): string {

@@ -27,7 +27,9 @@ import { registerContainerRoutes } from '../api/containers.js';
 import { registerExecRoutes } from '../api/exec.js';
 import { ExecService } from '../containers/exec.js';
 import { registerImageRoutes } from '../api/images.js';
-import { registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
+import { registerDiskUsageRoutes, registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
+import { imageDiskUsage } from '../images/view.js';
+import { listEntry, sizeRw } from '../containers/view.js';
 import type { DaemonConfig } from './config.js';
 import type { Duplex } from 'node:stream';
 
@@ -116,6 +118,15 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     layers,
     containerCount: (id) => containers.usersOf(id).length,
     distribution,
+  });
+
+  registerDiskUsageRoutes(router, {
+    images: () => imageDiskUsage(imageService),
+    containers: () =>
+      Promise.all(containers.list().map(async (c) => {
+        const rw = await sizeRw(containers.layersOf(c).upper).catch(() => 0);
+        return listEntry(c, c.Config.Image, { rw, rootfs: rw + (containers.imageOf(c)?.size ?? 0) });
+      })),
   });
 
   const server = http.createServer({ keepAlive: true });

@@ -26,7 +26,7 @@ export interface ExtractOptions {
 }
 
 export interface ExtractResult {
-  /** Sum of regular file sizes extracted. */
+  /** Sum of regular file and symlink sizes extracted (hard links counted once). */
   size: number;
   entries: number;
 }
@@ -131,6 +131,8 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
         await fs.symlink(h.linkname ?? '', target);
         await fs.lchown(target, uid, gid);
         await fs.lutimes(target, mtime, mtime).catch(() => undefined);
+        // Counted as dockerd's layer sizes count it (st_size of the link: its target's length).
+        result.size += Buffer.byteLength(h.linkname ?? '');
         break;
       }
       case 'link': {

@@ -17,7 +17,7 @@ export interface LayerInfo {
   chainId: string;
   diffId: string;
   parent?: string;
-  /** Bytes of regular files in the layer. */
+  /** Bytes of regular files and symlinks in the layer, hard links once (dockerd's DiffSize). */
   size: number;
 }
 
