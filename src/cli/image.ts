@@ -559,7 +559,7 @@ export const commands: Record<string, CommandDef> = {
     aliases: ['image history', 'history'],
     flags: [
       { long: 'format', type: 'string', description: 'Format output using a custom template' },
-      { long: 'human', short: 'H', type: 'string', description: 'Print sizes and dates in human readable format', defaultValue: 'true' },
+      { long: 'human', short: 'H', type: 'bool', description: 'Print sizes and dates in human readable format', defaultValue: true },
       { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
       { long: 'quiet', short: 'q', type: 'bool', description: 'Only show image IDs' },
     ],

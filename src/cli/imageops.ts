@@ -108,7 +108,7 @@ export async function historyCommand(cli: Cli, flags: ParsedFlags): Promise<void
   const res = await cli.client.request({ path: `/images/${encodeURIComponent(name)}/history` });
   const items = JSON.parse(await readBody(res)) as HistoryItem[];
   const trunc = !flags.bool('no-trunc');
-  const human = flags.string('human') !== 'false';
+  const human = flags.bool('human');
   let format = flags.string('format') ?? '';
   if (flags.bool('quiet')) format = '{{.ID}}';
   else if (format === '' || format === 'table') format = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';

@@ -148,6 +148,8 @@ export class ImageService {
       const refs = store.refCount(img.id);
       const hasChildren = store.hasChildren(img.id);
       if (danglingOnly && hasChildren) return false; // dockerd looks at heads only
+      // An image a container uses is not "unused": none of its tags are touched.
+      if (this.o.usersOf(img.id).length > 0) return false;
       if (refs === 0 && hasChildren) return false;
       if (until !== undefined && Date.parse(img.config.created ?? '') > until) return false;
       const l = img.config.config?.Labels ?? {};
