@@ -69,6 +69,12 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
 
   try {
   for await (const entry of extract) {
+    // A source that ends or fails mid-entry destroys the entry, possibly before it is piped
+    // (tar-stream's streams then never finish a pipeline): remember why, check before piping.
+    let entryError: Error | undefined;
+    entry.on('error', (e: Error) => {
+      entryError = e;
+    });
     const h = entry.header;
     result.entries++;
     const comps = entryComponents(h.name);
@@ -85,7 +91,10 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
       if (base === OPAQUE_MARKER) {
         lsetxattr(parent, 'trusted.overlay.opaque', Buffer.from('y'));
       } else {
-        const victim = path.join(parent, base.slice(WHITEOUT_PREFIX.length));
+        const name = base.slice(WHITEOUT_PREFIX.length);
+        // `.wh..` / `.wh...` would white out the directory itself or its parent.
+        if (name === '' || name === '.' || name === '..') throw invalid(`invalid tar entry ${JSON.stringify(h.name)}: whiteout of ${JSON.stringify(name)}`);
+        const victim = path.join(parent, name);
         await fs.rm(victim, { recursive: true, force: true });
         mkWhiteout(victim);
       }
@@ -119,6 +128,7 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
       }
       case 'file':
       case 'contiguous-file': {
+        if (entry.destroyed) throw entryError ?? invalid(`invalid tar entry ${h.name}: unexpected end of archive`);
         await pipeline(entry, createWriteStream(target, { mode: 0o600 }));
         await fs.lchown(target, uid, gid);
         await fs.chmod(target, mode);
