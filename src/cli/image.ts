@@ -416,8 +416,14 @@ async function inspectCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 }
 
 async function bootstrapCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const what = flags.args[0] as string;
+  if (what === 'debian' || what.startsWith('debian:')) {
+    const { bootstrapDebian } = await import('./bootstrap-debian.js');
+    await bootstrapDebian(cli, what, { tag: flags.string('tag'), mirror: flags.string('mirror') });
+    return;
+  }
   const { bootstrap } = await import('./bootstrap.js');
-  await bootstrap(cli, flags.args[0] as string, { tag: flags.string('tag') });
+  await bootstrap(cli, what, { tag: flags.string('tag') });
 }
 
 const def = (d: CommandDef): CommandDef => d;
@@ -581,9 +587,12 @@ export const commands: Record<string, CommandDef> = {
   }),
   bootstrap: def({
     name: 'bootstrap',
-    usage: '[OPTIONS] busybox',
-    description: 'Build a base image (busybox) locally and import it',
-    flags: [{ long: 'tag', short: 't', type: 'string', description: 'Name and tag of the image', defaultValue: 'busybox:latest' }],
+    usage: '[OPTIONS] busybox|debian[:SUITE]',
+    description: 'Build a base image (busybox, or Debian with debootstrap) locally and import it',
+    flags: [
+      { long: 'tag', short: 't', type: 'string', description: 'Name and tag of the image (default "busybox:latest" or "debian:SUITE")' },
+      { long: 'mirror', type: 'string', description: 'Debian mirror for debootstrap (default "http://deb.debian.org/debian", or $BERTH_DEBIAN_MIRROR)' },
+    ],
     args: { min: 1, max: 1 },
     run: (cli, f) => bootstrapCommand(cli, f),
   }),

@@ -153,7 +153,7 @@ const SUB_DESCRIPTIONS: Record<string, string> = {
   'image ls': 'List images',
   'image rm': 'Remove one or more images',
   'image inspect': 'Display detailed information on one or more images',
-  'image bootstrap': 'Build a base image (busybox) locally and import it',
+  'image bootstrap': 'Build a base image (busybox, or Debian with debootstrap) locally and import it',
   'image import': 'Import the contents from a tarball to create a filesystem image',
   'image tag': 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
   'image pull': 'Download an image from a registry',
