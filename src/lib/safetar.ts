@@ -4,7 +4,23 @@
  * refused; device nodes are dropped; hard links must point at files inside the root.
  * Overlay whiteouts (`.wh.name`, `.wh..wh..opq`) become overlayfs whiteouts when asked.
  */
-import { promises as fs, createWriteStream, lstatSync } from 'node:fs';
+import {
+  promises as fs,
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -118,9 +134,9 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
 
     switch (h.type) {
       case 'directory': {
-        if (!existing?.isDirectory()) await fs.mkdir(target, { mode: 0o700 });
-        await fs.lchown(target, uid, gid);
-        await fs.chmod(target, mode);
+        if (!existing?.isDirectory()) mkdirSync(target, { mode: 0o700 });
+        lchownSync(target, uid, gid);
+        chmodSync(target, mode);
         realDirs.add(target);
         dirTimes.push({ p: target, mtime });
         entry.resume();
@@ -129,18 +145,31 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
       case 'file':
       case 'contiguous-file': {
         if (entry.destroyed) throw entryError ?? invalid(`invalid tar entry ${h.name}: unexpected end of archive`);
-        await pipeline(entry, createWriteStream(target, { mode: 0o600 }));
-        await fs.lchown(target, uid, gid);
-        await fs.chmod(target, mode);
-        await fs.utimes(target, mtime, mtime);
+        // Synchronous writes: a layer is thousands of small files, and a thread-pool round trip
+        // per open/write/chown/chmod/utimes/close costs more than the page-cache work itself.
+        const fd = openSync(target, 'wx', 0o600);
+        try {
+          for await (const chunk of entry as AsyncIterable<Buffer>) {
+            for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+          }
+          fchownSync(fd, uid, gid);
+          fchmodSync(fd, mode);
+          futimesSync(fd, mtime, mtime);
+        } finally {
+          closeSync(fd);
+        }
         result.size += h.size ?? 0;
         break;
       }
       case 'symlink': {
         entry.resume();
-        await fs.symlink(h.linkname ?? '', target);
-        await fs.lchown(target, uid, gid);
-        await fs.lutimes(target, mtime, mtime).catch(() => undefined);
+        symlinkSync(h.linkname ?? '', target);
+        lchownSync(target, uid, gid);
+        try {
+          lutimesSync(target, mtime, mtime);
+        } catch {
+          /* not supported: keep the link's own time */
+        }
         // Counted as dockerd's layer sizes count it (st_size of the link: its target's length).
         result.size += Buffer.byteLength(h.linkname ?? '');
         break;
@@ -157,7 +186,7 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
           throw invalid(`invalid tar entry ${h.name}: hard link target ${h.linkname} not found`);
         }
         if (st.isDirectory()) throw invalid(`invalid tar entry ${h.name}: hard link to a directory`);
-        await fs.link(source, target);
+        linkSync(source, target);
         break;
       }
       case 'fifo': {
@@ -191,6 +220,12 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
     throw err;
   }
   await feed;
-  for (const d of dirTimes.reverse()) await fs.utimes(d.p, d.mtime, d.mtime).catch(() => undefined);
+  for (const d of dirTimes.reverse()) {
+    try {
+      utimesSync(d.p, d.mtime, d.mtime);
+    } catch {
+      /* removed by a later entry */
+    }
+  }
   return result;
 }
