@@ -79,12 +79,27 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
     return dir;
   };
 
+  // A source that fails after the last entry (a gzip trailer, a digest check) fails the extraction too.
+  let feedError: Error | undefined;
+  let failFeed: (err: Error) => void = () => undefined;
+  // tar-stream's iterator does not always settle when the extractor is destroyed before its
+  // first entry: the loop also races this.
+  const feedFailed = new Promise<never>((_resolve, reject) => {
+    failFeed = reject;
+  });
+  feedFailed.catch(() => undefined);
   const feed = pipeline(src, extract).catch((err: unknown) => {
+    feedError = err as Error;
+    failFeed(err as Error);
     extract.destroy(err as Error);
   });
+  const entries = extract[Symbol.asyncIterator]();
 
   try {
-  for await (const entry of extract) {
+  for (;;) {
+    const next = await Promise.race([entries.next(), feedFailed]);
+    if (next.done) break;
+    const entry = next.value;
     // A source that ends or fails mid-entry destroys the entry, possibly before it is piped
     // (tar-stream's streams then never finish a pipeline): remember why, check before piping.
     let entryError: Error | undefined;
@@ -220,6 +235,7 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
     throw err;
   }
   await feed;
+  if (feedError) throw feedError;
   for (const d of dirTimes.reverse()) {
     try {
       utimesSync(d.p, d.mtime, d.mtime);

@@ -4,10 +4,9 @@
  * a temp directory and renamed into place.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { Digester } from '../content/store.js';
 import { readJSON, syncDir, writeJSONAtomic } from '../lib/atomic.js';
 import { extractTar } from '../lib/safetar.js';
@@ -63,27 +62,39 @@ export class LayerStore {
   /**
    * Unpacks an uncompressed layer tar on top of `parent`. When `blobFile` is given the exact
    * bytes are also written there (the caller commits them to the content store by diff ID).
+   * `verify` sees the diff ID once every byte is in and may throw to discard the layer.
    */
-  async apply(parent: string | undefined, src: Readable, opts: { blobFile?: string; lease?: Lease } = {}): Promise<LayerInfo> {
+  async apply(parent: string | undefined, src: Readable, opts: { blobFile?: string; lease?: Lease; verify?: (diffId: string) => void | Promise<void> } = {}): Promise<LayerInfo> {
     const tmp = path.join(this.root, `tmp-${randomBytes(8).toString('hex')}`);
     const diff = path.join(tmp, 'diff');
-    await fs.mkdir(diff, { recursive: true, mode: 0o755 });
+    // Wired before the first await: an error the source emits meanwhile must not be lost.
+    const digester = new Digester();
+    const toExtract = new PassThrough({ highWaterMark: 1 << 20 });
+    src.on('error', (err) => digester.destroy(err));
+    src.pipe(digester);
+    digester.pipe(toExtract);
+    digester.on('error', (err) => toExtract.destroy(err));
+    toExtract.on('error', () => undefined); // surfaces through the extraction's pipeline
+    let blobDone: Promise<void> = Promise.resolve();
+    let out: WriteStream | undefined;
+    if (opts.blobFile !== undefined) {
+      out = createWriteStream(opts.blobFile, { mode: 0o644 });
+      digester.pipe(out);
+      const o = out;
+      blobDone = new Promise<void>((resolve, reject) => {
+        o.once('finish', resolve);
+        o.once('error', reject);
+        digester.once('error', reject);
+      });
+      blobDone.catch(() => undefined);
+    }
     try {
-      const digester = new Digester();
-      const toExtract = new PassThrough({ highWaterMark: 1 << 20 });
-      src.on('error', (err) => digester.destroy(err));
-      src.pipe(digester);
-      digester.pipe(toExtract);
-      digester.on('error', (err) => toExtract.destroy(err));
-      let blobDone: Promise<void> = Promise.resolve();
-      if (opts.blobFile !== undefined) {
-        const out = createWriteStream(opts.blobFile, { mode: 0o644 });
-        digester.pipe(out);
-        blobDone = finished(out);
-      }
+      await fs.mkdir(diff, { recursive: true, mode: 0o755 });
       const { size } = await extractTar(toExtract, diff, { whiteouts: 'overlay' });
       await blobDone;
       const diffId = digester.digest();
+      // The caller's last word (e.g. the image config's diff ID) before anything becomes visible.
+      await opts.verify?.(diffId);
       const chainId = chainIdOf(parent, diffId);
       const info: LayerInfo = { chainId, diffId, size };
       if (parent !== undefined) info.parent = parent;
@@ -100,6 +111,9 @@ export class LayerStore {
       await syncDir(this.root);
       return info;
     } catch (err) {
+      src.unpipe(digester);
+      digester.destroy();
+      out?.destroy();
       await fs.rm(tmp, { recursive: true, force: true });
       throw err;
     }
