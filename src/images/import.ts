@@ -43,7 +43,7 @@ export async function decompress(src: Readable): Promise<Readable> {
   src.pipe(whole);
   src.resume();
   if (head[0] === 0x1f && head[1] === 0x8b) {
-    const gz = createGunzip();
+    const gz = createGunzip({ chunkSize: 1 << 20 });
     // Consumers attach their own handlers; this one only keeps a late error (a bad gzip
     // trailer after the last tar entry) from being thrown as an unhandled event.
     gz.on('error', () => undefined);
