@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Lease } from '../content/leases.js';
 import { BerthError, invalid, notFound, system, messageOf } from '../lib/errors.js';
@@ -241,11 +242,46 @@ async function fetchAndApply(
       // The blob's own digest, over every byte the registry sends (also after an unpack error).
       const hash = createHash('sha256');
       let size = 0;
-      res.body.on('data', (c: Buffer) => {
-        hash.update(c);
-        size += c.length;
-      });
-      const ended = finished(res.body).then(() => true, () => false);
+      // One stream of the blob's bytes, fed by this response and, when the connection breaks
+      // midway, by ranged requests for the rest (`Range: bytes=<received>-`, 206 expected).
+      const source = new PassThrough({ highWaterMark: 1 << 20 });
+      let current = res.body;
+      let abandoned = false;
+      const pump = async (): Promise<boolean> => {
+        for (let resumes = 0; ; resumes++) {
+          const body = current;
+          body.on('data', (c: Buffer) => {
+            hash.update(c);
+            size += c.length;
+          });
+          if (!abandoned) body.pipe(source, { end: false });
+          const err = await finished(body).then(() => undefined, (e: unknown) => e as Error);
+          if (!err) {
+            source.end();
+            return true;
+          }
+          body.unpipe(source);
+          if (abandoned || resumes >= 3 || size >= desc.size || session.endpoint.mirror) {
+            source.destroy(err);
+            return false;
+          }
+          onRetry?.(resumes + 1, err);
+          try {
+            const next = await session.request('GET', `/v2/${repo}/blobs/${desc.digest}`, { timeout: 120_000, headers: { Range: `bytes=${size}-` } });
+            const from = /^bytes (\d+)-/.exec(String(next.headers['content-range'] ?? ''))?.[1];
+            if (next.status !== 206 || Number(from) !== size) {
+              next.body.destroy();
+              source.destroy(err);
+              return false;
+            }
+            current = next.body;
+          } catch {
+            source.destroy(err);
+            return false;
+          }
+        }
+      };
+      const ended = pump();
       let blobDigest: string | undefined;
       const checkBlob = async (): Promise<void> => {
         if (!(await ended)) return; // a broken transfer: its own error says why
@@ -254,9 +290,10 @@ async function fetchAndApply(
         if (blobDigest !== desc.digest) throw invalid(`filesystem layer verification failed for digest ${desc.digest}: digest mismatch: got ${blobDigest}`);
       };
       const counter = new Counter((n) => onBytes?.(n), desc.size);
-      res.body.on('error', (e) => counter.destroy(e));
+      source.on('error', (e) => counter.destroy(e));
+      source.pipe(counter);
       try {
-        const tar = await decompress(res.body.pipe(counter));
+        const tar = await decompress(counter);
         await deps.layers.apply(o.parent, tar, {
           blobFile: o.blobFile,
           lease: o.lease,
@@ -267,8 +304,9 @@ async function fetchAndApply(
         });
       } catch (err) {
         // Bytes that are not the blob explain an unpack error best: read the rest and say so.
-        res.body.unpipe(counter);
-        res.body.resume();
+        abandoned = true;
+        current.unpipe(source);
+        current.resume();
         await checkBlob();
         throw err;
       }
