@@ -184,9 +184,11 @@ export interface DiskUsageSource {
   containers: () => Promise<Array<Record<string, unknown>>>;
   /** Volumes with UsageData (from the volume service once wired; empty until then). */
   volumes?: () => Promise<Array<Record<string, unknown>>>;
+  /** Build cache records (from the builder once wired; empty until then). */
+  buildCache?: () => Promise<Array<Record<string, unknown>>>;
 }
 
-/** `/system/df` (with `type=` to ask for parts only) and `/build/prune` (Berth keeps no build cache yet). */
+/** `/system/df` (with `type=` to ask for parts only). */
 export function registerDiskUsageRoutes(r: Router, s: DiskUsageSource): void {
   r.add('GET', '/system/df', async (ctx) => {
     const types = ctx.query.getAll('type');
@@ -202,11 +204,7 @@ export function registerDiskUsageRoutes(r: Router, s: DiskUsageSource): void {
     }
     if (want('container')) out.Containers = await s.containers();
     if (want('volume')) out.Volumes = s.volumes ? await s.volumes() : [];
-    if (want('build-cache')) out.BuildCache = [];
+    if (want('build-cache')) out.BuildCache = s.buildCache ? await s.buildCache() : [];
     sendJSON(ctx, 200, out);
-  });
-
-  r.add('POST', '/build/prune', async (ctx) => {
-    sendJSON(ctx, 200, { CachesDeleted: null, SpaceReclaimed: 0 });
   });
 }
