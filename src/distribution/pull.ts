@@ -297,6 +297,7 @@ async function fetchAndApply(
         await deps.layers.apply(o.parent, tar, {
           blobFile: o.blobFile,
           lease: o.lease,
+          sizeHint: desc.size,
           verify: async (diffId) => {
             await checkBlob();
             o.verify(diffId);
@@ -412,7 +413,7 @@ export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progre
         try {
           if (await deps.content.has(want)) {
             // The uncompressed blob is here (another image's): unpack it without the network.
-            await deps.layers.apply(parent, deps.content.read(want), { lease, verify: (d) => checkDiffId(layer.digest, d, want) });
+            await deps.layers.apply(parent, deps.content.read(want), { lease, sizeHint: layer.size, verify: (d) => checkDiffId(layer.digest, d, want) });
           } else {
             const blobFile = deps.content.tempPath();
             try {

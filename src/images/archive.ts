@@ -259,7 +259,7 @@ export async function loadImages(
         const blobFile = deps.content.tempPath();
         try {
           const existed = await deps.layers.has(chain);
-          const info = await deps.layers.apply(parent, tar, { blobFile, lease });
+          const info = await deps.layers.apply(parent, tar, { blobFile, lease, sizeHint: st.size });
           if (info.diffId !== want) {
             if (!existed && !deps.images.list().some((img) => img.chainIds.includes(info.chainId))) {
               await deps.layers.remove(info.chainId);
