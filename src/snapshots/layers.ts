@@ -41,7 +41,7 @@ const hex = (digest: string): string => digest.replace(/^sha256:/, '');
 
 /** Layers announced at least this big unpack in a worker thread. */
 export const WORKER_MIN_BYTES = 4 << 20;
-const MAX_CHUNKS_IN_FLIGHT = 8;
+const MAX_CHUNKS_IN_FLIGHT = 64;
 
 /** unpackLayer in a worker thread: `src` is read here and posted with ack-based flow control. */
 function unpackInWorker(src: Readable, dir: string, blobFile: string | undefined): { done: Promise<UnpackResult>; abort: () => void } {
