@@ -22,6 +22,7 @@ bench: build
 	@scripts/ensure-daemon.sh
 	@node dist/bench/run.js
 	@node dist/bench/registry.js
+	@node dist/bench/pull.js
 
 clean:
 	rm -rf dist

@@ -18,6 +18,8 @@ have curl      || need+=(curl)
 have openssl   || need+=(openssl)
 have script    || need+=(bsdutils)
 have zstd      || need+=(zstd)
+# `berth image bootstrap debian:SUITE`
+[ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 # For the test suite: real registry clients and servers to interoperate with.
 have skopeo    || need+=(skopeo)
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)

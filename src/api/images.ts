@@ -139,22 +139,40 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
   });
 
   r.add('POST', '/images/prune', async (ctx) => {
-    const filters = parseFilters(ctx.query.get('filters'));
-    const all = ['false', '0'].includes(filters.get('dangling')?.[0] ?? 'true');
-    const deleted: Array<Record<string, string>> = [];
-    let reclaimed = 0;
-    for (const img of store.list()) {
-      if (d.containerCount(img.id) > 0) continue;
-      if (!all && store.tagsOf(img.id).length > 0) continue;
-      try {
-        const size = img.size;
-        deleted.push(...(await d.images.remove(img.id, { force: true, prune: true })));
-        reclaimed += size;
-      } catch {
-        /* in use or has children: skipped, as dockerd does */
-      }
+    sendJSON(ctx, 200, await d.images.prune(parseFilters(ctx.query.get('filters'))));
+  });
+
+  const save = async (ctx: Ctx, names: string[]): Promise<void> => {
+    const write = d.images.prepareSave(names);
+    const res = ctx.res;
+    if (!res) return;
+    res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    try {
+      await write(res);
+    } catch {
+      // Headers are out: the only way to signal a failure is to cut the archive short.
+      res.destroy();
     }
-    sendJSON(ctx, 200, { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed });
+  };
+  r.add('GET', '/images/get', async (ctx) => save(ctx, ctx.query.getAll('names').filter((n) => n !== '')));
+  r.add('GET', '/images/{name*}/get', async (ctx) => save(ctx, [ctx.params.name as string]));
+
+  r.add('POST', '/images/load', async (ctx) => {
+    const res = ctx.res;
+    if (!res) return;
+    const quiet = boolParam(ctx.query, 'quiet');
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    const write = (msg: unknown): void => {
+      if (!res.destroyed) res.write(JSON.stringify(msg) + '\n');
+    };
+    try {
+      await d.images.load(ctx.req, { onMessage: (m) => (!quiet || 'stream' in m ? write(m) : undefined) });
+    } catch (err) {
+      const message = messageOf(err);
+      write({ errorDetail: { message }, error: message });
+      ctx.req.resume();
+    }
+    res.end();
   });
 
   r.add('GET', '/images/{name*}/json', async (ctx) => {
@@ -164,18 +182,7 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
   });
 
   r.add('GET', '/images/{name*}/history', async (ctx) => {
-    const img = store.resolve(ctx.params.name as string);
-    const hist = img.config.history ?? [];
-    const tags = store.tagsOf(img.id);
-    const out = [...hist].reverse().map((h, i) => ({
-      Id: i === 0 ? img.id : '<missing>',
-      Created: Math.floor(Date.parse(h.created ?? '') / 1000) || 0,
-      CreatedBy: h.created_by ?? '',
-      Tags: i === 0 ? tags : null,
-      Size: h.empty_layer ? 0 : i === 0 ? img.size : 0,
-      Comment: h.comment ?? '',
-    }));
-    sendJSON(ctx, 200, out);
+    sendJSON(ctx, 200, await d.images.history(ctx.params.name as string));
   });
 
   r.add('POST', '/images/{name*}/tag', async (ctx) => {

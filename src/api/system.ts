@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { EventBus, EngineEvent } from '../events/bus.js';
 import { parseFilters } from '../containers/view.js';
 import { eventMatches } from '../events/filter.js';
+import { invalid } from '../lib/errors.js';
 import { API_VERSION, MIN_API_VERSION, sendJSON, type Router } from './router.js';
 
 export const BERTH_VERSION = '0.1.0';
@@ -161,5 +162,38 @@ export function registerSystemRoutes(r: Router, s: SystemInfoSource): void {
         resolve();
       });
     });
+  });
+}
+
+/** What `GET /system/df` reports, each part from its owner. */
+export interface DiskUsageSource {
+  /** Images with their shared sizes and container counts, and the total of all layers. */
+  images: () => Promise<{ layersSize: number; images: Array<Record<string, unknown>> }>;
+  /** Container list entries with SizeRw and SizeRootFs. */
+  containers: () => Promise<Array<Record<string, unknown>>>;
+  /** Volumes with UsageData (from the volume service once wired; empty until then). */
+  volumes?: () => Promise<Array<Record<string, unknown>>>;
+  /** Build cache records (from the builder once wired; empty until then). */
+  buildCache?: () => Promise<Array<Record<string, unknown>>>;
+}
+
+/** `/system/df` (with `type=` to ask for parts only). */
+export function registerDiskUsageRoutes(r: Router, s: DiskUsageSource): void {
+  r.add('GET', '/system/df', async (ctx) => {
+    const types = ctx.query.getAll('type');
+    for (const t of types) {
+      if (!['container', 'image', 'volume', 'build-cache'].includes(t)) throw invalid(`unknown object type: ${t}`);
+    }
+    const want = (t: string): boolean => types.length === 0 || types.includes(t);
+    const out: Record<string, unknown> = {};
+    if (want('image')) {
+      const im = await s.images();
+      out.LayersSize = im.layersSize;
+      out.Images = im.images;
+    }
+    if (want('container')) out.Containers = await s.containers();
+    if (want('volume')) out.Volumes = s.volumes ? await s.volumes() : [];
+    if (want('build-cache')) out.BuildCache = s.buildCache ? await s.buildCache() : [];
+    sendJSON(ctx, 200, out);
   });
 }

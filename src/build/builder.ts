@@ -174,6 +174,31 @@ export class Builder {
     return { image, tags };
   }
 
+  /** The build cache for `/system/df`: untagged step images, each with the size of its own layer. */
+  async cacheUsage(): Promise<Array<Record<string, unknown>>> {
+    const store = this.d.images.store;
+    const out: Array<Record<string, unknown>> = [];
+    for (const img of store.list()) {
+      if (img.meta.buildKey === undefined || store.tagsOf(img.id).length > 0) continue;
+      const parent = img.meta.parent ? store.byId(img.meta.parent) : undefined;
+      const own = img.chainIds.length > (parent?.chainIds.length ?? 0) ? await this.d.layers.get(img.chainIds[img.chainIds.length - 1] as string) : undefined;
+      const last = img.config.history?.[img.config.history.length - 1];
+      out.push({
+        ID: img.id.slice(7, 32),
+        Parent: img.meta.parent?.slice(7, 32) ?? '',
+        Type: 'regular',
+        Description: last?.created_by ?? '',
+        InUse: this.d.containers.usersOf(img.id).length > 0,
+        Shared: store.hasChildren(img.id),
+        Size: own?.size ?? 0,
+        CreatedAt: img.config.created ?? '',
+        LastUsedAt: null,
+        UsageCount: 0,
+      });
+    }
+    return out;
+  }
+
   /**
    * `builder prune`: removes the build cache — untagged step images no container uses, leaves
    * first — and, with `all`, the `RUN --mount=type=cache` directories.

@@ -91,7 +91,7 @@ export function busyboxRootfs(options: RootfsOptions): tar.Pack {
 }
 
 export async function bootstrap(cli: Cli, what: string, options: { tag?: string | undefined } = {}): Promise<string> {
-  if (what !== 'busybox') throw new Error(`unknown bootstrap image "${what}" (supported: busybox)`);
+  if (what !== 'busybox') throw new Error(`unknown bootstrap image "${what}" (supported: busybox, debian[:SUITE])`);
   ensureBusyboxStatic(cli);
   statSync(BUSYBOX);
   const busybox = readFileSync(BUSYBOX);

@@ -416,8 +416,14 @@ async function inspectCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 }
 
 async function bootstrapCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const what = flags.args[0] as string;
+  if (what === 'debian' || what.startsWith('debian:')) {
+    const { bootstrapDebian } = await import('./bootstrap-debian.js');
+    await bootstrapDebian(cli, what, { tag: flags.string('tag'), mirror: flags.string('mirror') });
+    return;
+  }
   const { bootstrap } = await import('./bootstrap.js');
-  await bootstrap(cli, flags.args[0] as string, { tag: flags.string('tag') });
+  await bootstrap(cli, what, { tag: flags.string('tag') });
 }
 
 const def = (d: CommandDef): CommandDef => d;
@@ -527,11 +533,66 @@ export const commands: Record<string, CommandDef> = {
     args: { min: 1 },
     run: (cli, f) => inspectCommand(cli, f),
   }),
+  save: def({
+    name: 'save',
+    usage: '[OPTIONS] IMAGE [IMAGE...]',
+    description: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+    aliases: ['image save', 'save'],
+    flags: [
+      { long: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' },
+      { long: 'platform', type: 'string', description: 'Save only the given platform variant (ignored: images are single-platform)' },
+    ],
+    args: { min: 1 },
+    run: async (cli, f) => (await import('./imageops.js')).saveCommand(cli, f),
+  }),
+  load: def({
+    name: 'load',
+    usage: '[OPTIONS]',
+    description: 'Load an image from a tar archive or STDIN',
+    aliases: ['image load', 'load'],
+    flags: [
+      { long: 'input', short: 'i', type: 'string', description: 'Read from tar archive file, instead of STDIN' },
+      { long: 'quiet', short: 'q', type: 'bool', description: 'Suppress the load output' },
+      { long: 'platform', type: 'string', description: 'Load only the given platform variant (ignored: images are single-platform)' },
+    ],
+    args: { max: 0 },
+    run: async (cli, f) => (await import('./imageops.js')).loadCommand(cli, f),
+  }),
+  history: def({
+    name: 'history',
+    usage: '[OPTIONS] IMAGE',
+    description: 'Show the history of an image',
+    aliases: ['image history', 'history'],
+    flags: [
+      { long: 'format', type: 'string', description: 'Format output using a custom template' },
+      { long: 'human', short: 'H', type: 'bool', description: 'Print sizes and dates in human readable format', defaultValue: true },
+      { long: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+      { long: 'quiet', short: 'q', type: 'bool', description: 'Only show image IDs' },
+    ],
+    args: { min: 1, max: 1 },
+    run: async (cli, f) => (await import('./imageops.js')).historyCommand(cli, f),
+  }),
+  prune: def({
+    name: 'prune',
+    usage: '[OPTIONS]',
+    description: 'Remove unused images',
+    aliases: ['image prune'],
+    flags: [
+      { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused images, not just dangling ones' },
+      { long: 'filter', type: 'list', valueName: 'filter', description: 'Provide filter values (e.g. "until=<timestamp>")' },
+      { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+    ],
+    args: { max: 0 },
+    run: async (cli, f) => (await import('./imageops.js')).imagePruneCommand(cli, f),
+  }),
   bootstrap: def({
     name: 'bootstrap',
-    usage: '[OPTIONS] busybox',
-    description: 'Build a base image (busybox) locally and import it',
-    flags: [{ long: 'tag', short: 't', type: 'string', description: 'Name and tag of the image', defaultValue: 'busybox:latest' }],
+    usage: '[OPTIONS] busybox|debian[:SUITE]',
+    description: 'Build a base image (busybox, or Debian with debootstrap) locally and import it',
+    flags: [
+      { long: 'tag', short: 't', type: 'string', description: 'Name and tag of the image (default "busybox:latest" or "debian:SUITE")' },
+      { long: 'mirror', type: 'string', description: 'Debian mirror for debootstrap (default "http://deb.debian.org/debian", or $BERTH_DEBIAN_MIRROR)' },
+    ],
     args: { min: 1, max: 1 },
     run: (cli, f) => bootstrapCommand(cli, f),
   }),

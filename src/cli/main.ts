@@ -50,6 +50,9 @@ const TOP: Record<string, [ModuleName, string]> = {
   push: ['image', 'push'],
   login: ['image', 'login'],
   logout: ['image', 'logout'],
+  save: ['image', 'save'],
+  load: ['image', 'load'],
+  history: ['image', 'history'],
   inspect: ['system', 'inspect'],
   version: ['system', 'version'],
   info: ['system', 'info'],
@@ -75,7 +78,7 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
   image: {
     module: 'image',
     description: 'Manage images',
-    subs: { bootstrap: 'bootstrap', import: 'import', inspect: 'inspect', ls: 'ls', list: 'ls', pull: 'pull', push: 'push', rm: 'rm', remove: 'rm', tag: 'tag' },
+    subs: { bootstrap: 'bootstrap', import: 'import', inspect: 'inspect', ls: 'ls', list: 'ls', pull: 'pull', push: 'push', rm: 'rm', remove: 'rm', tag: 'tag', save: 'save', load: 'load', history: 'history', prune: 'prune' },
   },
   network: {
     module: 'network',
@@ -85,7 +88,7 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
   system: {
     module: 'system',
     description: 'Manage Berth',
-    subs: { info: 'info', version: 'version', events: 'observe:events' },
+    subs: { info: 'info', version: 'version', events: 'observe:events', df: 'df', prune: 'prune' },
   },
   builder: {
     module: 'build',
@@ -181,11 +184,14 @@ const SUB_DESCRIPTIONS: Record<string, string> = {
   'image ls': 'List images',
   'image rm': 'Remove one or more images',
   'image inspect': 'Display detailed information on one or more images',
-  'image bootstrap': 'Build a base image (busybox) locally and import it',
+  'image bootstrap': 'Build a base image (busybox, or Debian with debootstrap) locally and import it',
   'image import': 'Import the contents from a tarball to create a filesystem image',
   'image tag': 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
   'image pull': 'Download an image from a registry',
   'image push': 'Upload an image to a registry',
+  'image prune': 'Remove unused images',
+  'system df': 'Show docker disk usage',
+  'system prune': 'Remove unused data',
 };
 
 function groupHelp(name: string): string {

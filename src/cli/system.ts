@@ -318,6 +318,32 @@ class NoSuchObject extends Error {
 const def = (d: CommandDef): CommandDef => d;
 
 export const commands: Record<string, CommandDef> = {
+  df: def({
+    name: 'df',
+    usage: '[OPTIONS]',
+    description: 'Show docker disk usage',
+    aliases: ['system df'],
+    flags: [
+      { long: 'format', type: 'string', description: 'Format output using a custom template' },
+      { long: 'verbose', short: 'v', type: 'bool', description: 'Show detailed information on space usage' },
+    ],
+    args: { max: 0 },
+    run: async (cli, f) => (await import('./imageops.js')).systemDfCommand(cli, f),
+  }),
+  prune: def({
+    name: 'prune',
+    usage: '[OPTIONS]',
+    description: 'Remove unused data',
+    aliases: ['system prune'],
+    flags: [
+      { long: 'all', short: 'a', type: 'bool', description: 'Remove all unused images not just dangling ones' },
+      { long: 'filter', type: 'list', valueName: 'filter', description: 'Provide filter values (e.g. "label=<key>=<value>")' },
+      { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+      { long: 'volumes', type: 'bool', description: 'Prune anonymous volumes' },
+    ],
+    args: { max: 0 },
+    run: async (cli, f) => (await import('./imageops.js')).systemPruneCommand(cli, f),
+  }),
   version: def({
     name: 'version',
     usage: '[OPTIONS]',

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { ContentStore } from '../content/store.js';
+import { Leases } from '../content/leases.js';
 import { LayerStore } from '../snapshots/layers.js';
 import { RootfsMounts } from '../snapshots/overlay.js';
 import { ImageStore } from '../images/store.js';
@@ -36,11 +37,13 @@ import { registerBuildRoutes } from '../api/build.js';
 import { Builder } from '../build/builder.js';
 import { registerNetworkRoutes } from '../api/networks.js';
 import { NetworkService, networkRoot } from '../network/service.js';
-import { registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
 import { VolumeStore } from '../volumes/store.js';
 import { VolumeService } from '../volumes/service.js';
 import { MountManager } from '../volumes/mounts.js';
 import { registerVolumeRoutes } from '../api/volumes.js';
+import { registerDiskUsageRoutes, registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
+import { imageDiskUsage } from '../images/view.js';
+import { listEntry, sizeRw } from '../containers/view.js';
 import type { DaemonConfig } from './config.js';
 import type { Duplex } from 'node:stream';
 
@@ -58,6 +61,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
 
   const engineId = await daemonId(dataRoot);
   const events = new EventBus();
+  const leases = new Leases();
   const content = new ContentStore(path.join(dataRoot, 'content'));
   const layers = new LayerStore(path.join(dataRoot, 'layers'));
   const images = new ImageStore(path.join(dataRoot, 'images'), content, layers);
@@ -111,10 +115,11 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     layers,
     events,
     usersOf: (id) => containers.usersOf(id).map((c) => ({ id: c.ID, running: c.State.Running })),
+    leases,
   });
 
   const distribution = new DistributionService({
-    root: distributionRoot(dataRoot), content, layers, images, events,
+    root: distributionRoot(dataRoot), content, layers, images, events, leases,
     config: distributionConfigFrom(cfg),
   });
   await distribution.init();
@@ -182,6 +187,16 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   });
   await builder.init();
   registerBuildRoutes(router, { builder, workDir: buildWork });
+  registerDiskUsageRoutes(router, {
+    volumes: async () => (await volumes.usage()) as unknown as Array<Record<string, unknown>>,
+    buildCache: () => builder.cacheUsage(),
+    images: () => imageDiskUsage(imageService),
+    containers: () =>
+      Promise.all(containers.list().map(async (c) => {
+        const rw = await sizeRw(containers.layersOf(c).upper).catch(() => 0);
+        return listEntry(c, c.Config.Image, { rw, rootfs: rw + (containers.imageOf(c)?.size ?? 0) });
+      })),
+  });
 
   const server = http.createServer({ keepAlive: true });
   server.on('request', (req, res) => {

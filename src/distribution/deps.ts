@@ -4,7 +4,7 @@ import type { EventBus } from '../events/bus.js';
 import type { ImageStore } from '../images/store.js';
 import type { LayerStore } from '../snapshots/layers.js';
 import type { BlobSources } from './metadata.js';
-import type { InFlight } from './pull.js';
+import type { Leases } from '../content/leases.js';
 import type { DistributionConfig } from './types.js';
 
 export interface DistributionDeps {
@@ -13,6 +13,6 @@ export interface DistributionDeps {
   images: ImageStore;
   events: EventBus;
   sources: BlobSources;
-  inflight: InFlight;
+  inflight: Leases;
   config: DistributionConfig;
 }

@@ -7,6 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { Lease } from '../content/leases.js';
 import { BerthError, invalid, notFound, system, messageOf } from '../lib/errors.js';
 import { chainIds } from '../snapshots/layers.js';
 import { decompress } from '../images/import.js';
@@ -172,30 +175,8 @@ export async function resolvePull(deps: DistributionDeps, req: PullRequest): Pro
   throw translatePullError(lastErr, ref);
 }
 
-/** Counts in-flight uses of digests and chain IDs so a failing pull never removes another's. */
-export class InFlight {
-  private readonly counts = new Map<string, number>();
-  acquire(keys: string[]): () => void {
-    for (const k of keys) this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const k of keys) {
-        const n = (this.counts.get(k) ?? 1) - 1;
-        if (n <= 0) this.counts.delete(k);
-        else this.counts.set(k, n);
-      }
-    };
-  }
-  /** Whether anyone besides the caller (who holds one count) uses `key`. */
-  sharedBeyondOne(key: string): boolean {
-    return (this.counts.get(key) ?? 0) > 1;
-  }
-  has(key: string): boolean {
-    return this.counts.has(key);
-  }
-}
+/** In-flight keys of pulls: the daemon's leases (see content/leases.ts). */
+export { Leases as InFlight } from '../content/leases.js';
 
 function isRetryable(err: unknown): boolean {
   if (err instanceof HttpError) return true;
@@ -227,6 +208,115 @@ async function downloadBlob(
       }
       if (err instanceof BerthError && err.category === 'InvalidParameter') {
         throw invalid(`filesystem layer verification failed for digest ${desc.digest}: ${err.message}`);
+      }
+      if (err instanceof Error && /more than the \d+ bytes/.test(err.message)) {
+        throw invalid(`filesystem layer verification failed for digest ${desc.digest}: size mismatch: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+}
+
+function checkDiffId(digest: string, got: string, want: string): void {
+  if (got !== want) throw invalid(`failed to register layer: diff ID of layer ${digest} is ${got}, the image config says ${want}`);
+}
+
+/**
+ * GET a layer blob and unpack it as it arrives (gzip, zstd or plain). The layer appears only
+ * when `verify` accepts its diff ID; the blob's digest and size are checked when the stream
+ * ends, and a layer this call added is removed again if they do not match. Retries as
+ * downloadBlob does (from the start: nothing partial is kept).
+ */
+async function fetchAndApply(
+  session: RegistrySession,
+  deps: DistributionDeps,
+  repo: string,
+  desc: RegistryDescriptor,
+  o: { parent: string | undefined; blobFile: string; lease: Lease; verify: (diffId: string) => void },
+  onBytes?: (n: number) => void,
+  onRetry?: (attempt: number, err: unknown) => void,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await session.request('GET', `/v2/${repo}/blobs/${desc.digest}`, { timeout: 120_000 });
+      // The blob's own digest, over every byte the registry sends (also after an unpack error).
+      const hash = createHash('sha256');
+      let size = 0;
+      // One stream of the blob's bytes, fed by this response and, when the connection breaks
+      // midway, by ranged requests for the rest (`Range: bytes=<received>-`, 206 expected).
+      const source = new PassThrough({ highWaterMark: 1 << 20 });
+      let current = res.body;
+      let abandoned = false;
+      const pump = async (): Promise<boolean> => {
+        for (let resumes = 0; ; resumes++) {
+          const body = current;
+          body.on('data', (c: Buffer) => {
+            hash.update(c);
+            size += c.length;
+          });
+          if (!abandoned) body.pipe(source, { end: false });
+          const err = await finished(body).then(() => undefined, (e: unknown) => e as Error);
+          if (!err) {
+            source.end();
+            return true;
+          }
+          body.unpipe(source);
+          if (abandoned || resumes >= 3 || size >= desc.size || session.endpoint.mirror) {
+            source.destroy(err);
+            return false;
+          }
+          onRetry?.(resumes + 1, err);
+          try {
+            const next = await session.request('GET', `/v2/${repo}/blobs/${desc.digest}`, { timeout: 120_000, headers: { Range: `bytes=${size}-` } });
+            const from = /^bytes (\d+)-/.exec(String(next.headers['content-range'] ?? ''))?.[1];
+            if (next.status !== 206 || Number(from) !== size) {
+              next.body.destroy();
+              source.destroy(err);
+              return false;
+            }
+            current = next.body;
+          } catch {
+            source.destroy(err);
+            return false;
+          }
+        }
+      };
+      const ended = pump();
+      let blobDigest: string | undefined;
+      const checkBlob = async (): Promise<void> => {
+        if (!(await ended)) return; // a broken transfer: its own error says why
+        blobDigest ??= `sha256:${hash.digest('hex')}`;
+        if (size !== desc.size) throw invalid(`filesystem layer verification failed for digest ${desc.digest}: size mismatch: expected ${desc.size} bytes, got ${size}`);
+        if (blobDigest !== desc.digest) throw invalid(`filesystem layer verification failed for digest ${desc.digest}: digest mismatch: got ${blobDigest}`);
+      };
+      const counter = new Counter((n) => onBytes?.(n), desc.size);
+      source.on('error', (e) => counter.destroy(e));
+      source.pipe(counter);
+      try {
+        const tar = await decompress(counter);
+        await deps.layers.apply(o.parent, tar, {
+          blobFile: o.blobFile,
+          lease: o.lease,
+          sizeHint: desc.size,
+          verify: async (diffId) => {
+            await checkBlob();
+            o.verify(diffId);
+          },
+        });
+      } catch (err) {
+        // Bytes that are not the blob explain an unpack error best: read the rest and say so.
+        abandoned = true;
+        current.unpipe(source);
+        current.resume();
+        await checkBlob();
+        throw err;
+      }
+      return;
+    } catch (err) {
+      if (isRetryable(err) && attempt < 3 && !session.endpoint.mirror) {
+        onRetry?.(attempt, err);
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+        continue;
       }
       if (err instanceof Error && /more than the \d+ bytes/.test(err.message)) {
         throw invalid(`filesystem layer verification failed for digest ${desc.digest}: size mismatch: ${err.message}`);
@@ -304,6 +394,10 @@ export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progre
       }
       progress.status('Pulling fs layer', id);
     });
+    // Every missing layer streams from the registry through decompression into its own layer
+    // directory while it downloads, several at once (layer directories do not depend on their
+    // parents on disk): no compressed copy is written, and unpacking overlaps the transfer.
+    // The diff ID is checked before the layer becomes visible, the blob digest and size at the end.
     let started = 0;
     manifest.layers.forEach((layer, i) => {
       if (present[i]) return;
@@ -312,57 +406,46 @@ export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progre
       if (n >= (deps.config.maxConcurrentDownloads ?? 3)) progress.status('Waiting', id);
       const p = limit(async () => {
         opts.signal?.throwIfAborted();
-        if (await deps.content.has(layer.digest)) {
-          progress.status('Download complete', id);
-          return;
+        const parent = i === 0 ? undefined : chains[i - 1];
+        const want = diffIds[i] as string;
+        const existed = await deps.layers.has(chains[i] as string);
+        const lease = deps.inflight.create([chains[i] as string, want]);
+        try {
+          if (await deps.content.has(want)) {
+            // The uncompressed blob is here (another image's): unpack it without the network.
+            await deps.layers.apply(parent, deps.content.read(want), { lease, sizeHint: layer.size, verify: (d) => checkDiffId(layer.digest, d, want) });
+          } else {
+            const blobFile = deps.content.tempPath();
+            try {
+              await fetchAndApply(
+                session,
+                deps,
+                repo,
+                layer,
+                { parent, blobFile, lease, verify: (d) => checkDiffId(layer.digest, d, want) },
+                (bytes) => progress.bytes('Downloading', id, bytes, layer.size, bytes === layer.size),
+                (attempt) => progress.status(`Retrying in ${attempt} second${attempt > 1 ? 's' : ''}`, id),
+              );
+              await deps.content.commit(blobFile, want);
+              added.blobs.push(want);
+            } finally {
+              await fs.rm(blobFile, { force: true });
+            }
+          }
+          if (!existed) added.layers.push(chains[i] as string);
+        } finally {
+          lease.release();
         }
-        await downloadBlob(
-          session,
-          deps,
-          repo,
-          layer,
-          (bytes) => progress.bytes('Downloading', id, bytes, layer.size, bytes === layer.size),
-          (attempt) => progress.status(`Retrying in ${attempt} second${attempt > 1 ? 's' : ''}`, id),
-        );
-        added.blobs.push(layer.digest);
         progress.status('Verifying Checksum', id);
         progress.status('Download complete', id);
+        progress.status('Pull complete', id);
       });
       p.catch(() => undefined);
       downloads[i] = p;
     });
-
-    // Unpack in order, each as soon as its blob (and its parent) is in.
-    for (let i = 0; i < manifest.layers.length; i++) {
-      if (present[i]) continue;
-      const layer = manifest.layers[i] as RegistryDescriptor;
-      const id = shortDigest(layer.digest);
-      await downloads[i];
+    for (const p of downloads) {
+      await p;
       opts.signal?.throwIfAborted();
-      const parent = i === 0 ? undefined : chains[i - 1];
-      const counter = new Counter((n) => progress.bytes('Extracting', id, n, layer.size, n === layer.size));
-      const src = deps.content.read(layer.digest);
-      src.on('error', (e) => counter.destroy(e));
-      const tar = await decompress(src.pipe(counter));
-      const blobFile = deps.content.tempPath();
-      const existed = await deps.layers.has(chains[i] as string);
-      try {
-        const info = await deps.layers.apply(parent, tar, { blobFile });
-        if (!existed) added.layers.push(info.chainId);
-        if (info.diffId !== diffIds[i]) {
-          throw invalid(`failed to register layer: diff ID of layer ${layer.digest} is ${info.diffId}, the image config says ${diffIds[i]}`);
-        }
-        if (!(await deps.content.has(info.diffId))) {
-          await deps.content.commit(blobFile, info.diffId);
-          added.blobs.push(info.diffId);
-        }
-      } finally {
-        await fs.rm(blobFile, { force: true });
-      }
-      if (layer.digest !== diffIds[i]) {
-        await deps.content.delete(layer.digest);
-      }
-      progress.status('Pull complete', id);
     }
     await Promise.all(downloads.filter(Boolean));
 

@@ -15,7 +15,8 @@ import type { DistributionDeps } from './deps.js';
 import { domainOfServerAddress, endpointsFor, validateDistributionConfig } from './endpoint.js';
 import { BlobSources } from './metadata.js';
 import { Progress, type ProgressSink } from './progress.js';
-import { InFlight, fetchManifest, listTags, parsePlatform, pickManifest, platformString, resolvePull, runPull, translatePullError, type ResolvedPull } from './pull.js';
+import { Leases } from '../content/leases.js';
+import { fetchManifest, listTags, parsePlatform, pickManifest, platformString, resolvePull, runPull, translatePullError, type ResolvedPull } from './pull.js';
 import { planPush, runPush } from './push.js';
 import { RegistryError, RegistrySession } from './session.js';
 import { isIndexType, type AuthConfig, type DistributionConfig, type ImageIndex, type ImageManifest, type Platform } from './types.js';
@@ -28,6 +29,8 @@ export interface DistributionServiceOptions {
   images: ImageStore;
   events: EventBus;
   config?: DistributionConfig;
+  /** The daemon's leases: what a pull writes is protected from garbage collection. */
+  leases?: Leases;
 }
 
 export interface Job {
@@ -55,7 +58,7 @@ export class DistributionService {
       images: o.images,
       events: o.events,
       sources: new BlobSources(o.root),
-      inflight: new InFlight(),
+      inflight: o.leases ?? new Leases(),
       config,
     };
   }

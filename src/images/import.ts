@@ -4,10 +4,12 @@
  * committed to the content store by diff ID.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ContentStore } from '../content/store.js';
+import type { Leases } from '../content/leases.js';
 import { invalid } from '../lib/errors.js';
 import type { LayerStore } from '../snapshots/layers.js';
 import { applyChanges } from './changes.js';
@@ -41,7 +43,10 @@ export async function decompress(src: Readable): Promise<Readable> {
   src.pipe(whole);
   src.resume();
   if (head[0] === 0x1f && head[1] === 0x8b) {
-    const gz = createGunzip();
+    const gz = createGunzip({ chunkSize: 1 << 20 });
+    // Consumers attach their own handlers; this one only keeps a late error (a bad gzip
+    // trailer after the last tar entry) from being thrown as an unhandled event.
+    gz.on('error', () => undefined);
     whole.on('error', (e) => gz.destroy(e));
     return whole.pipe(gz);
   }
@@ -69,15 +74,16 @@ export interface ImportOptions {
 }
 
 export async function importImage(
-  deps: { content: ContentStore; layers: LayerStore; images: ImageStore },
+  deps: { content: ContentStore; layers: LayerStore; images: ImageStore; leases?: Leases | undefined },
   src: Readable,
   opts: ImportOptions,
 ): Promise<Image> {
   const runConfig = applyChanges({}, opts.changes ?? []);
   const tar = await decompress(src);
   const blobFile = deps.content.tempPath();
+  const lease = deps.leases?.create();
   try {
-    const layer = await deps.layers.apply(undefined, tar, { blobFile });
+    const layer = await deps.layers.apply(undefined, tar, { blobFile, ...(lease ? { lease } : {}) });
     await deps.content.commit(blobFile, layer.diffId);
     const now = new Date().toISOString();
     const config: ImageConfig = {
@@ -89,8 +95,11 @@ export async function importImage(
       history: [{ created: now, comment: opts.message ? opts.message : `Imported from ${opts.source ?? '-'}` }],
     };
     if (opts.message) config.comment = opts.message;
-    return await deps.images.add(Buffer.from(JSON.stringify(config)));
+    const bytes = Buffer.from(JSON.stringify(config));
+    lease?.add(`sha256:${createHash('sha256').update(bytes).digest('hex')}`);
+    return await deps.images.add(bytes);
   } finally {
+    lease?.release();
     await fs.rm(blobFile, { force: true });
   }
 }

@@ -1,7 +1,14 @@
 /** Image operations with Docker's rules: remove (untag vs delete, conflicts), list, tag, import. */
-import type { Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { Leases } from '../content/leases.js';
+import { matchLabels } from '../containers/view.js';
+import { parseTimestampMs } from '../lib/timestamp.js';
+import { loadImages, resolveSaveNames, saveImages, type ArchiveDeps, type LoadMessage } from './archive.js';
+import { GarbageCollector } from './gc.js';
 import type { EventBus } from '../events/bus.js';
-import { conflict, invalid } from '../lib/errors.js';
+import { conflict, invalid, system } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
 import type { ContentStore } from '../content/store.js';
 import type { LayerStore } from '../snapshots/layers.js';
@@ -22,12 +29,190 @@ export interface ImageServiceOptions {
   events: EventBus;
   /** Containers using an image, from the container service. */
   usersOf: (imageId: string) => ImageUser[];
+  /** The daemon's leases (shared with pulls); a private set when not given. */
+  leases?: Leases;
+  /** Where loads unpack archives (inside the data root); default: the content store's ingest area. */
+  tempDir?: string;
 }
+
+export interface PruneResult {
+  ImagesDeleted: DeleteResponse | null;
+  SpaceReclaimed: number;
+}
+
+export interface HistoryItem {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
+const PRUNE_FILTERS = new Set(['dangling', 'label', 'label!', 'until']);
 
 export type DeleteResponse = Array<{ Untagged: string } | { Deleted: string }>;
 
 export class ImageService {
-  constructor(private readonly o: ImageServiceOptions) {}
+  readonly leases: Leases;
+  readonly gc: GarbageCollector;
+
+  constructor(private readonly o: ImageServiceOptions) {
+    this.leases = o.leases ?? new Leases();
+    this.gc = new GarbageCollector({
+      content: o.content,
+      layers: o.layers,
+      images: o.images,
+      leases: this.leases,
+      imagesInUse: () => o.images.list().filter((i) => o.usersOf(i.id).length > 0).map((i) => i.id),
+    });
+  }
+
+  private archiveDeps(): ArchiveDeps {
+    return { content: this.o.content, layers: this.o.layers, images: this.o.images, leases: this.leases };
+  }
+
+  /** `docker save`: resolves every name first (404 before any byte), then returns the writer. */
+  prepareSave(names: string[]): (out: Writable) => Promise<void> {
+    if (names.length === 0) throw invalid('no image names given');
+    const items = resolveSaveNames(this.o.images, names);
+    return async (out) => {
+      await saveImages(this.archiveDeps(), items, out);
+      for (const it of items) this.o.events.publish('image', 'save', it.image.id, {});
+    };
+  }
+
+  /** `docker load`: every image of the archive, verified; messages in dockerd's JSON stream form. */
+  async load(src: Readable, opts: { onMessage: (m: LoadMessage) => void }): Promise<void> {
+    const tempDir = path.join(this.o.tempDir ?? path.dirname(this.o.content.tempPath()), `load-${randomBytes(8).toString('hex')}`);
+    await loadImages(this.archiveDeps(), src, {
+      tempDir,
+      onMessage: opts.onMessage,
+      onLoaded: (image, tags) => this.o.events.publish('image', 'load', image.id, tags[0] ? { name: tags[0] } : {}),
+    });
+  }
+
+  /** `docker history`: newest first, with each non-empty layer's own size, as dockerd reports it. */
+  async history(nameOrId: string): Promise<HistoryItem[]> {
+    const image = this.o.images.resolve(nameOrId);
+    const out: HistoryItem[] = [];
+    let layer = 0;
+    for (const h of image.config.history ?? []) {
+      let size = 0;
+      if (!h.empty_layer) {
+        const chain = image.chainIds[layer];
+        if (chain === undefined) throw system('too many non-empty layers in History section');
+        size = (await this.o.layers.get(chain))?.size ?? 0;
+        layer++;
+      }
+      out.unshift({
+        Id: '<missing>',
+        Created: Math.floor(Date.parse(h.created ?? '') / 1000) || 0,
+        CreatedBy: h.created_by ?? '',
+        Tags: null,
+        Size: size,
+        Comment: h.comment ?? '',
+      });
+    }
+    // Image IDs (and tags) down the parent chain, as far as it is known locally.
+    let cur: Image | undefined = image;
+    for (const item of out) {
+      if (!cur) break;
+      item.Id = cur.id;
+      const tags = this.o.images.tagsOf(cur.id);
+      item.Tags = tags.length > 0 ? tags : null;
+      cur = cur.meta.parent ? this.o.images.byId(cur.meta.parent) : undefined;
+    }
+    return out;
+  }
+
+  /**
+   * `docker image prune`: dangling images (or, with dangling=false, every image no container
+   * uses), filtered by until/label; then a garbage collection of unreferenced blobs and layers.
+   */
+  async prune(filters: Map<string, string[]>): Promise<PruneResult> {
+    for (const k of filters.keys()) if (!PRUNE_FILTERS.has(k)) throw invalid(`invalid filter '${k}'`);
+    let danglingOnly = true;
+    const dangling = filters.get('dangling');
+    if (dangling) {
+      if (dangling.length === 1 && ['false', '0'].includes(dangling[0] as string)) danglingOnly = false;
+      else if (!(dangling.length === 1 && ['true', '1'].includes(dangling[0] as string))) throw invalid(`invalid filter 'dangling=${dangling.join(',')}'`);
+    }
+    const untilValues = filters.get('until') ?? [];
+    if (untilValues.length > 1) throw invalid('more than one until filter specified');
+    const until = untilValues[0] !== undefined ? parseTimestampMs(untilValues[0]) : undefined;
+    const labels = filters.get('label') ?? [];
+    const notLabels = filters.get('label!') ?? [];
+    const store = this.o.images;
+    const candidates = store.list().filter((img) => {
+      const refs = store.refCount(img.id);
+      const hasChildren = store.hasChildren(img.id);
+      if (danglingOnly && hasChildren) return false; // dockerd looks at heads only
+      // An image a container uses is not "unused": none of its tags are touched.
+      if (this.o.usersOf(img.id).length > 0) return false;
+      if (refs === 0 && hasChildren) return false;
+      if (until !== undefined && Date.parse(img.config.created ?? '') > until) return false;
+      const l = img.config.config?.Labels ?? {};
+      if (labels.length > 0 && !matchLabels(l, labels)) return false;
+      if (notLabels.length > 0 && notLabels.some((nl) => matchLabels(l, [nl]))) return false;
+      if (danglingOnly && store.tagsOf(img.id).length > 0) return false;
+      return true;
+    });
+    const deleted: DeleteResponse = [];
+    let reclaimed = 0;
+    for (const img of candidates) {
+      if (!store.byId(img.id)) continue;
+      const refs = [...store.tagsOf(img.id), ...store.digestsOf(img.id)];
+      const sizes = await this.layerSizes(img);
+      try {
+        const items: DeleteResponse = [];
+        if (refs.length > 0) {
+          for (const r of refs) {
+            if (!store.byId(img.id)) break;
+            items.push(...(await this.remove(r, { force: false, prune: true })));
+          }
+        } else {
+          items.push(...(await this.remove(img.id, { force: false, prune: true })));
+        }
+        deleted.push(...items);
+        for (const it of items) if ('Deleted' in it) reclaimed += sizes.get(it.Deleted) ?? 0;
+      } catch {
+        /* in use by a container or a parent of another image: skipped, as dockerd does */
+      }
+    }
+    const swept = await this.gc.collect();
+    for (const c of swept.layers) deleted.push({ Deleted: c });
+    this.o.events.publish('image', 'prune', '', { reclaimed: String(reclaimed) });
+    return { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  private async layerSizes(img: Image): Promise<Map<string, number>> {
+    const m = new Map<string, number>();
+    for (const c of img.chainIds) m.set(c, (await this.o.layers.get(c))?.size ?? 0);
+    return m;
+  }
+
+  /** Images for `system df`: sizes, sizes shared with other images, container counts; and the layers' total. */
+  async diskUsage(): Promise<{ layersSize: number; images: Array<{ image: Image; sharedSize: number; containers: number }> }> {
+    const all = this.o.images.list();
+    const refCount = new Map<string, number>();
+    for (const img of all) for (const c of img.chainIds) refCount.set(c, (refCount.get(c) ?? 0) + 1);
+    const sizes = new Map<string, number>();
+    let layersSize = 0;
+    for (const c of await this.o.layers.list()) {
+      const size = (await this.o.layers.get(c))?.size ?? 0;
+      sizes.set(c, size);
+      layersSize += size;
+    }
+    return {
+      layersSize,
+      images: all.map((image) => ({
+        image,
+        sharedSize: image.chainIds.reduce((n, c) => n + ((refCount.get(c) ?? 0) > 1 ? (sizes.get(c) ?? 0) : 0), 0),
+        containers: this.o.usersOf(image.id).length,
+      })),
+    };
+  }
 
   get store(): ImageStore {
     return this.o.images;
@@ -39,7 +224,7 @@ export class ImageService {
       ref = parseReference(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo);
       if (ref.digest) throw invalid('cannot import digest reference');
     }
-    const image = await importImage({ content: this.o.content, layers: this.o.layers, images: this.o.images }, src, opts);
+    const image = await importImage({ content: this.o.content, layers: this.o.layers, images: this.o.images, leases: this.leases }, src, opts);
     this.o.events.publish('image', 'import', image.id, {});
     if (ref) await this.tag(image.id, ref);
     return image;
@@ -141,8 +326,10 @@ export class ImageService {
     if (this.o.images.hasChildren(image.id)) {
       throw conflict(`conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image has dependent child images`);
     }
-    await this.o.images.delete(image.id);
+    const removed = await this.o.images.delete(image.id);
     out.push({ Deleted: image.id });
+    // As dockerd: the layers that went with it, top first.
+    for (const c of removed) out.push({ Deleted: c });
     this.o.events.publish('image', 'delete', image.id, {});
   }
 

@@ -4,6 +4,7 @@ import { matchLabels } from '../containers/view.js';
 import { familiarName, fullName, parseReference } from './reference.js';
 import type { ImageStore } from './store.js';
 import type { Image } from './types.js';
+import type { ImageService } from './service.js';
 
 const created = (img: Image): string => img.config.created ?? '0001-01-01T00:00:00Z';
 
@@ -103,4 +104,15 @@ export function filterImages(store: ImageStore, list: Image[], filters: Map<stri
       return true;
     })
     .sort((a, b) => Date.parse(created(b)) - Date.parse(created(a)));
+}
+
+/** The Images part of `GET /system/df`: list entries with SharedSize and container counts, and LayersSize. */
+export async function imageDiskUsage(svc: ImageService): Promise<{ layersSize: number; images: Array<Record<string, unknown>> }> {
+  const du = await svc.diskUsage();
+  return {
+    layersSize: du.layersSize,
+    images: du.images
+      .sort((a, b) => Date.parse(created(b.image)) - Date.parse(created(a.image)))
+      .map((u) => ({ ...imageListEntry(svc.store, u.image, u.containers), SharedSize: u.sharedSize })),
+  };
 }

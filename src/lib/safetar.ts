@@ -4,7 +4,23 @@
  * refused; device nodes are dropped; hard links must point at files inside the root.
  * Overlay whiteouts (`.wh.name`, `.wh..wh..opq`) become overlayfs whiteouts when asked.
  */
-import { promises as fs, createWriteStream, lstatSync } from 'node:fs';
+import {
+  promises as fs,
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,7 +42,7 @@ export interface ExtractOptions {
 }
 
 export interface ExtractResult {
-  /** Sum of regular file sizes extracted. */
+  /** Sum of regular file and symlink sizes extracted (hard links counted once). */
   size: number;
   entries: number;
 }
@@ -63,12 +79,33 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
     return dir;
   };
 
+  // A source that fails after the last entry (a gzip trailer, a digest check) fails the extraction too.
+  let feedError: Error | undefined;
+  let failFeed: (err: Error) => void = () => undefined;
+  // tar-stream's iterator does not always settle when the extractor is destroyed before its
+  // first entry: the loop also races this.
+  const feedFailed = new Promise<never>((_resolve, reject) => {
+    failFeed = reject;
+  });
+  feedFailed.catch(() => undefined);
   const feed = pipeline(src, extract).catch((err: unknown) => {
+    feedError = err as Error;
+    failFeed(err as Error);
     extract.destroy(err as Error);
   });
+  const entries = extract[Symbol.asyncIterator]();
 
   try {
-  for await (const entry of extract) {
+  for (;;) {
+    const next = await Promise.race([entries.next(), feedFailed]);
+    if (next.done) break;
+    const entry = next.value;
+    // A source that ends or fails mid-entry destroys the entry, possibly before it is piped
+    // (tar-stream's streams then never finish a pipeline): remember why, check before piping.
+    let entryError: Error | undefined;
+    entry.on('error', (e: Error) => {
+      entryError = e;
+    });
     const h = entry.header;
     result.entries++;
     const comps = entryComponents(h.name);
@@ -85,7 +122,10 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
       if (base === OPAQUE_MARKER) {
         lsetxattr(parent, 'trusted.overlay.opaque', Buffer.from('y'));
       } else {
-        const victim = path.join(parent, base.slice(WHITEOUT_PREFIX.length));
+        const name = base.slice(WHITEOUT_PREFIX.length);
+        // `.wh..` / `.wh...` would white out the directory itself or its parent.
+        if (name === '' || name === '.' || name === '..') throw invalid(`invalid tar entry ${JSON.stringify(h.name)}: whiteout of ${JSON.stringify(name)}`);
+        const victim = path.join(parent, name);
         await fs.rm(victim, { recursive: true, force: true });
         mkWhiteout(victim);
       }
@@ -109,9 +149,9 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
 
     switch (h.type) {
       case 'directory': {
-        if (!existing?.isDirectory()) await fs.mkdir(target, { mode: 0o700 });
-        await fs.lchown(target, uid, gid);
-        await fs.chmod(target, mode);
+        if (!existing?.isDirectory()) mkdirSync(target, { mode: 0o700 });
+        lchownSync(target, uid, gid);
+        chmodSync(target, mode);
         realDirs.add(target);
         dirTimes.push({ p: target, mtime });
         entry.resume();
@@ -119,18 +159,34 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
       }
       case 'file':
       case 'contiguous-file': {
-        await pipeline(entry, createWriteStream(target, { mode: 0o600 }));
-        await fs.lchown(target, uid, gid);
-        await fs.chmod(target, mode);
-        await fs.utimes(target, mtime, mtime);
+        if (entry.destroyed) throw entryError ?? invalid(`invalid tar entry ${h.name}: unexpected end of archive`);
+        // Synchronous writes: a layer is thousands of small files, and a thread-pool round trip
+        // per open/write/chown/chmod/utimes/close costs more than the page-cache work itself.
+        const fd = openSync(target, 'wx', 0o600);
+        try {
+          for await (const chunk of entry as AsyncIterable<Buffer>) {
+            for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+          }
+          fchownSync(fd, uid, gid);
+          fchmodSync(fd, mode);
+          futimesSync(fd, mtime, mtime);
+        } finally {
+          closeSync(fd);
+        }
         result.size += h.size ?? 0;
         break;
       }
       case 'symlink': {
         entry.resume();
-        await fs.symlink(h.linkname ?? '', target);
-        await fs.lchown(target, uid, gid);
-        await fs.lutimes(target, mtime, mtime).catch(() => undefined);
+        symlinkSync(h.linkname ?? '', target);
+        lchownSync(target, uid, gid);
+        try {
+          lutimesSync(target, mtime, mtime);
+        } catch {
+          /* not supported: keep the link's own time */
+        }
+        // Counted as dockerd's layer sizes count it (st_size of the link: its target's length).
+        result.size += Buffer.byteLength(h.linkname ?? '');
         break;
       }
       case 'link': {
@@ -145,7 +201,7 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
           throw invalid(`invalid tar entry ${h.name}: hard link target ${h.linkname} not found`);
         }
         if (st.isDirectory()) throw invalid(`invalid tar entry ${h.name}: hard link to a directory`);
-        await fs.link(source, target);
+        linkSync(source, target);
         break;
       }
       case 'fifo': {
@@ -179,6 +235,13 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
     throw err;
   }
   await feed;
-  for (const d of dirTimes.reverse()) await fs.utimes(d.p, d.mtime, d.mtime).catch(() => undefined);
+  if (feedError) throw feedError;
+  for (const d of dirTimes.reverse()) {
+    try {
+      utimesSync(d.p, d.mtime, d.mtime);
+    } catch {
+      /* removed by a later entry */
+    }
+  }
   return result;
 }

@@ -1,22 +1,24 @@
 /**
  * Read-only layers, unpacked once into directories keyed by chain ID and shared by every image
  * and container that uses them. A layer appears only once fully unpacked: it is extracted into
- * a temp directory and renamed into place.
+ * a temp directory and renamed into place. Layers announced as large unpack in a worker thread.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { Digester } from '../content/store.js';
+import type { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { readJSON, syncDir, writeJSONAtomic } from '../lib/atomic.js';
-import { extractTar } from '../lib/safetar.js';
+import { BerthError, type ErrorCategory } from '../lib/errors.js';
+import { unpackLayer, type UnpackResult } from './unpack.js';
+import type { FromWorker, ToWorker, WorkerInput } from './extract-worker.js';
+import type { Lease } from '../content/leases.js';
 
 export interface LayerInfo {
   chainId: string;
   diffId: string;
   parent?: string;
-  /** Bytes of regular files in the layer. */
+  /** Bytes of regular files and symlinks in the layer, hard links once (dockerd's DiffSize). */
   size: number;
 }
 
@@ -36,6 +38,69 @@ export function chainIds(diffIds: string[]): string[] {
 }
 
 const hex = (digest: string): string => digest.replace(/^sha256:/, '');
+
+/** Layers announced at least this big unpack in a worker thread. */
+export const WORKER_MIN_BYTES = 4 << 20;
+const MAX_CHUNKS_IN_FLIGHT = 64;
+
+/** unpackLayer in a worker thread: `src` is read here and posted with ack-based flow control. */
+function unpackInWorker(src: Readable, dir: string, blobFile: string | undefined): { done: Promise<UnpackResult>; abort: () => void } {
+  src.pause();
+  let srcError: Error | undefined;
+  let worker: Worker | undefined;
+  let finished = false;
+  src.on('error', (err) => {
+    srcError = err;
+    worker?.postMessage({ t: 'abort', message: err.message } satisfies ToWorker);
+  });
+  const done = new Promise<UnpackResult>((resolve, reject) => {
+    setImmediate(() => {
+      if (srcError) {
+        finished = true;
+        reject(srcError);
+        return;
+      }
+      const input: WorkerInput = { dir, ...(blobFile !== undefined ? { blobFile } : {}) };
+      const w = new Worker(new URL('./extract-worker.js', import.meta.url), { workerData: input });
+      worker = w;
+      let inFlight = 0;
+      w.on('message', (m: FromWorker) => {
+        if (m.t === 'ack') {
+          inFlight--;
+          if (inFlight < MAX_CHUNKS_IN_FLIGHT / 2 && !finished) src.resume();
+        } else if (m.t === 'done') {
+          finished = true;
+          resolve({ diffId: m.diffId, size: m.size });
+        } else {
+          finished = true;
+          reject(srcError ?? new BerthError((m.category as ErrorCategory | undefined) ?? 'System', m.message));
+        }
+      });
+      w.on('error', (err) => {
+        finished = true;
+        reject(err);
+      });
+      w.on('exit', (code) => {
+        if (!finished) reject(new Error(`layer unpack worker exited with code ${code}`));
+      });
+      src.on('data', (chunk: Buffer) => {
+        inFlight++;
+        w.postMessage({ t: 'data', b: chunk } satisfies ToWorker);
+        if (inFlight >= MAX_CHUNKS_IN_FLIGHT) src.pause();
+      });
+      src.on('end', () => w.postMessage({ t: 'end' } satisfies ToWorker));
+      src.resume();
+    });
+  });
+  done.catch(() => undefined);
+  return {
+    done,
+    abort: () => {
+      src.pause();
+      if (worker && !finished) void worker.terminate();
+    },
+  };
+}
 
 export class LayerStore {
   constructor(private readonly root: string) {}
@@ -62,31 +127,27 @@ export class LayerStore {
   /**
    * Unpacks an uncompressed layer tar on top of `parent`. When `blobFile` is given the exact
    * bytes are also written there (the caller commits them to the content store by diff ID).
+   * `verify` sees the diff ID once every byte is in and may throw to discard the layer.
    */
-  async apply(parent: string | undefined, src: Readable, opts: { blobFile?: string } = {}): Promise<LayerInfo> {
+  async apply(
+    parent: string | undefined,
+    src: Readable,
+    opts: { blobFile?: string; lease?: Lease; verify?: (diffId: string) => void | Promise<void>; sizeHint?: number } = {},
+  ): Promise<LayerInfo> {
     const tmp = path.join(this.root, `tmp-${randomBytes(8).toString('hex')}`);
     const diff = path.join(tmp, 'diff');
-    await fs.mkdir(diff, { recursive: true, mode: 0o755 });
+    // Large layers unpack in a worker thread (several layers, several cores); small ones here.
+    const unpack = (opts.sizeHint ?? 0) >= WORKER_MIN_BYTES ? unpackInWorker(src, diff, opts.blobFile) : unpackLayer(src, diff, { blobFile: opts.blobFile });
     try {
-      const digester = new Digester();
-      const toExtract = new PassThrough({ highWaterMark: 1 << 20 });
-      src.on('error', (err) => digester.destroy(err));
-      src.pipe(digester);
-      digester.pipe(toExtract);
-      digester.on('error', (err) => toExtract.destroy(err));
-      let blobDone: Promise<void> = Promise.resolve();
-      if (opts.blobFile !== undefined) {
-        const out = createWriteStream(opts.blobFile, { mode: 0o644 });
-        digester.pipe(out);
-        blobDone = finished(out);
-      }
-      const { size } = await extractTar(toExtract, diff, { whiteouts: 'overlay' });
-      await blobDone;
-      const diffId = digester.digest();
+      const { diffId, size } = await unpack.done;
+      // The caller's last word (e.g. the image config's diff ID) before anything becomes visible.
+      await opts.verify?.(diffId);
       const chainId = chainIdOf(parent, diffId);
       const info: LayerInfo = { chainId, diffId, size };
       if (parent !== undefined) info.parent = parent;
       const final = path.join(this.root, hex(chainId));
+      // Protected from garbage collection before it becomes visible.
+      opts.lease?.add([chainId, diffId]);
       if (await this.has(chainId)) {
         await fs.rm(tmp, { recursive: true, force: true });
         return info;
@@ -97,6 +158,8 @@ export class LayerStore {
       await syncDir(this.root);
       return info;
     } catch (err) {
+      unpack.abort();
+      await unpack.done.catch(() => undefined);
       await fs.rm(tmp, { recursive: true, force: true });
       throw err;
     }
