@@ -23,6 +23,7 @@ bench: build
 	@node dist/bench/run.js
 	@node dist/bench/registry.js
 	@node dist/bench/pull.js
+	@node dist/bench/build.js
 
 clean:
 	rm -rf dist

@@ -15,6 +15,7 @@ import type { DistributionService } from '../distribution/service.js';
 import type { AuthConfig } from '../distribution/types.js';
 import { BerthError, invalid, messageOf, notFound } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
+import { span } from '../lib/trace.js';
 import { resolveInRoot } from '../lib/securepath.js';
 import { extractTar } from '../lib/safetar.js';
 import { parseReference } from '../images/reference.js';
@@ -41,6 +42,8 @@ export interface BuildDeps {
   workDir: string;
   /** Persistent `RUN --mount=type=cache` directories (under the data root). */
   cacheMountDir: string;
+  /** Scratch on the data root's file system: COPY/ADD upper dirs, which become layers by rename. */
+  diskWorkDir: string;
 }
 
 export interface BuildOptions {
@@ -137,11 +140,11 @@ export class Builder {
   /** At daemon start: unmount what an interrupted build left mounted, then empty the scratch space. */
   async init(): Promise<void> {
     const info = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-    const prefix = `${this.d.workDir}/`;
+    const prefixes = [`${this.d.workDir}/`, `${this.d.diskWorkDir}/`];
     const points = info
       .split('\n')
       .map((l) => (l.split(' ')[4] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))))
-      .filter((p) => p.startsWith(prefix))
+      .filter((p) => prefixes.some((x) => p.startsWith(x)))
       .sort((a, b) => b.length - a.length);
     for (const p of points) {
       try {
@@ -150,8 +153,10 @@ export class Builder {
         /* already gone */
       }
     }
-    await fs.rm(this.d.workDir, { recursive: true, force: true });
-    await fs.mkdir(this.d.workDir, { recursive: true, mode: 0o700 });
+    for (const dir of [this.d.workDir, this.d.diskWorkDir]) {
+      await fs.rm(dir, { recursive: true, force: true });
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    }
   }
 
   async build(contextDir: string, o: BuildOptions, out: BuildSink): Promise<BuildResult> {
@@ -645,6 +650,7 @@ class BuildRun {
       if (mounts.binds.length > 0) (hostConfig as Record<string, unknown>).Mounts = mounts.binds;
       if (Object.keys(mounts.tmpfs).length > 0) hostConfig.Tmpfs = mounts.tmpfs;
       const env = [...(st.config.config?.Env ?? []), ...argEnv.map(([k, v]) => `${k}=${v}`)];
+      const t = span('build-run');
       const c = await this.d.containers.create(
         {
           Config: {
@@ -676,20 +682,28 @@ class BuildRun {
             sock.on('error', () => resolve());
           });
         });
+        t.mark('create');
         const waited = this.d.containers.wait(c.ID, 'next-exit');
         await this.d.containers.start(c.ID);
+        t.mark('start');
         code = (await waited).StatusCode;
         await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
+        t.mark('run');
         if (code !== 0) {
           throw new BuildStepError(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`, code);
         }
         removeIt = this.o.remove || this.o.forceRemove;
         const upper = this.d.containers.layersOf(this.d.containers.get(c.ID)).upper;
-        const layer = await this.commitLayer(upper, st, await mountArtifacts(upper, [...mounts.binds.map((b) => String(b.Target)), ...Object.keys(mounts.tmpfs)]));
+        // The container goes next: its upper dir can become the layer's directory.
+        const layer = await this.commitLayer(upper, st, await mountArtifacts(upper, [...mounts.binds.map((b) => String(b.Target)), ...Object.keys(mounts.tmpfs)]), removeIt);
+        t.mark('layer');
         if (removeIt) this.out.stream(`Removing intermediate container ${shortId(c.ID)}\n`);
         await this.commit(st, createdBy, key, layer);
+        t.mark('image');
       } finally {
         if (removeIt || code === -1) await this.d.containers.remove(c.ID, { force: true }).catch(() => undefined);
+        t.mark('remove');
+        t.end();
       }
     } finally {
       for (const f of cleanups.reverse()) await f().catch(() => undefined);
@@ -784,7 +798,7 @@ class BuildRun {
       flags.set(k, expandWord(v, vars, esc));
     }
     const cleanups: Array<() => Promise<void>> = [];
-    const tmp = path.join(this.d.workDir, `copy-${randomBytes(8).toString('hex')}`);
+    const tmp = path.join(this.d.diskWorkDir, `copy-${randomBytes(8).toString('hex')}`);
     cleanups.push(() => fs.rm(tmp, { recursive: true, force: true }));
     try {
       let words: string[];
@@ -853,7 +867,7 @@ class BuildRun {
       } finally {
         await this.d.mounts.release(mkey, layout.target);
       }
-      const layer = await this.commitLayer(layout.upper, st);
+      const layer = await this.commitLayer(layout.upper, st, new Set(), true);
       await this.commit(st, createdBy, key, layer);
     } finally {
       for (const f of cleanups.reverse()) await f().catch(() => undefined);
@@ -881,9 +895,9 @@ class BuildRun {
   }
 
   /** Packs an overlay upper directory into a layer (content store + unpacked layer). */
-  private async commitLayer(upper: string, st: StageState, alsoOmit: ReadonlySet<string> = new Set()): Promise<{ diffId: string }> {
+  private async commitLayer(upper: string, st: StageState, alsoOmit: ReadonlySet<string> = new Set(), adopt = false): Promise<{ diffId: string }> {
     const parent = st.image?.chainIds[st.image.chainIds.length - 1];
-    return layerFromUpper(this.d, parent, upper, { clampMtime: st.epoch, omit: alsoOmit });
+    return layerFromUpper(this.d, parent, upper, { clampMtime: st.epoch, omit: alsoOmit, adopt });
   }
 
 }

@@ -184,6 +184,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     images: imageService, containers, layers, content, mounts, distribution,
     workDir: buildWork,
     cacheMountDir: path.join(dataRoot, 'builder', 'cache-mounts'),
+    diskWorkDir: path.join(dataRoot, 'builder', 'tmp'),
   });
   await builder.init();
   registerBuildRoutes(router, { builder, workDir: buildWork });

@@ -19,6 +19,8 @@ export interface PackOptions {
   isOpaque?: (hostPath: string) => boolean;
   /** Entries (by archive name, no trailing slash) left out entirely. */
   omit?: (name: string) => boolean;
+  /** Called with the size of every regular file packed (a layer's size). */
+  onFile?: (size: number) => void;
   /** Times later than this are written as this (reproducible layers, SOURCE_DATE_EPOCH). */
   clampMtime?: Date;
 }
@@ -73,6 +75,7 @@ export function packPath(src: string, opts: PackOptions = {}): Readable {
     }
     if (type === 'file') {
       header.size = st.size;
+      opts.onFile?.(st.size);
       await new Promise<void>((resolve, reject) => {
         const entry = pack.entry(header, (err) => (err ? reject(err) : resolve()));
         createReadStream(host).on('error', reject).pipe(entry);

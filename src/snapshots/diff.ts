@@ -3,8 +3,11 @@
  * (whiteouts as `.wh.` entries, opaque directories marked), digested into the content store and
  * unpacked into the layer store on top of its parent. Shared by `commit` and the builder.
  */
-import { promises as fs } from 'node:fs';
-import type { ContentStore } from '../content/store.js';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Lease } from '../content/leases.js';
+import { Digester, type ContentStore } from '../content/store.js';
 import { lgetxattr } from '../lib/syscalls.js';
 import { packPath } from '../lib/tarpack.js';
 import type { LayerInfo, LayerStore } from './layers.js';
@@ -20,6 +23,13 @@ export interface LayerFromUpperOptions {
   clampMtime?: Date;
   /** More archive names to leave out (besides {@link RUNTIME_MOUNTPOINTS}). */
   omit?: ReadonlySet<string>;
+  /**
+   * The upper dir is the caller's to give away (its container is removed next): it becomes the
+   * layer's directory by a rename instead of a second copy of every file.
+   */
+  adopt?: boolean;
+  /** Holds the new layer and blob against garbage collection until an image references them. */
+  lease?: Lease;
 }
 
 export async function layerFromUpper(
@@ -28,16 +38,31 @@ export async function layerFromUpper(
   upperDir: string,
   o: LayerFromUpperOptions = {},
 ): Promise<LayerInfo> {
+  const omitted = (name: string): boolean => RUNTIME_MOUNTPOINTS.has(name) || (o.omit?.has(name) ?? false);
+  let size = 0;
   const tar = packPath(upperDir, {
     rename: '',
     overlayWhiteouts: true,
     isOpaque: (p) => lgetxattr(p, 'trusted.overlay.opaque')?.toString() === 'y',
-    omit: (name) => RUNTIME_MOUNTPOINTS.has(name) || (o.omit?.has(name) ?? false),
+    omit: omitted,
+    onFile: (n) => (size += n),
     ...(o.clampMtime ? { clampMtime: o.clampMtime } : {}),
   });
   const blobFile = deps.content.tempPath();
+  const lease = o.lease ? { lease: o.lease } : {};
   try {
-    const layer = await deps.layers.apply(parentChain, tar, { blobFile });
+    if (o.adopt) {
+      const digester = new Digester();
+      await pipeline(tar, digester, createWriteStream(blobFile, { mode: 0o644 }));
+      const diffId = digester.digest();
+      // The directory must hold exactly what the tar holds.
+      for (const name of [...RUNTIME_MOUNTPOINTS, ...(o.omit ?? [])]) await fs.rm(path.join(upperDir, name), { recursive: true, force: true });
+      const layer = (await deps.layers.adopt(parentChain, upperDir, { diffId, size }, lease)) ??
+        (await deps.layers.apply(parentChain, createReadStream(blobFile), lease));
+      await deps.content.commit(blobFile, diffId);
+      return layer;
+    }
+    const layer = await deps.layers.apply(parentChain, tar, { blobFile, ...lease });
     await deps.content.commit(blobFile, layer.diffId);
     return layer;
   } finally {

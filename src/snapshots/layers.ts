@@ -129,6 +129,40 @@ export class LayerStore {
    * bytes are also written there (the caller commits them to the content store by diff ID).
    * `verify` sees the diff ID once every byte is in and may throw to discard the layer.
    */
+  /**
+   * Makes a directory that already holds a layer's files in overlay form (a committed overlay
+   * upper dir, on this file system) the layer `diffId` on top of `parent`, by renaming it into
+   * place: no second copy of the files. When the layer exists already the directory is left to
+   * the caller. Falls back to `undefined` (caller unpacks the tar instead) across file systems.
+   */
+  async adopt(parent: string | undefined, dir: string, layer: { diffId: string; size: number }, opts: { lease?: Lease } = {}): Promise<LayerInfo | undefined> {
+    const chainId = chainIdOf(parent, layer.diffId);
+    const info: LayerInfo = { chainId, diffId: layer.diffId, size: layer.size };
+    if (parent !== undefined) info.parent = parent;
+    opts.lease?.add([chainId, layer.diffId]);
+    if (await this.has(chainId)) return info;
+    const tmp = path.join(this.root, `tmp-${randomBytes(8).toString('hex')}`);
+    await fs.mkdir(tmp, { mode: 0o755 });
+    try {
+      await fs.rename(dir, path.join(tmp, 'diff'));
+    } catch (err) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      if ((err as NodeJS.ErrnoException).code === 'EXDEV') return undefined;
+      throw err;
+    }
+    try {
+      await writeJSONAtomic(path.join(tmp, 'layer.json'), info, 0o644);
+      const final = path.join(this.root, hex(chainId));
+      await fs.rm(final, { recursive: true, force: true });
+      await fs.rename(tmp, final);
+      await syncDir(this.root);
+      return info;
+    } catch (err) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
   async apply(
     parent: string | undefined,
     src: Readable,

@@ -1,0 +1,156 @@
+/**
+ * Builds: ../shared/bench/debian-curl (FROM debian:bookworm, apt-get install curl, COPY) built
+ * cold (--no-cache), fully cached, and after a change to the COPYed file — berthd (docker CLI,
+ * classic builder stream) beside dockerd's classic builder and dockerd's BuildKit (Debian's
+ * docker 20.10 client, DOCKER_BUILDKIT=1).
+ *
+ * Both daemons get the same debian:bookworm (debootstrap minbase via `berth image bootstrap
+ * debian:bookworm`, saved from berthd and loaded into dockerd) and a bridge with outbound NAT,
+ * so apt-get reaches Debian's archive from both.
+ *
+ *   node dist/bench/build.js      (BENCH_BUILD_ROUNDS=2: median of N cold/cached/changed builds)
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { DOCKER, DOCKERD, REPO, waitFor } from './registry-harness.js';
+import { berthdNetArgs, dockerdNetArgs, prepareDockerdBridge, removeBenchNetworks } from './network.js';
+
+const ROUNDS = Math.max(1, Number(process.env['BENCH_BUILD_ROUNDS'] ?? 2) || 2);
+const SRC = path.resolve(REPO, '..', 'shared', 'bench', 'debian-curl');
+const ROOT = '/var/lib/berth-bench-build';
+const WORK = `${ROOT}/work`;
+const CTX = `${WORK}/ctx`;
+const BERTHD = { sock: '/run/berth-bench-build.sock', data: `${ROOT}/berthd`, exec: '/run/berth-bench-build', pid: '/run/berth-bench-build.pid', cg: '/berth-bench-build' };
+const DREF = { sock: '/run/berth-bench-build-dockerd.sock', data: `${ROOT}/dockerd`, exec: '/run/berth-bench-build-dockerd', pid: '/run/berth-bench-build-dockerd.pid', cg: '/berth-bench-build-dockerd' };
+/** Debian's docker 20.10 client: it speaks BuildKit to dockerd 20.10 without the buildx plugin. */
+const DOCKER_2010 = '/usr/bin/docker';
+const NAT_TAG = 'berth-bench-build';
+const DREF_SUBNET = '10.232.0.0/24';
+
+const say = (s: string): void => void process.stdout.write(`${s}\n`);
+const median = (a: number[]): number => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+
+function timed(bin: string, args: string[], env: Record<string, string>): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, DOCKER_CLI_HINTS: 'false', DOCKER_CONFIG: `${WORK}/docker-config`, ...env }, timeout: 900_000, maxBuffer: 64 << 20 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')} failed (${r.status}): ${r.stderr?.slice(-2000)}${r.stdout?.slice(-2000)}`);
+  return ms;
+}
+
+function natRule(op: '-A' | '-D'): void {
+  spawnSync('iptables', ['-w', '-t', 'nat', op, 'POSTROUTING', '-s', DREF_SUBNET, '!', '-o', 'bndref', '-j', 'MASQUERADE', '-m', 'comment', '--comment', NAT_TAG], { stdio: 'ignore' });
+}
+
+async function start(kind: 'berthd' | 'dockerd'): Promise<ChildProcess> {
+  const c = kind === 'berthd' ? BERTHD : DREF;
+  mkdirSync(c.data, { recursive: true });
+  const cfg = path.join(ROOT, `${kind}.json`);
+  writeFileSync(cfg, '{}\n');
+  const args = ['-H', `unix://${c.sock}`, '--data-root', c.data, '--exec-root', c.exec, '--pidfile', c.pid, '--cgroup-parent', c.cg, '--config-file', cfg];
+  const proc =
+    kind === 'berthd'
+      ? spawn(process.execPath, [path.join(REPO, 'bin/berthd'), ...args, ...berthdNetArgs()], { stdio: 'ignore', detached: true })
+      : spawn(DOCKERD, [...args, ...dockerdNetArgs(), '--iptables=false', '--ip-masq=false'], { stdio: 'ignore', detached: true });
+  await waitFor(() => spawnSync(DOCKER, ['-H', `unix://${c.sock}`, 'version'], { stdio: 'ignore' }).status === 0, { timeout: 60_000, interval: 200, what: kind });
+  return proc;
+}
+
+async function stop(p: ChildProcess | undefined, sock: string): Promise<void> {
+  if (!p || p.exitCode !== null) return;
+  const ids = spawnSync(DOCKER, ['-H', `unix://${sock}`, 'ps', '-aq'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  if (ids.length) spawnSync(DOCKER, ['-H', `unix://${sock}`, 'rm', '-f', ...ids], { stdio: 'ignore' });
+  p.kill('SIGTERM');
+  await waitFor(() => p.exitCode !== null || p.signalCode !== null, { timeout: 30_000, what: 'daemon exit' }).catch(() => p.kill('SIGKILL'));
+}
+
+function cleanupDisk(): void {
+  for (const d of [BERTHD, DREF]) {
+    const mounts = spawnSync('sh', ['-c', `grep -o ' ${d.exec}[^ ]*\\| ${d.data}[^ ]*' /proc/self/mountinfo | sort -r`], { encoding: 'utf8' }).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+    rmSync(d.exec, { recursive: true, force: true });
+    rmSync(d.sock, { force: true });
+    rmSync(d.pid, { force: true });
+  }
+  rmSync(ROOT, { recursive: true, force: true });
+}
+
+interface Row {
+  name: string;
+  cold: number;
+  cached: number;
+  changed: number;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(SRC)) {
+    say(`bench/build: ${SRC} not found; skipped`);
+    return;
+  }
+  const haveDockerd = existsSync(DOCKERD);
+  cleanupDisk();
+  mkdirSync(CTX, { recursive: true });
+  cpSync(path.join(SRC, 'Dockerfile'), path.join(CTX, 'Dockerfile'));
+  let berthd: ChildProcess | undefined;
+  let dockerd: ChildProcess | undefined;
+  const rows: Row[] = [];
+  try {
+    berthd = await start('berthd');
+    say('bootstrapping debian:bookworm in berthd (debootstrap minbase)…');
+    timed(process.execPath, [path.join(REPO, 'bin/berth'), 'image', 'bootstrap', 'debian:bookworm'], { BERTH_HOST: `unix://${BERTHD.sock}` });
+    const targets: Array<{ name: string; bin: string; sock: string; env: Record<string, string> }> = [
+      { name: 'berthd (docker CLI, classic API)', bin: DOCKER, sock: BERTHD.sock, env: { DOCKER_BUILDKIT: '0' } },
+    ];
+    if (haveDockerd) {
+      prepareDockerdBridge();
+      natRule('-A');
+      dockerd = await start('dockerd');
+      const tar = `${WORK}/debian.tar`;
+      timed(process.execPath, [path.join(REPO, 'bin/berth'), 'save', '-o', tar, 'debian:bookworm'], { BERTH_HOST: `unix://${BERTHD.sock}` });
+      timed(DOCKER, ['-H', `unix://${DREF.sock}`, 'load', '-i', tar], {});
+      targets.push({ name: 'dockerd classic builder', bin: DOCKER, sock: DREF.sock, env: { DOCKER_BUILDKIT: '0' } });
+      if (existsSync(DOCKER_2010)) targets.push({ name: 'dockerd BuildKit', bin: DOCKER_2010, sock: DREF.sock, env: { DOCKER_BUILDKIT: '1' } });
+    } else say('dockerd not installed: berthd only');
+    for (const t of targets) {
+      const cold: number[] = [];
+      const cached: number[] = [];
+      const changed: number[] = [];
+      const build = (extra: string[]): number => timed(t.bin, ['-H', `unix://${t.sock}`, 'build', '-q', ...extra, '-t', 'bench-build:latest', CTX], t.env);
+      for (let i = 0; i < ROUNDS; i++) {
+        writeFileSync(path.join(CTX, 'hello.txt'), `hello ${i}\n`);
+        cold.push(build(['--no-cache']));
+        cached.push(build([]));
+        writeFileSync(path.join(CTX, 'hello.txt'), `hello changed ${i} ${Date.now()}\n`);
+        changed.push(build([]));
+        say(`${t.name}: cold ${cold.at(-1)?.toFixed(0)} ms, cached ${cached.at(-1)?.toFixed(0)} ms, after COPY change ${changed.at(-1)?.toFixed(0)} ms`);
+      }
+      rows.push({ name: t.name, cold: median(cold), cached: median(cached), changed: median(changed) });
+    }
+  } finally {
+    await stop(dockerd, DREF.sock);
+    await stop(berthd, BERTHD.sock);
+    natRule('-D');
+    removeBenchNetworks();
+    cleanupDisk();
+  }
+  const fmt = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+  say('');
+  say(`| debian-curl build (median of ${ROUNDS}) | cold (--no-cache) | fully cached | after a COPY change |`);
+  say('| --- | --- | --- | --- |');
+  for (const r of rows) say(`| ${r.name} | ${fmt(r.cold)} | ${fmt(r.cached)} | ${fmt(r.changed)} |`);
+  const b = rows[0];
+  for (const r of rows.slice(1)) {
+    if (b) say(`| berthd / ${r.name} | ${(b.cold / r.cold).toFixed(2)} | ${(b.cached / r.cached).toFixed(2)} | ${(b.changed / r.changed).toFixed(2)} |`);
+  }
+  mkdirSync(path.join(REPO, 'dist', 'bench'), { recursive: true });
+  writeFileSync(path.join(REPO, 'dist', 'bench', 'build.json'), JSON.stringify({ rounds: ROUNDS, rows }, null, 2));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench/build: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
