@@ -195,6 +195,32 @@ for (const cli of CLIS) {
       assert.equal(ok(await x(['ps', '-aq', '--filter', 'status=created'])), '', 'refused creates leave no container');
     });
 
+    it('bind propagation: rslave sees mounts made on the host after start, rprivate does not', T, async () => {
+      const src = path.join(scratch, `prop-${tag}`);
+      const sub = path.join(src, 'sub');
+      fs.mkdirSync(sub, { recursive: true });
+      // dockerd's rule: rslave/rshared need a shared (or slave) source mount.
+      assert.equal(spawnSync('mount', ['--bind', src, src]).status, 0);
+      const names = [`prop-slave-${tag}`, `prop-private-${tag}`];
+      try {
+        assert.equal(spawnSync('mount', ['--make-shared', src]).status, 0);
+        ok(await x(['run', '-d', '--name', names[0] as string, '--mount', `type=bind,src=${src},dst=/p,bind-propagation=rslave`, 'busybox', 'sleep', '300']));
+        ok(await x(['run', '-d', '--name', names[1] as string, '-v', `${src}:/p:rprivate`, 'busybox', 'sleep', '300']));
+        assert.deepEqual((await d.api.inspect(names[0] as string)).Mounts.map((m: { Propagation: string }) => m.Propagation), ['rslave']);
+        assert.deepEqual((await d.api.inspect(names[1] as string)).Mounts.map((m: { Propagation: string }) => m.Propagation), ['rprivate']);
+        // A mount made on the host after the containers started.
+        assert.equal(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', sub]).status, 0);
+        fs.writeFileSync(path.join(sub, 'marker'), 'propagated\n');
+        await waitFor(async () => (await x(['exec', names[0] as string, 'cat', '/p/sub/marker'])).stdout.trim() === 'propagated', { what: 'the host mount to reach the rslave container' });
+        const priv = await x(['exec', names[1] as string, 'ls', '-A', '/p/sub']);
+        assert.equal(priv.stdout.trim(), '', `an rprivate bind does not see the new mount\n${priv.desc}`);
+      } finally {
+        await x(['rm', '-f', ...names]);
+        spawnSync('umount', ['-l', sub]);
+        spawnSync('umount', ['-l', src]);
+      }
+    });
+
     it('tmpfs (--tmpfs, --mount type=tmpfs), --read-only with volumes and tmpfs, --volumes-from (:ro)', T, async () => {
       const out = ok(await x(['run', '--rm', '--read-only', '-v', `ro-${tag}:/v`, '--tmpfs', '/t1:size=2m,mode=1770',
         '--mount', 'type=tmpfs,dst=/t2,tmpfs-size=1m,tmpfs-mode=700', 'busybox', 'sh', '-c',
