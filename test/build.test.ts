@@ -313,6 +313,31 @@ describe('build secrets (berth --secret)', () => {
   });
 });
 
+describe('the build cache cap (daemon.json builder.gc.defaultKeepStorage)', () => {
+  it('after a build, the oldest unused step images go until the cache fits', T, async () => {
+    let d2 = await TestDaemon.start();
+    try {
+      await d2.stop();
+      fs.writeFileSync(path.join(d2.root, 'daemon.json'), JSON.stringify({ builder: { gc: { enabled: true, defaultKeepStorage: '300KB' } } }));
+      d2 = await TestDaemon.start({ reuse: d2, busybox: false });
+      const build = async (n: number): Promise<string> => {
+        const ctx = context(`cap-${n}`, { Dockerfile: `FROM busybox\nRUN head -c 200000 /dev/zero > /blob-${n}\n` });
+        return ok(await d2.berth(['build', '-q', ctx], { timeout: 120_000 }));
+      };
+      const first = await build(1);
+      assert.equal((await d2.api.get(`/images/${first}/json`)).status, 200);
+      const second = await build(2);
+      assert.equal((await d2.api.get(`/images/${second}/json`)).status, 200, 'the newest build stays');
+      assert.equal((await d2.api.get(`/images/${first}/json`)).status, 404, 'the older build cache went to keep under 300 kB');
+      const df = (await d2.api.get('/system/df')).json();
+      const total = (df.BuildCache as Array<{ Size: number }>).reduce((n, e) => n + e.Size, 0);
+      assert.ok(total <= 300_000, `build cache ${total} bytes`);
+    } finally {
+      await cleanupAndCheck(d2);
+    }
+  });
+});
+
 describe('build reproducibility and the cache across CLIs', { skip: HAVE_DOCKER ? false : NO_DOCKER_MSG }, () => {
   it('the same Dockerfile and context give the same image ID, from either CLI and without the cache', T, async () => {
     const ctx = context('repro', {

@@ -42,6 +42,8 @@ export interface BuildDeps {
   workDir: string;
   /** Persistent `RUN --mount=type=cache` directories (under the data root). */
   cacheMountDir: string;
+  /** Build cache cap in bytes (0: none): after each build the oldest unused step images go. */
+  keepStorage?: number;
   /** Scratch on the data root's file system: COPY/ADD upper dirs, which become layers by rename. */
   diskWorkDir: string;
 }
@@ -176,7 +178,37 @@ export class Builder {
       await this.d.images.tag(image.id, t);
       tags.push(t);
     }
+    await this.enforceCap().catch(() => undefined);
     return { image, tags };
+  }
+
+  /**
+   * Keeps the build cache under `keepStorage`: removes unused leaf step images, least recently
+   * made first (by their top layer's time), until the cache fits.
+   */
+  async enforceCap(): Promise<number> {
+    const cap = this.d.keepStorage ?? 0;
+    if (cap <= 0) return 0;
+    let total = (await this.cacheUsage()).reduce((n, e) => n + Number(e.Size ?? 0), 0);
+    let removed = 0;
+    const store = this.d.images.store;
+    while (total > cap) {
+      const leaves = store.list().filter((img) => img.meta.buildKey !== undefined && store.tagsOf(img.id).length === 0 && !store.hasChildren(img.id) && this.d.containers.usersOf(img.id).length === 0);
+      if (leaves.length === 0) break;
+      const aged = await Promise.all(leaves.map(async (img) => {
+        const top = img.chainIds[img.chainIds.length - 1];
+        const st = top ? await fs.stat(this.d.layers.diffDir(top)).catch(() => undefined) : undefined;
+        return { img, t: st?.mtimeMs ?? 0 };
+      }));
+      aged.sort((a, b) => a.t - b.t);
+      const victim = (aged[0] as { img: Image }).img;
+      const top = victim.chainIds[victim.chainIds.length - 1];
+      const info = top ? await this.d.layers.get(top) : undefined;
+      const gone = await store.delete(victim.id);
+      if (top && gone.includes(top)) total -= info?.size ?? 0;
+      removed++;
+    }
+    return removed;
   }
 
   /** The build cache for `/system/df`: untagged step images, each with the size of its own layer. */

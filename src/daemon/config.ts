@@ -18,6 +18,8 @@ export interface DaemonConfig {
   bridge: string;
   /** The default bridge's gateway address with prefix. */
   bip: string;
+  /** Build cache cap (`builder.gc.defaultKeepStorage` in daemon.json, e.g. "10GB"; "0": no cap). */
+  builderKeepStorage?: string;
   /** Default log driver and options of new containers (`log-driver`, `log-opts`; runtime/logconfig.ts). */
   logDriver?: string;
   logOpts?: Record<string, string>;
@@ -196,6 +198,15 @@ function parseConfigFile(text: string, file: string): Partial<Record<Key, unknow
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     if (k === 'debug') {
       if (v === true) out.logLevel = 'debug';
+      continue;
+    }
+    if (k === 'builder') {
+      // dockerd's {"builder": {"gc": {"enabled": bool, "defaultKeepStorage": "10GB"}}}
+      const gc = (v as { gc?: { enabled?: unknown; defaultKeepStorage?: unknown } } | null)?.gc;
+      if (gc?.defaultKeepStorage !== undefined) {
+        if (typeof gc.defaultKeepStorage !== 'string') throw new UsageError(`invalid builder.gc.defaultKeepStorage in ${file}`);
+        out.builderKeepStorage = gc.enabled === false ? '0' : gc.defaultKeepStorage;
+      }
       continue;
     }
     const key = JSON_KEYS[k];

@@ -35,6 +35,7 @@ import { registerStatsRoutes } from '../api/stats.js';
 import { registerImageRoutes } from '../api/images.js';
 import { registerBuildRoutes } from '../api/build.js';
 import { Builder } from '../build/builder.js';
+import { parseBytes } from '../lib/units.js';
 import { registerNetworkRoutes } from '../api/networks.js';
 import { NetworkService, networkRoot } from '../network/service.js';
 import { VolumeStore } from '../volumes/store.js';
@@ -185,6 +186,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     workDir: buildWork,
     cacheMountDir: path.join(dataRoot, 'builder', 'cache-mounts'),
     diskWorkDir: path.join(dataRoot, 'builder', 'tmp'),
+    keepStorage: parseBytes(cfg.builderKeepStorage ?? '10GB'),
   });
   await builder.init();
   registerBuildRoutes(router, { builder, workDir: buildWork });

@@ -28,3 +28,12 @@ export function humanSize(bytes: number): string {
   }
   return `${Number(v.toPrecision(3))}${units[i]}`;
 }
+
+/** "10GB", "512MiB", "1.5g", "1048576" → bytes (decimal and binary units, as go-units' RAMInBytes/FromHumanSize accept). */
+export function parseBytes(s: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)\s*$/i.exec(s);
+  if (!m) throw new Error(`invalid size: '${s}'`);
+  const exp = ' kmgtp'.indexOf((m[2] || ' ').toLowerCase());
+  const base = m[3] ? 1024 : 1000;
+  return Math.round(Number(m[1]) * base ** exp);
+}
