@@ -183,5 +183,22 @@ for (const cli of CLIS) {
       ok(await d.cli(cli, ['network', 'rm', name]));
     });
 
+
+    it('--link on the default bridge writes dockerd\'s hosts line; --mac-address sets the MAC', async () => {
+      const db = ok(await d.cli(cli, ['run', '-d', '--name', `db-${cli}`, 'busybox', 'sleep', '120']));
+      const dbIp = (await d.api.inspect(db)).NetworkSettings.IPAddress as string;
+      assert.match(dbIp, new RegExp(`^10\\.237\\.${defOctet}\\.`));
+      const hosts = ok(await d.cli(cli, ['run', '--rm', '--link', `db-${cli}:dbalias`, '--link', `db-${cli}`, 'busybox', 'cat', '/etc/hosts']));
+      assert.ok(hosts.split('\n').includes(`${dbIp}\tdbalias ${db.slice(0, 12)} db-${cli}`), hosts);
+      assert.ok(hosts.split('\n').includes(`${dbIp}\tdb-${cli} ${db.slice(0, 12)}`), hosts);
+      const ping = ok(await d.cli(cli, ['run', '--rm', '--link', `db-${cli}:dbalias`, 'busybox', 'ping', '-c', '1', '-W', '3', 'dbalias']));
+      assert.match(ping, /1 packets received/);
+      const mac = `02:42:0a:ed:${(0x10 + Math.floor(Math.random() * 200)).toString(16)}:0${CLIS.indexOf(cli) + 1}`;
+      const m = ok(await d.cli(cli, ['run', '-d', '--mac-address', mac, 'busybox', 'sleep', '60']));
+      assert.equal(ok(await d.cli(cli, ['exec', m, 'cat', '/sys/class/net/eth0/address'])), mac);
+      assert.equal((await d.api.inspect(m)).NetworkSettings.MacAddress, mac);
+      ok(await d.cli(cli, ['rm', '-f', db, m]));
+    });
+
   });
 }

@@ -16,6 +16,7 @@ import { addRules, deleteTagged, removeRules, hasIsolation, isolationRules, ment
 import { EmbeddedDns } from './dns.js';
 import { cidrText, contains, ipToNum, isIPv4, Ipam, numToIp, overlaps, parseCidr, type Cidr } from './ipam.js';
 import { canonical6, cidr6Text, contains6, Ipam6, ip6ToBig, overlaps6, parseCidr6, bigToIp6 } from './ipam6.js';
+import { linkHostLines } from './links.js';
 import { allocatePorts, portKey, portRequests } from './portmap.js';
 import { NetworkStore } from './store.js';
 import type { ContainerNetState, Endpoint, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
@@ -768,6 +769,12 @@ export class NetworkService {
     const defGw = def?.IPAM.Config[0]?.Gateway;
     const first = eps[0];
     if (first) info.hostsLines.push(`${first.IPAddress}\t${c.Config.Hostname}`);
+    if (def) {
+      info.hostsLines.push(...linkHostLines(c, {
+        byName: (name) => this.o.containers().find((x) => x.Name === `/${name}` || x.ID === name || (name.length >= 12 && x.ID.startsWith(name))),
+        defaultIp: (child) => this.store.containers.get(child.ID)?.endpoints[def.Id]?.IPAddress,
+      }));
+    }
     const hg = defGw ?? first?.Gateway;
     if (hg) info.hostGateway = hg;
     const user = Object.keys(this.membershipOf(c)).map((id) => this.store.networks.get(id)).find((n) => n && !n.isDefault);
