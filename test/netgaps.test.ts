@@ -73,7 +73,10 @@ for (const cli of CLIS) {
       assert.deepEqual(await ps('expose=90', 'expose=7000/udp'), [a, b].sort(), 'values of one key are alternatives');
       assert.deepEqual(await ps(`publish=${fixed}`, 'expose=7000/udp'), [a, b].sort(), 'publish or expose');
       fails(await d.cli(cli, ['ps', '--filter', `publish=127.0.0.1:${fixed}`]), 1, /filter for 'publish' should not contain ':'/);
-      fails(await d.cli(cli, ['ps', '--filter', 'expose=abc']), 1, /error while looking up for expose abc/);
+      fails(await d.cli(cli, ['ps', '--filter', 'expose=abc']), 1, /error while looking up for expose abc: strconv\.ParseUint: parsing "abc": invalid syntax/);
+      fails(await d.cli(cli, ['ps', '--filter', 'publish=90-80']), 1, /error while looking up for publish 90-80: Invalid range specified for the Port: 90-80/);
+      // dockerd (20.10 and 28) answers these with a plain error: 500.
+      assert.equal((await d.api.get(`/containers/json?filters=${encodeURIComponent('{"publish":["1:80"]}')}`)).status, 500);
       ok(await d.cli(cli, ['rm', '-f', a, b, stopped]));
     });
 
@@ -85,6 +88,7 @@ for (const cli of CLIS) {
       assert.equal(ok(await d.cli(cli, ['port', c, '9/udp'])), `127.0.0.1:${fixed + 1}`);
       fails(await d.cli(cli, ['port', c, '9']), 1, new RegExp(`^Error: No public port '9' published for ${c}$`, 'm'));
       fails(await d.cli(cli, ['port', c, '90/tcp']), 1, /No public port '90\/tcp' published/);
+      fails(await d.cli(cli, ['port', c, 'abc']), 1, /^Error: invalid port \(abc\): strconv\.ParseUint: parsing "abc": invalid syntax$/m);
       // Natural order: 9/udp before 80/tcp before 100/tcp (docker sorts the printed lines).
       assert.deepEqual(lines(ok(await d.cli(cli, ['port', c]))), [
         `9/udp -> 127.0.0.1:${fixed + 1}`,
@@ -185,14 +189,29 @@ for (const cli of CLIS) {
 
 
     it('--link on the default bridge writes dockerd\'s hosts line; --mac-address sets the MAC', async () => {
-      const db = ok(await d.cli(cli, ['run', '-d', '--name', `db-${cli}`, 'busybox', 'sleep', '120']));
+      const db = ok(await d.cli(cli, ['run', '-d', '--name', `db-${cli}`, '--expose', '5432', '--expose', '80/udp', '-e', 'FOO=bar', 'busybox', 'sleep', '120']));
       const dbIp = (await d.api.inspect(db)).NetworkSettings.IPAddress as string;
       assert.match(dbIp, new RegExp(`^10\\.237\\.${defOctet}\\.`));
       const hosts = ok(await d.cli(cli, ['run', '--rm', '--link', `db-${cli}:dbalias`, '--link', `db-${cli}`, 'busybox', 'cat', '/etc/hosts']));
       assert.ok(hosts.split('\n').includes(`${dbIp}\tdbalias ${db.slice(0, 12)} db-${cli}`), hosts);
       assert.ok(hosts.split('\n').includes(`${dbIp}\tdb-${cli} ${db.slice(0, 12)}`), hosts);
+      // The link environment, as dockerd 20.10 writes it (read off a reference daemon).
+      const env = lines(ok(await d.cli(cli, ['run', '--rm', '--name', `par-${cli}`, '--link', `db-${cli}:my-db`, 'busybox', 'env']))).sort();
+      const want = [
+        'MY_DB_ENV_FOO=bar', `MY_DB_NAME=/par-${cli}/my-db`, `MY_DB_PORT=udp://${dbIp}:80`,
+        `MY_DB_PORT_5432_TCP=tcp://${dbIp}:5432`, `MY_DB_PORT_5432_TCP_ADDR=${dbIp}`, 'MY_DB_PORT_5432_TCP_PORT=5432', 'MY_DB_PORT_5432_TCP_PROTO=tcp',
+        `MY_DB_PORT_80_UDP=udp://${dbIp}:80`, `MY_DB_PORT_80_UDP_ADDR=${dbIp}`, 'MY_DB_PORT_80_UDP_PORT=80', 'MY_DB_PORT_80_UDP_PROTO=udp',
+      ];
+      assert.deepEqual(env.filter((l) => l.startsWith('MY_DB_')), want);
       const ping = ok(await d.cli(cli, ['run', '--rm', '--link', `db-${cli}:dbalias`, 'busybox', 'ping', '-c', '1', '-W', '3', 'dbalias']));
       assert.match(ping, /1 packets received/);
+      // dockerd's errors: a missing target at create (nothing created), a stopped one at start.
+      const before = lines(ok(await d.cli(cli, ['ps', '-aq']))).length;
+      fails(await d.cli(cli, ['run', '--rm', '--link', `nosuch-${cli}:s`, 'busybox', 'true']), 125, new RegExp(`could not get container for nosuch-${cli}: No such container: nosuch-${cli}`));
+      assert.equal(lines(ok(await d.cli(cli, ['ps', '-aq']))).length, before, 'nothing created');
+      const stopped = ok(await d.cli(cli, ['create', '--name', `stopped-${cli}`, 'busybox', 'true']));
+      fails(await d.cli(cli, ['run', '--rm', '--name', `lk-${cli}`, '--link', `stopped-${cli}:s`, 'busybox', 'true']), 125, new RegExp(`Cannot link to a non running container: /stopped-${cli} AS /lk-${cli}/s`));
+      ok(await d.cli(cli, ['rm', '-f', stopped]));
       const mac = `02:42:0a:ed:${(0x10 + Math.floor(Math.random() * 200)).toString(16)}:0${CLIS.indexOf(cli) + 1}`;
       const m = ok(await d.cli(cli, ['run', '-d', '--mac-address', mac, 'busybox', 'sleep', '60']));
       assert.equal(ok(await d.cli(cli, ['exec', m, 'cat', '/sys/class/net/eth0/address'])), mac);

@@ -145,7 +145,8 @@ async function port(cli: Cli, flags: ParsedFlags): Promise<void> {
     const num = slash < 0 ? want : want.slice(0, slash);
     const proto = slash < 0 || slash === want.length - 1 ? 'tcp' : want.slice(slash + 1);
     const m = /^(\d+)(?:-(\d+))?$/.exec(num);
-    if (!m || Number(m[1]) > 65535 || Number(m[2] ?? m[1]) > 65535) throw new StatusError(1, `invalid port specification: "${num}"`);
+    if (!m) throw new StatusError(1, `Error: invalid port (${num}): strconv.ParseUint: parsing ${JSON.stringify(num.split('-')[/^\d+$/.test(num.split('-')[0] ?? '') ? 1 : 0] ?? num)}: invalid syntax`);
+    if (Number(m[1]) > 65535 || Number(m[2] ?? m[1]) > 65535) throw new StatusError(1, `Error: invalid port (${num}): strconv.ParseUint: parsing ${JSON.stringify(Number(m[1]) > 65535 ? m[1] : m[2])}: value out of range`);
     const key = `${num}/${proto}`;
     const list = ports[key];
     if (!list) throw new StatusError(1, `Error: No public port '${want}' published for ${id}`); // as typed, as the docker CLI

@@ -52,7 +52,7 @@ function encodeName(name: string): Buffer {
 
 function ptrReply(query: Buffer, q: Question, target: string): Buffer {
   const head = Buffer.from(query.subarray(0, q.end));
-  head.writeUInt16BE(0x8000 | (q.flags & 0x7900) | 0x0080 | 0x0400, 2); // authoritative, as libnetwork's
+  head.writeUInt16BE(0x8000 | (q.flags & 0x7900) | 0x0080, 2); // not authoritative (nslookup says so with dockerd too)
   head.writeUInt16BE(1, 4);
   head.writeUInt16BE(1, 6);
   head.writeUInt16BE(0, 8);

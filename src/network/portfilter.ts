@@ -4,7 +4,8 @@
  * listed ports has its public port (publish) or private port (expose) in the set. Only running
  * containers list ports, so stopped ones never match.
  */
-import { invalid } from '../lib/errors.js';
+// dockerd returns these as plain errors (500), whatever the version: so do we.
+import { system as invalid } from '../lib/errors.js';
 
 export interface ListedPort {
   PrivatePort: number;
@@ -23,7 +24,7 @@ export function portFilterSet(key: 'publish' | 'expose', values: string[]): Set<
     const [startText = '', endText] = port.split('-', 2);
     const start = parseUint16(startText, key, value);
     const end = endText === undefined ? start : parseUint16(endText, key, value);
-    if (end < start) throw invalid(`error while looking up for ${key} ${value}: invalid range specified for port: ${port}`);
+    if (end < start) throw invalid(`error while looking up for ${key} ${value}: Invalid range specified for the Port: ${port}`);
     for (let p = start; p <= end; p++) out.add(`${p}/${proto}`);
   }
   return out;

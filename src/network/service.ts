@@ -16,7 +16,7 @@ import { addRules, deleteTagged, removeRules, hasIsolation, isolationRules, ment
 import { EmbeddedDns } from './dns.js';
 import { cidrText, contains, ipToNum, isIPv4, Ipam, numToIp, overlaps, parseCidr, type Cidr } from './ipam.js';
 import { canonical6, cidr6Text, contains6, Ipam6, ip6ToBig, overlaps6, parseCidr6, bigToIp6 } from './ipam6.js';
-import { linkHostLines } from './links.js';
+import { checkLinks, linkEnv, linkHostLines, type LinkLookup } from './links.js';
 import { allocatePorts, portKey, portRequests } from './portmap.js';
 import { NetworkStore } from './store.js';
 import type { ContainerNetState, Endpoint, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
@@ -546,6 +546,7 @@ export class NetworkService {
 
   /** Before start: addresses and host ports, recorded before anything uses them. */
   async prepare(c: Container): Promise<void> {
+    if ((c.HostConfig.Links ?? []).length > 0) checkLinks(c, { byName: this.linkLookup(this.tryFind('bridge')).byName, atStart: true });
     const fresh = !this.store.has(c.ID);
     const st = this.stateOf(c);
     if (Object.keys(st.endpoints).length > 0 || st.ports.length > 0) await this.releaseState(c.ID, st);
@@ -769,12 +770,7 @@ export class NetworkService {
     const defGw = def?.IPAM.Config[0]?.Gateway;
     const first = eps[0];
     if (first) info.hostsLines.push(`${first.IPAddress}\t${c.Config.Hostname}`);
-    if (def) {
-      info.hostsLines.push(...linkHostLines(c, {
-        byName: (name) => this.o.containers().find((x) => x.Name === `/${name}` || x.ID === name || (name.length >= 12 && x.ID.startsWith(name))),
-        defaultIp: (child) => this.store.containers.get(child.ID)?.endpoints[def.Id]?.IPAddress,
-      }));
-    }
+    if (def) info.hostsLines.push(...linkHostLines(c, this.linkLookup(def)));
     const hg = defGw ?? first?.Gateway;
     if (hg) info.hostGateway = hg;
     const user = Object.keys(this.membershipOf(c)).map((id) => this.store.networks.get(id)).find((n) => n && !n.isDefault);
@@ -800,6 +796,24 @@ export class NetworkService {
       }
     }
     return ips.length > 0 ? { ips, ip6s } : undefined;
+  }
+
+  private linkLookup(def: NetworkRecord | undefined): LinkLookup {
+    return {
+      byName: (name) => this.o.containers().find((x) => x.Name === `/${name}` || x.ID === name || (name.length >= 12 && x.ID.startsWith(name))),
+      defaultIp: (child) => (def ? this.store.containers.get(child.ID)?.endpoints[def.Id]?.IPAddress : undefined),
+    };
+  }
+
+  /** create: every `--link` target exists (dockerd's 400 otherwise). */
+  validateLinks(c: Container): void {
+    checkLinks(c, { byName: this.linkLookup(this.tryFind('bridge')).byName, atStart: false });
+  }
+
+  /** Legacy links' environment (`--link` on the default bridge), before the container's own Env. */
+  linkEnv(c: Container): string[] {
+    const def = this.tryFind('bridge');
+    return def && (c.HostConfig.Links ?? []).length > 0 ? linkEnv(c, this.linkLookup(def)) : [];
   }
 
   /** PTR: `<container name>.<network>` for a running container's address on the asking network (libnetwork's answer). */
