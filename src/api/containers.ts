@@ -3,6 +3,7 @@ import type { SeqpacketSocket } from 'node-unix-socket';
 import { invalid, notFound, notImplemented } from '../lib/errors.js';
 import type { ContainerService, WaitCondition } from '../containers/service.js';
 import { containerChanges, getArchive, putArchive, statPath } from '../containers/files.js';
+import type { ListedPort } from '../network/portfilter.js';
 import { filterContainers, inspectContainer, listEntry, parseFilters, sizeRw } from '../containers/view.js';
 import type { CreateRequest } from '../containers/create.js';
 import type { Container } from '../containers/types.js';
@@ -82,6 +83,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
       },
       images: d.images,
       ...(d.network ? { networksOf: (c: Container) => d.network?.networkRefsOf(c) ?? [] } : {}),
+      ...(d.network ? { portsOf: (c: Container) => (d.network?.listPorts(c) ?? []) as unknown as ListedPort[] } : {}),
     });
     const withSize = boolParam(q, 'size');
     const out = [];

@@ -119,10 +119,11 @@ async function connect(cli: Cli, flags: ParsedFlags): Promise<void> {
   const [network = '', container = ''] = flags.args;
   const aliases = flags.list('alias');
   const ip = flags.string('ip');
+  const ip6 = flags.string('ip6');
   await cli.client.call({
     method: 'POST',
     path: `/networks/${encodeURIComponent(network)}/connect`,
-    json: { Container: container, EndpointConfig: { ...(aliases.length ? { Aliases: aliases } : {}), ...(ip ? { IPAMConfig: { IPv4Address: ip } } : {}) } },
+    json: { Container: container, EndpointConfig: { ...(aliases.length ? { Aliases: aliases } : {}), ...(ip || ip6 ? { IPAMConfig: { ...(ip ? { IPv4Address: ip } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}) } } : {}) } },
   });
 }
 
@@ -137,15 +138,51 @@ async function port(cli: Cli, flags: ParsedFlags): Promise<void> {
     path: `/containers/${encodeURIComponent(id)}/json`,
   });
   const ports = c.NetworkSettings?.Ports ?? {};
+  const out: string[] = [];
   if (want !== undefined) {
-    const key = want.includes('/') ? want : `${want}/tcp`;
+    // The docker CLI's rules: `80/` is 80/tcp, the protocol is compared as given, a bad port is an error.
+    const slash = want.indexOf('/');
+    const num = slash < 0 ? want : want.slice(0, slash);
+    const proto = slash < 0 || slash === want.length - 1 ? 'tcp' : want.slice(slash + 1);
+    const m = /^(\d+)(?:-(\d+))?$/.exec(num);
+    if (!m) throw new StatusError(1, `Error: invalid port (${num}): strconv.ParseUint: parsing ${JSON.stringify(num.split('-')[/^\d+$/.test(num.split('-')[0] ?? '') ? 1 : 0] ?? num)}: invalid syntax`);
+    if (Number(m[1]) > 65535 || Number(m[2] ?? m[1]) > 65535) throw new StatusError(1, `Error: invalid port (${num}): strconv.ParseUint: parsing ${JSON.stringify(Number(m[1]) > 65535 ? m[1] : m[2])}: value out of range`);
+    const key = `${num}/${proto}`;
     const list = ports[key];
-    if (!list || list.length === 0) throw new StatusError(1, `Error: No public port '${key}' published for ${id}`);
-    for (const b of list) cli.println(`${b.HostIp}:${b.HostPort}`);
-    return;
+    if (!list) throw new StatusError(1, `Error: No public port '${want}' published for ${id}`); // as typed, as the docker CLI
+    for (const b of list) out.push(joinHostPort(b.HostIp, b.HostPort));
+  } else {
+    for (const [k, list] of Object.entries(ports)) for (const b of list ?? []) out.push(`${k} -> ${joinHostPort(b.HostIp, b.HostPort)}`);
   }
-  const keys = Object.keys(ports).sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10) || a.localeCompare(b));
-  for (const k of keys) for (const b of ports[k] ?? []) cli.println(`${k} -> ${b.HostIp}:${b.HostPort}`);
+  out.sort((a, b) => (naturalLess(a, b) ? -1 : naturalLess(b, a) ? 1 : 0));
+  for (const line of out) cli.println(line);
+}
+
+/** Go's net.JoinHostPort: IPv6 hosts in brackets. */
+function joinHostPort(host: string, port: string): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The docker CLI's sort order (fvbommel/sortorder.NaturalLess): digit runs compare as numbers. */
+export function naturalLess(a: string, b: string): boolean {
+  const chunks = (s: string): string[] => s.match(/\d+|\D+/g) ?? [];
+  const x = chunks(a);
+  const y = chunks(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const p = x[i] as string;
+    const q = y[i] as string;
+    if (p === q) continue;
+    const pd = /^\d/.test(p);
+    const qd = /^\d/.test(q);
+    if (pd && qd) {
+      const pn = BigInt(p);
+      const qn = BigInt(q);
+      if (pn !== qn) return pn < qn;
+      return p.length > q.length; // same value: fewer leading zeros first, as sortorder
+    }
+    return p < q;
+  }
+  return x.length < y.length;
 }
 
 export const commands: Record<string, CommandDef> = {
@@ -212,6 +249,7 @@ export const commands: Record<string, CommandDef> = {
     flags: [
       { long: 'alias', type: 'list', description: 'Add network-scoped alias for the container' },
       { long: 'ip', type: 'string', description: 'IPv4 address (e.g., "172.30.100.104")' },
+      { long: 'ip6', type: 'string', description: 'IPv6 address (e.g., "2001:db8::33")' },
     ],
     run: connect,
   },

@@ -34,6 +34,9 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { long: 'net', type: 'string', hidden: true },
   { long: 'network-alias', type: 'list', description: 'Add network-scoped alias for the container' },
   { long: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
+  { long: 'ip6', type: 'string', description: 'IPv6 address (e.g., 2001:db8::33)' },
+  { long: 'mac-address', type: 'string', description: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)' },
+  { long: 'link', type: 'list', description: 'Add link to another container' },
   { long: 'publish-all', short: 'P', type: 'bool', description: 'Publish all exposed ports to random ports' },
   { long: 'expose', type: 'list', description: 'Expose a port or a range of ports' },
   { long: 'dns', type: 'list', description: 'Set custom DNS servers' },
@@ -329,6 +332,12 @@ function applyNetworkFlags(flags: ParsedFlags, body: ContainerCreateRequest, hos
   const ip = flags.string('ip');
   const endpoint: Record<string, unknown> = {};
   if (aliases.length) endpoint.Aliases = aliases;
-  if (ip) endpoint.IPAMConfig = { IPv4Address: ip };
+  const ip6 = flags.string('ip6');
+  if (ip || ip6) endpoint.IPAMConfig = { ...(ip ? { IPv4Address: ip } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}) };
+  const mac = flags.string('mac-address');
+  if (mac) endpoint.MacAddress = mac;
+  // --link name[:alias] (the docker CLI sends name:alias, the alias defaulting to the name).
+  const links = flags.list('link').map((l) => (l.includes(':') ? l : `${l}:${l}`));
+  if (links.length > 0) h.Links = links;
   body.NetworkingConfig = { EndpointsConfig: Object.keys(endpoint).length > 0 ? { [network]: endpoint } : {} };
 }

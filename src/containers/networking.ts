@@ -15,4 +15,8 @@ export interface ContainerNetworking {
   release(c: Container): Promise<void>;
   removed(c: Container): Promise<void>;
   etcInfo(c: Container): { hostsLines: string[]; hostGateway?: string; nameservers?: string[]; options?: string[] };
+  /** create: `--link` targets exist (throws dockerd's error). */
+  validateLinks?(c: Container): void;
+  /** Legacy links' environment variables (placed before the container's Env, as dockerd). */
+  linkEnv?(c: Container): string[];
 }

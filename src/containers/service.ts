@@ -197,6 +197,7 @@ export class ContainerService {
     const c = buildContainer({ id, name, image, imageRef, request: req });
     const endpoints = req.NetworkingConfig?.EndpointsConfig ?? undefined;
     this.o.network?.validateCreate(c.HostConfig.NetworkMode, endpoints, { bindings: c.HostConfig.PortBindings, exposed: c.Config.ExposedPorts });
+    this.o.network?.validateLinks?.(c);
     c.HostConfig.LogConfig = resolveLogConfig(req.HostConfig?.LogConfig, this.o.logDefaults ?? { Type: 'json-file', Config: DEFAULT_LOG_OPTS });
     const dir = this.o.store.dir(id);
     await fs.mkdir(dir, { recursive: true, mode: 0o710 });
@@ -410,7 +411,7 @@ export class ContainerService {
     const h = c.HostConfig;
     const user = resolveUser({ rootfs, user: c.Config.User, groupAdd: h.GroupAdd ?? [] });
     const resources: Resources = resourcesOf(h);
-    const env = c.Config.Env;
+    const env = [...(this.o.network?.linkEnv?.(c) ?? []), ...c.Config.Env];
     const hasHome = env.some((e) => e.startsWith('HOME='));
     return buildSpec({
       id: c.ID,

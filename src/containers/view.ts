@@ -1,4 +1,5 @@
 /** Read-only views of containers: inspect documents, list entries, status strings, filters. */
+import { matchPortFilters, portFilterSet, type ListedPort } from '../network/portfilter.js';
 import { mountsView, usesVolume } from '../volumes/mountpoint.js';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -186,6 +187,8 @@ export interface ListOptions {
   images: ImageStore;
   /** Names and IDs of a container's networks (`network` filter). */
   networksOf?: (c: Container) => string[];
+  /** The `Ports` of a container's list entry (`publish` / `expose` filters). */
+  portsOf?: (c: Container) => ListedPort[];
 }
 
 export function filterContainers(list: Container[], o: ListOptions): Container[] {
@@ -204,6 +207,10 @@ export function filterContainers(list: Container[], o: ListOptions): Container[]
     const c = o.find(v);
     if (!c) throw invalid(`No such container: ${v}`);
     return Date.parse(c.Created);
+  };
+  const portSets = {
+    ...(f.has('publish') ? { publish: portFilterSet('publish', f.get('publish') ?? []) } : {}),
+    ...(f.has('expose') ? { expose: portFilterSet('expose', f.get('expose') ?? []) } : {}),
   };
   const before = boundary('before');
   const since = boundary('since');
@@ -236,6 +243,7 @@ export function filterContainers(list: Container[], o: ListOptions): Container[]
       const mine = o.networksOf(c);
       if (!nets.some((n) => mine.some((m) => m === n || (n.length >= 1 && m.length === 64 && m.startsWith(n))))) return false;
     }
+    if ((portSets.publish || portSets.expose) && !matchPortFilters(o.portsOf?.(c) ?? [], portSets)) return false;
     if (ancestors.length > 0 && !ancestors.some((a) => a.id === c.Image || sameRef(a.ref, c.Config.Image))) return false;
     return true;
   });

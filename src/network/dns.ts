@@ -18,12 +18,54 @@ export interface DnsAnswer {
 export interface DnsResolver {
   /** A name known on the network whose gateway is `local`, asked by `from`; undefined → forward. */
   lookup(o: { local: string; from: string; name: string }): DnsAnswer | undefined;
+  /** The name (`<container>.<network>`) of address `ip` on the network whose gateway is `local`; undefined → forward. */
+  reverse?(o: { local: string; ip: string }): string | undefined;
   /** Upstream servers for a query from `from`. */
   upstreams(from: string): string[];
 }
 
 const TYPE_A = 1;
 const TYPE_AAAA = 28;
+const TYPE_PTR = 12;
+
+/** `4.3.2.1.in-addr.arpa` → 1.2.3.4; 32 nibbles `….ip6.arpa` → the IPv6 address (uncompressed). */
+export function reverseName(name: string): string | undefined {
+  const n = name.toLowerCase().replace(/\.$/, '');
+  let m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa$/.exec(n);
+  if (m) {
+    const parts = [m[4], m[3], m[2], m[1]].map(Number);
+    return parts.every((x) => x <= 255) ? parts.join('.') : undefined;
+  }
+  m = /^((?:[0-9a-f]\.){32})ip6\.arpa$/.exec(n);
+  if (!m) return undefined;
+  const nibbles = (m[1] as string).split('.').filter(Boolean).reverse().join('');
+  return (nibbles.match(/.{4}/g) ?? []).join(':');
+}
+
+function encodeName(name: string): Buffer {
+  const parts = name.replace(/\.$/, '').split('.').filter(Boolean).map((l) => {
+    const b = Buffer.from(l.slice(0, 63), 'latin1');
+    return Buffer.concat([Buffer.from([b.length]), b]);
+  });
+  return Buffer.concat([...parts, Buffer.from([0])]);
+}
+
+function ptrReply(query: Buffer, q: Question, target: string): Buffer {
+  const head = Buffer.from(query.subarray(0, q.end));
+  head.writeUInt16BE(0x8000 | (q.flags & 0x7900) | 0x0080, 2); // not authoritative (nslookup says so with dockerd too)
+  head.writeUInt16BE(1, 4);
+  head.writeUInt16BE(1, 6);
+  head.writeUInt16BE(0, 8);
+  head.writeUInt16BE(0, 10);
+  const data = encodeName(target);
+  const a = Buffer.alloc(12);
+  a.writeUInt16BE(0xc00c, 0);
+  a.writeUInt16BE(TYPE_PTR, 2);
+  a.writeUInt16BE(1, 4);
+  a.writeUInt32BE(600, 6);
+  a.writeUInt16BE(data.length, 10);
+  return Buffer.concat([head, a, data]);
+}
 
 interface Question {
   id: number;
@@ -113,6 +155,11 @@ export class EmbeddedDns {
   async answer(query: Buffer, local: string, from: string): Promise<Buffer | undefined> {
     const q = parseQuestion(query);
     if (!q) return undefined;
+    if (q.type === TYPE_PTR && this.resolver.reverse) {
+      const ip = reverseName(q.name);
+      const target = ip ? this.resolver.reverse({ local, ip }) : undefined;
+      if (target) return ptrReply(query, q, target);
+    }
     const known = this.resolver.lookup({ local, from, name: q.name.replace(/\.$/, '') });
     if (known) {
       if (q.type === TYPE_AAAA) return reply(query, q, 0, known.ip6s, TYPE_AAAA);

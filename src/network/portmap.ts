@@ -124,8 +124,12 @@ export async function allocatePorts(o: {
     } else {
       port = Number(r.HostPort);
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid(`invalid hostPort: ${r.HostPort}`);
-      if (clash(ip, port, r.Proto) || !(await bindable(r.HostIp, port, r.Proto))) {
+      if (clash(ip, port, r.Proto)) {
         throw system(`driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Bind for ${ip}:${port} failed: port is already allocated`);
+      }
+      if (!(await bindable(r.HostIp, port, r.Proto))) {
+        // Another program holds the port: dockerd's docker-proxy fails to listen (its text).
+        throw system(`driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Error starting userland proxy: listen ${r.Proto}4 ${ip}:${port}: bind: address already in use`);
       }
     }
     mine.add(`${ip}|${port}/${r.Proto}`);

@@ -15,6 +15,8 @@ import { deleteLink, ensureBridge, linkExists, macFor, plumb, unplumb, vethName,
 import { addRules, deleteTagged, removeRules, hasIsolation, isolationRules, mentions, networkRules, ownersOn, portRules, savedRules, tagOf, type Rule } from './firewall.js';
 import { EmbeddedDns } from './dns.js';
 import { cidrText, contains, ipToNum, isIPv4, Ipam, numToIp, overlaps, parseCidr, type Cidr } from './ipam.js';
+import { canonical6, cidr6Text, contains6, Ipam6, ip6ToBig, overlaps6, parseCidr6, bigToIp6 } from './ipam6.js';
+import { checkLinks, linkEnv, linkHostLines, type LinkLookup } from './links.js';
 import { allocatePorts, portKey, portRequests } from './portmap.js';
 import { NetworkStore } from './store.js';
 import type { ContainerNetState, Endpoint, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
@@ -62,6 +64,8 @@ const PREDEFINED = new Set(['bridge', 'host', 'none']);
 export class NetworkService {
   readonly store: NetworkStore;
   private readonly ipams = new Map<string, Ipam>();
+  /** IPv6 pools of `--ipv6` networks (in memory; seeded from the containers' state files). */
+  private readonly ipams6 = new Map<string, Ipam6>();
   private readonly dns: EmbeddedDns;
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -70,6 +74,7 @@ export class NetworkService {
     this.dns = new EmbeddedDns({
       lookup: (q) => this.dnsLookup(q.local, q.name),
       upstreams: (from) => this.upstreamsFor(from),
+      reverse: (q) => this.dnsReverse(q.local, q.ip),
     });
   }
 
@@ -183,7 +188,12 @@ export class NetworkService {
     for (const [netId, ipam] of this.ipams) {
       for (const [, holder] of ipam.holders()) {
         const ep = this.store.containers.get(holder)?.endpoints[netId];
-        if (!running.has(holder) || !ep) await ipam.release(holder);
+        if (!running.has(holder) || !ep) await this.freeAddresses(netId, holder);
+      }
+    }
+    for (const [netId, ipam] of this.ipams6) {
+      for (const [, holder] of ipam.holders()) {
+        if (!running.has(holder) || !this.store.containers.get(holder)?.endpoints[netId]) ipam.release(holder);
       }
     }
     // Rules and veths of containers that are gone.
@@ -289,8 +299,13 @@ export class NetworkService {
         if (!p.Subnet) throw invalid('ipam: subnet is required with gateway or ip-range');
         if (p.Subnet.includes(':')) {
           if (!req.EnableIPv6) throw forbidden('non-overlapping IPv4 address pool(s) provided while IPv6 is disabled');
-          const gw = p.Gateway || `${p.Subnet.split('/')[0]?.replace(/::$/, '::')}1`;
-          pools.push({ Subnet: p.Subnet, Gateway: gw });
+          const sub6 = parseCidr6(p.Subnet, 'subnet');
+          if (sub6.ip !== sub6.base) throw invalid(`invalid subnet ${p.Subnet}: it should be ${cidr6Text(sub6)}`);
+          if (sub6.bits > 126) throw invalid(`invalid subnet ${p.Subnet}: too small for an IPv6 pool`);
+          if (p.Gateway && (!p.Gateway.includes(':') || !contains6(sub6, ip6ToBig(p.Gateway)))) throw invalid(`no matching subnet for gateway ${p.Gateway}`);
+          if (pools.some((x) => x.Subnet.includes(':'))) throw invalid('multiple IPv6 subnets are not supported');
+          this.checkNoOverlap6(sub6);
+          pools.push({ Subnet: cidr6Text(sub6), Gateway: p.Gateway ? canonical6(p.Gateway) : bigToIp6(sub6.base + 1n) });
           continue;
         }
         const sub = parseCidr(p.Subnet, 'subnet');
@@ -341,6 +356,14 @@ export class NetworkService {
       for (const p of n.IPAM.Config) {
         if (p.Subnet.includes(':')) continue;
         if (overlaps(parseCidr(p.Subnet), c)) throw forbidden('Pool overlaps with other one on this address space');
+      }
+    }
+  }
+
+  private checkNoOverlap6(c: ReturnType<typeof parseCidr6>): void {
+    for (const n of this.list()) {
+      for (const p of n.IPAM.Config) {
+        if (p.Subnet.includes(':') && overlaps6(parseCidr6(p.Subnet), c)) throw forbidden('Pool overlaps with other one on this address space');
       }
     }
   }
@@ -407,13 +430,29 @@ export class NetworkService {
         if (ep) ipam.seed(cid, ep.IPAddress);
       }
       this.ipams.set(n.Id, ipam);
+      const v6 = n.EnableIPv6 ? n.IPAM.Config.find((p) => p.Subnet.includes(':')) : undefined;
+      if (v6) {
+        const ipam6 = new Ipam6({ subnet: v6.Subnet, gateway: v6.Gateway });
+        for (const [cid, st] of this.store.containers) {
+          const ep = st.endpoints[n.Id];
+          if (ep?.GlobalIPv6Address) ipam6.seed(cid, ep.GlobalIPv6Address);
+        }
+        this.ipams6.set(n.Id, ipam6);
+      }
     }
     return ipam;
+  }
+
+  /** Frees what `holder` holds in a network's pools (IPv4 and IPv6). */
+  private async freeAddresses(netId: string, holder: string): Promise<void> {
+    await this.ipams.get(netId)?.release(holder);
+    this.ipams6.get(netId)?.release(holder);
   }
 
   private async ipamDestroy(id: string): Promise<void> {
     const ipam = this.ipams.get(id);
     this.ipams.delete(id);
+    this.ipams6.delete(id);
     if (ipam) await ipam.destroy();
     else await (await Ipam.open(this.store.ipamFile(id), { subnet: '0.0.0.0/0', gateway: '0.0.0.0' })).destroy();
   }
@@ -450,6 +489,12 @@ export class NetworkService {
       if (!isIPv4(ip)) throw invalid(`invalid IPv4 address: ${ip}`);
       const sub = parseCidr(n.IPAM.Config[0]?.Subnet ?? '0.0.0.0/32');
       if (!contains(sub, ipToNum(ip))) throw invalid(`no configured subnet or ip-range contain the IP address ${ip}`);
+    }
+    const ip6 = req.IPAMConfig?.IPv6Address;
+    if (ip6) {
+      if (n.isDefault) throw invalid('user specified IP address is supported on user defined networks only');
+      const v6 = n.EnableIPv6 ? n.IPAM.Config.find((p) => p.Subnet.includes(':')) : undefined;
+      if (!v6 || !contains6(parseCidr6(v6.Subnet), ip6ToBig(ip6))) throw invalid(`no configured subnet or ip-range contain the IP address ${ip6}`);
     }
   }
 
@@ -501,6 +546,7 @@ export class NetworkService {
 
   /** Before start: addresses and host ports, recorded before anything uses them. */
   async prepare(c: Container): Promise<void> {
+    if ((c.HostConfig.Links ?? []).length > 0) checkLinks(c, { byName: this.linkLookup(this.tryFind('bridge')).byName, atStart: true });
     const fresh = !this.store.has(c.ID);
     const st = this.stateOf(c);
     if (Object.keys(st.endpoints).length > 0 || st.ports.length > 0) await this.releaseState(c.ID, st);
@@ -563,10 +609,14 @@ export class NetworkService {
       ifName,
       hostVeth: vethName(),
     };
-    if (v6) {
-      // A stable address from the IPv4 host part (no IPv6 IPAM of its own: documented gap).
-      const host = ipToNum(ip) - parseCidr(pool.Subnet).base;
-      ep.GlobalIPv6Address = req.IPAMConfig?.IPv6Address || `${v6.Subnet.split('/')[0]?.replace(/::$/, '::')}${host.toString(16)}`;
+    const ipam6 = this.ipams6.get(n.Id);
+    if (v6 && ipam6) {
+      try {
+        ep.GlobalIPv6Address = ipam6.allocate(c.ID, req.IPAMConfig?.IPv6Address || undefined);
+      } catch (err) {
+        await ipam.release(c.ID);
+        throw err;
+      }
       ep.GlobalIPv6PrefixLen = Number(v6.Subnet.split('/')[1]);
       ep.IPv6Gateway = v6.Gateway;
     }
@@ -646,7 +696,7 @@ export class NetworkService {
       }
     }
     if (o.veths) await unplumb(Object.values(st.endpoints).map((e) => e.hostVeth));
-    for (const netId of Object.keys(st.endpoints)) await this.ipams.get(netId)?.release(id);
+    for (const netId of Object.keys(st.endpoints)) await this.freeAddresses(netId, id);
     st.endpoints = {};
     st.ports = [];
   }
@@ -677,7 +727,7 @@ export class NetworkService {
         } catch (err) {
           delete st.endpoints[n.Id];
           delete st.networks[n.Id];
-          await this.ipams.get(n.Id)?.release(c.ID);
+          await this.freeAddresses(n.Id, c.ID);
           await this.store.saveState(c.ID);
           throw err;
         }
@@ -703,7 +753,7 @@ export class NetworkService {
         }
         await unplumb([ep.hostVeth]);
         delete st.endpoints[n.Id];
-        await this.ipams.get(n.Id)?.release(c.ID);
+        await this.freeAddresses(n.Id, c.ID);
       }
       await this.store.saveState(c.ID);
       this.o.emit?.('disconnect', n, { container: c.ID, type: n.Driver });
@@ -720,6 +770,7 @@ export class NetworkService {
     const defGw = def?.IPAM.Config[0]?.Gateway;
     const first = eps[0];
     if (first) info.hostsLines.push(`${first.IPAddress}\t${c.Config.Hostname}`);
+    if (def) info.hostsLines.push(...linkHostLines(c, this.linkLookup(def)));
     const hg = defGw ?? first?.Gateway;
     if (hg) info.hostGateway = hg;
     const user = Object.keys(this.membershipOf(c)).map((id) => this.store.networks.get(id)).find((n) => n && !n.isDefault);
@@ -745,6 +796,36 @@ export class NetworkService {
       }
     }
     return ips.length > 0 ? { ips, ip6s } : undefined;
+  }
+
+  private linkLookup(def: NetworkRecord | undefined): LinkLookup {
+    return {
+      byName: (name) => this.o.containers().find((x) => x.Name === `/${name}` || x.ID === name || (name.length >= 12 && x.ID.startsWith(name))),
+      defaultIp: (child) => (def ? this.store.containers.get(child.ID)?.endpoints[def.Id]?.IPAddress : undefined),
+    };
+  }
+
+  /** create: every `--link` target exists (dockerd's 400 otherwise). */
+  validateLinks(c: Container): void {
+    checkLinks(c, { byName: this.linkLookup(this.tryFind('bridge')).byName, atStart: false });
+  }
+
+  /** Legacy links' environment (`--link` on the default bridge), before the container's own Env. */
+  linkEnv(c: Container): string[] {
+    const def = this.tryFind('bridge');
+    return def && (c.HostConfig.Links ?? []).length > 0 ? linkEnv(c, this.linkLookup(def)) : [];
+  }
+
+  /** PTR: `<container name>.<network>` for a running container's address on the asking network (libnetwork's answer). */
+  private dnsReverse(local: string, ip: string): string | undefined {
+    const n = this.list().find((x) => !x.isDefault && x.IPAM.Config[0]?.Gateway === local);
+    if (!n) return undefined;
+    const v6 = ip.includes(':') ? canonical6(ip) : undefined;
+    for (const { c, ep } of this.endpointsOn(n)) {
+      const mine = v6 ? ep.GlobalIPv6Address !== '' && canonical6(ep.GlobalIPv6Address) === v6 : ep.IPAddress === ip;
+      if (mine) return `${c.Name.slice(1)}.${n.Name}`;
+    }
+    return undefined;
   }
 
   private upstreamsFor(from: string): string[] {

@@ -1,0 +1,223 @@
+/**
+ * Networking gaps closed after the first networking round: `ps --filter publish=/expose=` with
+ * dockerd's semantics, `port` edge cases as the docker CLI prints them, a published port that
+ * another program already holds, IPv6 networks (addresses from the IPv6 subnet through IPAM,
+ * reachability over IPv6, AAAA), PTR answers of the embedded DNS, and `--mac-address`. Every
+ * check runs through berth and the docker CLI. Bridges are `bn2…`, IPv4 subnets inside
+ * 10.237.0.0/16, IPv6 inside fd00:b2::/48; traffic stays on loopback and the test's bridges.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as net from 'node:net';
+import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, waitFor, type CliName } from './helpers/daemon.js';
+import { cleanupAndCheck } from './helpers/daemon.js';
+import { fails, lines, ok } from './helpers/assert.js';
+import { bridgePorts, removeNetLeftovers, taggedRules } from './helpers/net.js';
+
+let d: TestDaemon;
+const bridge2 = (): string => `bn2${Math.random().toString(36).slice(2, 8)}`;
+const usedOctets: number[] = [];
+/** A random X for 10.237.X.0/24 that no interface on this host uses. */
+function octet(): number {
+  const used = spawnSync('ip', ['-4', '-o', 'addr'], { encoding: 'utf8' }).stdout;
+  for (;;) {
+    const x = 1 + Math.floor(Math.random() * 250);
+    if (!usedOctets.includes(x) && !used.includes(` 10.237.${x}.`)) {
+      usedOctets.push(x);
+      return x;
+    }
+  }
+}
+const defBridge = bridge2();
+const defOctet = octet();
+const bridges: string[] = [defBridge];
+
+before(async () => {
+  d = await TestDaemon.start({ bridge: defBridge, bip: `10.237.${defOctet}.1/24` });
+});
+
+after(async () => {
+  try {
+    await cleanupAndCheck(d);
+  } finally {
+    await waitFor(() => bridges.every((b) => bridgePorts(b).length === 0), { timeout: 10_000, what: 'veths to go' }).catch(() => undefined);
+    const left = removeNetLeftovers(bridges);
+    assert.deepEqual(left, [], 'no veths left on the test bridges');
+  }
+});
+
+function freePort(): number {
+  return 20000 + Math.floor(Math.random() * 20000);
+}
+
+for (const cli of CLIS) {
+  describe(`network gaps via ${cli}`, { skip: cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false }, () => {
+    it('ps --filter publish= / expose= match public and private ports as dockerd', async () => {
+      const label = `pf-${cli}-${Date.now()}`;
+      const fixed = freePort();
+      const a = ok(await d.cli(cli, ['run', '-d', '-l', label, '-p', `127.0.0.1:${fixed}:80`, '--expose', '90', 'busybox', 'sleep', '60']));
+      const b = ok(await d.cli(cli, ['run', '-d', '-l', label, '--expose', '7000/udp', 'busybox', 'sleep', '60']));
+      const stopped = ok(await d.cli(cli, ['create', '-l', label, '-p', `127.0.0.1:${fixed + 1}:80`, 'busybox', 'true']));
+      const ps = async (...f: string[]): Promise<string[]> =>
+        lines(ok(await d.cli(cli, ['ps', '-a', '-q', '--no-trunc', '--filter', `label=${label}`, ...f.flatMap((x) => ['--filter', x])]))).sort();
+      assert.deepEqual(await ps(`publish=${fixed}`), [a], 'publish matches the host port');
+      assert.deepEqual(await ps(`publish=${fixed}/tcp`), [a]);
+      assert.deepEqual(await ps(`publish=${fixed}/udp`), [], 'protocol must match');
+      assert.deepEqual(await ps('publish=80'), [], 'publish does not match the container port');
+      assert.deepEqual(await ps(`publish=${fixed - 5}-${fixed + 5}`), [a], 'ranges; a created container has no ports');
+      assert.deepEqual(await ps('expose=80'), [a], 'expose matches the container port of a published port');
+      assert.deepEqual(await ps('expose=90'), [a], 'and exposed-only ports');
+      assert.deepEqual(await ps('expose=6990-7010/udp'), [b]);
+      assert.deepEqual(await ps('expose=7000'), [], 'tcp by default');
+      assert.deepEqual(await ps('expose=90', 'expose=7000/udp'), [a, b].sort(), 'values of one key are alternatives');
+      assert.deepEqual(await ps(`publish=${fixed}`, 'expose=7000/udp'), [a, b].sort(), 'publish or expose');
+      fails(await d.cli(cli, ['ps', '--filter', `publish=127.0.0.1:${fixed}`]), 1, /filter for 'publish' should not contain ':'/);
+      fails(await d.cli(cli, ['ps', '--filter', 'expose=abc']), 1, /error while looking up for expose abc: strconv\.ParseUint: parsing "abc": invalid syntax/);
+      fails(await d.cli(cli, ['ps', '--filter', 'publish=90-80']), 1, /error while looking up for publish 90-80: Invalid range specified for the Port: 90-80/);
+      // dockerd (20.10 and 28) answers these with a plain error: 500.
+      assert.equal((await d.api.get(`/containers/json?filters=${encodeURIComponent('{"publish":["1:80"]}')}`)).status, 500);
+      ok(await d.cli(cli, ['rm', '-f', a, b, stopped]));
+    });
+
+    it('port: one mapping, a trailing slash, unpublished and exposed-only ports, natural order', async () => {
+      const fixed = freePort();
+      const c = ok(await d.cli(cli, ['run', '-d', '--expose', '90', '-p', `127.0.0.1:${fixed}:80`, '-p', `127.0.0.1:${fixed + 1}:9/udp`, '-p', `127.0.0.1:${fixed + 2}:100`, 'busybox', 'sleep', '60']));
+      assert.equal(ok(await d.cli(cli, ['port', c, '80'])), `127.0.0.1:${fixed}`);
+      assert.equal(ok(await d.cli(cli, ['port', c, '80/'])), `127.0.0.1:${fixed}`, '`80/` is 80/tcp');
+      assert.equal(ok(await d.cli(cli, ['port', c, '9/udp'])), `127.0.0.1:${fixed + 1}`);
+      fails(await d.cli(cli, ['port', c, '9']), 1, new RegExp(`^Error: No public port '9' published for ${c}$`, 'm'));
+      fails(await d.cli(cli, ['port', c, '90/tcp']), 1, /No public port '90\/tcp' published/);
+      fails(await d.cli(cli, ['port', c, 'abc']), 1, /^Error: invalid port \(abc\): strconv\.ParseUint: parsing "abc": invalid syntax$/m);
+      // Natural order: 9/udp before 80/tcp before 100/tcp (docker sorts the printed lines).
+      assert.deepEqual(lines(ok(await d.cli(cli, ['port', c]))), [
+        `9/udp -> 127.0.0.1:${fixed + 1}`,
+        `80/tcp -> 127.0.0.1:${fixed}`,
+        `100/tcp -> 127.0.0.1:${fixed + 2}`,
+      ]);
+      const none = ok(await d.cli(cli, ['run', '-d', 'busybox', 'sleep', '60']));
+      assert.equal(ok(await d.cli(cli, ['port', none])), '', 'no ports: nothing printed');
+      ok(await d.cli(cli, ['stop', '-t', '0', c]));
+      assert.equal(ok(await d.cli(cli, ['port', c])), '', 'a stopped container has no mappings');
+      fails(await d.cli(cli, ['port', `nosuch-${cli}`]), 1, /No such container/);
+      ok(await d.cli(cli, ['rm', '-f', c, none]));
+    });
+
+    it('a host port another program listens on: start refused with dockerd\'s text, nothing left', async () => {
+      const holder = net.createServer();
+      const port = await new Promise<number>((resolve, reject) => {
+        holder.once('error', reject);
+        holder.listen(0, '127.0.0.1', () => resolve((holder.address() as net.AddressInfo).port));
+      });
+      try {
+        const name = `busy-${cli}`;
+        const r = await d.cli(cli, ['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:80`, 'busybox', 'sleep', '60']);
+        fails(r, 125, new RegExp(`Error starting userland proxy: listen tcp4 127\\.0\\.0\\.1:${port}: bind: address already in use`));
+        const st = JSON.parse(ok(await d.cli(cli, ['inspect', '-f', '{{json .State}}', name])));
+        assert.equal(st.Running, false);
+        assert.deepEqual(taggedRules(defBridge).filter((l) => l.includes(`--dport ${port} `)), [], 'no rule for the port');
+        ok(await d.cli(cli, ['rm', '-f', name]));
+      } finally {
+        holder.close();
+      }
+    });
+
+    it('IPv6 network: addresses from the IPv6 subnet through IPAM, --ip6, reachability, AAAA and PTR', async () => {
+      const bridge = bridge2();
+      bridges.push(bridge);
+      const x = octet();
+      const hex = x.toString(16);
+      const prefix = `fd00:b2:${hex}::`;
+      const name = `v6-${cli}`;
+      ok(await d.cli(cli, ['network', 'create', '--ipv6', '--subnet', `10.237.${x}.0/24`, '--subnet', `${prefix}/64`, '-o', `com.docker.network.bridge.name=${bridge}`, name]));
+      const a = ok(await d.cli(cli, ['run', '-d', '--name', `v6a-${cli}`, '--network', name, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']));
+      const b = ok(await d.cli(cli, ['run', '-d', '--name', `v6b-${cli}`, '--network', name, 'busybox', 'sleep', '120']));
+      const c = ok(await d.cli(cli, ['run', '-d', '--network', name, '--ip6', `${prefix}99`, 'busybox', 'sleep', '120']));
+      const ep = async (id: string): Promise<any> => (await d.api.inspect(id)).NetworkSettings.Networks[name];
+      const [ea, eb, ec] = [await ep(a), await ep(b), await ep(c)];
+      assert.equal(ea.GlobalIPv6Address, `${prefix}2`, 'first address after the gateway');
+      assert.equal(eb.GlobalIPv6Address, `${prefix}3`, 'then the next one (not derived from the IPv4 host part)');
+      assert.equal(ec.GlobalIPv6Address, `${prefix}99`, '--ip6');
+      for (const e of [ea, eb, ec]) {
+        assert.equal(e.IPv6Gateway, `${prefix}1`);
+        assert.equal(e.GlobalIPv6PrefixLen, 64);
+      }
+      const inside = ok(await d.cli(cli, ['exec', b, 'ip', '-6', '-o', 'addr', 'show', 'eth0']));
+      assert.match(inside, new RegExp(`inet6 ${prefix}3/64`));
+      // Over IPv6: HTTP to [a] and ping to the --ip6 container.
+      const r = await waitFor(async () => {
+        // busybox-static's wget crashes on [v6] URLs: a raw HTTP request through nc instead.
+        const y = await d.cli(cli, ['exec', b, 'sh', '-c', `printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${prefix}2 80`]);
+        return y.code === 0 && y.stdout.includes('200 OK') ? y : undefined;
+      }, { timeout: 30_000, what: 'HTTP over IPv6' });
+      assert.equal(lines(r.stdout).at(-1), a.slice(0, 12), r.desc);
+      ok(await d.cli(cli, ['exec', b, 'ping', '-6', '-c', '1', '-W', '3', `${prefix}99`]));
+      // Embedded DNS: AAAA for a name, PTR for IPv4 and IPv6 container addresses.
+      const aaaa = ok(await d.cli(cli, ['exec', b, 'nslookup', '-type=aaaa', `v6a-${cli}`]));
+      assert.match(aaaa, new RegExp(`${prefix}2`), aaaa);
+      const ptr4 = ok(await d.cli(cli, ['exec', b, 'nslookup', ea.IPAddress]));
+      assert.match(ptr4, new RegExp(`name = v6a-${cli}\\.${name}`), ptr4);
+      const ptr6 = ok(await d.cli(cli, ['exec', b, 'nslookup', `${prefix}2`]));
+      assert.match(ptr6, new RegExp(`name = v6a-${cli}\\.${name}`), ptr6);
+      // Bad input: an --ip6 outside the subnet changes nothing.
+      const bad = await d.cli(cli, ['run', '-d', '--network', name, '--ip6', 'fd00:b2:ffff::5', 'busybox', 'true']);
+      assert.notEqual(bad.code, 0, bad.desc);
+      assert.match(bad.stderr, /no configured subnet or ip-range contain the IP address fd00:b2:ffff::5/, bad.desc);
+      // Freed on rm: a new container reuses no live address.
+      ok(await d.cli(cli, ['rm', '-f', a]));
+      const e = ok(await d.cli(cli, ['run', '-d', '--network', name, 'busybox', 'sleep', '60']));
+      const ee = await ep(e);
+      assert.ok(![eb.GlobalIPv6Address, ec.GlobalIPv6Address].includes(ee.GlobalIPv6Address), ee.GlobalIPv6Address);
+      assert.ok(ee.GlobalIPv6Address.startsWith(prefix));
+      ok(await d.cli(cli, ['rm', '-f', b, c, e]));
+      ok(await d.cli(cli, ['network', 'rm', name]));
+    });
+
+    it('PTR on an IPv4-only user network; unknown addresses are forwarded', async () => {
+      const bridge = bridge2();
+      bridges.push(bridge);
+      const x = octet();
+      const name = `ptr-${cli}`;
+      ok(await d.cli(cli, ['network', 'create', '--subnet', `10.237.${x}.0/24`, '-o', `com.docker.network.bridge.name=${bridge}`, name]));
+      const a = ok(await d.cli(cli, ['run', '-d', '--name', `ptra-${cli}`, '--network', name, 'busybox', 'sleep', '120']));
+      const ip = (await d.api.inspect(a)).NetworkSettings.Networks[name].IPAddress as string;
+      const out = ok(await d.cli(cli, ['run', '--rm', '--network', name, '--dns', '127.0.0.1', 'busybox', 'nslookup', ip]));
+      assert.match(out, new RegExp(`name = ptra-${cli}\\.${name}`), out);
+      ok(await d.cli(cli, ['rm', '-f', a]));
+      ok(await d.cli(cli, ['network', 'rm', name]));
+    });
+
+
+    it('--link on the default bridge writes dockerd\'s hosts line; --mac-address sets the MAC', async () => {
+      const db = ok(await d.cli(cli, ['run', '-d', '--name', `db-${cli}`, '--expose', '5432', '--expose', '80/udp', '-e', 'FOO=bar', 'busybox', 'sleep', '120']));
+      const dbIp = (await d.api.inspect(db)).NetworkSettings.IPAddress as string;
+      assert.match(dbIp, new RegExp(`^10\\.237\\.${defOctet}\\.`));
+      const hosts = ok(await d.cli(cli, ['run', '--rm', '--link', `db-${cli}:dbalias`, '--link', `db-${cli}`, 'busybox', 'cat', '/etc/hosts']));
+      assert.ok(hosts.split('\n').includes(`${dbIp}\tdbalias ${db.slice(0, 12)} db-${cli}`), hosts);
+      assert.ok(hosts.split('\n').includes(`${dbIp}\tdb-${cli} ${db.slice(0, 12)}`), hosts);
+      // The link environment, as dockerd 20.10 writes it (read off a reference daemon).
+      const env = lines(ok(await d.cli(cli, ['run', '--rm', '--name', `par-${cli}`, '--link', `db-${cli}:my-db`, 'busybox', 'env']))).sort();
+      const want = [
+        'MY_DB_ENV_FOO=bar', `MY_DB_NAME=/par-${cli}/my-db`, `MY_DB_PORT=udp://${dbIp}:80`,
+        `MY_DB_PORT_5432_TCP=tcp://${dbIp}:5432`, `MY_DB_PORT_5432_TCP_ADDR=${dbIp}`, 'MY_DB_PORT_5432_TCP_PORT=5432', 'MY_DB_PORT_5432_TCP_PROTO=tcp',
+        `MY_DB_PORT_80_UDP=udp://${dbIp}:80`, `MY_DB_PORT_80_UDP_ADDR=${dbIp}`, 'MY_DB_PORT_80_UDP_PORT=80', 'MY_DB_PORT_80_UDP_PROTO=udp',
+      ];
+      assert.deepEqual(env.filter((l) => l.startsWith('MY_DB_')), want);
+      const ping = ok(await d.cli(cli, ['run', '--rm', '--link', `db-${cli}:dbalias`, 'busybox', 'ping', '-c', '1', '-W', '3', 'dbalias']));
+      assert.match(ping, /1 packets received/);
+      // dockerd's errors: a missing target at create (nothing created), a stopped one at start.
+      const before = lines(ok(await d.cli(cli, ['ps', '-aq']))).length;
+      fails(await d.cli(cli, ['run', '--rm', '--link', `nosuch-${cli}:s`, 'busybox', 'true']), 125, new RegExp(`could not get container for nosuch-${cli}: No such container: nosuch-${cli}`));
+      assert.equal(lines(ok(await d.cli(cli, ['ps', '-aq']))).length, before, 'nothing created');
+      const stopped = ok(await d.cli(cli, ['create', '--name', `stopped-${cli}`, 'busybox', 'true']));
+      fails(await d.cli(cli, ['run', '--rm', '--name', `lk-${cli}`, '--link', `stopped-${cli}:s`, 'busybox', 'true']), 125, new RegExp(`Cannot link to a non running container: /stopped-${cli} AS /lk-${cli}/s`));
+      ok(await d.cli(cli, ['rm', '-f', stopped]));
+      const mac = `02:42:0a:ed:${(0x10 + Math.floor(Math.random() * 200)).toString(16)}:0${CLIS.indexOf(cli) + 1}`;
+      const m = ok(await d.cli(cli, ['run', '-d', '--mac-address', mac, 'busybox', 'sleep', '60']));
+      assert.equal(ok(await d.cli(cli, ['exec', m, 'cat', '/sys/class/net/eth0/address'])), mac);
+      assert.equal((await d.api.inspect(m)).NetworkSettings.MacAddress, mac);
+      ok(await d.cli(cli, ['rm', '-f', db, m]));
+    });
+
+  });
+}
