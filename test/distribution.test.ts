@@ -14,15 +14,14 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tarStream from 'tar-stream';
-import { HAVE_DOCKER, NO_DOCKER_MSG, DOCKER, TestDaemon, cleanupAndCheck, mountsUnder, run, waitFor } from './helpers/daemon.js';
+import { HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, cleanupAndCheck, waitFor } from './helpers/daemon.js';
 import { ok } from './helpers/assert.js';
+import { HAVE_DOCKERD, RefDockerd } from './helpers/dockerd.js';
 
 const REGISTRY_BIN = '/usr/bin/docker-registry';
 const HTPASSWD_BIN = '/usr/bin/htpasswd';
-const DOCKERD_BIN = '/usr/sbin/dockerd';
 const HAVE_REGISTRY = fs.existsSync(REGISTRY_BIN);
 const HAVE_HTPASSWD = fs.existsSync(HTPASSWD_BIN);
-const HAVE_DOCKERD = fs.existsSync(DOCKERD_BIN) && HAVE_DOCKER;
 const T = { timeout: 180_000 };
 
 const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -102,50 +101,6 @@ class Registry {
   async stop(): Promise<void> {
     await stopProcess(this.proc);
     fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Debian's dockerd on its own roots and socket, no networking. */
-class Dockerd {
-  proc?: ChildProcess;
-  log = '';
-  constructor(readonly root: string) {}
-  get host(): string {
-    return `unix://${this.root}/d.sock`;
-  }
-  static async start(): Promise<Dockerd> {
-    const d = new Dockerd(fs.mkdtempSync('/tmp/berth-dist-dockerd-'));
-    fs.writeFileSync(path.join(d.root, 'daemon.json'), '{}\n');
-    const proc = spawn(
-      DOCKERD_BIN,
-      [
-        '-H', d.host,
-        '--data-root', path.join(d.root, 'data'),
-        '--exec-root', path.join(d.root, 'exec'),
-        '--pidfile', path.join(d.root, 'dockerd.pid'),
-        '--config-file', path.join(d.root, 'daemon.json'),
-        '--bridge', 'none', '--iptables=false', '--ip-masq=false',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    d.proc = proc;
-    proc.stdout?.on('data', (b: Buffer) => (d.log += b.toString()));
-    proc.stderr?.on('data', (b: Buffer) => (d.log += b.toString()));
-    try {
-      await waitFor(async () => (await d.docker(['version', '--format', '{{.Server.Version}}'])).code === 0, { timeout: 60_000, interval: 300, what: 'dockerd' });
-    } catch (err) {
-      await d.stop();
-      throw new Error(`${(err as Error).message}\n${d.log.slice(-3000)}`);
-    }
-    return d;
-  }
-  docker(args: string[], o: { cwd?: string } = {}): ReturnType<typeof run> {
-    return run(DOCKER, args, { env: { DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.root, 'cfg'), DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' }, timeout: 120_000, ...o });
-  }
-  async stop(): Promise<void> {
-    await stopProcess(this.proc, 30_000);
-    for (let i = 0; i < 3; i++) for (const m of mountsUnder(this.root)) spawnSync('umount', ['-l', m]);
-    fs.rmSync(this.root, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
@@ -295,7 +250,7 @@ let d2: TestDaemon | undefined;
 let reg: Registry | undefined;
 let authReg: Registry | undefined;
 let fake: FakeRegistry | undefined;
-let dockerd: Dockerd | undefined;
+let dockerd: RefDockerd | undefined;
 const skipReg = HAVE_REGISTRY ? false : `${REGISTRY_BIN} not installed (apt-get install docker-registry)`;
 
 before(async () => {
@@ -454,15 +409,15 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
 
 describe('image IDs match dockerd through the registry', { skip: !HAVE_REGISTRY ? skipReg : HAVE_DOCKERD ? false : 'dockerd or the docker CLI not installed' }, () => {
   before(async () => {
-    dockerd = await Dockerd.start();
+    dockerd = await RefDockerd.start('berth-dist-dockerd-');
   });
 
   it('dockerd pulls what berthd pushed: same image ID', T, async () => {
     const R = (reg as Registry).host;
     ok(await D1().berth(['tag', 'busybox', `${R}/tod:1`]));
     ok(await D1().berth(['push', `${R}/tod:1`]));
-    ok(await (dockerd as Dockerd).docker(['pull', `${R}/tod:1`]));
-    const id = ok(await (dockerd as Dockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/tod:1`]));
+    ok(await (dockerd as RefDockerd).docker(['pull', `${R}/tod:1`]));
+    const id = ok(await (dockerd as RefDockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/tod:1`]));
     assert.equal(id, await imageId(D1(), 'busybox'));
   });
 
@@ -472,12 +427,12 @@ describe('image IDs match dockerd through the registry', { skip: !HAVE_REGISTRY 
     try {
       fs.writeFileSync(path.join(ctx, 'hello.txt'), 'hello from dockerd\n');
       fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${R}/tod:1\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n`);
-      ok(await (dockerd as Dockerd).docker(['build', '-q', '-t', `${R}/fromd:2`, ctx]));
+      ok(await (dockerd as RefDockerd).docker(['build', '-q', '-t', `${R}/fromd:2`, ctx]));
     } finally {
       fs.rmSync(ctx, { recursive: true, force: true });
     }
-    ok(await (dockerd as Dockerd).docker(['push', `${R}/fromd:2`]));
-    const want = ok(await (dockerd as Dockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/fromd:2`]));
+    ok(await (dockerd as RefDockerd).docker(['push', `${R}/fromd:2`]));
+    const want = ok(await (dockerd as RefDockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/fromd:2`]));
     const out = ok(await D2().berth(['pull', `${R}/fromd:2`]));
     assert.match(out, /Pull complete/);
     assert.equal(await imageId(D2(), `${R}/fromd:2`), want);
