@@ -455,6 +455,12 @@ describe('basic auth with login', { skip: !HAVE_REGISTRY ? skipReg : HAVE_HTPASS
     assert.match(bad.stderr, new RegExp(`login attempt to http://${R.replace(/\./g, '\\.')}/v2/ failed with status: 401 Unauthorized`));
     const raw = await D1().api.post('/auth', { username: 'alice', password: 'wrong', serveraddress: R });
     assert.equal(raw.status, 401);
+    assert.match(raw.json<{ message: string }>().message, /failed with status: 401 Unauthorized/);
+    if (HAVE_DOCKER) {
+      const dbad = await D1().docker(['login', '-u', 'alice', '-p', 'wrong', R]);
+      assert.equal(dbad.code, 1, dbad.desc);
+      assert.match(dbad.stderr, /Error response from daemon: login attempt to .* failed with status: 401 Unauthorized/, dbad.desc);
+    }
 
     const login = await D1().berth(['login', '-u', 'alice', '--password-stdin', R], { input: 's3cret\n' });
     assert.equal(login.code, 0, login.desc);
