@@ -2,7 +2,8 @@
 import { invalid } from '../lib/errors.js';
 import type { ContainerService } from '../containers/service.js';
 import { parseFilters } from '../containers/view.js';
-import { matchLabels, type CreateNetworkRequest, type NetworkService } from '../network/service.js';
+import { matchLabels } from '../lib/labels.js';
+import type { CreateNetworkRequest, NetworkService } from '../network/service.js';
 import type { EndpointRequest } from '../network/types.js';
 import { readJSON, sendEmpty, sendJSON, type Router } from './router.js';
 

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { conflict, forbidden, invalid, notFound, system } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
+import { matchLabels } from '../lib/labels.js';
 import { span } from '../lib/trace.js';
 import type { Container } from '../containers/types.js';
 import { deleteLink, ensureBridge, linkExists, macFor, plumb, unplumb, vethName, type VethSpec } from './bridge.js';
@@ -883,13 +884,6 @@ function record(o: { name: string; driver: NetworkRecord['Driver']; pools: Netwo
     Options: o.options,
     Labels: o.labels,
   };
-}
-
-export function matchLabels(labels: Record<string, string>, wanted: string[]): boolean {
-  return wanted.every((w) => {
-    const i = w.indexOf('=');
-    return i < 0 ? w in labels : labels[w.slice(0, i)] === w.slice(i + 1);
-  });
 }
 
 /** The host's nameservers (loopback ones too: the embedded DNS forwards from the host). */
