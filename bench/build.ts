@@ -14,6 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DOCKER, DOCKERD, REPO, waitFor } from './registry-harness.js';
+import { median, say } from './common.js';
 import { berthdNetArgs, dockerdNetArgs, prepareDockerdBridge, removeBenchNetworks } from './network.js';
 
 const ROUNDS = Math.max(1, Number(process.env['BENCH_BUILD_ROUNDS'] ?? 2) || 2);
@@ -28,11 +29,6 @@ const DOCKER_2010 = '/usr/bin/docker';
 const NAT_TAG = 'berth-bench-build';
 const DREF_SUBNET = '10.232.0.0/24';
 
-const say = (s: string): void => void process.stdout.write(`${s}\n`);
-const median = (a: number[]): number => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
 
 function timed(bin: string, args: string[], env: Record<string, string>): number {
   const t0 = process.hrtime.bigint();

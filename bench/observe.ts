@@ -6,6 +6,7 @@
  */
 import { statSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
+import { median } from './common.js';
 
 export interface ObserveSpec {
   key: 'berthd' | 'dockerd';
@@ -37,12 +38,6 @@ export interface ObserveRow {
 }
 
 const LOG_MB = Math.max(1, Number(process.env['BENCH_LOG_MB'] ?? 1024) || 1024);
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 async function must<S extends ObserveSpec>(d: ObserveDeps<S>, spec: S, args: string[], timeoutMs = 120_000): Promise<string> {
   const r = await d.run(d.client.cmd, args, { env: d.client.env(spec), timeoutMs });

@@ -13,7 +13,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { BerthRegistry, CncfRegistry, DOCKER, DOCKERD, HAVE, REPO, waitFor, type Target } from './registry-harness.js';
+import { median, say } from './common.js';
+import { BerthRegistry, CncfRegistry, DOCKER, DOCKERD, HAVE, REPO, stopProcess, waitFor, type Target } from './registry-harness.js';
 
 const ROUNDS = Math.max(1, Number(process.env['BENCH_PULL_ROUNDS'] ?? 3) || 3);
 const EXTRA = (process.env['BENCH_PULL_EXTRA'] ?? '/usr/lib/python3.11,/usr/share/doc').split(',').filter((p) => existsSync(p));
@@ -22,11 +23,6 @@ const BERTHD = { sock: '/run/berth-bench-pull.sock', data: `${ROOT}/berthd`, exe
 const DOCKERD_R = { sock: '/run/berth-bench-pull-dockerd.sock', data: `${ROOT}/dockerd`, exec: '/run/berth-bench-pull-dockerd', pid: '/run/berth-bench-pull-dockerd.pid', cg: '/berth-bench-pull-dockerd' };
 const WORK = `${ROOT}/work`;
 
-const say = (s: string): void => void process.stdout.write(`${s}\n`);
-const median = (a: number[]): number => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
 
 function cli(host: string, args: string[], o: { timeout?: number } = {}): { ms: number; out: string } {
   const t0 = process.hrtime.bigint();
@@ -61,17 +57,7 @@ async function startDaemon(kind: 'berthd' | 'dockerd'): Promise<ChildProcess> {
   return proc;
 }
 
-function stop(proc: ChildProcess | undefined): Promise<void> {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(() => proc.kill('SIGKILL'), 30_000);
-    proc.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    proc.kill('SIGTERM');
-  });
-}
+const stop = (proc: ChildProcess | undefined): Promise<void> => stopProcess(proc, 30_000);
 
 function cleanupRoots(): void {
   for (let i = 0; i < 3; i++) {

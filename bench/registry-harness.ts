@@ -215,22 +215,34 @@ export class CncfRegistry implements Target {
   log(): string {
     return this.out;
   }
-  static async start(): Promise<CncfRegistry> {
+  /** With `htpasswd`, the registry asks for basic auth (one account, made with Debian's htpasswd). */
+  static async start(o: { htpasswd?: { user: string; password: string } } = {}): Promise<CncfRegistry> {
     const root = fs.mkdtempSync('/tmp/berth-cncf-test-');
     const r = new CncfRegistry(root, await freePort());
+    let auth = '';
+    if (o.htpasswd) {
+      const h = spawnSync(HTPASSWD, ['-Bbn', o.htpasswd.user, o.htpasswd.password], { encoding: 'utf8' });
+      if (h.status !== 0) {
+        await r.stop();
+        throw new Error(`htpasswd: ${h.stderr}`);
+      }
+      fs.writeFileSync(path.join(root, 'htpasswd'), h.stdout);
+      auth = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${path.join(root, 'htpasswd')}\n`;
+    }
     fs.writeFileSync(
       path.join(root, 'config.yml'),
-      `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(root, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${r.host}\n`,
+      `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(root, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${r.host}\n${auth}`,
     );
     const proc = spawn(CNCF_BIN, ['serve', path.join(root, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
     r.proc = proc;
     proc.stdout?.on('data', (d: Buffer) => (r.out += d.toString()));
     proc.stderr?.on('data', (d: Buffer) => (r.out += d.toString()));
+    const ready = o.htpasswd ? [200, 401] : [200];
     try {
       await waitFor(
         async () => {
           if (proc.exitCode !== null) throw new Error(`docker-registry exited: ${r.out}`);
-          return (await request(r.base, 'GET', '/v2/').catch(() => undefined))?.status === 200;
+          return ready.includes((await request(r.base, 'GET', '/v2/').catch(() => undefined))?.status ?? 0);
         },
         { timeout: 15_000, what: `docker-registry on ${r.host}` },
       );

@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { median } from './common.js';
 import { BerthRegistry, CncfRegistry, HAVE, REPO, type Target } from './registry-harness.js';
 
 const num = (k: string, d: number): number => {
@@ -107,11 +108,6 @@ async function pull(base: string, repo: string): Promise<number> {
   );
   return bytes;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
 
 async function measure(t: Target, layers: Layer[], config: Buffer, manifest: Buffer): Promise<{ push: number[]; pull: number[] }> {
   const total = layers.reduce((n, l) => n + l.size, 0) / 1e6;

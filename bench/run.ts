@@ -15,6 +15,7 @@
  * Environment: BENCH_RUNS (default 10), BENCH_WARMUP (2), BENCH_PARALLEL (20),
  * BENCH_PARALLEL_ROUNDS (3), BENCH_TIMEOUT (seconds for the whole bench, 900).
  */
+import { median, say } from './common.js';
 import { observeRows } from './observe.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync, closeSync } from 'node:fs';
@@ -84,10 +85,6 @@ const DOCKERD: DaemonSpec = {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-function say(line = ''): void {
-  process.stdout.write(`${line}\n`);
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -301,13 +298,6 @@ interface Series {
   min: number;
   max: number;
   mean: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  if (s.length === 0) return NaN;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 function series(label: string, ms: number[]): Series {

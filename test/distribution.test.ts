@@ -6,148 +6,21 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tarStream from 'tar-stream';
-import { HAVE_DOCKER, NO_DOCKER_MSG, DOCKER, TestDaemon, cleanupAndCheck, mountsUnder, run, waitFor } from './helpers/daemon.js';
+import { HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, cleanupAndCheck } from './helpers/daemon.js';
 import { ok } from './helpers/assert.js';
+import { HAVE_DOCKERD, RefDockerd } from './helpers/dockerd.js';
+import { CNCF_BIN, CncfRegistry, HAVE, HTPASSWD, freePort, sha256 } from '../bench/registry-harness.js';
 
-const REGISTRY_BIN = '/usr/bin/docker-registry';
-const HTPASSWD_BIN = '/usr/bin/htpasswd';
-const DOCKERD_BIN = '/usr/sbin/dockerd';
-const HAVE_REGISTRY = fs.existsSync(REGISTRY_BIN);
-const HAVE_HTPASSWD = fs.existsSync(HTPASSWD_BIN);
-const HAVE_DOCKERD = fs.existsSync(DOCKERD_BIN) && HAVE_DOCKER;
+const REGISTRY_BIN = CNCF_BIN;
+const HTPASSWD_BIN = HTPASSWD;
+const HAVE_REGISTRY = HAVE.cncf;
+const HAVE_HTPASSWD = HAVE.htpasswd;
 const T = { timeout: 180_000 };
-
-const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function stopProcess(p: ChildProcess | undefined, timeout = 15_000): Promise<void> {
-  if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(() => p.kill('SIGKILL'), timeout);
-    p.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    p.kill('SIGTERM');
-  });
-}
-
-/** Debian's CNCF distribution registry on a free loopback port, its storage in a temp dir. */
-class Registry {
-  proc?: ChildProcess;
-  log = '';
-  constructor(
-    readonly dir: string,
-    readonly port: number,
-  ) {}
-  get host(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  static async start(o: { htpasswd?: { user: string; password: string } } = {}): Promise<Registry> {
-    const dir = fs.mkdtempSync('/tmp/berth-registry-');
-    const r = new Registry(dir, await freePort());
-    try {
-      let auth = '';
-      if (o.htpasswd) {
-        const h = spawnSync(HTPASSWD_BIN, ['-Bbn', o.htpasswd.user, o.htpasswd.password], { encoding: 'utf8' });
-        if (h.status !== 0) throw new Error(`htpasswd: ${h.stderr}`);
-        fs.writeFileSync(path.join(dir, 'htpasswd'), h.stdout);
-        auth = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${path.join(dir, 'htpasswd')}\n`;
-      }
-      fs.writeFileSync(
-        path.join(dir, 'config.yml'),
-        `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${r.host}\n${auth}`,
-      );
-      const proc = spawn(REGISTRY_BIN, ['serve', path.join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-      r.proc = proc;
-      proc.stdout?.on('data', (d: Buffer) => (r.log += d.toString()));
-      proc.stderr?.on('data', (d: Buffer) => (r.log += d.toString()));
-      await waitFor(
-        () =>
-          new Promise<boolean>((resolve) => {
-            if (proc.exitCode !== null) throw new Error(`registry exited: ${r.log}`);
-            http.get(`http://${r.host}/v2/`, (res) => {
-              res.resume();
-              resolve(res.statusCode === 200 || res.statusCode === 401);
-            }).on('error', () => resolve(false));
-          }),
-        { timeout: 20_000, what: `registry on ${r.host}` },
-      );
-    } catch (err) {
-      await r.stop();
-      throw err;
-    }
-    return r;
-  }
-
-  async stop(): Promise<void> {
-    await stopProcess(this.proc);
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Debian's dockerd on its own roots and socket, no networking. */
-class Dockerd {
-  proc?: ChildProcess;
-  log = '';
-  constructor(readonly root: string) {}
-  get host(): string {
-    return `unix://${this.root}/d.sock`;
-  }
-  static async start(): Promise<Dockerd> {
-    const d = new Dockerd(fs.mkdtempSync('/tmp/berth-dist-dockerd-'));
-    fs.writeFileSync(path.join(d.root, 'daemon.json'), '{}\n');
-    const proc = spawn(
-      DOCKERD_BIN,
-      [
-        '-H', d.host,
-        '--data-root', path.join(d.root, 'data'),
-        '--exec-root', path.join(d.root, 'exec'),
-        '--pidfile', path.join(d.root, 'dockerd.pid'),
-        '--config-file', path.join(d.root, 'daemon.json'),
-        '--bridge', 'none', '--iptables=false', '--ip-masq=false',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    d.proc = proc;
-    proc.stdout?.on('data', (b: Buffer) => (d.log += b.toString()));
-    proc.stderr?.on('data', (b: Buffer) => (d.log += b.toString()));
-    try {
-      await waitFor(async () => (await d.docker(['version', '--format', '{{.Server.Version}}'])).code === 0, { timeout: 60_000, interval: 300, what: 'dockerd' });
-    } catch (err) {
-      await d.stop();
-      throw new Error(`${(err as Error).message}\n${d.log.slice(-3000)}`);
-    }
-    return d;
-  }
-  docker(args: string[], o: { cwd?: string } = {}): ReturnType<typeof run> {
-    return run(DOCKER, args, { env: { DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.root, 'cfg'), DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' }, timeout: 120_000, ...o });
-  }
-  async stop(): Promise<void> {
-    await stopProcess(this.proc, 30_000);
-    for (let i = 0; i < 3; i++) for (const m of mountsUnder(this.root)) spawnSync('umount', ['-l', m]);
-    fs.rmSync(this.root, { recursive: true, force: true, maxRetries: 3 });
-  }
-}
 
 // ---------- a fake registry: bearer auth, an index, and a repository serving wrong bytes ----------
 
@@ -292,10 +165,10 @@ class FakeRegistry {
 
 let d1: TestDaemon | undefined;
 let d2: TestDaemon | undefined;
-let reg: Registry | undefined;
-let authReg: Registry | undefined;
+let reg: CncfRegistry | undefined;
+let authReg: CncfRegistry | undefined;
 let fake: FakeRegistry | undefined;
-let dockerd: Dockerd | undefined;
+let dockerd: RefDockerd | undefined;
 const skipReg = HAVE_REGISTRY ? false : `${REGISTRY_BIN} not installed (apt-get install docker-registry)`;
 
 before(async () => {
@@ -303,8 +176,8 @@ before(async () => {
   d2 = await TestDaemon.start({ busybox: false });
   fake = new FakeRegistry();
   await fake.start();
-  if (HAVE_REGISTRY) reg = await Registry.start();
-  if (HAVE_REGISTRY && HAVE_HTPASSWD) authReg = await Registry.start({ htpasswd: { user: 'alice', password: 's3cret' } });
+  if (HAVE_REGISTRY) reg = await CncfRegistry.start();
+  if (HAVE_REGISTRY && HAVE_HTPASSWD) authReg = await CncfRegistry.start({ htpasswd: { user: 'alice', password: 's3cret' } });
 });
 
 after(async () => {
@@ -355,7 +228,7 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
   let pushedDigest = '';
 
   it('pushes busybox (config and layer uploaded, dockerd-style progress)', T, async () => {
-    const R = (reg as Registry).host;
+    const R = (reg as CncfRegistry).host;
     ok(await D1().berth(['tag', 'busybox', `${R}/bb:1`]));
     const out = ok(await D1().berth(['push', `${R}/bb:1`]));
     assert.match(out, new RegExp(`The push refers to repository \\[${R.replace(/\./g, '\\.')}/bb\\]`));
@@ -373,7 +246,7 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
   });
 
   it('skips layers the registry has on a second push, mounts them into another repository', T, async () => {
-    const R = (reg as Registry).host;
+    const R = (reg as CncfRegistry).host;
     const again = ok(await D1().berth(['push', `${R}/bb:1`]));
     assert.match(again, /: Layer already exists/);
     assert.doesNotMatch(again, /: Pushed/);
@@ -383,7 +256,7 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
   });
 
   it('pulls by tag into a fresh berthd: same image ID, RepoDigest, runs', T, async () => {
-    const R = (reg as Registry).host;
+    const R = (reg as CncfRegistry).host;
     const out = ok(await D2().berth(['pull', `${R}/bb:1`]));
     assert.match(out, /1: Pulling from bb/);
     assert.match(out, /Pull complete/);
@@ -399,7 +272,7 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
   });
 
   it('pulls by digest after rmi; rmi of the last tag also drops the digest reference', T, async () => {
-    const R = (reg as Registry).host;
+    const R = (reg as CncfRegistry).host;
     const rmi = ok(await D2().berth(['rmi', `${R}/bb:1`]));
     assert.match(rmi, new RegExp(`Untagged: ${R.replace(/\./g, '\\.')}/bb@${pushedDigest}`));
     assert.match(rmi, /Deleted: sha256:/);
@@ -417,7 +290,7 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
   });
 
   it('reports a missing tag or repository with dockerd status and message, creating nothing', T, async () => {
-    const R = (reg as Registry).host;
+    const R = (reg as CncfRegistry).host;
     const before = blobList(D2());
     const r = await D2().api.post(`/images/create?fromImage=${R}/nope&tag=1`);
     assert.equal(r.status, 404, r.text);
@@ -435,7 +308,7 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
   });
 
   it('the docker CLI pushes and pulls through berthd', { ...T, skip: HAVE_DOCKER ? false : NO_DOCKER_MSG }, async () => {
-    const R = (reg as Registry).host;
+    const R = (reg as CncfRegistry).host;
     ok(await D1().docker(['tag', 'busybox', `${R}/viadocker:v1`]));
     const push = ok(await D1().docker(['push', `${R}/viadocker:v1`]));
     assert.match(push, /Mounted from|Layer already exists|Pushed/);
@@ -454,30 +327,30 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
 
 describe('image IDs match dockerd through the registry', { skip: !HAVE_REGISTRY ? skipReg : HAVE_DOCKERD ? false : 'dockerd or the docker CLI not installed' }, () => {
   before(async () => {
-    dockerd = await Dockerd.start();
+    dockerd = await RefDockerd.start('berth-dist-dockerd-');
   });
 
   it('dockerd pulls what berthd pushed: same image ID', T, async () => {
-    const R = (reg as Registry).host;
+    const R = (reg as CncfRegistry).host;
     ok(await D1().berth(['tag', 'busybox', `${R}/tod:1`]));
     ok(await D1().berth(['push', `${R}/tod:1`]));
-    ok(await (dockerd as Dockerd).docker(['pull', `${R}/tod:1`]));
-    const id = ok(await (dockerd as Dockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/tod:1`]));
+    ok(await (dockerd as RefDockerd).docker(['pull', `${R}/tod:1`]));
+    const id = ok(await (dockerd as RefDockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/tod:1`]));
     assert.equal(id, await imageId(D1(), 'busybox'));
   });
 
   it('berthd pulls what dockerd built and pushed: same image ID, runs', T, async () => {
-    const R = (reg as Registry).host;
+    const R = (reg as CncfRegistry).host;
     const ctx = fs.mkdtempSync('/tmp/berth-dist-ctx-');
     try {
       fs.writeFileSync(path.join(ctx, 'hello.txt'), 'hello from dockerd\n');
       fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${R}/tod:1\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n`);
-      ok(await (dockerd as Dockerd).docker(['build', '-q', '-t', `${R}/fromd:2`, ctx]));
+      ok(await (dockerd as RefDockerd).docker(['build', '-q', '-t', `${R}/fromd:2`, ctx]));
     } finally {
       fs.rmSync(ctx, { recursive: true, force: true });
     }
-    ok(await (dockerd as Dockerd).docker(['push', `${R}/fromd:2`]));
-    const want = ok(await (dockerd as Dockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/fromd:2`]));
+    ok(await (dockerd as RefDockerd).docker(['push', `${R}/fromd:2`]));
+    const want = ok(await (dockerd as RefDockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/fromd:2`]));
     const out = ok(await D2().berth(['pull', `${R}/fromd:2`]));
     assert.match(out, /Pull complete/);
     assert.equal(await imageId(D2(), `${R}/fromd:2`), want);
@@ -489,7 +362,7 @@ describe('image IDs match dockerd through the registry', { skip: !HAVE_REGISTRY 
 
 describe('basic auth with login', { skip: !HAVE_REGISTRY ? skipReg : HAVE_HTPASSWD ? false : `${HTPASSWD_BIN} not installed (apt-get install apache2-utils)` }, () => {
   it('refuses anonymous push/pull, logs in, pushes, pulls, logs out', T, async () => {
-    const R = (authReg as Registry).host;
+    const R = (authReg as CncfRegistry).host;
     ok(await D1().berth(['tag', 'busybox', `${R}/secret:1`]));
     const anon = await D1().berth(['push', `${R}/secret:1`]);
     assert.equal(anon.code, 1, anon.desc);
@@ -500,6 +373,12 @@ describe('basic auth with login', { skip: !HAVE_REGISTRY ? skipReg : HAVE_HTPASS
     assert.match(bad.stderr, new RegExp(`login attempt to http://${R.replace(/\./g, '\\.')}/v2/ failed with status: 401 Unauthorized`));
     const raw = await D1().api.post('/auth', { username: 'alice', password: 'wrong', serveraddress: R });
     assert.equal(raw.status, 401);
+    assert.match(raw.json<{ message: string }>().message, /failed with status: 401 Unauthorized/);
+    if (HAVE_DOCKER) {
+      const dbad = await D1().docker(['login', '-u', 'alice', '-p', 'wrong', R]);
+      assert.equal(dbad.code, 1, dbad.desc);
+      assert.match(dbad.stderr, /Error response from daemon: login attempt to .* failed with status: 401 Unauthorized/, dbad.desc);
+    }
 
     const login = await D1().berth(['login', '-u', 'alice', '--password-stdin', R], { input: 's3cret\n' });
     assert.equal(login.code, 0, login.desc);
@@ -520,7 +399,7 @@ describe('basic auth with login', { skip: !HAVE_REGISTRY ? skipReg : HAVE_HTPASS
   });
 
   it('the docker CLI logs in through berthd and pushes', { ...T, skip: HAVE_DOCKER ? false : NO_DOCKER_MSG }, async () => {
-    const R = (authReg as Registry).host;
+    const R = (authReg as CncfRegistry).host;
     const env = { DOCKER_CONFIG: path.join(D1().root, 'docker-cli-config') };
     const login = await D1().docker(['login', '-u', 'alice', '--password-stdin', R], { input: 's3cret\n', env });
     assert.equal(login.code, 0, login.desc);

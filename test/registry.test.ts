@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
@@ -15,8 +15,6 @@ import {
   BERTH_REGISTRY,
   BerthRegistry,
   CncfRegistry,
-  DOCKER,
-  DOCKERD,
   HAVE,
   HTPASSWD,
   MT,
@@ -32,6 +30,7 @@ import {
   writeOciLayout,
   type Target,
 } from '../bench/registry-harness.js';
+import { RefDockerd } from './helpers/dockerd.js';
 
 const T = { timeout: 120_000 };
 const tmp = (p: string): string => fs.mkdtempSync(`/tmp/berth-regtest-${p}-`);
@@ -716,53 +715,11 @@ for (const t of targets) {
   });
 }
 
-/** Debian's dockerd on private roots, no networking. */
-class Dockerd {
-  proc: ChildProcess | undefined;
-  out = '';
-  constructor(readonly root: string) {}
-  get host(): string {
-    return `unix://${this.root}/d.sock`;
-  }
-  static async start(): Promise<Dockerd> {
-    const d = new Dockerd(fs.mkdtempSync('/tmp/berth-reg-dockerd-'));
-    fs.writeFileSync(path.join(d.root, 'daemon.json'), '{}\n');
-    d.proc = spawn(
-      DOCKERD,
-      ['-H', d.host, '--data-root', path.join(d.root, 'data'), '--exec-root', path.join(d.root, 'exec'), '--pidfile', path.join(d.root, 'dockerd.pid'), '--config-file', path.join(d.root, 'daemon.json'), '--bridge', 'none', '--iptables=false', '--ip-masq=false'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    d.proc.stdout?.on('data', (b: Buffer) => (d.out += b.toString()));
-    d.proc.stderr?.on('data', (b: Buffer) => (d.out += b.toString()));
-    try {
-      await waitFor(async () => (await d.docker(['version', '--format', '{{.Server.Version}}'])).code === 0, { timeout: 60_000, interval: 300, what: 'dockerd' });
-    } catch (err) {
-      await d.stop();
-      throw new Error(`${(err as Error).message}\n${d.out.slice(-3000)}`);
-    }
-    return d;
-  }
-  docker(args: string[], o: { input?: Buffer } = {}): ReturnType<typeof run> {
-    return run(DOCKER, args, { env: { DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.root, 'cfg') }, timeout: 120_000, ...o });
-  }
-  async stop(): Promise<void> {
-    await stopProcess(this.proc, 30_000);
-    for (let i = 0; i < 3; i++) {
-      const mi = fs.readFileSync('/proc/self/mountinfo', 'utf8');
-      for (const line of mi.split('\n')) {
-        const mp = line.split(' ')[4];
-        if (mp && mp.startsWith(this.root + '/')) spawnSync('umount', ['-l', mp]);
-      }
-    }
-    fs.rmSync(this.root, { recursive: true, force: true, maxRetries: 3 });
-  }
-}
-
 describe('dockerd push and pull', { skip: HAVE.dockerd ? false : 'dockerd or the docker CLI not installed: dockerd cases skipped' }, () => {
-  let dockerd: Dockerd;
+  let dockerd: RefDockerd;
   let imageId: string;
   before(async () => {
-    dockerd = await Dockerd.start();
+    dockerd = await RefDockerd.start('berth-reg-dockerd-');
     const rootfs = mkTmp('bb-rootfs');
     fs.mkdirSync(path.join(rootfs, 'bin'));
     fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));

@@ -5,6 +5,7 @@ const STATUS: Record<ErrorCategory, number> = {
   NotFound: 404,
   Conflict: 409,
   InvalidParameter: 400,
+  Unauthorized: 401,
   Forbidden: 403,
   Unavailable: 503,
   NotModified: 304,

@@ -7,7 +7,7 @@ import type { ImageService } from '../images/service.js';
 import type { LayerStore } from '../snapshots/layers.js';
 import { boolParam, readJSON, sendJSON, type Ctx, type Router } from './router.js';
 import { parseReference, type Reference } from '../images/reference.js';
-import { LoginError, type DistributionService, type Job } from '../distribution/service.js';
+import type { DistributionService, Job } from '../distribution/service.js';
 import { decodeAuthHeader, normaliseAuth, type AuthConfig } from '../distribution/types.js';
 
 export interface ImageApiDeps {
@@ -122,14 +122,7 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
   r.add('POST', '/auth', async (ctx) => {
     if (!d.distribution) throw notImplemented('login is not available in this Berth daemon');
     const auth = normaliseAuth(await readJSON<AuthConfig>(ctx));
-    try {
-      sendJSON(ctx, 200, await d.distribution.login(auth));
-    } catch (err) {
-      if (!(err instanceof LoginError)) throw err;
-      const body = JSON.stringify({ message: err.message }) + '\n';
-      ctx.res?.writeHead(401, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-      ctx.res?.end(body);
-    }
+    sendJSON(ctx, 200, await d.distribution.login(auth));
   });
 
   r.add('GET', '/distribution/{name*}/json', async (ctx) => {

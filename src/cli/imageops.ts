@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../client/errors.js';
+import type { HistoryItem } from '../client/types.js';
 import type { Cli } from './common.js';
 import { StatusError } from './common.js';
 import type { ParsedFlags } from './flags.js';
@@ -91,15 +92,6 @@ export async function loadCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 }
 
 // ---------- history ----------
-
-interface HistoryItem {
-  Id: string;
-  Created: number;
-  CreatedBy: string;
-  Tags: string[] | null;
-  Size: number;
-  Comment: string;
-}
 
 const HISTORY_HEADERS: Record<string, string> = { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' };
 

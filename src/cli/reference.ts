@@ -1,7 +1,10 @@
 /**
  * Image reference helpers in the docker CLI's "familiar" form (docker.io/library/ stripped).
+ * The split itself is Docker's grammar's, from src/images/reference.ts (pure, bundled).
  */
+import { splitReference } from '../images/reference.js';
 
+/** A reference as the CLI sees it: split, not validated (the daemon validates). */
 export interface ParsedReference {
   /** familiar repository name, e.g. "busybox", "localhost:5000/app" */
   name: string;
@@ -10,21 +13,8 @@ export interface ParsedReference {
 }
 
 export function parseReference(ref: string): ParsedReference {
-  let rest = ref;
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  }
-  let tag: string | undefined;
-  const lastSlash = rest.lastIndexOf('/');
-  const colon = rest.lastIndexOf(':');
-  if (colon > lastSlash) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-  }
-  return { name: familiarName(rest), tag, digest };
+  const p = splitReference(ref);
+  return { ...p, name: familiarName(p.name) };
 }
 
 export function familiarName(name: string): string {

@@ -179,6 +179,16 @@ export interface ImageInspect {
   [key: string]: unknown;
 }
 
+/** One layer of `GET /images/{name}/history`, newest first. */
+export interface HistoryItem {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
 export interface ImageDeleteItem {
   Untagged?: string;
   Deleted?: string;

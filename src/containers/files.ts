@@ -11,6 +11,7 @@ import { resolveInRoot } from '../lib/securepath.js';
 import { packPath } from '../lib/tarpack.js';
 import type { ContainerService } from './service.js';
 import type { Container } from './types.js';
+import type { PathStat } from '../client/types.js';
 import { resolveContainerPath } from '../volumes/paths.js';
 
 export interface Change {
@@ -74,14 +75,8 @@ export async function containerChanges(svc: ContainerService, ref: string): Prom
   );
 }
 
-/** Docker's PathStat, as sent base64-encoded in X-Docker-Container-Path-Stat. */
-export interface PathStat {
-  name: string;
-  size: number;
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
+/** Docker's PathStat (the API shape, src/client/types.ts), sent base64-encoded in X-Docker-Container-Path-Stat. */
+export type { PathStat };
 
 /** Unix mode bits to Go's os.FileMode bits, which docker's clients decode. */
 export function goFileMode(st: Stats): number {

@@ -4,6 +4,7 @@ import { mountsView, usesVolume } from '../volumes/mountpoint.js';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { invalid } from '../lib/errors.js';
+import { matchLabels } from '../lib/labels.js';
 import { humanDuration } from '../lib/units.js';
 import type { ImageStore } from '../images/store.js';
 import { parseReference, fullName } from '../images/reference.js';
@@ -170,14 +171,6 @@ const CONTAINER_FILTERS = new Set([
   'isolation', 'is-task', 'publish', 'expose',
 ]);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
-
-export function matchLabels(labels: Record<string, string>, wanted: string[]): boolean {
-  return wanted.every((w) => {
-    const eq = w.indexOf('=');
-    if (eq < 0) return Object.prototype.hasOwnProperty.call(labels, w);
-    return labels[w.slice(0, eq)] === w.slice(eq + 1);
-  });
-}
 
 export interface ListOptions {
   all: boolean;

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import type { ContentStore } from '../content/store.js';
 import type { EventBus } from '../events/bus.js';
-import { invalid } from '../lib/errors.js';
+import { invalid, unauthorized } from '../lib/errors.js';
 import { familiarName, familiarRepo, type Reference } from '../images/reference.js';
 import type { ImageStore } from '../images/store.js';
 import type { LayerStore } from '../snapshots/layers.js';
@@ -35,10 +35,6 @@ export interface DistributionServiceOptions {
 
 export interface Job {
   run(sink: ProgressSink): Promise<void>;
-}
-
-export class LoginError extends Error {
-  readonly status = 401;
 }
 
 /** Picks the optional distribution keys out of the daemon's configuration object. */
@@ -132,7 +128,7 @@ export class DistributionService {
     } catch (err) {
       if (err instanceof RegistryError && err.status === 401) {
         const msg = /login attempt/.test(err.message) ? err.message : `Get "${session.base}/v2/": ${err.message}`;
-        throw new LoginError(msg);
+        throw unauthorized(msg);
       }
       throw err;
     }

@@ -22,16 +22,24 @@ export interface Reference {
   digest?: string;
 }
 
-export function parseReference(input: string, opts: { defaultTag?: boolean } = {}): Reference {
-  const s = input.trim();
-  if (s === '') throw invalid('invalid reference format');
+/** A reference split into name, `:tag` and `@digest` as written, nothing validated or normalised. */
+export interface SplitReference {
+  name: string;
+  tag: string | undefined;
+  digest: string | undefined;
+}
+
+/**
+ * The lexical split of `name[:tag][@digest]` (a `:` after the last `/` starts the tag, so
+ * `localhost:5000/app` has none). Pure and dependency-free: the CLI uses it too.
+ */
+export function splitReference(s: string): SplitReference {
   let rest = s;
   let digest: string | undefined;
   const at = rest.indexOf('@');
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw invalid(`invalid reference format`);
   }
   let tag: string | undefined;
   const lastSlash = rest.lastIndexOf('/');
@@ -39,8 +47,19 @@ export function parseReference(input: string, opts: { defaultTag?: boolean } = {
   if (colon > lastSlash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw invalid('invalid reference format');
   }
+  return { name: rest, tag, digest };
+}
+
+export function parseReference(input: string, opts: { defaultTag?: boolean } = {}): Reference {
+  const s = input.trim();
+  if (s === '') throw invalid('invalid reference format');
+  const split = splitReference(s);
+  const rest = split.name;
+  const digest = split.digest;
+  let tag = split.tag;
+  if (digest !== undefined && !DIGEST.test(digest)) throw invalid(`invalid reference format`);
+  if (tag !== undefined && !TAG.test(tag)) throw invalid('invalid reference format');
   let domain = DEFAULT_DOMAIN;
   let path = rest;
   const slash = rest.indexOf('/');

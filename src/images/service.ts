@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Leases } from '../content/leases.js';
-import { matchLabels } from '../containers/view.js';
+import { matchLabels } from '../lib/labels.js';
 import { parseTimestampMs } from '../lib/timestamp.js';
 import { loadImages, resolveSaveNames, saveImages, type ArchiveDeps, type LoadMessage } from './archive.js';
 import { GarbageCollector } from './gc.js';
@@ -16,6 +16,9 @@ import { familiarName, fullName, parseReference, type Reference } from './refere
 import { importImage, type ImportOptions } from './import.js';
 import type { ImageStore } from './store.js';
 import type { Image } from './types.js';
+import type { HistoryItem } from '../client/types.js';
+
+export type { HistoryItem };
 
 export interface ImageUser {
   id: string;
@@ -38,15 +41,6 @@ export interface ImageServiceOptions {
 export interface PruneResult {
   ImagesDeleted: DeleteResponse | null;
   SpaceReclaimed: number;
-}
-
-export interface HistoryItem {
-  Id: string;
-  Created: number;
-  CreatedBy: string;
-  Tags: string[] | null;
-  Size: number;
-  Comment: string;
 }
 
 const PRUNE_FILTERS = new Set(['dangling', 'label', 'label!', 'until']);

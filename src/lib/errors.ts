@@ -6,6 +6,7 @@ export type ErrorCategory =
   | 'NotFound'
   | 'Conflict'
   | 'InvalidParameter'
+  | 'Unauthorized'
   | 'Forbidden'
   | 'Unavailable'
   | 'NotModified'
@@ -24,6 +25,7 @@ export class BerthError extends Error {
 export const notFound = (msg: string): BerthError => new BerthError('NotFound', msg);
 export const conflict = (msg: string): BerthError => new BerthError('Conflict', msg);
 export const invalid = (msg: string): BerthError => new BerthError('InvalidParameter', msg);
+export const unauthorized = (msg: string): BerthError => new BerthError('Unauthorized', msg);
 export const forbidden = (msg: string): BerthError => new BerthError('Forbidden', msg);
 export const unavailable = (msg: string): BerthError => new BerthError('Unavailable', msg);
 export const notModified = (msg = ''): BerthError => new BerthError('NotModified', msg);

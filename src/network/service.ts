@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { conflict, forbidden, invalid, notFound, system } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
+import { matchLabels } from '../lib/labels.js';
 import { span } from '../lib/trace.js';
 import type { Container } from '../containers/types.js';
 import { deleteLink, ensureBridge, linkExists, macFor, plumb, unplumb, vethName, type VethSpec } from './bridge.js';
@@ -19,6 +20,7 @@ import { canonical6, cidr6Text, contains6, Ipam6, ip6ToBig, overlaps6, parseCidr
 import { checkLinks, linkEnv, linkHostLines, type LinkLookup } from './links.js';
 import { allocatePorts, portKey, portRequests } from './portmap.js';
 import { NetworkStore } from './store.js';
+import { listPortsView, networkFilter, networkView, PREDEFINED, settingsView, type SettingsSource } from './view.js';
 import type { ContainerNetState, Endpoint, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
 
 export interface NetworkServiceOptions {
@@ -59,7 +61,6 @@ export interface EtcInfo {
 export const DEFAULT_BIP = '172.18.0.1/16';
 const BRIDGE_NAME_OPT = 'com.docker.network.bridge.name';
 const MTU_OPT = 'com.docker.network.driver.mtu';
-const PREDEFINED = new Set(['bridge', 'host', 'none']);
 
 export class NetworkService {
   readonly store: NetworkStore;
@@ -244,8 +245,10 @@ export class NetworkService {
     }
   }
 
-  list(): NetworkRecord[] {
-    return [...this.store.networks.values()];
+  /** The networks, those `filters` (`GET /networks`'s, validated) select when given. */
+  list(filters?: Map<string, string[]>): NetworkRecord[] {
+    const all = [...this.store.networks.values()];
+    return filters ? all.filter(networkFilter(filters, (n) => this.endpointsOn(n).length > 0)) : all;
   }
 
   /** Running containers attached to `n`: container ID → endpoint. */
@@ -260,24 +263,7 @@ export class NetworkService {
 
   /** Docker's NetworkResource for inspect/list. */
   view(n: NetworkRecord, o: { containers: boolean }): Record<string, unknown> {
-    const { bridge: _b, isDefault: _d, ...rest } = n;
-    void _b;
-    void _d;
-    const doc: Record<string, unknown> = { ...rest, IPAM: { ...n.IPAM, Config: n.IPAM.Config.map((p) => ({ ...p })) } };
-    if (o.containers) {
-      const containers: Record<string, unknown> = {};
-      for (const { c, ep } of this.endpointsOn(n)) {
-        containers[c.ID] = {
-          Name: c.Name.slice(1),
-          EndpointID: ep.EndpointID,
-          MacAddress: ep.MacAddress,
-          IPv4Address: `${ep.IPAddress}/${ep.IPPrefixLen}`,
-          IPv6Address: ep.GlobalIPv6Address ? `${ep.GlobalIPv6Address}/${ep.GlobalIPv6PrefixLen}` : '',
-        };
-      }
-      doc.Containers = containers;
-    } else doc.Containers = {};
-    return doc;
+    return networkView(n, o.containers ? this.endpointsOn(n) : undefined);
   }
 
   /* ------------------------------------------------------------------ create / remove */
@@ -844,65 +830,18 @@ export class NetworkService {
   settings(c: Container): Record<string, unknown> {
     const mode = c.HostConfig.NetworkMode || 'default';
     const st = this.store.containers.get(c.ID);
-    const networks: Record<string, unknown> = {};
-    let top: Endpoint | undefined;
-    if (mode === 'host' || mode === 'none') networks[mode] = endpointView(this.tryFind(mode)?.Id ?? '', undefined, {}, []);
+    const members: SettingsSource['members'] = [];
     for (const [id, req] of Object.entries(this.membershipOf(c))) {
       const n = this.store.networks.get(id);
-      if (!n) continue;
-      const ep = c.State.Running ? st?.endpoints[id] : undefined;
-      if (n.isDefault) top = ep;
-      const dnsNames = n.isDefault ? null : [c.Name.slice(1), c.ID.slice(0, 12), ...(req.Aliases ?? [])];
-      networks[n.Name] = endpointView(id, ep, req, dnsNames);
+      if (n) members.push({ n, req, ep: c.State.Running ? st?.endpoints[id] : undefined });
     }
-    return {
-      Bridge: '',
-      SandboxID: c.State.Running ? c.ID : '',
-      SandboxKey: c.State.Running ? `/proc/${c.State.Pid}/ns/net` : '',
-      Ports: this.portsView(c),
-      HairpinMode: false,
-      LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null,
-      SecondaryIPv6Addresses: null,
-      EndpointID: top?.EndpointID ?? '',
-      Gateway: top?.Gateway ?? '',
-      GlobalIPv6Address: top?.GlobalIPv6Address ?? '',
-      GlobalIPv6PrefixLen: top?.GlobalIPv6PrefixLen ?? 0,
-      IPAddress: top?.IPAddress ?? '',
-      IPPrefixLen: top?.IPPrefixLen ?? 0,
-      IPv6Gateway: top?.IPv6Gateway ?? '',
-      MacAddress: top?.MacAddress ?? '',
-      Networks: networks,
-    };
-  }
-
-  private portsView(c: Container): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
-    const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
-    if (!c.State.Running) return out;
-    for (const key of Object.keys(c.Config.ExposedPorts ?? {})) out[key.includes('/') ? key : `${key}/tcp`] = null;
-    for (const p of this.store.containers.get(c.ID)?.ports ?? []) {
-      const key = `${p.ContainerPort}/${p.Proto}`;
-      (out[key] ??= []).push({ HostIp: p.HostIp, HostPort: String(p.HostPort) });
-    }
-    return out;
+    const modeNetworkId = mode === 'host' || mode === 'none' ? (this.tryFind(mode)?.Id ?? '') : '';
+    return settingsView(c, { modeNetworkId, members, ports: st?.ports ?? [] });
   }
 
   /** The `Ports` of a `ps` entry. */
   listPorts(c: Container): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
-    if (!c.State.Running) return out;
-    const published = c.State.Running ? (this.store.containers.get(c.ID)?.ports ?? []) : [];
-    const seen = new Set<string>();
-    for (const p of published) {
-      out.push({ IP: p.HostIp, PrivatePort: p.ContainerPort, PublicPort: p.HostPort, Type: p.Proto });
-      seen.add(`${p.ContainerPort}/${p.Proto}`);
-    }
-    for (const key of Object.keys(c.Config.ExposedPorts ?? {})) {
-      const [port = '', proto = 'tcp'] = key.split('/');
-      if (!seen.has(`${port}/${proto}`)) out.push({ PrivatePort: Number(port), Type: proto });
-    }
-    return out;
+    return listPortsView(c, this.store.containers.get(c.ID)?.ports ?? []);
   }
 
   /** Names and IDs of the networks a container belongs to (ps --filter network=). */
@@ -915,26 +854,6 @@ export class NetworkService {
     }
     return out;
   }
-}
-
-function endpointView(networkId: string, ep: Endpoint | undefined, req: EndpointRequest, dnsNames: string[] | null): Record<string, unknown> {
-  return {
-    IPAMConfig: req.IPAMConfig ?? null,
-    Links: null,
-    Aliases: req.Aliases && req.Aliases.length > 0 ? req.Aliases : null,
-    MacAddress: ep?.MacAddress ?? '',
-    DriverOpts: req.DriverOpts ?? null,
-    GwPriority: 0,
-    NetworkID: networkId,
-    EndpointID: ep?.EndpointID ?? '',
-    Gateway: ep?.Gateway ?? '',
-    IPAddress: ep?.IPAddress ?? '',
-    IPPrefixLen: ep?.IPPrefixLen ?? 0,
-    IPv6Gateway: ep?.IPv6Gateway ?? '',
-    GlobalIPv6Address: ep?.GlobalIPv6Address ?? '',
-    GlobalIPv6PrefixLen: ep?.GlobalIPv6PrefixLen ?? 0,
-    DNSNames: dnsNames,
-  };
 }
 
 function cleanRequest(req: EndpointRequest): EndpointRequest {
@@ -964,13 +883,6 @@ function record(o: { name: string; driver: NetworkRecord['Driver']; pools: Netwo
     Options: o.options,
     Labels: o.labels,
   };
-}
-
-export function matchLabels(labels: Record<string, string>, wanted: string[]): boolean {
-  return wanted.every((w) => {
-    const i = w.indexOf('=');
-    return i < 0 ? w in labels : labels[w.slice(0, i)] === w.slice(i + 1);
-  });
 }
 
 /** The host's nameservers (loopback ones too: the embedded DNS forwards from the host). */

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveInRoot, resolveUser, readFileInRoot } from './user.js';
+import { resolveUser, readFileInRoot } from './user.js';
+import { resolveInRoot } from '../lib/securepath.js';
 import { isCategory } from '../lib/errors.js';
 
 let dir = '';
@@ -54,6 +55,11 @@ test('resolveInRoot clamps .. and resolves symlinks inside the root', () => {
 
 test('hostile symlinked /etc/passwd is read as if the rootfs were /', () => {
   assert.match(readFileInRoot(hostile, '/etc/passwd') ?? '', /inside/);
+  // A loop is dockerd's start failure (System, securejoin's text), not a bad parameter.
+  assert.throws(
+    () => readFileInRoot(hostile, '/loop1/x'),
+    (e: unknown) => isCategory(e, 'System') && (e as Error).message === `SecureJoin ${join(hostile, 'loop1/x')}: too many levels of symbolic links`,
+  );
   const u = resolveUser({ rootfs: hostile, user: 'inside' });
   assert.deepEqual(u, { uid: 7, gid: 7, additionalGids: [7], home: '/in' });
   assert.throws(() => resolveUser({ rootfs: hostile, user: 'evil' }), /unable to find user evil/);

@@ -1,76 +1,27 @@
 /**
  * User resolution for a container: Docker's `-u` forms against the container's own
- * /etc/passwd and /etc/group, read without ever following a symlink out of the rootfs.
- * Also the securejoin-style {@link resolveInRoot} the daemon uses for every path a user names
- * inside a container's filesystem.
+ * /etc/passwd and /etc/group, read without ever following a symlink out of the rootfs
+ * (paths resolved with the one securejoin-style {@link resolveInRoot} in lib/securepath.ts).
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import * as posixPath from 'node:path/posix';
-import { system } from '../lib/errors.js';
-
-/** Symlinks followed before giving up with ELOOP (as filepath-securejoin). */
-export const MAX_SYMLINKS = 255;
+import { isCategory, system } from '../lib/errors.js';
+import { resolveInRoot } from '../lib/securepath.js';
 
 const MAX_ID = 2147483647;
 
 /**
- * Resolve `unsafePath` inside `root` as if `root` were `/`: every symlink met is read and
- * resolved relative to `root` (absolute targets restart at `root`), `..` never climbs above
- * `root`, and missing components are taken literally. Returns an absolute host path under
- * `root`. Throws a System error (ELOOP) after {@link MAX_SYMLINKS} links.
- *
- * Like securejoin, this is a lexical resolution at one point in time: a caller that then opens
- * the result should not follow a final symlink (O_NOFOLLOW) if the tree may change meanwhile.
+ * Read a file inside a rootfs (resolved with {@link resolveInRoot}); undefined when absent.
+ * A symlink loop is a System error with securejoin's text, as dockerd answers at start.
  */
-export function resolveInRoot(root: string, unsafePath: string): string {
-  const cleanRoot = posixPath.resolve(root);
-  let current = ''; // resolved so far, relative, no symlinks, no '..'
-  let remaining = unsafePath;
-  let links = 0;
-  while (remaining !== '') {
-    const i = remaining.indexOf('/');
-    let part: string;
-    if (i === -1) {
-      part = remaining;
-      remaining = '';
-    } else {
-      part = remaining.slice(0, i);
-      remaining = remaining.slice(i + 1);
-    }
-    const next = posixPath.join('/', current, part);
-    if (next === '/') {
-      current = '';
-      continue;
-    }
-    const full = cleanRoot + next;
-    let isLink = false;
-    try {
-      isLink = lstatSync(full).isSymbolicLink();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw system(`resolving ${unsafePath} in ${root}`, err);
-    }
-    if (!isLink) {
-      current = next;
-      continue;
-    }
-    links++;
-    if (links > MAX_SYMLINKS) {
-      const e = system(`SecureJoin ${posixPath.join(cleanRoot, unsafePath)}: too many levels of symbolic links`);
-      throw e;
-    }
-    const dest = readlinkSync(full);
-    remaining = dest + '/' + remaining;
-    if (dest.startsWith('/')) current = '';
-  }
-  const finalPath = posixPath.join('/', current);
-  if (cleanRoot === '/') return finalPath;
-  return finalPath === '/' ? cleanRoot : cleanRoot + finalPath;
-}
-
-/** Read a file inside a rootfs (resolved with {@link resolveInRoot}); undefined when absent. */
 export function readFileInRoot(root: string, path: string): string | undefined {
-  const resolved = resolveInRoot(root, path);
+  let resolved: string;
+  try {
+    resolved = resolveInRoot(root, path);
+  } catch (err) {
+    if (isCategory(err, 'InvalidParameter')) throw system(`SecureJoin ${posixPath.join(posixPath.resolve(root), path)}: too many levels of symbolic links`, err);
+    throw err;
+  }
   let fd: number;
   try {
     fd = openSync(resolved, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);

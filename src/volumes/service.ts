@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventBus } from '../events/bus.js';
 import { conflict, invalid, isCategory, messageOf, notFound, system } from '../lib/errors.js';
 import { isMounted, unmount } from '../lib/syscalls.js';
+import { matchLabels } from '../lib/labels.js';
 import type { VolumeRecord, VolumeStore } from './store.js';
 
 /** Docker's label on volumes created without a name (what `volume prune` removes by default). */
@@ -317,14 +318,6 @@ function validateOptions(name: string, opts: Record<string, string>): void {
   }
   if (opts.type && !opts.device) throw invalid(`create ${name}: missing required option: "device"`);
   if (opts.device && !opts.type) throw invalid(`create ${name}: missing required option: "type"`);
-}
-
-function matchLabels(labels: Record<string, string>, wanted: string[]): boolean {
-  return wanted.every((w) => {
-    const eq = w.indexOf('=');
-    if (eq < 0) return Object.prototype.hasOwnProperty.call(labels, w);
-    return labels[w.slice(0, eq)] === w.slice(eq + 1);
-  });
 }
 
 /** Bytes of the regular files under a directory (symlinks not followed), as dockerd counts. */
