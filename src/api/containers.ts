@@ -345,6 +345,8 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
         conn.write(tty ? e.line : frame(e.stream === 'stdout' ? STDOUT : STDERR, e.line));
       }
     }
+    // dockerd announces the attach once the logs are replayed, before streaming
+    svc.publish(c, 'attach');
     if (!stream) {
       conn.end();
       return;
@@ -362,7 +364,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
         conn.end();
         return;
       }
-      pipeAttach(conn, sock, { tty, stdin: wantStdin, stdout: wantOut, stderr: wantErr, detachKeys: tty ? detachKeys : Buffer.alloc(0) });
+      pipeAttach(conn, sock, { tty, stdin: wantStdin, stdout: wantOut, stderr: wantErr, detachKeys: tty ? detachKeys : Buffer.alloc(0), onDetach: () => svc.publish(c, 'detach') });
     };
 
     const cur = svc.get(c.ID);
