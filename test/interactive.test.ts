@@ -241,6 +241,61 @@ for (const cli of CLIS) {
       }
     });
 
+    it('events: attach, resize (height/width), detach of an attached client; exec_detach', T, async () => {
+      // The docker CLI watches for the detach keys itself and just hangs up, so the engine sees no
+      // escape sequence and (like dockerd 20.10) publishes no detach event; berth leaves the keys
+      // to the engine, which publishes `detach` / `exec_detach` as dockerd does when it sees them.
+      const serverDetach = cli === 'berth';
+      const t0 = Date.now() / 1000 - 0.5;
+      const id = ok(await x(['run', '-dit', '--name', `evtty-${tag}`, 'busybox', 'sh']));
+      try {
+        const p = pty(cli, ['attach', id]);
+        try {
+          const evs = async (): Promise<Array<{ action: string; attrs: Record<string, string> }>> => {
+            const r = await d.api.get(`/events?since=${t0}&until=${Date.now() / 1000 + 0.001}&filters=${encodeURIComponent(JSON.stringify({ container: [id] }))}`);
+            return r.text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((e) => ({ action: e.Action, attrs: e.Actor.Attributes }));
+          };
+          const resized = (h: number, w: number) => async () =>
+            (await evs()).find((e) => e.action === 'resize' && e.attrs.height === String(h) && e.attrs.width === String(w));
+          await waitFor(resized(30, 100), { what: 'resize event 30x100' });
+          await p.resize(40, 120);
+          const ev = await waitFor(resized(40, 120), { what: 'resize event 40x120' });
+          assert.deepEqual(ev.attrs, { height: '40', width: '120', image: 'busybox', name: `evtty-${tag}` });
+          p.write('\x10\x11');
+          await p.wait();
+          assert.match(p.output, /read escape sequence/, p.desc);
+          if (serverDetach) {
+            const acts = (await waitFor(async () => {
+              const all = await evs();
+              return all.some((e) => e.action === 'detach') ? all : undefined;
+            }, { what: `detach event (${p.desc})` })).map((e) => e.action);
+            assert.deepEqual(acts.filter((a) => ['create', 'start', 'attach', 'detach'].includes(a)), ['create', 'start', 'attach', 'detach'], acts.join(','));
+          } else {
+            const acts = (await evs()).map((e) => e.action);
+            assert.deepEqual(acts.filter((a) => ['create', 'start', 'attach', 'detach'].includes(a)), ['create', 'start', 'attach'], acts.join(','));
+          }
+        } finally {
+          p.kill();
+        }
+        const q = pty(cli, ['exec', '-it', id, 'sh']);
+        try {
+          await q.expect(PROMPT);
+          q.write('\x10\x11');
+          assert.equal(await q.wait(), 1, q.desc);
+        } finally {
+          q.kill();
+        }
+        if (!serverDetach) return;
+        const execDetach = await waitFor(async () => {
+          const r = await d.api.get(`/events?since=${t0}&until=${Date.now() / 1000 + 0.001}&filters=${encodeURIComponent(JSON.stringify({ container: [id], event: ['exec_detach'] }))}`);
+          return r.text.split('\n').filter(Boolean).map((l) => JSON.parse(l))[0];
+        }, { what: 'exec_detach event' });
+        assert.match(execDetach.Actor.Attributes.execID, /^[0-9a-f]{64}$/);
+      } finally {
+        await d.api.delete(`/containers/${id}?force=1`);
+      }
+    });
+
     it('exec -it: the detach sequence ends the session with "read escape sequence"', T, async () => {
       const p = pty(cli, ['exec', '-it', box, 'sh']);
       try {
@@ -349,6 +404,31 @@ for (const cli of CLIS) {
     });
   });
 }
+
+describe('resize API', () => {
+  it('back-to-back resizes reach the TTY in order: the last one wins (conmon merged FIFO lines)', T, async () => {
+    const c = await d.api.post('/containers/create', { Image: 'busybox', Cmd: ['sleep', '600'], Tty: true, OpenStdin: true });
+    assert.equal(c.status, 201, c.text);
+    const id = c.json().Id as string;
+    try {
+      assert.equal((await d.api.post(`/containers/${id}/start`)).status, 204);
+      // As `stty rows 40 cols 120` makes a client send: rows first, then columns, with no pause.
+      for (let i = 0; i < 10; i++) {
+        for (const [h, w] of [[20 + i, 60 + i], [40, 60 + i], [40, 120]] as const) {
+          const r = await d.api.post(`/containers/${id}/resize?h=${h}&w=${w}`);
+          assert.equal(r.status, 200, r.text);
+        }
+        const size = await waitFor(async () => {
+          const out = ok(await d.berth(['exec', id, 'stty', '-F', '/dev/console', 'size']));
+          return out === '40 120' ? out : undefined;
+        }, { what: `terminal size 40 120 after round ${i}`, timeout: 5_000 });
+        assert.equal(size, '40 120');
+      }
+    } finally {
+      await d.api.delete(`/containers/${id}?force=1`);
+    }
+  });
+});
 
 describe('exec API', () => {
   it('exec inspect: Running and Pid while it runs, ExitCode after; 409 for a stopped container', T, async () => {
