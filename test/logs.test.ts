@@ -38,6 +38,42 @@ for (const cli of CLIS) {
   describe(`logs via ${cli}`, { skip }, () => {
     const x = (args: string[], o?: RunOptions) => d.cli(cli as CliName, args, o);
 
+    it('--details prefixes the log-opt labels/env attributes (sorted, escaped) or a blank; after --timestamps', T, async () => {
+      const a = ok(await x(['run', '-d', '-l', 'zz=last one', '-l', 'aa=1', '-e', 'MODE=x&y', '--log-opt', 'labels=zz,aa', '--log-opt', 'env=MODE', 'busybox', 'sh', '-c', 'echo out; echo err >&2']));
+      const b = ok(await x(['run', '-d', 'busybox', 'echo', 'plain']));
+      try {
+        await waitFor(async () => (await d.state(a)).Running === false && (await d.state(b)).Running === false, { what: 'containers to exit' });
+        const r = await x(['logs', '--details', a]);
+        assert.equal(r.code, 0, r.stderr);
+        // as dockerd 20.10 prints them: stdout and stderr each on their stream
+        assert.equal(r.stdout, 'MODE=x%26y,aa=1,zz=last+one out\n');
+        assert.equal(r.stderr, 'MODE=x%26y,aa=1,zz=last+one err\n');
+        assert.equal(ok(await x(['logs', '--details', b])), ' plain'.trim());
+        const raw = await x(['logs', '--details', b]);
+        assert.equal(raw.stdout, ' plain\n');
+        const ts = lines((await x(['logs', '--details', '--timestamps', a])).stdout)[0] ?? '';
+        assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z MODE=x%26y,aa=1,zz=last\+one out$/);
+        // without --details: the bare line
+        assert.equal((await x(['logs', b])).stdout, 'plain\n');
+      } finally {
+        await d.api.delete(`/containers/${a}?force=1`);
+        await d.api.delete(`/containers/${b}?force=1`);
+      }
+    });
+
+    it('logs of a TTY container are the terminal bytes, unframed (ONLCR applied, as dockerd shows them)', T, async () => {
+      const id = ok(await x(['run', '-d', '-t', 'busybox', 'sh', '-c', 'printf "a\\r\\nb\\n"']));
+      try {
+        await waitFor(async () => (await d.state(id)).Running === false, { what: 'container to exit' });
+        const r = await x(['logs', id]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, 'a\r\r\nb\r\n');
+        assert.equal(r.stderr, '');
+      } finally {
+        await d.api.delete(`/containers/${id}?force=1`);
+      }
+    });
+
     it('max-size/max-file keep the newest lines in at most max-file files, none lost in between', T, async () => {
       const id = ok(await x(['run', '-d', '--log-opt', 'max-size=2k', '--log-opt', 'max-file=3', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo line $i; sleep 0.002; done']));
       assert.equal(ok(await x(['wait', id])), '0');

@@ -272,6 +272,29 @@ for (const cli of CLIS) {
       assert.match(line, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z container destroy ${id} \\(evl=${cli}, image=busybox, name=${name}-2\\)$`));
     });
 
+    it('events: volume mount/unmount of a run with -v; image save and load name the image by ID', T, async () => {
+      const t0 = now() - 0.5;
+      const vol = `evvol-${cli}`;
+      const id = ok(await x(['run', '-d', '-v', `${vol}:/data`, 'busybox', 'true']));
+      await waitFor(async () => (await d.state(id)).Running === false, { what: 'container to exit' });
+      ok(await x(['rm', id]));
+      ok(await x(['volume', 'rm', vol]));
+      const imageId = ok(await x(['image', 'inspect', '--format', '{{.Id}}', 'busybox']));
+      const tar = `${d.root}/ev-save-${cli}.tar`;
+      ok(await x(['save', '-o', tar, 'busybox']));
+      ok(await x(['load', '-i', tar]));
+      const until = (now() + 0.001).toFixed(3);
+      const fmt = '{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}';
+      const evs = lines(ok(await x(['events', '--since', String(t0), '--until', until, '--filter', `volume=${vol}`, '--format', fmt])));
+      const attrs = (action: string): Record<string, string> => JSON.parse(evs.find((l) => l.startsWith(`volume ${action} ${vol} `))?.replace(/^(\S+ ){3}/, '') ?? 'null');
+      assert.deepEqual(evs.map((l) => l.split(' ')[1]), ['create', 'mount', 'unmount', 'destroy'], evs.join('\n'));
+      // as dockerd 20.10 reports them
+      assert.deepEqual(attrs('mount'), { container: id, destination: '/data', driver: 'local', propagation: '', 'read/write': 'true' });
+      assert.deepEqual(attrs('unmount'), { container: id, driver: 'local' });
+      const img = lines(ok(await x(['events', '--since', String(t0), '--until', until, '--filter', 'type=image', '--filter', 'event=save', '--filter', 'event=load', '--format', fmt])));
+      assert.deepEqual(img, [`image save ${imageId} {"name":"${imageId}"}`, `image load ${imageId} {"name":"${imageId}"}`]);
+    });
+
     it('events: an OOM kill publishes oom and die (137)', T, async () => {
       const t0 = now() - 0.5;
       const r = await x(['run', '--name', `oom-ev-${cli}`, '--memory', '16m', '--memory-swap', '16m', 'busybox', 'tail', '/dev/zero'], { timeout: 60_000 });

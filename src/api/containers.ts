@@ -11,6 +11,7 @@ import type { ImageStore } from '../images/store.js';
 import { packPath } from '../lib/tarpack.js';
 import { readLog, parseTimeNs } from '../runtime/logs.js';
 import { rotatedLogs } from '../runtime/logconfig.js';
+import { logDetailsPrefix } from '../containers/logdetails.js';
 import { boolParam, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
 import { frame, hijack, parseDetachKeys, pipeAttach, STDERR, STDOUT, streamContentType } from './streams.js';
 import * as path from 'node:path';
@@ -279,6 +280,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     if (tail !== undefined && !Number.isInteger(tail)) throw invalid(`invalid value for tail: ${tailRaw}`);
     const follow = boolParam(q, 'follow');
     const timestamps = boolParam(q, 'timestamps');
+    const details = boolParam(q, 'details') ? Buffer.from(logDetailsPrefix(c)) : undefined;
     const sinceNs = timeParam(q.get('since'));
     const untilNs = timeParam(q.get('until'));
     const res = ctx.res;
@@ -316,7 +318,9 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     try {
       for await (const e of readLog(c.LogPath, opts)) {
         if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) continue;
-        const payload = timestamps ? Buffer.concat([Buffer.from(`${e.time} `), e.line]) : e.line;
+        // dockerd's order: timestamp, then the details, then the line
+        const line = details ? Buffer.concat([details, e.line]) : e.line;
+        const payload = timestamps ? Buffer.concat([Buffer.from(`${e.time} `), line]) : line;
         const ok = res.write(tty ? payload : frame(e.stream === 'stdout' ? STDOUT : STDERR, payload));
         if (!ok) await new Promise((r2) => res.once('drain', r2));
         if (ac.signal.aborted) break;
@@ -347,6 +351,8 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
         conn.write(tty ? e.line : frame(e.stream === 'stdout' ? STDOUT : STDERR, e.line));
       }
     }
+    // dockerd announces the attach once the logs are replayed, before streaming
+    svc.publish(c, 'attach');
     if (!stream) {
       conn.end();
       return;
@@ -364,7 +370,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
         conn.end();
         return;
       }
-      pipeAttach(conn, sock, { tty, stdin: wantStdin, stdout: wantOut, stderr: wantErr, detachKeys: tty ? detachKeys : Buffer.alloc(0) });
+      pipeAttach(conn, sock, { tty, stdin: wantStdin, stdout: wantOut, stderr: wantErr, detachKeys: tty ? detachKeys : Buffer.alloc(0), onDetach: () => svc.publish(c, 'detach') });
     };
 
     const cur = svc.get(c.ID);

@@ -55,6 +55,7 @@ export function registerExecRoutes(r: Router, execs: ExecService): void {
             stderr: rec.Config.AttachStderr,
             detachKeys: tty ? detachKeys : Buffer.alloc(0),
             beforeEnd: holdEnd,
+            onDetach: () => execs.detached(rec.ID),
           });
         },
       });

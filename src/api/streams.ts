@@ -136,4 +136,8 @@ export function pipeAttach(conn: Duplex, sock: SocketLike, o: PipeOptions): void
   conn.on('end', () => {
     if (!closed) sock.end();
   });
+  // A 'data' listener does not restart a socket paused explicitly — and splitUpgradeBody pauses it
+  // when an Upgrade request's body came in its own packet (the docker CLI, now and then): input
+  // then never flowed (exec -it's lost Ctrl-C). Resume it.
+  conn.resume();
 }

@@ -412,6 +412,7 @@ async function logsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const res = await cli.client.containerLogs(id, {
     follow: flags.bool('follow'),
     timestamps: flags.bool('timestamps'),
+    details: flags.bool('details'),
     since: since ? parseTimestamp(since) : undefined,
     until: until ? parseTimestamp(until) : undefined,
     tail: flags.string('tail') ?? 'all',

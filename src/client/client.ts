@@ -433,7 +433,7 @@ export class EngineClient {
 
   containerLogs(
     id: string,
-    opts: { follow?: boolean; stdout?: boolean; stderr?: boolean; since?: string | undefined; until?: string | undefined; timestamps?: boolean; tail?: string | undefined } = {},
+    opts: { follow?: boolean; stdout?: boolean; stderr?: boolean; since?: string | undefined; until?: string | undefined; timestamps?: boolean; details?: boolean; tail?: string | undefined } = {},
   ): Promise<http.IncomingMessage> {
     return this.request({
       path: `/containers/${encodeURIComponent(id)}/logs`,
@@ -444,6 +444,7 @@ export class EngineClient {
         since: opts.since,
         until: opts.until,
         timestamps: opts.timestamps,
+        details: opts.details,
         tail: opts.tail,
       },
     });

@@ -83,7 +83,7 @@ export class ExecService {
       dir: path.join(this.execRoot, 'exec', id),
     };
     this.execs.set(id, rec);
-    this.containers.publish(c, `exec_create: ${cmd.join(' ')}`, { execID: id });
+    this.containers.publish(c, `exec_create: ${execAction(cmd)}`, { execID: id });
     return rec;
   }
 
@@ -157,7 +157,7 @@ export class ExecService {
     t.mark('started');
     rec.Running = true;
     rec.Pid = session.pid;
-    this.containers.publish(c, `exec_start: ${rec.Config.Cmd.join(' ')}`, { execID: id });
+    this.containers.publish(c, `exec_start: ${execAction(rec.Config.Cmd)}`, { execID: id });
     const done = session.exited.then(async (code) => {
       t.mark('exited');
       t.end();
@@ -216,6 +216,17 @@ export class ExecService {
     await resizeTerminal(rec.dir, height, width).catch(() => undefined);
   }
 
+  /** A client left an exec session with the detach keys: dockerd's `exec_detach` event. */
+  detached(id: string): void {
+    const rec = this.execs.get(id);
+    if (!rec) return;
+    try {
+      this.containers.publish(this.containers.get(rec.ContainerID), 'exec_detach', { execID: id });
+    } catch {
+      /* the container is gone */
+    }
+  }
+
   inspect(id: string): Record<string, unknown> {
     const rec = this.get(id);
     const c = this.containers.get(rec.ContainerID);
@@ -265,4 +276,9 @@ function cleanMessage(msg: string): string {
   } catch {
     return m[1] as string;
   }
+}
+
+/** The command part of dockerd's exec event actions: entrypoint, a blank, the arguments. */
+export function execAction(cmd: string[]): string {
+  return `${cmd[0] ?? ''} ${cmd.slice(1).join(' ')}`;
 }

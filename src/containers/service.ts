@@ -828,6 +828,7 @@ export class ContainerService {
     if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
     if (!c.Config.Tty) return;
     await resizeTerminal(this.runDir(c.ID), height, width).catch(() => undefined);
+    this.event(c, 'resize', { height: String(height), width: String(width) });
   }
 
   /* ------------------------------------------------------------------ exec support */

@@ -72,7 +72,7 @@ export class ImageService {
     const items = resolveSaveNames(this.o.images, names);
     return async (out) => {
       await saveImages(this.archiveDeps(), items, out);
-      for (const it of items) this.o.events.publish('image', 'save', it.image.id, {});
+      for (const it of items) this.o.events.publish('image', 'save', it.image.id, { ...(it.image.config.config?.Labels ?? {}), name: it.image.id });
     };
   }
 
@@ -82,7 +82,8 @@ export class ImageService {
     await loadImages(this.archiveDeps(), src, {
       tempDir,
       onMessage: opts.onMessage,
-      onLoaded: (image, tags) => this.o.events.publish('image', 'load', image.id, tags[0] ? { name: tags[0] } : {}),
+      // dockerd names the image by its ID in load events, whatever tags it carries
+      onLoaded: (image) => this.o.events.publish('image', 'load', image.id, { ...(image.config.config?.Labels ?? {}), name: image.id }),
     });
   }
 

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { SeqpacketSocket } from 'node-unix-socket';
 import { system } from '../lib/errors.js';
+import { sendWindowSize } from './winsize.js';
 
 export interface MonitorPaths {
   bundle: string;
@@ -330,21 +331,7 @@ export async function startExec(o: StartExecOptions): Promise<ExecSession> {
   return { pid, exited };
 }
 
-/**
- * Sends a window size to a monitor's control FIFO (`1 <height> <width>`). Opened non-blocking:
- * when the monitor is gone there is no reader, and a blocking open would hold one of libuv's
- * few threads forever.
- */
+/** Sends a window size to a monitor's terminal (see winsize.ts: conmon's FIFO quirks). */
 export async function resizeTerminal(bundleDir: string, height: number, width: number): Promise<void> {
-  let fh: fs.FileHandle;
-  try {
-    fh = await fs.open(path.join(bundleDir, 'ctl'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
-  } catch {
-    return; // ENXIO: nobody reads the FIFO, the container has exited
-  }
-  try {
-    await fh.write(`1 ${height} ${width}\n`);
-  } finally {
-    await fh.close();
-  }
+  await sendWindowSize(bundleDir, height, width);
 }
