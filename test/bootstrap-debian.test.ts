@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as http from 'node:http';
 import { HAVE_DOCKER, TestDaemon, cleanupAndCheck } from './helpers/daemon.js';
 import { ok } from './helpers/assert.js';
@@ -28,7 +29,6 @@ const ARCHIVE_UP = await reachable(`${MIRROR}/dists/bookworm/Release`);
 const SKIP = ARCHIVE_UP ? false : `Debian's archive (${MIRROR}) is unreachable: debian bootstrap skipped`;
 
 let d: TestDaemon | undefined;
-const tmpBefore = new Set(fs.readdirSync('/tmp').filter((n) => n.startsWith('berth-debootstrap-')));
 
 describe('berth image bootstrap debian', { skip: SKIP }, () => {
   before(async () => {
@@ -38,7 +38,10 @@ describe('berth image bootstrap debian', { skip: SKIP }, () => {
 
   it('builds debian:bookworm with debootstrap; it runs bash, dpkg and apt', { timeout: 600_000 }, async () => {
     const t = d as TestDaemon;
-    const id = ok(await t.berth(['image', 'bootstrap', 'debian:bookworm'], { timeout: 600_000 }));
+    // The CLI's scratch goes to a TMPDIR of this test's own, so other debootstraps on the machine do not count.
+    const tmp = path.join(t.root, 'client-tmp');
+    fs.mkdirSync(tmp);
+    const id = ok(await t.berth(['image', 'bootstrap', 'debian:bookworm'], { timeout: 600_000, env: { TMPDIR: tmp } }));
     assert.match(id, /^sha256:[0-9a-f]{64}$/);
     const img = (await t.api.get('/images/debian:bookworm/json')).json<{ Id: string; Config: { Cmd: string[] }; Size: number; RootFS: { Layers: string[] } }>();
     assert.equal(img.Id, id);
@@ -53,8 +56,7 @@ describe('berth image bootstrap debian', { skip: SKIP }, () => {
     assert.match(apt as string, /^apt 2\./);
     assert.equal(lists, '0', 'apt lists trimmed');
     // Nothing left behind on the client.
-    const left = fs.readdirSync('/tmp').filter((n) => n.startsWith('berth-debootstrap-') && !tmpBefore.has(n));
-    assert.deepEqual(left, []);
+    assert.deepEqual(fs.readdirSync(tmp), []);
   });
 
   it('refuses an unknown suite before doing anything', async () => {
