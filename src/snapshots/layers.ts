@@ -70,7 +70,7 @@ function unpackInWorker(src: Readable, dir: string, blobFile: string | undefined
           if (inFlight < MAX_CHUNKS_IN_FLIGHT / 2 && !finished) src.resume();
         } else if (m.t === 'done') {
           finished = true;
-          resolve({ diffId: m.diffId, size: m.size });
+          resolve({ diffId: m.diffId, size: m.size, tarSize: m.tarSize });
         } else {
           finished = true;
           reject(srcError ?? new BerthError((m.category as ErrorCategory | undefined) ?? 'System', m.message));
@@ -127,21 +127,22 @@ export class LayerStore {
   /**
    * Unpacks an uncompressed layer tar on top of `parent`. When `blobFile` is given the exact
    * bytes are also written there (the caller commits them to the content store by diff ID).
-   * `verify` sees the diff ID once every byte is in and may throw to discard the layer.
+   * `verify` sees the diff ID (and the tar's size) once every byte is in and may throw to
+   * discard the layer.
    */
   async apply(
     parent: string | undefined,
     src: Readable,
-    opts: { blobFile?: string; lease?: Lease; verify?: (diffId: string) => void | Promise<void>; sizeHint?: number } = {},
+    opts: { blobFile?: string; lease?: Lease; verify?: (diffId: string, tarSize: number) => void | Promise<void>; sizeHint?: number } = {},
   ): Promise<LayerInfo> {
     const tmp = path.join(this.root, `tmp-${randomBytes(8).toString('hex')}`);
     const diff = path.join(tmp, 'diff');
     // Large layers unpack in a worker thread (several layers, several cores); small ones here.
     const unpack = (opts.sizeHint ?? 0) >= WORKER_MIN_BYTES ? unpackInWorker(src, diff, opts.blobFile) : unpackLayer(src, diff, { blobFile: opts.blobFile });
     try {
-      const { diffId, size } = await unpack.done;
+      const { diffId, size, tarSize } = await unpack.done;
       // The caller's last word (e.g. the image config's diff ID) before anything becomes visible.
-      await opts.verify?.(diffId);
+      await opts.verify?.(diffId, tarSize);
       const chainId = chainIdOf(parent, diffId);
       const info: LayerInfo = { chainId, diffId, size };
       if (parent !== undefined) info.parent = parent;
