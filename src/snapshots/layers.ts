@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { Gunzip } from 'node:zlib';
 import { readJSON, syncDir, writeJSONAtomic } from '../lib/atomic.js';
 import { BerthError, type ErrorCategory } from '../lib/errors.js';
 import { unpackLayer, type UnpackResult } from './unpack.js';
@@ -42,10 +43,13 @@ const hex = (digest: string): string => digest.replace(/^sha256:/, '');
 /** Layers announced at least this big unpack in a worker thread. */
 export const WORKER_MIN_BYTES = 4 << 20;
 const MAX_CHUNKS_IN_FLIGHT = 64;
+/** Chunks this big are transferred, not copied, when they own their memory (never pool slices). */
+const TRANSFER_MIN_BYTES = 64 << 10;
 
 /** unpackLayer in a worker thread: `src` is read here and posted with ack-based flow control. */
 function unpackInWorker(src: Readable, dir: string, blobFile: string | undefined): { done: Promise<UnpackResult>; abort: () => void } {
   src.pause();
+  const ownsChunks = src instanceof Gunzip;
   let srcError: Error | undefined;
   let worker: Worker | undefined;
   let finished = false;
@@ -85,7 +89,11 @@ function unpackInWorker(src: Readable, dir: string, blobFile: string | undefined
       });
       src.on('data', (chunk: Buffer) => {
         inFlight++;
-        w.postMessage({ t: 'data', b: chunk } satisfies ToWorker);
+        // A gunzip's full output chunk is a whole ArrayBuffer nothing else holds (zlib allocates
+        // a new one after each): it moves to the worker without a copy. Other sources' chunks may
+        // be shared (a socket's buffer also being written to a file) and are copied.
+        const whole = ownsChunks && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.byteLength >= TRANSFER_MIN_BYTES;
+        w.postMessage({ t: 'data', b: chunk } satisfies ToWorker, whole ? [chunk.buffer as ArrayBuffer] : []);
         if (inFlight >= MAX_CHUNKS_IN_FLIGHT) src.pause();
       });
       src.on('end', () => w.postMessage({ t: 'end' } satisfies ToWorker));
