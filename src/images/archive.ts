@@ -22,6 +22,7 @@ import { compressionOf } from '../lib/decompress.js';
 import { BerthError, invalid, notFound } from '../lib/errors.js';
 import { extractTar } from '../lib/safetar.js';
 import { resolveInRoot } from '../lib/securepath.js';
+import { limiter } from '../distribution/progress.js';
 import { chainIdOf, type LayerStore } from '../snapshots/layers.js';
 import { decompress } from './import.js';
 import { familiarName, fullName, parseReference, type Reference } from './reference.js';
@@ -243,15 +244,15 @@ export async function loadImages(
         if (ref.digest !== undefined) throw invalid(`invalid tag ${JSON.stringify(t)}: a digest reference cannot be loaded as a tag`);
         return ref;
       });
-      let parent: string | undefined;
-      for (let i = 0; i < diffIds.length; i++) {
-        const want = diffIds[i] as string;
-        const chain = chainIdOf(parent, want);
+      // Layer directories do not depend on their parents on disk: two layers unpack at once.
+      const chains: string[] = [];
+      for (const d of diffIds) chains.push(chainIdOf(chains[chains.length - 1], d));
+      const limit = limiter(2);
+      const jobs = diffIds.map((want, i) => limit(async () => {
+        const parent = i === 0 ? undefined : chains[i - 1];
+        const chain = chains[i] as string;
         lease.add([chain, want]);
-        if ((await deps.layers.has(chain)) && (await deps.content.has(want))) {
-          parent = chain;
-          continue;
-        }
+        if ((await deps.layers.has(chain)) && (await deps.content.has(want))) return;
         const file = resolveInRoot(dir, plan.layerPaths[i] as string);
         const st = await fs.stat(file).catch(() => undefined);
         if (!st?.isFile()) throw invalid(`failed to load layer ${plan.layerPaths[i]}: no such file in the archive`);
@@ -284,8 +285,9 @@ export async function loadImages(
           await fs.rm(blobFile, { force: true });
         }
         opts.onMessage({ status: 'Loading layer', id: hex(want).slice(0, 12), progressDetail: { current: st.size, total: st.size } });
-        parent = chain;
-      }
+      }));
+      const failed = (await Promise.allSettled(jobs)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       const id = sha256(configBytes);
       lease.add(id);
       const existedImage = deps.images.byId(id) !== undefined;
