@@ -38,6 +38,7 @@ describe('a diff ID stored as its compressed blob', () => {
     assert.ok((await buffer(s.read(diffId))).equals(tar));
     // The compressed blob is listed as the diff ID it holds (what GC and prune compare against).
     assert.deepEqual(await s.list(), [diffId]);
+    assert.equal(await s.storedBytes(diffId), gz.length);
     await s.delete(diffId);
     assert.equal(await s.has(diffId), false);
     assert.deepEqual(await s.list(), []);

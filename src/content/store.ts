@@ -184,6 +184,14 @@ export class ContentStore {
     return { digest, size: buf.length };
   }
 
+  /** Bytes on disk for a digest: the blob's, or for a diff ID stored compressed, its compressed blob's. */
+  async storedBytes(digest: string): Promise<number> {
+    const st = await fs.stat(this.blobPath(digest)).catch(() => undefined);
+    if (st) return st.size;
+    const c = await this.compressedTar(digest);
+    return c === undefined ? 0 : ((await fs.stat(this.blobPath(c.digest)).catch(() => undefined))?.size ?? 0);
+  }
+
   /** Removes a blob; for a diff ID stored compressed, its record and the compressed blob. */
   async delete(digest: string): Promise<void> {
     await fs.rm(this.blobPath(digest), { force: true });

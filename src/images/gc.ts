@@ -56,7 +56,7 @@ export class GarbageCollector {
     }
     for (const digest of await content.list()) {
       if (usedBlobs().has(digest) || leases.has(digest)) continue;
-      const size = await fs.stat(content.blobPath(digest)).then((s) => s.size, () => 0);
+      const size = await content.storedBytes(digest);
       if (leases.has(digest) || usedBlobs().has(digest)) continue;
       await content.delete(digest);
       result.blobs.push(digest);
