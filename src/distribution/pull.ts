@@ -327,7 +327,11 @@ async function fetchAndApply(
       }
       return { tarSize, compression: compressionOf(head) };
     } catch (err) {
-      out?.destroy();
+      if (out) {
+        // Closed only after its in-flight write: a retry's write stream then starts on a quiet file.
+        out.destroy();
+        await finished(out).catch(() => undefined);
+      }
       if (isRetryable(err) && attempt < 3 && !session.endpoint.mirror) {
         onRetry?.(attempt, err);
         await new Promise((r) => setTimeout(r, 500 * attempt));

@@ -4,7 +4,6 @@
  * import or save) holds. One collection runs at a time; each candidate's lease is checked
  * right before it is removed, so work that starts during a collection is never touched.
  */
-import { promises as fs } from 'node:fs';
 import type { ContentStore } from '../content/store.js';
 import type { Leases } from '../content/leases.js';
 import type { LayerStore } from '../snapshots/layers.js';
