@@ -11,7 +11,7 @@
  *   node dist/bench/pull.js      (BENCH_PULL_ROUNDS=3)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { median, say } from './common.js';
 import { BerthRegistry, CncfRegistry, DOCKER, DOCKERD, HAVE, REPO, stopProcess, waitFor, type Target } from './registry-harness.js';
@@ -35,6 +35,36 @@ function cli(host: string, args: string[], o: { timeout?: number } = {}): { ms: 
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`docker ${args.join(' ')} (${host}) failed: ${r.stderr || r.error?.message}`);
   return { ms, out: r.stdout };
+}
+
+/** CPU seconds (user + system, reaped children included) used so far by `pid` and its descendants. */
+function cpuSeconds(pid: number): number {
+  const tick = 100; // USER_HZ on Linux
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  let total = 0;
+  const visit = (p: number): void => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields after the comm: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
+      total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / tick;
+    } catch {
+      return;
+    }
+    for (const c of children.get(p) ?? []) visit(c);
+  };
+  visit(pid);
+  return total;
 }
 
 function berth(args: string[]): string {
@@ -128,18 +158,22 @@ async function main(): Promise<void> {
     cli(BERTHD.sock, ['push', name]);
     const id = cli(BERTHD.sock, ['image', 'inspect', '-f', '{{.Id}}', name]).out.trim();
     say(`pull bench: ${name}, ${mb.toFixed(0)} MB of layer tars, registry ${reg.kind === 'cncf' ? 'docker-registry' : 'berth-registry'}, ${ROUNDS} rounds`);
-    const res: Record<'berthd' | 'dockerd', { pull: number[]; load: number[] }> = { berthd: { pull: [], load: [] }, dockerd: { pull: [], load: [] } };
+    const res: Record<'berthd' | 'dockerd', { pull: number[]; load: number[]; pullCpu: number[] }> = { berthd: { pull: [], load: [], pullCpu: [] }, dockerd: { pull: [], load: [], pullCpu: [] } };
+    const pids = { berthd: berthd.pid as number, dockerd: dockerd.pid as number };
     for (let r = 0; r < ROUNDS; r++) {
       for (const [k, sock] of [['berthd', BERTHD.sock], ['dockerd', DOCKERD_R.sock]] as const) {
         spawnSync(DOCKER, ['-H', `unix://${sock}`, 'rmi', '-f', name], { stdio: 'ignore' });
+        const cpu0 = cpuSeconds(pids[k]);
         const pull = cli(sock, ['pull', '-q', name]).ms;
+        const pullCpu = cpuSeconds(pids[k]) - cpu0;
         const got = cli(sock, ['image', 'inspect', '-f', '{{.Id}}', name]).out.trim();
         if (got !== id) throw new Error(`${k} pulled ${got}, expected ${id}`);
         cli(sock, ['rmi', '-f', name]);
         const load = cli(sock, ['load', '-q', '-i', archive]).ms;
         res[k].pull.push(pull);
         res[k].load.push(load);
-        say(`  round ${r + 1} ${k}: pull ${(pull / 1000).toFixed(2)} s, load ${(load / 1000).toFixed(2)} s (${(mb / (load / 1000)).toFixed(0)} MB/s)`);
+        res[k].pullCpu.push(pullCpu);
+        say(`  round ${r + 1} ${k}: pull ${(pull / 1000).toFixed(2)} s (daemon CPU ${pullCpu.toFixed(2)} s), load ${(load / 1000).toFixed(2)} s (${(mb / (load / 1000)).toFixed(0)} MB/s)`);
       }
     }
     const b = res.berthd;
@@ -148,6 +182,7 @@ async function main(): Promise<void> {
     say('| figure | berthd | dockerd 20.10 | dockerd / berthd |');
     say('| --- | --- | --- | --- |');
     say(`| pull of ${mb.toFixed(0)} MB (2 layers, gzip) from a loopback registry, median | ${(median(b.pull) / 1000).toFixed(2)} s | ${(median(d.pull) / 1000).toFixed(2)} s | ${(median(d.pull) / median(b.pull)).toFixed(2)}× |`);
+    say(`| daemon CPU time (user + system) per pull, median | ${median(b.pullCpu).toFixed(2)} s | ${median(d.pullCpu).toFixed(2)} s | ${(median(d.pullCpu) / median(b.pullCpu)).toFixed(2)}× |`);
     say(`| unpack (docker load of the uncompressed archive), median | ${(mb / (median(b.load) / 1000)).toFixed(0)} MB/s | ${(mb / (median(d.load) / 1000)).toFixed(0)} MB/s | ${(median(d.load) / median(b.load)).toFixed(2)}× |`);
     mkdirSync(path.join(REPO, 'dist', 'bench'), { recursive: true });
     writeFileSync(path.join(REPO, 'dist', 'bench', 'pull-results.json'), JSON.stringify({ image: name, layerBytes, rounds: ROUNDS, extra: EXTRA, results: res }, null, 2));

@@ -271,6 +271,30 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
     assert.match(again, /Status: Image is up to date for/);
   });
 
+  it('keeps the registry\'s compressed layer blob, not a second uncompressed tar; save reads the tar from it', T, async () => {
+    const R = (reg as Registry).host;
+    const res = await fetch(`http://${R}/v2/bb/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+    const man = (await res.json()) as { layers: Array<{ digest: string }> };
+    const diffIds = (await D2().api.get(`/images/${R}/bb:1/json`)).json().RootFS.Layers as string[];
+    const blobs = blobList(D2());
+    for (const l of man.layers) assert.ok(blobs.includes(l.digest.slice(7)), `compressed blob ${l.digest} kept`);
+    for (const d of diffIds) {
+      assert.ok(!blobs.includes(d.slice(7)), `no uncompressed copy of ${d}`);
+      assert.ok(fs.existsSync(path.join(D2().dataRoot, 'content/compressed', `${d.slice(7)}.json`)), `record for ${d}`);
+    }
+    // `save` decompresses on the fly: every layer tar in the archive hashes to its diff ID.
+    const dir = fs.mkdtempSync('/tmp/berth-dist-save-');
+    try {
+      ok(await D2().berth(['save', '-o', path.join(dir, 'a.tar'), `${R}/bb:1`]));
+      assert.equal(spawnSync('tar', ['-xf', path.join(dir, 'a.tar'), '-C', dir]).status, 0);
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Array<{ Layers: string[] }>;
+      const got = (manifest[0]?.Layers ?? []).map((l) => `sha256:${createHash('sha256').update(fs.readFileSync(path.join(dir, l))).digest('hex')}`);
+      assert.deepEqual(got, diffIds);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('pulls by digest after rmi; rmi of the last tag also drops the digest reference', T, async () => {
     const R = (reg as CncfRegistry).host;
     const rmi = ok(await D2().berth(['rmi', `${R}/bb:1`]));

@@ -2,14 +2,21 @@
  * Content-addressed blob store. Blobs live at `blobs/sha256/<hex>` and are only ever
  * written through a verified ingest: streamed to a temp file while hashing, checked against
  * the expected digest and size, fsynced, then renamed into place.
+ *
+ * A layer's uncompressed tar (addressed by its diff ID) is either a blob of its own or, for
+ * pulled layers, the registry's compressed blob plus a record `compressed/<diff-id hex>.json`
+ * (`{digest, size, compression}`): `has`, `info`, `read`, `delete` and `list` answer for the
+ * diff ID as if the tar were stored (`read` decompresses on the fly), so pulls never write
+ * the uncompressed tar a second time.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { invalid, notFound } from '../lib/errors.js';
-import { syncDir } from '../lib/atomic.js';
+import { readJSON, syncDir, writeJSONAtomic } from '../lib/atomic.js';
+import { decompressStream, type Compression } from '../lib/decompress.js';
 
 export interface Descriptor {
   digest: string;
@@ -32,17 +39,27 @@ export class Digester extends Transform {
   }
 }
 
+/** A diff ID stored as a compressed blob: which blob, how it is compressed, the tar's size. */
+export interface CompressedTar {
+  digest: string;
+  size: number;
+  compression: Compression;
+}
+
 export class ContentStore {
   private readonly blobs: string;
   private readonly ingestDir: string;
+  private readonly compressedDir: string;
 
   constructor(root: string) {
     this.blobs = path.join(root, 'blobs', 'sha256');
     this.ingestDir = path.join(root, 'ingest');
+    this.compressedDir = path.join(root, 'compressed');
   }
 
   async init(): Promise<void> {
     await fs.mkdir(this.blobs, { recursive: true });
+    await fs.mkdir(this.compressedDir, { recursive: true });
     // Partial ingests from a crash are never visible; clear them out.
     await fs.rm(this.ingestDir, { recursive: true, force: true });
     await fs.mkdir(this.ingestDir, { recursive: true });
@@ -53,12 +70,22 @@ export class ContentStore {
     return path.join(this.blobs, digest.slice('sha256:'.length));
   }
 
+  private compressedPath(diffId: string): string {
+    return path.join(this.compressedDir, `${path.basename(this.blobPath(diffId))}.json`);
+  }
+
+  /** The compressed blob holding `diffId`'s tar, when it is stored that way. */
+  async compressedTar(diffId: string): Promise<CompressedTar | undefined> {
+    return readJSON<CompressedTar>(this.compressedPath(diffId));
+  }
+
   async has(digest: string): Promise<boolean> {
     try {
       await fs.access(this.blobPath(digest));
       return true;
     } catch {
-      return false;
+      const c = await this.compressedTar(digest);
+      return c !== undefined && existsSync(this.blobPath(c.digest));
     }
   }
 
@@ -67,12 +94,25 @@ export class ContentStore {
       const st = await fs.stat(this.blobPath(digest));
       return { digest, size: st.size };
     } catch {
+      const c = await this.compressedTar(digest);
+      if (c !== undefined && existsSync(this.blobPath(c.digest))) return { digest, size: c.size };
       throw notFound(`content ${digest}: not found`);
     }
   }
 
+  /** The blob's bytes; for a diff ID stored compressed, its tar decompressed on the fly. */
   read(digest: string): Readable {
-    return createReadStream(this.blobPath(digest));
+    const file = this.blobPath(digest);
+    if (!existsSync(file)) {
+      let c: CompressedTar | undefined;
+      try {
+        c = JSON.parse(readFileSync(this.compressedPath(digest), 'utf8')) as CompressedTar;
+      } catch {
+        c = undefined;
+      }
+      if (c !== undefined) return decompressStream(createReadStream(this.blobPath(c.digest), { highWaterMark: 1 << 20 }), c.compression);
+    }
+    return createReadStream(file);
   }
 
   async readBytes(digest: string): Promise<Buffer> {
@@ -116,6 +156,15 @@ export class ContentStore {
     await syncDir(this.blobs);
   }
 
+  /**
+   * Commits a written temp file holding the compressed blob `tar.digest` (already verified)
+   * and records it as the store's copy of `diffId`'s tar: blob first, then the record.
+   */
+  async commitCompressed(tmpFile: string, diffId: string, tar: CompressedTar): Promise<void> {
+    if (!existsSync(this.blobPath(tar.digest))) await this.commit(tmpFile, tar.digest);
+    await writeJSONAtomic(this.compressedPath(diffId), tar, 0o644);
+  }
+
   /** A temp path inside the store's ingest area, for writers that hash on their own. */
   tempPath(): string {
     return path.join(this.ingestDir, randomBytes(8).toString('hex'));
@@ -135,11 +184,38 @@ export class ContentStore {
     return { digest, size: buf.length };
   }
 
-  async delete(digest: string): Promise<void> {
-    await fs.rm(this.blobPath(digest), { force: true });
+  /** Bytes on disk for a digest: the blob's, or for a diff ID stored compressed, its compressed blob's. */
+  async storedBytes(digest: string): Promise<number> {
+    const st = await fs.stat(this.blobPath(digest)).catch(() => undefined);
+    if (st) return st.size;
+    const c = await this.compressedTar(digest);
+    return c === undefined ? 0 : ((await fs.stat(this.blobPath(c.digest)).catch(() => undefined))?.size ?? 0);
   }
 
+  /** Removes a blob; for a diff ID stored compressed, its record and the compressed blob. */
+  async delete(digest: string): Promise<void> {
+    await fs.rm(this.blobPath(digest), { force: true });
+    const c = await this.compressedTar(digest);
+    if (c !== undefined) {
+      await fs.rm(this.compressedPath(digest), { force: true });
+      await fs.rm(this.blobPath(c.digest), { force: true });
+    }
+  }
+
+  /** Every blob and diff ID stored; compressed blobs that hold a diff ID's tar are listed as that diff ID. */
   async list(): Promise<string[]> {
-    return (await fs.readdir(this.blobs)).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => `sha256:${n}`);
+    const held = new Set<string>();
+    const diffIds: string[] = [];
+    for (const n of await fs.readdir(this.compressedDir).catch(() => [] as string[])) {
+      const m = /^([0-9a-f]{64})\.json$/.exec(n);
+      if (!m) continue;
+      const diffId = `sha256:${m[1] as string}`;
+      const c = await this.compressedTar(diffId);
+      if (c === undefined) continue;
+      held.add(c.digest);
+      diffIds.push(diffId);
+    }
+    const blobs = (await fs.readdir(this.blobs)).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => `sha256:${n}`);
+    return [...blobs.filter((b) => !held.has(b)), ...diffIds.filter((d) => !blobs.includes(d))];
   }
 }

@@ -6,10 +6,11 @@
  * A failed pull removes every blob and layer it added that nothing else uses.
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Lease } from '../content/leases.js';
+import { compressionOf, type Compression } from '../lib/decompress.js';
 import { BerthError, invalid, notFound, system, messageOf } from '../lib/errors.js';
 import { chainIds } from '../snapshots/layers.js';
 import { decompress } from '../images/import.js';
@@ -222,10 +223,11 @@ function checkDiffId(digest: string, got: string, want: string): void {
 }
 
 /**
- * GET a layer blob and unpack it as it arrives (gzip, zstd or plain). The layer appears only
- * when `verify` accepts its diff ID; the blob's digest and size are checked when the stream
- * ends, and a layer this call added is removed again if they do not match. Retries as
- * downloadBlob does (from the start: nothing partial is kept).
+ * GET a layer blob and unpack it as it arrives (gzip, zstd or plain), writing the blob's own
+ * (compressed) bytes to `o.blobFile` on the way. The layer appears only when `verify` accepts
+ * its diff ID; the blob's digest and size are checked when the stream ends, and a layer this
+ * call added is removed again if they do not match. Retries as downloadBlob does (from the
+ * start: nothing partial is kept). Answers the tar's size and the blob's compression.
  */
 async function fetchAndApply(
   session: RegistrySession,
@@ -235,10 +237,13 @@ async function fetchAndApply(
   o: { parent: string | undefined; blobFile: string; lease: Lease; verify: (diffId: string) => void },
   onBytes?: (n: number) => void,
   onRetry?: (attempt: number, err: unknown) => void,
-): Promise<void> {
+): Promise<{ tarSize: number; compression: Compression | undefined }> {
   for (let attempt = 1; ; attempt++) {
+    let out: ReturnType<typeof createWriteStream> | undefined;
     try {
       const res = await session.request('GET', `/v2/${repo}/blobs/${desc.digest}`, { timeout: 120_000 });
+      let head = Buffer.alloc(0);
+      let tarSize = 0;
       // The blob's own digest, over every byte the registry sends (also after an unpack error).
       const hash = createHash('sha256');
       let size = 0;
@@ -253,6 +258,7 @@ async function fetchAndApply(
           body.on('data', (c: Buffer) => {
             hash.update(c);
             size += c.length;
+            if (head.length < 6) head = Buffer.concat([head, c.subarray(0, 6)]).subarray(0, 6);
           });
           if (!abandoned) body.pipe(source, { end: false });
           const err = await finished(body).then(() => undefined, (e: unknown) => e as Error);
@@ -292,15 +298,23 @@ async function fetchAndApply(
       const counter = new Counter((n) => onBytes?.(n), desc.size);
       source.on('error', (e) => counter.destroy(e));
       source.pipe(counter);
+      // The registry's bytes are what the content store keeps (no second, uncompressed copy).
+      const file = createWriteStream(o.blobFile, { mode: 0o644 });
+      out = file;
+      const written = finished(file);
+      written.catch(() => undefined);
+      source.pipe(file);
       try {
         const tar = await decompress(counter);
         await deps.layers.apply(o.parent, tar, {
-          blobFile: o.blobFile,
           lease: o.lease,
           sizeHint: desc.size,
-          verify: async (diffId) => {
+          verify: async (diffId, n) => {
             await checkBlob();
+            if (!(await ended)) throw invalid(`filesystem layer verification failed for digest ${desc.digest}: transfer broke off`);
+            await written;
             o.verify(diffId);
+            tarSize = n;
           },
         });
       } catch (err) {
@@ -311,8 +325,13 @@ async function fetchAndApply(
         await checkBlob();
         throw err;
       }
-      return;
+      return { tarSize, compression: compressionOf(head) };
     } catch (err) {
+      if (out) {
+        // Closed only after its in-flight write: a retry's write stream then starts on a quiet file.
+        out.destroy();
+        await finished(out).catch(() => undefined);
+      }
       if (isRetryable(err) && attempt < 3 && !session.endpoint.mirror) {
         onRetry?.(attempt, err);
         await new Promise((r) => setTimeout(r, 500 * attempt));
@@ -409,7 +428,7 @@ export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progre
         const parent = i === 0 ? undefined : chains[i - 1];
         const want = diffIds[i] as string;
         const existed = await deps.layers.has(chains[i] as string);
-        const lease = deps.inflight.create([chains[i] as string, want]);
+        const lease = deps.inflight.create([chains[i] as string, want, layer.digest]);
         try {
           if (await deps.content.has(want)) {
             // The uncompressed blob is here (another image's): unpack it without the network.
@@ -417,7 +436,7 @@ export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progre
           } else {
             const blobFile = deps.content.tempPath();
             try {
-              await fetchAndApply(
+              const got = await fetchAndApply(
                 session,
                 deps,
                 repo,
@@ -426,7 +445,9 @@ export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progre
                 (bytes) => progress.bytes('Downloading', id, bytes, layer.size, bytes === layer.size),
                 (attempt) => progress.status(`Retrying in ${attempt} second${attempt > 1 ? 's' : ''}`, id),
               );
-              await deps.content.commit(blobFile, want);
+              // A compressed blob is kept as is and answers for the diff ID; a plain tar blob is the tar.
+              if (got.compression === undefined) await deps.content.commit(blobFile, want);
+              else await deps.content.commitCompressed(blobFile, want, { digest: layer.digest, size: got.tarSize, compression: got.compression });
               added.blobs.push(want);
             } finally {
               await fs.rm(blobFile, { force: true });

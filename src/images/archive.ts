@@ -18,9 +18,11 @@ import type { Readable, Writable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import type { ContentStore } from '../content/store.js';
 import type { Leases } from '../content/leases.js';
+import { compressionOf } from '../lib/decompress.js';
 import { BerthError, invalid, notFound } from '../lib/errors.js';
 import { extractTar } from '../lib/safetar.js';
 import { resolveInRoot } from '../lib/securepath.js';
+import { limiter } from '../distribution/progress.js';
 import { chainIdOf, type LayerStore } from '../snapshots/layers.js';
 import { decompress } from './import.js';
 import { familiarName, fullName, parseReference, type Reference } from './reference.js';
@@ -242,24 +244,27 @@ export async function loadImages(
         if (ref.digest !== undefined) throw invalid(`invalid tag ${JSON.stringify(t)}: a digest reference cannot be loaded as a tag`);
         return ref;
       });
-      let parent: string | undefined;
-      for (let i = 0; i < diffIds.length; i++) {
-        const want = diffIds[i] as string;
-        const chain = chainIdOf(parent, want);
+      // Layer directories do not depend on their parents on disk: two layers unpack at once.
+      const chains: string[] = [];
+      for (const d of diffIds) chains.push(chainIdOf(chains[chains.length - 1], d));
+      const limit = limiter(2);
+      const jobs = diffIds.map((want, i) => limit(async () => {
+        const parent = i === 0 ? undefined : chains[i - 1];
+        const chain = chains[i] as string;
         lease.add([chain, want]);
-        if ((await deps.layers.has(chain)) && (await deps.content.has(want))) {
-          parent = chain;
-          continue;
-        }
+        if ((await deps.layers.has(chain)) && (await deps.content.has(want))) return;
         const file = resolveInRoot(dir, plan.layerPaths[i] as string);
         const st = await fs.stat(file).catch(() => undefined);
         if (!st?.isFile()) throw invalid(`failed to load layer ${plan.layerPaths[i]}: no such file in the archive`);
         opts.onMessage({ status: 'Loading layer', id: hex(want).slice(0, 12), progressDetail: { current: 0, total: st.size } });
+        // An uncompressed layer file is its diff-ID blob once verified: linked into the store
+        // rather than written a second time. A compressed one is copied out as its tar.
+        const plain = compressionOf(await fileHead(file)) === undefined;
         const tar = await decompress(createReadStream(file));
         const blobFile = deps.content.tempPath();
         try {
           const existed = await deps.layers.has(chain);
-          const info = await deps.layers.apply(parent, tar, { blobFile, lease, sizeHint: st.size });
+          const info = await deps.layers.apply(parent, tar, { ...(plain ? {} : { blobFile }), lease, sizeHint: st.size });
           if (info.diffId !== want) {
             if (!existed && !deps.images.list().some((img) => img.chainIds.includes(info.chainId))) {
               await deps.layers.remove(info.chainId);
@@ -268,6 +273,11 @@ export async function loadImages(
           }
           if (!existed) added.layers.push(chain);
           if (!(await deps.content.has(want))) {
+            if (plain) {
+              await fs.link(file, blobFile);
+              await fs.chown(blobFile, 0, 0);
+              await fs.chmod(blobFile, 0o644);
+            }
             await deps.content.commit(blobFile, want);
             added.blobs.push(want);
           }
@@ -275,8 +285,9 @@ export async function loadImages(
           await fs.rm(blobFile, { force: true });
         }
         opts.onMessage({ status: 'Loading layer', id: hex(want).slice(0, 12), progressDetail: { current: st.size, total: st.size } });
-        parent = chain;
-      }
+      }));
+      const failed = (await Promise.allSettled(jobs)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       const id = sha256(configBytes);
       lease.add(id);
       const existedImage = deps.images.byId(id) !== undefined;
@@ -364,4 +375,16 @@ async function planLoad(dir: string): Promise<LoadPlan[]> {
     plans.push({ configPath: blobPath(m.config.digest), layerPaths: m.layers.map((l) => blobPath(l.digest)), repoTags: tags });
   }
   return plans;
+}
+
+/** The first bytes of a file (enough to tell its compression). */
+async function fileHead(file: string): Promise<Buffer> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(6);
+    const { bytesRead } = await fh.read(buf, 0, 6, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }

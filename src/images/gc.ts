@@ -4,7 +4,6 @@
  * import or save) holds. One collection runs at a time; each candidate's lease is checked
  * right before it is removed, so work that starts during a collection is never touched.
  */
-import { promises as fs } from 'node:fs';
 import type { ContentStore } from '../content/store.js';
 import type { Leases } from '../content/leases.js';
 import type { LayerStore } from '../snapshots/layers.js';
@@ -56,7 +55,7 @@ export class GarbageCollector {
     }
     for (const digest of await content.list()) {
       if (usedBlobs().has(digest) || leases.has(digest)) continue;
-      const size = await fs.stat(content.blobPath(digest)).then((s) => s.size, () => 0);
+      const size = await content.storedBytes(digest);
       if (leases.has(digest) || usedBlobs().has(digest)) continue;
       await content.delete(digest);
       result.blobs.push(digest);

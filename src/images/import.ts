@@ -3,14 +3,12 @@
  * The tar streams through decompression, hashing and extraction at once; its bytes are
  * committed to the content store by diff ID.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { ContentStore } from '../content/store.js';
 import type { Leases } from '../content/leases.js';
-import { invalid } from '../lib/errors.js';
+import { compressionOf, decompressStream } from '../lib/decompress.js';
 import type { LayerStore } from '../snapshots/layers.js';
 import { applyChanges } from './changes.js';
 import type { ImageStore } from './store.js';
@@ -42,28 +40,8 @@ export async function decompress(src: Readable): Promise<Readable> {
   src.on('error', (e) => whole.destroy(e));
   src.pipe(whole);
   src.resume();
-  if (head[0] === 0x1f && head[1] === 0x8b) {
-    const gz = createGunzip({ chunkSize: 1 << 20 });
-    // Consumers attach their own handlers; this one only keeps a late error (a bad gzip
-    // trailer after the last tar entry) from being thrown as an unhandled event.
-    gz.on('error', () => undefined);
-    whole.on('error', (e) => gz.destroy(e));
-    return whole.pipe(gz);
-  }
-  const tool =
-    head.subarray(0, 3).toString('latin1') === 'BZh'
-      ? 'bzip2'
-      : head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))
-        ? 'xz'
-        : head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))
-          ? 'zstd'
-          : undefined;
-  if (!tool) return whole;
-  const child = spawn(tool, ['-d', '-c'], { stdio: ['pipe', 'pipe', 'ignore'] });
-  whole.pipe(child.stdin);
-  child.stdin.on('error', () => undefined);
-  child.on('error', (e) => child.stdout.destroy(invalid(`cannot decompress ${tool} archive: ${e.message}`)));
-  return child.stdout;
+  const kind = compressionOf(head);
+  return kind === undefined ? whole : decompressStream(whole, kind);
 }
 
 export interface ImportOptions {

@@ -60,12 +60,32 @@ export function entryComponents(name: string): string[] {
   return out;
 }
 
+/** The process's umask (reading it is allowed in worker threads too); all bits when unknown. */
+function currentUmask(): number {
+  try {
+    return process.umask();
+  } catch {
+    return 0o777;
+  }
+}
+const UMASK = currentUmask();
+const RUNS_AS_ROOT = process.geteuid?.() === 0 && process.getegid?.() === 0;
+
 export async function extractTar(src: Readable, root: string, opts: ExtractOptions): Promise<ExtractResult> {
   const extract = tarStream.extract();
   const dirTimes: Array<{ p: string; mtime: Date }> = [];
   const result: ExtractResult = { size: 0, entries: 0 };
   const realDirs = new Set<string>([root]);
   const sameOwner = opts.sameOwner !== false;
+  // Directories this extraction made and chmod-ed without the set-group-ID bit: what is created
+  // in them gets the creator's owner (root:root when the daemon runs as root), so a root-owned
+  // entry needs no chown, and a mode the umask leaves intact is set by open/mkdir themselves.
+  const plainDirs = new Set<string>();
+  const forget = (p: string): void => {
+    plainDirs.delete(p);
+    for (const d of plainDirs) if (d.startsWith(`${p}/`)) plainDirs.delete(d);
+  };
+  const exactMode = (mode: number): boolean => (mode & 0o7000) === 0 && (mode & UMASK) === 0;
 
   /** Parent directory on the host, created when missing, never outside root. */
   const parentOf = async (comps: string[]): Promise<string> => {
@@ -126,19 +146,16 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
         // `.wh..` / `.wh...` would white out the directory itself or its parent.
         if (name === '' || name === '.' || name === '..') throw invalid(`invalid tar entry ${JSON.stringify(h.name)}: whiteout of ${JSON.stringify(name)}`);
         const victim = path.join(parent, name);
+        forget(victim);
         await fs.rm(victim, { recursive: true, force: true });
         mkWhiteout(victim);
       }
       continue;
     }
 
-    let existing: import('node:fs').Stats | undefined;
-    try {
-      existing = lstatSync(target);
-    } catch {
-      existing = undefined;
-    }
+    const existing = lstatSync(target, { throwIfNoEntry: false });
     if (existing && !(existing.isDirectory() && h.type === 'directory')) {
+      forget(target);
       await fs.rm(target, { recursive: true, force: true });
     }
 
@@ -146,13 +163,26 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
     const uid = sameOwner ? (h.uid ?? 0) : (opts.chown?.uid ?? 0);
     const gid = sameOwner ? (h.gid ?? 0) : (opts.chown?.gid ?? 0);
     const mtime = h.mtime ?? new Date(0);
+    // Created in a plain directory of ours by root: already root:root, mode exact when the umask allows.
+    const inPlainDir = RUNS_AS_ROOT && plainDirs.has(parent);
+    const ownerIsCreator = inPlainDir && uid === 0 && gid === 0;
 
     switch (h.type) {
       case 'directory': {
-        if (!existing?.isDirectory()) mkdirSync(target, { mode: 0o700 });
-        lchownSync(target, uid, gid);
-        chmodSync(target, mode);
+        if (existing?.isDirectory()) {
+          lchownSync(target, uid, gid);
+          chmodSync(target, mode);
+        } else if (inPlainDir && exactMode(mode)) {
+          mkdirSync(target, { mode });
+          if (!ownerIsCreator) lchownSync(target, uid, gid);
+        } else {
+          mkdirSync(target, { mode: 0o700 });
+          lchownSync(target, uid, gid);
+          chmodSync(target, mode);
+        }
         realDirs.add(target);
+        if (mode & 0o2000) forget(target);
+        else plainDirs.add(target);
         dirTimes.push({ p: target, mtime });
         entry.resume();
         break;
@@ -162,13 +192,14 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
         if (entry.destroyed) throw entryError ?? invalid(`invalid tar entry ${h.name}: unexpected end of archive`);
         // Synchronous writes: a layer is thousands of small files, and a thread-pool round trip
         // per open/write/chown/chmod/utimes/close costs more than the page-cache work itself.
-        const fd = openSync(target, 'wx', 0o600);
+        const exact = inPlainDir && exactMode(mode);
+        const fd = openSync(target, 'wx', exact ? mode : 0o600);
         try {
           for await (const chunk of entry as AsyncIterable<Buffer>) {
             for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
           }
-          fchownSync(fd, uid, gid);
-          fchmodSync(fd, mode);
+          if (!ownerIsCreator) fchownSync(fd, uid, gid);
+          if (!exact) fchmodSync(fd, mode);
           futimesSync(fd, mtime, mtime);
         } finally {
           closeSync(fd);
@@ -179,7 +210,7 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
       case 'symlink': {
         entry.resume();
         symlinkSync(h.linkname ?? '', target);
-        lchownSync(target, uid, gid);
+        if (!ownerIsCreator) lchownSync(target, uid, gid);
         try {
           lutimesSync(target, mtime, mtime);
         } catch {
@@ -216,6 +247,8 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
         break;
     }
     const xattrs = h.pax ? Object.entries(h.pax).filter(([k]) => k.startsWith('SCHILY.xattr.')) : [];
+    // A default ACL (or any attribute) on a directory may change what is created in it.
+    if (xattrs.length > 0 && h.type === 'directory') forget(target);
     for (const [k, v] of xattrs) {
       const name = k.slice('SCHILY.xattr.'.length);
       // A layer never sets overlayfs's own attributes; those come only from whiteout entries.

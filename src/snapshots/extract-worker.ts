@@ -14,7 +14,7 @@ export interface WorkerInput {
 }
 
 export type ToWorker = { t: 'data'; b: Uint8Array } | { t: 'end' } | { t: 'abort'; message: string };
-export type FromWorker = { t: 'ack' } | { t: 'done'; diffId: string; size: number } | { t: 'error'; message: string; category?: string };
+export type FromWorker = { t: 'ack' } | { t: 'done'; diffId: string; size: number; tarSize: number } | { t: 'error'; message: string; category?: string };
 
 const port = parentPort;
 if (port) {
@@ -28,7 +28,7 @@ if (port) {
   });
   done.then(
     (r) => {
-      port.postMessage({ t: 'done', diffId: r.diffId, size: r.size } satisfies FromWorker);
+      port.postMessage({ t: 'done', diffId: r.diffId, size: r.size, tarSize: r.tarSize } satisfies FromWorker);
       port.close();
     },
     (err: unknown) => {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import { createGunzip, gzipSync } from 'node:zlib';
 import * as tarStream from 'tar-stream';
 import { BerthError } from '../lib/errors.js';
 import { LayerStore, WORKER_MIN_BYTES } from './layers.js';
@@ -49,6 +50,22 @@ test('a large layer unpacks in a worker thread with the same diff ID, files and 
     // Same bytes through the in-thread path: same diff ID.
     const again = await layers.apply(undefined, chunked(tar), {});
     assert.equal(again.diffId, info.diffId);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a gzip layer in the worker: its output buffers move without a copy, same diff ID and files', async () => {
+  const { root, layers } = await store();
+  try {
+    const files = [0, 1, 2].map((i) => ({ name: `f${i}.bin`, body: big(`g${i}`) }));
+    const tar = await tarOf(files);
+    const gz = createGunzip({ chunkSize: 1 << 20 });
+    chunked(gzipSync(tar, { level: 1 })).pipe(gz);
+    const info = await layers.apply(undefined, gz, { sizeHint: tar.length });
+    assert.equal(info.diffId, sha(tar));
+    const diff = layers.diffDir(info.chainId);
+    for (const f of files) assert.ok(fs.readFileSync(path.join(diff, f.name)).equals(f.body), f.name);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { Gunzip } from 'node:zlib';
 import { readJSON, syncDir, writeJSONAtomic } from '../lib/atomic.js';
 import { BerthError, type ErrorCategory } from '../lib/errors.js';
 import { unpackLayer, type UnpackResult } from './unpack.js';
@@ -42,10 +43,13 @@ const hex = (digest: string): string => digest.replace(/^sha256:/, '');
 /** Layers announced at least this big unpack in a worker thread. */
 export const WORKER_MIN_BYTES = 4 << 20;
 const MAX_CHUNKS_IN_FLIGHT = 64;
+/** Chunks this big are transferred, not copied, when they own their memory (never pool slices). */
+const TRANSFER_MIN_BYTES = 64 << 10;
 
 /** unpackLayer in a worker thread: `src` is read here and posted with ack-based flow control. */
 function unpackInWorker(src: Readable, dir: string, blobFile: string | undefined): { done: Promise<UnpackResult>; abort: () => void } {
   src.pause();
+  const ownsChunks = src instanceof Gunzip;
   let srcError: Error | undefined;
   let worker: Worker | undefined;
   let finished = false;
@@ -70,7 +74,7 @@ function unpackInWorker(src: Readable, dir: string, blobFile: string | undefined
           if (inFlight < MAX_CHUNKS_IN_FLIGHT / 2 && !finished) src.resume();
         } else if (m.t === 'done') {
           finished = true;
-          resolve({ diffId: m.diffId, size: m.size });
+          resolve({ diffId: m.diffId, size: m.size, tarSize: m.tarSize });
         } else {
           finished = true;
           reject(srcError ?? new BerthError((m.category as ErrorCategory | undefined) ?? 'System', m.message));
@@ -85,7 +89,11 @@ function unpackInWorker(src: Readable, dir: string, blobFile: string | undefined
       });
       src.on('data', (chunk: Buffer) => {
         inFlight++;
-        w.postMessage({ t: 'data', b: chunk } satisfies ToWorker);
+        // A gunzip's full output chunk is a whole ArrayBuffer nothing else holds (zlib allocates
+        // a new one after each): it moves to the worker without a copy. Other sources' chunks may
+        // be shared (a socket's buffer also being written to a file) and are copied.
+        const whole = ownsChunks && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.byteLength >= TRANSFER_MIN_BYTES;
+        w.postMessage({ t: 'data', b: chunk } satisfies ToWorker, whole ? [chunk.buffer as ArrayBuffer] : []);
         if (inFlight >= MAX_CHUNKS_IN_FLIGHT) src.pause();
       });
       src.on('end', () => w.postMessage({ t: 'end' } satisfies ToWorker));
@@ -127,7 +135,8 @@ export class LayerStore {
   /**
    * Unpacks an uncompressed layer tar on top of `parent`. When `blobFile` is given the exact
    * bytes are also written there (the caller commits them to the content store by diff ID).
-   * `verify` sees the diff ID once every byte is in and may throw to discard the layer.
+   * `verify` sees the diff ID (and the tar's size) once every byte is in and may throw to
+   * discard the layer.
    */
   /**
    * Makes a directory that already holds a layer's files in overlay form (a committed overlay
@@ -166,16 +175,16 @@ export class LayerStore {
   async apply(
     parent: string | undefined,
     src: Readable,
-    opts: { blobFile?: string; lease?: Lease; verify?: (diffId: string) => void | Promise<void>; sizeHint?: number } = {},
+    opts: { blobFile?: string; lease?: Lease; verify?: (diffId: string, tarSize: number) => void | Promise<void>; sizeHint?: number } = {},
   ): Promise<LayerInfo> {
     const tmp = path.join(this.root, `tmp-${randomBytes(8).toString('hex')}`);
     const diff = path.join(tmp, 'diff');
     // Large layers unpack in a worker thread (several layers, several cores); small ones here.
     const unpack = (opts.sizeHint ?? 0) >= WORKER_MIN_BYTES ? unpackInWorker(src, diff, opts.blobFile) : unpackLayer(src, diff, { blobFile: opts.blobFile });
     try {
-      const { diffId, size } = await unpack.done;
+      const { diffId, size, tarSize } = await unpack.done;
       // The caller's last word (e.g. the image config's diff ID) before anything becomes visible.
-      await opts.verify?.(diffId);
+      await opts.verify?.(diffId, tarSize);
       const chainId = chainIdOf(parent, diffId);
       const info: LayerInfo = { chainId, diffId, size };
       if (parent !== undefined) info.parent = parent;

@@ -14,6 +14,8 @@ import { extractTar } from '../lib/safetar.js';
 export interface UnpackResult {
   diffId: string;
   size: number;
+  /** Bytes of the tar itself. */
+  tarSize: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export function unpackLayer(src: Readable, dir: string, opts: { blobFile?: strin
       await mkdir(dir, { recursive: true, mode: 0o755 });
       const { size } = await extractTar(toExtract, dir, { whiteouts: 'overlay' });
       await blobDone;
-      return { diffId: digester.digest(), size };
+      return { diffId: digester.digest(), size, tarSize: digester.size };
     } catch (err) {
       abort();
       throw err;
