@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import * as tarStream from 'tar-stream';
 import { HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, cleanupAndCheck } from './helpers/daemon.js';
@@ -272,7 +273,7 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
   });
 
   it('keeps the registry\'s compressed layer blob, not a second uncompressed tar; save reads the tar from it', T, async () => {
-    const R = (reg as Registry).host;
+    const R = (reg as CncfRegistry).host;
     const res = await fetch(`http://${R}/v2/bb/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
     const man = (await res.json()) as { layers: Array<{ digest: string }> };
     const diffIds = (await D2().api.get(`/images/${R}/bb:1/json`)).json().RootFS.Layers as string[];
@@ -288,7 +289,7 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
       ok(await D2().berth(['save', '-o', path.join(dir, 'a.tar'), `${R}/bb:1`]));
       assert.equal(spawnSync('tar', ['-xf', path.join(dir, 'a.tar'), '-C', dir]).status, 0);
       const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Array<{ Layers: string[] }>;
-      const got = (manifest[0]?.Layers ?? []).map((l) => `sha256:${createHash('sha256').update(fs.readFileSync(path.join(dir, l))).digest('hex')}`);
+      const got = (manifest[0]?.Layers ?? []).map((l) => sha256(fs.readFileSync(path.join(dir, l))));
       assert.deepEqual(got, diffIds);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
