@@ -35,6 +35,9 @@ function typeOf(st: Stats): tarStream.Header['type'] | undefined {
   return undefined; // sockets are not archived
 }
 
+/** Files up to this size are read whole; larger ones stream. */
+const SMALL_FILE = 1 << 20;
+
 export function packPath(src: string, opts: PackOptions = {}): Readable {
   const pack = tarStream.pack();
   const inodes = new Map<string, string>();
@@ -76,9 +79,16 @@ export function packPath(src: string, opts: PackOptions = {}): Readable {
     if (type === 'file') {
       header.size = st.size;
       opts.onFile?.(st.size);
+      if (st.size <= SMALL_FILE) {
+        // Most files are small: one read and one entry, without a stream per file.
+        const buf = await fs.readFile(host);
+        header.size = buf.length;
+        await new Promise<void>((resolve, reject) => pack.entry(header, buf, (err) => (err ? reject(err) : resolve())));
+        return;
+      }
       await new Promise<void>((resolve, reject) => {
         const entry = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-        createReadStream(host).on('error', reject).pipe(entry);
+        createReadStream(host, { highWaterMark: 1 << 20 }).on('error', reject).pipe(entry);
       });
       return;
     }
