@@ -313,6 +313,29 @@ describe('build secrets (berth --secret)', () => {
   });
 });
 
+describe('--cache-from', () => {
+  it('a loaded image (no local step records) serves as cache only when named in --cache-from', T, async () => {
+    const ctx = context('cachefrom', { 'f.txt': 'cache from\n', Dockerfile: 'FROM busybox\nENV A=1\nCOPY f.txt /f.txt\nRUN echo built > /built\nCMD ["cat", "/f.txt"]\n' });
+    const first = ok(await d.berth(['build', '-q', '-t', 'cachefrom:1', ctx], { timeout: 120_000 }));
+    const archive = path.join(workRoot, 'cachefrom.tar');
+    ok(await d.berth(['save', '-o', archive, 'cachefrom:1']));
+    ok(await d.berth(['rmi', 'cachefrom:1']));
+    ok(await d.berth(['load', '-i', archive]));
+    const cli = HAVE_DOCKER ? 'docker' : 'berth';
+    const env = { DOCKER_BUILDKIT: '0' };
+    const without = await d.cli(cli, ['build', '--no-cache=false', ctx], { env, timeout: 120_000 });
+    ok(without);
+    assert.equal(cacheHits(without.stdout), 0, `no step records, no cache\n${without.desc}`);
+    ok(await d.berth(['builder', 'prune', '-f']));
+    const withCf = await d.cli(cli, ['build', '--cache-from', 'cachefrom:1', '-t', 'cachefrom:2', ctx], { env, timeout: 120_000 });
+    ok(withCf);
+    assert.equal(cacheHits(withCf.stdout), 4, withCf.desc);
+    assert.doesNotMatch(withCf.stdout, /Running in/, 'the RUN step came from the cache source');
+    assert.equal((await d.api.get('/images/cachefrom:2/json')).json().Id, first, 'the same image as the one cached from');
+    ok(await d.berth(['rmi', 'cachefrom:1', 'cachefrom:2']));
+  });
+});
+
 describe('the build cache cap (daemon.json builder.gc.defaultKeepStorage)', () => {
   it('after a build, the oldest unused step images go until the cache fits', T, async () => {
     let d2 = await TestDaemon.start();

@@ -453,13 +453,49 @@ class BuildRun {
     return this.d.images.store.list().find((img) => (img.meta.parent ?? '') === parent && img.meta.buildKey === key);
   }
 
-  private useCache(st: StageState, key: string): boolean {
-    const hit = this.findCached(st, key);
+  private async useCache(st: StageState, key: string, step: { createdBy: string; config?: RunConfig }): Promise<boolean> {
+    const hit = this.findCached(st, key) ?? (await this.fromCacheSources(st, key, step));
     if (!hit) return false;
     st.image = hit;
     st.config = clone(hit.config);
     this.out.stream(` ---> Using cache\n ---> ${shortId(hit.id)}\n`);
     return true;
+  }
+
+  /**
+   * `--cache-from`: an image given there (pulled, say, so without our step records) serves a
+   * step when its history so far equals ours and its next entry is this very step; the step's
+   * image is then made from its layers and our config, as the classic builder does.
+   */
+  private async fromCacheSources(st: StageState, key: string, step: { createdBy: string; config?: RunConfig }): Promise<Image | undefined> {
+    if (this.o.noCache || this.o.cacheFrom.length === 0) return undefined;
+    const ours = st.config.history ?? [];
+    const sameEntry = (a: { created_by?: string; empty_layer?: boolean }, b: { created_by?: string; empty_layer?: boolean }): boolean =>
+      (a.created_by ?? '') === (b.created_by ?? '') && Boolean(a.empty_layer) === Boolean(b.empty_layer);
+    for (const name of this.o.cacheFrom) {
+      const src = this.d.images.store.find(name);
+      const hist = src?.config.history ?? [];
+      if (!src || hist.length <= ours.length) continue;
+      if (!ours.every((h, i) => sameEntry(h, hist[i] as object))) continue;
+      const next = hist[ours.length] as { created_by?: string; empty_layer?: boolean };
+      if ((next.created_by ?? '') !== step.createdBy) continue;
+      const ids = src.config.rootfs.diff_ids;
+      const have = st.config.rootfs.diff_ids;
+      if (!have.every((d, i) => ids[i] === d)) continue;
+      const layer = next.empty_layer ? undefined : ids[have.length];
+      if (!next.empty_layer && layer === undefined) continue;
+      const cfg = clone(st.config);
+      if (step.config) cfg.config = step.config;
+      if (layer) cfg.rootfs.diff_ids = [...have, layer];
+      cfg.history = [...ours, next];
+      cfg.created = st.epoch.toISOString();
+      const ordered: ImageConfig = {
+        architecture: cfg.architecture, os: cfg.os, ...(cfg.variant ? { variant: cfg.variant } : {}), created: cfg.created,
+        ...(cfg.author ? { author: cfg.author } : {}), config: cfg.config ?? {}, rootfs: cfg.rootfs, history: cfg.history,
+      };
+      return this.d.images.store.add(Buffer.from(JSON.stringify(ordered)), { ...(st.image ? { parent: st.image.id } : {}), buildKey: key });
+    }
+    return undefined;
   }
 
   /** Commits the stage's config (and a new layer, when given) as the next image. */
@@ -491,7 +527,7 @@ class BuildRun {
     const c = clone(st.config.config ?? {});
     mutate(c);
     const key = this.cacheKey(st, [createdBy, c]);
-    if (this.useCache(st, key)) return;
+    if (await this.useCache(st, key, { createdBy, config: c })) return;
     st.config.config = c;
     await this.commit(st, createdBy, key);
   }
@@ -674,7 +710,7 @@ class BuildRun {
       } else if (k !== 'mount' && k !== 'security') throw parseError(ins.line, `Unknown flag: ${k}`);
     }
     const key = this.cacheKey(st, ['RUN', createdBy, mountSpecs, network ?? '']);
-    if (this.useCache(st, key)) return;
+    if (await this.useCache(st, key, { createdBy })) return;
     const cleanups: Array<() => Promise<void>> = [];
     const hostConfig: Partial<HostConfig> = { ...this.o.hostConfig, NetworkMode: network && network !== 'default' ? network : 'default' };
     try {
@@ -861,7 +897,7 @@ class BuildRun {
       const checksum = await checksumSources([...sources, ...downloaded]);
       const key = this.cacheKey(st, [ins.cmd, [...flags.entries()].filter(([k]) => k !== 'from'), flags.has('from') ? '' : 'context', dest, checksum, srcWords.length]);
       const createdBy = `/bin/sh -c #(nop) ${ins.cmd} ${flags.has('from') ? `--from=${flags.get('from')} ` : ''}${ins.cmd === 'ADD' ? 'file' : 'file'}:${checksum.slice(7)} in ${dest} `;
-      if (this.useCache(st, key)) return;
+      if (await this.useCache(st, key, { createdBy })) return;
       const layout = {
         lowers: st.image ? [...st.image.chainIds].reverse().map((c) => this.d.layers.diffDir(c)) : [],
         upper: path.join(tmp, 'upper'),
