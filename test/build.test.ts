@@ -313,6 +313,27 @@ describe('build secrets (berth --secret)', () => {
   });
 });
 
+describe("berth's own build view (--progress tty)", () => {
+  it('one line a step with CACHED or DONE and its time, RUN output under its step', T, async () => {
+    const ctx = context('view', { Dockerfile: 'FROM busybox\nRUN echo view-output-line\nENV X=1\n' });
+    const first = await d.berth(['build', '--progress', 'tty', '--no-cache', '-t', 'view:1', ctx], { timeout: 120_000 });
+    ok(first);
+    const lines = first.stdout.trim().split('\n');
+    assert.equal(lines[0], '#1/3 FROM busybox', first.desc);
+    assert.match(first.stdout, /^#2\/3 RUN echo view-output-line$/m);
+    assert.match(first.stdout, /^#2 \d+\.\ds view-output-line$/m, 'RUN output under its step');
+    assert.match(first.stdout, /^#2 DONE \d+\.\ds$/m);
+    assert.match(first.stdout, /^=> image [0-9a-f]{12} \(\d+\.\ds\)$/m);
+    assert.match(first.stdout, /^=> tagged view:1$/m);
+    assert.doesNotMatch(first.stdout, /--->|Step \d|Removing intermediate/, 'none of the classic lines');
+    const again = await d.berth(['build', '--progress', 'tty', '-t', 'view:1', ctx], { timeout: 120_000 });
+    assert.match(ok(again) && again.stdout, /^#2 CACHED$/m, again.desc);
+    const plain = await d.berth(['build', '--progress', 'plain', ctx], { timeout: 120_000 });
+    assert.match(ok(plain) && plain.stdout, /^Step 2\/3 : RUN echo view-output-line$/m, 'plain is the classic stream');
+    ok(await d.berth(['rmi', 'view:1']));
+  });
+});
+
 describe('--cache-from', () => {
   it('a loaded image (no local step records) serves as cache only when named in --cache-from', T, async () => {
     const ctx = context('cachefrom', { 'f.txt': 'cache from\n', Dockerfile: 'FROM busybox\nENV A=1\nCOPY f.txt /f.txt\nRUN echo built > /built\nCMD ["cat", "/f.txt"]\n' });

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
 import { cleanRel, isIgnored, parseIgnore } from '../build/ignore.js';
 import { packPath } from '../lib/tarpack.js';
 import { StatusError, type Cli, type CommandDef } from './common.js';
@@ -86,6 +86,71 @@ async function contextFromDir(dir: string, dockerfileFlag: string | undefined): 
   return { body: pack as unknown as Readable, dockerfile: name };
 }
 
+/**
+ * berth's own build view (`--progress tty`, the default on a terminal): one line per step with
+ * its number, CACHED or its time, and RUN output indented under it, instead of the classic
+ * "Step N/M", "--->" and "Removing intermediate container" lines.
+ */
+class StepView extends Writable {
+  private buf = '';
+  private step: { n: string; started: number; cached: boolean } | undefined;
+  private readonly t0 = Date.now();
+
+  constructor(private readonly target: NodeJS.WritableStream) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.buf += chunk.toString('utf8');
+    let i: number;
+    while ((i = this.buf.indexOf('\n')) >= 0) {
+      this.line(this.buf.slice(0, i));
+      this.buf = this.buf.slice(i + 1);
+    }
+    cb();
+  }
+
+  private secs(ms: number): string {
+    return `${(ms / 1000).toFixed(1)}s`;
+  }
+
+  private line(l: string): void {
+    const step = /^Step (\d+)\/(\d+) : (.*)$/.exec(l);
+    if (step) {
+      this.endStep();
+      this.step = { n: step[1] as string, started: Date.now(), cached: false };
+      this.target.write(`#${step[1]}/${step[2]} ${step[3]}\n`);
+      return;
+    }
+    if (/^ ---> Using cache$/.test(l)) {
+      if (this.step) this.step.cached = true;
+      return;
+    }
+    if (/^ ---> (Running in [0-9a-f]+|[0-9a-f]{12}|scratch)$/.test(l) || /^Removing intermediate container /.test(l)) return;
+    const done = /^Successfully (built|tagged) (.*)$/.exec(l);
+    if (done) {
+      this.endStep();
+      this.target.write(done[1] === 'built' ? `=> image ${done[2]} (${this.secs(Date.now() - this.t0)})\n` : `=> tagged ${done[2]}\n`);
+      return;
+    }
+    const n = this.step?.n ?? '0';
+    this.target.write(`#${n} ${this.secs(Date.now() - (this.step?.started ?? this.t0))} ${l}\n`);
+  }
+
+  private endStep(): void {
+    const s = this.step;
+    if (!s) return;
+    this.target.write(`#${s.n} ${s.cached ? 'CACHED' : `DONE ${this.secs(Date.now() - s.started)}`}\n`);
+    this.step = undefined;
+  }
+
+  finish(): void {
+    if (this.buf !== '') this.line(this.buf);
+    this.buf = '';
+    this.endStep();
+  }
+}
+
 async function buildCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const ctx = flags.args[0] as string;
   const quiet = flags.bool('quiet');
@@ -163,7 +228,10 @@ async function buildCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     headers,
   });
   let id = '';
-  const out = quiet ? new PassThrough().resume() : cli.out;
+  const progress = flags.string('progress') ?? 'auto';
+  if (!['auto', 'plain', 'tty'].includes(progress)) throw new Error(`invalid progress mode: ${progress} (auto, plain, tty)`);
+  const view = progress === 'tty' || (progress === 'auto' && (cli.out as NodeJS.WriteStream).isTTY === true);
+  const out = quiet ? new PassThrough().resume() : view ? new StepView(cli.out) : cli.out;
   try {
     await displayJsonMessages(res, out, {
       onAux: (aux) => {
@@ -178,6 +246,7 @@ async function buildCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     }
     throw err;
   }
+  if (out instanceof StepView) out.finish();
   if (quiet) cli.println(id);
   const iid = flags.string('iidfile');
   if (iid) await fsp.writeFile(iid, id);
@@ -234,7 +303,7 @@ export const commands: Record<string, CommandDef> = {
       { long: 'shm-size', type: 'string', description: 'Size of /dev/shm' },
       { long: 'cpu-shares', short: 'c', type: 'string', description: 'CPU shares (relative weight)' },
       { long: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
-      { long: 'progress', type: 'string', description: 'Set type of progress output (accepted for compatibility)' },
+      { long: 'progress', type: 'string', description: 'Set type of progress output (auto, plain, tty): tty is berth\'s step view, plain the classic stream' },
     ],
     args: { min: 1, max: 1 },
     run: (cli, f) => buildCommand(cli, f),
