@@ -275,6 +275,10 @@ for (const cli of CLIS) {
 
       const nostage = context(`nostage-${tag}`, { Dockerfile: 'RUN true\n' });
       assert.match((await x(['build', nostage])).stderr, /line 1/);
+      const self = context(`self-${tag}`, { Dockerfile: 'FROM busybox AS me\nCOPY --from=me /bin/sh /sh2\n' });
+      const sr = await x(['build', self]);
+      assert.notEqual(sr.code, 0, sr.desc);
+      assert.match(sr.stderr + sr.stdout, /circular dependency detected on stage: me/, sr.desc);
       const missing = context(`missing-${tag}`, { Dockerfile: 'FROM busybox\nCOPY nothere.txt /\n' });
       const m = await x(['build', missing]);
       assert.notEqual(m.code, 0, m.desc);

@@ -648,7 +648,7 @@ class BuildRun {
         return;
       case 'COPY':
       case 'ADD':
-        await this.copy(st, ins);
+        await this.copy(st, ins, s);
         return;
       default:
         throw parseError(ins.line, `unknown instruction: ${ins.cmd}`);
@@ -856,7 +856,7 @@ class BuildRun {
 
   /* ---------------------------------------------------------------- COPY/ADD */
 
-  private async copy(st: StageState, ins: Instruction): Promise<void> {
+  private async copy(st: StageState, ins: Instruction, s: Stage): Promise<void> {
     const vars = this.vars(st);
     const esc = this.df.escape;
     const flags = new Map<string, string>();
@@ -880,7 +880,7 @@ class BuildRun {
       const heredocFiles: Source[] = [];
       const urls: string[] = [];
       await fs.mkdir(tmp, { recursive: true });
-      const root = flags.has('from') ? await this.readRoot(flags.get('from') as string, { index: Number.MAX_SAFE_INTEGER } as Stage, cleanups) : this.context;
+      const root = flags.has('from') ? await this.readRoot(flags.get('from') as string, s, cleanups) : this.context;
       for (const w of srcWords) {
         const doc = ins.heredocs.find((h) => w === `<<${h.name}` || w === `<<-${h.name}` || w.replace(/^<<-?["']?|["']$/g, '') === h.name);
         if (doc) {
@@ -896,7 +896,7 @@ class BuildRun {
       sources = [...sources, ...heredocFiles];
       const checksum = await checksumSources([...sources, ...downloaded]);
       const key = this.cacheKey(st, [ins.cmd, [...flags.entries()].filter(([k]) => k !== 'from'), flags.has('from') ? '' : 'context', dest, checksum, srcWords.length]);
-      const createdBy = `/bin/sh -c #(nop) ${ins.cmd} ${flags.has('from') ? `--from=${flags.get('from')} ` : ''}${ins.cmd === 'ADD' ? 'file' : 'file'}:${checksum.slice(7)} in ${dest} `;
+      const createdBy = `/bin/sh -c #(nop) ${ins.cmd} ${flags.has('from') ? `--from=${flags.get('from')} ` : ''}file:${checksum.slice(7)} in ${dest} `;
       if (await this.useCache(st, key, { createdBy })) return;
       const layout = {
         lowers: st.image ? [...st.image.chainIds].reverse().map((c) => this.d.layers.diffDir(c)) : [],
@@ -911,9 +911,7 @@ class BuildRun {
         let uid = 0;
         let gid = 0;
         if (flags.get('chown')) {
-          const u = resolveUser({ rootfs, user: flags.get('chown') as string });
-          uid = u.uid;
-          gid = flags.get('chown')?.includes(':') ? u.gid : u.gid;
+          ({ uid, gid } = resolveUser({ rootfs, user: flags.get('chown') as string }));
         }
         const chmod = flags.get('chmod');
         if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) throw invalid(`invalid chmod parameter: ${chmod}`);
