@@ -13,22 +13,17 @@ import * as net from 'node:net';
 import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, waitFor, type CliName } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 import { fails, lines, ok } from './helpers/assert.js';
-import { bridgePorts, removeNetLeftovers, taggedRules } from './helpers/net.js';
+import { drainNetLeftovers, taggedRules, uniqueBridge, uniqueOctet } from './helpers/net.js';
 
 let d: TestDaemon;
-const bridge2 = (): string => `bn2${Math.random().toString(36).slice(2, 8)}`;
 const usedOctets: number[] = [];
-/** A random X for 10.237.X.0/24 that no interface on this host uses. */
+/** A random X for 10.237.X.0/24 that no interface on this host (nor this file) uses. */
 function octet(): number {
-  const used = spawnSync('ip', ['-4', '-o', 'addr'], { encoding: 'utf8' }).stdout;
-  for (;;) {
-    const x = 1 + Math.floor(Math.random() * 250);
-    if (!usedOctets.includes(x) && !used.includes(` 10.237.${x}.`)) {
-      usedOctets.push(x);
-      return x;
-    }
-  }
+  const x = uniqueOctet(usedOctets, '10.237');
+  usedOctets.push(x);
+  return x;
 }
+const bridge2 = (): string => uniqueBridge('bn2');
 const defBridge = bridge2();
 const defOctet = octet();
 const bridges: string[] = [defBridge];
@@ -41,9 +36,7 @@ after(async () => {
   try {
     await cleanupAndCheck(d);
   } finally {
-    await waitFor(() => bridges.every((b) => bridgePorts(b).length === 0), { timeout: 10_000, what: 'veths to go' }).catch(() => undefined);
-    const left = removeNetLeftovers(bridges);
-    assert.deepEqual(left, [], 'no veths left on the test bridges');
+    assert.deepEqual(await drainNetLeftovers(bridges, waitFor), [], 'no veths left on the test bridges');
   }
 });
 

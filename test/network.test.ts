@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, run, waitFor, type CliName } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 import { fails, ok } from './helpers/assert.js';
-import { bridgePorts, fakeUpstream, linkExists, removeNetLeftovers, taggedRules, uniqueBridge, uniqueOctet } from './helpers/net.js';
+import { bridgePorts, fakeUpstream, linkExists, drainNetLeftovers, taggedRules, uniqueBridge, uniqueOctet } from './helpers/net.js';
 
 let d: TestDaemon;
 const defBridge = uniqueBridge();
@@ -25,11 +25,8 @@ after(async () => {
   try {
     await cleanupAndCheck(d);
   } finally {
-    // The kernel removes a container's veth with its namespace, shortly after the container ends.
-    await waitFor(() => bridges.every((b) => bridgePorts(b).length === 0), { timeout: 10_000, what: 'veths to go' }).catch(() => undefined);
-    const left = removeNetLeftovers(bridges);
     // Containers are gone: no veth may remain on any of the test's bridges.
-    assert.deepEqual(left, [], 'no veths left on the test bridges');
+    assert.deepEqual(await drainNetLeftovers(bridges, waitFor), [], 'no veths left on the test bridges');
   }
 });
 

@@ -6,18 +6,27 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as dgram from 'node:dgram';
 
-/** A bridge name `bn<6 random>` (15 characters at most). */
-export function uniqueBridge(): string {
-  return `bn${Math.random().toString(36).slice(2, 8)}`;
+/** A bridge name `<prefix><6 random>` (15 characters at most; each test file has its prefix). */
+export function uniqueBridge(prefix = 'bn'): string {
+  return `${prefix}${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** A random third octet for 10.231.X.0/24 not yet used by an interface on this host. */
-export function uniqueOctet(avoid: number[] = []): number {
+/** A random third octet for `<net>.X.0/24` (default 10.231) not yet used by an interface on this host. */
+export function uniqueOctet(avoid: number[] = [], net = '10.231'): number {
   const used = spawnSync('ip', ['-4', '-o', 'addr'], { encoding: 'utf8' }).stdout;
   for (;;) {
     const x = 1 + Math.floor(Math.random() * 250);
-    if (!avoid.includes(x) && !used.includes(` 10.231.${x}.`)) return x;
+    if (!avoid.includes(x) && !used.includes(` ${net}.${x}.`)) return x;
   }
+}
+
+/**
+ * For a file's `after` hook: waits (briefly) for the kernel to drop container veths, then
+ * removes whatever is left on the test's bridges and returns it (the test asserts it is empty).
+ */
+export async function drainNetLeftovers(bridges: string[], waitFor: (fn: () => boolean, o: { timeout: number; what: string }) => Promise<unknown>): Promise<string[]> {
+  await waitFor(() => bridges.every((b) => bridgePorts(b).length === 0), { timeout: 10_000, what: 'veths to go' }).catch(() => undefined);
+  return removeNetLeftovers(bridges);
 }
 
 export const linkExists = (name: string): boolean => fs.existsSync(`/sys/class/net/${name}`);
