@@ -1,0 +1,116 @@
+/**
+ * ustar header blocks (POSIX.1-1988 layout, with a pax extended header when a name does not
+ * fit), written straight into a caller's buffer. The layout is the one tar-stream's packer
+ * writes (octal fields ending in a space, a `PaxHeader` entry for long or non-ASCII paths), so
+ * layers packed before and after the switch to this writer have the same bytes and diff IDs.
+ */
+
+export type TarEntryType = 'file' | 'link' | 'symlink' | 'character-device' | 'block-device' | 'directory' | 'fifo';
+
+export interface TarHeader {
+  name: string;
+  type: TarEntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Seconds since the epoch. */
+  mtime: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+}
+
+const TYPEFLAG: Record<TarEntryType | 'pax', number> = {
+  file: 0x30,
+  link: 0x31,
+  symlink: 0x32,
+  'character-device': 0x33,
+  'block-device': 0x34,
+  directory: 0x35,
+  fifo: 0x36,
+  pax: 0x78, // 'x'
+};
+
+/** `val` in octal, zero-padded to `digits`, then a space; all sevens when it does not fit. */
+function octal(buf: Buffer, off: number, val: number, digits: number): void {
+  let s = Math.max(0, Math.trunc(val)).toString(8);
+  s = s.length > digits ? '7'.repeat(digits) : s.padStart(digits, '0');
+  buf.write(`${s} `, off, 'latin1');
+}
+
+/** The size field: 11 octal digits, or base-256 (high bit set) beyond 8 GiB. */
+function sizeField(buf: Buffer, off: number, size: number): void {
+  if (size.toString(8).length <= 11) {
+    octal(buf, off, size, 11);
+    return;
+  }
+  buf[off] = 0x80;
+  let n = size;
+  for (let i = 11; i > 0; i--) {
+    buf[off + i] = n % 256;
+    n = Math.floor(n / 256);
+  }
+}
+
+/** Splits a path into ustar's name (≤ 100 bytes) and prefix (≤ 155), or undefined when it cannot. */
+function splitName(name: string): { name: string; prefix: string } | undefined {
+  if (Buffer.byteLength(name) !== name.length) return undefined; // non-ASCII: pax
+  let rest = name;
+  let prefix = '';
+  while (rest.length > 100) {
+    const i = rest.indexOf('/');
+    if (i === -1) return undefined;
+    prefix += prefix ? `/${rest.slice(0, i)}` : rest.slice(0, i);
+    rest = rest.slice(i + 1);
+  }
+  if (prefix.length > 155) return undefined;
+  return { name: rest, prefix };
+}
+
+function block(buf: Buffer, off: number, h: TarHeader & { prefix?: string }, typeflag: number): void {
+  buf.fill(0, off, off + 512);
+  buf.write(h.name, off, 'utf8');
+  octal(buf, off + 100, h.mode & 0o7777, 6);
+  octal(buf, off + 108, h.uid, 6);
+  octal(buf, off + 116, h.gid, 6);
+  sizeField(buf, off + 124, h.size);
+  octal(buf, off + 136, h.mtime, 11);
+  buf[off + 156] = typeflag;
+  if (h.linkname) buf.write(h.linkname, off + 157, 'utf8');
+  buf.write('ustar\u000000', off + 257, 'latin1');
+  octal(buf, off + 329, h.devmajor ?? 0, 6);
+  octal(buf, off + 337, h.devminor ?? 0, 6);
+  if (h.prefix) buf.write(h.prefix, off + 345, 'latin1');
+  let sum = 8 * 0x20; // the checksum field counts as spaces
+  for (let i = off; i < off + 148; i++) sum += buf[i] as number;
+  for (let i = off + 156; i < off + 512; i++) sum += buf[i] as number;
+  octal(buf, off + 148, sum, 6);
+}
+
+/** One pax record: `<length> <key>=<value>\n`, the length counting its own digits. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  const len = Buffer.byteLength(body);
+  let digits = String(len).length;
+  if (len + digits >= 10 ** digits) digits++;
+  return `${len + digits}${body}`;
+}
+
+/** Bytes the header of `h` takes (512, or more with a pax header). */
+export function headerBytes(h: TarHeader): Buffer {
+  const split = splitName(h.name);
+  if (split && !(h.linkname && Buffer.byteLength(h.linkname) > 100)) {
+    const buf = Buffer.allocUnsafe(512);
+    block(buf, 0, { ...h, name: split.name, prefix: split.prefix }, TYPEFLAG[h.type]);
+    return buf;
+  }
+  const pax = Buffer.from(paxRecord('path', h.name) + (h.linkname ? paxRecord('linkpath', h.linkname) : ''));
+  const padded = Math.ceil(pax.length / 512) * 512;
+  const buf = Buffer.alloc(512 + padded + 512);
+  const named = { ...h, name: 'PaxHeader', ...(h.linkname ? { linkname: 'PaxHeader' } : {}) };
+  block(buf, 0, { ...named, size: pax.length }, TYPEFLAG.pax);
+  pax.copy(buf, 512);
+  block(buf, 512 + padded, named, TYPEFLAG[h.type]);
+  return buf;
+}
