@@ -402,3 +402,26 @@ describe('build reproducibility and the cache across CLIs', { skip: HAVE_DOCKER 
     assert.equal((await d.api.get(`/images/${a}/json`)).status, 404, 'an untagged build result is build cache and pruned');
   });
 });
+
+describe('RUN steps mount their rootfs volatile', () => {
+  it('fsync inside a step is not written back, and an intermediate container kept with --rm=false starts again', T, async () => {
+    const ctx = context('volatile', {
+      // The step fails unless its root overlay carries the volatile option.
+      Dockerfile: ['FROM busybox', "RUN grep ' / overlay ' /proc/mounts | grep -q volatile && echo kept > /kept && sync"].join('\n'),
+    });
+    const r = await d.cli('berth', ['build', '--rm=false', '--no-cache', '-t', 'volatile-step:1', ctx], { timeout: 240_000 });
+    ok(r);
+    const kept = /---> Running in ([0-9a-f]{12})/.exec(r.stdout)?.[1];
+    assert.ok(kept, r.desc);
+    // The kept container remounts (the crash marker of the clean unmount is gone) and shows the step's file.
+    for (let i = 0; i < 2; i++) exits(await d.cli('berth', ['start', '-a', kept]), 0);
+    const cat = await d.cli('berth', ['run', '--rm', 'volatile-step:1', 'cat', '/kept']);
+    ok(cat);
+    assert.equal(cat.stdout.trim(), 'kept');
+    ok(await d.cli('berth', ['rm', kept]));
+    // A container run by the user is not volatile.
+    const plain = await d.cli('berth', ['run', '--rm', 'busybox', 'sh', '-c', "grep ' / overlay ' /proc/mounts"]);
+    ok(plain);
+    assert.doesNotMatch(plain.stdout, /volatile/);
+  });
+});

@@ -733,7 +733,8 @@ class BuildRun {
           },
           HostConfig: hostConfig,
         },
-        {},
+        // dpkg and friends fsync every file; a step's upper dir becomes a layer or is thrown away.
+        { volatileRootfs: true },
       );
       this.out.stream(` ---> Running in ${shortId(c.ID)}\n`);
       let code = -1;

@@ -95,6 +95,8 @@ export class ContainerService {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly preStart = new Map<string, PreStartHook[]>();
+  /** Containers whose rootfs mounts `volatile` (build steps; in memory: after a restart they mount normally). */
+  private readonly volatileRoots = new Set<string>();
   private readonly restarts: RestartManager;
 
   constructor(private readonly o: ContainerServiceOptions) {
@@ -115,6 +117,7 @@ export class ContainerService {
       upper: path.join(dir, 'upper'),
       work: path.join(dir, 'work'),
       target: path.join(this.runDir(c.ID), 'rootfs'),
+      ...(this.volatileRoots.has(c.ID) ? { volatile: true } : {}),
     };
   }
 
@@ -174,7 +177,11 @@ export class ContainerService {
 
   /* ------------------------------------------------------------------ create */
 
-  async create(req: CreateRequest, opts: { name?: string }): Promise<Container> {
+  /**
+   * `volatileRootfs`: the rootfs ignores fsync (overlayfs `volatile`), for build steps whose
+   * upper dir becomes a layer or is discarded; see RootfsLayout.volatile.
+   */
+  async create(req: CreateRequest, opts: { name?: string; volatileRootfs?: boolean }): Promise<Container> {
     const imageRef = req.Config.Image;
     if (typeof imageRef !== 'string' || imageRef === '') throw invalid('No image was specified');
     const image = this.o.images.find(imageRef);
@@ -195,6 +202,7 @@ export class ContainerService {
     const t = span('create');
     const id = newId();
     const c = buildContainer({ id, name, image, imageRef, request: req });
+    if (opts.volatileRootfs) this.volatileRoots.add(id);
     const endpoints = req.NetworkingConfig?.EndpointsConfig ?? undefined;
     this.o.network?.validateCreate(c.HostConfig.NetworkMode, endpoints, { bindings: c.HostConfig.PortBindings, exposed: c.Config.ExposedPorts });
     this.o.network?.validateLinks?.(c);
@@ -217,6 +225,7 @@ export class ContainerService {
       t.mark('save');
       t.end();
     } catch (err) {
+      this.volatileRoots.delete(id);
       await this.o.network?.removed(c).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true });
       throw err;
@@ -714,6 +723,7 @@ export class ContainerService {
       await this.o.exits.consume(c.ID);
       await this.o.network?.removed(c).catch(() => undefined);
       await this.o.store.remove(c);
+      this.volatileRoots.delete(c.ID);
       await this.o.volumeMounts?.removed(c, { removeVolumes: opts.removeVolumes === true });
       this.event(c, 'destroy');
       this.notify(c, ['removed', 'not-running', 'next-exit']);

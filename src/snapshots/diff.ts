@@ -10,6 +10,7 @@ import type { Lease } from '../content/leases.js';
 import { Digester, type ContentStore } from '../content/store.js';
 import { lgetxattr } from '../lib/syscalls.js';
 import { packPath } from '../lib/tarpack.js';
+import { span } from '../lib/trace.js';
 import type { LayerInfo, LayerStore } from './layers.js';
 
 /**
@@ -52,14 +53,19 @@ export async function layerFromUpper(
   const lease = o.lease ? { lease: o.lease } : {};
   try {
     if (o.adopt) {
+      const t = span('layer-from-upper');
       const digester = new Digester();
       await pipeline(tar, digester, createWriteStream(blobFile, { mode: 0o644 }));
       const diffId = digester.digest();
+      t.mark('pack');
       // The directory must hold exactly what the tar holds.
       for (const name of [...RUNTIME_MOUNTPOINTS, ...(o.omit ?? [])]) await fs.rm(path.join(upperDir, name), { recursive: true, force: true });
       const layer = (await deps.layers.adopt(parentChain, upperDir, { diffId, size }, lease)) ??
         (await deps.layers.apply(parentChain, createReadStream(blobFile), lease));
+      t.mark('adopt');
       await deps.content.commit(blobFile, diffId);
+      t.mark('commit');
+      t.end();
       return layer;
     }
     const layer = await deps.layers.apply(parentChain, tar, { blobFile, ...lease });

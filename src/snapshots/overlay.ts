@@ -13,16 +13,26 @@ export interface RootfsLayout {
   upper: string;
   work: string;
   target: string;
+  /**
+   * Mount with overlayfs's `volatile` option: fsync and syncfs on the rootfs return at once
+   * without writing anything back. For build-step containers, whose upper dir either becomes a
+   * layer or is thrown away when the step fails (dpkg fsyncs every file it unpacks). After a
+   * clean unmount the kernel's crash marker (`<work>/work/incompat/volatile`) is removed, so
+   * the rootfs can be mounted again.
+   */
+  volatile?: boolean;
 }
 
 /** The mount data for overlayfs; relative lower paths keep long chains under the page limit. */
 function overlayData(l: RootfsLayout): { data: string; cwd?: string } {
-  const data = `lowerdir=${l.lowers.join(':')},upperdir=${l.upper},workdir=${l.work}`;
+  const data = `lowerdir=${l.lowers.join(':')},upperdir=${l.upper},workdir=${l.work}${l.volatile ? ',volatile' : ''}`;
   return { data };
 }
 
 export class RootfsMounts {
   private readonly refs = new Map<string, number>();
+  /** Work dirs of volatile mounts, by key: their crash marker goes after a clean unmount. */
+  private readonly volatileWork = new Map<string, string>();
 
   async prepare(l: RootfsLayout): Promise<void> {
     await fs.mkdir(l.upper, { recursive: true, mode: 0o755 });
@@ -41,6 +51,7 @@ export class RootfsMounts {
         l = { ...l, lowers: [empty] };
       }
       mount('overlay', l.target, 'overlay', 0, overlayData(l).data);
+      if (l.volatile) this.volatileWork.set(key, l.work);
     }
     this.refs.set(key, n + 1);
     return l.target;
@@ -59,11 +70,20 @@ export class RootfsMounts {
     }
     this.refs.delete(key);
     unmount(target, MNT_DETACH);
+    await this.dropVolatileMarker(key);
   }
 
   /** Unmounts whatever is there, regardless of references (container removal). */
   async forceRelease(key: string, target: string): Promise<void> {
     this.refs.delete(key);
     unmount(target, MNT_DETACH);
+    await this.dropVolatileMarker(key);
+  }
+
+  private async dropVolatileMarker(key: string): Promise<void> {
+    const work = this.volatileWork.get(key);
+    if (work === undefined) return;
+    this.volatileWork.delete(key);
+    await fs.rm(path.join(work, 'work', 'incompat'), { recursive: true, force: true });
   }
 }
