@@ -111,20 +111,24 @@ async function main(): Promise<void> {
       targets.push({ name: 'dockerd classic builder', bin: DOCKER, sock: DREF.sock, env: { DOCKER_BUILDKIT: '0' } });
       if (existsSync(DOCKER_2010)) targets.push({ name: 'dockerd BuildKit', bin: DOCKER_2010, sock: DREF.sock, env: { DOCKER_BUILDKIT: '1' } });
     } else say('dockerd not installed: berthd only');
-    for (const t of targets) {
-      const cold: number[] = [];
-      const cached: number[] = [];
-      const changed: number[] = [];
-      const build = (extra: string[]): number => timed(t.bin, ['-H', `unix://${t.sock}`, 'build', '-q', ...extra, '-t', 'bench-build:latest', CTX], t.env);
-      for (let i = 0; i < ROUNDS; i++) {
+    // Round by round, every engine in turn: a change in the machine's load (the cold builds
+    // fetch from Debian's archive) hits every row alike rather than whichever ran last.
+    const times = targets.map(() => ({ cold: [] as number[], cached: [] as number[], changed: [] as number[] }));
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const [k, t] of targets.entries()) {
+        const m = times[k] as { cold: number[]; cached: number[]; changed: number[] };
+        const build = (extra: string[]): number => timed(t.bin, ['-H', `unix://${t.sock}`, 'build', '-q', ...extra, '-t', 'bench-build:latest', CTX], t.env);
         writeFileSync(path.join(CTX, 'hello.txt'), `hello ${i}\n`);
-        cold.push(build(['--no-cache']));
-        cached.push(build([]));
+        m.cold.push(build(['--no-cache']));
+        m.cached.push(build([]));
         writeFileSync(path.join(CTX, 'hello.txt'), `hello changed ${i} ${Date.now()}\n`);
-        changed.push(build([]));
-        say(`${t.name}: cold ${cold.at(-1)?.toFixed(0)} ms, cached ${cached.at(-1)?.toFixed(0)} ms, after COPY change ${changed.at(-1)?.toFixed(0)} ms`);
+        m.changed.push(build([]));
+        say(`${t.name}: cold ${m.cold.at(-1)?.toFixed(0)} ms, cached ${m.cached.at(-1)?.toFixed(0)} ms, after COPY change ${m.changed.at(-1)?.toFixed(0)} ms`);
       }
-      rows.push({ name: t.name, cold: median(cold), cached: median(cached), changed: median(changed) });
+    }
+    for (const [k, t] of targets.entries()) {
+      const m = times[k] as { cold: number[]; cached: number[]; changed: number[] };
+      rows.push({ name: t.name, cold: median(m.cold), cached: median(m.cached), changed: median(m.changed) });
     }
   } finally {
     await stop(dockerd, DREF.sock);

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { readJSON, removeStrayTemps, writeJSONAtomic } from '../lib/atomic.js';
 import { conflict, invalid, notFound } from '../lib/errors.js';
 import { PrefixIndex } from '../lib/ids.js';
+import { setTopDir } from '../lib/syscalls.js';
 import type { Container } from './types.js';
 
 const RECORD = 'config.v2.json';
@@ -25,6 +26,7 @@ export class ContainerStore {
 
   async init(): Promise<Container[]> {
     await fs.mkdir(this.root, { recursive: true, mode: 0o710 });
+    setTopDir(this.root); // each container's upper dir is a tree of its own (see setTopDir)
     const loaded: Container[] = [];
     for (const id of await fs.readdir(this.root)) {
       if (!/^[0-9a-f]{64}$/.test(id)) continue;

@@ -11,9 +11,9 @@ import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Lease } from '../content/leases.js';
 import { compressionOf, type Compression } from '../lib/decompress.js';
+import { span } from '../lib/trace.js';
 import { BerthError, invalid, notFound, system, messageOf } from '../lib/errors.js';
 import { chainIds } from '../snapshots/layers.js';
-import { decompress } from '../images/import.js';
 import { familiarName, familiarRepo, fullName, type Reference } from '../images/reference.js';
 import type { ImageConfig } from '../images/types.js';
 import type { DistributionDeps } from './deps.js';
@@ -305,8 +305,10 @@ async function fetchAndApply(
       written.catch(() => undefined);
       source.pipe(file);
       try {
-        const tar = await decompress(counter);
-        await deps.layers.apply(o.parent, tar, {
+        // Decompressed where it unpacks (a worker thread for large layers): this thread only
+        // hashes the registry's bytes and hands them on.
+        await deps.layers.apply(o.parent, counter, {
+          compressed: true,
           lease: o.lease,
           sizeHint: desc.size,
           verify: async (diffId, n) => {
@@ -435,6 +437,7 @@ export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progre
             await deps.layers.apply(parent, deps.content.read(want), { lease, sizeHint: layer.size, verify: (d) => checkDiffId(layer.digest, d, want) });
           } else {
             const blobFile = deps.content.tempPath();
+            const t = span(`pull-layer ${id}`);
             try {
               const got = await fetchAndApply(
                 session,
@@ -445,9 +448,12 @@ export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progre
                 (bytes) => progress.bytes('Downloading', id, bytes, layer.size, bytes === layer.size),
                 (attempt) => progress.status(`Retrying in ${attempt} second${attempt > 1 ? 's' : ''}`, id),
               );
+              t.mark('fetch+unpack');
               // A compressed blob is kept as is and answers for the diff ID; a plain tar blob is the tar.
               if (got.compression === undefined) await deps.content.commit(blobFile, want);
               else await deps.content.commitCompressed(blobFile, want, { digest: layer.digest, size: got.tarSize, compression: got.compression });
+              t.mark('commit-blob');
+              t.end();
               added.blobs.push(want);
             } finally {
               await fs.rm(blobFile, { force: true });

@@ -5,44 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { ContentStore } from '../content/store.js';
 import type { Leases } from '../content/leases.js';
-import { compressionOf, decompressStream } from '../lib/decompress.js';
+import { decompress } from '../lib/decompress.js';
 import type { LayerStore } from '../snapshots/layers.js';
 import { applyChanges } from './changes.js';
 import type { ImageStore } from './store.js';
 import type { Image, ImageConfig } from './types.js';
 
-/** Peeks at the first bytes and returns a stream of the decompressed tar. */
-export async function decompress(src: Readable): Promise<Readable> {
-  const head = await new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let len = 0;
-    const onData = (c: Buffer): void => {
-      chunks.push(c);
-      len += c.length;
-      if (len >= 6) done();
-    };
-    const done = (): void => {
-      src.off('data', onData);
-      src.off('end', done);
-      src.off('error', reject);
-      src.pause();
-      resolve(Buffer.concat(chunks));
-    };
-    src.on('data', onData);
-    src.once('end', done);
-    src.once('error', reject);
-  });
-  const whole = new PassThrough({ highWaterMark: 1 << 20 });
-  whole.write(head);
-  src.on('error', (e) => whole.destroy(e));
-  src.pipe(whole);
-  src.resume();
-  const kind = compressionOf(head);
-  return kind === undefined ? whole : decompressStream(whole, kind);
-}
+export { decompress } from '../lib/decompress.js';
 
 export interface ImportOptions {
   changes?: string[];

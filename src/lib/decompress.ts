@@ -4,7 +4,7 @@
  * bytes (undefined: not compressed).
  */
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { invalid } from './errors.js';
 
@@ -38,4 +38,34 @@ export function decompressStream(src: Readable, kind: Compression): Readable {
   child.stdin.on('error', () => undefined);
   child.on('error', (e) => child.stdout.destroy(invalid(`cannot decompress ${kind} archive: ${e.message}`)));
   return child.stdout;
+}
+
+/** Peeks at the first bytes and returns a stream of the decompressed tar. */
+export async function decompress(src: Readable): Promise<Readable> {
+  const head = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let len = 0;
+    const onData = (c: Buffer): void => {
+      chunks.push(c);
+      len += c.length;
+      if (len >= 6) done();
+    };
+    const done = (): void => {
+      src.off('data', onData);
+      src.off('end', done);
+      src.off('error', reject);
+      src.pause();
+      resolve(Buffer.concat(chunks));
+    };
+    src.on('data', onData);
+    src.once('end', done);
+    src.once('error', reject);
+  });
+  const whole = new PassThrough({ highWaterMark: 1 << 20 });
+  whole.write(head);
+  src.on('error', (e) => whole.destroy(e));
+  src.pipe(whole);
+  src.resume();
+  const kind = compressionOf(head);
+  return kind === undefined ? whole : decompressStream(whole, kind);
 }

@@ -5,7 +5,6 @@
  * Overlay whiteouts (`.wh.name`, `.wh..wh..opq`) become overlayfs whiteouts when asked.
  */
 import {
-  promises as fs,
   chmodSync,
   closeSync,
   fchmodSync,
@@ -17,17 +16,17 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
+  rmSync,
   symlinkSync,
   utimesSync,
   writeSync,
 } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as tarStream from 'tar-stream';
 import { invalid } from './errors.js';
 import { resolveInRoot } from './securepath.js';
 import { lsetxattr, mkWhiteout, mkfifo } from './syscalls.js';
+import { decodeHeader, decodePax, type ReadHeader } from './tarheader.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_MARKER = '.wh..wh..opq';
@@ -71,74 +70,219 @@ function currentUmask(): number {
 const UMASK = currentUmask();
 const RUNS_AS_ROOT = process.geteuid?.() === 0 && process.getegid?.() === 0;
 
-export async function extractTar(src: Readable, root: string, opts: ExtractOptions): Promise<ExtractResult> {
-  const extract = tarStream.extract();
-  const dirTimes: Array<{ p: string; mtime: Date }> = [];
-  const result: ExtractResult = { size: 0, entries: 0 };
-  const realDirs = new Set<string>([root]);
-  const sameOwner = opts.sameOwner !== false;
+/** Metadata entries (pax, GNU long names) larger than this are refused. */
+const MAX_META_BYTES = 1 << 20;
+
+const enum State {
+  Header,
+  Data,
+  Padding,
+}
+
+/**
+ * A tar extractor fed chunk by chunk, synchronously: headers are parsed from the bytes as they
+ * come and file contents are written straight from the caller's chunks (no stream or copy per
+ * entry). `write` and `end` throw on anything invalid; the caller stops feeding then.
+ */
+export class TarExtractor {
+  readonly result: ExtractResult = { size: 0, entries: 0 };
+  private state = State.Header;
+  private readonly hdr = Buffer.alloc(512);
+  private hdrFill = 0;
+  /** Bytes of the current entry's data still to come, then its padding. */
+  private left = 0;
+  private pad = 0;
+  /** Where the current entry's data goes: a file, a metadata buffer, or nowhere. */
+  private fd = -1;
+  private meta: { kind: 'pax' | 'pax-global' | 'gnu-long-name' | 'gnu-long-link'; buf: Buffer; fill: number } | undefined;
+  private fileDone: (() => void) | undefined;
+  private pax: Record<string, string> | undefined;
+  private paxGlobal: Record<string, string> | undefined;
+  private longName: string | undefined;
+  private longLink: string | undefined;
+
+  private readonly dirTimes: Array<{ p: string; mtime: number }> = [];
+  private readonly realDirs: Set<string>;
   // Directories this extraction made and chmod-ed without the set-group-ID bit: what is created
   // in them gets the creator's owner (root:root when the daemon runs as root), so a root-owned
   // entry needs no chown, and a mode the umask leaves intact is set by open/mkdir themselves.
-  const plainDirs = new Set<string>();
-  const forget = (p: string): void => {
-    plainDirs.delete(p);
-    for (const d of plainDirs) if (d.startsWith(`${p}/`)) plainDirs.delete(d);
-  };
-  const exactMode = (mode: number): boolean => (mode & 0o7000) === 0 && (mode & UMASK) === 0;
+  private readonly plainDirs = new Set<string>();
+  private readonly sameOwner: boolean;
+
+  constructor(
+    private readonly root: string,
+    private readonly opts: ExtractOptions,
+  ) {
+    this.realDirs = new Set([root]);
+    this.sameOwner = opts.sameOwner !== false;
+  }
+
+  /** Extracts what `chunk` completes. */
+  write(chunk: Buffer): void {
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      switch (this.state) {
+        case State.Header: {
+          const take = Math.min(512 - this.hdrFill, n - i);
+          if (this.hdrFill === 0 && take === 512) {
+            i += 512;
+            this.header(chunk, i - 512);
+          } else {
+            chunk.copy(this.hdr, this.hdrFill, i, i + take);
+            this.hdrFill += take;
+            i += take;
+            if (this.hdrFill === 512) {
+              this.hdrFill = 0;
+              this.header(this.hdr, 0);
+            }
+          }
+          break;
+        }
+        case State.Data: {
+          const take = Math.min(this.left, n - i);
+          if (this.fd >= 0) {
+            for (let off = i; off < i + take; ) off += writeSync(this.fd, chunk, off, i + take - off);
+          } else if (this.meta) {
+            chunk.copy(this.meta.buf, this.meta.fill, i, i + take);
+            this.meta.fill += take;
+          }
+          this.left -= take;
+          i += take;
+          if (this.left === 0) this.dataDone();
+          break;
+        }
+        case State.Padding: {
+          const take = Math.min(this.pad, n - i);
+          this.pad -= take;
+          i += take;
+          if (this.pad === 0) this.state = State.Header;
+          break;
+        }
+      }
+    }
+  }
+
+  /** Checks the archive ended between entries, then sets directory times. */
+  end(): ExtractResult {
+    if (this.state !== State.Header || this.hdrFill !== 0) {
+      this.abort();
+      throw invalid('unexpected end of data in the tar archive');
+    }
+    for (const d of this.dirTimes.reverse()) {
+      try {
+        utimesSync(d.p, d.mtime, d.mtime);
+      } catch {
+        /* removed by a later entry */
+      }
+    }
+    return this.result;
+  }
+
+  /** Closes a file left open mid-entry. */
+  abort(): void {
+    if (this.fd >= 0) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+      this.fd = -1;
+    }
+  }
+
+  private expect(size: number): void {
+    this.left = size;
+    this.pad = (512 - (size % 512)) % 512;
+    this.state = size > 0 ? State.Data : this.pad > 0 ? State.Padding : State.Header;
+    if (size === 0) this.dataDone();
+  }
+
+  /** The entry's data is all here: finish what it was for. */
+  private dataDone(): void {
+    this.state = this.pad > 0 ? State.Padding : State.Header;
+    if (this.meta) {
+      const { kind, buf, fill } = this.meta;
+      this.meta = undefined;
+      const bytes = buf.subarray(0, fill);
+      if (kind === 'pax') this.pax = { ...this.paxGlobal, ...decodePax(bytes) };
+      else if (kind === 'pax-global') this.paxGlobal = decodePax(bytes);
+      else {
+        const s = field(bytes);
+        if (kind === 'gnu-long-name') this.longName = s;
+        else this.longLink = s;
+      }
+      return;
+    }
+    const done = this.fileDone;
+    this.fileDone = undefined;
+    done?.();
+  }
+
+  private header(buf: Buffer, off: number): void {
+    let h: ReadHeader | undefined;
+    try {
+      h = decodeHeader(buf, off);
+    } catch (err) {
+      throw invalid((err as Error).message);
+    }
+    if (!h) {
+      this.expect(0); // a zero block: end-of-archive marker (what follows is read on, as tar-stream did)
+      return;
+    }
+    if (h.type === 'pax' || h.type === 'pax-global' || h.type === 'gnu-long-name' || h.type === 'gnu-long-link') {
+      if (h.size > MAX_META_BYTES) throw invalid(`invalid tar entry: ${h.type} header of ${h.size} bytes`);
+      this.meta = { kind: h.type, buf: Buffer.alloc(h.size), fill: 0 };
+      this.expect(h.size);
+      return;
+    }
+    if (this.longName !== undefined) h.name = this.longName;
+    if (this.longLink !== undefined) h.linkname = this.longLink;
+    this.longName = undefined;
+    this.longLink = undefined;
+    const pax = this.pax ?? this.paxGlobal;
+    this.pax = undefined;
+    if (pax) {
+      if (pax['path']) h.name = pax['path'];
+      if (pax['linkpath']) h.linkname = pax['linkpath'];
+      if (pax['size'] !== undefined) h.size = Number(pax['size']);
+      if (pax['uid'] !== undefined) h.uid = Number(pax['uid']);
+      if (pax['gid'] !== undefined) h.gid = Number(pax['gid']);
+      if (pax['mtime'] !== undefined) h.mtime = Math.trunc(Number(pax['mtime']));
+      h.pax = pax;
+    }
+    if (!Number.isSafeInteger(h.size) || h.size < 0) throw invalid(`invalid tar entry ${JSON.stringify(h.name)}: size ${h.size}`);
+    this.entry(h);
+  }
+
+  private forget(p: string): void {
+    this.plainDirs.delete(p);
+    for (const d of this.plainDirs) if (d.startsWith(`${p}/`)) this.plainDirs.delete(d);
+  }
 
   /** Parent directory on the host, created when missing, never outside root. */
-  const parentOf = async (comps: string[]): Promise<string> => {
+  private parentOf(comps: string[]): string {
     const rel = comps.slice(0, -1).join('/');
-    const fast = path.join(root, rel);
-    if (realDirs.has(fast)) return fast;
-    const dir = resolveInRoot(root, rel);
-    await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+    const fast = path.join(this.root, rel);
+    if (this.realDirs.has(fast)) return fast;
+    const dir = resolveInRoot(this.root, rel);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
     if (!lstatSync(dir).isDirectory()) throw invalid(`invalid tar entry: parent of ${rel} is not a directory`);
-    if (dir === fast) realDirs.add(fast);
+    if (dir === fast) this.realDirs.add(fast);
     return dir;
-  };
+  }
 
-  // A source that fails after the last entry (a gzip trailer, a digest check) fails the extraction too.
-  let feedError: Error | undefined;
-  let failFeed: (err: Error) => void = () => undefined;
-  // tar-stream's iterator does not always settle when the extractor is destroyed before its
-  // first entry: the loop also races this.
-  const feedFailed = new Promise<never>((_resolve, reject) => {
-    failFeed = reject;
-  });
-  feedFailed.catch(() => undefined);
-  const feed = pipeline(src, extract).catch((err: unknown) => {
-    feedError = err as Error;
-    failFeed(err as Error);
-    extract.destroy(err as Error);
-  });
-  const entries = extract[Symbol.asyncIterator]();
-
-  try {
-  for (;;) {
-    const next = await Promise.race([entries.next(), feedFailed]);
-    if (next.done) break;
-    const entry = next.value;
-    // A source that ends or fails mid-entry destroys the entry, possibly before it is piped
-    // (tar-stream's streams then never finish a pipeline): remember why, check before piping.
-    let entryError: Error | undefined;
-    entry.on('error', (e: Error) => {
-      entryError = e;
-    });
-    const h = entry.header;
-    result.entries++;
+  private entry(h: ReadHeader): void {
+    const { opts } = this;
+    this.result.entries++;
     const comps = entryComponents(h.name);
-    if (comps.length === 0) {
-      entry.resume();
-      continue;
-    }
+    // Data of entries that are not extracted as files is skipped.
+    if (comps.length === 0) return this.expect(h.size);
     const base = comps[comps.length - 1] as string;
-    const parent = await parentOf(comps);
+    const parent = this.parentOf(comps);
     const target = path.join(parent, base);
 
     if (opts.whiteouts === 'overlay' && base.startsWith(WHITEOUT_PREFIX)) {
-      entry.resume();
       if (base === OPAQUE_MARKER) {
         lsetxattr(parent, 'trusted.overlay.opaque', Buffer.from('y'));
       } else {
@@ -146,26 +290,39 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
         // `.wh..` / `.wh...` would white out the directory itself or its parent.
         if (name === '' || name === '.' || name === '..') throw invalid(`invalid tar entry ${JSON.stringify(h.name)}: whiteout of ${JSON.stringify(name)}`);
         const victim = path.join(parent, name);
-        forget(victim);
-        await fs.rm(victim, { recursive: true, force: true });
+        this.forget(victim);
+        rmSync(victim, { recursive: true, force: true });
         mkWhiteout(victim);
       }
-      continue;
+      return this.expect(h.size);
     }
 
     const existing = lstatSync(target, { throwIfNoEntry: false });
     if (existing && !(existing.isDirectory() && h.type === 'directory')) {
-      forget(target);
-      await fs.rm(target, { recursive: true, force: true });
+      this.forget(target);
+      rmSync(target, { recursive: true, force: true });
     }
 
-    const mode = (h.mode ?? 0o644) & 0o7777;
-    const uid = sameOwner ? (h.uid ?? 0) : (opts.chown?.uid ?? 0);
-    const gid = sameOwner ? (h.gid ?? 0) : (opts.chown?.gid ?? 0);
-    const mtime = h.mtime ?? new Date(0);
+    const mode = h.mode & 0o7777;
+    const uid = this.sameOwner ? h.uid : (opts.chown?.uid ?? 0);
+    const gid = this.sameOwner ? h.gid : (opts.chown?.gid ?? 0);
+    const mtime = h.mtime;
     // Created in a plain directory of ours by root: already root:root, mode exact when the umask allows.
-    const inPlainDir = RUNS_AS_ROOT && plainDirs.has(parent);
+    const inPlainDir = RUNS_AS_ROOT && this.plainDirs.has(parent);
     const ownerIsCreator = inPlainDir && uid === 0 && gid === 0;
+    const xattrs = h.pax ? Object.entries(h.pax).filter(([k]) => k.startsWith('SCHILY.xattr.')) : [];
+    const setXattrs = (): void => {
+      for (const [k, v] of xattrs) {
+        const name = k.slice('SCHILY.xattr.'.length);
+        // A layer never sets overlayfs's own attributes; those come only from whiteout entries.
+        if (name.startsWith('trusted.overlay.')) continue;
+        try {
+          lsetxattr(target, name, Buffer.from(v, 'latin1'));
+        } catch {
+          /* file systems without xattr support: drop, as tar does */
+        }
+      }
+    };
 
     switch (h.type) {
       case 'directory': {
@@ -180,36 +337,35 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
           lchownSync(target, uid, gid);
           chmodSync(target, mode);
         }
-        realDirs.add(target);
-        if (mode & 0o2000) forget(target);
-        else plainDirs.add(target);
-        dirTimes.push({ p: target, mtime });
-        entry.resume();
-        break;
+        this.realDirs.add(target);
+        // A default ACL (or any attribute) on a directory may change what is created in it.
+        if (mode & 0o2000 || xattrs.length > 0) this.forget(target);
+        else this.plainDirs.add(target);
+        this.dirTimes.push({ p: target, mtime });
+        setXattrs();
+        return this.expect(h.size);
       }
       case 'file':
       case 'contiguous-file': {
-        if (entry.destroyed) throw entryError ?? invalid(`invalid tar entry ${h.name}: unexpected end of archive`);
-        // Synchronous writes: a layer is thousands of small files, and a thread-pool round trip
-        // per open/write/chown/chmod/utimes/close costs more than the page-cache work itself.
         const exact = inPlainDir && exactMode(mode);
         const fd = openSync(target, 'wx', exact ? mode : 0o600);
-        try {
-          for await (const chunk of entry as AsyncIterable<Buffer>) {
-            for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+        this.fd = fd;
+        this.fileDone = () => {
+          this.fd = -1;
+          try {
+            if (!ownerIsCreator) fchownSync(fd, uid, gid);
+            if (!exact) fchmodSync(fd, mode);
+            futimesSync(fd, mtime, mtime);
+          } finally {
+            closeSync(fd);
           }
-          if (!ownerIsCreator) fchownSync(fd, uid, gid);
-          if (!exact) fchmodSync(fd, mode);
-          futimesSync(fd, mtime, mtime);
-        } finally {
-          closeSync(fd);
-        }
-        result.size += h.size ?? 0;
-        break;
+          this.result.size += h.size;
+          setXattrs();
+        };
+        return this.expect(h.size);
       }
       case 'symlink': {
-        entry.resume();
-        symlinkSync(h.linkname ?? '', target);
+        symlinkSync(h.linkname, target);
         if (!ownerIsCreator) lchownSync(target, uid, gid);
         try {
           lutimesSync(target, mtime, mtime);
@@ -217,64 +373,51 @@ export async function extractTar(src: Readable, root: string, opts: ExtractOptio
           /* not supported: keep the link's own time */
         }
         // Counted as dockerd's layer sizes count it (st_size of the link: its target's length).
-        result.size += Buffer.byteLength(h.linkname ?? '');
-        break;
+        this.result.size += Buffer.byteLength(h.linkname);
+        setXattrs();
+        return this.expect(h.size);
       }
       case 'link': {
-        entry.resume();
-        const linkComps = entryComponents(h.linkname ?? '');
-        const linkParent = resolveInRoot(root, linkComps.slice(0, -1).join('/'));
+        const linkComps = entryComponents(h.linkname);
+        const linkParent = resolveInRoot(this.root, linkComps.slice(0, -1).join('/'));
         const source = path.join(linkParent, linkComps[linkComps.length - 1] ?? '');
-        let st;
-        try {
-          st = lstatSync(source);
-        } catch {
-          throw invalid(`invalid tar entry ${h.name}: hard link target ${h.linkname} not found`);
-        }
+        const st = lstatSync(source, { throwIfNoEntry: false });
+        if (!st) throw invalid(`invalid tar entry ${h.name}: hard link target ${h.linkname} not found`);
         if (st.isDirectory()) throw invalid(`invalid tar entry ${h.name}: hard link to a directory`);
         linkSync(source, target);
-        break;
+        setXattrs();
+        return this.expect(h.size);
       }
       case 'fifo': {
-        entry.resume();
         mkfifo(target, mode);
-        await fs.lchown(target, uid, gid);
-        break;
+        lchownSync(target, uid, gid);
+        setXattrs();
+        return this.expect(h.size);
       }
       default:
         // Character and block devices (and anything unknown) are never created from an archive.
-        entry.resume();
-        break;
-    }
-    const xattrs = h.pax ? Object.entries(h.pax).filter(([k]) => k.startsWith('SCHILY.xattr.')) : [];
-    // A default ACL (or any attribute) on a directory may change what is created in it.
-    if (xattrs.length > 0 && h.type === 'directory') forget(target);
-    for (const [k, v] of xattrs) {
-      const name = k.slice('SCHILY.xattr.'.length);
-      // A layer never sets overlayfs's own attributes; those come only from whiteout entries.
-      if (!name.startsWith('trusted.overlay.')) {
-        try {
-          lsetxattr(target, name, Buffer.from(v, 'latin1'));
-        } catch {
-          /* file systems without xattr support: drop, as tar does */
-        }
-      }
+        return this.expect(h.size);
     }
   }
+}
+
+/** A string up to its first NUL. */
+function field(b: Buffer): string {
+  const z = b.indexOf(0);
+  return b.toString('utf8', 0, z === -1 ? b.length : z);
+}
+
+const exactMode = (mode: number): boolean => (mode & 0o7000) === 0 && (mode & UMASK) === 0;
+
+/** Extracts the tar `src` into `root` (see TarExtractor); the source's own errors fail it too. */
+export async function extractTar(src: Readable, root: string, opts: ExtractOptions): Promise<ExtractResult> {
+  const x = new TarExtractor(root, opts);
+  try {
+    for await (const chunk of src) x.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    return x.end();
   } catch (err) {
+    x.abort();
     src.destroy();
-    extract.destroy();
-    await feed;
     throw err;
   }
-  await feed;
-  if (feedError) throw feedError;
-  for (const d of dirTimes.reverse()) {
-    try {
-      utimesSync(d.p, d.mtime, d.mtime);
-    } catch {
-      /* removed by a later entry */
-    }
-  }
-  return result;
 }

@@ -114,3 +114,141 @@ export function headerBytes(h: TarHeader): Buffer {
   block(buf, 512 + padded, named, TYPEFLAG[h.type]);
   return buf;
 }
+
+/* ------------------------------------------------------------------ reading */
+
+/** Entry kinds a reader meets, the metadata ones included. */
+export type TarReadType = TarEntryType | 'contiguous-file' | 'pax' | 'pax-global' | 'gnu-long-name' | 'gnu-long-link' | 'unknown';
+
+export interface ReadHeader {
+  name: string;
+  type: TarReadType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Seconds since the epoch. */
+  mtime: number;
+  linkname: string;
+  /** pax records that applied to this entry (SCHILY.xattr.* among them). */
+  pax?: Record<string, string>;
+}
+
+function readType(flag: number): TarReadType {
+  switch (flag) {
+    case 0:
+    case 0x30:
+      return 'file';
+    case 0x31:
+      return 'link';
+    case 0x32:
+      return 'symlink';
+    case 0x33:
+      return 'character-device';
+    case 0x34:
+      return 'block-device';
+    case 0x35:
+      return 'directory';
+    case 0x36:
+      return 'fifo';
+    case 0x37:
+      return 'contiguous-file';
+    case 0x78: // x
+      return 'pax';
+    case 0x67: // g
+      return 'pax-global';
+    case 0x4c: // L
+    case 0x4e: // N (old GNU)
+      return 'gnu-long-name';
+    case 0x4b: // K
+      return 'gnu-long-link';
+    default:
+      return 'unknown';
+  }
+}
+
+/** A NUL-terminated string field. */
+function field(buf: Buffer, off: number, len: number, enc: BufferEncoding = 'utf8'): string {
+  let end = off;
+  while (end < off + len && buf[end] !== 0) end++;
+  return buf.toString(enc, off, end);
+}
+
+/** An octal number field (leading spaces/NULs allowed, ended by a space or NUL), or base-256. */
+function number(buf: Buffer, off: number, len: number): number {
+  if ((buf[off] as number) & 0x80) {
+    const negative = buf[off] === 0xff;
+    let n = 0;
+    for (let i = off + 1; i < off + len; i++) n = n * 256 + (negative ? 0xff - (buf[i] as number) : (buf[i] as number));
+    return negative ? -n : n;
+  }
+  let i = off;
+  const end = off + len;
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0)) i++;
+  let n = 0;
+  let digits = 0;
+  for (; i < end; i++) {
+    const c = buf[i] as number;
+    if (c < 0x30 || c > 0x37) break;
+    n = n * 8 + (c - 0x30);
+    digits++;
+  }
+  return digits === 0 ? 0 : n;
+}
+
+/**
+ * The header in `buf[off, off+512)`: undefined for an all-zero block (end-of-archive marker);
+ * throws on a bad checksum or an unknown format.
+ */
+export function decodeHeader(buf: Buffer, off: number): ReadHeader | undefined {
+  let unsigned = 8 * 0x20;
+  let signed = 8 * 0x20;
+  for (let i = off; i < off + 512; i++) {
+    if (i >= off + 148 && i < off + 156) continue;
+    const b = buf[i] as number;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  if (unsigned === 8 * 0x20) return undefined; // a zero block
+  const sum = number(buf, off + 148, 8);
+  if (sum !== unsigned && sum !== signed) throw new Error('invalid tar header: bad checksum (is the archive corrupted or still compressed?)');
+  const magic = buf.toString('latin1', off + 257, off + 263);
+  const ustar = magic === 'ustar\u0000';
+  if (!ustar && magic !== 'ustar ') throw new Error('invalid tar header: unknown format');
+  let name = field(buf, off, 100);
+  if (ustar && buf[off + 345] !== 0) name = `${field(buf, off + 345, 155)}/${name}`;
+  let type = readType(buf[off + 156] as number);
+  // Old tars mark directories only with a trailing slash.
+  if (type === 'file' && name.endsWith('/')) type = 'directory';
+  return {
+    name,
+    type,
+    mode: number(buf, off + 100, 8),
+    uid: number(buf, off + 108, 8),
+    gid: number(buf, off + 116, 8),
+    size: number(buf, off + 124, 12),
+    mtime: number(buf, off + 136, 12),
+    linkname: field(buf, off + 157, 100),
+  };
+}
+
+/** pax extended header records (`<len> <key>=<value>\n`…). */
+export function decodePax(buf: Buffer): Record<string, string> {
+  const out: Record<string, string> = {};
+  let off = 0;
+  while (off < buf.length) {
+    let sp = off;
+    while (sp < buf.length && buf[sp] !== 0x20) sp++;
+    const len = Number(buf.toString('latin1', off, sp));
+    if (!Number.isInteger(len) || len <= 0 || off + len > buf.length) break;
+    const rec = buf.subarray(sp + 1, off + len - 1); // without the trailing newline
+    const eq = rec.indexOf(0x3d);
+    if (eq > 0) {
+      const key = rec.toString('utf8', 0, eq);
+      // xattr values are bytes; keep them byte for byte (latin1), everything else is UTF-8.
+      out[key] = rec.toString(key.startsWith('SCHILY.xattr.') ? 'latin1' : 'utf8', eq + 1);
+    }
+    off += len;
+  }
+  return out;
+}

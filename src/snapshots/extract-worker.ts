@@ -1,7 +1,8 @@
 /**
  * Worker thread that unpacks one layer (unpack.ts) from chunks the daemon posts: `{t:'data', b}`
  * (acknowledged with `{t:'ack'}` once taken, the daemon's flow control), `{t:'end'}`,
- * `{t:'abort', message}`. Answers `{t:'done', diffId, size}` or `{t:'error', message, category}`.
+ * `{t:'abort', message}`. With `compressed`, the chunks are the registry's compressed bytes and
+ * the decompression happens here too. Answers `{t:'done', diffId, size}` or `{t:'error', message, category}`.
  */
 import { PassThrough } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -11,6 +12,7 @@ import { unpackLayer } from './unpack.js';
 export interface WorkerInput {
   dir: string;
   blobFile?: string;
+  compressed?: boolean;
 }
 
 export type ToWorker = { t: 'data'; b: Uint8Array } | { t: 'end' } | { t: 'abort'; message: string };
@@ -20,7 +22,7 @@ const port = parentPort;
 if (port) {
   const input = workerData as WorkerInput;
   const src = new PassThrough({ highWaterMark: 4 << 20 });
-  const { done } = unpackLayer(src, input.dir, { blobFile: input.blobFile });
+  const { done } = unpackLayer(src, input.dir, { blobFile: input.blobFile, compressed: input.compressed });
   port.on('message', (m: ToWorker) => {
     if (m.t === 'data') src.write(Buffer.from(m.b.buffer, m.b.byteOffset, m.b.byteLength), () => port.postMessage({ t: 'ack' } satisfies FromWorker));
     else if (m.t === 'end') src.end();

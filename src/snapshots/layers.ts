@@ -10,6 +10,8 @@ import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { Gunzip } from 'node:zlib';
 import { readJSON, syncDir, writeJSONAtomic } from '../lib/atomic.js';
+import { setTopDir } from '../lib/syscalls.js';
+import { span } from '../lib/trace.js';
 import { BerthError, type ErrorCategory } from '../lib/errors.js';
 import { unpackLayer, type UnpackResult } from './unpack.js';
 import type { FromWorker, ToWorker, WorkerInput } from './extract-worker.js';
@@ -42,13 +44,20 @@ const hex = (digest: string): string => digest.replace(/^sha256:/, '');
 
 /** Layers announced at least this big unpack in a worker thread. */
 export const WORKER_MIN_BYTES = 4 << 20;
-const MAX_CHUNKS_IN_FLIGHT = 64;
-/** Chunks this big are transferred, not copied, when they own their memory (never pool slices). */
-const TRANSFER_MIN_BYTES = 64 << 10;
+const MAX_CHUNKS_IN_FLIGHT = 16;
+/** Bytes are posted to the worker in blocks of this size, each moved (transferred), not cloned. */
+const BLOCK_BYTES = 1 << 20;
 
-/** unpackLayer in a worker thread: `src` is read here and posted with ack-based flow control. */
-function unpackInWorker(src: Readable, dir: string, blobFile: string | undefined): { done: Promise<UnpackResult>; abort: () => void } {
+/**
+ * unpackLayer in a worker thread: `src` is read here and posted with ack-based flow control.
+ * A socket's or a pool's chunks share their memory with other buffers (posting one would clone
+ * the whole backing store): they are gathered into 1 MiB blocks of their own, which move to the
+ * worker without a copy; a chunk that already owns its memory (a gunzip's output) moves as is.
+ */
+function unpackInWorker(src: Readable, dir: string, opts: { blobFile?: string | undefined; compressed?: boolean | undefined }): { done: Promise<UnpackResult>; abort: () => void } {
   src.pause();
+  // Only a gunzip's output chunks are known to be held by nothing else (zlib allocates a new
+  // buffer after each full one); a tee'd source's chunks may still be queued for a file write.
   const ownsChunks = src instanceof Gunzip;
   let srcError: Error | undefined;
   let worker: Worker | undefined;
@@ -64,7 +73,7 @@ function unpackInWorker(src: Readable, dir: string, blobFile: string | undefined
         reject(srcError);
         return;
       }
-      const input: WorkerInput = { dir, ...(blobFile !== undefined ? { blobFile } : {}) };
+      const input: WorkerInput = { dir, ...(opts.blobFile !== undefined ? { blobFile: opts.blobFile } : {}), ...(opts.compressed ? { compressed: true } : {}) };
       const w = new Worker(new URL('./extract-worker.js', import.meta.url), { workerData: input });
       worker = w;
       let inFlight = 0;
@@ -87,16 +96,36 @@ function unpackInWorker(src: Readable, dir: string, blobFile: string | undefined
       w.on('exit', (code) => {
         if (!finished) reject(new Error(`layer unpack worker exited with code ${code}`));
       });
-      src.on('data', (chunk: Buffer) => {
+      const post = (b: Buffer): void => {
         inFlight++;
-        // A gunzip's full output chunk is a whole ArrayBuffer nothing else holds (zlib allocates
-        // a new one after each): it moves to the worker without a copy. Other sources' chunks may
-        // be shared (a socket's buffer also being written to a file) and are copied.
-        const whole = ownsChunks && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.byteLength >= TRANSFER_MIN_BYTES;
-        w.postMessage({ t: 'data', b: chunk } satisfies ToWorker, whole ? [chunk.buffer as ArrayBuffer] : []);
+        w.postMessage({ t: 'data', b } satisfies ToWorker, [b.buffer as ArrayBuffer]);
         if (inFlight >= MAX_CHUNKS_IN_FLIGHT) src.pause();
+      };
+      let block: Buffer | undefined;
+      let fill = 0;
+      const flush = (): void => {
+        if (block && fill > 0) post(block.subarray(0, fill));
+        block = undefined;
+        fill = 0;
+      };
+      src.on('data', (chunk: Buffer) => {
+        if (ownsChunks && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.byteLength >= BLOCK_BYTES / 2) {
+          flush();
+          post(chunk);
+          return;
+        }
+        for (let off = 0; off < chunk.length; ) {
+          block ??= Buffer.allocUnsafeSlow(BLOCK_BYTES);
+          const n = chunk.copy(block, fill, off);
+          fill += n;
+          off += n;
+          if (fill === BLOCK_BYTES) flush();
+        }
       });
-      src.on('end', () => w.postMessage({ t: 'end' } satisfies ToWorker));
+      src.on('end', () => {
+        flush();
+        w.postMessage({ t: 'end' } satisfies ToWorker);
+      });
       src.resume();
     });
   });
@@ -115,6 +144,7 @@ export class LayerStore {
 
   async init(): Promise<void> {
     await fs.mkdir(this.root, { recursive: true });
+    setTopDir(this.root);
     for (const name of await fs.readdir(this.root)) {
       if (name.startsWith('tmp-')) await fs.rm(path.join(this.root, name), { recursive: true, force: true });
     }
@@ -132,12 +162,6 @@ export class LayerStore {
     return (await this.get(chainId)) !== undefined;
   }
 
-  /**
-   * Unpacks an uncompressed layer tar on top of `parent`. When `blobFile` is given the exact
-   * bytes are also written there (the caller commits them to the content store by diff ID).
-   * `verify` sees the diff ID (and the tar's size) once every byte is in and may throw to
-   * discard the layer.
-   */
   /**
    * Makes a directory that already holds a layer's files in overlay form (a committed overlay
    * upper dir, on this file system) the layer `diffId` on top of `parent`, by renaming it into
@@ -172,17 +196,33 @@ export class LayerStore {
     }
   }
 
+  /**
+   * Unpacks a layer tar (or, with `compressed`, a compressed one) on top of `parent`. When `blobFile` is given the exact
+   * bytes are also written there (the caller commits them to the content store by diff ID).
+   * `verify` sees the diff ID (and the tar's size) once every byte is in and may throw to
+   * discard the layer.
+   */
   async apply(
     parent: string | undefined,
     src: Readable,
-    opts: { blobFile?: string; lease?: Lease; verify?: (diffId: string, tarSize: number) => void | Promise<void>; sizeHint?: number } = {},
+    opts: {
+      blobFile?: string;
+      lease?: Lease;
+      verify?: (diffId: string, tarSize: number) => void | Promise<void>;
+      sizeHint?: number;
+      /** `src` may be compressed (told by its first bytes): it is decompressed where it unpacks. */
+      compressed?: boolean;
+    } = {},
   ): Promise<LayerInfo> {
     const tmp = path.join(this.root, `tmp-${randomBytes(8).toString('hex')}`);
     const diff = path.join(tmp, 'diff');
     // Large layers unpack in a worker thread (several layers, several cores); small ones here.
-    const unpack = (opts.sizeHint ?? 0) >= WORKER_MIN_BYTES ? unpackInWorker(src, diff, opts.blobFile) : unpackLayer(src, diff, { blobFile: opts.blobFile });
+    const how = { blobFile: opts.blobFile, compressed: opts.compressed };
+    const unpack = (opts.sizeHint ?? 0) >= WORKER_MIN_BYTES ? unpackInWorker(src, diff, how) : unpackLayer(src, diff, how);
+    const t = span('layer-apply');
     try {
       const { diffId, size, tarSize } = await unpack.done;
+      t.mark('unpack');
       // The caller's last word (e.g. the image config's diff ID) before anything becomes visible.
       await opts.verify?.(diffId, tarSize);
       const chainId = chainIdOf(parent, diffId);
@@ -196,9 +236,12 @@ export class LayerStore {
         return info;
       }
       await writeJSONAtomic(path.join(tmp, 'layer.json'), info, 0o644);
+      t.mark('verify');
       await fs.rm(final, { recursive: true, force: true });
       await fs.rename(tmp, final);
       await syncDir(this.root);
+      t.mark('rename');
+      t.end();
       return info;
     } catch (err) {
       unpack.abort();

@@ -1,15 +1,15 @@
 /**
- * The unpack core of a layer: hash the tar (its diff ID), extract it safely into `dir` (made
- * here), and
- * optionally copy the exact bytes to `blobFile`. Runs on the daemon's thread for small layers
- * and inside a worker thread (extract-worker.ts) for large ones, so several layers unpack on
- * several cores.
+ * The unpack core of a layer: optionally decompress, hash the tar (its diff ID), extract it
+ * safely into `dir` (made here), and optionally copy the tar's exact bytes to `blobFile`. Runs
+ * on the daemon's thread for small layers and inside a worker thread (extract-worker.ts) for
+ * large ones, so several layers unpack on several cores. Every chunk is hashed, written and
+ * extracted synchronously in one pass (TarExtractor): no stream hop or copy per entry.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { PassThrough, type Readable } from 'node:stream';
-import { Digester } from '../content/store.js';
-import { extractTar } from '../lib/safetar.js';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { decompress } from '../lib/decompress.js';
+import { TarExtractor } from '../lib/safetar.js';
 
 export interface UnpackResult {
   diffId: string;
@@ -18,45 +18,55 @@ export interface UnpackResult {
   tarSize: number;
 }
 
+export interface UnpackOptions {
+  blobFile?: string | undefined;
+  /** `src` may be compressed (gzip, zstd, …: told by its first bytes); the diff ID is of the tar inside. */
+  compressed?: boolean | undefined;
+}
+
 /**
- * Wires `src` at once (an error it emits before the caller's next await is not lost) and
- * returns the unpack's result. `abort` stops it (the promise then rejects).
+ * Starts reading `src` at once (an error it emits before the caller's next await is not lost)
+ * and returns the unpack's result. `abort` stops it (the promise then rejects).
  */
-export function unpackLayer(src: Readable, dir: string, opts: { blobFile?: string | undefined }): { done: Promise<UnpackResult>; abort: () => void } {
-  const digester = new Digester();
-  const toExtract = new PassThrough({ highWaterMark: 1 << 20 });
-  src.on('error', (err) => digester.destroy(err));
-  src.pipe(digester);
-  digester.pipe(toExtract);
-  digester.on('error', (err) => toExtract.destroy(err));
-  toExtract.on('error', () => undefined); // surfaces through the extraction's pipeline
-  let blobDone: Promise<void> = Promise.resolve();
-  const out = opts.blobFile !== undefined ? createWriteStream(opts.blobFile, { mode: 0o644 }) : undefined;
-  if (out) {
-    digester.pipe(out);
-    blobDone = new Promise<void>((resolve, reject) => {
-      out.once('finish', resolve);
-      out.once('error', reject);
-      digester.once('error', reject);
-    });
-    blobDone.catch(() => undefined);
-  }
-  const abort = (): void => {
-    src.unpipe(digester);
-    digester.destroy();
-    out?.destroy();
-  };
+export function unpackLayer(src: Readable, dir: string, opts: UnpackOptions): { done: Promise<UnpackResult>; abort: () => void } {
+  let aborted = false;
+  let tar: Readable = src;
+  src.on('error', () => undefined); // surfaces through the read loop below
   const done = (async (): Promise<UnpackResult> => {
+    const hash = createHash('sha256');
+    let tarSize = 0;
+    const x = new TarExtractor(dir, { whiteouts: 'overlay' });
+    let blobFd = -1;
     try {
-      await mkdir(dir, { recursive: true, mode: 0o755 });
-      const { size } = await extractTar(toExtract, dir, { whiteouts: 'overlay' });
-      await blobDone;
-      return { diffId: digester.digest(), size, tarSize: digester.size };
+      if (opts.compressed) tar = await decompress(src);
+      if (aborted) throw new Error('layer unpack aborted');
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      if (opts.blobFile !== undefined) blobFd = openSync(opts.blobFile, 'w', 0o644);
+      for await (const chunk of tar as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        tarSize += chunk.length;
+        if (blobFd >= 0) for (let off = 0; off < chunk.length; ) off += writeSync(blobFd, chunk, off);
+        x.write(chunk);
+      }
+      const { size } = x.end();
+      return { diffId: `sha256:${hash.digest('hex')}`, size, tarSize };
     } catch (err) {
-      abort();
+      x.abort();
+      src.destroy();
+      tar.destroy();
       throw err;
+    } finally {
+      if (blobFd >= 0) closeSync(blobFd);
     }
   })();
   done.catch(() => undefined); // the caller awaits it; no unhandled-rejection noise meanwhile
-  return { done, abort };
+  return {
+    done,
+    abort: () => {
+      aborted = true;
+      const err = new Error('layer unpack aborted');
+      src.destroy(err);
+      tar.destroy(err);
+    },
+  };
 }
