@@ -48,8 +48,9 @@ async function appendBody(file: string, size: number, body: Readable, h: Hash): 
     }
     if (flushedTo - writebackFrom >= WRITEBACK_EVERY) {
       const from = writebackFrom;
-      writebackFrom = flushedTo;
-      writeback = writeback.then(() => startWriteback(fd, from, flushedTo - from));
+      const to = flushedTo;
+      writebackFrom = to;
+      writeback = writeback.then(() => startWriteback(fd, from, to - from));
     }
   };
   try {
