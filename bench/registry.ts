@@ -11,6 +11,7 @@
  * dist/bench/registry-results.json.
  *
  *   node dist/bench/registry.js  (BENCH_REG_ROUNDS=7 BENCH_REG_WARMUP=1 BENCH_REG_LAYERS=4 BENCH_REG_LAYER_MB=50)
+ *   BENCH_REG_BERTH_ARGS='--sendfile always' node dist/bench/registry.js   (extra berth-registry flags)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -184,6 +185,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   try {
     process.stdout.write(`registry bench: ${LAYERS} × ${LAYER_MB} MB random layers, ${ROUNDS} rounds, same Node client for both\n`);
+    if (process.env.BENCH_REG_BERTH_ARGS) process.stdout.write(`  berth-registry flags: ${process.env.BENCH_REG_BERTH_ARGS}\n`);
     const layers = await makeLayers(dir);
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }));
     const manifest = Buffer.from(
@@ -195,7 +197,8 @@ async function main(): Promise<void> {
       }),
     );
     const targets: Target[] = [];
-    const berth = await BerthRegistry.start({ args: ['--access-log', 'off'] });
+    const extra = (process.env.BENCH_REG_BERTH_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+    const berth = await BerthRegistry.start({ args: ['--access-log', 'off', ...extra] });
     running.push(berth);
     targets.push(berth);
     if (HAVE.cncf) {

@@ -16,11 +16,11 @@
  *
  * Which one (config `sendfile`): `auto` (default) uses sendfile for peers that are not on this
  * host and copies for loopback peers. A loopback receiver is this machine's CPU too, and it pays
- * for sendfile: its recv copies from cold page-cache pages held as 4 KiB fragments, where after a
- * copy by the sender it reads freshly written buffers. Measured with the registry bench on 2 cores
- * (client CPU per 210 MB pull 0.28–0.32 s with sendfile vs 0.24–0.26 s with copy; pull 0.8–0.9×
- * the copy's speed), while the server's CPU drops from ~0.09 s to ~0.03 s: a remote client gains
- * that, and the network card reads the pages itself.
+ * for sendfile (likely because its recv copies from cold page-cache pages, where after a copy by
+ * the sender it reads freshly written buffers): with the registry bench on 2 cores the client's CPU
+ * per 210 MB pull was 0.27–0.32 s with sendfile vs 0.24–0.26 s with a copy, the pull slower in four
+ * of seven A/B runs, while the server's CPU dropped from ~0.08 s to ~0.03 s. A remote client gets
+ * that saving for free, and the network card reads the pages itself.
  *
  * A client that goes away shows as EPIPE/ECONNRESET (SIGPIPE is ignored by Node), a destroyed
  * socket or a 'close': the response is destroyed (its length was promised, so the connection
