@@ -168,13 +168,16 @@ describe('large uploads', () => {
     return { req, res };
   }
 
-  it('takes a 20 MiB blob as a chunked PATCH of odd-sized pieces, then a second PATCH, then PUT', async () => {
+  it('takes a 20 MiB blob as a chunked PATCH of tiny and odd-sized pieces, then a second PATCH, then PUT', async () => {
     const post = await request(reg.base, 'POST', '/v2/io/up/blobs/uploads/');
     assert.equal(post.status, 202);
     const loc = String(post.headers.location);
     const first = 13 << 20;
     const p = chunkedPatch(loc);
-    for (let off = 0; off < first; off += 777_777) p.req.write(data.subarray(off, Math.min(first, off + 777_777)));
+    // 5,000 tiny chunks first (more than one writev can take), then large odd-sized ones.
+    const tiny = 5000 * 101;
+    for (let off = 0; off < tiny; off += 101) p.req.write(data.subarray(off, off + 101));
+    for (let off = tiny; off < first; off += 777_777) p.req.write(data.subarray(off, Math.min(first, off + 777_777)));
     p.req.end();
     const r1 = await p.res;
     assert.equal(r1.statusCode, 202);

@@ -16,6 +16,8 @@ import { digestAlg, type Storage } from './storage.js';
 
 /** Request body bytes gathered before one write(2) to the upload file. */
 const WRITE_BLOCK = 1 << 20;
+/** Chunks gathered at most before a write (IOV_MAX; a client may send tiny chunks). */
+const MAX_IOV = 1024;
 /** Bytes written between two starts of write-back (so the final fsync has little left to do). */
 const WRITEBACK_EVERY = 8 << 20;
 
@@ -61,7 +63,7 @@ async function appendBody(file: string, size: number, body: Readable, h: Hash): 
           written += chunk.length;
           pending.push(chunk);
           pendingBytes += chunk.length;
-          if (pendingBytes >= WRITE_BLOCK) flush();
+          if (pendingBytes >= WRITE_BLOCK || pending.length >= MAX_IOV) flush();
         } catch (err) {
           body.off('data', onData);
           body.destroy(err as Error);
