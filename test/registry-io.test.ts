@@ -79,6 +79,31 @@ it('--sendfile: auto by default, sendfile for peers not on this host only', () =
 });
 
 // Tests talk over loopback: `auto` copies there, `always` uses sendfile.
+/** Sends raw request text on one connection and splits what comes back into responses by Content-Length. */
+function rawExchange(port: number, text: string, count: number): Promise<{ head: string; body: Buffer }[]> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('error', reject);
+    s.on('close', () => {
+      let buf = Buffer.concat(chunks);
+      const out: { head: string; body: Buffer }[] = [];
+      for (let i = 0; i < count; i++) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return reject(new Error(`response ${i + 1} missing`));
+        const head = buf.subarray(0, end).toString('latin1');
+        const len = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        out.push({ head, body: buf.subarray(end + 4, end + 4 + len) });
+        buf = buf.subarray(end + 4 + len);
+      }
+      if (buf.length > 0) return reject(new Error(`${buf.length} stray bytes after the responses`));
+      resolve(out);
+    });
+    s.write(text);
+  });
+}
+
 for (const mode of ['always', 'never', 'auto'] as const) {
   describe(`blob GET (--sendfile ${mode})`, () => {
     let reg: BerthRegistry;
@@ -124,6 +149,25 @@ for (const mode of ['always', 'never', 'auto'] as const) {
       assert.ok(again.body.equals(data));
       expected += BIG;
       assert.equal((await bytesSent(reg.base)) - sent0, expected);
+    });
+
+    it('answers pipelined requests in order on one connection', async () => {
+      const p = `/v2/io/big/blobs/${digest}`;
+      const rs = await rawExchange(
+        reg.port,
+        `GET ${p} HTTP/1.1\r\nHost: x\r\nRange: bytes=100-${(6 << 20) + 99}\r\n\r\n` +
+          `GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n` +
+          `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n` +
+          `HEAD ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        4,
+      );
+      assert.match(rs[0]!.head, /^HTTP\/1\.1 206 /);
+      assert.ok(rs[0]!.body.equals(data.subarray(100, (6 << 20) + 100)));
+      assert.match(rs[1]!.head, /^HTTP\/1\.1 200 /);
+      assert.equal(rs[1]!.body.toString(), '{}');
+      assert.match(rs[2]!.head, /^HTTP\/1\.1 200 /);
+      assert.ok(rs[2]!.body.equals(data));
+      assert.match(rs[3]!.head, /^HTTP\/1\.1 200 /);
     });
 
     it('serves a slow reader (the socket fills and the rest follows intact), four at once', async () => {
