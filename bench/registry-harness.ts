@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -154,7 +155,7 @@ export class BerthRegistry implements Target {
   }
 
   static async start(o: { args?: string[]; root?: string; port?: number; tls?: boolean } = {}): Promise<BerthRegistry> {
-    const root = o.root ?? fs.mkdtempSync('/tmp/berth-reg-test-');
+    const root = o.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berth-reg-test-'));
     const r = new BerthRegistry(root, o.port ?? (await freePort()), o.args ?? [], o.tls ? 'https' : 'http');
     await r.spawn();
     return r;
@@ -217,7 +218,7 @@ export class CncfRegistry implements Target {
   }
   /** With `htpasswd`, the registry asks for basic auth (one account, made with Debian's htpasswd). */
   static async start(o: { htpasswd?: { user: string; password: string } } = {}): Promise<CncfRegistry> {
-    const root = fs.mkdtempSync('/tmp/berth-cncf-test-');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-cncf-test-'));
     const r = new CncfRegistry(root, await freePort());
     let auth = '';
     if (o.htpasswd) {

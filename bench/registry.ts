@@ -3,23 +3,31 @@
  * BENCH_REG_LAYER_MB MB of random data, made on the fly) through berth-registry and Debian's
  * CNCF distribution registry (docker-registry), with the same client: a small Node client that
  * uploads the layers in parallel as docker does (POST, one streamed PATCH, PUT ?digest=) and
- * pulls them in parallel (GET, hashing every byte). Prints MB/s per round, medians and the
- * berth/cncf ratio; JSON in dist/bench/registry-results.json.
+ * pulls them in parallel (GET, hashing every byte). Both registries run side by side and the
+ * rounds alternate between them (berth first on even rounds, cncf first on odd ones), so a change
+ * of the machine's load hits both alike. Per round and registry: MB/s of the push and the pull,
+ * and the registry process's CPU seconds (utime + stime from /proc/<pid>/stat) for each. Prints
+ * every round, medians, the ratio of the medians and the median of the per-round ratios; JSON in
+ * dist/bench/registry-results.json.
  *
- *   node dist/bench/registry.js        (BENCH_REG_ROUNDS=3 BENCH_REG_LAYERS=4 BENCH_REG_LAYER_MB=50)
+ *   node dist/bench/registry.js  (BENCH_REG_ROUNDS=7 BENCH_REG_WARMUP=1 BENCH_REG_LAYERS=4 BENCH_REG_LAYER_MB=50)
+ *   BENCH_REG_BERTH_ARGS='--sendfile always' node dist/bench/registry.js   (extra berth-registry flags)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { median } from './common.js';
 import { BerthRegistry, CncfRegistry, HAVE, REPO, type Target } from './registry-harness.js';
+import type { ChildProcess } from 'node:child_process';
 
 const num = (k: string, d: number): number => {
   const v = Number(process.env[k]);
   return Number.isFinite(v) && v > 0 ? v : d;
 };
-const ROUNDS = num('BENCH_REG_ROUNDS', 3);
+const ROUNDS = num('BENCH_REG_ROUNDS', 7);
+const WARMUP = Number.isFinite(Number(process.env.BENCH_REG_WARMUP)) && process.env.BENCH_REG_WARMUP !== '' && process.env.BENCH_REG_WARMUP !== undefined ? Number(process.env.BENCH_REG_WARMUP) : 1;
 const LAYERS = num('BENCH_REG_LAYERS', 4);
 const LAYER_MB = num('BENCH_REG_LAYER_MB', 50);
 
@@ -109,26 +117,65 @@ async function pull(base: string, repo: string): Promise<number> {
   return bytes;
 }
 
-async function measure(t: Target, layers: Layer[], config: Buffer, manifest: Buffer): Promise<{ push: number[]; pull: number[] }> {
-  const total = layers.reduce((n, l) => n + l.size, 0) / 1e6;
-  const res = { push: [] as number[], pull: [] as number[] };
-  for (let r = 0; r < ROUNDS; r++) {
-    const repo = `bench/img${r}`;
-    let t0 = process.hrtime.bigint();
-    await push(t.base, repo, layers, config, manifest);
-    const pushS = Number(process.hrtime.bigint() - t0) / 1e9;
-    t0 = process.hrtime.bigint();
-    await pull(t.base, repo);
-    const pullS = Number(process.hrtime.bigint() - t0) / 1e9;
-    res.push.push(total / pushS);
-    res.pull.push(total / pullS);
-    process.stdout.write(`  ${t.kind.padEnd(5)} round ${r + 1}: push ${(total / pushS).toFixed(0)} MB/s (${pushS.toFixed(2)} s), pull ${(total / pullS).toFixed(0)} MB/s (${pullS.toFixed(2)} s)\n`);
-  }
-  return res;
+/** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat. */
+const TICK = 100; // USER_HZ: fixed at 100 on Linux for /proc
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at index 2 (state).
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICK;
 }
 
+interface Sample {
+  round: number;
+  pushMBs: number;
+  pullMBs: number;
+  pushCpu: number;
+  pullCpu: number;
+  clientPushCpu: number;
+  clientPullCpu: number;
+}
+
+const clientCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** One push and one pull of the image into a new repository; `r` < 0 is a warm-up. */
+async function round(t: Target, pid: number, r: number, layers: Layer[], config: Buffer, manifest: Buffer): Promise<Sample> {
+  const total = layers.reduce((n, l) => n + l.size, 0) / 1e6;
+  const repo = `bench/img${r < 0 ? `w${-r}` : r}`;
+  let c0 = cpuSeconds(pid);
+  let k0 = clientCpu();
+  let t0 = process.hrtime.bigint();
+  await push(t.base, repo, layers, config, manifest);
+  const pushS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const pushCpu = cpuSeconds(pid) - c0;
+  const clientPushCpu = clientCpu() - k0;
+  c0 = cpuSeconds(pid);
+  k0 = clientCpu();
+  t0 = process.hrtime.bigint();
+  const bytes = await pull(t.base, repo);
+  const pullS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const pullCpu = cpuSeconds(pid) - c0;
+  const clientPullCpu = clientCpu() - k0;
+  if (bytes < total * 1e6) throw new Error(`pull got ${bytes} bytes, want ≥ ${total * 1e6}`);
+  const s = { round: r, pushMBs: total / pushS, pullMBs: total / pullS, pushCpu, pullCpu, clientPushCpu, clientPullCpu };
+  process.stdout.write(
+    `  ${r < 0 ? 'warm-up' : `round ${r + 1}`} ${t.kind.padEnd(5)}: push ${s.pushMBs.toFixed(0)} MB/s (${pushS.toFixed(2)} s, server CPU ${pushCpu.toFixed(2)} s, client ${clientPushCpu.toFixed(2)} s), ` +
+      `pull ${s.pullMBs.toFixed(0)} MB/s (${pullS.toFixed(2)} s, server CPU ${pullCpu.toFixed(2)} s, client ${clientPullCpu.toFixed(2)} s)\n`,
+  );
+  return s;
+}
+
+const pidOf = (t: Target): number => {
+  const p = (t as unknown as { proc?: ChildProcess }).proc?.pid;
+  if (p === undefined) throw new Error(`${t.kind}: no process id`);
+  return p;
+};
+
 async function main(): Promise<void> {
-  const dir = mkdtempSync('/tmp/berth-regbench-');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-regbench-'));
   const running: Target[] = [];
   const cleanup = async (): Promise<void> => {
     for (const t of running.splice(0)) await t.stop().catch(() => undefined);
@@ -138,6 +185,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   try {
     process.stdout.write(`registry bench: ${LAYERS} × ${LAYER_MB} MB random layers, ${ROUNDS} rounds, same Node client for both\n`);
+    if (process.env.BENCH_REG_BERTH_ARGS) process.stdout.write(`  berth-registry flags: ${process.env.BENCH_REG_BERTH_ARGS}\n`);
     const layers = await makeLayers(dir);
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }));
     const manifest = Buffer.from(
@@ -148,31 +196,45 @@ async function main(): Promise<void> {
         layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: l.digest, size: l.size })),
       }),
     );
-    const results: Record<string, { push: number[]; pull: number[] }> = {};
-    const berth = await BerthRegistry.start({ args: ['--access-log', 'off'] });
+    const targets: Target[] = [];
+    const extra = (process.env.BENCH_REG_BERTH_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+    const berth = await BerthRegistry.start({ args: ['--access-log', 'off', ...extra] });
     running.push(berth);
-    results.berth = await measure(berth, layers, config, manifest);
-    await berth.stop();
-    running.splice(running.indexOf(berth), 1);
+    targets.push(berth);
     if (HAVE.cncf) {
       const cncf = await CncfRegistry.start();
       running.push(cncf);
-      results.cncf = await measure(cncf, layers, config, manifest);
+      targets.push(cncf);
     } else process.stdout.write('  docker-registry not installed: no comparison\n');
-    const row = (k: string): string => {
-      const r = results[k]!;
-      return `| ${k === 'berth' ? 'berth-registry' : 'docker-registry 2.8'} | ${median(r.push).toFixed(0)} | ${median(r.pull).toFixed(0)} |`;
-    };
-    process.stdout.write(`\n| registry | push MB/s (median) | pull MB/s (median) |\n| --- | --- | --- |\n${row('berth')}\n`);
+    const results: Record<string, Sample[]> = Object.fromEntries(targets.map((t) => [t.kind, [] as Sample[]]));
+    for (let w = 1; w <= WARMUP; w++) for (const t of targets) await round(t, pidOf(t), -w, layers, config, manifest);
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? targets : [...targets].reverse();
+      for (const t of order) results[t.kind]!.push(await round(t, pidOf(t), r, layers, config, manifest));
+    }
+    const total = layers.reduce((n, l) => n + l.size, 0) / 1e6;
+    const med = (k: string, f: (s: Sample) => number): number => median(results[k]!.map(f));
+    const row = (k: string): string =>
+      `| ${k === 'berth' ? 'berth-registry' : 'docker-registry 2.8'} | ${med(k, (s) => s.pushMBs).toFixed(0)} | ${med(k, (s) => s.pullMBs).toFixed(0)} | ` +
+      `${med(k, (s) => s.pushCpu).toFixed(2)} | ${med(k, (s) => s.pullCpu).toFixed(2)} | ${med(k, (s) => s.clientPushCpu).toFixed(2)} / ${med(k, (s) => s.clientPullCpu).toFixed(2)} |`;
+    process.stdout.write(
+      `\n${ROUNDS} rounds of ${total.toFixed(0)} MB, alternating, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n` +
+        `| registry | push MB/s (median) | pull MB/s (median) | server CPU s per push | server CPU s per pull | client CPU s push / pull |\n| --- | --- | --- | --- | --- | --- |\n${row('berth')}\n`,
+    );
     if (results.cncf) {
       process.stdout.write(`${row('cncf')}\n`);
       const b = results.berth!;
       const c = results.cncf;
-      process.stdout.write(`| ratio berth/cncf | ${(median(b.push) / median(c.push)).toFixed(2)} | ${(median(b.pull) / median(c.pull)).toFixed(2)} |\n`);
+      const paired = (f: (s: Sample) => number): number => median(b.map((s, i) => f(s) / f(c[i]!)));
+      process.stdout.write(
+        `| ratio berth/cncf (of medians) | ${(med('berth', (s) => s.pushMBs) / med('cncf', (s) => s.pushMBs)).toFixed(2)} | ${(med('berth', (s) => s.pullMBs) / med('cncf', (s) => s.pullMBs)).toFixed(2)} | ` +
+          `${(med('berth', (s) => s.pushCpu) / med('cncf', (s) => s.pushCpu)).toFixed(2)} | ${(med('berth', (s) => s.pullCpu) / med('cncf', (s) => s.pullCpu)).toFixed(2)} | |\n` +
+          `| ratio berth/cncf (median of per-round ratios) | ${paired((s) => s.pushMBs).toFixed(2)} | ${paired((s) => s.pullMBs).toFixed(2)} | ${paired((s) => s.pushCpu).toFixed(2)} | ${paired((s) => s.pullCpu).toFixed(2)} | |\n`,
+      );
     }
     const outDir = path.join(REPO, 'dist', 'bench');
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(path.join(outDir, 'registry-results.json'), JSON.stringify({ layers: LAYERS, layerMB: LAYER_MB, rounds: ROUNDS, results }, null, 2));
+    writeFileSync(path.join(outDir, 'registry-results.json'), JSON.stringify({ date: new Date().toISOString(), loadavg: os.loadavg(), layers: LAYERS, layerMB: LAYER_MB, rounds: ROUNDS, warmup: WARMUP, results }, null, 2));
   } finally {
     await cleanup();
     agent.destroy();

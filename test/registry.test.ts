@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   BERTH_REGISTRY,
@@ -33,7 +34,7 @@ import {
 import { RefDockerd } from './helpers/dockerd.js';
 
 const T = { timeout: 120_000 };
-const tmp = (p: string): string => fs.mkdtempSync(`/tmp/berth-regtest-${p}-`);
+const tmp = (p: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `berth-regtest-${p}-`));
 const dirs: string[] = [];
 const mkTmp = (p: string): string => {
   const d = tmp(p);

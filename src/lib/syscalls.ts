@@ -17,6 +17,9 @@ const cStrerror = libc.func('const char *strerror(int errnum)');
 const cOpen = libc.func('int open(const char *path, int flags)');
 const cClose = libc.func('int close(int fd)');
 const cIoctlInt = libc.func('int ioctl(int fd, unsigned long request, _Inout_ int *arg)');
+const cSendfile = libc.func('long sendfile(int out_fd, int in_fd, _Inout_ int64_t *offset, size_t count)');
+const cSyncFileRange = libc.func('int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)');
+const cPosixFadvise = libc.func('int posix_fadvise(int fd, int64_t offset, int64_t len, int advice)');
 
 function errno(): number {
   return koffi.decode(errnoLoc(), 'int') as number;
@@ -104,4 +107,38 @@ export async function isMounted(target: string): Promise<boolean> {
   const info = await readFile('/proc/self/mountinfo', 'utf8');
   const esc = target.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
   return info.split('\n').some((line) => line.split(' ')[4] === esc);
+}
+
+export const EAGAIN = 11;
+export const EINTR = 4;
+
+/**
+ * sendfile(2): copies up to `count` bytes of file `inFd` from `offset` to `outFd` (a socket) in
+ * the kernel. Returns the bytes sent (0 at end of file) or `-errno` (e.g. `-EAGAIN` when a
+ * non-blocking socket is full). Synchronous: the caller must own `outFd` for the call's duration.
+ */
+export function sendfile(outFd: number, inFd: number, offset: number, count: number): number {
+  const off = [offset];
+  const n = Number(cSendfile(outFd, inFd, off, count));
+  return n < 0 ? -errno() : n;
+}
+
+const SYNC_FILE_RANGE_WRITE = 2;
+
+/**
+ * Starts write-back of a file's dirty pages in [offset, offset+length) without waiting for it
+ * (sync_file_range(SYNC_FILE_RANGE_WRITE)), on a worker thread since submitting I/O can block.
+ * A hint for a later fsync (which stays the durability point): errors are ignored.
+ */
+export function startWriteback(fd: number, offset: number, length: number): Promise<void> {
+  return new Promise((resolve) => {
+    cSyncFileRange.async(fd, offset, length, SYNC_FILE_RANGE_WRITE, () => resolve());
+  });
+}
+
+const POSIX_FADV_WILLNEED = 3;
+
+/** Asks the kernel to read [offset, offset+length) of a file ahead (posix_fadvise WILLNEED); a hint. */
+export function readAhead(fd: number, offset: number, length: number): void {
+  cPosixFadvise(fd, offset, length, POSIX_FADV_WILLNEED);
 }

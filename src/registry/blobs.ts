@@ -1,10 +1,10 @@
 /** Blob endpoints: GET/HEAD (with Range), DELETE, and the upload session endpoints. */
-import { pipeline } from 'node:stream/promises';
 import { checkDeletable, checkWritable, intHeader, type Ctx, type Deps } from './context.js';
 import { regErr } from './errors.js';
 import type { Route } from './routes.js';
 import { checkDigest, checkName, digestAlg } from './storage.js';
 import type { Session } from './uploads.js';
+import { sendBlobBody, useSendfile } from './blobout.js';
 
 type BlobRoute = Extract<Route, { kind: 'blob' }>;
 type UploadsRoute = Extract<Route, { kind: 'uploads' }>;
@@ -44,7 +44,7 @@ export async function serveBlob(d: Deps, ctx: Ctx<BlobRoute>): Promise<void> {
   if (!ctx.head) {
     const range = parseRange(ctx.req.headers.range, size);
     if (range === null) return;
-    await streamOut(d, ctx, range);
+    await streamOut(d, ctx, range, size);
   }
 }
 
@@ -71,17 +71,13 @@ function sendBlob(d: Deps, ctx: Ctx<BlobRoute>, digest: string, size: number): v
   void d;
 }
 
-async function streamOut(d: Deps, ctx: Ctx<BlobRoute>, range: { start: number; end: number } | undefined): Promise<void> {
-  const digest = ctx.route.digest;
-  const src = d.storage.openBlob(digest, range);
-  src.on('data', (c: string | Buffer) => {
-    d.metrics.bytesOut += c.length;
+async function streamOut(d: Deps, ctx: Ctx<BlobRoute>, range: { start: number; end: number } | undefined, size: number): Promise<void> {
+  const start = range?.start ?? 0;
+  const length = range ? range.end - range.start + 1 : size;
+  await sendBlobBody(ctx.res, d.storage.blobPath(ctx.route.digest), start, length, {
+    sendfile: useSendfile(ctx.res, d.config.sendfile),
+    onBytes: (n) => (d.metrics.bytesOut += n),
   });
-  try {
-    await pipeline(src, ctx.res);
-  } catch {
-    // The client went away; nothing to report.
-  }
 }
 
 export async function deleteBlob(d: Deps, ctx: Ctx<BlobRoute>): Promise<void> {

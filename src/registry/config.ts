@@ -17,12 +17,14 @@
  *   },
  *   "proxy": { "remoteUrl": "http://upstream:5000", "username": "…", "password": "…" },
  *   "log": { "access": "stdout" | "off" | "/path/to/file" },
- *   "uploads": { "purgeAfterHours": 168 }
+ *   "uploads": { "purgeAfterHours": 168 },
+ *   "sendfile": "auto" | "always" | "never"
  * }
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { invalid } from '../lib/errors.js';
+import type { SendfileMode } from './blobout.js';
 
 export type Action = 'pull' | 'push' | 'delete' | '*';
 
@@ -60,6 +62,8 @@ export interface RegistryConfig {
   proxy: { remoteUrl: string; username: string | undefined; password: string | undefined } | undefined;
   accessLog: string;
   purgeUploadsAfterMs: number;
+  /** Blob bodies with sendfile(2): for peers not on this host (auto), whenever possible, or never (see blobout.ts). */
+  sendfile: SendfileMode;
 }
 
 export function parseListen(s: string): { host: string; port: number } {
@@ -92,6 +96,9 @@ Options:
   --proxy-remote-url URL    pull-through cache of a remote registry
   --proxy-username U --proxy-password P
   --access-log stdout|off|FILE
+  --sendfile auto|always|never
+                            send blob bodies with sendfile(2) on plain HTTP: auto (default) for
+                            peers not on this host, always, or never (a copy through user space)
 `;
 
 /** Parses argv (without the subcommand) into a config. */
@@ -114,7 +121,7 @@ export function loadConfig(argv: string[]): RegistryConfig & { dryRun: boolean }
       flags.set(name, v);
     }
   }
-  const known = new Set(['listen', 'root', 'config', 'tls-cert', 'tls-key', 'delete-enabled', 'read-only', 'htpasswd', 'auth-token', 'token-secret', 'token-realm', 'service', 'proxy-remote-url', 'proxy-username', 'proxy-password', 'access-log', 'dry-run', 'help']);
+  const known = new Set(['listen', 'root', 'config', 'tls-cert', 'tls-key', 'delete-enabled', 'read-only', 'htpasswd', 'auth-token', 'token-secret', 'token-realm', 'service', 'proxy-remote-url', 'proxy-username', 'proxy-password', 'access-log', 'dry-run', 'help', 'sendfile']);
   for (const k of flags.keys()) if (!known.has(k)) throw invalid(`unknown flag --${k}\n${USAGE}`);
   const flag = (k: string): string | undefined => {
     const v = flags.get(k);
@@ -190,8 +197,15 @@ export function loadConfig(argv: string[]): RegistryConfig & { dryRun: boolean }
     proxy,
     accessLog: flag('access-log') ?? str(obj(file.log).access) ?? 'stdout',
     purgeUploadsAfterMs: (typeof uploads.purgeAfterHours === 'number' ? uploads.purgeAfterHours : 168) * 3600_000,
+    sendfile: parseSendfile(flag('sendfile') ?? (file.sendfile === true ? 'always' : file.sendfile === false ? 'never' : file.sendfile)),
     dryRun: flags.has('dry-run'),
   };
+}
+
+function parseSendfile(v: unknown): SendfileMode {
+  if (v === undefined) return 'auto';
+  if (v === 'auto' || v === 'always' || v === 'never') return v;
+  throw invalid(`invalid sendfile mode ${JSON.stringify(v)}: want auto, always or never`);
 }
 
 function parseAction(v: unknown): Action {

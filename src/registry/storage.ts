@@ -11,7 +11,7 @@
  * Every small state file is written with writeFileAtomic (temp, fsync, rename, fsync dir); a blob
  * becomes visible by renaming its fsynced upload file into blobs/ after its digest was verified.
  */
-import { createReadStream, promises as fs, type ReadStream } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { removeStrayTemps, syncDir, writeFileAtomic } from '../lib/atomic.js';
 import { regErr } from './errors.js';
@@ -153,10 +153,6 @@ export class Storage {
       if (isENOENT(err)) return undefined;
       throw err;
     }
-  }
-
-  openBlob(digest: string, range?: { start: number; end: number }): ReadStream {
-    return createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20, ...(range ?? {}) });
   }
 
   async readBlob(digest: string): Promise<Buffer> {

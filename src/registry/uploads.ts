@@ -5,13 +5,102 @@
  * a restart (the running hash does not, so the file is re-hashed once when needed).
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs, writevSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../lib/atomic.js';
+import { startWriteback } from '../lib/syscalls.js';
 import { regErr } from './errors.js';
 import { digestAlg, type Storage } from './storage.js';
+
+/** Request body bytes gathered before one write(2) to the upload file. */
+const WRITE_BLOCK = 1 << 20;
+/** Chunks gathered at most before a write (IOV_MAX; a client may send tiny chunks). */
+const MAX_IOV = 1024;
+/** Bytes written between two starts of write-back (so the final fsync has little left to do). */
+const WRITEBACK_EVERY = 8 << 20;
+
+/**
+ * Streams `body` onto the end of `file` (whose size is `size`), hashing every byte into `h`;
+ * resolves to the bytes appended. The body's chunks are gathered into ~1 MiB blocks and written
+ * with one synchronous writev(2) each as they arrive (into the page cache: cheaper than a thread-pool
+ * round trip per chunk, and no back-pressure to manage), and every 8 MiB the kernel is told to start
+ * writing the new pages out (sync_file_range), so the fsync before the commit finds little to do.
+ */
+async function appendBody(file: string, size: number, body: Readable, h: Hash): Promise<number> {
+  const fh = await fs.open(file, 'a');
+  const fd = fh.fd;
+  let written = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let flushedTo = size;
+  let writebackFrom = size;
+  let writeback: Promise<void> = Promise.resolve();
+  const flush = (): void => {
+    let bufs = pending;
+    pending = [];
+    let left = pendingBytes;
+    pendingBytes = 0;
+    while (left > 0) {
+      const n = writevSync(fd, bufs);
+      left -= n;
+      flushedTo += n;
+      if (left > 0) bufs = dropBytes(bufs, n);
+    }
+    if (flushedTo - writebackFrom >= WRITEBACK_EVERY) {
+      const from = writebackFrom;
+      const to = flushedTo;
+      writebackFrom = to;
+      writeback = writeback.then(() => startWriteback(fd, from, to - from));
+    }
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        try {
+          h.update(chunk);
+          written += chunk.length;
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= WRITE_BLOCK || pending.length >= MAX_IOV) flush();
+        } catch (err) {
+          body.off('data', onData);
+          body.destroy(err as Error);
+        }
+      };
+      body.on('data', onData);
+      finished(body, (err) => {
+        body.off('data', onData);
+        if (err) return reject(err);
+        try {
+          flush();
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+  } finally {
+    await writeback;
+    await fh.close();
+  }
+  return written;
+}
+
+/** `bufs` without its first `n` bytes (after a short write). */
+function dropBytes(bufs: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of bufs) {
+    if (n >= b.length) {
+      n -= b.length;
+      continue;
+    }
+    out.push(n > 0 ? b.subarray(n) : b);
+    n = 0;
+  }
+  return out;
+}
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -114,19 +203,8 @@ export class Uploads {
     }
     const h = await this.ensureHash(s, s.hashAlg);
     let written = 0;
-    const ws = createWriteStream(this.dataPath(s), { flags: 'a', highWaterMark: 1 << 20 });
     try {
-      await pipeline(
-        body,
-        async function* (src: AsyncIterable<Buffer>) {
-          for await (const chunk of src) {
-            h.update(chunk);
-            written += chunk.length;
-            yield chunk;
-          }
-        },
-        ws,
-      );
+      written = await appendBody(this.dataPath(s), s.size, body, h);
     } catch (err) {
       // Some of the bytes may be on disk, the running hash may be ahead: start again from the file.
       s.hash = undefined;
