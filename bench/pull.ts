@@ -81,7 +81,7 @@ async function startDaemon(kind: 'berthd' | 'dockerd'): Promise<ChildProcess> {
   const args = ['-H', `unix://${c.sock}`, '--data-root', c.data, '--exec-root', c.exec, '--pidfile', c.pid, '--cgroup-parent', c.cg, '--config-file', cfg];
   const proc =
     kind === 'berthd'
-      ? spawn(process.execPath, [path.join(REPO, 'bin/berthd'), ...args], { stdio: 'ignore', detached: true })
+      ? spawn(process.execPath, [path.join(REPO, 'bin/berthd'), ...args, '--bridge', 'none'], { stdio: 'ignore', detached: true })
       : spawn(DOCKERD, [...args, '--bridge', 'none', '--iptables=false', '--ip-masq=false'], { stdio: 'ignore', detached: true });
   await waitFor(() => spawnSync(DOCKER, ['-H', `unix://${c.sock}`, 'version'], { stdio: 'ignore' }).status === 0, { timeout: 60_000, interval: 200, what: kind });
   return proc;
