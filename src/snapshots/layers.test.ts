@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -90,6 +91,35 @@ test('in the worker: escaping entries are refused with their category, truncated
     await assert.rejects(p, /connection reset/);
     assert.deepEqual(fs.readdirSync(path.join(root, 'layers')), []);
     assert.ok(!fs.existsSync(path.join(root, 'escape.txt')));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('compressed input (the pull path): gzip and zstd decompress where the layer unpacks, in the worker and in the thread', async () => {
+  const { root, layers } = await store();
+  try {
+    const files = [0, 1].map((i) => ({ name: `c${i}.bin`, body: big(`c${i}`) }));
+    const tar = await tarOf(files);
+    const gz = gzipSync(tar, { level: 1 });
+    const zstFile = path.join(root, 'layer.tar.zst');
+    fs.writeFileSync(path.join(root, 'layer.tar'), tar);
+    assert.equal(spawnSync('zstd', ['-q', '-1', '-o', zstFile, path.join(root, 'layer.tar')]).status, 0);
+    const zst = fs.readFileSync(zstFile);
+    for (const [what, bytes] of [['gzip', gz], ['zstd', zst], ['plain', tar]] as const) {
+      for (const sizeHint of [bytes.length, 0]) {
+        const info = await layers.apply(undefined, chunked(bytes), { compressed: true, sizeHint });
+        assert.equal(info.diffId, sha(tar), `${what} sizeHint ${sizeHint}`);
+        const diff = layers.diffDir(info.chainId);
+        for (const f of files) assert.ok(fs.readFileSync(path.join(diff, f.name)).equals(f.body), `${what} ${f.name}`);
+        await layers.remove(info.chainId);
+      }
+    }
+    // A gzip stream that breaks midway fails the layer and leaves nothing.
+    const broken = Buffer.from(gz);
+    broken.fill(0x41, broken.length >> 1, (broken.length >> 1) + 4096);
+    await assert.rejects(layers.apply(undefined, chunked(broken), { compressed: true, sizeHint: broken.length }));
+    assert.deepEqual(fs.readdirSync(path.join(root, 'layers')), []);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
