@@ -72,7 +72,7 @@ function cleanupDisk(): void {
     rmSync(d.sock, { force: true });
     rmSync(d.pid, { force: true });
     // The empty cgroup directories the daemons made under their --cgroup-parent.
-    spawnSync('sh', ['-c', `for c in /sys/fs/cgroup/*/; do [ -d "$c${d.cg.slice(1)}" ] && find "$c${d.cg.slice(1)}" -depth -type d -exec rmdir {} \\; ; done`], { stdio: 'ignore' });
+    spawnSync('sh', ['-c', `for c in /sys/fs/cgroup/*/; do [ -d "\${c}${d.cg.slice(1)}" ] && find "\${c}${d.cg.slice(1)}" -depth -type d -exec rmdir {} \\; ; done`], { stdio: 'ignore' });
   }
   rmSync(ROOT, { recursive: true, force: true });
 }
