@@ -50,8 +50,14 @@ export class RootfsMounts {
         await fs.mkdir(empty, { recursive: true });
         l = { ...l, lowers: [empty] };
       }
-      mount('overlay', l.target, 'overlay', 0, overlayData(l).data);
-      if (l.volatile) this.volatileWork.set(key, l.work);
+      try {
+        mount('overlay', l.target, 'overlay', 0, overlayData(l).data);
+        if (l.volatile) this.volatileWork.set(key, l.work);
+      } catch (err) {
+        // Kernels before 5.10 do not know `volatile`: the mount is then an ordinary one.
+        if (!l.volatile) throw err;
+        mount('overlay', l.target, 'overlay', 0, overlayData({ ...l, volatile: false }).data);
+      }
     }
     this.refs.set(key, n + 1);
     return l.target;
