@@ -21,7 +21,7 @@ import { extractTar } from '../lib/safetar.js';
 import { parseReference } from '../images/reference.js';
 import type { ImageService } from '../images/service.js';
 import type { Image, ImageConfig, RunConfig } from '../images/types.js';
-import { decompress } from '../images/import.js';
+import { decompress } from '../lib/decompress.js';
 import { resolveUser } from '../runtime/user.js';
 import type { LayerStore } from '../snapshots/layers.js';
 import type { RootfsMounts } from '../snapshots/overlay.js';

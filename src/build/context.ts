@@ -11,7 +11,7 @@ import { Readable, Transform } from 'node:stream';
 import { invalid, messageOf } from '../lib/errors.js';
 import { extractTar } from '../lib/safetar.js';
 import { resolveInRoot } from '../lib/securepath.js';
-import { decompress } from '../images/import.js';
+import { decompress } from '../lib/decompress.js';
 import { cleanRel, isIgnored, parseIgnore } from './ignore.js';
 
 export interface BuildContext {

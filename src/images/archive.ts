@@ -24,7 +24,7 @@ import { extractTar } from '../lib/safetar.js';
 import { resolveInRoot } from '../lib/securepath.js';
 import { limiter } from '../distribution/progress.js';
 import { chainIdOf, type LayerStore } from '../snapshots/layers.js';
-import { decompress } from './import.js';
+import { decompress } from '../lib/decompress.js';
 import { familiarName, fullName, parseReference, type Reference } from './reference.js';
 import type { ImageStore } from './store.js';
 import type { Image, ImageConfig } from './types.js';

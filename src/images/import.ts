@@ -14,8 +14,6 @@ import { applyChanges } from './changes.js';
 import type { ImageStore } from './store.js';
 import type { Image, ImageConfig } from './types.js';
 
-export { decompress } from '../lib/decompress.js';
-
 export interface ImportOptions {
   changes?: string[];
   message?: string;
