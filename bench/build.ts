@@ -10,10 +10,10 @@
  *
  *   node dist/bench/build.js      (BENCH_BUILD_ROUNDS=2: median of N cold/cached/changed builds)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DOCKER, DOCKERD, REPO, waitFor } from './registry-harness.js';
+import { DOCKER, DOCKERD, REPO, startBenchDaemon, waitFor } from './registry-harness.js';
 import { median, say } from './common.js';
 import { berthdNetArgs, dockerdNetArgs, prepareDockerdBridge, removeBenchNetworks } from './network.js';
 
@@ -42,18 +42,8 @@ function natRule(op: '-A' | '-D'): void {
   spawnSync('iptables', ['-w', '-t', 'nat', op, 'POSTROUTING', '-s', DREF_SUBNET, '!', '-o', 'bndref', '-j', 'MASQUERADE', '-m', 'comment', '--comment', NAT_TAG], { stdio: 'ignore' });
 }
 
-async function start(kind: 'berthd' | 'dockerd'): Promise<ChildProcess> {
-  const c = kind === 'berthd' ? BERTHD : DREF;
-  mkdirSync(c.data, { recursive: true });
-  const cfg = path.join(ROOT, `${kind}.json`);
-  writeFileSync(cfg, '{}\n');
-  const args = ['-H', `unix://${c.sock}`, '--data-root', c.data, '--exec-root', c.exec, '--pidfile', c.pid, '--cgroup-parent', c.cg, '--config-file', cfg];
-  const proc =
-    kind === 'berthd'
-      ? spawn(process.execPath, [path.join(REPO, 'bin/berthd'), ...args, ...berthdNetArgs()], { stdio: 'ignore', detached: true })
-      : spawn(DOCKERD, [...args, ...dockerdNetArgs(), '--iptables=false', '--ip-masq=false'], { stdio: 'ignore', detached: true });
-  await waitFor(() => spawnSync(DOCKER, ['-H', `unix://${c.sock}`, 'version'], { stdio: 'ignore' }).status === 0, { timeout: 60_000, interval: 200, what: kind });
-  return proc;
+function start(kind: 'berthd' | 'dockerd'): Promise<ChildProcess> {
+  return kind === 'berthd' ? startBenchDaemon('berthd', BERTHD, ROOT, berthdNetArgs()) : startBenchDaemon('dockerd', DREF, ROOT, [...dockerdNetArgs(), '--iptables=false', '--ip-masq=false']);
 }
 
 async function stop(p: ChildProcess | undefined, sock: string): Promise<void> {

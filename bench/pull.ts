@@ -10,11 +10,11 @@
  *
  *   node dist/bench/pull.js      (BENCH_PULL_ROUNDS=3)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { median, say } from './common.js';
-import { BerthRegistry, CncfRegistry, DOCKER, DOCKERD, HAVE, REPO, stopProcess, waitFor, type Target } from './registry-harness.js';
+import { BerthRegistry, CncfRegistry, DOCKER, DOCKERD, HAVE, REPO, startBenchDaemon, stopProcess, type Target } from './registry-harness.js';
 
 const ROUNDS = Math.max(1, Number(process.env['BENCH_PULL_ROUNDS'] ?? 3) || 3);
 const EXTRA = (process.env['BENCH_PULL_EXTRA'] ?? '/usr/lib/python3.11,/usr/share/doc').split(',').filter((p) => existsSync(p));
@@ -73,18 +73,8 @@ function berth(args: string[]): string {
   return r.stdout;
 }
 
-async function startDaemon(kind: 'berthd' | 'dockerd'): Promise<ChildProcess> {
-  const c = kind === 'berthd' ? BERTHD : DOCKERD_R;
-  mkdirSync(c.data, { recursive: true });
-  const cfg = path.join(ROOT, `${kind}.json`);
-  writeFileSync(cfg, '{}\n');
-  const args = ['-H', `unix://${c.sock}`, '--data-root', c.data, '--exec-root', c.exec, '--pidfile', c.pid, '--cgroup-parent', c.cg, '--config-file', cfg];
-  const proc =
-    kind === 'berthd'
-      ? spawn(process.execPath, [path.join(REPO, 'bin/berthd'), ...args, '--bridge', 'none'], { stdio: 'ignore', detached: true })
-      : spawn(DOCKERD, [...args, '--bridge', 'none', '--iptables=false', '--ip-masq=false'], { stdio: 'ignore', detached: true });
-  await waitFor(() => spawnSync(DOCKER, ['-H', `unix://${c.sock}`, 'version'], { stdio: 'ignore' }).status === 0, { timeout: 60_000, interval: 200, what: kind });
-  return proc;
+function startDaemon(kind: 'berthd' | 'dockerd'): Promise<ChildProcess> {
+  return kind === 'berthd' ? startBenchDaemon('berthd', BERTHD, ROOT, ['--bridge', 'none']) : startBenchDaemon('dockerd', DOCKERD_R, ROOT, ['--bridge', 'none', '--iptables=false', '--ip-masq=false']);
 }
 
 const stop = (proc: ChildProcess | undefined): Promise<void> => stopProcess(proc, 30_000);

@@ -71,6 +71,29 @@ export interface Res {
 export const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 const tlsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
 
+/** Where a bench's own berthd or dockerd keeps its socket, roots, pidfile and cgroups. */
+export interface BenchDaemonRoots {
+  sock: string;
+  data: string;
+  exec: string;
+  pid: string;
+  cg: string;
+}
+
+/**
+ * Starts a bench's own berthd or Debian's dockerd on `c` (an empty daemon.json in `configDir`),
+ * with `extra` flags after the common ones, and waits until the docker CLI gets an answer.
+ */
+export async function startBenchDaemon(kind: 'berthd' | 'dockerd', c: BenchDaemonRoots, configDir: string, extra: string[]): Promise<ChildProcess> {
+  fs.mkdirSync(c.data, { recursive: true });
+  const cfg = path.join(configDir, `${kind}.json`);
+  fs.writeFileSync(cfg, '{}\n');
+  const args = ['-H', `unix://${c.sock}`, '--data-root', c.data, '--exec-root', c.exec, '--pidfile', c.pid, '--cgroup-parent', c.cg, '--config-file', cfg, ...extra];
+  const proc = kind === 'berthd' ? spawn(process.execPath, [path.join(REPO, 'bin/berthd'), ...args], { stdio: 'ignore', detached: true }) : spawn(DOCKERD, args, { stdio: 'ignore', detached: true });
+  await waitFor(() => spawnSync(DOCKER, ['-H', `unix://${c.sock}`, 'version'], { stdio: 'ignore' }).status === 0, { timeout: 60_000, interval: 200, what: kind });
+  return proc;
+}
+
 /** One HTTP request; the body may be a Buffer or a stream. */
 export function request(
   base: string,
