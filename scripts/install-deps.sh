@@ -26,6 +26,12 @@ have skopeo    || need+=(skopeo)
 have htpasswd  || need+=(apache2-utils)
 # docker-py (Debian's python3-docker): its volume, attach and exec calls run unchanged against berthd.
 python3 -c 'import docker' >/dev/null 2>&1 || need+=(python3-docker)
+# Real clients the suite runs unchanged: docker-py's own integration suite (pytest and its imports),
+# Debian's docker-compose 1.29, and Debian's dockerd (docker.io) as the reference to compare with.
+/usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || need+=(python3-pytest)
+/usr/bin/python3 -c 'import requests, paramiko, websocket' >/dev/null 2>&1 || need+=(python3-requests python3-paramiko python3-websocket)
+have docker-compose || need+=(docker-compose)
+[ -x /usr/sbin/dockerd ] || need+=(docker.io)
 if [ "${#need[@]}" -gt 0 ]; then
   # de-duplicate
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
