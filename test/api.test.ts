@@ -87,23 +87,75 @@ describe('Engine API', () => {
   });
 
   it('versioned and unversioned paths; too old and too new versions are 400', T, async () => {
-    for (const p of ['/version', '/v1.24/version', '/v1.41/version', '/v1.50/version']) {
+    for (const p of ['/version', '/v1.12/version', '/v1.22/version', '/v1.24/version', '/v1.41/version', '/v1.50/version']) {
       const r = await d.api.get(p);
       assert.equal(r.status, 200, `${p}: ${r.text}`);
       const v = r.json();
       assert.equal(v.ApiVersion, '1.50');
-      assert.equal(v.MinAPIVersion, '1.24');
+      assert.equal(v.MinAPIVersion, '1.12');
       assert.equal(v.Os, 'linux');
     }
-    const old = await d.api.get('/v1.12/version');
+    // dockerd 20.10's floor is 1.12; below 1.24 its errors are plain text
+    const old = await d.api.get('/v1.11/version');
     assert.equal(old.status, 400);
-    assert.match(old.json().message, /client version 1\.12 is too old\. Minimum supported API version is 1\.24/);
+    assert.match(String(old.headers['content-type']), /^text\/plain/);
+    assert.equal(old.text, 'client version 1.11 is too old. Minimum supported API version is 1.12, please upgrade your client to a newer version\n');
     const neu = await d.api.get('/v1.99/version');
     assert.equal(neu.status, 400);
     assert.match(neu.json().message, /client version 1\.99 is too new/);
     const info = await d.api.get('/v1.24/info');
     assert.equal(info.status, 200);
     assert.equal(typeof info.json().Containers, 'number');
+    assert.equal(info.json().ExecutionDriver, '<not supported>');
+    assert.equal((await d.api.get('/v1.25/info')).json().ExecutionDriver, undefined);
+  });
+
+  it('API < 1.24 answers errors as plain text, 1.24 and later as JSON', T, async () => {
+    for (const v of ['1.12', '1.22', '1.23']) {
+      const r = await d.api.get(`/v${v}/containers/compat-nope/json`);
+      assert.equal(r.status, 404, r.text);
+      assert.equal(String(r.headers['content-type']), 'text/plain; charset=utf-8');
+      assert.equal(r.text, 'No such container: compat-nope\n');
+    }
+    const j = await d.api.get('/v1.24/containers/compat-nope/json');
+    assert.equal(j.status, 404);
+    assert.deepEqual(j.json(), { message: 'No such container: compat-nope' });
+  });
+
+  it('image inspect: Container and ContainerConfig below API 1.45, VirtualSize below 1.44 (docker-compose 1.29 reads ContainerConfig)', T, async () => {
+    const empty = {
+      Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false, Tty: false, OpenStdin: false,
+      StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null, WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+    };
+    for (const v of ['1.22', '1.41', '1.43']) {
+      const img = (await d.api.get(`/v${v}/images/busybox/json`)).json();
+      assert.equal(img.Container, '', v);
+      assert.deepEqual(img.ContainerConfig, empty, v);
+      assert.equal(img.VirtualSize, img.Size, v);
+      const list = (await d.api.get(`/v${v}/images/json`)).json<Array<Record<string, unknown>>>();
+      assert.ok(list.length > 0 && list.every((i) => i.VirtualSize === i.Size), v);
+    }
+    const v44 = (await d.api.get('/v1.44/images/busybox/json')).json();
+    assert.deepEqual(v44.ContainerConfig, empty);
+    assert.equal(v44.VirtualSize, undefined);
+    for (const p of ['/v1.45/images/busybox/json', '/images/busybox/json']) {
+      const img = (await d.api.get(p)).json();
+      assert.equal('Container' in img, false, p);
+      assert.equal('ContainerConfig' in img, false, p);
+      assert.equal('VirtualSize' in img, false, p);
+    }
+    assert.equal('VirtualSize' in ((await d.api.get('/images/json')).json<Array<Record<string, unknown>>>()[0] ?? {}), false);
+    // a committed image's ContainerConfig is the container's config
+    const id = await apiRun({ Cmd: ['sh', '-c', 'echo x > /f'], Labels: { compat: 'cc' } });
+    await waitFor(async () => (await d.api.get(`/containers/${id}/json`)).json().State.Status === 'exited', { timeout: 20_000, what: 'container exit' });
+    const cm = await d.api.post(`/commit?container=${id}&repo=compat-cc&tag=v1`);
+    assert.equal(cm.status, 201, cm.text);
+    const img = (await d.api.get('/v1.41/images/compat-cc:v1/json')).json();
+    assert.equal(img.Container, id);
+    assert.deepEqual(img.ContainerConfig.Cmd, ['sh', '-c', 'echo x > /f']);
+    assert.deepEqual(img.ContainerConfig.Labels, { compat: 'cc' });
+    assert.equal((await d.api.delete(`/containers/${id}`)).status, 204);
+    assert.equal((await d.api.delete('/images/compat-cc:v1')).status, 200);
   });
 
   it('unknown path is a 404 JSON error', T, async () => {

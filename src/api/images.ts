@@ -5,7 +5,7 @@ import { parseFilters } from '../containers/view.js';
 import { filterImages, imageListEntry, inspectImage } from '../images/view.js';
 import type { ImageService } from '../images/service.js';
 import type { LayerStore } from '../snapshots/layers.js';
-import { boolParam, readJSON, sendJSON, type Ctx, type Router } from './router.js';
+import { boolParam, readJSON, sendJSON, versionAtLeast, type Ctx, type Router } from './router.js';
 import { parseReference, type Reference } from '../images/reference.js';
 import type { DistributionService, Job } from '../distribution/service.js';
 import { decodeAuthHeader, normaliseAuth, type AuthConfig } from '../distribution/types.js';
@@ -51,7 +51,8 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
     const filters = parseFilters(ctx.query.get('filters'));
     const list = filterImages(store, store.list(), filters, boolParam(ctx.query, 'all'));
     const refs = filters.get('reference') ?? [];
-    sendJSON(ctx, 200, list.map((img) => imageListEntry(store, img, d.containerCount(img.id), refs)));
+    const legacy = { virtualSize: !versionAtLeast(ctx, '1.44') };
+    sendJSON(ctx, 200, list.map((img) => imageListEntry(store, img, d.containerCount(img.id), refs, legacy)));
   });
 
   r.add('POST', '/images/create', async (ctx) => {
@@ -171,7 +172,7 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
   r.add('GET', '/images/{name*}/json', async (ctx) => {
     const img = store.resolve(ctx.params.name as string);
     const dirs = [...img.chainIds].reverse().map((c) => d.layers.diffDir(c));
-    sendJSON(ctx, 200, inspectImage(store, img, dirs));
+    sendJSON(ctx, 200, inspectImage(store, img, dirs, { containerConfig: !versionAtLeast(ctx, '1.45'), virtualSize: !versionAtLeast(ctx, '1.44') }));
   });
 
   r.add('GET', '/images/{name*}/history', async (ctx) => {

@@ -3,13 +3,16 @@
  * error envelope, and hijacked connections for attach. Handlers translate between HTTP and
  * service calls and hold no engine logic.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BerthError, invalid, notFound } from '../lib/errors.js';
 import { messageOfError, statusOf } from './errors.js';
 
 export const API_VERSION = '1.50';
-export const MIN_API_VERSION = '1.24';
+/** As dockerd 20.10: clients as old as API 1.12 (skopeo's docker-daemon transport speaks 1.22). */
+export const MIN_API_VERSION = '1.12';
+/** Below this version dockerd answers errors as plain text, not a JSON envelope. */
+const JSON_ERRORS_VERSION = '1.24';
 
 export interface Ctx {
   req: IncomingMessage;
@@ -69,6 +72,7 @@ export class Router {
         version = m[1] as string;
         p = m[2] as string;
         if (cmpVersion(version, MIN_API_VERSION) < 0) {
+          full.version = version;
           throw invalid(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
         }
         if (cmpVersion(version, API_VERSION) > 0) {
@@ -133,18 +137,21 @@ export function sendError(ctx: Ctx, err: unknown): void {
   if (status === 500 && !(err instanceof BerthError)) {
     console.error(`berthd: ${ctx.req.method} ${ctx.req.url}:`, err);
   }
-  const body = status === 304 ? '' : JSON.stringify({ message: messageOfError(err) }) + '\n';
+  // API < 1.24: the message as plain text, as Go's http.Error writes it.
+  const plain = cmpVersion(ctx.version, JSON_ERRORS_VERSION) < 0;
+  const body = status === 304 ? '' : plain ? messageOfError(err) + '\n' : JSON.stringify({ message: messageOfError(err) }) + '\n';
+  const type = plain ? 'text/plain; charset=utf-8' : 'application/json';
   if (ctx.res) {
     if (ctx.res.headersSent) {
       ctx.res.destroy();
       return;
     }
-    ctx.res.writeHead(status, status === 304 ? {} : { 'Content-Type': 'application/json' });
+    ctx.res.writeHead(status, status === 304 ? {} : { 'Content-Type': type, ...(plain ? { 'X-Content-Type-Options': 'nosniff' } : {}) });
     ctx.res.end(body);
   } else {
-    const reason = status === 404 ? 'Not Found' : status === 409 ? 'Conflict' : status === 400 ? 'Bad Request' : 'Error';
+    const reason = STATUS_CODES[status] ?? 'Error';
     ctx.socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
 }

@@ -5,7 +5,7 @@ import type { EventBus, EngineEvent } from '../events/bus.js';
 import { parseFilters } from '../containers/view.js';
 import { eventMatches } from '../events/filter.js';
 import { invalid } from '../lib/errors.js';
-import { API_VERSION, MIN_API_VERSION, sendJSON, type Router } from './router.js';
+import { API_VERSION, MIN_API_VERSION, sendJSON, versionAtLeast, type Router } from './router.js';
 
 export const BERTH_VERSION = '0.1.0';
 
@@ -83,6 +83,8 @@ export function registerSystemRoutes(r: Router, s: SystemInfoSource): void {
       ContainersStopped: n.stopped,
       Images: n.images,
       Driver: 'overlay2',
+      // API < 1.25 still carries the field dockerd stopped using with containerd
+      ...(versionAtLeast(ctx, '1.25') ? {} : { ExecutionDriver: '<not supported>' }),
       DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']],
       Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: ['json-file'] },
       MemoryLimit: true,

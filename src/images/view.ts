@@ -8,7 +8,23 @@ import type { ImageService } from './service.js';
 
 const created = (img: Image): string => img.config.created ?? '0001-01-01T00:00:00Z';
 
-export function inspectImage(store: ImageStore, img: Image, layerDirs: string[]): Record<string, unknown> {
+/** The fields of a container config that dockerd always prints (the rest are omitted when empty). */
+const runConfig = (rc: Record<string, unknown> | undefined): Record<string, unknown> => ({
+  Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
+  Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
+  WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+  ...(rc ?? {}),
+});
+
+/** Fields older API versions carry (dockerd drops them in the version named). */
+export interface InspectImageLegacy {
+  /** `Container` and `ContainerConfig` (API < 1.45; docker-compose 1.29 reads ContainerConfig). */
+  containerConfig?: boolean;
+  /** `VirtualSize`, equal to Size (API < 1.44). */
+  virtualSize?: boolean;
+}
+
+export function inspectImage(store: ImageStore, img: Image, layerDirs: string[], legacy: InspectImageLegacy = {}): Record<string, unknown> {
   const c = img.config;
   return {
     Id: img.id,
@@ -17,18 +33,17 @@ export function inspectImage(store: ImageStore, img: Image, layerDirs: string[])
     Parent: img.meta.parent ?? '',
     Comment: c.comment ?? '',
     Created: created(img),
+    ...(legacy.containerConfig
+      ? { Container: c.container ?? '', ContainerConfig: runConfig(c.container_config as Record<string, unknown> | undefined) }
+      : {}),
     DockerVersion: c.docker_version ?? '',
     Author: c.author ?? '',
-    Config: {
-      Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
-      Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
-      WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
-      ...(c.config ?? {}),
-    },
+    Config: runConfig(c.config as Record<string, unknown> | undefined),
     Architecture: c.architecture,
     ...(c.variant ? { Variant: c.variant } : {}),
     Os: c.os,
     Size: img.size,
+    ...(legacy.virtualSize ? { VirtualSize: img.size } : {}),
     GraphDriver: {
       Data: layerDirs.length > 0
         ? { ...(layerDirs.length > 1 ? { LowerDir: layerDirs.slice(1).join(':') } : {}), UpperDir: layerDirs[0], MergedDir: '', WorkDir: '' }
@@ -50,7 +65,7 @@ export function tagMatches(tag: string, patterns: string[]): boolean {
   });
 }
 
-export function imageListEntry(store: ImageStore, img: Image, containers: number, refFilter: string[] = []): Record<string, unknown> {
+export function imageListEntry(store: ImageStore, img: Image, containers: number, refFilter: string[] = [], legacy: { virtualSize?: boolean } = {}): Record<string, unknown> {
   const all = store.tagsOf(img.id);
   // With a reference filter, dockerd lists only the matching tags.
   const tags = refFilter.length > 0 ? all.filter((t) => tagMatches(t, refFilter)) : all;
@@ -62,6 +77,7 @@ export function imageListEntry(store: ImageStore, img: Image, containers: number
     Created: Math.floor(Date.parse(created(img)) / 1000) || 0,
     Size: img.size,
     SharedSize: -1,
+    ...(legacy.virtualSize ? { VirtualSize: img.size } : {}),
     Labels: img.config.config?.Labels ?? {},
     Containers: containers,
   };
