@@ -112,15 +112,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   });
 
   r.add('POST', '/containers/prune', async (ctx) => {
-    const filters = parseFilters(ctx.query.get('filters'));
-    const deleted: string[] = [];
-    for (const c of svc.list()) {
-      if (c.State.Running || c.State.Restarting) continue;
-      if (filters.has('label') && !Object.entries(c.Config.Labels ?? {}).some(() => true)) continue;
-      await svc.remove(c.ID, {});
-      deleted.push(c.ID);
-    }
-    sendJSON(ctx, 200, { ContainersDeleted: deleted, SpaceReclaimed: 0 });
+    sendJSON(ctx, 200, await svc.prune(parseFilters(ctx.query.get('filters'))));
   });
 
   r.add('GET', '/containers/{id}/json', async (ctx) => {

@@ -126,6 +126,18 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
     sendJSON(ctx, 200, await d.distribution.login(auth));
   });
 
+  r.add('GET', '/images/search', async (ctx) => {
+    if (!d.distribution) throw notImplemented('search is not available in this Berth daemon');
+    const ac = new AbortController();
+    ctx.res?.on('close', () => ac.abort());
+    const results = await d.distribution.search(ctx.query.get('term') ?? '', {
+      limit: ctx.query.get('limit'),
+      filters: parseFilters(ctx.query.get('filters')),
+      signal: ac.signal,
+    });
+    sendJSON(ctx, 200, results);
+  });
+
   r.add('GET', '/distribution/{name*}/json', async (ctx) => {
     if (!d.distribution) throw notImplemented('distribution inspect is not available in this Berth daemon');
     const ref = parseReference(ctx.params.name as string);

@@ -3,6 +3,7 @@
  * that decide exit codes, and output helpers.
  */
 import type { Writable } from 'node:stream';
+import { createInterface } from 'node:readline';
 import { EngineClient } from '../client/client.js';
 import { ApiError, ConnectionError } from '../client/errors.js';
 import type { FlagSpec, ParsedFlags } from './flags.js';
@@ -125,4 +126,16 @@ export function flushStream(stream: Writable): Promise<void> {
     if (stream.writableLength === 0) resolve();
     else stream.write('', () => resolve());
   });
+}
+
+/** docker's prompt before a destructive command: true when the user answers y or yes. */
+export async function confirm(cli: Cli, warning: string): Promise<boolean> {
+  cli.print(`${warning}\nAre you sure you want to continue? [y/N] `);
+  const rl = createInterface({ input: process.stdin });
+  const line = await new Promise<string>((resolve) => {
+    rl.once('line', resolve);
+    rl.once('close', () => resolve(''));
+  });
+  rl.close();
+  return /^y(es)?$/i.test(line.trim());
 }

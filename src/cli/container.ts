@@ -5,9 +5,9 @@
 import { createWriteStream } from 'node:fs';
 import { ApiError } from '../client/errors.js';
 import { copyStream, demuxStream } from '../client/stream.js';
-import type { HijackedStream } from '../client/client.js';
+import { encodeFilters, type HijackedStream } from '../client/client.js';
 import type { ContainerSummary, Filters, Resources, RestartPolicy } from '../client/types.js';
-import { Cli, StatusError, describeError, forEachTarget, isNotFound, type CommandDef } from './common.js';
+import { Cli, StatusError, confirm, describeError, forEachTarget, isNotFound, type CommandDef } from './common.js';
 import { FlagError, type FlagSpec, type ParsedFlags } from './flags.js';
 import {
   displayablePorts,
@@ -277,6 +277,20 @@ async function restartCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 
 async function killCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   await forEachTarget(cli, flags.args, (n) => cli.client.containerKill(n, { signal: flags.string('signal') }));
+}
+
+/** `container prune`: the docker CLI's prompt, list of deleted IDs and reclaimed total. */
+async function pruneCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
+  const filters = parseFilters(flags.list('filter'));
+  if (!flags.bool('force') && !(await confirm(cli, 'WARNING! This will remove all stopped containers.'))) return;
+  const res = await cli.client.json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>({
+    method: 'POST',
+    path: '/containers/prune',
+    query: { filters: encodeFilters(filters) },
+  });
+  const deleted = res.ContainersDeleted ?? [];
+  if (deleted.length > 0) cli.println(['Deleted Containers:', ...deleted, ''].join('\n'));
+  cli.println(`Total reclaimed space: ${humanSize(res.SpaceReclaimed, 4)}`);
 }
 
 async function rmCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
@@ -665,6 +679,18 @@ export const commands: Record<string, CommandDef> = {
     flags: [{ long: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' }],
     args: { min: 1 },
     run: (cli, f) => killCommand(cli, f),
+  }),
+  prune: def({
+    name: 'prune',
+    usage: '[OPTIONS]',
+    description: 'Remove all stopped containers',
+    aliases: ['container prune'],
+    flags: [
+      { long: 'filter', type: 'list', valueName: 'filter', description: 'Provide filter values (e.g. "until=<timestamp>")' },
+      { long: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+    ],
+    args: { max: 0 },
+    run: (cli, f) => pruneCommand(cli, f),
   }),
   rm: def({
     name: 'rm',

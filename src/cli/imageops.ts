@@ -4,13 +4,12 @@
  */
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../client/errors.js';
 import type { HistoryItem } from '../client/types.js';
 import type { Cli } from './common.js';
-import { StatusError } from './common.js';
+import { StatusError, confirm } from './common.js';
 import type { ParsedFlags } from './flags.js';
 import { FormatError, ellipsis, humanDuration, humanSize, renderRows, truncateId } from './format.js';
 import { displayJsonMessages } from './progress.js';
@@ -24,17 +23,6 @@ async function readBody(res: Readable): Promise<string> {
 }
 
 /** docker's prompt: `Are you sure you want to continue? [y/N] `; true only for y/yes. */
-async function confirm(cli: Cli, warning: string): Promise<boolean> {
-  cli.print(`${warning}\nAre you sure you want to continue? [y/N] `);
-  const rl = createInterface({ input: process.stdin });
-  const line = await new Promise<string>((resolve) => {
-    rl.once('line', resolve);
-    rl.once('close', () => resolve(''));
-  });
-  rl.close();
-  return /^y(es)?$/i.test(line.trim());
-}
-
 function render<T>(cli: Cli, rows: T[], format: string, toContext: (r: T) => Record<string, unknown>, headers: Record<string, string>): void {
   try {
     cli.print(renderRows(rows, format, { toContext, headers }));

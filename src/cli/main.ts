@@ -69,7 +69,7 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
     description: 'Manage containers',
     subs: {
       attach: 'attach', cp: 'cp', create: 'create', diff: 'diff', exec: 'exec', export: 'export', inspect: 'inspect', kill: 'kill', logs: 'logs',
-      ls: 'ps', list: 'ps', ps: 'ps', pause: 'pause', rename: 'rename', restart: 'restart', rm: 'rm', remove: 'rm', run: 'run',
+      ls: 'ps', list: 'ps', ps: 'ps', pause: 'pause', prune: 'prune', rename: 'rename', restart: 'restart', rm: 'rm', remove: 'rm', run: 'run',
       start: 'start', stop: 'stop', top: 'top', unpause: 'unpause', update: 'update', wait: 'wait',
       // "module:key": served by another module than the group's own.
       commit: 'observe:commit', stats: 'observe:stats',

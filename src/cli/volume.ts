@@ -5,7 +5,7 @@ import { encodeFilters } from '../client/client.js';
 import { StatusError, describeError, type Cli, type CommandDef } from './common.js';
 import { parseFilters } from './container.js';
 import type { ParsedFlags } from './flags.js';
-import { FormatError, bytesSize, renderRows } from './format.js';
+import { FormatError, bytesSize, humanSize, renderRows } from './format.js';
 import { runInspect } from './inspect.js';
 
 interface Volume {
@@ -126,7 +126,7 @@ async function pruneCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   });
   const deleted = res.VolumesDeleted ?? [];
   if (deleted.length > 0) cli.println(['Deleted Volumes:', ...deleted, ''].join('\n'));
-  cli.println(`Total reclaimed space: ${bytesSize(res.SpaceReclaimed)}`);
+  cli.println(`Total reclaimed space: ${humanSize(res.SpaceReclaimed, 4)}`);
 }
 
 const def = (d: CommandDef): CommandDef => d;

@@ -11,6 +11,9 @@ import { constants as osConstants } from 'node:os';
 import type { EventBus } from '../events/bus.js';
 import { conflict, invalid, isCategory, messageOf, notFound, notModified, system, BerthError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
+import { matchLabels } from '../lib/labels.js';
+import { sizeRw } from './view.js';
+import { parseTimestampMs } from '../lib/timestamp.js';
 import { span } from '../lib/trace.js';
 import { generateName, VALID_NAME } from '../lib/names.js';
 import type { ImageStore } from '../images/store.js';
@@ -728,6 +731,49 @@ export class ContainerService {
       this.event(c, 'destroy');
       this.notify(c, ['removed', 'not-running', 'next-exit']);
     });
+  }
+
+  /**
+   * `docker container prune`: removes every container that is not running (nor paused or
+   * restarting), with dockerd's filters — `until` (created before), `label` (every one matches)
+   * and `label!` (skipped when every one matches). SpaceReclaimed sums the removed containers'
+   * writable layers, measured before removal. A container that cannot be removed is left out.
+   */
+  async prune(filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    for (const k of filters.keys()) if (!['until', 'label', 'label!'].includes(k)) throw invalid(`Invalid filter '${k}'`);
+    const untilValues = filters.get('until') ?? [];
+    if (untilValues.length > 1) throw system('more than one until filter specified');
+    let until: number | undefined;
+    if (untilValues[0] !== undefined) {
+      try {
+        until = parseTimestampMs(untilValues[0]);
+      } catch (err) {
+        throw system(messageOf(err)); // a plain (500) error in dockerd
+      }
+    }
+    const labels = filters.get('label') ?? [];
+    const notLabels = filters.get('label!') ?? [];
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const c of this.list()) {
+      if (c.State.Running || c.State.Restarting || c.State.Paused) continue;
+      if (until !== undefined && !(Date.parse(c.Created) < until)) continue;
+      const l = c.Config.Labels ?? {};
+      if (!matchLabels(l, labels)) continue;
+      if (notLabels.length > 0 && matchLabels(l, notLabels)) continue;
+      const size = await sizeRw(this.layersOf(c).upper).catch(() => 0);
+      try {
+        await this.remove(c.ID, {});
+      } catch (err) {
+        if (isCategory(err, 'NotFound')) continue; // removed meanwhile
+        console.error(`berthd: prune: cannot remove container ${c.ID}: ${messageOf(err)}`);
+        continue;
+      }
+      deleted.push(c.ID);
+      reclaimed += size;
+    }
+    this.o.events.publish('container', 'prune', '', { reclaimed: String(reclaimed) });
+    return { ContainersDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
   /* ------------------------------------------------------------------ rename / update */

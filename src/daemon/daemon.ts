@@ -42,6 +42,8 @@ import { VolumeStore } from '../volumes/store.js';
 import { VolumeService } from '../volumes/service.js';
 import { MountManager } from '../volumes/mounts.js';
 import { registerVolumeRoutes } from '../api/volumes.js';
+import { registerSwarmRoutes } from '../api/swarm.js';
+import { registerPluginRoutes } from '../api/plugins.js';
 import { registerDiskUsageRoutes, registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
 import { imageDiskUsage } from '../images/view.js';
 import { listEntry, sizeRw } from '../containers/view.js';
@@ -168,6 +170,8 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     },
   });
   registerVolumeRoutes(router, volumes);
+  registerSwarmRoutes(router);
+  registerPluginRoutes(router);
   registerContainerRoutes(router, { containers, images, network: networks });
   registerNetworkRoutes(router, { networks, containers });
   registerExecRoutes(router, execs);

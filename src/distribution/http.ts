@@ -6,6 +6,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Readable } from 'node:stream';
+import { readFileSync } from 'node:fs';
 
 const agents = {
   http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
@@ -74,7 +75,7 @@ function once(r: HttpRequest & { headers: Record<string, string> }): Promise<Htt
     const req = mod.request(r.url, { method: r.method, headers, agent, ...(r.signal ? { signal: r.signal } : {}) });
     req.setTimeout(r.timeout ?? 60_000, () => req.destroy(new HttpError(`${r.method} ${r.url.href}: timeout`, 'ETIMEDOUT')));
     req.on('error', (err: NodeJS.ErrnoException) => {
-      reject(new HttpError(`${r.method} "${r.url.href}": ${err.message}`, err.code));
+      reject(new HttpError(`${goMethod(r.method)} "${r.url.href}": ${goNetMessage(err, r.url)}`, err.code));
     });
     req.on('response', (res) => {
       res.setTimeout(r.timeout ?? 60_000, () => res.destroy(new HttpError(`${r.method} ${r.url.href}: read timeout`, 'ETIMEDOUT')));
@@ -88,6 +89,46 @@ function once(r: HttpRequest & { headers: Record<string, string> }): Promise<Htt
       body.pipe(req);
     }
   });
+}
+
+/** Go's url.Error spells the method capitalised: `Get "https://…": …`. */
+const goMethod = (m: string): string => m.charAt(0) + m.slice(1).toLowerCase();
+
+let nameserver: string | undefined;
+/** The resolver Go's net package names in a failed lookup: the first nameserver of resolv.conf. */
+function resolverAddress(): string {
+  if (nameserver === undefined) {
+    let ns = '127.0.0.1';
+    try {
+      ns = /^\s*nameserver\s+(\S+)/m.exec(readFileSync('/etc/resolv.conf', 'utf8'))?.[1] ?? ns;
+    } catch {
+      /* no resolv.conf: Go falls back to the loopback resolver */
+    }
+    nameserver = ns.includes(':') ? `[${ns}]:53` : `${ns}:53`;
+  }
+  return nameserver;
+}
+
+/** A connection error as dockerd (Go's net package) words it, so clients see dockerd's text. */
+export function goNetMessage(err: NodeJS.ErrnoException & { address?: string; port?: number }, url: URL): string {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const addr = err.address !== undefined ? (err.address.includes(':') ? `[${err.address}]` : err.address) + `:${err.port ?? ''}` : url.host;
+  switch (err.code) {
+    case 'ENOTFOUND':
+      return `dial tcp: lookup ${host} on ${resolverAddress()}: no such host`;
+    case 'EAI_AGAIN':
+      return `dial tcp: lookup ${host} on ${resolverAddress()}: server misbehaving`;
+    case 'ECONNREFUSED':
+      return `dial tcp ${addr}: connect: connection refused`;
+    case 'EHOSTUNREACH':
+      return `dial tcp ${addr}: connect: no route to host`;
+    case 'ENETUNREACH':
+      return `dial tcp ${addr}: connect: network is unreachable`;
+    case 'ECONNRESET':
+      return `read tcp ${addr}: read: connection reset by peer`;
+    default:
+      return err.message;
+  }
 }
 
 /** Reads a (small) response body into memory, refusing more than `limit` bytes. */

@@ -18,6 +18,7 @@ import { Progress, type ProgressSink } from './progress.js';
 import { Leases } from '../content/leases.js';
 import { fetchManifest, listTags, parsePlatform, pickManifest, platformString, resolvePull, runPull, translatePullError, type ResolvedPull } from './pull.js';
 import { planPush, runPush } from './push.js';
+import { searchRegistry, type SearchOptions, type SearchResult } from './search.js';
 import { RegistryError, RegistrySession } from './session.js';
 import { isIndexType, type AuthConfig, type DistributionConfig, type ImageIndex, type ImageManifest, type Platform } from './types.js';
 
@@ -133,6 +134,11 @@ export class DistributionService {
       throw err;
     }
     return { Status: 'Login Succeeded', IdentityToken: '' };
+  }
+
+  /** `GET /images/search`: the registry's v1 search (Docker Hub's index for plain terms). */
+  search(term: string, o: SearchOptions): Promise<SearchResult[]> {
+    return searchRegistry(this.deps.config, term, o);
   }
 
   /** `GET /distribution/{name}/json`: the descriptor a reference resolves to and its platforms. */

@@ -221,7 +221,8 @@ export async function loadImages(
   const added = { layers: [] as string[], blobs: [] as string[] };
   try {
     try {
-      await extractTar(src, dir, { whiteouts: 'none', sameOwner: false, chown: { uid: 0, gid: 0 } });
+      // dockerd loads archives compressed whole (gzip, bzip2, xz, zstd), told apart by their magic
+      await extractTar(await decompress(src), dir, { whiteouts: 'none', sameOwner: false, chown: { uid: 0, gid: 0 } });
     } catch (err) {
       throw err instanceof BerthError ? err : invalid(`failed to read the image archive: ${(err as Error).message}`);
     }
