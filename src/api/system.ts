@@ -20,6 +20,8 @@ export interface SystemInfoSource {
   events: EventBus;
   /** Versions of the runtime and monitor, filled in once known. */
   components: { runc: string; runcCommit: string; conmon: string };
+  /** `Warnings` of /info (e.g. a TCP host without TLS client verification). */
+  warnings?: string[];
 }
 
 function osName(): string {
@@ -133,7 +135,7 @@ export function registerSystemRoutes(r: Router, s: SystemInfoSource): void {
       RuncCommit: { ID: s.components.runcCommit },
       InitCommit: { ID: '' },
       SecurityOptions: ['name=seccomp,profile=builtin', 'name=cgroupns'],
-      Warnings: null,
+      Warnings: s.warnings && s.warnings.length > 0 ? s.warnings : null,
     });
   });
 

@@ -5,6 +5,8 @@
 import type { Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { EngineClient } from '../client/client.js';
+import { resolveClientTls, tlsEnabled, type TlsFlags } from '../client/tls.js';
+import { parseHost, resolveHost } from '../client/host.js';
 import { ApiError, ConnectionError } from '../client/errors.js';
 import type { FlagSpec, ParsedFlags } from './flags.js';
 
@@ -13,6 +15,8 @@ export const CLI_VERSION = '0.1.0';
 
 export interface CliOptions {
   host?: string | undefined;
+  /** --tls, --tlsverify, --tlscacert, --tlscert, --tlskey as given. */
+  tls?: TlsFlags;
   debug?: boolean;
   stdout?: Writable;
   stderr?: Writable;
@@ -24,6 +28,7 @@ export class Cli {
   readonly err: Writable;
   readonly debug: boolean;
   private readonly hostFlag: string | undefined;
+  private readonly tlsFlags: TlsFlags;
   private clientInstance: EngineClient | undefined;
 
   constructor(options: CliOptions = {}) {
@@ -31,12 +36,15 @@ export class Cli {
     this.err = options.stderr ?? process.stderr;
     this.debug = options.debug ?? false;
     this.hostFlag = options.host;
+    this.tlsFlags = options.tls ?? {};
   }
 
   get client(): EngineClient {
     if (!this.clientInstance) {
       const apiVersion = process.env['BERTH_API_VERSION'];
-      this.clientInstance = new EngineClient({ host: this.hostFlag, ...(apiVersion ? { apiVersion } : {}) });
+      const host = resolveHost({ flag: this.hostFlag, tls: tlsEnabled(this.tlsFlags) });
+      const tls = parseHost(host).kind === 'tcp' ? resolveClientTls(this.tlsFlags) : undefined;
+      this.clientInstance = new EngineClient({ host, tls: tls ?? false, ...(apiVersion ? { apiVersion } : {}) });
     }
     return this.clientInstance;
   }

@@ -7,7 +7,7 @@ import { ApiError, ConnectionError } from '../client/errors.js';
 import { CLI_NAME, Cli, MultiError, StatusError, describeError, flushStream, type CommandDef } from './common.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
 
-type ModuleName = 'container' | 'image' | 'system' | 'build' | 'volume' | 'network' | 'observe';
+type ModuleName = 'container' | 'image' | 'system' | 'build' | 'volume' | 'network' | 'observe' | 'tls';
 type CommandTable = Record<string, CommandDef>;
 
 const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
@@ -18,6 +18,7 @@ const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
   volume: () => import('./volume.js'),
   network: () => import('./network.js'),
   observe: () => import('./observe.js'),
+  tls: () => import('./tls.js'),
 };
 
 /** top-level command → [module, key in its table] */
@@ -95,6 +96,11 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
     description: 'Manage builds',
     subs: { build: 'build', prune: 'prune' },
   },
+  tls: {
+    module: 'tls',
+    description: 'Manage certificates for the remote API',
+    subs: { init: 'init' },
+  },
   volume: {
     module: 'volume',
     description: 'Manage volumes',
@@ -147,6 +153,11 @@ const GLOBAL_FLAGS: FlagSpec[] = [
   { long: 'debug', short: 'D', type: 'bool', description: 'Enable debug mode' },
   { long: 'host', short: 'H', type: 'list', description: 'Daemon socket to connect to' },
   { long: 'log-level', short: 'l', type: 'string', description: 'Set the logging level ("debug", "info", "warn", "error", "fatal")', defaultValue: 'info' },
+  { long: 'tls', type: 'bool', description: 'Use TLS; implied by --tlsverify' },
+  { long: 'tlscacert', type: 'string', description: 'Trust certs signed only by this CA (default "~/.docker/ca.pem")' },
+  { long: 'tlscert', type: 'string', description: 'Path to TLS certificate file (default "~/.docker/cert.pem")' },
+  { long: 'tlskey', type: 'string', description: 'Path to TLS key file (default "~/.docker/key.pem")' },
+  { long: 'tlsverify', type: 'bool', description: 'Use TLS and verify the remote' },
   { long: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },
   { long: 'help', short: 'h', type: 'bool', description: 'Print usage', hidden: true },
 ];
@@ -192,6 +203,7 @@ const SUB_DESCRIPTIONS: Record<string, string> = {
   'image prune': 'Remove unused images',
   'system df': 'Show docker disk usage',
   'system prune': 'Remove unused data',
+  'tls init': 'Make a CA, a server certificate and a client certificate for --tlsverify',
 };
 
 function groupHelp(name: string): string {
@@ -276,7 +288,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const configDir = globals.string('config');
   if (configDir) process.env['DOCKER_CONFIG'] = configDir;
-  const cli = new Cli({ host: globals.list('host').at(-1), debug: globals.bool('debug') });
+  const cli = new Cli({
+    host: globals.list('host').at(-1),
+    debug: globals.bool('debug'),
+    tls: {
+      tls: globals.has('tls') ? globals.bool('tls') : undefined,
+      tlsVerify: globals.has('tlsverify') ? globals.bool('tlsverify') : undefined,
+      caFile: globals.string('tlscacert'),
+      certFile: globals.string('tlscert'),
+      keyFile: globals.string('tlskey'),
+    },
+  });
   if (globals.bool('version')) {
     cli.println(`Berth version ${(await import('./common.js')).CLI_VERSION}`);
     return 0;

@@ -8,9 +8,12 @@
  * `API-Version` header, and use the lower of that and MAX_API_VERSION as the `/vX.Y` prefix.
  */
 import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { ApiError, ConnectionError } from './errors.js';
 import { parseHost, resolveHost, type HostAddress } from './host.js';
+import { resolveClientTls, tlsEnabled, type ClientTls } from './tls.js';
 import type {
   ContainerCreateRequest,
   ContainerCreateResponse,
@@ -50,6 +53,11 @@ export interface ClientOptions {
   /** Pin the API version and skip negotiation (like DOCKER_API_VERSION). */
   apiVersion?: string;
   userAgent?: string;
+  /**
+   * TLS for a tcp:// host (client/tls.ts resolves it from --tls* flags); undefined: from the
+   * environment (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, …) as the docker CLI does; false: none.
+   */
+  tls?: ClientTls | false;
 }
 
 export interface RequestOptions {
@@ -143,13 +151,16 @@ export class EngineClient {
   private readonly address: HostAddress;
   private readonly agent: http.Agent;
   private readonly userAgent: string;
+  /** TLS material for a tcp host; undefined for plain HTTP and UNIX sockets. */
+  private readonly tls: ClientTls | undefined;
   private versionPromise: Promise<string> | undefined;
   private pinnedVersion: string | undefined;
 
   constructor(options: ClientOptions = {}) {
-    this.host = resolveHost({ flag: options.host });
+    this.host = resolveHost({ flag: options.host, tls: options.tls === undefined ? tlsEnabled() : options.tls !== false });
     this.address = parseHost(this.host);
-    this.agent = new http.Agent({ keepAlive: true });
+    this.tls = this.address.kind === 'tcp' ? (options.tls === undefined ? resolveClientTls() : options.tls || undefined) : undefined;
+    this.agent = this.tls ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
     this.userAgent = options.userAgent ?? 'Berth-Client/0.1.0 (linux)';
     if (options.apiVersion) this.pinnedVersion = options.apiVersion.replace(/^v/, '');
   }
@@ -174,10 +185,39 @@ export class EngineClient {
     this.agent.destroy();
   }
 
-  private baseOptions(): http.RequestOptions {
-    return this.address.kind === 'unix'
-      ? { socketPath: this.address.socketPath }
-      : { host: this.address.host, port: this.address.port };
+  private baseOptions(): https.RequestOptions {
+    if (this.address.kind === 'unix') return { socketPath: this.address.socketPath };
+    const base: https.RequestOptions = { host: this.address.host, port: this.address.port };
+    if (!this.tls) return base;
+    return {
+      ...base,
+      ...(this.tls.ca ? { ca: this.tls.ca } : {}),
+      ...(this.tls.cert && this.tls.key ? { cert: this.tls.cert, key: this.tls.key } : {}),
+      rejectUnauthorized: this.tls.verify,
+      // the daemon's name is checked against its certificate (IP SANs for addresses)
+      ...(isIP(this.address.host) ? {} : { servername: this.address.host }),
+      minVersion: 'TLSv1.2',
+    };
+  }
+
+  /** The docker CLI's wording for a failed TLS connection. */
+  private tlsFailure(err: Error, path: string, method: string): Error {
+    const code = (err as { code?: string }).code ?? '';
+    const url = `https://${this.address.kind === 'tcp' ? `${this.address.host}:${this.address.port}` : ''}${path}`;
+    const what = `${method[0]}${method.slice(1).toLowerCase()} "${url}"`;
+    const alert = /ALERT_([A-Z_]+)$/.exec(code)?.[1];
+    if (alert) {
+      // OpenSSL's long text → Go's "remote error: tls: certificate required"
+      const text = `remote error: tls: ${alert.toLowerCase().replace(/_/g, ' ')}`;
+      if (/^(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE|CERTIFICATE_UNKNOWN)$/.test(alert)) {
+        return new Error(`the server probably has client authentication (--tlsverify) enabled; check your TLS client certification settings: ${what}: ${text}`, { cause: err });
+      }
+      return new Error(`error during connect: ${what}: ${text}`, { cause: err });
+    }
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+      return new Error(`error during connect: ${what}: http: server gave HTTP response to HTTPS client`, { cause: err });
+    }
+    return new Error(`error during connect: ${what}: ${err.message}`, { cause: err });
   }
 
   private async buildPath(opts: RequestOptions): Promise<string> {
@@ -205,7 +245,7 @@ export class EngineClient {
 
   private send(path: string, opts: RequestOptions, agent: http.Agent | false, extra: { upgrade?: boolean } = {}): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = http.request({
+      const req = (this.tls ? https.request : http.request)({
         ...this.baseOptions(),
         agent,
         method: opts.method ?? 'GET',
@@ -217,6 +257,8 @@ export class EngineClient {
         const code = (err as { code?: string }).code;
         if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
           reject(new ConnectionError(this.host, err));
+        } else if (this.tls && ((err as { code?: string }).code?.startsWith('ERR_SSL') || (err as { code?: string }).code?.startsWith('ERR_TLS') || /certificate|self.signed|TLS|ECONNRESET|socket hang up/i.test(`${(err as { code?: string }).code} ${err.message}`))) {
+          reject(this.tlsFailure(err, path, opts.method ?? 'GET'));
         } else reject(err);
       });
       req.on('response', resolve);
@@ -286,11 +328,12 @@ export class EngineClient {
 
   async ping(): Promise<PingResult> {
     const res = await this.send('/_ping', { path: '/_ping' }, this.agent);
-    res.resume();
     const h = res.headers;
     const status = res.statusCode ?? 0;
     const apiVersion = typeof h['api-version'] === 'string' ? h['api-version'] : undefined;
-    if (status >= 400 && !apiVersion) throw new ApiError(status, `${status} ${http.STATUS_CODES[status] ?? ''}`.trim());
+    // Not a daemon answering (e.g. Go's "Client sent an HTTP request to an HTTPS server."): its text.
+    if (status >= 400 && !apiVersion) throw errorFromBody(status, await readBody(res));
+    res.resume();
     return {
       apiVersion,
       osType: typeof h['ostype'] === 'string' ? h['ostype'] : undefined,

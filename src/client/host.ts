@@ -32,11 +32,17 @@ export function parseHost(raw: string): HostAddress {
   return { kind: 'tcp', host, port, raw: s };
 }
 
-/** Host selection: explicit flag, then BERTH_HOST, then the default socket. */
-export function resolveHost(options: { flag?: string | undefined; env?: NodeJS.ProcessEnv } = {}): string {
+/** The docker CLI's default when TLS is on and no host is given. */
+export const DEFAULT_TLS_HOST = 'tcp://localhost:2376';
+
+/**
+ * Host selection: explicit flag, then BERTH_HOST, then DOCKER_HOST (as the docker CLI reads
+ * it), then tcp://localhost:2376 when TLS is on, else the default socket.
+ */
+export function resolveHost(options: { flag?: string | undefined; env?: NodeJS.ProcessEnv; tls?: boolean } = {}): string {
   const env = options.env ?? process.env;
   if (options.flag) return options.flag;
-  const fromEnv = env['BERTH_HOST'];
+  const fromEnv = env['BERTH_HOST'] || env['DOCKER_HOST'];
   if (fromEnv) return fromEnv;
-  return DEFAULT_HOST;
+  return options.tls ? DEFAULT_TLS_HOST : DEFAULT_HOST;
 }

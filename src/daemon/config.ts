@@ -1,5 +1,7 @@
 /** berthd's configuration: dockerd's flag names, and daemon.json for the same settings. */
 import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 export interface DaemonConfig {
   hosts: string[];
@@ -23,6 +25,13 @@ export interface DaemonConfig {
   /** Default log driver and options of new containers (`log-driver`, `log-opts`; runtime/logconfig.ts). */
   logDriver?: string;
   logOpts?: Record<string, string>;
+  /** `--tls`: serve TCP hosts over TLS (implied by `--tlsverify`); undefined: not said either way. */
+  tls?: boolean;
+  /** `--tlsverify`: require client certificates signed by `tlsCaCert` (dockerd: on whenever TLS is, unless `--tlsverify=false`). */
+  tlsVerify?: boolean;
+  tlsCaCert?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -63,6 +72,11 @@ Options:
       --insecure-registry list Enable insecure registry communication
       --log-driver string      Default driver for container logs (default "json-file")
       --log-opt map            Default log driver options for containers (default max-size=20m, max-file=5)
+      --tls                    Use TLS; implied by --tlsverify
+      --tlscacert string       Trust certs signed only by this CA (default "~/.docker/ca.pem")
+      --tlscert string         Path to TLS certificate file (default "~/.docker/cert.pem")
+      --tlskey string          Path to TLS key file (default "~/.docker/key.pem")
+      --tlsverify              Use TLS and verify the remote
   -h, --help                   Print usage
   -v, --version                Print version information and quit
 `;
@@ -87,7 +101,19 @@ const FLAGS: Record<string, { key: Key; json: string }> = {
   '--bip': { key: 'bip', json: 'bip' },
   '--log-driver': { key: 'logDriver', json: 'log-driver' },
   '--log-opt': { key: 'logOpts', json: 'log-opts' },
+  '--tlscacert': { key: 'tlsCaCert', json: 'tlscacert' },
+  '--tlscert': { key: 'tlsCert', json: 'tlscert' },
+  '--tlskey': { key: 'tlsKey', json: 'tlskey' },
 };
+
+/** Boolean flags: `--tls`, `--tls=false` (never a separate value, as pflag has it). */
+const BOOL_FLAGS: Record<string, { key: Key; json: string }> = {
+  '--tls': { key: 'tls', json: 'tls' },
+  '--tlsverify': { key: 'tlsVerify', json: 'tlsverify' },
+};
+const BOOL_KEYS = new Set<Key>(['tls', 'tlsVerify']);
+const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
 /** Flags that may be given several times and collect into a list. */
 const LIST_KEYS = new Set<Key>(['hosts', 'registryMirrors', 'insecureRegistries', 'logOpts']);
@@ -106,13 +132,18 @@ const JSON_KEYS: Record<string, Key> = {
   bip: 'bip',
   'log-driver': 'logDriver',
   'log-opts': 'logOpts',
+  tls: 'tls',
+  tlsverify: 'tlsVerify',
+  tlscacert: 'tlsCaCert',
+  tlscert: 'tlsCert',
+  tlskey: 'tlsKey',
 };
 
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];
 
 export type ParseResult = { kind: 'run'; config: DaemonConfig } | { kind: 'help'; text: string } | { kind: 'version' };
 
-export function parseArgs(argv: string[]): ParseResult {
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ParseResult {
   const set: Partial<Record<Key, unknown>> = {};
   const lists: Partial<Record<Key, string[]>> = {};
   let debug = false;
@@ -132,6 +163,14 @@ export function parseArgs(argv: string[]): ParseResult {
     } else if (/^-[Hlp]./.test(arg)) {
       value = arg.slice(2);
       arg = arg.slice(0, 2);
+    }
+    const boolFlag = BOOL_FLAGS[arg];
+    if (boolFlag) {
+      if (value !== undefined && !TRUE.has(value) && !FALSE.has(value)) {
+        throw new UsageError(`invalid argument "${value}" for "${arg}" flag: strconv.ParseBool: parsing "${value}": invalid syntax\nSee 'berthd --help'.`);
+      }
+      set[boolFlag.key] = value === undefined || TRUE.has(value);
+      continue;
     }
     const flag = FLAGS[arg];
     if (!flag) throw new UsageError(`unknown flag: ${arg}\nSee 'berthd --help'.`);
@@ -165,12 +204,50 @@ export function parseArgs(argv: string[]): ParseResult {
       );
     }
   }
+  const hostsGiven = set.hosts !== undefined || fileValues.hosts !== undefined;
   Object.assign(config, fileValues, set);
   if (!LEVELS.includes(config.logLevel)) throw new UsageError(`unable to parse logging level: ${config.logLevel}`);
-  for (const h of config.hosts) {
-    if (!/^(unix:\/\/\/.+|tcp:\/\/.+:\d+|fd:\/\/.*)$/.test(h)) throw new UsageError(`invalid host: ${h}`);
+  // dockerd: saying --tlsverify at all (true or false) turns TLS on; TLS on verifies clients
+  // unless --tlsverify=false.
+  if (config.tlsVerify !== undefined) config.tls = true;
+  if (config.tls === true && config.tlsVerify === undefined) config.tlsVerify = true;
+  if (config.tls === true) {
+    const dir = defaultCertDir(env);
+    config.tlsCaCert ??= path.join(dir, 'ca.pem');
+    config.tlsCert ??= path.join(dir, 'cert.pem');
+    config.tlsKey ??= path.join(dir, 'key.pem');
   }
+  // With TLS and no host at all, dockerd listens on tcp://localhost:2376 instead of its socket.
+  if (!hostsGiven && config.tls === true) config.hosts = [`tcp://localhost:${DEFAULT_TLS_PORT}`];
+  config.hosts = config.hosts.map(normalizeHost);
   return { kind: 'run', config };
+}
+
+/** IANA's Docker ports: plain HTTP and TLS (the latter only for the no-host default, as dockerd). */
+export const DEFAULT_TCP_PORT = 2375;
+export const DEFAULT_TLS_PORT = 2376;
+
+/** dockerd's default certificate directory: $DOCKER_CERT_PATH, else $DOCKER_CONFIG, else ~/.docker. */
+export function defaultCertDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env['DOCKER_CERT_PATH'] || env['DOCKER_CONFIG'] || path.join(env['HOME'] || os.homedir(), '.docker');
+}
+
+/**
+ * A -H value as dockerd normalises it: `tcp://host:port` with localhost and 2375 filled in when
+ * left out (also with TLS: dockerd's ParseTCPAddr defaults to 2375 either way), unix and fd as given.
+ */
+export function normalizeHost(raw: string): string {
+  const h = raw.trim();
+  if (/^unix:\/\/\/.+$/.test(h) || /^fd:\/\/.*$/.test(h)) return h;
+  const m = /^tcp:\/\/(\[[^\]]*\]|[^:/[\]]*)(?::(\d*))?\/?$/.exec(h);
+  if (!m) throw new UsageError(`invalid host: ${raw}`);
+  const host = m[1] === '' || m[1] === undefined ? 'localhost' : m[1];
+  const portText = m[2];
+  if (portText !== undefined && portText !== '' && (!/^\d+$/.test(portText) || Number(portText) === 0 || Number(portText) > 65535)) {
+    throw new UsageError(`invalid bind address (${raw}): invalid port: ${portText}`);
+  }
+  const port = portText === undefined || portText === '' ? DEFAULT_TCP_PORT : Number(portText);
+  return `tcp://${host}:${port}`;
 }
 
 /** `--log-opt k=v` flags as an object. */
@@ -217,6 +294,8 @@ function parseConfigFile(text: string, file: string): Partial<Record<Key, unknow
       }
     } else if (LIST_KEYS.has(key)) {
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new UsageError(`invalid ${k} in ${file}: expected a list of strings`);
+    } else if (BOOL_KEYS.has(key)) {
+      if (typeof v !== 'boolean') throw new UsageError(`invalid value for ${k} in ${file}: expected true or false`);
     } else if (typeof v !== 'string') throw new UsageError(`invalid value for ${k} in ${file}`);
     out[key] = v;
   }

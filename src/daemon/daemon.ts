@@ -4,6 +4,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -48,6 +49,7 @@ import { registerDiskUsageRoutes, registerSystemRoutes, BERTH_VERSION } from '..
 import { imageDiskUsage } from '../images/view.js';
 import { listEntry, sizeRw } from '../containers/view.js';
 import type { DaemonConfig } from './config.js';
+import { answerPlainHttp, checkTcpHost, infoWarnings, serverTls } from './tls.js';
 import type { Duplex } from 'node:stream';
 
 export interface Daemon {
@@ -57,6 +59,12 @@ export interface Daemon {
 const INIT_CANDIDATES = ['/usr/bin/tini-static', '/usr/bin/docker-init', '/usr/bin/catatonit'];
 
 export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void): Promise<Daemon> {
+  // The remote API's security is decided before anything else starts: a refused TCP host or
+  // unreadable TLS files stop berthd here.
+  const tlsServer = serverTls(cfg);
+  for (const host of cfg.hosts.filter((h) => h.startsWith('tcp://'))) {
+    for (const w of checkTcpHost(cfg, host).warnings) log(`WARNING: ${w}`);
+  }
   const dataRoot = path.resolve(cfg.dataRoot);
   const execRoot = path.resolve(cfg.execRoot);
   await fs.mkdir(dataRoot, { recursive: true, mode: 0o711 });
@@ -162,6 +170,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     ...(initBinary ? { initPath: initBinary } : {}),
     events,
     components,
+    warnings: infoWarnings(cfg),
     counts: () => {
       const all = containers.list();
       const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
@@ -244,12 +253,30 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
       log(`API listen on ${file}`);
     } else if (host.startsWith('tcp://')) {
       const u = new URL(host.replace('tcp://', 'http://'));
-      const tcp = http.createServer({ keepAlive: true });
+      // TLS hosts: Node's tls does the handshake (and, with --tlsverify, refuses clients
+      // without a certificate signed by the CA before any HTTP is read).
+      const tcp = tlsServer ? https.createServer({ ...tlsServer.options, keepAlive: true, allowHalfOpen: true }) : http.createServer({ keepAlive: true });
       tcp.on('request', (req, res) => server.emit('request', req, res));
       tcp.on('upgrade', (req, socket, head) => server.emit('upgrade', req, socket, head));
-      await new Promise<void>((resolve) => tcp.listen(Number(u.port), u.hostname, resolve));
+      tcp.on('clientError', (_err, socket) => {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      });
+      if (tlsServer) {
+        tcp.on('tlsClientError', (err: Error, s: { remoteAddress?: string }) => {
+          if (answerPlainHttp(err, s)) return;
+          if (cfg.logLevel === 'debug') log(`TLS handshake with ${s.remoteAddress ?? '?'} failed: ${err.message}`);
+        });
+      }
+      const hostname = u.hostname.replace(/^\[(.*)\]$/, '$1');
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(Number(u.port), hostname, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
       listeners.push(tcp);
-      log(`API listen on ${u.host}`);
+      log(`API listen on ${u.host}${tlsServer ? (tlsServer.verifyClients ? ' (TLS, client certificates verified)' : ' (TLS, clients not verified)') : ''}`);
     }
   }
   log(`berthd ${BERTH_VERSION} ready (data-root ${dataRoot}, exec-root ${execRoot})`);
@@ -261,7 +288,10 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
       health.close();
       logRotator.close();
       exits.stop();
-      for (const l of listeners) l.close();
+      for (const l of listeners) {
+        l.close();
+        (l as http.Server).closeAllConnections?.();
+      }
       server.close();
       server.closeAllConnections();
       for (const host of cfg.hosts) {

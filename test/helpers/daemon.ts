@@ -206,6 +206,8 @@ export interface StartOptions {
   bridge?: string;
   /** The default bridge's --bip. */
   bip?: string;
+  /** More berthd arguments (e.g. another -H and --tlsverify with its files). */
+  args?: string[];
 }
 
 /** One berthd started by a test, with its own roots, socket and cgroup parent. */
@@ -213,6 +215,7 @@ export class TestDaemon {
   proc?: ChildProcess;
   private logChunks: string[] = [];
   private netArgs: string[] = ['--bridge', 'none'];
+  private extraArgs: string[] = [];
   readonly api: Api;
 
   private constructor(
@@ -264,12 +267,14 @@ export class TestDaemon {
       d = new TestDaemon(o.reuse.root, o.reuse.suffix);
       d.logChunks = o.reuse.logChunks;
       d.netArgs = o.reuse.netArgs;
+      d.extraArgs = o.reuse.extraArgs;
     } else {
       const root = fs.mkdtempSync('/tmp/berth-test-');
       d = new TestDaemon(root, path.basename(root).slice('berth-test-'.length));
       fs.mkdirSync(path.join(root, 'docker-config'));
     }
     if (!o.reuse) d.netArgs = ['--bridge', o.bridge ?? 'none', ...(o.bip ? ['--bip', o.bip] : [])];
+    if (o.args) d.extraArgs = o.args;
     try {
       await d.spawnDaemon();
       if (o.busybox ?? !o.reuse) {
@@ -293,6 +298,7 @@ export class TestDaemon {
       '--cgroup-parent', this.cgroupParent,
       '--config-file', this.configFile(),
       ...this.netArgs,
+      ...this.extraArgs,
     ];
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO });
     this.proc = proc;
