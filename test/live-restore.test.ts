@@ -1,11 +1,13 @@
 /**
  * Live restore: berthd is SIGKILLed while containers run; their monitors (conmon) and processes
  * survive; a new berthd on the same roots adopts the running ones and applies exits that happened
- * while it was down (exit code and logs kept).
+ * while it was down (exit code and logs kept). Attach-socket links in <exec-root>/sock go with their
+ * container, and stale ones are removed at start.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, conmonsMatching, processAlive, waitFor } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 import { ok } from './helpers/assert.js';
@@ -109,4 +111,36 @@ describe('live restore after kill -9 of berthd', () => {
     assert.equal(ok(await d.docker(['rm', '-f', id])), id);
     assert.ok(await waitFor(() => !processAlive(pid), { what: 'process gone after rm -f' }));
   });
+
+  it('attach-socket links in <exec-root>/sock: removed with the container, stale ones at start', { timeout: 60_000 }, async () => {
+    const sockDir = path.join(d.execRoot, 'sock');
+    const gone = ok(await d.berth(['run', '-d', 'busybox', 'true']));
+    const live = ok(await d.berth(['run', '-d', 'busybox', 'sleep', '300']));
+    const link = (id: string): string => path.join(sockDir, id.slice(0, 12));
+    await waitFor(async () => (await d.state(gone)).Status === 'exited', { what: 'first container exited' });
+    assert.ok(fs.lstatSync(link(gone)).isSymbolicLink(), 'a started container has its link');
+    ok(await d.berth(['rm', gone]));
+    assert.ok(!fs.existsSync(link(gone)) && !lexists(link(gone)), 'rm removes the link');
+    // Links left by a daemon that did not remove them (or containers removed behind its back).
+    fs.symlinkSync(path.join(d.execRoot, 'containers', 'f'.repeat(64)), path.join(sockDir, 'ffffffffffff'));
+    fs.symlinkSync('/nonexistent-berth-exec-dir', path.join(sockDir, 'x0123456789abcde'));
+    await d.kill9();
+    d = await TestDaemon.start({ reuse: d });
+    assert.ok(!lexists(path.join(sockDir, 'ffffffffffff')), 'stale container link removed at start');
+    assert.ok(!lexists(path.join(sockDir, 'x0123456789abcde')), 'stale exec link removed at start');
+    assert.ok(fs.lstatSync(link(live)).isSymbolicLink(), 'the running container keeps its link');
+    assert.equal(ok(await d.berth(['exec', live, 'echo', 'still attached'])), 'still attached');
+    ok(await d.berth(['rm', '-f', live]));
+    assert.ok(!lexists(link(live)), 'rm -f removes the link');
+    assert.deepEqual(fs.readdirSync(sockDir), [], 'nothing left in sock/');
+  });
 });
+
+function lexists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

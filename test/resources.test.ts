@@ -1,6 +1,7 @@
 /**
  * Resource limits: run flags land in the container's cgroup (read from the host, cgroup v1),
- * `update` changes a running container, limits are enforced (pids, OOM kill → 137 + OOMKilled).
+ * `update` changes a running container, limits are enforced (pids, OOM kill → 137 + OOMKilled; a
+ * child OOM-killed while PID 1 exits 0 → 0 + OOMKilled, as dockerd).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,6 +113,19 @@ for (const cli of CLIS) {
       assert.equal(ok(await x(['wait', k])), '137');
       assert.equal((await d.state(k)).OOMKilled, false);
       ok(await x(['rm', '-f', name, k]));
+    });
+
+    it('a child OOM-killed while PID 1 exits 0: exit code 0 with OOMKilled (as dockerd)', T, async () => {
+      const name = `oom-child-${cli}`;
+      const r = await x(['run', '--name', name, '--memory', '8m', '--memory-swap', '8m', 'busybox', 'sh', '-c', 'tail /dev/zero; echo after-oom; exit 0'], { timeout: 60_000 });
+      exits(r, 0);
+      assert.match(r.stdout, /after-oom/, r.desc);
+      const st = await d.state(name);
+      assert.equal(st.ExitCode, 0);
+      assert.equal(st.OOMKilled, true);
+      assert.equal(ok(await x(['inspect', '-f', '{{.State.ExitCode}} {{.State.OOMKilled}}', name])), '0 true');
+      assert.equal(ok(await x(['wait', name])), '0');
+      ok(await x(['rm', name]));
     });
 
     it('invalid values are refused', T, async () => {

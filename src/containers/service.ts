@@ -124,13 +124,42 @@ export class ContainerService {
     };
   }
 
+  /** Where conmon puts its short links to attach sockets (108-byte socket path limit). */
+  private get socketDir(): string {
+    return path.join(this.o.execRoot, 'sock');
+  }
+
+  /**
+   * Removes links in sock/ whose target is gone (containers removed, exec sessions ended while
+   * berthd was down, or by an older berthd that never removed them); live ones stay.
+   */
+  async removeStaleSocketLinks(): Promise<number> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.socketDir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const n of names) {
+      const link = path.join(this.socketDir, n);
+      const st = await fs.lstat(link).catch(() => undefined);
+      if (!st?.isSymbolicLink()) continue;
+      const alive = await fs.stat(link).then(() => true, () => false);
+      if (alive) continue;
+      await fs.rm(link, { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   private monitorPaths(c: Container): MonitorPaths {
     const run = this.runDir(c.ID);
     return {
       bundle: run,
       logPath: c.LogPath,
       exitDir: this.o.exits.dir,
-      socketDir: path.join(this.o.execRoot, 'sock'),
+      socketDir: this.socketDir,
       persistDir: path.join(run, 'persist'),
       pidFile: path.join(run, 'pidfile'),
       monitorPidFile: path.join(run, 'conmon.pid'),
@@ -513,7 +542,9 @@ export class ContainerService {
         Restarting: false,
         OOMKilled: oom,
         Pid: 0,
-        ExitCode: oom && code === 0 ? 137 : code,
+        // The process's own code, as dockerd reports it: OOMKilled says a process of the container was
+        // OOM-killed; 137 only when that was the main process (its SIGKILL).
+        ExitCode: code,
         FinishedAt: finishedAt,
       });
       c.MonitorPid = 0;
@@ -723,6 +754,8 @@ export class ContainerService {
       const target = image ? this.rootfsLayout(c, image).target : path.join(this.runDir(c.ID), 'rootfs');
       await this.o.mounts.forceRelease(c.ID, target);
       await fs.rm(this.runDir(c.ID), { recursive: true, force: true });
+      // conmon's short attach-socket link (sock/<short-id> -> the bundle dir just removed)
+      await fs.rm(path.join(this.socketDir, c.ID.slice(0, 12)), { force: true });
       await this.o.exits.consume(c.ID);
       await this.o.network?.removed(c).catch(() => undefined);
       await this.o.store.remove(c);
@@ -953,6 +986,7 @@ export class ContainerService {
    * gone without an exit file (a reboot) are marked exited. Then restart policies apply.
    */
   async recover(): Promise<void> {
+    await this.removeStaleSocketLinks();
     for (const c of this.o.store.list()) {
       if (c.State.Status === 'removing') {
         c.State.Status = 'exited';
