@@ -1,4 +1,5 @@
 /** /build and /build/prune: HTTP ⇄ the builder (classic builder stream, as the docker CLI reads it). */
+import { familiarName, parseReference } from '../images/reference.js';
 import type { Builder, BuildOptions } from '../build/builder.js';
 import { BuildStepError } from '../build/builder.js';
 import { prepareContext } from '../build/context.js';
@@ -110,7 +111,8 @@ export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
       if (quiet) write({ stream: `${result.image.id}\n` });
       else {
         write({ stream: `Successfully built ${shortId(result.image.id)}\n` });
-        for (const t of result.tags) write({ stream: `Successfully tagged ${t}\n` });
+        // dockerd names each tag in its familiar form with the default tag: `foo` → `foo:latest`
+        for (const t of result.tags) write({ stream: `Successfully tagged ${familiarName(parseReference(t))}\n` });
       }
     } catch (err) {
       const message = messageOf(err);

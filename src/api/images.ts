@@ -184,7 +184,7 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
   r.add('GET', '/images/{name*}/json', async (ctx) => {
     const img = store.resolve(ctx.params.name as string);
     const dirs = [...img.chainIds].reverse().map((c) => d.layers.diffDir(c));
-    sendJSON(ctx, 200, inspectImage(store, img, dirs, { containerConfig: !versionAtLeast(ctx, '1.45'), virtualSize: !versionAtLeast(ctx, '1.44') }));
+    sendJSON(ctx, 200, inspectImage(store, img, dirs, { containerConfig: true, virtualSize: !versionAtLeast(ctx, '1.44') }));
   });
 
   r.add('GET', '/images/{name*}/history', async (ctx) => {

@@ -18,7 +18,11 @@ const runConfig = (rc: Record<string, unknown> | undefined): Record<string, unkn
 
 /** Fields older API versions carry (dockerd drops them in the version named). */
 export interface InspectImageLegacy {
-  /** `Container` and `ContainerConfig` (API < 1.45; docker-compose 1.29 reads ContainerConfig). */
+  /**
+   * `Container` and `ContainerConfig`. dockerd drops them from API 1.45, but Berth keeps them at
+   * every version, as dockerd 20.10 prints them: docker-compose 1.29 (docker-py 5) negotiates the
+   * daemon's newest version and then reads ContainerConfig on every recreate.
+   */
   containerConfig?: boolean;
   /** `VirtualSize`, equal to Size (API < 1.44). */
   virtualSize?: boolean;
