@@ -253,6 +253,27 @@ describe('plain TCP listeners', () => {
     }
   });
 
+  it('--tlsverify=false: TLS without client certificates, with the warnings', T, async () => {
+    const p = await freePort();
+    const h = `tcp://127.0.0.1:${p}`;
+    const srv = await TestDaemon.start({
+      args: ['-H', h, '--tlsverify=false', '--tlscert', path.join(pki, 'server-cert.pem'), '--tlskey', path.join(pki, 'server-key.pem')],
+      busybox: false,
+    });
+    try {
+      assert.match(srv.log, /Binding to IP address without --tlsverify is insecure/);
+      const noCert = { ...bare(), DOCKER_CERT_PATH: path.join(work, 'empty') };
+      for (const c of ['berth', 'docker'] as const) {
+        // The client still verifies the daemon against the CA; it shows no certificate itself.
+        const r = await srv.cli(c, ['--tlsverify', '--tlscacert', path.join(pki, 'ca.pem'), '-H', h, 'info', '--format', '{{json .Warnings}}'], { env: noCert });
+        assert.equal(r.code, 0, r.desc);
+        assert.match(r.stdout, new RegExp(`API is accessible on https://127\\.0\\.0\\.1:${p} without TLS client verification`), r.desc);
+      }
+    } finally {
+      await cleanupAndCheck(srv);
+    }
+  });
+
   it('the mutual-TLS daemon has no such warning', T, async () => {
     await waitFor(() => d!.log.includes('ready'), { what: 'berthd ready line' });
     assert.doesNotMatch(d!.log, /Binding to IP address without --tlsverify/);
