@@ -2,13 +2,12 @@
 import type { SeqpacketSocket } from 'node-unix-socket';
 import { invalid, notFound, notImplemented } from '../lib/errors.js';
 import type { ContainerService, WaitCondition } from '../containers/service.js';
-import { containerChanges, getArchive, putArchive, statPath } from '../containers/files.js';
+import { containerChanges, exportContainer, getArchive, putArchive, statPath } from '../containers/files.js';
 import type { ListedPort } from '../network/portfilter.js';
 import { filterContainers, inspectContainer, listEntry, parseFilters, sizeRw } from '../containers/view.js';
 import type { CreateRequest } from '../containers/create.js';
 import type { Container } from '../containers/types.js';
 import type { ImageStore } from '../images/store.js';
-import { packPath } from '../lib/tarpack.js';
 import { readLog, parseTimeNs } from '../runtime/logs.js';
 import { rotatedLogs } from '../runtime/logconfig.js';
 import { logDetailsPrefix } from '../containers/logdetails.js';
@@ -215,9 +214,9 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   r.add('GET', '/containers/{id}/export', async (ctx) => {
     const res = ctx.res;
     if (!res) return;
-    await svc.withRootfs(ctx.params.id as string, async (rootfs) => {
+    await exportContainer(svc, ctx.params.id as string, async (tar) => {
       res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-      await sendStream(res, packPath(rootfs, { rename: '' }));
+      await sendStream(res, tar);
     });
   });
 

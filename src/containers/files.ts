@@ -2,17 +2,19 @@
  * A container's files: `diff` (changes in the writable layer), `export` (the whole rootfs as a
  * tar) and the archive API behind `docker cp`. Paths from users resolve inside the rootfs.
  */
-import { promises as fs, lstatSync, type Stats } from 'node:fs';
+import { fstatSync, lstatSync, readFileSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { invalid, notFound } from '../lib/errors.js';
-import { extractTar } from '../lib/safetar.js';
-import { resolveInRoot } from '../lib/securepath.js';
-import { packPath } from '../lib/tarpack.js';
+import { invalid, messageOf, notFound, system } from '../lib/errors.js';
+import { extractInRoot } from '../lib/rootextract.js';
+import { RootDir, closeFd, listDir } from '../lib/rootfs.js';
+import { AT_FDCWD, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, openat } from '../lib/syscalls.js';
+import { packFd } from '../lib/tarpack.js';
+import { resolveUser } from '../runtime/user.js';
 import type { ContainerService } from './service.js';
 import type { Container } from './types.js';
 import type { PathStat } from '../client/types.js';
-import { resolveContainerPath } from '../volumes/paths.js';
+import { resolveContainerPath, type ResolvedPath } from '../volumes/paths.js';
 
 export interface Change {
   Path: string;
@@ -45,25 +47,54 @@ export async function containerChanges(svc: ContainerService, ref: string): Prom
   const { upper, lowers } = svc.layersOf(c);
   const inLower = (rel: string): boolean => lowers.some((l) => exists(path.join(l, rel)));
   const out: Change[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    let names: string[];
-    try {
-      names = await fs.readdir(path.join(upper, rel));
-    } catch {
-      return;
-    }
-    for (const n of names.sort()) {
-      const r = path.join(rel, n);
-      const st = await fs.lstat(path.join(upper, r));
-      if (isWhiteout(st)) {
-        out.push({ Path: `/${r}`, Kind: 2 });
-        continue;
+  // The upper dir is walked through fds (a running container may swap a directory for a link).
+  const walk = (dirFd: number, rel: string): void => {
+    for (const e of listDir(dirFd)) {
+      const r = path.join(rel, e.name);
+      let fd: number;
+      try {
+        fd = openat(dirFd, e.name, O_PATH | O_NOFOLLOW);
+      } catch {
+        continue; // gone meanwhile
       }
-      out.push({ Path: `/${r}`, Kind: inLower(r) ? 0 : 1 });
-      if (st.isDirectory()) await walk(r);
+      try {
+        const st = fstatSync(fd);
+        if (isWhiteout(st)) {
+          out.push({ Path: `/${r}`, Kind: 2 });
+          continue;
+        }
+        out.push({ Path: `/${r}`, Kind: inLower(r) ? 0 : 1 });
+        if (st.isDirectory()) {
+          let sub: number;
+          try {
+            sub = openat(fd, '.', O_RDONLY | O_DIRECTORY);
+          } catch {
+            continue;
+          }
+          try {
+            walk(sub, r);
+          } finally {
+            closeFd(sub);
+          }
+        }
+      } finally {
+        closeFd(fd);
+      }
     }
   };
-  await walk('');
+  let top: number | undefined;
+  try {
+    top = openat(AT_FDCWD, upper, O_RDONLY | O_DIRECTORY);
+  } catch {
+    top = undefined;
+  }
+  if (top !== undefined) {
+    try {
+      walk(top, '');
+    } finally {
+      closeFd(top);
+    }
+  }
   const mountPointAdded = (ch: Change): boolean => MOUNT_POINTS.has(ch.Path) && ch.Kind === 1;
   const visible = out.filter((ch) => !mountPointAdded(ch));
   // A directory reported only because a hidden mount point was created in it is not a change.
@@ -98,32 +129,69 @@ function containerPath(p: string): string {
   return p.startsWith('/') ? p : `/${p}`;
 }
 
-async function statIn(c: Container, rootfs: string, p: string): Promise<{ host: string; stat: PathStat; st: Stats }> {
-  const cp = containerPath(p);
-  const host = resolveContainerPath(c.MountPoints, rootfs, cp, { followLast: false }).host;
-  let st: Stats;
-  try {
-    st = await fs.lstat(host);
-  } catch {
-    throw notFound(`Could not find the file ${cp} in container`);
-  }
-  let linkTarget = '';
-  if (st.isSymbolicLink()) {
-    const real = resolveInRoot(rootfs, cp);
-    linkTarget = `/${path.relative(rootfs, real)}`;
-  }
-  return {
-    host,
-    st,
-    stat: { name: path.basename(cp) || '/', size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget },
+/** User and group names by id from the host's /etc/passwd and /etc/group, as dockerd's Go tar writer looks them up. */
+function hostOwnerNames(): (uid: number, gid: number) => { uname: string; gname: string } {
+  const table = (file: string): Map<number, string> => {
+    const m = new Map<number, string>();
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return m;
+    }
+    for (const line of text.split('\n')) {
+      const f = line.split(':');
+      const id = Number(f[2]);
+      if (f[0] && Number.isInteger(id) && !m.has(id)) m.set(id, f[0]);
+    }
+    return m;
   };
+  const users = table('/etc/passwd');
+  const groups = table('/etc/group');
+  return (uid, gid) => ({ uname: users.get(uid) ?? '', gname: groups.get(gid) ?? '' });
+}
+
+/** Where a container path is: the confining root (rootfs or a mount's source) and the path inside it. */
+function locate(c: Container, rootfs: string, cp: string, followLast: boolean): ResolvedPath {
+  return resolveContainerPath(c.MountPoints, rootfs, cp, { followLast });
+}
+
+/** Runs `fn` with an O_PATH fd of the located path (not following a last symlink unless asked). */
+async function withEntry<T>(loc: ResolvedPath, followLast: boolean, missing: () => Error, fn: (root: RootDir, fd: number, st: Stats) => Promise<T> | T): Promise<T> {
+  return RootDir.with(loc.root, async (root) => {
+    const fd = root.tryOpen(loc.rel, O_PATH, { followLast });
+    if (fd === undefined) throw missing();
+    try {
+      return await fn(root, fd, fstatSync(fd));
+    } finally {
+      closeFd(fd);
+    }
+  });
+}
+
+async function statIn(c: Container, rootfs: string, p: string): Promise<PathStat> {
+  const cp = containerPath(p);
+  // A trailing slash follows a final symlink (dockerd stats `link/` as the directory itself).
+  const follow = cp.endsWith('/') || cp.endsWith('/.');
+  const loc = locate(c, rootfs, cp, follow);
+  const missing = (): Error => notFound(`Could not find the file ${cp} in container`);
+  return withEntry(loc, follow, missing, (_root, _fd, st) => {
+    // A link's target as dockerd reports it: the path it resolves to in the container.
+    const linkTarget = st.isSymbolicLink() ? locate(c, rootfs, cp, true).containerPath : '';
+    const name = path.posix.basename(cp.replace(/\/+$/, '')) || '/';
+    return { name: cp.endsWith('/.') ? '.' : name, size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget };
+  });
 }
 
 export async function statPath(svc: ContainerService, ref: string, p: string): Promise<PathStat> {
-  return svc.withRootfs(ref, async (rootfs, c) => (await statIn(c, rootfs, p)).stat);
+  return svc.withRootfs(ref, async (rootfs, c) => statIn(c, rootfs, p));
 }
 
-/** Streams `p` as a tar; `onStat` gets the stat before any byte is sent. */
+/**
+ * Streams `p` as a tar, named as dockerd names it: `/dir` → `dir/…`, `/dir/.` → `./…`, `/` →
+ * `/…`; a final symlink is archived as the link unless the path ends in a slash. `send` gets
+ * the stat before any byte is sent. The tree is read through fds only (lib/tarpack.ts packFd).
+ */
 export async function getArchive(
   svc: ContainerService,
   ref: string,
@@ -132,15 +200,34 @@ export async function getArchive(
 ): Promise<void> {
   await svc.withRootfs(ref, async (rootfs, c) => {
     const cp = containerPath(p);
+    const stat = await statIn(c, rootfs, cp);
     const trailingDot = cp.endsWith('/.');
-    const { stat, st } = await statIn(c, rootfs, cp);
-    // A trailing slash or `/.` asks for the contents; otherwise the entry itself (links followed
-    // only when the path ends in a slash).
     const follow = cp.endsWith('/') || trailingDot;
-    const host = resolveContainerPath(c.MountPoints, rootfs, cp, { followLast: follow }).host;
-    if (cp.endsWith('/') && !st.isDirectory() && !st.isSymbolicLink()) throw invalid(`not a directory`);
-    const name = trailingDot ? '' : path.basename(cp.replace(/\/+$/, '')) || '.';
-    await send(stat, packPath(host, { rename: name === '.' ? '' : name }));
+    const loc = locate(c, rootfs, cp, follow);
+    const missing = (): Error => notFound(`Could not find the file ${cp} in container`);
+    await RootDir.with(loc.root, async (root) => {
+      const fd = root.tryOpen(loc.rel, O_PATH, { followLast: follow });
+      if (fd === undefined) throw missing();
+      let owned = true;
+      try {
+        if (cp.endsWith('/') && !fstatSync(fd).isDirectory()) throw invalid('not a directory');
+        const base = path.posix.basename(cp.replace(/\/+$/, ''));
+        const name = trailingDot ? '.' : cp.replace(/\/+$/, '') === '' ? '/' : base;
+        const tar = packFd(fd, path.join(loc.root, loc.rel), { rename: name, typeBits: true, owners: hostOwnerNames() });
+        owned = false;
+        await send(stat, tar);
+      } finally {
+        if (owned) closeFd(fd);
+      }
+    });
+  });
+}
+
+/** `docker export`: the whole rootfs as a tar, read through fds. */
+export async function exportContainer(svc: ContainerService, ref: string, send: (tar: Readable) => Promise<void>): Promise<void> {
+  await svc.withRootfs(ref, async (rootfs) => {
+    const fd = openat(AT_FDCWD, rootfs, O_PATH | O_DIRECTORY);
+    await send(packFd(fd, rootfs, { rename: '' }));
   });
 }
 
@@ -155,16 +242,24 @@ export async function putArchive(
   await svc.withRootfs(ref, async (rootfs) => {
     const cp = containerPath(p);
     // A path in a volume or bind mount goes to the mount's host directory.
-    const { host, mount } = resolveContainerPath(c.MountPoints, rootfs, cp);
-    if (mount && !mount.RW) throw invalid('mounted volume is marked read-only');
-    if (!mount && c.HostConfig.ReadonlyRootfs) throw invalid('container rootfs is marked read-only');
-    let st: Stats;
-    try {
-      st = await fs.stat(host);
-    } catch {
-      throw notFound(`Could not find the file ${cp} in container ${c.Name.slice(1)}`);
+    const loc = locate(c, rootfs, cp, true);
+    if (loc.mount && !loc.mount.RW) throw invalid('mounted volume is marked read-only');
+    if (!loc.mount && c.HostConfig.ReadonlyRootfs) throw invalid('container rootfs is marked read-only');
+    // dockerd keeps the archive's owners; with copyUIDGID and a configured user, that user's.
+    let chown: { uid: number; gid: number } | undefined;
+    if (opts.copyUIDGID && c.Config.User) {
+      const u = resolveUser({ rootfs, user: c.Config.User });
+      chown = { uid: u.uid, gid: u.gid };
     }
-    if (!st.isDirectory()) throw invalid(`extraction point is not a directory`);
-    await extractTar(tar, host, { whiteouts: 'none', sameOwner: opts.copyUIDGID === true, chown: { uid: 0, gid: 0 } });
+    await RootDir.with(loc.root, async (root) => {
+      const st = root.stat(loc.rel);
+      if (!st) throw notFound(`Could not find the file ${cp} in container ${c.Name.slice(1)}`);
+      if (!st.isDirectory()) throw system('extraction point is not a directory');
+      try {
+        await extractInRoot(tar, root, loc.rel, { ...(chown ? { chown } : {}), noOverwriteDirNonDir: opts.noOverwriteDirNonDir === true, destName: cp.replace(/\/+$/, '') || '/' });
+      } catch (err) {
+        throw system(`Error processing tar file(exit status 1): ${messageOf(err)}`, err);
+      }
+    });
   });
 }

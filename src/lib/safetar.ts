@@ -90,12 +90,12 @@ export class TarExtractor {
   private readonly hdr = Buffer.alloc(512);
   private hdrFill = 0;
   /** Bytes of the current entry's data still to come, then its padding. */
-  private left = 0;
+  protected left = 0;
   private pad = 0;
   /** Where the current entry's data goes: a file, a metadata buffer, or nowhere. */
-  private fd = -1;
+  protected fd = -1;
   private meta: { kind: 'pax' | 'pax-global' | 'gnu-long-name' | 'gnu-long-link'; buf: Buffer; fill: number } | undefined;
-  private fileDone: (() => void) | undefined;
+  protected fileDone: (() => void) | undefined;
   private pax: Record<string, string> | undefined;
   private paxGlobal: Record<string, string> | undefined;
   private longName: string | undefined;
@@ -191,7 +191,7 @@ export class TarExtractor {
     }
   }
 
-  private expect(size: number): void {
+  protected expect(size: number): void {
     this.left = size;
     this.pad = (512 - (size % 512)) % 512;
     this.state = size > 0 ? State.Data : this.pad > 0 ? State.Padding : State.Header;
@@ -272,7 +272,7 @@ export class TarExtractor {
     return dir;
   }
 
-  private entry(h: ReadHeader): void {
+  protected entry(h: ReadHeader): void {
     const { opts } = this;
     this.result.entries++;
     const comps = entryComponents(h.name);

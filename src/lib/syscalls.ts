@@ -4,6 +4,7 @@
  * mount(8) process.
  */
 import koffi from 'koffi';
+import { constants as osConstants } from 'node:os';
 import { system } from './errors.js';
 
 const libc = koffi.load('libc.so.6');
@@ -141,4 +142,137 @@ const POSIX_FADV_WILLNEED = 3;
 /** Asks the kernel to read [offset, offset+length) of a file ahead (posix_fadvise WILLNEED); a hint. */
 export function readAhead(fd: number, offset: number, length: number): void {
   cPosixFadvise(fd, offset, length, POSIX_FADV_WILLNEED);
+}
+
+/* ------------------------------------------------------------ *at calls on directory fds */
+
+const cSyscallOpenat2 = libc.func('long syscall(long nr, int dirfd, const char *path, const void *how, size_t size)');
+const cOpenat = libc.func('int openat(int dirfd, const char *path, int flags, uint32_t mode)');
+const cMkdirat = libc.func('int mkdirat(int dirfd, const char *path, uint32_t mode)');
+const cUnlinkat = libc.func('int unlinkat(int dirfd, const char *path, int flags)');
+const cFchownat = libc.func('int fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid, int flags)');
+const cReadlinkat = libc.func('long readlinkat(int dirfd, const char *path, _Out_ uint8_t *buf, size_t size)');
+const cSymlinkat = libc.func('int symlinkat(const char *target, int dirfd, const char *path)');
+const cLinkat = libc.func('int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)');
+const cMknodat = libc.func('int mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev)');
+const cUtimensat = libc.func('int utimensat(int dirfd, const char *path, const uint8_t *times, int flags)');
+const cFgetxattr = libc.func('long fgetxattr(int fd, const char *name, _Out_ uint8_t *value, size_t size)');
+const cFsetxattr = libc.func('int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)');
+
+const SYS_openat2 = 437; // x86_64 and aarch64 share the number (a generic syscall since 5.6)
+
+export const O_RDONLY = 0;
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NOCTTY = 0o400;
+export const O_TRUNC = 0o1000;
+export const O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_CLOEXEC = 0o2000000;
+export const O_PATH = 0o10000000;
+
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+export const AT_EMPTY_PATH = 0x1000;
+
+export const RESOLVE_NO_XDEV = 0x01;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_IN_ROOT = 0x10;
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
+
+/** An error shaped like Node's fs errors (`code` 'ENOENT', `errno` negative), so callers test `code`. */
+function sysError(what: string, e: number): NodeJS.ErrnoException {
+  const code = ERRNO_NAMES.get(e) ?? `E${e}`;
+  const err = new Error(`${what}: ${code}: ${cStrerror(e) as string}`) as NodeJS.ErrnoException;
+  err.code = code;
+  err.errno = -e;
+  return err;
+}
+
+function checkAt(ret: number, what: string): number {
+  if (ret < 0) throw sysError(what, errno());
+  return ret;
+}
+
+/**
+ * openat2(2): opens `path` relative to `dirfd` with `resolve` flags (RESOLVE_IN_ROOT: `dirfd` is
+ * the root for the whole lookup, absolute links and `..` included). Retries EAGAIN, which the
+ * kernel returns when a concurrent rename may have moved the lookup.
+ */
+export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+  const how = Buffer.alloc(24);
+  how.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), 0);
+  how.writeBigUInt64LE(BigInt(mode), 8);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
+  for (let i = 0; ; i++) {
+    const fd = Number(cSyscallOpenat2(SYS_openat2, dirfd, path, how, how.length));
+    if (fd >= 0) return fd;
+    const e = errno();
+    if ((e === EAGAIN || e === EINTR) && i < 128) continue;
+    throw sysError(`openat2 ${path}`, e);
+  }
+}
+
+export function openat(dirfd: number, path: string, flags: number, mode = 0): number {
+  return checkAt(cOpenat(dirfd, path, flags | O_CLOEXEC, mode) as number, `openat ${path}`);
+}
+
+export function mkdirat(dirfd: number, path: string, mode: number): void {
+  checkAt(cMkdirat(dirfd, path, mode) as number, `mkdirat ${path}`);
+}
+
+export function unlinkat(dirfd: number, path: string, flags: number): void {
+  checkAt(cUnlinkat(dirfd, path, flags) as number, `unlinkat ${path}`);
+}
+
+export function fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void {
+  checkAt(cFchownat(dirfd, path, uid >>> 0, gid >>> 0, flags) as number, `fchownat ${path}`);
+}
+
+/** The target of a symlink; `path` '' with an O_PATH fd of the link itself. */
+export function readlinkat(dirfd: number, path: string): string {
+  let buf = Buffer.allocUnsafe(256);
+  for (;;) {
+    const n = checkAt(Number(cReadlinkat(dirfd, path, buf, buf.length)), `readlinkat ${path}`);
+    if (n < buf.length) return buf.toString('utf8', 0, n);
+    buf = Buffer.allocUnsafe(buf.length * 4);
+  }
+}
+
+export function symlinkat(target: string, dirfd: number, path: string): void {
+  checkAt(cSymlinkat(target, dirfd, path) as number, `symlinkat ${path}`);
+}
+
+export function linkat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): void {
+  checkAt(cLinkat(olddirfd, oldpath, newdirfd, newpath, flags) as number, `linkat ${newpath}`);
+}
+
+export function mknodat(dirfd: number, path: string, mode: number, dev: number): void {
+  checkAt(cMknodat(dirfd, path, mode, dev) as number, `mknodat ${path}`);
+}
+
+/** Sets access and modification time (whole seconds); AT_SYMLINK_NOFOLLOW for a link itself. */
+export function utimensat(dirfd: number, path: string, atime: number, mtime: number, flags: number): void {
+  const ts = Buffer.alloc(32);
+  ts.writeBigInt64LE(BigInt(Math.trunc(atime)), 0);
+  ts.writeBigInt64LE(BigInt(Math.trunc(mtime)), 16);
+  checkAt(cUtimensat(dirfd, path, ts, flags) as number, `utimensat ${path}`);
+}
+
+/** An extended attribute of an open file, or undefined when it does not have it. */
+export function fgetxattr(fd: number, name: string): Buffer | undefined {
+  const buf = Buffer.alloc(256);
+  const n = Number(cFgetxattr(fd, name, buf, buf.length));
+  return n < 0 ? undefined : buf.subarray(0, n);
+}
+
+export function fsetxattr(fd: number, name: string, value: Buffer): void {
+  checkAt(cFsetxattr(fd, name, value, value.length, 0) as number, `fsetxattr ${name}`);
 }

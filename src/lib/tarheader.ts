@@ -19,6 +19,9 @@ export interface TarHeader {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
+  /** Owner names (ustar uname/gname, ≤ 32 bytes; layers leave them empty). */
+  uname?: string;
+  gname?: string;
 }
 
 const TYPEFLAG: Record<TarEntryType | 'pax', number> = {
@@ -71,7 +74,7 @@ function splitName(name: string): { name: string; prefix: string } | undefined {
 function block(buf: Buffer, off: number, h: TarHeader & { prefix?: string }, typeflag: number): void {
   buf.fill(0, off, off + 512);
   buf.write(h.name, off, 'utf8');
-  octal(buf, off + 100, h.mode & 0o7777, 6);
+  octal(buf, off + 100, h.mode & 0o177777, 6); // permission bits, and the file type bits when given (Go's archives carry them)
   octal(buf, off + 108, h.uid, 6);
   octal(buf, off + 116, h.gid, 6);
   sizeField(buf, off + 124, h.size);
@@ -79,6 +82,8 @@ function block(buf: Buffer, off: number, h: TarHeader & { prefix?: string }, typ
   buf[off + 156] = typeflag;
   if (h.linkname) buf.write(h.linkname, off + 157, 'utf8');
   buf.write('ustar\u000000', off + 257, 'latin1');
+  if (h.uname) buf.write(h.uname.slice(0, 31), off + 265, 'utf8');
+  if (h.gname) buf.write(h.gname.slice(0, 31), off + 297, 'utf8');
   octal(buf, off + 329, h.devmajor ?? 0, 6);
   octal(buf, off + 337, h.devminor ?? 0, 6);
   if (h.prefix) buf.write(h.prefix, off + 345, 'latin1');

@@ -1,40 +1,35 @@
 /**
  * User resolution for a container: Docker's `-u` forms against the container's own
  * /etc/passwd and /etc/group, read without ever following a symlink out of the rootfs
- * (paths resolved with the one securejoin-style {@link resolveInRoot} in lib/securepath.ts).
+ * (opened inside the root by the kernel: lib/rootfs.ts).
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import * as posixPath from 'node:path/posix';
-import { isCategory, system } from '../lib/errors.js';
-import { resolveInRoot } from '../lib/securepath.js';
+import { system } from '../lib/errors.js';
+import { RootDir, errCode } from '../lib/rootfs.js';
 
 const MAX_ID = 2147483647;
 
 /**
- * Read a file inside a rootfs (resolved with {@link resolveInRoot}); undefined when absent.
- * A symlink loop is a System error with securejoin's text, as dockerd answers at start.
+ * Read a file inside a rootfs (opened through {@link RootDir}: the kernel resolves it inside the
+ * root); undefined when absent or not a regular file. A symlink loop is a System error with
+ * securejoin's text, as dockerd answers at start.
  */
 export function readFileInRoot(root: string, path: string): string | undefined {
-  let resolved: string;
+  let dir: RootDir;
   try {
-    resolved = resolveInRoot(root, path);
+    dir = RootDir.open(root);
   } catch (err) {
-    if (isCategory(err, 'InvalidParameter')) throw system(`SecureJoin ${posixPath.join(posixPath.resolve(root), path)}: too many levels of symbolic links`, err);
-    throw err;
-  }
-  let fd: number;
-  try {
-    fd = openSync(resolved, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
     throw system(`open ${path} in container: ${(err as Error).message}`, err);
   }
   try {
-    if (!fstatSync(fd).isFile()) return undefined;
-    return readFileSync(fd, 'utf8');
+    return dir.readFile(path)?.toString('utf8');
+  } catch (err) {
+    const code = errCode(err);
+    if (code === 'ELOOP') throw system(`SecureJoin ${posixPath.join(posixPath.resolve(root), path)}: too many levels of symbolic links`, err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw system(`open ${path} in container: ${(err as Error).message}`, err);
   } finally {
-    closeSync(fd);
+    dir.close();
   }
 }
 

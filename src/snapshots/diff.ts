@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Lease } from '../content/leases.js';
 import { Digester, type ContentStore } from '../content/store.js';
-import { lgetxattr } from '../lib/syscalls.js';
+import { fgetxattr } from '../lib/syscalls.js';
+import { RootDir } from '../lib/rootfs.js';
 import { packPath } from '../lib/tarpack.js';
 import { span } from '../lib/trace.js';
 import type { LayerInfo, LayerStore } from './layers.js';
@@ -44,7 +45,7 @@ export async function layerFromUpper(
   const tar = packPath(upperDir, {
     rename: '',
     overlayWhiteouts: true,
-    isOpaque: (p) => lgetxattr(p, 'trusted.overlay.opaque')?.toString() === 'y',
+    isOpaque: (_p, fd) => fgetxattr(fd, 'trusted.overlay.opaque')?.toString() === 'y',
     omit: omitted,
     onFile: (n) => (size += n),
     ...(o.clampMtime ? { clampMtime: o.clampMtime } : {}),
@@ -59,7 +60,10 @@ export async function layerFromUpper(
       const diffId = digester.digest();
       t.mark('pack');
       // The directory must hold exactly what the tar holds.
-      for (const name of [...RUNTIME_MOUNTPOINTS, ...(o.omit ?? [])]) await fs.rm(path.join(upperDir, name), { recursive: true, force: true });
+      // (Removed through fds inside the upper dir: its symlinks are the container's, never followed.)
+      await RootDir.with(upperDir, (root) => {
+        for (const name of [...RUNTIME_MOUNTPOINTS, ...(o.omit ?? [])]) root.removeAll(name);
+      });
       const layer = (await deps.layers.adopt(parentChain, upperDir, { diffId, size }, lease)) ??
         (await deps.layers.apply(parentChain, createReadStream(blobFile), lease));
       t.mark('adopt');

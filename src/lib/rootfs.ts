@@ -1,0 +1,248 @@
+/**
+ * A directory handle confined to a root: the one way berthd touches a tree that someone else
+ * (a running container, an image's content) can change while berthd works in it.
+ *
+ * Every path is resolved by the kernel, relative to the root's fd, with
+ * `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`: symlinks and `..` are resolved as if the
+ * root were `/`, in one system call, so a directory swapped for a symlink to a host path while
+ * the lookup runs can at worst point back inside the root. What follows works on the fds:
+ * `*at` calls relative to an open directory, with O_NOFOLLOW for the last component, and
+ * `/proc/self/fd/N` only to re-open or list a file already open (a magic link to the open file
+ * itself, never a path walk). Trees are removed by walking them through fds
+ * ({@link removeAt}), never with a recursive remove by path.
+ *
+ * The errors thrown are shaped like Node's (`code` 'ENOENT', 'ELOOP', …).
+ */
+import { closeSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, type Dirent, type Stats } from 'node:fs';
+import * as path from 'node:path';
+import {
+  AT_FDCWD,
+  AT_REMOVEDIR,
+  O_DIRECTORY,
+  O_NOCTTY,
+  O_NOFOLLOW,
+  O_NONBLOCK,
+  O_PATH,
+  O_RDONLY,
+  RESOLVE_IN_ROOT,
+  RESOLVE_NO_MAGICLINKS,
+  mkdirat,
+  openat,
+  openat2,
+  unlinkat,
+} from './syscalls.js';
+
+const IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+
+export const errCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
+
+/** The magic link to an open fd (for re-opening or listing that very file). */
+export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`;
+
+export function closeFd(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+}
+
+/** The entries of an open directory (any fd of it, O_PATH included), sorted by name. */
+export function listDir(fd: number): Dirent[] {
+  return readdirSync(fdPath(fd), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** A second fd for the file `fd` is open on (e.g. readable from an O_PATH fd). */
+export function reopen(fd: number, flags: number): number {
+  return openSync(fdPath(fd), flags | O_NOCTTY);
+}
+
+/** A path as components: '' and '.' dropped (`..` is left for the kernel to resolve in the root). */
+function relPath(p: string): string {
+  const comps = p.split('/').filter((c) => c !== '' && c !== '.');
+  return comps.length === 0 ? '.' : comps.join('/');
+}
+
+/**
+ * Removes `name` in the directory `dirFd`, a whole tree when it is a directory: each directory
+ * is opened with O_NOFOLLOW|O_DIRECTORY, emptied through its fd and removed with
+ * unlinkat(AT_REMOVEDIR). A link swapped in for a directory is removed as a link; an entry that
+ * is gone already is fine.
+ */
+export function removeAt(dirFd: number, name: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      unlinkat(dirFd, name, 0);
+      return;
+    } catch (err) {
+      const code = errCode(err);
+      if (code === 'ENOENT') return;
+      if (code !== 'EISDIR' && code !== 'EPERM') throw err;
+    }
+    let sub: number;
+    try {
+      sub = openat(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch (err) {
+      const code = errCode(err);
+      if (code === 'ENOENT') return;
+      if ((code === 'ENOTDIR' || code === 'ELOOP') && attempt < 16) continue; // no longer a directory
+      throw err;
+    }
+    try {
+      for (const e of listDir(sub)) removeAt(sub, e.name);
+    } finally {
+      closeFd(sub);
+    }
+    try {
+      unlinkat(dirFd, name, AT_REMOVEDIR);
+      return;
+    } catch (err) {
+      const code = errCode(err);
+      if (code === 'ENOENT') return;
+      if ((code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') && attempt < 16) continue; // filled again meanwhile
+      throw err;
+    }
+  }
+}
+
+/** A directory on the host every lookup is confined to. */
+export class RootDir {
+  private constructor(
+    /** An O_PATH fd of the root directory. */
+    readonly fd: number,
+    readonly hostPath: string,
+  ) {}
+
+  /** Opens the root itself by its host path (a path berthd owns or trusts: a rootfs, a volume's `_data`). */
+  static open(hostPath: string): RootDir {
+    return new RootDir(openat(AT_FDCWD, hostPath, O_PATH | O_DIRECTORY), hostPath);
+  }
+
+  /** Runs `fn` with the root open, closing it after (also after a rejection). */
+  static async with<T>(hostPath: string, fn: (root: RootDir) => Promise<T> | T): Promise<T> {
+    const root = RootDir.open(hostPath);
+    try {
+      return await fn(root);
+    } finally {
+      root.close();
+    }
+  }
+
+  close(): void {
+    closeFd(this.fd);
+  }
+
+  /**
+   * An fd for `p` (a path inside the root; absolute or relative, both from the root). With
+   * `followLast: false` a symlink at the end is not followed (O_NOFOLLOW: with O_PATH the fd is
+   * the link itself, otherwise ELOOP).
+   */
+  open(p: string, flags: number, o: { followLast?: boolean; mode?: number } = {}): number {
+    return openat2(this.fd, relPath(p), flags | (o.followLast === false ? O_NOFOLLOW : 0), o.mode ?? 0, IN_ROOT);
+  }
+
+  /** Like {@link open}, undefined when the path does not exist. */
+  tryOpen(p: string, flags: number, o: { followLast?: boolean; mode?: number } = {}): number | undefined {
+    try {
+      return this.open(p, flags, o);
+    } catch (err) {
+      if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return undefined;
+      throw err;
+    }
+  }
+
+  /** The stat of `p` (of a link itself unless followLast), undefined when absent. */
+  stat(p: string, o: { followLast?: boolean } = {}): Stats | undefined {
+    const fd = this.tryOpen(p, O_PATH, o);
+    if (fd === undefined) return undefined;
+    try {
+      return fstatSync(fd);
+    } finally {
+      closeFd(fd);
+    }
+  }
+
+  /** A regular file's content (at most `max` bytes), undefined when absent or not a regular file. */
+  readFile(p: string, max = 16 << 20): Buffer | undefined {
+    const fd = this.tryOpen(p, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (fd === undefined) return undefined;
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) return undefined;
+      const buf = Buffer.allocUnsafe(Math.min(st.size, max));
+      let n = 0;
+      while (n < buf.length) {
+        const r = readSync(fd, buf, n, buf.length - n, n);
+        if (r === 0) break;
+        n += r;
+      }
+      return buf.subarray(0, n);
+    } finally {
+      closeFd(fd);
+    }
+  }
+
+  /** The path inside the root (from `/`) that an fd opened in it refers to now. */
+  pathOf(fd: number): string {
+    const root = readlinkSync(fdPath(this.fd));
+    const file = readlinkSync(fdPath(fd));
+    const rel = path.relative(root, file);
+    return rel === '' ? '/' : rel.startsWith('..') ? '/' : `/${rel}`;
+  }
+
+  /**
+   * Opens the directory `p`, creating what is missing (`mkdir -p` inside the root; new
+   * directories get `mode` and the daemon's owner). Existing symlinks on the way are followed
+   * inside the root. Returns an O_RDONLY|O_DIRECTORY fd; throws ENOTDIR when something on the
+   * way is not a directory.
+   */
+  mkdirAll(p: string, mode = 0o755): number {
+    const comps = path.posix.normalize(`/${p}`).split('/').filter((c) => c !== '');
+    for (let attempt = 0; ; attempt++) {
+      // The deepest existing prefix, resolved by the kernel.
+      let i = comps.length;
+      let fd: number | undefined;
+      for (; i >= 0; i--) {
+        fd = this.tryOpen(comps.slice(0, i).join('/'), O_RDONLY | O_DIRECTORY);
+        if (fd !== undefined) break;
+      }
+      if (fd === undefined) throw Object.assign(new Error(`mkdir ${p}: the root is gone`), { code: 'ENOENT' });
+      try {
+        for (; i < comps.length; i++) {
+          const c = comps[i] as string;
+          try {
+            mkdirat(fd, c, mode);
+          } catch (err) {
+            if (errCode(err) !== 'EEXIST') throw err;
+          }
+          const next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+          closeFd(fd);
+          fd = next;
+        }
+        const done = fd;
+        fd = undefined;
+        return done;
+      } catch (err) {
+        // A component turned into a symlink (or vanished) meanwhile: resolve again from the root.
+        const code = errCode(err);
+        if ((code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENOENT') && attempt < 8) continue;
+        throw err;
+      } finally {
+        if (fd !== undefined) closeFd(fd);
+      }
+    }
+  }
+
+  /** Removes the entry at `p` (a link itself, a tree through fds); absent is fine. */
+  removeAll(p: string): void {
+    const rel = relPath(path.posix.normalize(`/${p}`));
+    if (rel === '.') throw Object.assign(new Error('refusing to remove the root'), { code: 'EINVAL' });
+    const parent = this.tryOpen(path.posix.dirname(rel), O_PATH | O_DIRECTORY);
+    if (parent === undefined) return;
+    try {
+      removeAt(parent, path.posix.basename(rel));
+    } finally {
+      closeFd(parent);
+    }
+  }
+}
