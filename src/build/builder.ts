@@ -17,7 +17,8 @@ import { BerthError, invalid, messageOf, notFound } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
 import { span } from '../lib/trace.js';
 import { resolveInRoot } from '../lib/securepath.js';
-import { extractTar } from '../lib/safetar.js';
+import { extractInRoot } from '../lib/rootextract.js';
+import { RootDir } from '../lib/rootfs.js';
 import { parseReference } from '../images/reference.js';
 import type { ImageService } from '../images/service.js';
 import type { Image, ImageConfig, RunConfig } from '../images/types.js';
@@ -927,9 +928,10 @@ class BuildRun {
         if (multi && !dest.endsWith('/')) throw invalid(`When using ${ins.cmd} with more than one source file, the destination must be a directory and end with a /`);
         if (plain.length > 0 || downloaded.length > 0) await copySources(rootfs, [...plain, ...downloaded], multi || plain.length + downloaded.length > 1 ? `${dest.replace(/\/?$/, '/')}` : dest, opts, ins.cmd);
         for (const a of archives) {
-          const dir = await mkdirInRoot(rootfs, dest);
+          await mkdirInRoot(rootfs, dest);
           const { createReadStream } = await import('node:fs');
-          await extractTar(await decompress(createReadStream(a.host)), dir, { whiteouts: 'none', sameOwner: !flags.has('chown'), chown: { uid, gid } });
+          const tar = await decompress(createReadStream(a.host));
+          await RootDir.with(rootfs, (root) => extractInRoot(tar, root, dest, flags.has('chown') ? { chown: { uid, gid } } : {}));
         }
       } finally {
         await this.d.mounts.release(mkey, layout.target);

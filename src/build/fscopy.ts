@@ -5,10 +5,16 @@
  * destination path resolved inside the root.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs, type Stats } from 'node:fs';
+import { createReadStream, fchmodSync, fchownSync, fstatSync, futimesSync, promises as fs, write, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { invalid } from '../lib/errors.js';
+import { RootDir, closeFd, errCode, removeAt } from '../lib/rootfs.js';
 import { resolveInRoot } from '../lib/securepath.js';
+import { AT_SYMLINK_NOFOLLOW, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY, fchownat, mkdirat, openat, symlinkat } from '../lib/syscalls.js';
+
+const writeAsync = (fd: number, buf: Buffer, off: number, len: number): Promise<number> =>
+  promisify(write)(fd, buf, off, len, null).then((r) => r.bytesWritten);
 
 export interface Source {
   /** Host path (after resolving the user's path in its root). */
@@ -108,99 +114,134 @@ export interface CopyOptions {
   mode?: number;
 }
 
-/** Makes the directories of `rel` inside root (root-owned 0755 when created). */
-export async function mkdirInRoot(root: string, rel: string, o?: CopyOptions): Promise<string> {
-  const comps = rel.split('/').filter(Boolean);
-  let cur = '';
-  for (const c of comps) {
-    cur = `${cur}/${c}`;
-    const host = resolveInRoot(root, cur);
-    let st: Stats | undefined;
-    try {
-      st = await fs.stat(host);
-    } catch {
-      st = undefined;
-    }
-    if (!st) {
-      await fs.mkdir(host, { mode: 0o755 });
-      if (o) await fs.lchown(host, o.uid, o.gid);
-    } else if (!st.isDirectory()) throw invalid(`cannot copy to ${rel}: ${cur} is not a directory`);
-  }
-  return resolveInRoot(root, rel);
-}
-
-async function removeIfNotDir(host: string): Promise<boolean> {
+/** `mkdir -p` of `rel` inside the root `root` (new directories 0755, owned by `o`'s uid/gid when given); an open directory fd. */
+function mkdirAt(root: RootDir, rel: string, o?: CopyOptions): number {
   try {
-    const st = await fs.lstat(host);
-    if (st.isDirectory()) return true;
-    await fs.rm(host, { force: true });
-  } catch {
-    /* absent */
+    return root.mkdirAll(rel, 0o755, o ? (dir, name) => fchownat(dir, name, o.uid, o.gid, AT_SYMLINK_NOFOLLOW) : undefined);
+  } catch (err) {
+    if (errCode(err) === 'ENOTDIR' || errCode(err) === 'EEXIST') throw invalid(`cannot copy to ${rel}: a component of it is not a directory`);
+    throw err;
   }
-  return false;
 }
 
-/** Copies one tree entry (a host path) to `dstRel` inside root. */
-async function copyInto(srcHost: string, st: Stats, root: string, dstRel: string, o: CopyOptions): Promise<void> {
-  const dst = resolveInRoot(root, dstRel, { followLast: st.isDirectory() });
-  if (st.isDirectory()) {
-    const isDir = await removeIfNotDir(dst);
-    if (!isDir) await fs.mkdir(dst, { mode: st.mode & 0o7777 });
-    await fs.lchown(dst, o.uid, o.gid);
-    await fs.chmod(dst, o.mode ?? st.mode & 0o7777);
-    for (const n of (await fs.readdir(srcHost)).sort()) {
-      const child = path.join(srcHost, n);
-      await copyInto(child, await fs.lstat(child), root, `${dstRel}/${n}`, o);
+/** Makes the directories of `rel` inside root (root-owned 0755 when created, or `o`'s owner). */
+export async function mkdirInRoot(root: string, rel: string, o?: CopyOptions): Promise<void> {
+  await RootDir.with(root, (r) => closeFd(mkdirAt(r, rel, o)));
+}
+
+/** The entry `name` in the directory `dir` (not followed), undefined when absent. */
+function statAt(dir: number, name: string): Stats | undefined {
+  let fd: number;
+  try {
+    fd = openat(dir, name, O_PATH | O_NOFOLLOW);
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return fstatSync(fd);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+const COPY_BUF = 1 << 20;
+
+/** Copies a regular file's bytes from the host path `src` into the new file `dst` (an fd), streaming. */
+async function copyData(src: string, dst: number): Promise<void> {
+  const h = await fs.open(src, 'r');
+  const buf = Buffer.allocUnsafe(COPY_BUF);
+  try {
+    for (;;) {
+      const { bytesRead } = await h.read(buf, 0, COPY_BUF, null);
+      if (bytesRead === 0) return;
+      for (let off = 0; off < bytesRead; ) off += await writeAsync(dst, buf, off, bytesRead - off);
     }
-    await fs.utimes(dst, st.atime, st.mtime);
+  } finally {
+    await h.close();
+  }
+}
+
+/**
+ * Copies one tree entry (a host path) to `name` in the destination directory `dir` (an fd in
+ * the root; `dstRel` names it in messages). Everything in the destination is made through fds
+ * relative to `dir` with O_NOFOLLOW, so the image's symlinks never redirect a write.
+ */
+async function copyInto(srcHost: string, st: Stats, root: RootDir, dir: number, name: string, dstRel: string, o: CopyOptions): Promise<void> {
+  const existing = statAt(dir, name);
+  if (st.isDirectory()) {
+    // An existing directory (or a link to one, followed inside the root) is merged into.
+    let fd = existing ? root.tryOpen(dstRel, O_RDONLY | O_DIRECTORY) : undefined;
+    if (fd === undefined) {
+      if (existing) removeAt(dir, name);
+      mkdirat(dir, name, 0o700);
+      fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    }
+    try {
+      fchownSync(fd, o.uid, o.gid);
+      fchmodSync(fd, o.mode ?? st.mode & 0o7777);
+      for (const n of (await fs.readdir(srcHost)).sort()) {
+        const child = path.join(srcHost, n);
+        await copyInto(child, await fs.lstat(child), root, fd, n, `${dstRel}/${n}`, o);
+      }
+      futimesSync(fd, st.atime, st.mtime);
+    } finally {
+      closeFd(fd);
+    }
     return;
   }
-  if (await removeIfNotDir(dst)) throw invalid(`cannot overwrite directory ${dstRel} with a file`);
+  if (existing?.isDirectory()) throw invalid(`cannot overwrite directory ${dstRel} with a file`);
+  if (existing) removeAt(dir, name);
   if (st.isSymbolicLink()) {
-    await fs.symlink(await fs.readlink(srcHost), dst);
-    await fs.lchown(dst, o.uid, o.gid);
+    symlinkat(await fs.readlink(srcHost), dir, name);
+    fchownat(dir, name, o.uid, o.gid, AT_SYMLINK_NOFOLLOW);
     return;
   }
   if (!st.isFile()) return; // devices, fifos and sockets are not copied from a context
-  await fs.copyFile(srcHost, dst);
-  await fs.lchown(dst, o.uid, o.gid);
-  await fs.chmod(dst, o.mode ?? st.mode & 0o7777);
-  await fs.utimes(dst, st.atime, st.mtime);
+  const fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    await copyData(srcHost, fd);
+    fchownSync(fd, o.uid, o.gid);
+    fchmodSync(fd, o.mode ?? st.mode & 0o7777);
+    futimesSync(fd, st.atime, st.mtime);
+  } finally {
+    closeFd(fd);
+  }
 }
 
 /**
  * Copies sources to `dest` (absolute, inside root) with Docker's rules: several sources or a
- * trailing slash make `dest` a directory; a directory source copies its contents.
+ * trailing slash make `dest` a directory; a directory source copies its contents. The
+ * destination is reached through lib/rootfs.ts (resolved by the kernel inside the root).
  */
 export async function copySources(root: string, sources: Source[], dest: string, o: CopyOptions, what: string): Promise<void> {
   const destIsDir = dest.endsWith('/') || sources.length > 1;
   const destClean = path.posix.normalize(dest);
-  for (const s of sources) {
-    const st = await fs.stat(s.host).catch(() => fs.lstat(s.host));
-    if (st.isDirectory()) {
-      await mkdirInRoot(root, destClean, o);
-      const host = resolveInRoot(root, destClean);
-      if (o.mode !== undefined) await fs.chmod(host, o.mode);
-      for (const n of (await fs.readdir(s.host)).sort()) {
-        const child = path.join(s.host, n);
-        await copyInto(child, await fs.lstat(child), root, path.posix.join(destClean, n), o);
+  await RootDir.with(root, async (r) => {
+    for (const s of sources) {
+      const st = await fs.stat(s.host).catch(() => fs.lstat(s.host));
+      if (st.isDirectory()) {
+        const dir = mkdirAt(r, destClean, o);
+        try {
+          if (o.mode !== undefined) fchmodSync(dir, o.mode);
+          for (const n of (await fs.readdir(s.host)).sort()) {
+            const child = path.join(s.host, n);
+            await copyInto(child, await fs.lstat(child), r, dir, n, path.posix.join(destClean, n), o);
+          }
+        } finally {
+          closeFd(dir);
+        }
+        continue;
       }
-      continue;
+      const existingDir = r.stat(destClean)?.isDirectory() ?? false;
+      const target = destIsDir || existingDir ? path.posix.join(destClean, path.posix.basename(s.rel)) : destClean;
+      const parentRel = path.posix.dirname(target);
+      const dir = mkdirAt(r, parentRel);
+      try {
+        await copyInto(s.host, st, r, dir, path.posix.basename(target), target, o);
+      } finally {
+        closeFd(dir);
+      }
     }
-    let target = destClean;
-    let existingDir = false;
-    try {
-      existingDir = (await fs.stat(resolveInRoot(root, destClean))).isDirectory();
-    } catch {
-      existingDir = false;
-    }
-    if (destIsDir || existingDir) {
-      await mkdirInRoot(root, destClean);
-      target = path.posix.join(destClean, path.posix.basename(s.rel));
-    } else {
-      await mkdirInRoot(root, path.posix.dirname(destClean));
-    }
-    if (st.isDirectory()) throw invalid(`${what}: unexpected directory`);
-    await copyInto(s.host, st, root, target, o);
-  }
+  });
 }

@@ -29,6 +29,7 @@ import {
   mkdirat,
   openat,
   openat2,
+  readlinkat,
   unlinkat,
 } from './syscalls.js';
 
@@ -191,12 +192,48 @@ export class RootDir {
   }
 
   /**
+   * The path (from `/`) that `p` resolves to inside the root, securejoin's way: each component
+   * is looked at with openat2 inside the root, a symlink's text followed (also a dangling one,
+   * whose target is then the rest of the path), `..` stops at the root, and what does not exist
+   * is kept as written. For a path handed on to another resolver (a mount destination, which runc
+   * resolves again, securely, inside the rootfs).
+   */
+  resolvePath(p: string): string {
+    let pending = p.split('/').filter((c) => c !== '' && c !== '.');
+    let cur = '/';
+    let links = 0;
+    while (pending.length > 0) {
+      const c = pending.shift() as string;
+      if (c === '..') {
+        cur = path.posix.dirname(cur);
+        continue;
+      }
+      const next = path.posix.join(cur, c);
+      const fd = this.tryOpen(next, O_PATH, { followLast: false });
+      if (fd === undefined) return path.posix.join(next, ...pending);
+      try {
+        if (!fstatSync(fd).isSymbolicLink()) {
+          cur = next;
+          continue;
+        }
+        if (++links > 255) throw Object.assign(new Error(`too many levels of symbolic links: ${p}`), { code: 'ELOOP' });
+        const target = readlinkat(fd, '');
+        if (target.startsWith('/')) cur = '/';
+        pending = [...target.split('/').filter((x) => x !== '' && x !== '.'), ...pending];
+      } finally {
+        closeFd(fd);
+      }
+    }
+    return cur;
+  }
+
+  /**
    * Opens the directory `p`, creating what is missing (`mkdir -p` inside the root; new
    * directories get `mode` and the daemon's owner). Existing symlinks on the way are followed
    * inside the root. Returns an O_RDONLY|O_DIRECTORY fd; throws ENOTDIR when something on the
    * way is not a directory.
    */
-  mkdirAll(p: string, mode = 0o755): number {
+  mkdirAll(p: string, mode = 0o755, onCreate?: (parentFd: number, name: string) => void): number {
     const comps = path.posix.normalize(`/${p}`).split('/').filter((c) => c !== '');
     for (let attempt = 0; ; attempt++) {
       // The deepest existing prefix, resolved by the kernel.
@@ -210,11 +247,14 @@ export class RootDir {
       try {
         for (; i < comps.length; i++) {
           const c = comps[i] as string;
+          let made = false;
           try {
             mkdirat(fd, c, mode);
+            made = true;
           } catch (err) {
             if (errCode(err) !== 'EEXIST') throw err;
           }
+          if (made) onCreate?.(fd, c);
           const next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
           closeFd(fd);
           fd = next;

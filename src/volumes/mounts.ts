@@ -5,11 +5,13 @@
  * without following symlinks out of it, volumes mounted by their driver and seeded with the
  * image's content (copy-up), bind sources checked (or created, for `-v`).
  */
-import { execFile } from 'node:child_process';
-import { promises as fs, readFileSync, statSync } from 'node:fs';
+import { promises as fs, fstatSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { invalid, isCategory, messageOf, system } from '../lib/errors.js';
-import { resolveInRoot } from '../lib/securepath.js';
+import { extractInRoot } from '../lib/rootextract.js';
+import { RootDir, closeFd, errCode, listDir } from '../lib/rootfs.js';
+import { O_DIRECTORY, O_RDONLY } from '../lib/syscalls.js';
+import { packFd } from '../lib/tarpack.js';
 import { mergeTmpfsOptions, type OciMount } from '../runtime/spec.js';
 import type { Container } from '../containers/types.js';
 import type { MountPoint } from './mountpoint.js';
@@ -287,17 +289,18 @@ export class MountManager {
   async setup(c: Container, rootfs: string): Promise<MountSetup> {
     // Destinations resolved inside the rootfs first, then mounted parents before children (by
     // where they really land: a symlink may put a shallow path deep, or the other way round).
-    const mps = Object.values(c.MountPoints ?? {})
-      .map((mp) => {
-        const hostDest = resolveInRoot(rootfs, mp.Destination);
-        return { mp, hostDest, destination: `/${path.relative(rootfs, hostDest)}` };
-      })
-      .sort((a, b) => depth(a.destination) - depth(b.destination));
+    // (The destination is a path handed to runc, which resolves it again inside the rootfs and
+    // mounts onto the fd it opened; here it only orders the mounts and names the copy-up source.)
+    const mps = await RootDir.with(rootfs, (root) =>
+      Object.values(c.MountPoints ?? {})
+        .map((mp) => ({ mp, destination: root.resolvePath(mp.Destination) }))
+        .sort((a, b) => depth(a.destination) - depth(b.destination)),
+    );
     const out: OciMount[] = [];
     let rootfsPropagation: string | undefined;
     const mounted: string[] = [];
     try {
-      for (const { mp, hostDest, destination } of mps) {
+      for (const { mp, destination } of mps) {
         if (destination === '/') throw invalid(`invalid mount config for type "${mp.Type}": invalid specification: destination can't be '/'`);
         const ro = mp.RW ? [] : ['ro'];
         if (mp.Type === 'tmpfs') {
@@ -310,7 +313,7 @@ export class MountManager {
           source = await this.volumes.mount(mp.Name ?? '', c.ID, { destination: mp.Destination, rw: mp.RW, propagation: mp.Propagation });
           mounted.push(mp.Name ?? '');
           if (mp.CopyData) {
-            await copyUp(hostDest, source);
+            await copyUp(rootfs, destination, source);
             mp.CopyData = false;
           }
         } else {
@@ -373,27 +376,37 @@ const depth = (p: string): number => p.split('/').filter((x) => x !== '').length
 
 /**
  * Copy-up: an empty volume mounted over a directory the image populates gets that directory's
- * content, ownership and mode (dockerd's copyExistingContents). `src` is already resolved
- * inside the container's root.
+ * content, ownership and mode (dockerd's copyExistingContents). The directory is opened inside
+ * the rootfs (lib/rootfs.ts) and its tree read through fds, streamed as a tar into the volume
+ * (written through fds too): no path inside the container is followed on the host.
  */
-async function copyUp(src: string, volume: string): Promise<void> {
-  let st;
-  try {
-    st = await fs.lstat(src);
-  } catch {
-    return;
-  }
-  if (!st.isDirectory()) return;
-  if ((await fs.readdir(volume)).length > 0) return;
-  if ((await fs.readdir(src)).length > 0) {
-    await new Promise<void>((resolve, reject) =>
-      execFile('cp', ['-a', '--', `${src}/.`, `${volume}/`], (err, _o, stderr) =>
-        err ? reject(system(`copy-up of ${src} into volume failed: ${(stderr || messageOf(err)).trim()}`)) : resolve(),
-      ),
-    );
-  }
-  await fs.chown(volume, st.uid, st.gid);
-  await fs.chmod(volume, st.mode & 0o7777);
+async function copyUp(rootfs: string, dest: string, volume: string): Promise<void> {
+  await RootDir.with(rootfs, async (root) => {
+    let fd: number | undefined;
+    try {
+      fd = root.tryOpen(dest, O_RDONLY | O_DIRECTORY);
+    } catch (err) {
+      if (errCode(err) === 'ELOOP') return;
+      throw err;
+    }
+    if (fd === undefined) return; // absent or not a directory: nothing to copy
+    let owned = true;
+    try {
+      const st = fstatSync(fd);
+      if ((await fs.readdir(volume)).length > 0) return;
+      if (listDir(fd).length > 0) {
+        owned = false;
+        const tar = packFd(fd, path.join(rootfs, dest), { rename: '' });
+        await RootDir.with(volume, (vol) => extractInRoot(tar, vol, '/')).catch((err: unknown) => {
+          throw system(`copy-up of ${dest} into volume failed: ${messageOf(err)}`, err);
+        });
+      }
+      await fs.chown(volume, st.uid, st.gid);
+      await fs.chmod(volume, st.mode & 0o7777);
+    } finally {
+      if (owned) closeFd(fd);
+    }
+  });
 }
 
 /** dockerd's ensureShared / ensureSharedOrSlave: the mount holding `source` must propagate. */
