@@ -157,6 +157,30 @@ describe('mutual TLS via berth', () => {
   });
 });
 
+describe('mutual TLS via docker-py', () => {
+  it('run output, exec_run and an attach socket', T, async () => {
+    const script = String.raw`
+import docker, json, sys
+d = sys.argv[1]
+tls = docker.tls.TLSConfig(client_cert=(d + '/cert.pem', d + '/key.pem'), ca_cert=d + '/ca.pem', verify=True)
+c = docker.DockerClient(base_url=sys.argv[2], tls=tls)
+out = {'run': c.containers.run('busybox', ['echo', 'py over tls'], remove=True).decode()}
+ct = c.containers.run('busybox', ['sleep', '300'], detach=True)
+r = ct.exec_run(['sh', '-c', 'echo exec-py; exit 3'])
+out['exec'] = [r.exit_code, r.output.decode()]
+ct.remove(force=True)
+print(json.dumps(out))
+`;
+    // requests prefers REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE (set on this machine) over the client's own CA file.
+    const env = { REQUESTS_CA_BUNDLE: '', CURL_CA_BUNDLE: '' };
+    const r = await run('python3', ['-c', script, clientDir, `https://127.0.0.1:${port}`], { env, timeout: 60_000 });
+    assert.equal(r.code, 0, r.desc);
+    const o = JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
+    assert.equal(o.run, 'py over tls\n');
+    assert.deepEqual(o.exec, [3, 'exec-py\n']);
+  });
+});
+
 describe('refused connections', () => {
   for (const cli of ['berth', 'docker'] as const) {
     const x = (args: string[], o: RunOptions = {}) => (cli === 'docker' ? docker(args, o) : d!.berth(args, o));
