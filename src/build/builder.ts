@@ -735,7 +735,8 @@ class BuildRun {
           HostConfig: hostConfig,
         },
         // dpkg and friends fsync every file; a step's upper dir becomes a layer or is thrown away.
-        { volatileRootfs: true },
+        // A build step: removed at start if a crash interrupts the build.
+        { volatileRootfs: true, buildStep: true },
       );
       this.out.stream(` ---> Running in ${shortId(c.ID)}\n`);
       let code = -1;
@@ -772,6 +773,7 @@ class BuildRun {
         t.mark('image');
       } finally {
         if (removeIt || code === -1) await this.d.containers.remove(c.ID, { force: true }).catch(() => undefined);
+        else await this.d.containers.keepBuildStep(c.ID).catch(() => undefined);
         t.mark('remove');
         t.end();
       }

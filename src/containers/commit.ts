@@ -32,16 +32,26 @@ export class CommitService {
     }
     const image = this.d.containers.imageOf(c);
     if (!image) throw notFound(`No such image: ${c.Image}`);
-    const pause = (req.pause ?? true) && c.State.Running && !c.State.Paused;
-    if (pause) await this.d.containers.pause(c.ID);
+    const pause = (req.pause ?? true) && c.State.Running && !c.State.Paused && (await this.d.containers.pauseForCommit(c.ID));
     let id: string;
     try {
       const img = await commitContainer(this.d, { container: c, image, upperDir: this.d.containers.layersOf(c).upper }, req);
       id = img.id;
     } finally {
-      if (pause) await this.d.containers.unpause(c.ID).catch(() => undefined);
+      if (pause) await this.d.containers.unpauseAfterCommit(c.ID).catch(() => undefined);
     }
-    if (ref) await this.d.imageService.tag(id, ref);
+    if (ref) {
+      try {
+        await this.d.imageService.tag(id, ref);
+      } catch (err) {
+        // A commit that cannot be tagged (a full disk) leaves no dangling image behind.
+        const store = this.d.imageService.store;
+        if (store.tagsOf(id).length === 0 && store.digestsOf(id).length === 0 && !store.hasChildren(id) && this.d.containers.usersOf(id).length === 0) {
+          await this.d.imageService.remove(id, { force: false, prune: false }).catch(() => undefined);
+        }
+        throw err;
+      }
+    }
     this.d.containers.publish(c, 'commit', {
       comment: req.comment ?? '',
       imageID: id,

@@ -5,7 +5,7 @@
  * Every transition of one container runs under that container's lock, so a stop racing an exit
  * or a remove racing a start sees one consistent record.
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { EventBus } from '../events/bus.js';
@@ -14,6 +14,7 @@ import { newId } from '../lib/ids.js';
 import { matchLabels } from '../lib/labels.js';
 import { sizeRw } from './view.js';
 import { parseTimestampMs } from '../lib/timestamp.js';
+import { mkdirAll } from '../lib/atomic.js';
 import { span } from '../lib/trace.js';
 import { generateName, VALID_NAME } from '../lib/names.js';
 import type { ImageStore } from '../images/store.js';
@@ -101,6 +102,8 @@ export class ContainerService {
   /** Containers whose rootfs mounts `volatile` (build steps; in memory: after a restart they mount normally). */
   private readonly volatileRoots = new Set<string>();
   private readonly restarts: RestartManager;
+  /** While recover() runs: the host's mount points and the container monitors found running. */
+  private recovery: { mounts: Set<string>; monitors: Map<string, number[]> } | undefined;
 
   constructor(private readonly o: ContainerServiceOptions) {
     this.restarts = new RestartManager((id) => this.restartFromPolicy(id));
@@ -213,7 +216,7 @@ export class ContainerService {
    * `volatileRootfs`: the rootfs ignores fsync (overlayfs `volatile`), for build steps whose
    * upper dir becomes a layer or is discarded; see RootfsLayout.volatile.
    */
-  async create(req: CreateRequest, opts: { name?: string; volatileRootfs?: boolean }): Promise<Container> {
+  async create(req: CreateRequest, opts: { name?: string; volatileRootfs?: boolean; buildStep?: boolean }): Promise<Container> {
     const imageRef = req.Config.Image;
     if (typeof imageRef !== 'string' || imageRef === '') throw invalid('No image was specified');
     const image = this.o.images.find(imageRef);
@@ -235,12 +238,13 @@ export class ContainerService {
     const id = newId();
     const c = buildContainer({ id, name, image, imageRef, request: req });
     if (opts.volatileRootfs) this.volatileRoots.add(id);
+    if (opts.buildStep) c.BuildStep = true;
     const endpoints = req.NetworkingConfig?.EndpointsConfig ?? undefined;
     this.o.network?.validateCreate(c.HostConfig.NetworkMode, endpoints, { bindings: c.HostConfig.PortBindings, exposed: c.Config.ExposedPorts });
     this.o.network?.validateLinks?.(c);
     c.HostConfig.LogConfig = resolveLogConfig(req.HostConfig?.LogConfig, this.o.logDefaults ?? { Type: 'json-file', Config: DEFAULT_LOG_OPTS });
     const dir = this.o.store.dir(id);
-    await fs.mkdir(dir, { recursive: true, mode: 0o710 });
+    await mkdirAll(dir, 0o710);
     t.mark('mkdir');
     try {
       c.LogPath = path.join(dir, "container.log");
@@ -557,8 +561,15 @@ export class ContainerService {
       } else if (c.HostConfig.AutoRemove) {
         autoRemove = true;
       }
-      await this.o.exits.consume(id);
-      await this.o.store.save(c);
+      // The exit is a fact, applied in memory whatever happens to the write. The exit file goes
+      // only once the record says so: when the write fails (a full disk), the next start of
+      // berthd applies the exit again from it.
+      try {
+        await this.o.store.save(c);
+        await this.o.exits.consume(id);
+      } catch (err) {
+        process.emitWarning(`container ${id.slice(0, 12)}: exit not recorded: ${messageOf(err)}`);
+      }
       this.event(c, 'die', { exitCode: String(c.State.ExitCode) });
       if (oom) this.event(c, 'oom');
       this.notify(c, ['not-running', 'next-exit']);
@@ -705,14 +716,23 @@ export class ContainerService {
 
   /* ------------------------------------------------------------------ pause */
 
+  /**
+   * Pause and unpause act first, then write the record; when the write fails (a full disk) the
+   * act is undone, so a failed call changes nothing. A crash between the two is reconciled at
+   * start (recover() reads the runtime's state).
+   */
   async pause(ref: string): Promise<void> {
     const c = this.get(ref);
     await this.withLock(c.ID, async () => {
       if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
       if (c.State.Paused) throw conflict(`Container ${c.ID} is already paused`);
       await this.o.runc.pause(c.ID);
-      Object.assign(c.State, { Paused: true, Status: 'paused' });
-      await this.o.store.save(c);
+      try {
+        await this.saveState(c, { Paused: true, Status: 'paused' });
+      } catch (err) {
+        await this.o.runc.resume(c.ID).catch(() => undefined);
+        throw err;
+      }
     });
     this.event(c, 'pause');
   }
@@ -722,10 +742,63 @@ export class ContainerService {
     await this.withLock(c.ID, async () => {
       if (!c.State.Paused) throw conflict(`Container ${c.ID} is not paused`);
       await this.o.runc.resume(c.ID);
-      Object.assign(c.State, { Paused: false, Status: 'running' });
-      await this.o.store.save(c);
+      await fs.rm(this.commitPausedMarker(c.ID), { force: true });
+      try {
+        await this.saveState(c, { Paused: false, Status: 'running' });
+      } catch (err) {
+        await this.o.runc.pause(c.ID).catch(() => undefined);
+        throw err;
+      }
     });
     this.event(c, 'unpause');
+  }
+
+  /** Writes the record with `patch` applied to its State, then applies it in memory. */
+  private async saveState(c: Container, patch: Partial<Container['State']>): Promise<void> {
+    await this.o.store.save({ ...c, State: { ...c.State, ...patch } });
+    Object.assign(c.State, patch);
+  }
+
+  private commitPausedMarker(id: string): string {
+    return path.join(this.runDir(id), 'commit-paused');
+  }
+
+  /**
+   * `commit`'s pause: the container is frozen for the time its layer is read, and the record is
+   * not rewritten (the pause is not a state the container keeps, and a full data root must not
+   * make it stick). A marker in the exec root says so: a daemon that crashes while it holds the
+   * pause finds the marker at start and thaws the container (recover()).
+   */
+  async pauseForCommit(ref: string): Promise<boolean> {
+    const c = this.get(ref);
+    return this.withLock(c.ID, async () => {
+      if (!c.State.Running || c.State.Paused) return false;
+      const marker = this.commitPausedMarker(c.ID);
+      await fs.writeFile(marker, '');
+      try {
+        await this.o.runc.pause(c.ID);
+      } catch (err) {
+        await fs.rm(marker, { force: true });
+        throw err;
+      }
+      Object.assign(c.State, { Paused: true, Status: 'paused' });
+      this.event(c, 'pause');
+      return true;
+    });
+  }
+
+  async unpauseAfterCommit(ref: string): Promise<void> {
+    const c = this.get(ref);
+    await this.withLock(c.ID, async () => {
+      const marker = this.commitPausedMarker(c.ID);
+      if (!(await fs.stat(marker).then(() => true, () => false))) return; // unpaused meanwhile
+      if (c.State.Running && c.State.Paused) {
+        await this.o.runc.resume(c.ID);
+        Object.assign(c.State, { Paused: false, Status: 'running' });
+        this.event(c, 'unpause');
+      }
+      await fs.rm(marker, { force: true });
+    });
   }
 
   /* ------------------------------------------------------------------ remove */
@@ -748,8 +821,19 @@ export class ContainerService {
     await this.withLock(c.ID, async () => {
       if (c.State.Status === 'removing' && !this.o.store.find(c.ID)) return;
       this.restarts.cancel(c.ID);
+      // With anonymous volumes to remove, the intent is written first, so a crash part-way is
+      // finished at the next start (recover()), volumes included. (Without, a crash leaves the
+      // record whole: the record goes first in removeDir.) When the intent cannot be written (a
+      // full disk) the removal goes on: it writes nothing else, and it frees space.
+      const removeVolumes = opts.removeVolumes === true || c.RemoveVolumes === true;
+      if (removeVolumes && Object.values(c.MountPoints ?? {}).some((m) => m.Type === 'volume' && m.Anonymous) && !c.RemoveVolumes) {
+        await this.o.store
+          .save({ ...c, State: { ...c.State, Status: 'removing' }, RemoveVolumes: true })
+          .catch((err: unknown) => process.emitWarning(`container ${c.ID.slice(0, 12)}: removal intent not recorded: ${messageOf(err)}`));
+      }
       c.State.Status = 'removing';
       await this.o.runc.delete(c.ID, true).catch(() => undefined);
+      await this.killMonitor(c);
       const image = this.o.images.byId(c.Image);
       const target = image ? this.rootfsLayout(c, image).target : path.join(this.runDir(c.ID), 'rootfs');
       await this.o.mounts.forceRelease(c.ID, target);
@@ -758,9 +842,11 @@ export class ContainerService {
       await fs.rm(path.join(this.socketDir, c.ID.slice(0, 12)), { force: true });
       await this.o.exits.consume(c.ID);
       await this.o.network?.removed(c).catch(() => undefined);
-      await this.o.store.remove(c);
+      // Out of the indexes first (its volumes are then no longer in use), volumes next, the record last.
+      this.o.store.detach(c);
       this.volatileRoots.delete(c.ID);
-      await this.o.volumeMounts?.removed(c, { removeVolumes: opts.removeVolumes === true });
+      await this.o.volumeMounts?.removed(c, { removeVolumes });
+      await this.o.store.removeDir(c.ID);
       this.event(c, 'destroy');
       this.notify(c, ['removed', 'not-running', 'next-exit']);
     });
@@ -807,6 +893,28 @@ export class ContainerService {
     }
     this.o.events.publish('container', 'prune', '', { reclaimed: String(reclaimed) });
     return { ContainersDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  /** Ends a monitor left from an interrupted start (conmon outlives runc's container). */
+  private async killMonitor(c: Container): Promise<void> {
+    const pids = new Set<number>();
+    if (c.MonitorPid) pids.add(c.MonitorPid);
+    const fromFile = Number.parseInt(await fs.readFile(this.monitorPaths(c).monitorPidFile, 'utf8').catch(() => ''), 10);
+    if (fromFile > 0) pids.add(fromFile);
+    for (const pid of this.recovery?.monitors.get(c.ID) ?? []) pids.add(pid);
+    for (const pid of pids) {
+      if (!(await monitorAlive(pid))) continue;
+      // Only a monitor of this container: its command line names the container ID.
+      const cmd = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (!cmd.includes(c.ID)) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        continue;
+      }
+      const deadline = Date.now() + 5000;
+      while ((await monitorAlive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /* ------------------------------------------------------------------ rename / update */
@@ -964,6 +1072,17 @@ export class ContainerService {
     return this.cgroupsPath(c);
   }
 
+  /** A build step's container the build keeps (`--rm=false`, a failed step): no longer removed at start. */
+  async keepBuildStep(id: string): Promise<void> {
+    const c = this.o.store.find(id);
+    if (!c?.BuildStep) return;
+    await this.withLock(c.ID, async () => {
+      const { BuildStep: _drop, ...rest } = c;
+      await this.o.store.save(rest);
+      delete c.BuildStep;
+    });
+  }
+
   /** Saves a record changed outside the life cycle (State.Health), unless it is gone. */
   async saveRecord(c: Container): Promise<void> {
     await this.withLock(c.ID, async () => {
@@ -983,54 +1102,20 @@ export class ContainerService {
   /**
    * Live restore: reconcile records with what runs. Monitors that survived keep their
    * containers; exits recorded while berthd was down are applied; containers whose monitor is
-   * gone without an exit file (a reboot) are marked exited. Then restart policies apply.
+   * gone without an exit file (a reboot) are marked exited. What an interrupted operation left
+   * is finished or undone: removals (`removing`, with `rm -v`'s volumes), build steps, commit's
+   * pause, and starts cut short (runc containers in `created`, their `runc init` and conmon,
+   * rootfs mounts). Then restart policies apply.
    */
   async recover(): Promise<void> {
     await this.removeStaleSocketLinks();
-    for (const c of this.o.store.list()) {
-      if (c.State.Status === 'removing') {
-        c.State.Status = 'exited';
-        await this.remove(c.ID, { force: true }).catch(() => undefined);
-        continue;
+    this.recovery = { mounts: mountPoints(), monitors: containerMonitors(this.o.exits.dir) };
+    try {
+      for (const c of this.o.store.list()) {
+        await this.recoverOne(c).catch((err: unknown) => process.emitWarning(`recovery of ${c.ID.slice(0, 12)}: ${messageOf(err)}`));
       }
-      if (!c.State.Running && !c.State.Restarting) continue;
-      const image = this.o.images.byId(c.Image);
-      if (c.State.Running && (await monitorAlive(c.MonitorPid))) {
-        if (image) this.o.mounts.adopt(c.ID);
-        const st = await this.o.runc.state(c.ID);
-        if (st && c.State.Paused !== (st.status === 'paused')) {
-          c.State.Paused = st.status === 'paused';
-          c.State.Status = c.State.Paused ? 'paused' : 'running';
-          await this.o.store.save(c);
-        }
-        continue;
-      }
-      const exitFile = path.join(this.o.exits.dir, c.ID);
-      let code: number | undefined;
-      try {
-        code = Number.parseInt(readFileSync(exitFile, 'utf8').trim(), 10);
-      } catch {
-        code = undefined;
-      }
-      if (code !== undefined && !Number.isNaN(code) && c.State.Running) {
-        if (image) this.o.mounts.adopt(c.ID);
-        await this.onExit(c.ID, code);
-        continue;
-      }
-      // The monitor is gone and left no exit code (machine restart, or killed): it exited.
-      await this.o.runc.delete(c.ID, true).catch(() => undefined);
-      if (image) await this.o.mounts.forceRelease(c.ID, this.rootfsLayout(c, image).target);
-      Object.assign(c.State, {
-        Status: 'exited',
-        Running: false,
-        Paused: false,
-        Restarting: c.State.Restarting,
-        Pid: 0,
-        ExitCode: c.State.Restarting ? c.State.ExitCode : 255,
-        FinishedAt: c.State.FinishedAt === ZERO_TIME ? new Date().toISOString() : c.State.FinishedAt,
-      });
-      c.MonitorPid = 0;
-      await this.o.store.save(c);
+    } finally {
+      this.recovery = undefined;
     }
     // Restart policies at daemon start, as dockerd applies them.
     for (const c of this.o.store.list()) {
@@ -1051,6 +1136,114 @@ export class ContainerService {
     }
   }
 
+  private async recoverOne(c: Container): Promise<void> {
+    // An interrupted removal or build step: finished now (runtime state, mounts, volumes, record).
+    if (c.State.Status === 'removing' || c.BuildStep) {
+      Object.assign(c.State, { Status: 'exited', Running: false, Paused: false, Restarting: false });
+      await this.remove(c.ID, { force: true, removeVolumes: c.RemoveVolumes === true });
+      return;
+    }
+    await this.thawAfterCommit(c);
+    if (!c.State.Running && !c.State.Restarting) {
+      await this.recoverStopped(c);
+      return;
+    }
+    const image = this.o.images.byId(c.Image);
+    if (c.State.Running && (await monitorAlive(c.MonitorPid))) {
+      if (image) this.o.mounts.adopt(c.ID);
+      const st = await this.o.runc.state(c.ID);
+      if (st && c.State.Paused !== (st.status === 'paused')) {
+        c.State.Paused = st.status === 'paused';
+        c.State.Status = c.State.Paused ? 'paused' : 'running';
+        await this.o.store.save(c);
+      }
+      return;
+    }
+    const exitFile = path.join(this.o.exits.dir, c.ID);
+    let code: number | undefined;
+    try {
+      code = Number.parseInt(readFileSync(exitFile, 'utf8').trim(), 10);
+    } catch {
+      code = undefined;
+    }
+    if (code !== undefined && !Number.isNaN(code) && c.State.Running) {
+      if (image) this.o.mounts.adopt(c.ID);
+      await this.onExit(c.ID, code);
+      return;
+    }
+    // The monitor is gone and left no exit code (machine restart, or killed): it exited.
+    await this.o.runc.delete(c.ID, true).catch(() => undefined);
+    if (image) await this.o.mounts.forceRelease(c.ID, this.rootfsLayout(c, image).target);
+    Object.assign(c.State, {
+      Status: 'exited',
+      Running: false,
+      Paused: false,
+      Restarting: c.State.Restarting,
+      Pid: 0,
+      ExitCode: c.State.Restarting ? c.State.ExitCode : 255,
+      FinishedAt: c.State.FinishedAt === ZERO_TIME ? new Date().toISOString() : c.State.FinishedAt,
+    });
+    c.MonitorPid = 0;
+    await this.o.store.save(c);
+  }
+
+  /** A container frozen by a `commit` that a crash interrupted is thawed. */
+  private async thawAfterCommit(c: Container): Promise<void> {
+    const marker = this.commitPausedMarker(c.ID);
+    if (!(await fs.stat(marker).then(() => true, () => false))) return;
+    const st = await this.o.runc.state(c.ID);
+    if (st?.status === 'paused') await this.o.runc.resume(c.ID);
+    await fs.rm(marker, { force: true });
+    if (c.State.Paused) {
+      // The record holds the pause only if something else wrote it meanwhile.
+      Object.assign(c.State, { Paused: false, Status: c.State.Running ? 'running' : c.State.Status });
+      await this.o.store.save(c);
+    }
+  }
+
+  /**
+   * A container the record says is not running: a start that the crash cut short may have left
+   * a runc container (`created`, its `runc init` waiting on the exec fifo, or even started), its
+   * conmon and its rootfs mount. A started one whose monitor lives is adopted as running; the
+   * rest is cleaned away so the next `start` begins from nothing (no stale exit from the old
+   * monitor), and the record stays as it was (Created, or its last exit).
+   */
+  private async recoverStopped(c: Container): Promise<void> {
+    const paths = this.monitorPaths(c);
+    const monitorPid = Number.parseInt(await fs.readFile(paths.monitorPidFile, 'utf8').catch(() => ''), 10) || (this.recovery?.monitors.get(c.ID)?.[0] ?? 0);
+    const hasState = await this.o.runc.hasState(c.ID);
+    const image = this.o.images.byId(c.Image);
+    const target = path.join(this.runDir(c.ID), 'rootfs');
+    const mounted = this.recovery?.mounts.has(target) ?? false;
+    if (!hasState && !mounted && !(monitorPid && (await monitorAlive(monitorPid)))) return;
+    const st = hasState ? await this.o.runc.state(c.ID) : undefined;
+    if (st?.status === 'running' && st.pid > 0 && monitorPid && (await monitorAlive(monitorPid)) && image) {
+      // Started by runc, but the crash came before the record said so: it runs, so it is adopted.
+      this.o.mounts.adopt(c.ID);
+      const now = new Date().toISOString();
+      Object.assign(c.State, {
+        Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+        Pid: st.pid, ExitCode: 0, Error: '', StartedAt: now,
+      });
+      c.MonitorPid = monitorPid;
+      c.HasBeenStartedBefore = true;
+      await this.o.store.save(c);
+      return;
+    }
+    // Half-started: the monitor first (so it records no exit for what is killed next), then
+    // runc's container and its `runc init`, the exit file, the rootfs mount.
+    await this.killMonitor(c);
+    if (hasState) await this.o.runc.delete(c.ID, true).catch(() => undefined);
+    await this.o.exits.consume(c.ID);
+    await this.o.mounts.forceRelease(c.ID, image ? this.rootfsLayout(c, image).target : target);
+    await this.o.volumeMounts?.teardown(c).catch(() => undefined);
+    if (c.State.Pid !== 0 || c.MonitorPid !== 0) {
+      Object.assign(c.State, { Pid: 0 });
+      c.MonitorPid = 0;
+      await this.o.store.save(c);
+    }
+  }
+
   /** Stops restart timers (daemon shutdown). Containers keep running. */
   shutdown(): void {
     this.restarts.cancelAll();
@@ -1066,6 +1259,54 @@ export class ContainerService {
       ...extra,
     });
   }
+}
+
+/** Mount points of this mount namespace (from /proc/self/mountinfo, octal escapes decoded). */
+function mountPoints(): Set<string> {
+  const out = new Set<string>();
+  let text = '';
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp) out.add(mp.replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
+  }
+  return out;
+}
+
+/**
+ * Container monitors (conmon, not exec sessions) of this daemon that are alive, by container ID:
+ * their command line names the container (`-c`) and this daemon's exit directory.
+ */
+function containerMonitors(exitDir: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (args[0] !== 'conmon' || args.includes('-e') || args.includes('--exec')) continue;
+    const at = (flag: string): string | undefined => {
+      const i = args.indexOf(flag);
+      return i >= 0 ? args[i + 1] : undefined;
+    };
+    const id = at('-c');
+    if (!id || at('--exit-dir') !== exitDir) continue;
+    out.set(id, [...(out.get(id) ?? []), Number(e)]);
+  }
+  return out;
 }
 
 function startError(err: unknown): BerthError {

@@ -106,7 +106,18 @@ export class ContainerStore {
 
   async remove(c: Container): Promise<void> {
     this.forget(c);
-    await fs.rm(this.dir(c.ID), { recursive: true, force: true });
+    await this.removeDir(c.ID);
+  }
+
+  /** Drops a container from the indexes only (its directory stays until removeDir). */
+  detach(c: Container): void {
+    this.forget(c);
+  }
+
+  /** Removes a container's directory: the record first (the commit point), then the rest. */
+  async removeDir(id: string): Promise<void> {
+    await fs.rm(path.join(this.dir(id), RECORD), { force: true });
+    await fs.rm(this.dir(id), { recursive: true, force: true });
   }
 
   list(): Container[] {

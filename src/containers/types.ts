@@ -157,6 +157,10 @@ export interface Container {
   AppArmorProfile: string;
   /** Volumes, binds and tmpfs mounts by destination (src/volumes/mounts.ts). */
   MountPoints?: Record<string, MountPoint>;
+  /** A `rm -v` under way (written with Status `removing`): recovery removes the anonymous volumes too. */
+  RemoveVolumes?: boolean;
+  /** A build step's container: removed at start when a crash interrupted its build. */
+  BuildStep?: boolean;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

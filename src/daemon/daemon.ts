@@ -150,6 +150,9 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   const logRotator = new LogRotator({ events, find: (id) => store.find(id) });
 
   await containers.recover();
+  // Layers and blobs of pulls, loads, imports and builds a crash interrupted belong to no image:
+  // collected now, before anything holds a lease (images used by containers are kept).
+  await imageService.gc.collect().catch((err: unknown) => process.emitWarning(`start-up garbage collection: ${(err as Error).message}`));
   for (const c of containers.list()) if (c.State.Running) volumeMounts.adopt(c);
   await volumes.reconcile();
   await networks.reconcile();

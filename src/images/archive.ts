@@ -21,6 +21,7 @@ import type { Leases } from '../content/leases.js';
 import { compressionOf } from '../lib/decompress.js';
 import { BerthError, invalid, notFound } from '../lib/errors.js';
 import { extractTar } from '../lib/safetar.js';
+import { mkdirAll } from '../lib/atomic.js';
 import { resolveInRoot } from '../lib/securepath.js';
 import { limiter } from '../distribution/progress.js';
 import { chainIdOf, type LayerStore } from '../snapshots/layers.js';
@@ -216,7 +217,7 @@ export async function loadImages(
   opts: { tempDir: string; onMessage: (m: LoadMessage) => void; onLoaded?: (image: Image, tags: string[]) => void },
 ): Promise<void> {
   const dir = opts.tempDir;
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdirAll(dir, 0o700);
   const lease = deps.leases.create();
   const added = { layers: [] as string[], blobs: [] as string[] };
   try {

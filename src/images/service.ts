@@ -258,10 +258,8 @@ export class ImageService {
       const otherTagInRepo = this.o.images.tagsOf(image.id).some((t) => t !== familiarName(ref) && sameRepo(t));
       const sameRepoDigests = ref.digest === undefined && !otherTagInRepo ? this.o.images.digestsOf(image.id).filter(sameRepo) : [];
       const refCount = this.o.images.refCount(image.id) - sameRepoDigests.length;
-      const untagRef = async (): Promise<void> => {
-        await this.untag(ref, out);
-        for (const d of sameRepoDigests) await this.untag(parseReference(d), out);
-      };
+      // One write of the tag file for the tag and its digests: all go, or none (a full disk).
+      const untagRef = (): Promise<void> => this.untag([ref, ...sameRepoDigests.map((d) => parseReference(d))], out);
       if (refCount > 1 || (users.length > 0 && !opts.force)) {
         if (refCount === 1 && users.length > 0) {
           const u = users[0] as ImageUser;
@@ -294,7 +292,10 @@ export class ImageService {
     if (tags.length > 1 && !opts.force) {
       throw conflict(`conflict: unable to delete ${shortId(image.id)} (must be forced) - image is referenced in multiple repositories`);
     }
-    for (const t of [...tags, ...this.o.images.digestsOf(image.id)]) await this.untag(parseReference(t), out);
+    if (this.o.images.hasChildren(image.id)) {
+      throw conflict(`conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image has dependent child images`);
+    }
+    await this.untag([...tags, ...this.o.images.digestsOf(image.id)].map((t) => parseReference(t)), out);
     await this.deleteImage(image, out);
     if (opts.prune) await this.pruneParents(image, out);
     return out;
@@ -311,10 +312,13 @@ export class ImageService {
     }
   }
 
-  private async untag(ref: Reference, out: DeleteResponse): Promise<void> {
-    const id = await this.o.images.untag(ref);
-    out.push({ Untagged: familiarName(ref) });
-    this.o.events.publish('image', 'untag', id, { name: familiarName(ref) });
+  private async untag(refs: Reference[], out: DeleteResponse): Promise<void> {
+    if (refs.length === 0) return;
+    const ids = await this.o.images.untagAll(refs);
+    refs.forEach((ref, i) => {
+      out.push({ Untagged: familiarName(ref) });
+      this.o.events.publish('image', 'untag', ids[i] as string, { name: familiarName(ref) });
+    });
   }
 
   private async deleteImage(image: Image, out: DeleteResponse): Promise<void> {

@@ -146,27 +146,55 @@ export class ImageStore {
     return out.sort((a, b) => a.tag.localeCompare(b.tag));
   }
 
-  /** Points `ref` at image `id`; returns the ID the tag pointed at before, if any. */
+  /**
+   * Points `ref` at image `id`; returns the ID the tag pointed at before, if any. The new tag set
+   * is written first and only then applied in memory, so a failed write (a full disk) changes
+   * nothing.
+   */
   async tag(id: string, ref: Reference): Promise<string | undefined> {
-    if (!this.images.has(id)) throw notFound(`No such image: ${id}`);
+    const image = this.images.get(id);
+    if (!image) throw notFound(`No such image: ${id}`);
     const key = fullName(ref);
     const previous = this.refs.get(key);
-    this.refs.set(key, id);
-    const image = this.images.get(id) as Image;
-    image.meta.lastTagTime = new Date().toISOString();
-    await writeJSONAtomic(path.join(this.metaDir, `${id.slice(7)}.json`), image.meta, 0o644);
-    await this.saveRefs();
+    const next = new Map(this.refs);
+    next.set(key, id);
+    const oldMeta = image.meta;
+    const meta = { ...oldMeta, lastTagTime: new Date().toISOString() };
+    const metaFile = path.join(this.metaDir, `${id.slice(7)}.json`);
+    await writeJSONAtomic(metaFile, meta, 0o644);
+    try {
+      await this.saveRefs(next);
+    } catch (err) {
+      await writeJSONAtomic(metaFile, oldMeta, 0o644).catch(() => undefined);
+      throw err;
+    }
+    image.meta = meta;
+    this.refs = next;
     return previous !== id ? previous : undefined;
   }
 
   /** Removes a tag; returns the image ID it pointed at. */
   async untag(ref: Reference): Promise<string> {
-    const key = fullName(ref);
-    const id = this.refs.get(key);
-    if (!id) throw notFound(`No such image: ${familiarName(ref)}`);
-    this.refs.delete(key);
-    await this.saveRefs();
-    return id;
+    return (await this.untagAll([ref]))[0] as string;
+  }
+
+  /**
+   * Removes several tags in one write of `repositories.json` (all or none); returns the image
+   * IDs they pointed at, in order.
+   */
+  async untagAll(refs: Reference[]): Promise<string[]> {
+    const next = new Map(this.refs);
+    const ids: string[] = [];
+    for (const ref of refs) {
+      const key = fullName(ref);
+      const id = next.get(key);
+      if (!id) throw notFound(`No such image: ${familiarName(ref)}`);
+      next.delete(key);
+      ids.push(id);
+    }
+    await this.saveRefs(next);
+    this.refs = next;
+    return ids;
   }
 
   refCount(id: string): number {
@@ -180,9 +208,10 @@ export class ImageStore {
     const image = this.images.get(id);
     if (!image) throw notFound(`No such image: ${id}`);
     if (this.refCount(id) > 0) throw conflict(`image ${id} is still tagged`);
+    // The meta file is the image's commit point: removed first, then the image leaves memory.
+    await fs.rm(path.join(this.metaDir, `${id.slice(7)}.json`), { force: true });
     this.images.delete(id);
     this.index.delete(id.slice(7));
-    await fs.rm(path.join(this.metaDir, `${id.slice(7)}.json`), { force: true });
     const stillUsed = new Set<string>();
     for (const other of this.images.values()) for (const c of other.chainIds) stillUsed.add(c);
     const removed: string[] = [];
@@ -209,9 +238,9 @@ export class ImageStore {
     return false;
   }
 
-  private async saveRefs(): Promise<void> {
+  private async saveRefs(from: Map<string, string>): Promise<void> {
     const refs: Record<string, string> = {};
-    for (const [k, v] of [...this.refs.entries()].sort()) refs[k] = v;
+    for (const [k, v] of [...from.entries()].sort()) refs[k] = v;
     await writeJSONAtomic(this.reposFile, { refs } satisfies RepositoriesFile, 0o644);
   }
 }

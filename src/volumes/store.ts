@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { readJSON, removeStrayTemps, syncDir, writeJSONAtomic } from '../lib/atomic.js';
+import { mkdirAll, readJSON, removeStrayTemps, syncDir, writeJSONAtomic } from '../lib/atomic.js';
 
 /** What is stored of a volume (Docker's Volume, minus the derived Mountpoint/Scope). */
 export interface VolumeRecord {
@@ -54,10 +54,17 @@ export class VolumeStore {
   /** Creates `_data`, then commits the record: a crash before the record leaves nothing behind. */
   async add(rec: VolumeRecord): Promise<void> {
     const dir = path.join(this.root, rec.Name);
-    await fs.mkdir(path.join(dir, '_data'), { recursive: true, mode: 0o755 });
-    await fs.chmod(dir, 0o701);
-    await writeJSONAtomic(path.join(dir, RECORD), rec, 0o600);
-    await syncDir(this.root);
+    const existed = await fs.stat(dir).then(() => true, () => false);
+    try {
+      await mkdirAll(path.join(dir, '_data'), 0o755);
+      await fs.chmod(dir, 0o701);
+      await writeJSONAtomic(path.join(dir, RECORD), rec, 0o600);
+      await syncDir(this.root);
+    } catch (err) {
+      // A failed create (a full disk) leaves no directory behind.
+      if (!existed) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
+    }
     this.records.set(rec.Name, rec);
   }
 

@@ -208,6 +208,8 @@ export interface StartOptions {
   bip?: string;
   /** More berthd arguments (e.g. another -H and --tlsverify with its files). */
   args?: string[];
+  /** Called with the new root before the first daemon starts (e.g. to mount a file system at `<root>/data`). */
+  prepareRoot?: (root: string) => void;
 }
 
 /** One berthd started by a test, with its own roots, socket and cgroup parent. */
@@ -272,6 +274,12 @@ export class TestDaemon {
       const root = fs.mkdtempSync('/tmp/berth-test-');
       d = new TestDaemon(root, path.basename(root).slice('berth-test-'.length));
       fs.mkdirSync(path.join(root, 'docker-config'));
+      try {
+        o.prepareRoot?.(root);
+      } catch (err) {
+        await d.cleanup();
+        throw err;
+      }
     }
     if (!o.reuse) d.netArgs = ['--bridge', o.bridge ?? 'none', ...(o.bip ? ['--bip', o.bip] : [])];
     if (o.args) d.extraArgs = o.args;
