@@ -22,7 +22,7 @@ import type { Image } from '../images/types.js';
 import { familiarName, parseReference } from '../images/reference.js';
 import type { LayerStore } from '../snapshots/layers.js';
 import type { RootfsLayout, RootfsMounts } from '../snapshots/overlay.js';
-import { readOomKilled, resourcesToRuncUpdate, swapAccountingEnabled } from '../runtime/cgroups.js';
+import { cgroupDirs, readOomKilled, resourcesToRuncUpdate, swapAccountingEnabled } from '../runtime/cgroups.js';
 import {
   attachSocketPath,
   connectAttach,
@@ -103,7 +103,7 @@ export class ContainerService {
   private readonly volatileRoots = new Set<string>();
   private readonly restarts: RestartManager;
   /** While recover() runs: the host's mount points and the container monitors found running. */
-  private recovery: { mounts: Set<string>; monitors: Map<string, number[]> } | undefined;
+  private recovery: { mounts: Set<string>; monitors: Map<string, number[]>; creates: Map<string, number[]> } | undefined;
 
   constructor(private readonly o: ContainerServiceOptions) {
     this.restarts = new RestartManager((id) => this.restartFromPolicy(id));
@@ -1109,7 +1109,7 @@ export class ContainerService {
    */
   async recover(): Promise<void> {
     await this.removeStaleSocketLinks();
-    this.recovery = { mounts: mountPoints(), monitors: containerMonitors(this.o.exits.dir) };
+    this.recovery = { mounts: mountPoints(), ...runtimeProcesses(this.o.exits.dir, this.o.runc.opts) };
     try {
       for (const c of this.o.store.list()) {
         await this.recoverOne(c).catch((err: unknown) => process.emitWarning(`recovery of ${c.ID.slice(0, 12)}: ${messageOf(err)}`));
@@ -1215,7 +1215,8 @@ export class ContainerService {
     const image = this.o.images.byId(c.Image);
     const target = path.join(this.runDir(c.ID), 'rootfs');
     const mounted = this.recovery?.mounts.has(target) ?? false;
-    if (!hasState && !mounted && !(monitorPid && (await monitorAlive(monitorPid)))) return;
+    const creating = (this.recovery?.creates.get(c.ID)?.length ?? 0) > 0;
+    if (!hasState && !mounted && !creating && !(monitorPid && (await monitorAlive(monitorPid)))) return;
     const st = hasState ? await this.o.runc.state(c.ID) : undefined;
     if (st?.status === 'running' && st.pid > 0 && monitorPid && (await monitorAlive(monitorPid)) && image) {
       // Started by runc, but the crash came before the record said so: it runs, so it is adopted.
@@ -1230,10 +1231,19 @@ export class ContainerService {
       await this.o.store.save(c);
       return;
     }
-    // Half-started: the monitor first (so it records no exit for what is killed next), then
-    // runc's container and its `runc init`, the exit file, the rootfs mount.
+    // Half-started: the monitor first (so it records no exit for what is killed next) and a
+    // `runc create` it left, then runc's container and its `runc init`, anything else left in
+    // the container's cgroup, the exit file, the rootfs mount.
     await this.killMonitor(c);
-    if (hasState) await this.o.runc.delete(c.ID, true).catch(() => undefined);
+    for (const pid of this.recovery?.creates.get(c.ID) ?? []) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    if (hasState || creating) await this.o.runc.delete(c.ID, true).catch(() => undefined);
+    await killCgroup(this.cgroupsPath(c));
     await this.o.exits.consume(c.ID);
     await this.o.mounts.forceRelease(c.ID, image ? this.rootfsLayout(c, image).target : target);
     await this.o.volumeMounts?.teardown(c).catch(() => undefined);
@@ -1261,6 +1271,28 @@ export class ContainerService {
   }
 }
 
+/** SIGKILLs what is left in a container's cgroups (a `runc init` without runtime state) and removes them. */
+async function killCgroup(cgroupsPath: string): Promise<void> {
+  const dirs = cgroupDirs(cgroupsPath);
+  for (let round = 0; round < 50; round++) {
+    let left = 0;
+    for (const dir of dirs) {
+      const procs = await fs.readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+      for (const pid of procs.split('\n').filter(Boolean).map(Number)) {
+        left++;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    if (left === 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  for (const dir of dirs) await fs.rmdir(dir).catch(() => undefined);
+}
+
 /** Mount points of this mount namespace (from /proc/self/mountinfo, octal escapes decoded). */
 function mountPoints(): Set<string> {
   const out = new Set<string>();
@@ -1278,17 +1310,20 @@ function mountPoints(): Set<string> {
 }
 
 /**
- * Container monitors (conmon, not exec sessions) of this daemon that are alive, by container ID:
- * their command line names the container (`-c`) and this daemon's exit directory.
+ * Container monitors (conmon, not exec sessions) of this daemon that are alive, by container ID
+ * (their command line names the container with `-c` and this daemon's exit directory), and the
+ * `runc create` processes of this daemon's runc root (a monitor's child, left when it is killed).
  */
-function containerMonitors(exitDir: string): Map<string, number[]> {
-  const out = new Map<string, number[]>();
+function runtimeProcesses(exitDir: string, runc: { binary: string; root: string }): { monitors: Map<string, number[]>; creates: Map<string, number[]> } {
+  const monitors = new Map<string, number[]>();
+  const creates = new Map<string, number[]>();
   let entries: string[] = [];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return out;
+    return { monitors, creates };
   }
+  const add = (m: Map<string, number[]>, id: string, pid: number): void => void m.set(id, [...(m.get(id) ?? []), pid]);
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
     let args: string[];
@@ -1297,16 +1332,21 @@ function containerMonitors(exitDir: string): Map<string, number[]> {
     } catch {
       continue;
     }
-    if (args[0] !== 'conmon' || args.includes('-e') || args.includes('--exec')) continue;
+    while (args.length > 0 && args[args.length - 1] === '') args.pop();
     const at = (flag: string): string | undefined => {
       const i = args.indexOf(flag);
       return i >= 0 ? args[i + 1] : undefined;
     };
-    const id = at('-c');
-    if (!id || at('--exit-dir') !== exitDir) continue;
-    out.set(id, [...(out.get(id) ?? []), Number(e)]);
+    if (args[0] === 'conmon') {
+      if (args.includes('-e') || args.includes('--exec')) continue;
+      const id = at('-c');
+      if (id && at('--exit-dir') === exitDir) add(monitors, id, Number(e));
+    } else if (path.basename(args[0] ?? '') === path.basename(runc.binary) && args.includes('create') && at('--root') === runc.root) {
+      const id = args[args.length - 1];
+      if (id && /^[0-9a-f]{64}$/.test(id)) add(creates, id, Number(e));
+    }
   }
-  return out;
+  return { monitors, creates };
 }
 
 function startError(err: unknown): BerthError {
