@@ -204,6 +204,12 @@ describe('refused connections', () => {
       assert.match(r.stderr, /certificate/, r.desc);
     });
 
+    it(`${cli}: no CA file in the certificate directory`, T, async () => {
+      const r = await x(['--tlsverify', '-H', tcpHost(), 'ps'], { env: bare({ DOCKER_CERT_PATH: path.join(work, 'empty') }) });
+      assert.equal(r.code, 1, r.desc);
+      assert.match(r.stderr, /^Failed to initialize: unable to resolve docker endpoint: open .*empty\/ca\.pem: no such file or directory/, r.desc);
+    });
+
     it(`${cli}: plain HTTP`, T, async () => {
       const r = await x(['-H', tcpHost(), 'ps'], { env: bare() });
       assert.equal(r.code, 1, r.desc);

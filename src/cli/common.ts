@@ -43,7 +43,12 @@ export class Cli {
     if (!this.clientInstance) {
       const apiVersion = process.env['BERTH_API_VERSION'];
       const host = resolveHost({ flag: this.hostFlag, tls: tlsEnabled(this.tlsFlags) });
-      const tls = parseHost(host).kind === 'tcp' ? resolveClientTls(this.tlsFlags) : undefined;
+      let tls;
+      try {
+        tls = parseHost(host).kind === 'tcp' ? resolveClientTls(this.tlsFlags) : undefined;
+      } catch (err) {
+        throw new StatusError(1, `Failed to initialize: ${(err as Error).message}`);
+      }
       this.clientInstance = new EngineClient({ host, tls: tls ?? false, ...(apiVersion ? { apiVersion } : {}) });
     }
     return this.clientInstance;
