@@ -45,8 +45,27 @@ export function formatTimeNs(ns: bigint): string {
   return `${base}.${frac}Z`;
 }
 
+/** Partial records (conmon's `P`) waiting for the full one that ends their line. */
+interface Pending {
+  parts: Buffer[];
+  time?: string;
+  stream?: 'stdout' | 'stderr';
+}
+
+/**
+ * What is left of a line the process never ended (its last output without a newline) as an
+ * entry without a newline, as dockerd's json-file logs it; undefined when nothing is pending.
+ */
+function flushPending(pending: Pending): LogEntry | undefined {
+  if (pending.parts.length === 0 || pending.time === undefined || pending.stream === undefined) return undefined;
+  const ns = parseTimeNs(pending.time);
+  const line = Buffer.concat(pending.parts);
+  pending.parts = [];
+  return { time: formatTimeNs(ns), ns, stream: pending.stream, line };
+}
+
 /** Splits raw file bytes into complete entries, joining partial records. Returns leftover bytes. */
-function parseChunk(buf: Buffer, pending: { parts: Buffer[] }, out: LogEntry[]): Buffer {
+function parseChunk(buf: Buffer, pending: Pending, out: LogEntry[]): Buffer {
   let start = 0;
   for (;;) {
     const nl = buf.indexOf(0x0a, start);
@@ -59,6 +78,8 @@ function parseChunk(buf: Buffer, pending: { parts: Buffer[] }, out: LogEntry[]):
     const body = rec.subarray(m[0].length);
     if (m[3] === 'P') {
       pending.parts.push(body);
+      pending.time = m[1] as string;
+      pending.stream = m[2] as 'stdout' | 'stderr';
       continue;
     }
     const line = Buffer.concat([...pending.parts, body, Buffer.from('\n')]);
@@ -180,7 +201,7 @@ async function startPoint(files: string[], opts: ReadLogOptions): Promise<{ inde
 export async function* readLog(file: string, opts: ReadLogOptions = {}): AsyncGenerator<LogEntry> {
   const files = [...(opts.older ?? []), file];
   const start = await startPoint(files, opts);
-  const pending = { parts: [] as Buffer[] };
+  const pending: Pending = { parts: [] };
   let leftover: Buffer = Buffer.alloc(0);
   let past = false;
   const keep = (e: LogEntry): boolean => {
@@ -225,7 +246,16 @@ export async function* readLog(file: string, opts: ReadLogOptions = {}): AsyncGe
   }
   try {
     let pos = await (yield* drain(fh, start.index === files.length - 1 ? start.offset : 0));
-    if (!opts.follow || past) return;
+    // The process's last output without a newline ends the read when nothing more can come.
+    const unfinished = function* (): Generator<LogEntry> {
+      const e = flushPending(pending);
+      if (e && keep(e)) yield e;
+    };
+    if (past) return;
+    if (!opts.follow) {
+      yield* unfinished();
+      return;
+    }
     let wake: (() => void) | undefined;
     const watcher = watch(file, () => wake?.());
     watcher.on('error', () => undefined);
@@ -250,7 +280,10 @@ export async function* readLog(file: string, opts: ReadLogOptions = {}): AsyncGe
           pos = 0;
           continue;
         }
-        if (stopping) return;
+        if (stopping) {
+          yield* unfinished();
+          return;
+        }
         await new Promise<void>((r) => {
           wake = r;
           opts.signal?.addEventListener('abort', () => r(), { once: true });
