@@ -7,7 +7,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { TestDaemon, run } from './helpers/daemon.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO, TestDaemon, run } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 
 const HAVE_PY = spawnSync('python3', ['-c', 'import docker'], { stdio: 'ignore' }).status === 0;
@@ -154,5 +156,31 @@ describe('docker-py', { skip: HAVE_PY ? false : 'python3-docker not installed' }
     assert.deepEqual(o.commit_env, ['PY=1']);
     assert.equal(o.commit_comment, 'from python');
     for (const a of ['create', 'start', 'exec_die', 'commit']) assert.ok(o.events.includes(a), `${a} in ${o.events.join(',')}`);
+  });
+});
+
+describe("docker-py's own integration tests: ArchiveTest (put_archive, get_archive, stat)", () => {
+  it('pass on berthd as on dockerd', { timeout: 300_000 }, async () => {
+    const suite = path.resolve(REPO, '../shared/clients/docker-py');
+    assert.ok(fs.existsSync(path.join(suite, 'tests/integration/api_container_test.py')), `docker-py's suite not found at ${suite}`);
+    assert.ok(d, 'python3 with the docker module is needed');
+    const dd = d as TestDaemon;
+    const tag = await dd.berth(['tag', 'busybox:latest', 'alpine:3.10']);
+    assert.equal(tag.code, 0, tag.desc);
+    const copy = fs.mkdtempSync('/tmp/berth-dpy-');
+    try {
+      fs.cpSync(suite, copy, { recursive: true });
+      const r = await run('/usr/bin/python3', ['-m', 'pytest', 'tests/integration/api_container_test.py', '-q', '-p', 'no:cacheprovider', '-k', 'ArchiveTest'], {
+        cwd: copy,
+        timeout: 240_000,
+        env: { DOCKER_HOST: dd.host, PYTHONDONTWRITEBYTECODE: '1' },
+      });
+      assert.equal(r.code, 0, r.desc);
+      assert.match(r.stdout, /\b4 passed\b/, r.desc);
+      assert.doesNotMatch(r.stdout, /failed|error/i, r.desc);
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+      await dd.berth(['rmi', 'alpine:3.10']);
+    }
   });
 });

@@ -222,6 +222,66 @@ for (const cli of CLIS) {
       fs.rmSync(outDir, { recursive: true });
     });
 
+    it("cp: dockerd's archive names, headers and Path-Stat; owners kept; dir/non-dir overwrite refused", T, async () => {
+      const setup = 'mkdir -p /dir/sub && echo hi > /dir/f && echo x > /dir/sub/g && chown 1000:1001 /dir/f && ln -s /dir/f /dir/l && ln /dir/sub/g /dir/h && ln -s dir /ldir';
+      const id = ok(await x(['run', '-d', 'busybox', 'sh', '-c', `${setup} && exec sleep 300`]));
+      await waitFor(async () => (await x(['exec', id, 'test', '-L', '/ldir'])).code === 0, { what: 'setup done' });
+      const get = async (p: string): Promise<{ entries: TarEntry[]; stat: any }> => {
+        const r = await d.api.get(`/containers/${id}/archive?path=${encodeURIComponent(p)}`);
+        assert.equal(r.status, 200, `GET ${p}: ${r.text}`);
+        const h = r.headers['x-docker-container-path-stat'] as string;
+        return { entries: tarEntries(r.body), stat: JSON.parse(Buffer.from(h, 'base64').toString()) };
+      };
+      const names = (es: TarEntry[]): string[] => es.map((e) => e.name);
+      // /dir/. → ./ then ./f …; /dir and /dir/ → dir/ …; hard links name the first entry as packed.
+      const dot = await get('/dir/.');
+      assert.deepEqual(names(dot.entries), ['./', './f', './h', './l', './sub/', './sub/g']);
+      assert.equal(dot.stat.name, '.');
+      assert.equal(dot.entries.find((e) => e.name === './sub/g')?.linkname, './h');
+      for (const p of ['/dir', '/dir/']) {
+        const r = await get(p);
+        assert.deepEqual(names(r.entries), ['dir/', 'dir/f', 'dir/h', 'dir/l', 'dir/sub/', 'dir/sub/g'], p);
+        assert.equal(r.stat.name, 'dir');
+        assert.equal(r.stat.mode, 2 ** 31 + 0o755);
+      }
+      const f = (await get('/dir/f')).entries;
+      assert.deepEqual(f.map((e) => [e.name, e.uid, e.gid, e.mode, e.type]), [['f', 1000, 1001, 0o100644, '0']]);
+      const dirEntry = dot.entries[0] as TarEntry;
+      assert.deepEqual([dirEntry.mode, dirEntry.uname, dirEntry.gname], [0o40755, 'root', 'root']);
+      const link = await get('/ldir');
+      assert.deepEqual(link.entries.map((e) => [e.name, e.type, e.linkname]), [['ldir', '2', 'dir']]);
+      assert.equal(link.stat.linkTarget, '/dir');
+      assert.deepEqual(names((await get('/ldir/')).entries).slice(0, 2), ['ldir/', 'ldir/f']);
+      // docker cp ctr:/dir/. out puts the directory's content into out.
+      const out = path.join(d.root, `cp-dot-${tag}`);
+      ok(await x(['cp', `${id}:/dir/.`, out]));
+      assert.deepEqual(fs.readdirSync(out).sort(), ['f', 'h', 'l', 'sub']);
+      fs.rmSync(out, { recursive: true });
+      // PUT keeps the archive's owners (dockerd: without a configured user, copyUIDGID changes nothing).
+      const owned = tarOf([{ name: 'pf', type: '0', data: 'abc', uid: 1234, gid: 4321, mode: 0o640 }]);
+      for (const q of ['', '&copyUIDGID=1']) {
+        const r = await d.api.request({ method: 'PUT', path: `/containers/${id}/archive?path=/tmp${q}`, raw: owned });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(ok(await x(['exec', id, 'stat', '-c', '%u:%g:%a', '/tmp/pf'])), '1234:4321:640');
+      }
+      // noOverwriteDirNonDir (what the docker CLI always asks for): dockerd's 500 and text.
+      const fileOverDir = tarOf([{ name: 'sub', type: '0', data: 'x' }]);
+      const r1 = await d.api.request({ method: 'PUT', path: `/containers/${id}/archive?path=/dir&noOverwriteDirNonDir=1`, raw: fileOverDir });
+      assert.equal(r1.status, 500);
+      assert.equal(r1.json().message, 'Error processing tar file(exit status 1): cannot overwrite directory "/dir/sub" with non-directory "/dir"');
+      const dirOverFile = tarOf([{ name: 'f', type: '5' }]);
+      const r2 = await d.api.request({ method: 'PUT', path: `/containers/${id}/archive?path=/dir&noOverwriteDirNonDir=true`, raw: dirOverFile });
+      assert.equal(r2.status, 500);
+      assert.equal(r2.json().message, 'Error processing tar file(exit status 1): cannot overwrite non-directory "/dir/f" with directory "/dir"');
+      // Without it, the entry replaces what is there.
+      const r3 = await d.api.request({ method: 'PUT', path: `/containers/${id}/archive?path=/dir`, raw: fileOverDir });
+      assert.equal(r3.status, 200, r3.text);
+      assert.equal(ok(await x(['exec', id, 'cat', '/dir/sub'])), 'x');
+      const notDir = await d.api.request({ method: 'PUT', path: `/containers/${id}/archive?path=/dir/f`, raw: fileOverDir });
+      assert.deepEqual([notDir.status, notDir.json().message], [500, 'extraction point is not a directory']);
+      ok(await x(['rm', '-f', id]));
+    });
+
     it('ps: -a, -q, -n, -s, --no-trunc, filters, --format', T, async () => {
       const lbl = `ps=${tag}`;
       const exited = ok(await x(['run', '-d', '-l', lbl, '--name', `ps-exited-${tag}`, 'busybox', 'true']));
@@ -336,4 +396,59 @@ for (const cli of CLIS) {
       assert.notEqual(kcore.code, 0, kcore.desc);
     });
   });
+}
+
+interface TarEntry {
+  name: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  type: string;
+  linkname: string;
+  uname: string;
+  gname: string;
+}
+
+/** The entries of a ustar archive (names up to 100 bytes, no pax), header fields as written. */
+function tarEntries(buf: Buffer): TarEntry[] {
+  const out: TarEntry[] = [];
+  const str = (off: number, len: number): string => {
+    const b = buf.subarray(off, off + len);
+    const z = b.indexOf(0);
+    return b.toString('utf8', 0, z < 0 ? len : z);
+  };
+  const num = (off: number, len: number): number => Number.parseInt(str(off, len).trim() || '0', 8);
+  for (let pos = 0; pos + 512 <= buf.length; ) {
+    if (buf.subarray(pos, pos + 512).every((b) => b === 0)) break;
+    const prefix = str(pos + 345, 155);
+    const name = str(pos, 100);
+    const size = num(pos + 124, 12);
+    out.push({ name: prefix ? `${prefix}/${name}` : name, mode: num(pos + 100, 8), uid: num(pos + 108, 8), gid: num(pos + 116, 8), type: str(pos + 156, 1), linkname: str(pos + 157, 100), uname: str(pos + 265, 32), gname: str(pos + 297, 32) });
+    pos += 512 + Math.ceil(size / 512) * 512;
+  }
+  return out;
+}
+
+/** A ustar archive of the given entries (type '0' file, '5' directory). */
+function tarOf(entries: Array<{ name: string; type: '0' | '5'; data?: string; uid?: number; gid?: number; mode?: number }>): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    const data = Buffer.from(e.data ?? '');
+    const h = Buffer.alloc(512);
+    h.write(e.name, 0);
+    h.write(`${(e.mode ?? (e.type === '5' ? 0o755 : 0o644)).toString(8).padStart(7, '0')}\0`, 100);
+    h.write(`${(e.uid ?? 0).toString(8).padStart(7, '0')}\0`, 108);
+    h.write(`${(e.gid ?? 0).toString(8).padStart(7, '0')}\0`, 116);
+    h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+    h.write(`${Math.trunc(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+    h.write(e.type, 156);
+    h.write('ustar\u000000', 257, 'latin1');
+    h.write('        ', 148);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    parts.push(h, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
 }

@@ -117,8 +117,12 @@ async function copyFromContainer(cli: Cli, id: string, srcPath: string, dstPath:
 }
 
 function rebase(name: string, rename: { from: string; to: string } | undefined): string {
-  let n = name.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
-  if (rename && rename.from !== rename.to) {
+  let n = name;
+  // dockerd names the content of `dir/.` `./…`: that prefix is the source's base, renamed too.
+  if (rename?.from === '.' && (n === '.' || n === './' || n.startsWith('./'))) n = rename.to + n.slice(1);
+  n = n.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+  if (n === '.') n = '';
+  if (rename && rename.from !== rename.to && rename.from !== '.') {
     if (n === rename.from || n === `${rename.from}/`) n = rename.to;
     else if (n.startsWith(`${rename.from}/`)) n = rename.to + n.slice(rename.from.length);
   }
