@@ -293,6 +293,23 @@ describe('prune over the API', () => {
   });
 });
 
+describe('commit of a container exiting meanwhile', () => {
+  it('commit with pause right after starting a short-lived container succeeds, as docker-py\'s CommitTest does it', T, async () => {
+    for (let i = 0; i < 8; i++) {
+      const c = await d.api.post('/containers/create', { Image: 'busybox', Cmd: ['touch', '/test'] });
+      assert.equal(c.status, 201, c.text);
+      const id = c.json().Id as string;
+      assert.equal((await d.api.post(`/containers/${id}/start`)).status, 204);
+      const r = await d.api.post(`/commit?container=${id}&pause=True`);
+      assert.equal(r.status, 201, `round ${i}: ${r.text}`);
+      const img = (await d.api.get(`/images/${r.json().Id}/json`)).json();
+      assert.equal(img.Container, id);
+      assert.equal((await d.api.delete(`/containers/${id}?force=1`)).status, 204);
+      assert.equal((await d.api.delete(`/images/${r.json().Id}`)).status, 200);
+    }
+  });
+});
+
 describe('load of compressed archives', () => {
   it('gzip, bzip2 and xz archives load through both CLIs and the API, with the same image ID', T, async () => {
     const id = (await d.api.get('/images/busybox/json')).json().Id as string;

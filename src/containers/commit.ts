@@ -2,7 +2,7 @@
  * `POST /commit`: pauses the container (unless told not to), writes its writable layer as a new
  * image (images/commit.ts), tags it, and publishes dockerd's `commit` container event.
  */
-import { invalid, notFound } from '../lib/errors.js';
+import { invalid, messageOf, notFound } from '../lib/errors.js';
 import { commitContainer, type CommitDeps, type CommitOptions } from '../images/commit.js';
 import { familiarName, parseReference, type Reference } from '../images/reference.js';
 import type { ImageService } from '../images/service.js';
@@ -32,7 +32,18 @@ export class CommitService {
     }
     const image = this.d.containers.imageOf(c);
     if (!image) throw notFound(`No such image: ${c.Image}`);
-    const pause = (req.pause ?? true) && c.State.Running && !c.State.Paused && (await this.d.containers.pauseForCommit(c.ID));
+    let pause = false;
+    if ((req.pause ?? true) && c.State.Running && !c.State.Paused) {
+      try {
+        pause = await this.d.containers.pauseForCommit(c.ID);
+      } catch (err) {
+        // A container that exits just now (docker-py's `touch /test`, then commit) has nothing
+        // left to pause: commit it as a stopped one, as dockerd does. runc may see the exit
+        // before berthd has recorded it ("container not running").
+        const gone = !this.d.containers.get(c.ID).State.Running || /\bnot running\b/.test(messageOf(err));
+        if (!gone) throw err;
+      }
+    }
     let id: string;
     try {
       const img = await commitContainer(this.d, { container: c, image, upperDir: this.d.containers.layersOf(c).upper }, req);

@@ -96,7 +96,9 @@ export class VolumeService {
    * An empty name makes an anonymous volume with a random 64-hex name.
    */
   async create(req: CreateVolumeRequest, opts: { anonymous?: boolean } = {}): Promise<VolumeView> {
-    const anonymous = opts.anonymous === true;
+    // A volume created without a name is anonymous (what prune removes by default), as dockerd
+    // 23+ makes it whether a container or `POST /volumes/create` asks for it.
+    const anonymous = opts.anonymous === true || !req.Name;
     const name = req.Name || randomBytes(32).toString('hex');
     const driver = req.Driver || 'local';
     if (driver !== 'local') throw notFound(`create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
