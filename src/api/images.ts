@@ -121,8 +121,8 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
   });
 
   r.add('POST', '/auth', async (ctx) => {
-    if (!d.distribution) throw notImplemented('login is not available in this Berth daemon');
     const auth = normaliseAuth(await readJSON<AuthConfig>(ctx));
+    if (!d.distribution) throw notImplemented('login is not available in this Berth daemon');
     sendJSON(ctx, 200, await d.distribution.login(auth));
   });
 

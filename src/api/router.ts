@@ -7,6 +7,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Duplex } from 'node:stream';
 import { BerthError, invalid, notFound } from '../lib/errors.js';
 import { messageOfError, statusOf } from './errors.js';
+import { BODY_OF_ROUTE, parseJSONValue, validateBody } from './validate.js';
 
 export const API_VERSION = '1.50';
 /** As dockerd 20.10: clients as old as API 1.12 (skopeo's docker-daemon transport speaks 1.22). */
@@ -28,12 +29,15 @@ export interface Ctx {
   params: Record<string, string>;
   query: URLSearchParams;
   version: string;
+  /** The matched route, `METHOD /pattern` (selects the body schema, api/validate.ts). */
+  route: string;
 }
 
 export type Handler = (ctx: Ctx) => Promise<void>;
 
 interface Route {
   method: string;
+  pattern: string;
   re: RegExp;
   keys: string[];
   handler: Handler;
@@ -57,46 +61,104 @@ export class Router {
       keys.push(k);
       return star ? '(.+)' : '([^/]+)';
     });
-    this.routes.push({ method, re: new RegExp(`^${src}$`), keys, handler });
+    this.routes.push({ method, pattern, re: new RegExp(`^${src}$`), keys, handler });
   }
 
-  async dispatch(ctx: Omit<Ctx, 'params' | 'query' | 'version'>): Promise<void> {
-    const { req } = ctx;
-    const url = new URL(req.url ?? '/', 'http://berth');
-    let p = url.pathname;
-    let version = API_VERSION;
-    const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(p);
-    const full: Ctx = { ...ctx, params: {}, query: url.searchParams, version };
+  /** Answers every request: a handler's failure becomes the error envelope (500 only for the unexpected). */
+  async dispatch(ctx: Omit<Ctx, 'params' | 'query' | 'version' | 'route'>): Promise<void> {
+    const full: Ctx = { ...ctx, params: {}, query: new URLSearchParams(), version: API_VERSION, route: '' };
     try {
-      if (m) {
-        version = m[1] as string;
-        p = m[2] as string;
-        if (cmpVersion(version, MIN_API_VERSION) < 0) {
-          full.version = version;
-          throw invalid(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
-        }
-        if (cmpVersion(version, API_VERSION) > 0) {
-          throw invalid(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
-        }
-        full.version = version;
-      }
-      const method = req.method === 'HEAD' ? 'HEAD' : (req.method ?? 'GET');
-      for (const r of this.routes) {
-        if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) continue;
-        const mm = r.re.exec(p);
-        if (!mm) continue;
-        r.keys.forEach((k, i) => {
-          full.params[k] = decodeURIComponent(mm[i + 1] as string);
-        });
-        await r.handler(full);
-        return;
-      }
-      throw notFound('page not found');
+      await this.route(full);
     } catch (err) {
-      sendError(full, err);
+      try {
+        sendError(full, err);
+      } catch (err2) {
+        console.error(`berthd: ${ctx.req.method} ${ctx.req.url}: cannot send the error:`, err2);
+        ctx.res?.destroy();
+        ctx.socket.destroy();
+      }
     }
   }
+
+  private async route(full: Ctx): Promise<void> {
+    const { req } = full;
+    const target = splitTarget(req.url ?? '/');
+    full.query = new URLSearchParams(target.query);
+    // Like dockerd (gorilla/mux): a path that is not clean is redirected to its clean form.
+    const clean = cleanPath(target.path);
+    if (clean !== target.path) {
+      const location = encodePath(clean) + (target.query !== '' ? `?${target.query}` : '');
+      if (full.res) {
+        full.res.writeHead(301, { Location: location, 'Content-Length': 0 });
+        full.res.end();
+      } else {
+        full.socket.end(`HTTP/1.1 301 Moved Permanently\r\nLocation: ${location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      }
+      return;
+    }
+    let p = clean;
+    const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(p);
+    if (m) {
+      const version = m[1] as string;
+      p = m[2] as string;
+      if (cmpVersion(version, MIN_API_VERSION) < 0) {
+        full.version = version;
+        throw invalid(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+      }
+      if (cmpVersion(version, API_VERSION) > 0) {
+        throw invalid(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
+      }
+      full.version = version;
+    }
+    const method = req.method === 'HEAD' ? 'HEAD' : (req.method ?? 'GET');
+    for (const r of this.routes) {
+      if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) continue;
+      const mm = r.re.exec(p);
+      if (!mm) continue;
+      r.keys.forEach((k, i) => {
+        full.params[k] = mm[i + 1] as string;
+      });
+      full.route = `${r.method} ${r.pattern}`;
+      await r.handler(full);
+      return;
+    }
+    throw notFound('page not found');
+  }
 }
+
+/**
+ * A request target's decoded path and raw query, as Go's net/http has them: percent escapes
+ * decoded to bytes (invalid UTF-8 becomes U+FFFD when read as text), a malformed escape refused.
+ */
+export function splitTarget(url: string): { path: string; query: string } {
+  const qi = url.indexOf('?');
+  const rawPath = qi >= 0 ? url.slice(0, qi) : url;
+  const query = qi >= 0 ? url.slice(qi + 1) : '';
+  let path = rawPath;
+  if (rawPath.includes('%')) {
+    const bad = /%(?![0-9a-fA-F]{2})(.{0,2})/s.exec(rawPath);
+    if (bad) throw invalid(`invalid URL escape "%${bad[1] ?? ''}"`);
+    path = Buffer.from(rawPath.replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  }
+  return { path, query };
+}
+
+/** gorilla/mux's cleanPath: path.Clean, keeping a trailing slash. */
+export function cleanPath(p: string): string {
+  if (p === '') return '/';
+  if (!p.startsWith('/')) p = `/${p}`;
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') out.pop();
+    else out.push(seg);
+  }
+  let np = `/${out.join('/')}`;
+  if (p.endsWith('/') && np !== '/') np += '/';
+  return np;
+}
+
+const encodePath = (p: string): string => p.split('/').map((s) => encodeURIComponent(s).replace(/%3A/gi, ':').replace(/%40/g, '@')).join('/');
 
 /**
  * For Upgrade requests Node hands over the socket right after the headers: the body (sized by
@@ -171,7 +233,10 @@ export function sendEmpty(ctx: Ctx, status: number): void {
 
 const MAX_JSON = 16 << 20;
 
-/** Reads and parses a JSON body; an empty body is `{}`. */
+/**
+ * Reads and parses a JSON body; an empty body is `{}`. A route with a schema (api/validate.ts)
+ * gets the body validated and in Go's canonical form; any other must send a JSON object.
+ */
 export async function readJSON<T>(ctx: Ctx): Promise<T> {
   const chunks: Buffer[] = [];
   let len = 0;
@@ -183,15 +248,16 @@ export async function readJSON<T>(ctx: Ctx): Promise<T> {
       chunks.push(chunk as Buffer);
     }
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (text === '' || text === 'null') return {} as T;
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('expected a JSON object');
-    return v as T;
-  } catch (err) {
-    throw invalid(`invalid JSON: ${(err as Error).message}`);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {} as T;
+  const v = parseJSONValue(text);
+  const schema = BODY_OF_ROUTE[ctx.route];
+  if (schema) return (await validateBody(schema, v)) as T;
+  if (v === null) return {} as T;
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw invalid(`json: cannot unmarshal ${Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v} into Go value of type map[string]interface {}`);
   }
+  return v as T;
 }
 
 export function boolParam(q: URLSearchParams, name: string, dflt = false): boolean {

@@ -24,6 +24,7 @@ import { detectCgroups } from '../runtime/cgroups.js';
 import { EventBus } from '../events/bus.js';
 import { readJSON, writeJSONAtomic } from '../lib/atomic.js';
 import { Router, splitUpgradeBody } from '../api/router.js';
+import { loadValidators } from '../api/validate.js';
 import { registerContainerRoutes } from '../api/containers.js';
 import { registerExecRoutes } from '../api/exec.js';
 import { ExecService } from '../containers/exec.js';
@@ -283,6 +284,8 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     }
   }
   log(`berthd ${BERTH_VERSION} ready (data-root ${dataRoot}, exec-root ${execRoot})`);
+  // The request-body validators load once the daemon answers (api/validate.ts), not before.
+  setImmediate(() => void loadValidators().catch((err: unknown) => log(`cannot load the request validators: ${String(err)}`)));
 
   return {
     async close() {

@@ -1,0 +1,265 @@
+/**
+ * Request bodies as dockerd's JSON decoder (Go's encoding/json) takes them, checked against the
+ * Engine API's schemas (src/api/schema/engine-api.json, derived from the v1.50 spec by
+ * scripts/gen-api-schema.mjs; compiled by ajv into dist/src/api/schema/validators.js at build
+ * time, so nothing is compiled at start-up).
+ *
+ * What Go does, and so what this does: the first JSON value is decoded and trailing bytes are
+ * ignored; nesting deeper than 10,000 is refused ("exceeded max depth"); keys match struct fields
+ * case-insensitively and unknown keys are dropped; null leaves a field at its zero value; a value of
+ * the wrong kind or out of the Go type's range is refused with Go's own text, e.g.
+ * `json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Privileged of type bool`.
+ * Handlers get the canonical object: only known fields, no nulls inside lists and maps.
+ */
+import { readFileSync } from 'node:fs';
+import { invalid } from '../lib/errors.js';
+import type * as Validators from './schema/validators.js';
+
+export type BodyName = keyof typeof Validators;
+
+/** Which body each route takes (the `x-route` of each schema; test/validate checks they agree). */
+export const BODY_OF_ROUTE: Readonly<Record<string, BodyName>> = {
+  'POST /containers/create': 'ContainerCreate',
+  'POST /containers/{id}/update': 'ContainerUpdate',
+  'POST /commit': 'Commit',
+  'POST /containers/{id}/exec': 'ExecCreate',
+  'POST /exec/{id}/start': 'ExecStart',
+  'POST /networks/create': 'NetworkCreate',
+  'POST /networks/{id}/connect': 'NetworkConnect',
+  'POST /networks/{id}/disconnect': 'NetworkDisconnect',
+  'POST /volumes/create': 'VolumeCreate',
+  'POST /auth': 'Auth',
+  'POST /plugins/pull': 'PluginPrivileges',
+  'POST /plugins/{name}/upgrade': 'PluginPrivileges',
+  'POST /plugins/{name}/set': 'PluginSet',
+};
+
+/** Go's encoding/json limit. */
+export const MAX_DEPTH = 10_000;
+
+interface SchemaNode {
+  type?: string[];
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode;
+  items?: SchemaNode;
+  'x-go'?: string;
+  'x-go-struct'?: string;
+  /** Lower-cased property names → canonical ones (built on first use). */
+  fold?: Map<string, string>;
+}
+
+let schemas: Record<string, SchemaNode> | undefined;
+function schemaOf(name: BodyName): SchemaNode {
+  if (!schemas) {
+    const file = new URL('./schema/engine-api.json', import.meta.url);
+    schemas = (JSON.parse(readFileSync(file, 'utf8')) as { bodies: Record<string, SchemaNode> }).bodies;
+  }
+  const s = schemas[name];
+  if (!s) throw new Error(`no schema for body ${name}`);
+  return s;
+}
+
+/** Nesting depth of JSON text, strings skipped. Only called for texts long enough to be deep. */
+function depthOf(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+const quoteChar = (c: string | undefined): string => {
+  if (c === undefined) return '';
+  if (c === "'") return "'\\''";
+  const code = c.charCodeAt(0);
+  if (code < 0x20) return `'\\x${code.toString(16).padStart(2, '0')}'`;
+  return `'${c}'`;
+};
+
+/** Go's syntax-error text for what V8's JSON.parse reported. */
+function goSyntaxError(text: string, err: Error): string {
+  const msg = err.message;
+  const pos = /at position (\d+)/.exec(msg);
+  const at = pos ? Number(pos[1]) : -1;
+  const ch = at >= 0 ? quoteChar(text[at]) : '';
+  if (/Unexpected end of JSON input|Unterminated string/.test(msg) || at >= text.length) return 'unexpected EOF';
+  if (/Expected property name or '\}'|Expected double-quoted property name/.test(msg)) return `invalid character ${ch} looking for beginning of object key string`;
+  if (/Expected ',' or '\}' after property value/.test(msg)) return `invalid character ${ch} after object key:value pair`;
+  if (/Expected ',' or '\]' after array element/.test(msg)) return `invalid character ${ch} after array element`;
+  if (/Expected ':' after property name/.test(msg)) return `invalid character ${ch} after object key`;
+  if (/Bad escaped character/.test(msg)) return `invalid character ${ch} in string escape code`;
+  if (/Bad control character/.test(msg)) return `invalid character ${ch} in string literal`;
+  if (/Exponent part is missing|Unterminated fractional number|No number after minus sign/.test(msg)) return `invalid character ${ch} in numeric literal`;
+  if (at >= 0) return `invalid character ${ch} looking for beginning of value`;
+  return 'unexpected EOF';
+}
+
+/** Parses the first JSON value of `text` as Go's json.Decoder does (trailing data ignored). */
+export function parseJSONValue(text: string): unknown {
+  if (text.length >= MAX_DEPTH * 2 && depthOf(text) > MAX_DEPTH) throw invalid('exceeded max depth');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const m = /^Unexpected non-whitespace character after JSON at position (\d+)/.exec((err as Error).message);
+    if (m) return JSON.parse(text.slice(0, Number(m[1])));
+    throw invalid(goSyntaxError(text, err as Error));
+  }
+}
+
+const kindOf = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v === 'object' ? 'object' : (typeof v as string);
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function foldOf(node: SchemaNode): Map<string, string> {
+  if (!node.fold) node.fold = new Map(Object.keys(node.properties ?? {}).map((k) => [k.toLowerCase(), k]));
+  return node.fold;
+}
+
+/** Go's view of the keys: canonical names for struct fields (case-insensitive), unknown ones dropped. */
+function canonical(v: unknown, node: SchemaNode): unknown {
+  if (node.properties && isObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, val] of Object.entries(v)) {
+      const key = node.properties[k] ? k : foldOf(node).get(k.toLowerCase());
+      if (key === undefined) continue;
+      out[key] = canonical(val, node.properties[key] as SchemaNode);
+    }
+    return out;
+  }
+  if (node.additionalProperties && isObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, val] of Object.entries(v)) out[k] = canonical(val, node.additionalProperties);
+    return out;
+  }
+  if (node.items && Array.isArray(v)) return v.map((x) => canonical(x, node.items as SchemaNode));
+  return v;
+}
+
+/** The zero value Go leaves for a null of this node's type. */
+function zeroOf(node: SchemaNode): unknown {
+  const t = node.type ?? [];
+  if (t.includes('object')) return {};
+  if (t.includes('array')) return [];
+  if (t.includes('string')) return '';
+  if (t.includes('integer') || t.includes('number')) return 0;
+  if (t.includes('boolean')) return false;
+  return null;
+}
+
+/** After validation: null fields dropped (Go leaves them unset), nulls in lists and maps zeroed. */
+function denull(v: unknown, node: SchemaNode): unknown {
+  if (node.properties && isObject(v)) {
+    for (const [k, val] of Object.entries(v)) {
+      if (val === null) delete v[k];
+      else v[k] = denull(val, node.properties[k] as SchemaNode);
+    }
+  } else if (node.additionalProperties && isObject(v)) {
+    const ap = node.additionalProperties;
+    for (const [k, val] of Object.entries(v)) v[k] = val === null ? zeroOf(ap) : denull(val, ap);
+  } else if (node.items && Array.isArray(v)) {
+    const it = node.items;
+    for (let i = 0; i < v.length; i++) v[i] = v[i] === null ? zeroOf(it) : denull(v[i], it);
+  }
+  return v;
+}
+
+const unescapePointer = (s: string): string => s.replace(/~1/g, '/').replace(/~0/g, '~');
+
+/** Go's UnmarshalTypeError text for the value at `pointer`. */
+function goTypeError(root: unknown, rootNode: SchemaNode, pointer: string): string {
+  let node = rootNode;
+  let value = root;
+  let struct = rootNode['x-go-struct'] ?? '';
+  const fields: string[] = [];
+  for (const seg of pointer.split('/').slice(1).map(unescapePointer)) {
+    if (node.items && node['x-go'] === 'string') {
+      // strslice.StrSlice: a list with a wrong element is reported as the list
+      break;
+    }
+    if (node.properties && isObject(value)) {
+      fields.push(seg);
+      struct = node['x-go-struct'] ?? struct;
+      node = node.properties[seg] ?? {};
+    } else if (node.additionalProperties) node = node.additionalProperties;
+    else if (node.items) node = node.items;
+    else break;
+    value = (value as Record<string, unknown>)[seg];
+  }
+  let kind = kindOf(value);
+  if (kind === 'number' && node.type?.includes('integer')) kind = `number ${String(value)}`;
+  const goType = node['x-go'] ?? 'interface {}';
+  if (fields.length === 0) return `json: cannot unmarshal ${kind} into Go value of type ${goType}`;
+  return `json: cannot unmarshal ${kind} into Go struct field ${struct}.${fields.join('.')} of type ${goType}`;
+}
+
+/** Compares two JSON pointers into `root` by where their values appear in the document. */
+function documentOrder(root: unknown, a: string, b: string): number {
+  const sa = a.split('/').slice(1).map(unescapePointer);
+  const sb = b.split('/').slice(1).map(unescapePointer);
+  let cur = root;
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    const ka = sa[i] as string;
+    const kb = sb[i] as string;
+    if (ka !== kb) {
+      if (Array.isArray(cur)) return Number(ka) - Number(kb);
+      const keys = isObject(cur) ? Object.keys(cur) : [];
+      return keys.indexOf(ka) - keys.indexOf(kb);
+    }
+    cur = (cur as Record<string, unknown>)?.[ka];
+  }
+  return sa.length - sb.length;
+}
+
+type Validator = ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string }> | null };
+
+let loading: Promise<typeof Validators> | undefined;
+
+/**
+ * Loads the compiled validators (~330 kB of generated code) and runs each once, so that V8 has
+ * compiled them. berthd calls it once it listens, off the start-up path; the first body waits for it.
+ */
+export function loadValidators(): Promise<typeof Validators> {
+  loading ??= import('./schema/validators.js').then((m) => {
+    for (const name of Object.keys(m) as BodyName[]) {
+      schemaOf(name);
+      (m[name] as unknown as Validator)(schemaOf(name).type?.includes('array') ? [] : {});
+    }
+    return m;
+  });
+  return loading;
+}
+
+/**
+ * Validates a parsed body against a schema and returns Go's view of it (see the module comment);
+ * throws InvalidParameter with dockerd's text. `null` is Go's zero value: `{}` for object bodies.
+ */
+export async function validateBody(name: BodyName, value: unknown): Promise<unknown> {
+  const validators = await loadValidators();
+  const node = schemaOf(name);
+  const isArrayBody = node.type?.includes('array') === true;
+  if (value === null) return isArrayBody ? [] : {};
+  const v = canonical(value, node);
+  const check = validators[name] as unknown as Validator;
+  if (!check(v)) {
+    // Go stops at the first wrong value in the document; ajv reports in the schema's order.
+    const paths = (check.errors ?? []).map((e) => e.instancePath);
+    const first = paths.reduce((a, b) => (documentOrder(v, a, b) <= 0 ? a : b), paths[0] ?? '');
+    throw invalid(goTypeError(v, node, first));
+  }
+  return denull(v, node);
+}
+
+/** Go's text for a query parameter holding JSON of the wrong kind (build's buildargs, labels …). */
+export function jsonParamTypeError(value: unknown, goType: string): string {
+  return `json: cannot unmarshal ${kindOf(value)} into Go value of type ${goType}`;
+}
