@@ -16,6 +16,12 @@ export interface CreateRequest {
 }
 
 const MIN_MEMORY = 6 * 1024 * 1024;
+/** cgroup v1 cpu.shares' maximum (runc maps v2 weights from the same range). */
+const MAX_CPU_SHARES = 262144;
+/** PID_MAX_LIMIT on 64-bit kernels: pids.max refuses more. */
+const MAX_PIDS = 4 * 1024 * 1024;
+/** The scheduler's bandwidth limit for cpu.cfs_quota_us (2^44 − 1 µs). */
+const MAX_CFS_QUOTA = 2 ** 44 - 1;
 
 function isStringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'string');
@@ -64,6 +70,12 @@ export function validateResources(h: Partial<HostConfig>, current?: HostConfig):
     }
   }
   if (h.CpuShares !== undefined && h.CpuShares < 0) throw invalid('invalid CPU shares');
+  // Values the kernel refuses: dockerd takes them and fails at start (a 500); refused here at once.
+  if (h.CpuShares !== undefined && h.CpuShares > MAX_CPU_SHARES) throw invalid(`invalid CPU shares: the maximum allowed cpu-shares is ${MAX_CPU_SHARES}`);
+  if (h.PidsLimit !== undefined && h.PidsLimit !== null && h.PidsLimit > MAX_PIDS) {
+    throw invalid(`invalid pids limit ${h.PidsLimit}: the kernel's maximum is ${MAX_PIDS}`);
+  }
+  if (h.CpuQuota !== undefined && h.CpuQuota > MAX_CFS_QUOTA) throw invalid(`CPU cfs quota can not be larger than ${MAX_CFS_QUOTA}`);
   if (h.CpusetCpus !== undefined && h.CpusetCpus !== '' && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(h.CpusetCpus)) {
     throw invalid(`Invalid value ${h.CpusetCpus} for cpuset cpus`);
   }

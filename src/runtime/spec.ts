@@ -648,16 +648,24 @@ export function validateResources(r: Resources): void {
   if (w > 0 && (w < 10 || w > 1000)) throw invalid('Range of blkio weight is from 10 to 1000');
 }
 
+/**
+ * The largest double below 2^63. JSON numbers are doubles here: 2^63 − 1 from a client arrives as
+ * 2^63, which would reach runc as a literal that overflows Go's int64; clamped, a limit that large
+ * means what it means to dockerd (the kernel caps it, the container starts).
+ */
+const INT64_MAX_DOUBLE = 9223372036854774784;
+const i64 = (n: number): number => (n > INT64_MAX_DOUBLE ? INT64_MAX_DOUBLE : n < -INT64_MAX_DOUBLE ? -INT64_MAX_DOUBLE : n);
+
 /** Convert Docker resources to OCI `linux.resources` (without devices). */
 export function toOciResources(r: Resources, opts: { swapAccounting?: boolean } = {}): OciResources {
   const out: OciResources = {};
   const memory: NonNullable<OciResources['memory']> = {};
-  const mem = r.memory ?? 0;
+  const mem = i64(r.memory ?? 0);
   if (mem > 0) memory.limit = mem;
-  if ((r.memoryReservation ?? 0) > 0) memory.reservation = r.memoryReservation;
+  if ((r.memoryReservation ?? 0) > 0) memory.reservation = i64(r.memoryReservation ?? 0);
   if (opts.swapAccounting !== false) {
-    let swap = r.memorySwap ?? 0;
-    if (swap === 0 && mem > 0) swap = mem * 2;
+    let swap = i64(r.memorySwap ?? 0);
+    if (swap === 0 && mem > 0) swap = i64(mem * 2);
     if (swap !== 0) memory.swap = swap;
   }
   if (r.memorySwappiness !== undefined && r.memorySwappiness >= 0) memory.swappiness = r.memorySwappiness;
@@ -671,14 +679,14 @@ export function toOciResources(r: Resources, opts: { swapAccounting?: boolean } 
     cpu.quota = Math.floor(((r.nanoCpus ?? 0) * 100000) / 1e9);
   }
   if ((r.cpuPeriod ?? 0) !== 0) cpu.period = r.cpuPeriod;
-  if ((r.cpuQuota ?? 0) !== 0) cpu.quota = r.cpuQuota;
-  if ((r.cpuRealtimePeriod ?? 0) !== 0) cpu.realtimePeriod = r.cpuRealtimePeriod;
-  if ((r.cpuRealtimeRuntime ?? 0) !== 0) cpu.realtimeRuntime = r.cpuRealtimeRuntime;
+  if ((r.cpuQuota ?? 0) !== 0) cpu.quota = i64(r.cpuQuota ?? 0);
+  if ((r.cpuRealtimePeriod ?? 0) !== 0) cpu.realtimePeriod = i64(r.cpuRealtimePeriod ?? 0);
+  if ((r.cpuRealtimeRuntime ?? 0) !== 0) cpu.realtimeRuntime = i64(r.cpuRealtimeRuntime ?? 0);
   if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
   if (r.cpusetMems) cpu.mems = r.cpusetMems;
   if (Object.keys(cpu).length > 0) out.cpu = cpu;
 
-  if ((r.pidsLimit ?? 0) > 0) out.pids = { limit: r.pidsLimit ?? 0 };
+  if ((r.pidsLimit ?? 0) > 0) out.pids = { limit: i64(r.pidsLimit ?? 0) };
   if ((r.blkioWeight ?? 0) > 0) out.blockIO = { weight: r.blkioWeight ?? 0 };
   return out;
 }

@@ -4,6 +4,7 @@
  * crash-safe record. A directory without a record is a create or remove that a crash cut short:
  * it is removed at start (its `_data` was never handed to a container).
  */
+import { invalid } from '../lib/errors.js';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { mkdirAll, readJSON, removeStrayTemps, syncDir, writeJSONAtomic } from '../lib/atomic.js';
@@ -63,6 +64,10 @@ export class VolumeStore {
     } catch (err) {
       // A failed create (a full disk) leaves no directory behind.
       if (!existed) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      // A name longer than the file system allows is the client's error (dockerd's text, but 400).
+      if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') {
+        throw invalid(`create ${rec.Name}: error while creating volume root path '${dir}': mkdir ${dir}: file name too long`);
+      }
       throw err;
     }
     this.records.set(rec.Name, rec);
