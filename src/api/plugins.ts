@@ -18,7 +18,8 @@ function remoteRef(ctx: Ctx): string {
   try {
     parseReference(remote);
   } catch (err) {
-    throw system((err as Error).message.replace(/: repository name \(.*\) must be lowercase$/, ': repository name must be lowercase'));
+    // dockerd: a 500; a client's bad reference is a 400 here (no 500 for a client error)
+    throw invalid((err as Error).message.replace(/: repository name \(.*\) must be lowercase$/, ': repository name must be lowercase'));
   }
   return remote;
 }
@@ -57,7 +58,7 @@ export function registerPluginRoutes(r: Router): void {
   r.add('POST', '/plugins/{name*}/enable', async (ctx) => {
     // dockerd parses the timeout before looking the plugin up
     const t = ctx.query.get('timeout') ?? '';
-    if (!/^[+-]?\d+$/.test(t)) throw system(`strconv.Atoi: parsing ${JSON.stringify(t)}: invalid syntax`);
+    if (!/^[+-]?\d+$/.test(t)) throw invalid(`strconv.Atoi: parsing ${JSON.stringify(t)}: invalid syntax`);
     intParam(ctx.query, 'timeout');
     throw missing(ctx.params.name as string);
   });

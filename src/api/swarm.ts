@@ -40,7 +40,7 @@ const versioned = (kind: string, short: boolean): Handler => async (ctx: Ctx) =>
 /** Service and task logs check the chosen streams before asking the (absent) cluster. */
 const logs: Handler = async (ctx) => {
   if (!boolParam(ctx.query, 'stdout') && !boolParam(ctx.query, 'stderr')) {
-    throw system('Bad parameters: you must choose at least one stream');
+    throw invalid('Bad parameters: you must choose at least one stream');
   }
   throw unavailable(NOT_A_MANAGER);
 };

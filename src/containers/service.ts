@@ -861,13 +861,14 @@ export class ContainerService {
   async prune(filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
     for (const k of filters.keys()) if (!['until', 'label', 'label!'].includes(k)) throw invalid(`Invalid filter '${k}'`);
     const untilValues = filters.get('until') ?? [];
-    if (untilValues.length > 1) throw system('more than one until filter specified');
+    // dockerd answers these two with 500; they are the client's errors, so 400 here (issue 14)
+    if (untilValues.length > 1) throw invalid('more than one until filter specified');
     let until: number | undefined;
     if (untilValues[0] !== undefined) {
       try {
         until = parseTimestampMs(untilValues[0]);
       } catch (err) {
-        throw system(messageOf(err)); // a plain (500) error in dockerd
+        throw invalid(messageOf(err));
       }
     }
     const labels = filters.get('label') ?? [];

@@ -53,7 +53,7 @@ function parseBoolFilter(name: string, values: string[]): boolean | undefined {
 export async function searchRegistry(cfg: DistributionConfig, term: string, o: SearchOptions): Promise<SearchResult[]> {
   let limit = 25;
   if (o.limit !== undefined && o.limit !== null && o.limit !== '') {
-    if (!/^[+-]?\d+$/.test(o.limit)) throw system(`strconv.Atoi: parsing ${JSON.stringify(o.limit)}: invalid syntax`);
+    if (!/^[+-]?\d+$/.test(o.limit)) throw invalid(`strconv.Atoi: parsing ${JSON.stringify(o.limit)}: invalid syntax`);
     limit = Number(o.limit);
   }
   for (const k of o.filters.keys()) if (!SEARCH_FILTERS.has(k)) throw invalid(`Invalid filter '${k}'`);
