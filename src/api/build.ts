@@ -9,20 +9,42 @@ import { invalid, messageOf, notImplemented } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
 import { parseFilters } from '../containers/view.js';
 import { boolParam, sendJSON, type Router } from './router.js';
+import { jsonParamTypeError, parseJSONValue } from './validate.js';
 
 export interface BuildApiDeps {
   builder: Builder;
   workDir: string;
 }
 
-function jsonParam<T>(q: URLSearchParams, name: string, fallback: T): T {
+/**
+ * A JSON query parameter as dockerd decodes it: Go's texts (after dockerd's prefix for the
+ * parameter) for bad JSON or a value of the wrong kind; `null` is the fallback.
+ */
+function jsonParam<T>(q: URLSearchParams, name: string, fallback: T, shape: 'map' | 'nullable-map' | 'list', prefix: string): T {
   const v = q.get(name);
   if (v === null || v === '') return fallback;
+  const fail = (msg: string): never => {
+    throw invalid(`${prefix}${msg}`);
+  };
+  let parsed: unknown;
   try {
-    return JSON.parse(v) as T;
-  } catch {
-    throw invalid(`invalid ${name} parameter: ${v}`);
+    parsed = parseJSONValue(v);
+  } catch (err) {
+    return fail(messageOf(err));
   }
+  if (parsed === null) return fallback;
+  if (shape === 'list') {
+    if (!Array.isArray(parsed)) return fail(jsonParamTypeError(parsed, '[]string'));
+    for (const x of parsed) if (typeof x !== 'string' && x !== null) fail(jsonParamTypeError(x, 'string'));
+    return parsed.map((x) => x ?? '') as T;
+  }
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) return fail(jsonParamTypeError(parsed, shape === 'map' ? 'map[string]string' : 'map[string]*string'));
+  const out: Record<string, string | null> = {};
+  for (const [k, x] of Object.entries(parsed as Record<string, unknown>)) {
+    if (typeof x !== 'string' && x !== null) fail(jsonParamTypeError(x, 'string'));
+    out[k] = x === null ? (shape === 'map' ? '' : null) : (x as string);
+  }
+  return out as T;
 }
 
 function numParam(q: URLSearchParams, name: string): number | undefined {
@@ -57,9 +79,9 @@ export function buildOptionsFromQuery(q: URLSearchParams, headers: Record<string
     }
     for (const [k, v] of Object.entries(decoded)) secrets[k] = Buffer.from(v, 'base64');
   }
-  const buildArgs = jsonParam<Record<string, string | null>>(q, 'buildargs', {});
-  const labels = jsonParam<Record<string, string>>(q, 'labels', {});
-  const cacheFrom = jsonParam<string[]>(q, 'cachefrom', []);
+  const buildArgs = jsonParam<Record<string, string | null>>(q, 'buildargs', {}, 'nullable-map', 'error reading build args: ');
+  const labels = jsonParam<Record<string, string>>(q, 'labels', {}, 'map', 'error reading labels: ');
+  const cacheFrom = jsonParam<string[]>(q, 'cachefrom', [], 'list', '');
   const networkMode = q.get('networkmode') || undefined;
   const auth = decodeAuthHeader(headers['x-registry-auth']);
   return {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { BerthError } from '../lib/errors.js';
+import { buildOptionsFromQuery } from './build.js';
 import { BODY_OF_ROUTE, parseJSONValue, validateBody, type BodyName } from './validate.js';
 
 const refused = async (name: BodyName, text: string): Promise<string> => {
@@ -90,12 +91,30 @@ describe('request bodies against the Engine API schema', () => {
     assert.deepEqual(await validateBody('PluginSet', parseJSONValue('["A=1"]')), ['A=1']);
   });
 
+  it("build's JSON query parameters answer as dockerd 20.10 does", () => {
+    const msg = (query: string): string => {
+      try {
+        buildOptionsFromQuery(new URLSearchParams(query), {});
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    assert.equal(msg('buildargs=%7B%22a%22%3A1%7D'), 'error reading build args: json: cannot unmarshal number into Go value of type string');
+    assert.equal(msg('buildargs=x'), "error reading build args: invalid character 'x' looking for beginning of value");
+    assert.equal(msg('labels=%7B%22a%22%3A1%7D'), 'error reading labels: json: cannot unmarshal number into Go value of type string');
+    assert.equal(msg('cachefrom=%7B%7D'), 'json: cannot unmarshal object into Go value of type []string');
+    assert.equal(msg('labels=null&buildargs=%7B%22a%22%3Anull%7D'), 'accepted');
+    assert.deepEqual(buildOptionsFromQuery(new URLSearchParams('buildargs=%7B%22a%22%3Anull%7D'), {}).buildArgs, { a: null });
+  });
+
   it('names a schema for each body route, and the schema names the same route', () => {
     const file = new URL('./schema/engine-api.json', import.meta.url);
     const { bodies } = JSON.parse(readFileSync(file, 'utf8')) as { bodies: Record<string, { 'x-route': string }> };
     for (const [route, name] of Object.entries(BODY_OF_ROUTE)) {
       assert.ok(bodies[name], `${route}: ${name}`);
-      if (!route.startsWith('POST /plugins/{name}/upgrade')) assert.equal(bodies[name]?.['x-route'], route);
+      // the spec's {name} is the router's {name*} (plugin names hold '/')
+      assert.equal(bodies[name]?.['x-route'], route.replace('{name*}', '{name}').replace('/plugins/{name}/upgrade', '/plugins/pull'));
     }
   });
 });

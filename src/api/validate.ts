@@ -30,8 +30,8 @@ export const BODY_OF_ROUTE: Readonly<Record<string, BodyName>> = {
   'POST /volumes/create': 'VolumeCreate',
   'POST /auth': 'Auth',
   'POST /plugins/pull': 'PluginPrivileges',
-  'POST /plugins/{name}/upgrade': 'PluginPrivileges',
-  'POST /plugins/{name}/set': 'PluginSet',
+  'POST /plugins/{name*}/upgrade': 'PluginPrivileges',
+  'POST /plugins/{name*}/set': 'PluginSet',
 };
 
 /** Go's encoding/json limit. */
@@ -100,6 +100,8 @@ function goSyntaxError(text: string, err: Error): string {
   if (/Bad control character/.test(msg)) return `invalid character ${ch} in string literal`;
   if (/Exponent part is missing|Unterminated fractional number|No number after minus sign/.test(msg)) return `invalid character ${ch} in numeric literal`;
   if (at >= 0) return `invalid character ${ch} looking for beginning of value`;
+  const token = /^Unexpected token '(.)'/su.exec(msg);
+  if (token) return `invalid character ${quoteChar(token[1])} looking for beginning of value`;
   return 'unexpected EOF';
 }
 
