@@ -68,7 +68,9 @@ export function registerPluginRoutes(r: Router): void {
   r.add('POST', '/plugins/{name*}/upgrade', async (ctx) => {
     // the name is looked up as a reference, with the default tag
     const name = ctx.params.name as string;
-    ctx.res?.setHeader('Docker-Plugin-Name', /:[^/]+$/.test(name) ? name : `${name}:latest`);
+    const full = /:[^/]+$/.test(name) ? name : `${name}:latest`;
+    // a name that cannot be a header value (NUL, non-Latin-1 from %ff …) goes without the header
+    if (/^[\t\x20-\x7e\x80-\xff]*$/.test(full)) ctx.res?.setHeader('Docker-Plugin-Name', full);
     throw missing(/:[^/]+$/.test(name) ? name : `${name}:latest`);
   });
 }

@@ -17,7 +17,10 @@ const JSON_ERRORS_VERSION = '1.24';
 
 export interface Ctx {
   req: IncomingMessage;
-  /** Undefined for hijacked (Upgrade) requests. */
+  /**
+   * The response. Upgrade requests get one too (over the raw connection, closed when it ends), for
+   * routes that answer them plainly; hijacking routes write on `socket` instead (streams.hijack).
+   */
   res?: ServerResponse;
   /** The raw connection, for hijacking. */
   socket: Duplex;

@@ -24,6 +24,7 @@ import { detectCgroups } from '../runtime/cgroups.js';
 import { EventBus } from '../events/bus.js';
 import { readJSON, writeJSONAtomic } from '../lib/atomic.js';
 import { Router, splitUpgradeBody } from '../api/router.js';
+import { messageOf } from '../lib/errors.js';
 import { loadValidators } from '../api/validate.js';
 import { registerContainerRoutes } from '../api/containers.js';
 import { registerExecRoutes } from '../api/exec.js';
@@ -219,21 +220,34 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   });
 
   const server = http.createServer({ keepAlive: true });
-  server.on('request', (req, res) => {
+  const commonHeaders = (res: http.ServerResponse): void => {
     res.setHeader('Api-Version', '1.50');
     res.setHeader('Docker-Experimental', 'false');
     res.setHeader('Ostype', 'linux');
     res.setHeader('Builder-Version', '1');
     res.setHeader('Server', `Berth/${BERTH_VERSION} (linux)`);
+  };
+  server.on('request', (req, res) => {
+    commonHeaders(res);
     if (cfg.logLevel === 'debug') log(`${req.method} ${req.url}`);
     void router.dispatch({ req, res, socket: req.socket, head: Buffer.alloc(0), upgrade: false });
   });
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     if (cfg.logLevel === 'debug') log(`${req.method} ${req.url} (upgrade)`);
+    // Any route may be asked with Upgrade headers; as on dockerd, the ones that do not hijack answer
+    // a plain HTTP response on the connection (then close it), so none is left unanswered.
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket as net.Socket);
+    res.shouldKeepAlive = false;
+    res.on('finish', () => socket.end());
+    commonHeaders(res);
     void splitUpgradeBody(req, socket, head)
-      .then(({ body, rest }) => router.dispatch({ req, socket, head: rest, body, upgrade: true }))
-      .catch(() => socket.destroy());
+      .then(({ body, rest }) => router.dispatch({ req, res, socket, head: rest, body, upgrade: true }))
+      .catch((err: unknown) => {
+        if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ message: messageOf(err) })}\n`);
+        else socket.destroy();
+      });
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
