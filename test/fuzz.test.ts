@@ -94,12 +94,15 @@ const request = (method: string, target: string, body?: Buffer | string, extra =
 
 let sent = 0;
 const statuses = new Map<number, number>();
+/** Requests that changed something (201, 204): shown at the end, to see what the fuzz did. */
+const succeeded: string[] = [];
 const fivexx: string[] = [];
 /** Sends one request and records any 5xx (the daemon's answer to a client error must never be one). */
 async function send(what: string, bytes: Buffer | string, o: { timeout?: number; vanishAfterMs?: number } = {}): Promise<Raw> {
   sent++;
   const r = await rawRequest(bytes, o);
   statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+  if (r.status === 204 || r.status === 201) succeeded.push(what);
   // 501 is a feature berthd does not have (BuildKit sessions, plugins, Swarm mode) and 503 is
   // dockerd's answer outside a swarm: neither is a failure
   const swarm = /^(\S+ )?(\/v[\d.]+)?\/(swarm|nodes|services|tasks|secrets|configs)\b/.test(what);
@@ -351,6 +354,7 @@ describe(`fuzz of the Engine API (${tag})`, () => {
     const routes = registeredRoutes();
     assert.ok(routes.length > 50, `only ${routes.length} routes found`);
     const ids = (): string => pick(JUNK_SEGMENTS);
+    const unanswered: string[] = [];
     for (let round = 0; round < 24; round++) {
       for (const r of routes) {
         const risky = RISKY.test(`${r.method} ${r.pattern}`) || RISKY.test(r.pattern);
@@ -363,10 +367,17 @@ describe(`fuzz of the Engine API (${tag})`, () => {
         const q = blind ? 'filters=%7B&fromImage=UPPER%00&container=&names=%00' : Array.from({ length: Math.floor(rand() * 3) }, () => pick(JUNK_QUERY)).join('&');
         const version = pick(['', '/v1.41', '/v1.24', '/v1.50', '/v1.99', '/v0.1', '//v1.41/', '/v1.41/.']);
         const body = r.method === 'POST' || r.method === 'PUT' ? (blind ? '{"x":' : pick(['', '{}', '{"x":', '[]', 'null', '\u00ff'])) : undefined;
-        // streaming answers (events, logs, stats, attach, wait, exec start) are cut by the client after a moment
-        await send(`${r.method} ${version}${target}?${q}`, request(r.method, `${version}${target}${q ? `?${q}` : ''}`, body), { timeout: 3_000 });
+        // streaming answers (events, logs, stats, attach, wait, exec start) are judged by their head;
+        // some requests come with Upgrade headers, which every route must answer too
+        const upgrade = chance(0.25);
+        let bytes = request(r.method, `${version}${target}${q ? `?${q}` : ''}`, body, upgrade ? 'Upgrade: tcp\r\n' : '');
+        if (upgrade) bytes = Buffer.from(bytes.toString('latin1').replace('Connection: close', 'Connection: Upgrade'), 'latin1');
+        const what = `${r.method} ${version}${target}?${q}${upgrade ? ' (Upgrade)' : ''}`;
+        const res = await send(what, bytes, { timeout: 5_000 });
+        if (res.status <= 0) unanswered.push(`${what} → ${res.status === 0 ? 'closed without an answer' : 'no answer in 5 s'}`);
       }
     }
+    assert.deepEqual(unanswered, [], `requests left unanswered ${tag}`);
   });
 
   it('clients vanishing mid-request, mid-stream and mid-hijack', T, async () => {
@@ -415,5 +426,6 @@ describe(`fuzz of the Engine API (${tag})`, () => {
     }, { timeout: 60_000, interval: 1000, what: `berthd RSS back within ${margin} KiB of ${rss0} KiB (now ${rssKiB(d.pid)} KiB) ${tag}` });
     const hist = [...statuses.entries()].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}:${v}`).join(' ');
     console.log(`# fuzz: ${sent} requests (${hist}), ${tag}; berthd RSS ${rss0} KiB before, ${rss} KiB after`);
+    if (succeeded.length > 0) console.log(`# fuzz: requests that succeeded with 201/204: ${succeeded.join('; ')}`);
   });
 });
