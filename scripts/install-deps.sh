@@ -18,6 +18,9 @@ have curl      || need+=(curl)
 have openssl   || need+=(openssl)
 have script    || need+=(bsdutils)
 have zstd      || need+=(zstd)
+# `docker load` of bzip2 and xz archives (and such layers): the tools are spawned as streams
+have bzip2     || need+=(bzip2)
+have xz        || need+=(xz-utils)
 # `berth image bootstrap debian:SUITE`
 [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 # For the test suite: real registry clients and servers to interoperate with.
