@@ -257,7 +257,7 @@ export class EngineClient {
         const code = (err as { code?: string }).code;
         if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
           reject(new ConnectionError(this.host, err));
-        } else if (this.tls && ((err as { code?: string }).code?.startsWith('ERR_SSL') || (err as { code?: string }).code?.startsWith('ERR_TLS') || /certificate|self.signed|TLS|ECONNRESET|socket hang up/i.test(`${(err as { code?: string }).code} ${err.message}`))) {
+        } else if (this.tls && (/^ERR_(SSL|TLS)_|CERT|SIGNATURE|ECONNRESET/.test(code ?? '') || /certificate|socket hang up/i.test(err.message))) {
           reject(this.tlsFailure(err, path, opts.method ?? 'GET'));
         } else reject(err);
       });
