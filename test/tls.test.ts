@@ -198,6 +198,12 @@ describe('refused connections', () => {
       assert.doesNotMatch(r.stdout, /CONTAINER ID/, r.desc);
     });
 
+    it(`${cli}: the server's own certificate is no client certificate (extendedKeyUsage)`, T, async () => {
+      const r = await x(['--tlsverify', '--tlscacert', path.join(pki, 'ca.pem'), '--tlscert', path.join(pki, 'server-cert.pem'), '--tlskey', path.join(pki, 'server-key.pem'), '-H', tcpHost(), 'ps'], { env: bare() });
+      assert.equal(r.code, 1, r.desc);
+      assert.doesNotMatch(r.stdout, /CONTAINER ID/, r.desc);
+    });
+
     it(`${cli}: a daemon whose certificate the client's CA did not sign`, T, async () => {
       const r = await x(['--tlsverify', '--tlscacert', path.join(other, 'ca.pem'), '--tlscert', path.join(other, 'cert.pem'), '--tlskey', path.join(other, 'key.pem'), '-H', tcpHost(), 'ps'], { env: bare() });
       assert.equal(r.code, 1, r.desc);

@@ -280,9 +280,16 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       });
       if (tlsServer) {
-        tcp.on('tlsClientError', (err: Error, s: { remoteAddress?: string }) => {
+        tcp.on('connection', (raw: net.Socket) => {
+          // Known before the TLS socket is destroyed (it no longer has an address then).
+          const peer = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`;
+          (raw as net.Socket & { berthPeer?: string }).berthPeer = peer;
+        });
+        tcp.on('tlsClientError', (err: Error, s: { _parent?: { berthPeer?: string }; authorizationError?: string }) => {
           if (answerPlainHttp(err, s)) return;
-          if (cfg.logLevel === 'debug') log(`TLS handshake with ${s.remoteAddress ?? '?'} failed: ${err.message}`);
+          // A refused client certificate shows as authorizationError (e.g. CERT_SIGNATURE_FAILURE,
+          // INVALID_PURPOSE for a certificate without clientAuth), the socket then just closes.
+          if (cfg.logLevel === 'debug') log(`TLS handshake with ${s._parent?.berthPeer ?? '?'} failed: ${s.authorizationError ?? err.message}`);
         });
       }
       const hostname = u.hostname.replace(/^\[(.*)\]$/, '$1');
