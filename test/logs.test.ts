@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, waitFor, type CliName, type RunOptions } from './helpers/daemon.js';
-import { cleanupAndCheck } from './helpers/daemon.js';
+import { cleanupAndCheck, conmonsMatching } from './helpers/daemon.js';
 import { fails, lines, ok } from './helpers/assert.js';
 
 let d: TestDaemon;
@@ -93,10 +93,24 @@ for (const cli of CLIS) {
       ok(await x(['rm', id]));
     });
 
-    it('the default caps a log at 20 MB × 5 files; bad options are refused and create nothing', T, async () => {
-      const id = ok(await x(['create', 'busybox', 'true']));
-      assert.deepEqual((await d.api.inspect(id)).HostConfig.LogConfig, { Type: 'json-file', Config: { 'max-file': '5', 'max-size': '20m' } });
-      ok(await x(['rm', id]));
+    it('the default caps a log at 20 MB × 5 files without showing in inspect; bad options are refused and create nothing', T, async () => {
+      // As dockerd: inspect shows what the user set ({} when nothing); the cap is the engine's.
+      const id = ok(await x(['run', '-d', 'busybox', 'sleep', '60']));
+      assert.deepEqual((await d.api.inspect(id)).HostConfig.LogConfig, { Type: 'json-file', Config: {} });
+      const cmdline = (pid: number): string[] => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const [mon] = conmonsMatching(id);
+      assert.ok(mon, 'no conmon for the container');
+      const args = cmdline(mon);
+      assert.equal(args[args.indexOf('--log-size-max') + 1], '20000000', args.join(' '));
+      ok(await x(['rm', '-f', id]));
+      // A max-file without a max-size keeps what the user set in inspect, and the cap's size.
+      const id2 = ok(await x(['run', '-d', '--log-opt', 'max-file=100', 'busybox', 'sleep', '60']));
+      assert.deepEqual((await d.api.inspect(id2)).HostConfig.LogConfig, { Type: 'json-file', Config: { 'max-file': '100' } });
+      const [mon2] = conmonsMatching(id2);
+      assert.ok(mon2, 'no conmon for the second container');
+      const args2 = cmdline(mon2);
+      assert.equal(args2[args2.indexOf('--log-size-max') + 1], '20000000', args2.join(' '));
+      ok(await x(['rm', '-f', id2]));
       const before = ok(await x(['ps', '-aq'])).split('\n').filter(Boolean).length;
       fails(await x(['run', '--log-opt', 'max-size=abc', 'busybox', 'true']), 125, /failed to initialize logging driver: invalid size: 'abc'/);
       fails(await x(['run', '--log-opt', 'max-size=0', 'busybox', 'true']), 125, /max-size must be a positive number/);

@@ -2,11 +2,13 @@
 import { invalid, messageOf } from '../lib/errors.js';
 import type { ExecService, ExecConfig } from '../containers/exec.js';
 import { frame, hijack, parseDetachKeys, pipeAttach, STDOUT } from './streams.js';
-import { intParam, readJSON, sendEmpty, sendJSON, type Router } from './router.js';
+import { goFieldNames, intParam, readJSON, sendEmpty, sendJSON, type Router } from './router.js';
+
+const EXEC_FIELDS = ['AttachStdin', 'AttachStdout', 'AttachStderr', 'DetachKeys', 'Tty', 'Env', 'Cmd', 'Privileged', 'User', 'WorkingDir', 'ConsoleSize'] as const;
 
 export function registerExecRoutes(r: Router, execs: ExecService): void {
   r.add('POST', '/containers/{id}/exec', async (ctx) => {
-    const body = await readJSON<Partial<ExecConfig>>(ctx);
+    const body = goFieldNames(await readJSON<Partial<ExecConfig>>(ctx), EXEC_FIELDS);
     if (body.DetachKeys) {
       try {
         parseDetachKeys(body.DetachKeys);
@@ -19,17 +21,20 @@ export function registerExecRoutes(r: Router, execs: ExecService): void {
   });
 
   r.add('POST', '/exec/{id}/start', async (ctx) => {
-    const body = await readJSON<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] }>(ctx);
+    const body = goFieldNames(await readJSON<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] }>(ctx), ['Detach', 'Tty', 'ConsoleSize']);
     const rec = execs.get(ctx.params.id as string);
+    // As dockerd: the process gets a terminal when the exec was created with Tty; the start
+    // body's Tty only decides the stream's framing (docker-py sends Tty: false by default, and
+    // then reads the terminal's output in 8-byte frames).
     const tty = body.Tty ?? rec.Config.Tty;
     if (body.Detach) {
-      await execs.start(rec.ID, { tty });
+      await execs.start(rec.ID, {});
       sendEmpty(ctx, 200);
       return;
     }
     const attaching = rec.Config.AttachStdin || rec.Config.AttachStdout || rec.Config.AttachStderr;
     if (!attaching) {
-      const { done } = await execs.start(rec.ID, { tty });
+      const { done } = await execs.start(rec.ID, {});
       await done;
       sendEmpty(ctx, 200);
       return;
@@ -43,7 +48,6 @@ export function registerExecRoutes(r: Router, execs: ExecService): void {
     const holdEnd = (): Promise<unknown> => Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     try {
       const { done } = await execs.start(rec.ID, {
-        tty,
         ...(body.ConsoleSize ? { consoleSize: body.ConsoleSize } : {}),
         attach: (sock) => {
           conn = hijack(ctx, tty);
@@ -53,7 +57,7 @@ export function registerExecRoutes(r: Router, execs: ExecService): void {
             stdin: rec.Config.AttachStdin,
             stdout: rec.Config.AttachStdout,
             stderr: rec.Config.AttachStderr,
-            detachKeys: tty ? detachKeys : Buffer.alloc(0),
+            detachKeys: rec.Config.Tty ? detachKeys : Buffer.alloc(0),
             beforeEnd: holdEnd,
             onDetach: () => execs.detached(rec.ID),
           });

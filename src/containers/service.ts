@@ -35,7 +35,7 @@ import {
 import type { Runc } from '../runtime/runc.js';
 import { buildSpec, hostBoundingCapabilities, type NamespaceMode, type OciMount, type OciProcess, type Resources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
-import { DEFAULT_LOG_OPTS, logLimits, resolveLogConfig, type LogConfig } from '../runtime/logconfig.js';
+import { logLimits, resolveLogConfig, type LogConfig } from '../runtime/logconfig.js';
 import { buildContainer, mergeEnv, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
 import type { ContainerNetworking } from './networking.js';
 import { RestartManager } from './restart.js';
@@ -242,7 +242,7 @@ export class ContainerService {
     const endpoints = req.NetworkingConfig?.EndpointsConfig ?? undefined;
     this.o.network?.validateCreate(c.HostConfig.NetworkMode, endpoints, { bindings: c.HostConfig.PortBindings, exposed: c.Config.ExposedPorts });
     this.o.network?.validateLinks?.(c);
-    c.HostConfig.LogConfig = resolveLogConfig(req.HostConfig?.LogConfig, this.o.logDefaults ?? { Type: 'json-file', Config: DEFAULT_LOG_OPTS });
+    c.HostConfig.LogConfig = resolveLogConfig(req.HostConfig?.LogConfig, this.o.logDefaults ?? { Type: 'json-file', Config: {} });
     const dir = this.o.store.dir(id);
     await mkdirAll(dir, 0o710);
     t.mark('mkdir');
@@ -810,6 +810,10 @@ export class ContainerService {
         throw conflict(`cannot remove container "${c.Name}": container is paused and must be unpaused first`);
       }
       throw conflict(`cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
+    }
+    // Between an exit and the policy's restart dockerd counts the container as running too.
+    if (c.State.Restarting && !opts.force) {
+      throw conflict(`cannot remove container "${c.Name}": container is restarting: stop the container before removing or force remove`);
     }
     if (c.State.Running) {
       c.HasBeenManuallyStopped = true;

@@ -31,7 +31,7 @@ import { registerExecRoutes } from '../api/exec.js';
 import { ExecService } from '../containers/exec.js';
 import { HealthMonitor } from '../containers/health.js';
 import { LogRotator } from '../containers/logrotate.js';
-import { DEFAULT_LOG_OPTS, resolveLogConfig } from '../runtime/logconfig.js';
+import { resolveLogConfig } from '../runtime/logconfig.js';
 import { CommitService } from '../containers/commit.js';
 import { registerCommitRoutes } from '../api/commit.js';
 import { registerStatsRoutes } from '../api/stats.js';
@@ -104,7 +104,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   await networks.init();
   const logDefaults = resolveLogConfig(undefined, {
     Type: cfg.logDriver || 'json-file',
-    Config: cfg.logOpts ?? (cfg.logDriver && cfg.logDriver !== 'json-file' ? {} : DEFAULT_LOG_OPTS),
+    Config: cfg.logOpts ?? {},
   });
   const containers = new ContainerService({
     store,

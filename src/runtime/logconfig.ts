@@ -16,8 +16,17 @@ export interface LogConfig {
 /**
  * Berth's default when neither the container nor daemon.json sets a size: 20 MB × 5 files per
  * container (the limits of dockerd's `local` driver), so logs cannot fill the disk unnoticed.
+ * An engine default, like dockerd's own: it is applied where the log is written and read
+ * (`logLimits`), never stored in the container's LogConfig, so inspect shows what the user set
+ * (`{}` when nothing), as dockerd does.
  */
-export const DEFAULT_LOG_OPTS: Record<string, string> = { 'max-size': '20m', 'max-file': '5' };
+export const DEFAULT_LOG_OPTS: Readonly<Record<string, string>> = Object.freeze({ 'max-size': '20m', 'max-file': '5' });
+
+/** The options a json-file log is written with: the container's, and the default cap without a max-size. */
+export function effectiveLogOpts(lc: LogConfig): Record<string, string> {
+  if (lc.Type !== 'json-file' || 'max-size' in lc.Config) return lc.Config;
+  return { ...DEFAULT_LOG_OPTS, ...lc.Config };
+}
 
 const JSON_FILE_OPTS = new Set(['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag', 'mode', 'max-buffer-size']);
 
@@ -51,14 +60,15 @@ export function resolveLogConfig(own: Partial<LogConfig> | undefined, daemon: Lo
 
 /** The size cap (bytes; undefined = none) and number of files of a container's log. */
 export function logLimits(lc: LogConfig): { maxSize?: number; maxFile: number } {
+  const config = effectiveLogOpts(lc);
   let maxFile = 1;
-  const mf = lc.Config['max-file'];
+  const mf = config['max-file'];
   if (mf !== undefined) {
     maxFile = Number(mf);
     if (!/^-?\d+$/.test(mf)) throw invalid(`failed to initialize logging driver: strconv.Atoi: parsing ${JSON.stringify(mf)}: invalid syntax`);
     if (maxFile < 1) throw invalid('failed to initialize logging driver: max-file cannot be less than 1');
   }
-  const ms = lc.Config['max-size'];
+  const ms = config['max-size'];
   // Without max-size there is one unbounded file, whatever max-file says (as json-file).
   if (ms === undefined || ms === '-1') return { maxFile: 1 };
   let maxSize: number;
