@@ -68,6 +68,10 @@ export function buildOptionsFromQuery(q: URLSearchParams, headers: Record<string
   set('CpuQuota', numParam(q, 'cpuquota'));
   set('ShmSize', numParam(q, 'shmsize'));
   set('CpusetCpus', q.get('cpusetcpus') ?? undefined);
+  // `--add-host` (docker CLI) and docker-py's extra_hosts: one `extrahosts=host:ip` each, for
+  // the RUN containers' /etc/hosts.
+  const extraHosts = q.getAll('extrahosts').filter(Boolean);
+  if (extraHosts.length > 0) hostConfig.ExtraHosts = extraHosts;
   const secretsHeader = headers['x-berth-build-secrets'];
   const secrets: Record<string, Buffer> = {};
   if (typeof secretsHeader === 'string' && secretsHeader !== '') {
@@ -116,6 +120,7 @@ export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
     opts.signal = ac.signal;
     const context = await prepareContext({ body: ctx.req, ...(q.get('remote') ? { remote: q.get('remote') as string } : {}), dockerfile: opts.dockerfile, workDir: d.workDir });
     opts.dockerfile = context.dockerfile;
+    if (context.dockerfileText !== undefined) opts.dockerfileText = context.dockerfileText;
     res.writeHead(200, { 'Content-Type': 'application/json' });
     const write = (msg: unknown): void => {
       if (!res.destroyed) res.write(`${JSON.stringify(msg)}\r\n`);

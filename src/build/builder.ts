@@ -52,6 +52,8 @@ export interface BuildDeps {
 export interface BuildOptions {
   /** Dockerfile path inside the context. */
   dockerfile: string;
+  /** The Dockerfile's text, when the context no longer holds it (`.dockerignore` listed it). */
+  dockerfileText?: string;
   tags: string[];
   buildArgs: Record<string, string | null>;
   labels: Record<string, string>;
@@ -163,12 +165,14 @@ export class Builder {
   }
 
   async build(contextDir: string, o: BuildOptions, out: BuildSink): Promise<BuildResult> {
-    const dfPath = resolveInRoot(contextDir, o.dockerfile || 'Dockerfile');
     let text: string;
-    try {
-      text = await fs.readFile(dfPath, 'utf8');
-    } catch {
-      throw invalid(`Cannot locate specified Dockerfile: ${o.dockerfile || 'Dockerfile'}`);
+    if (o.dockerfileText !== undefined) text = o.dockerfileText;
+    else {
+      try {
+        text = await fs.readFile(resolveInRoot(contextDir, o.dockerfile || 'Dockerfile'), 'utf8');
+      } catch {
+        throw invalid(`Cannot locate specified Dockerfile: ${o.dockerfile || 'Dockerfile'}`);
+      }
     }
     const df = parseDockerfile(text);
     for (const t of o.tags) parseReference(t);
@@ -455,12 +459,29 @@ class BuildRun {
   }
 
   private async useCache(st: StageState, key: string, step: { createdBy: string; config?: RunConfig }): Promise<boolean> {
-    const hit = this.findCached(st, key) ?? (await this.fromCacheSources(st, key, step));
+    let hit = this.findCached(st, key);
+    // As dockerd's image cache with --cache-from: a local hit counts only when it is in the
+    // history of a cache source (so an unknown source means no cache at all).
+    if (hit && this.o.cacheFrom.length > 0 && !this.inCacheSources(hit.id)) hit = undefined;
+    hit = hit ?? (await this.fromCacheSources(st, key, step));
     if (!hit) return false;
     st.image = hit;
     st.config = clone(hit.config);
     this.out.stream(` ---> Using cache\n ---> ${shortId(hit.id)}\n`);
     return true;
+  }
+
+  /** Whether `id` is a `--cache-from` image or one of its parents. */
+  private inCacheSources(id: string): boolean {
+    const store = this.d.images.store;
+    for (const name of this.o.cacheFrom) {
+      const seen = new Set<string>();
+      for (let img = store.find(name); img && !seen.has(img.id); img = img.meta.parent ? store.byId(img.meta.parent) : undefined) {
+        if (img.id === id) return true;
+        seen.add(img.id);
+      }
+    }
+    return false;
   }
 
   /**
@@ -746,7 +767,11 @@ class BuildRun {
           this.d.containers.onNextStart(c.ID, (sock) => {
             if (!sock) return resolve();
             sock.on('data', (buf: Buffer) => {
-              if (buf.length > 1) this.out.stream(buf.subarray(1).toString('utf8'));
+              if (buf.length <= 1) return;
+              // conmon's attach socket: byte 3 is stderr, which dockerd's classic builder sends
+              // in red (its stderr writer wraps each write in \x1b[91m … \x1b[0m).
+              const text = buf.subarray(1).toString('utf8');
+              this.out.stream(buf[0] === 3 ? `\x1b[91m${text}\x1b[0m` : text);
             });
             sock.on('close', () => resolve());
             sock.on('end', () => resolve());
@@ -992,7 +1017,10 @@ async function mountArtifacts(upper: string, targets: string[]): Promise<Set<str
   return out;
 }
 
+/** A regular file whose first bytes are a tar or a compressed stream (ADD unpacks it; directories never). */
 async function isArchive(file: string): Promise<boolean> {
+  const st = await fs.lstat(file);
+  if (!st.isFile()) return false;
   const fh = await fs.open(file, 'r');
   try {
     const buf = Buffer.alloc(512);

@@ -18,6 +18,13 @@ export interface BuildContext {
   dir: string;
   /** The Dockerfile's path inside `dir`. */
   dockerfile: string;
+  /**
+   * The Dockerfile's text when `.dockerignore` excluded it: dockerd reads the Dockerfile, then
+   * removes it (and `.dockerignore`) from the context when the ignore file lists them, so
+   * `COPY .` never copies them (the docker CLI and docker-py list an out-of-context Dockerfile's
+   * `.dockerfile.<random>` there).
+   */
+  dockerfileText?: string;
   dispose(): Promise<void>;
 }
 
@@ -79,8 +86,8 @@ export async function prepareContext(o: { body: Readable; remote?: string; docke
       const tar = (await decompress(o.body)).pipe(padTar());
       await extractTar(tar, dir, { whiteouts: 'none', sameOwner: false, chown: { uid: 0, gid: 0 } });
     }
-    await applyIgnore(dir, dockerfile);
-    return { dir, dockerfile, dispose };
+    const dockerfileText = await applyIgnore(dir, dockerfile);
+    return { dir, dockerfile, dispose, ...(dockerfileText !== undefined ? { dockerfileText } : {}) };
   } catch (err) {
     await dispose();
     throw err;
@@ -111,10 +118,11 @@ async function looksLikeTar(b: Buffer): Promise<boolean> {
 }
 
 /**
- * Removes what `.dockerignore` excludes. The Dockerfile and the ignore file stay readable for
- * the builder even when listed (Docker keeps them too), but are never COPY sources then.
+ * Removes what `.dockerignore` excludes. The Dockerfile and the ignore file are read first and
+ * removed last, as dockerd's classic builder does (removeDockerfile): when listed, they are
+ * gone from the context, so never COPY sources; the Dockerfile's text is returned then.
  */
-async function applyIgnore(dir: string, dockerfile: string): Promise<void> {
+async function applyIgnore(dir: string, dockerfile: string): Promise<string | undefined> {
   let text: string | undefined;
   for (const name of [`${dockerfile}.dockerignore`, '.dockerignore']) {
     try {
@@ -124,7 +132,7 @@ async function applyIgnore(dir: string, dockerfile: string): Promise<void> {
       /* next */
     }
   }
-  if (text === undefined) return;
+  if (text === undefined) return undefined;
   const rules = parseIgnore(text);
   const keep = new Set([cleanRel(dockerfile), '.dockerignore']);
   const walk = async (rel: string): Promise<void> => {
@@ -145,4 +153,17 @@ async function applyIgnore(dir: string, dockerfile: string): Promise<void> {
     }
   };
   await walk('');
+  let dockerfileText: string | undefined;
+  const df = cleanRel(dockerfile);
+  if (isIgnored(rules, df)) {
+    try {
+      const p = resolveInRoot(dir, df);
+      dockerfileText = await fs.readFile(p, 'utf8');
+      await fs.rm(p, { force: true });
+    } catch {
+      /* no such Dockerfile: the builder reports it */
+    }
+  }
+  if (isIgnored(rules, '.dockerignore')) await fs.rm(resolveInRoot(dir, '.dockerignore'), { force: true }).catch(() => undefined);
+  return dockerfileText;
 }
