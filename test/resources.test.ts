@@ -5,10 +5,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, type CliName, type RunOptions } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
-import { exits, ok } from './helpers/assert.js';
+import { exits, lines, ok } from './helpers/assert.js';
 
 let d: TestDaemon;
 const V1 = fs.existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes');
@@ -126,6 +127,30 @@ for (const cli of CLIS) {
       assert.equal(ok(await x(['inspect', '-f', '{{.State.ExitCode}} {{.State.OOMKilled}}', name])), '0 true');
       assert.equal(ok(await x(['wait', name])), '0');
       ok(await x(['rm', name]));
+    });
+
+    it('--device creates the host node in the container; --device-cgroup-rule reaches devices.list', T, async () => {
+      // As dockerd: the node has the host's numbers, mode and owner, and the cgroup allows it.
+      const out = ok(await x(['run', '--rm', '--device', '/dev/null:/dev/mynull', '--device', '/dev/zero:/dev/myzero:r', 'busybox', 'sh', '-c',
+        'stat -c "%t:%T %a" /dev/mynull /dev/myzero; echo hi > /dev/mynull && head -c 2 /dev/myzero | od -An -tx1']));
+      assert.deepEqual(lines(out), ['1:3 666', '1:5 666', '00 00']);
+      const id = ok(await x(['run', '-d', '--device-cgroup-rule', 'c 1:3 rwm', '--device-cgroup-rule', 'b 7:* rw', '--device', '/dev/full:/dev/f', 'busybox', 'sleep', '300']));
+      const list = d.readCgroup('devices', id, 'devices.list').split('\n');
+      for (const rule of ['c 1:3 rwm', 'b 7:* rw', 'c 1:7 rwm', 'c 10:200 rwm']) assert.ok(list.includes(rule), `${rule} in ${list.join(', ')}`);
+      const hc = (await d.api.inspect(id)).HostConfig;
+      assert.deepEqual(hc.Devices, [{ PathOnHost: '/dev/full', PathInContainer: '/dev/f', CgroupPermissions: 'rwm' }]);
+      assert.deepEqual(hc.DeviceCgroupRules, ['c 1:3 rwm', 'b 7:* rw']);
+      ok(await x(['rm', '-f', id]));
+      // A directory gives every device node under it.
+      const dir = fs.mkdtempSync(`${d.root}/devdir-`);
+      fs.mkdirSync(`${dir}/sub`);
+      assert.equal(spawnSync('mknod', [`${dir}/sub/z`, 'c', '1', '5']).status, 0);
+      assert.equal(ok(await x(['run', '--rm', '--device', `${dir}:/dev/dd`, 'busybox', 'stat', '-c', '%n %t:%T', '/dev/dd/sub/z'])), '/dev/dd/sub/z 1:5');
+      fs.rmSync(dir, { recursive: true });
+      // A missing host device fails the start with dockerd's message.
+      const r = await x(['run', '--rm', '--device', '/dev/berth-no-such-device', 'busybox', 'true']);
+      assert.notEqual(r.code, 0, r.desc);
+      assert.match(r.stderr, /error gathering device information while adding custom device "\/dev\/berth-no-such-device": no such file or directory/, r.desc);
     });
 
     it('invalid values are refused', T, async () => {

@@ -8,7 +8,7 @@ import { decodeAuthHeader } from '../distribution/types.js';
 import { invalid, messageOf, notImplemented } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
 import { parseFilters } from '../containers/view.js';
-import { boolParam, sendJSON, type Router } from './router.js';
+import { boolParam, sendError, sendJSON, type Router } from './router.js';
 import { jsonParamTypeError, parseJSONValue } from './validate.js';
 
 export interface BuildApiDeps {
@@ -121,8 +121,14 @@ export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
     const context = await prepareContext({ body: ctx.req, ...(q.get('remote') ? { remote: q.get('remote') as string } : {}), dockerfile: opts.dockerfile, workDir: d.workDir });
     opts.dockerfile = context.dockerfile;
     if (context.dockerfileText !== undefined) opts.dockerfileText = context.dockerfileText;
-    res.writeHead(200, { 'Content-Type': 'application/json' });
+    // The status goes out with the first message: an error before any output (an empty or
+    // unparsable Dockerfile) is an HTTP error, as dockerd answers it; later ones go in the stream.
+    let started = false;
     const write = (msg: unknown): void => {
+      if (!started) {
+        started = true;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+      }
       if (!res.destroyed) res.write(`${JSON.stringify(msg)}\r\n`);
     };
     try {
@@ -142,6 +148,10 @@ export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
         for (const t of result.tags) write({ stream: `Successfully tagged ${familiarName(parseReference(t))}\n` });
       }
     } catch (err) {
+      if (!started) {
+        sendError(ctx, err);
+        return;
+      }
       const message = messageOf(err);
       const detail: Record<string, unknown> = { message };
       if (err instanceof BuildStepError) detail.code = err.code;

@@ -211,7 +211,12 @@ export function sendError(ctx: Ctx, err: unknown): void {
       ctx.res.destroy();
       return;
     }
-    ctx.res.writeHead(status, status === 304 ? {} : { 'Content-Type': type, ...(plain ? { 'X-Content-Type-Options': 'nosniff' } : {}) });
+    // With a length, as dockerd answers errors (docker-py reads a chunked answer as a stream and
+    // would not see the status).
+    ctx.res.writeHead(
+      status,
+      status === 304 ? {} : { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...(plain ? { 'X-Content-Type-Options': 'nosniff' } : {}) },
+    );
     ctx.res.end(body);
   } else {
     const reason = STATUS_CODES[status] ?? 'Error';

@@ -16,6 +16,8 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { long: 'cpu-shares', short: 'c', type: 'int', description: 'CPU shares (relative weight)' },
   { long: 'cpus', type: 'string', valueName: 'decimal', description: 'Number of CPUs' },
   { long: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { long: 'device', type: 'list', description: 'Add a host device to the container' },
+  { long: 'device-cgroup-rule', type: 'list', description: 'Add a rule to the cgroup allowed devices list' },
   { long: 'entrypoint', type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
   { long: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
   { long: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
@@ -241,6 +243,11 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
   if (capAdd.length) host.CapAdd = capAdd;
   if (capDrop.length) host.CapDrop = capDrop;
   if (flags.has('init')) host.Init = flags.bool('init');
+  const devices = flags.list('device').map(parseDevice);
+  if (devices.length) host.Devices = devices;
+  const rules = flags.list('device-cgroup-rule');
+  for (const r of rules) if (!/^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/.test(r)) throw new Error(`invalid argument "${r}" for "--device-cgroup-rule" flag: invalid device cgroup format '${r}'`);
+  if (rules.length) host.DeviceCgroupRules = rules;
   const volumeFlags = parseVolumeFlags({
     volumes: flags.list('volume'),
     mounts: flags.list('mount'),
@@ -340,4 +347,24 @@ function applyNetworkFlags(flags: ParsedFlags, body: ContainerCreateRequest, hos
   const links = flags.list('link').map((l) => (l.includes(':') ? l : `${l}:${l}`));
   if (links.length > 0) h.Links = links;
   body.NetworkingConfig = { EndpointsConfig: Object.keys(endpoint).length > 0 ? { [network]: endpoint } : {} };
+}
+
+/** `--device SRC[:DST][:PERMS]`, as the docker CLI parses it (DST defaults to SRC, PERMS to rwm). */
+export function parseDevice(spec: string): { PathOnHost: string; PathInContainer: string; CgroupPermissions: string } {
+  const parts = spec.split(':');
+  const validMode = (m: string): boolean => m.length > 0 && m.length <= 3 && /^[rwm]+$/.test(m);
+  let src = parts[0] ?? '';
+  let dst = '';
+  let perms = 'rwm';
+  if (parts.length === 3) {
+    dst = parts[1] as string;
+    perms = parts[2] as string;
+    if (!validMode(perms)) throw new Error(`invalid argument "${spec}" for "--device" flag: invalid device mode: ${perms}`);
+  } else if (parts.length === 2) {
+    if (validMode(parts[1] as string)) perms = parts[1] as string;
+    else dst = parts[1] as string;
+  } else if (parts.length !== 1) throw new Error(`invalid argument "${spec}" for "--device" flag: invalid device specification: ${spec}`);
+  if (!src.startsWith('/')) throw new Error(`invalid argument "${spec}" for "--device" flag: ${src} is not an absolute path`);
+  src = src.replace(/\/+$/, '') || '/';
+  return { PathOnHost: src, PathInContainer: dst || src, CgroupPermissions: perms };
 }

@@ -87,6 +87,8 @@ export interface HostConfig extends Resources {
   CapAdd?: string[];
   CapDrop?: string[];
   Init?: boolean;
+  Devices?: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }>;
+  DeviceCgroupRules?: string[];
   LogConfig?: { Type: string; Config: Record<string, string> };
   /** Initial console size [height, width] for TTY containers (API >= 1.42). */
   ConsoleSize?: [number, number];

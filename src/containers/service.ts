@@ -33,7 +33,8 @@ import {
   type MonitorPaths,
 } from '../runtime/monitor.js';
 import type { Runc } from '../runtime/runc.js';
-import { buildSpec, hostBoundingCapabilities, type NamespaceMode, type OciMount, type OciProcess, type Resources } from '../runtime/spec.js';
+import { deviceCgroupRule, devicesFromHostConfig } from '../runtime/devices.js';
+import { buildSpec, hostBoundingCapabilities, listHostDevices, type NamespaceMode, type OciMount, type OciProcess, type Resources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import { logLimits, resolveLogConfig, type LogConfig } from '../runtime/logconfig.js';
 import { buildContainer, mergeEnv, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
@@ -492,6 +493,11 @@ export class ContainerService {
       ...(h.Init === true && this.o.initBinary ? { init: this.o.initBinary } : {}),
       ...(h.MaskedPaths ? { maskedPaths: h.MaskedPaths } : {}),
       ...(h.ReadonlyPaths ? { readonlyPaths: h.ReadonlyPaths } : {}),
+      // As dockerd: --device nodes from the host, --device-cgroup-rule entries, and every host
+      // device for a privileged container.
+      devices: devicesFromHostConfig(h.Devices),
+      deviceCgroupRules: (h.DeviceCgroupRules ?? []).map(deviceCgroupRule),
+      ...(h.Privileged ? { privilegedDevices: listHostDevices() } : {}),
     });
   }
 

@@ -382,6 +382,7 @@ const DEFAULT_DEVICE_RULES: readonly OciDeviceCgroup[] = [
   { allow: true, type: 'c', major: 5, minor: 1, access: 'rwm' }, // /dev/console
   { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' }, // /dev/ptmx
   { allow: true, type: 'c', major: 136, access: 'rwm' }, // /dev/pts/*
+  { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }, // /dev/net/tun (dockerd allows it; no node)
 ];
 
 /* ------------------------------------------------------------------------------------------ */
