@@ -239,6 +239,25 @@ for (const cli of CLIS) {
       ok(await x(['rmi', a, b]));
     });
 
+    it('commit of a created (never started) or exited container needs no pause, with or without changes', T, async () => {
+      // As dockerd: the pause is only for a running container (it answered 409 / 500 before).
+      const created = ok(await x(['create', 'busybox', 'true']));
+      const t0 = now() - 0.5;
+      const a = ok(await x(['commit', created]));
+      const b = ok(await x(['commit', '-c', 'EXPOSE 8000', '-c', 'CMD ["sh"]', created]));
+      const acts = (await eventActions({ container: [created] }, t0)).map((e) => e.Action);
+      assert.deepEqual(acts.filter((e) => ['pause', 'unpause', 'commit'].includes(e)), ['commit', 'commit']);
+      const cfg = (await d.api.get(`/images/${b}/json`)).json().Config;
+      assert.deepEqual(cfg.Cmd, ['sh']);
+      assert.ok('8000/tcp' in cfg.ExposedPorts, JSON.stringify(cfg));
+      // A container that exits right after start (docker-py commits `touch /test` at once).
+      const quick = ok(await x(['run', '-d', 'busybox', 'touch', '/test']));
+      const c = ok(await x(['commit', quick]));
+      assert.equal(ok(await x(['run', '--rm', c, 'ls', '/test'])), '/test');
+      ok(await x(['rm', '-f', created, quick]));
+      ok(await x(['rmi', a, b, c]));
+    });
+
     it('events: replay with --since/--until, filters, --format', T, async () => {
       const t0 = now() - 0.5;
       const name = `ev-${cli}`;

@@ -71,9 +71,17 @@ export class Runc {
       while (Date.now() < deadline) {
         try {
           const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-          // 0 bytes: no writer (the init process is gone); data: the process is released.
-          released = bytesRead > 0;
-          break;
+          if (bytesRead > 0) {
+            // Data: the process is released.
+            released = true;
+            break;
+          }
+          // 0 bytes: no writer yet. runc init's blocked open of the FIFO completes only after
+          // our open wakes it, so under load a read can come first; giving up then closed the
+          // FIFO under init, whose write then killed it ("cannot start a container that has
+          // stopped"). Keep reading while init lives.
+          if (!(await this.initAlive(id))) break;
+          await new Promise((r) => setTimeout(r, 1));
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
           await new Promise((r) => setTimeout(r, 1));
@@ -88,6 +96,18 @@ export class Runc {
       return;
     }
     await fs.rm(fifo, { force: true });
+  }
+
+  /** Whether the container's init process (runc's state.json `init_process_pid`) is alive. */
+  private async initAlive(id: string): Promise<boolean> {
+    try {
+      const st = JSON.parse(await fs.readFile(path.join(this.stateDir(id), 'state.json'), 'utf8')) as { init_process_pid?: number };
+      if (!st.init_process_pid) return false;
+      process.kill(st.init_process_pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
