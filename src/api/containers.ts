@@ -5,13 +5,13 @@ import type { ContainerService, WaitCondition } from '../containers/service.js';
 import { containerChanges, exportContainer, getArchive, putArchive, statPath } from '../containers/files.js';
 import type { ListedPort } from '../network/portfilter.js';
 import { filterContainers, inspectContainer, listEntry, parseFilters, sizeRw } from '../containers/view.js';
-import { defaultHostConfig, type CreateRequest } from '../containers/create.js';
+import type { CreateRequest } from '../containers/create.js';
 import type { Container } from '../containers/types.js';
 import type { ImageStore } from '../images/store.js';
 import { readLog, parseTimeNs } from '../runtime/logs.js';
 import { rotatedLogs } from '../runtime/logconfig.js';
 import { logDetailsPrefix } from '../containers/logdetails.js';
-import { boolParam, goFieldNames, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
+import { boolParam, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
 import { frame, hijack, parseDetachKeys, pipeAttach, STDERR, STDOUT, streamContentType } from './streams.js';
 import * as path from 'node:path';
 
@@ -55,23 +55,6 @@ function sendStream(res: import('node:http').ServerResponse, body: import('node:
   });
 }
 
-
-/**
- * The create body's fields as dockerd's structs spell them: Go's JSON decoder matches keys
- * case-insensitively (docker-py sends `CPURealtimePeriod` for `CpuRealtimePeriod`).
- */
-const CREATE_FIELDS = [
-  'Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'ExposedPorts', 'Tty', 'OpenStdin',
-  'StdinOnce', 'Env', 'Cmd', 'Healthcheck', 'ArgsEscaped', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint', 'NetworkDisabled',
-  'MacAddress', 'OnBuild', 'Labels', 'StopSignal', 'StopTimeout', 'Shell', 'HostConfig', 'NetworkingConfig',
-] as const;
-const HOST_CONFIG_FIELDS = [
-  ...Object.keys(defaultHostConfig()),
-  'Mounts', 'Tmpfs', 'Sysctls', 'ConsoleSize', 'Annotations', 'StorageOpt', 'KernelMemory', 'KernelMemoryTCP', 'CpuCount',
-  'CpuPercent', 'IOMaximumIOps', 'IOMaximumBandwidth', 'BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps',
-  'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'DeviceRequests', 'Links', 'Init', 'MaskedPaths', 'ReadonlyPaths',
-];
-
 export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   const svc = d.containers;
 
@@ -112,10 +95,8 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   });
 
   r.add('POST', '/containers/create', async (ctx) => {
-    const body = goFieldNames(await readJSON<Record<string, unknown>>(ctx), CREATE_FIELDS);
-    const { NetworkingConfig, ...config } = body;
-    let { HostConfig } = body;
-    if (HostConfig && typeof HostConfig === 'object' && !Array.isArray(HostConfig)) HostConfig = goFieldNames(HostConfig as Record<string, unknown>, HOST_CONFIG_FIELDS);
+    const body = await readJSON<Record<string, unknown>>(ctx);
+    const { HostConfig, NetworkingConfig, ...config } = body;
     if (HostConfig !== undefined && (typeof HostConfig !== 'object' || HostConfig === null || Array.isArray(HostConfig))) {
       throw invalid('json: cannot unmarshal HostConfig');
     }

@@ -2,13 +2,11 @@
 import { invalid, messageOf } from '../lib/errors.js';
 import type { ExecService, ExecConfig } from '../containers/exec.js';
 import { frame, hijack, parseDetachKeys, pipeAttach, STDOUT } from './streams.js';
-import { goFieldNames, intParam, readJSON, sendEmpty, sendJSON, type Router } from './router.js';
-
-const EXEC_FIELDS = ['AttachStdin', 'AttachStdout', 'AttachStderr', 'DetachKeys', 'Tty', 'Env', 'Cmd', 'Privileged', 'User', 'WorkingDir', 'ConsoleSize'] as const;
+import { intParam, readJSON, sendEmpty, sendJSON, type Router } from './router.js';
 
 export function registerExecRoutes(r: Router, execs: ExecService): void {
   r.add('POST', '/containers/{id}/exec', async (ctx) => {
-    const body = goFieldNames(await readJSON<Partial<ExecConfig>>(ctx), EXEC_FIELDS);
+    const body = await readJSON<Partial<ExecConfig>>(ctx);
     if (body.DetachKeys) {
       try {
         parseDetachKeys(body.DetachKeys);
@@ -21,7 +19,7 @@ export function registerExecRoutes(r: Router, execs: ExecService): void {
   });
 
   r.add('POST', '/exec/{id}/start', async (ctx) => {
-    const body = goFieldNames(await readJSON<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] }>(ctx), ['Detach', 'Tty', 'ConsoleSize']);
+    const body = await readJSON<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] }>(ctx);
     const rec = execs.get(ctx.params.id as string);
     // As dockerd: the process gets a terminal when the exec was created with Tty; the start
     // body's Tty only decides the stream's framing (docker-py sends Tty: false by default, and

@@ -268,22 +268,6 @@ export async function readJSON<T>(ctx: Ctx): Promise<T> {
   return v as T;
 }
 
-/**
- * Go's encoding/json matches an object's keys to struct fields case-insensitively (dockerd reads
- * docker-py's `detachKeys` as `DetachKeys`): renames `body`'s top-level keys that match one of
- * `fields` that way to the field's own spelling (an exact match wins).
- */
-export function goFieldNames<T extends object>(body: T, fields: readonly string[]): T {
-  const out: Record<string, unknown> = {};
-  const byLower = new Map(fields.map((f) => [f.toLowerCase(), f]));
-  for (const [k, v] of Object.entries(body)) {
-    const f = byLower.get(k.toLowerCase());
-    if (f === undefined) out[k] = v;
-    else if (f === k || !(f in body)) out[f] = v;
-  }
-  return out as T;
-}
-
 export function boolParam(q: URLSearchParams, name: string, dflt = false): boolean {
   const v = q.get(name);
   if (v === null) return dflt;
