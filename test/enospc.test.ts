@@ -1,9 +1,9 @@
 /**
  * A full disk: berthd's data root is a small ext4 file system on a loop device, filled to the last
  * block; then tag, rmi, commit, pause, unpause, create, network create, volume create and load
- * each fail with "no space left on device" and change nothing — not the API's listings, not
- * inspect, not the records a restarted daemon reads. `rm -f` goes through (as with dockerd: it
- * writes nothing and frees space) and leaves nothing behind. The loop device and its image are
+ * (and start, update, rename, import) each fail with "no space left on device" and change
+ * nothing — not the API's listings, not inspect, not the records a restarted daemon reads.
+ * `stop` and `rm -f` go through (as with dockerd: an exit is a fact, a removal frees space). The loop device and its image are
  * removed even when a case fails.
  */
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DOCKER, HAVE_DOCKER, TestDaemon, cleanupAndCheck, processAlive, type RunResult } from './helpers/daemon.js';
+import { DOCKER, HAVE_DOCKER, TestDaemon, cleanupAndCheck, mountsUnder, processAlive, type RunResult } from './helpers/daemon.js';
 import { ok } from './helpers/assert.js';
 
 let d: TestDaemon | undefined;
@@ -126,6 +126,8 @@ after(async () => {
 describe('a full data root: failed operations change nothing', () => {
   let running = '';
   let paused = '';
+  let created = '';
+  let stopping = '';
   let loadTar = '';
   let before: Record<string, unknown> = {};
 
@@ -136,6 +138,8 @@ describe('a full data root: failed operations change nothing', () => {
     ok(await dm.docker(['exec', running, 'sh', '-c', 'echo data > /committed-file']));
     paused = ok(await dm.docker(['run', '-d', '--name', `en-paused-${suffix}`, 'busybox', 'sleep', '300']));
     ok(await dm.docker(['pause', paused]));
+    created = ok(await dm.docker(['create', '--name', `en-created-${suffix}`, 'busybox', 'sleep', '300']));
+    stopping = ok(await dm.docker(['run', '-d', '--name', `en-stop-${suffix}`, 'busybox', 'sleep', '300']));
     // An image whose layer the store does not have, saved outside the data root, for `load`.
     ok(await dm.docker(['run', '--name', `en-src-${suffix}`, 'busybox', 'sh', '-c', 'echo load > /load-file']));
     ok(await dm.docker(['commit', `en-src-${suffix}`, `crash/load:${suffix}`]));
@@ -143,7 +147,8 @@ describe('a full data root: failed operations change nothing', () => {
     ok(await dm.docker(['save', '-o', loadTar, `crash/load:${suffix}`]));
     ok(await dm.docker(['rm', `en-src-${suffix}`]));
     ok(await dm.docker(['rmi', `crash/load:${suffix}`]));
-    before = await snapshot(dm, [running, paused]);
+    fs.writeFileSync(path.join(imgDir, 'rootfs.tar'), spawnSync('tar', ['-C', '/etc', '-c', 'hostname', 'os-release']).stdout);
+    before = await snapshot(dm, [running, paused, created]);
     assert.equal(dm.readCgroup('freezer', paused, 'freezer.state'), 'FROZEN');
     fill();
   });
@@ -152,14 +157,14 @@ describe('a full data root: failed operations change nothing', () => {
     const dm = d as TestDaemon;
     assertNoSpace(await dm.docker(['tag', 'busybox', `crash/t1:${suffix}`]));
     assertNoSpace(await dm.docker(['rmi', `crash/keep:${suffix}`]));
-    assert.deepEqual(await snapshot(dm, [running, paused]), before);
+    assert.deepEqual(await snapshot(dm, [running, paused, created]), before);
   });
 
   it('commit fails, leaves no image and the container running, not paused', { timeout: 60_000 }, async () => {
     const dm = d as TestDaemon;
     assertNoSpace(await dm.docker(['commit', running, `crash/c1:${suffix}`]));
     assert.equal(dm.readCgroup('freezer', running, 'freezer.state'), 'THAWED');
-    assert.deepEqual(await snapshot(dm, [running, paused]), before);
+    assert.deepEqual(await snapshot(dm, [running, paused, created]), before);
   });
 
   it('pause and unpause fail and leave the freezer as it was', { timeout: 60_000 }, async () => {
@@ -168,7 +173,7 @@ describe('a full data root: failed operations change nothing', () => {
     assert.equal(dm.readCgroup('freezer', running, 'freezer.state'), 'THAWED');
     assertNoSpace(await dm.docker(['unpause', paused]));
     assert.equal(dm.readCgroup('freezer', paused, 'freezer.state'), 'FROZEN');
-    assert.deepEqual(await snapshot(dm, [running, paused]), before);
+    assert.deepEqual(await snapshot(dm, [running, paused, created]), before);
   });
 
   it('create, network create and volume create fail and make nothing', { timeout: 60_000 }, async () => {
@@ -178,13 +183,40 @@ describe('a full data root: failed operations change nothing', () => {
     assertNoSpace(await dm.docker(['network', 'create', '--subnet', subnet, '-o', `com.docker.network.bridge.name=${bridge}`, `en-net-${suffix}`]));
     assert.notEqual(sh('ip', ['link', 'show', bridge]).code, 0, `bridge ${bridge} is not left behind`);
     assertNoSpace(await dm.docker(['volume', 'create', `en-vol-${suffix}`]));
-    assert.deepEqual(await snapshot(dm, [running, paused]), before);
+    assert.deepEqual(await snapshot(dm, [running, paused, created]), before);
+  });
+
+  it('start, update and rename fail and change nothing', { timeout: 60_000 }, async () => {
+    const dm = d as TestDaemon;
+    const r = await dm.docker(['start', created]);
+    const st = fs.statfsSync(dataRoot);
+    assert.match(r.stderr, /no space left on device/, `${r.desc}\nfree blocks: ${st.bfree}, available: ${st.bavail}`);
+    assert.notEqual(r.code, 0);
+    const runcState = path.join(dm.execRoot, 'runc', created);
+    assert.ok(!fs.existsSync(runcState), 'no runtime state of the failed start');
+    assert.deepEqual(mountsUnder(path.join(dm.execRoot, 'containers', created)), [], 'no rootfs mount of the failed start');
+    const limit = dm.readCgroup('memory', running, 'memory.limit_in_bytes');
+    assertNoSpace(await dm.docker(['update', '--memory', '64m', '--memory-swap', '128m', running]));
+    assert.equal(dm.readCgroup('memory', running, 'memory.limit_in_bytes'), limit, 'the cgroup keeps its limit');
+    assert.equal((await dm.api.inspect(running)).HostConfig.Memory, 0);
+    assertNoSpace(await dm.docker(['rename', created, `en-renamed-${suffix}`]));
+    assertNoSpace(await dm.docker(['import', path.join(imgDir, 'rootfs.tar'), `crash/imp:${suffix}`]));
+    assert.deepEqual(await snapshot(dm, [running, paused, created]), before);
+  });
+
+  it('stop on a full disk stops the container (the exit is applied again after a restart)', { timeout: 60_000 }, async () => {
+    const dm = d as TestDaemon;
+    const pid = (await dm.state(stopping)).Pid as number;
+    ok(await dm.docker(['stop', '-t', '1', stopping]));
+    const s = await dm.state(stopping);
+    assert.equal(s.Status, 'exited');
+    assert.ok(!processAlive(pid));
   });
 
   it('load fails and leaves no layer, blob or ingest', { timeout: 60_000 }, async () => {
     const dm = d as TestDaemon;
     assertNoSpace(await dm.docker(['load', '-i', loadTar]));
-    assert.deepEqual(await snapshot(dm, [running, paused]), before);
+    assert.deepEqual(await snapshot(dm, [running, paused, created]), before);
     assert.deepEqual(dirNames(path.join(dataRoot, 'content', 'ingest')), [], 'ingest is empty');
     assert.deepEqual(dirNames(path.join(dataRoot, 'layers')).filter((n) => n.startsWith('tmp-')), [], 'no half-made layer');
   });
@@ -194,9 +226,12 @@ describe('a full data root: failed operations change nothing', () => {
     free();
     await dm.stop();
     d = await TestDaemon.start({ reuse: dm });
-    assert.deepEqual(await snapshot(d, [running, paused]), before);
+    assert.deepEqual(await snapshot(d, [running, paused, created]), before);
     assert.equal(d.readCgroup('freezer', paused, 'freezer.state'), 'FROZEN');
     assert.equal(d.readCgroup('freezer', running, 'freezer.state'), 'THAWED');
+    const st = await d.state(stopping);
+    assert.equal(st.Status, 'exited', 'the stop made on a full disk holds after a restart');
+    assert.equal(st.ExitCode, 137);
     // And with space again, the same operations work.
     ok(await d.docker(['tag', 'busybox', `crash/t1:${suffix}`]));
     ok(await d.docker(['unpause', paused]));

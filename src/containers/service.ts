@@ -405,9 +405,9 @@ export class ContainerService {
         throw startError(err);
       }
       t.mark('runc-start');
-      started = true;
       const now = new Date().toISOString();
-      Object.assign(c.State, {
+      const state: Container['State'] = {
+        ...c.State,
         Status: 'running',
         Running: true,
         Paused: false,
@@ -419,15 +419,27 @@ export class ContainerService {
         Error: '',
         StartedAt: now,
         FinishedAt: c.State.FinishedAt,
-      });
+      };
+      try {
+        await this.o.store.save({ ...c, State: state, MonitorPid: mon.monitorPid, HasBeenStartedBefore: true });
+      } catch (err) {
+        // The record cannot say it runs (a full disk): the start is undone, so it fails whole.
+        await this.killMonitor(c);
+        await this.o.runc.delete(c.ID, true).catch(() => undefined);
+        await this.o.exits.consume(c.ID);
+        throw err;
+      }
+      started = true;
+      Object.assign(c.State, state);
       c.MonitorPid = mon.monitorPid;
       c.HasBeenStartedBefore = true;
-      await this.o.store.save(c);
       t.mark('save');
       t.end();
       this.event(c, 'start');
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
       if (!started) {
+        err = await this.diskFullError(caught, c);
         await this.o.network?.release(c).catch(() => undefined);
         await this.o.mounts.release(c.ID, layout.target).catch(() => undefined);
         await this.o.volumeMounts?.teardown(c).catch(() => undefined);
@@ -443,6 +455,18 @@ export class ContainerService {
       }
       throw err;
     }
+  }
+
+  /**
+   * A start that fails on a full data root says so: overlayfs mounts the rootfs read-only when it
+   * cannot make its work dir, and runc then reports a read-only file system.
+   */
+  private async diskFullError(err: unknown, c: Container): Promise<unknown> {
+    const msg = messageOf(err);
+    if (/no space left on device/.test(msg)) return err;
+    const st = await fs.statfs(this.o.store.dir(c.ID)).catch(() => undefined);
+    if (!st || st.bavail * st.bsize >= 1 << 20) return err;
+    return system(`${msg.replace(/: unknown$/, '')}: no space left on device`, err);
   }
 
   private specFor(c: Container, rootfs: string, extra?: MountSetup): ReturnType<typeof buildSpec> {
@@ -665,9 +689,12 @@ export class ContainerService {
       return;
     }
     if (!c.State.Running) throw notModified();
-    c.HasBeenManuallyStopped = true;
-    await this.o.store.save(c);
     const sig = parseSignal(opts.signal ?? c.Config.StopSignal, 'SIGTERM');
+    // Best-effort when the disk is full: the stop goes on (an exit is a fact; it writes again).
+    await this.o.store
+      .save({ ...c, HasBeenManuallyStopped: true })
+      .catch((err: unknown) => process.emitWarning(`container ${c.ID.slice(0, 12)}: stop not recorded: ${messageOf(err)}`));
+    c.HasBeenManuallyStopped = true;
     const timeout = opts.timeout ?? c.Config.StopTimeout ?? 10;
     const exited = this.wait(c.ID, 'not-running');
     if (timeout !== 0) {
@@ -963,14 +990,19 @@ export class ContainerService {
         }
         next.RestartPolicy = validateRestartPolicy(body.RestartPolicy, false);
       }
+      // The record first (a full disk fails here and changes nothing), then the cgroup; when the
+      // runtime refuses, the record is put back.
+      await this.o.store.save({ ...c, HostConfig: next });
       if (c.State.Running) {
         const resources = resourcesToRuncUpdate(resourcesOf(next), { swapAccounting: swapAccounting() });
-        await this.o.runc.update(c.ID, resources).catch((err: unknown) => {
+        try {
+          await this.o.runc.update(c.ID, resources);
+        } catch (err) {
+          await this.o.store.save(c).catch(() => undefined);
           throw invalid(`Cannot update container ${c.ID}: ${messageOf(err)}`);
-        });
+        }
       }
       c.HostConfig = next;
-      await this.o.store.save(c);
     });
     this.event(c, 'update');
     return warnings;
