@@ -267,6 +267,19 @@ describe('kill -9 of berthd in the middle of other operations', () => {
     }
   });
 
+  it('rm -f of 5 running containers: each is gone or whole', { timeout: 180_000 }, async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(ok(await d.docker(['run', '-d', '--name', `cr-rmf-${suffix}-${i}`, 'busybox', 'sleep', '300'])));
+    const rms = ids.map((id) => d.docker(['rm', '-f', id]));
+    await sleep(Math.floor(Math.random() * 300));
+    await crashAndRestart();
+    await Promise.all(rms);
+    await assertReconciled('rm -f');
+    await removeAll();
+    assert.deepEqual(runcList(), [], 'no runc container left');
+    assert.equal(conmonsMatching(d.execRoot).length, 0, 'no conmon left');
+  });
+
   it('an rm -v: finished with its anonymous volumes, or not begun', { timeout: 180_000 }, async () => {
     // Many files in the volume, so its removal takes a while.
     const id = ok(await d.docker(['run', '--name', `cr-rmv-${suffix}`, '-v', '/anon', 'busybox', 'sh', '-c', 'cd /anon && for i in $(seq 1 4000); do echo $i > f$i; done']));

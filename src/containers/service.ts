@@ -1157,6 +1157,7 @@ export class ContainerService {
       for (const c of this.o.store.list()) {
         await this.recoverOne(c).catch((err: unknown) => process.emitWarning(`recovery of ${c.ID.slice(0, 12)}: ${messageOf(err)}`));
       }
+      await this.removeOrphanRuntimes();
     } finally {
       this.recovery = undefined;
     }
@@ -1230,6 +1231,31 @@ export class ContainerService {
     await this.o.store.save(c);
   }
 
+  /**
+   * Monitors, `runc create` processes and runc containers of IDs with no record (a removal the
+   * crash cut after the record went): ended, so nothing runs that no container owns.
+   */
+  private async removeOrphanRuntimes(): Promise<void> {
+    const ids = new Set([...(this.recovery?.monitors.keys() ?? []), ...(this.recovery?.creates.keys() ?? [])]);
+    for (const name of await fs.readdir(this.o.runc.opts.root).catch(() => [] as string[])) if (/^[0-9a-f]{64}$/.test(name)) ids.add(name);
+    for (const id of ids) {
+      if (this.o.store.find(id)) continue;
+      for (const pid of [...(this.recovery?.monitors.get(id) ?? []), ...(this.recovery?.creates.get(id) ?? [])]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      await this.o.runc.delete(id, true).catch(() => undefined);
+      await killCgroup(`${this.o.cgroupParent.replace(/\/$/, '')}/${id}`);
+      await fs.rm(this.o.runc.stateDir(id), { recursive: true, force: true });
+      await this.o.mounts.forceRelease(id, path.join(this.runDir(id), 'rootfs')).catch(() => undefined);
+      await fs.rm(this.runDir(id), { recursive: true, force: true });
+      await this.o.exits.consume(id);
+    }
+  }
+
   /** A container frozen by a `commit` that a crash interrupted is thawed. */
   private async thawAfterCommit(c: Container): Promise<void> {
     const marker = this.commitPausedMarker(c.ID);
@@ -1287,6 +1313,9 @@ export class ContainerService {
     }
     if (hasState || creating) await this.o.runc.delete(c.ID, true).catch(() => undefined);
     await killCgroup(this.cgroupsPath(c));
+    // A state dir `runc create` had only begun (no state.json): runc cannot delete what it cannot
+    // load, and the next `runc create` would refuse the ID. Nothing of it runs any more.
+    if (await this.o.runc.hasState(c.ID)) await fs.rm(this.o.runc.stateDir(c.ID), { recursive: true, force: true });
     await this.o.exits.consume(c.ID);
     await this.o.mounts.forceRelease(c.ID, image ? this.rootfsLayout(c, image).target : target);
     await this.o.volumeMounts?.teardown(c).catch(() => undefined);
