@@ -53,7 +53,8 @@ describe('live restore after kill -9 of berthd', () => {
     // The ender exits while no daemon runs; its monitor records the exit and goes away.
     fs.writeFileSync(`${d.execRoot}/containers/${ender}/rootfs/tmp/go`, '');
     await waitFor(() => !processAlive(enderPid), { timeout: 15_000, what: 'the ender to exit' });
-    assert.ok(fs.existsSync(`${d.execRoot}/exits/${ender}`), 'conmon wrote the exit file');
+    // conmon writes the exit file after it reaps the process: a moment after the process is gone.
+    await waitFor(() => fs.existsSync(`${d.execRoot}/exits/${ender}`), { timeout: 10_000, what: 'conmon to write the exit file' });
     assert.ok(processAlive(sleeperPid));
   });
 
