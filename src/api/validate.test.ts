@@ -72,6 +72,26 @@ describe('request bodies against the Engine API schema', () => {
     assert.equal(syntax('{"Image":"busybox",}'), "invalid character '}' looking for beginning of object key string");
     assert.equal(syntax('{"Image":"busybox" "x"}'), `invalid character '"' after object key:value pair`);
     assert.equal(syntax('[1 2]'), "invalid character '2' after array element");
+    // more of dockerd 20.10's answers, byte for byte
+    const go: Array<[string, string]> = [
+      ['{"a":tru}', "invalid character '}' in literal true (expecting 'e')"],
+      ['{"a":fals}', "invalid character '}' in literal false (expecting 'e')"],
+      ['{"a":1.}', "invalid character '}' after decimal point in numeric literal"],
+      ['{"a":-}', "invalid character '}' in numeric literal"],
+      ['{"a":1e+}', "invalid character '}' in exponent of numeric literal"],
+      ['{"a" 1}', "invalid character '1' after object key"],
+      ['{"a":"\\q"}', "invalid character 'q' in string escape code"],
+      ['{"a":"\\u12g4"}', "invalid character 'g' in \\u hexadecimal character escape"],
+      ['{"a":"b\u0001c"}', "invalid character '\\x01' in string literal"],
+      ['{"a":01}', "invalid character '1' after object key:value pair"],
+      ["{'a':1}", "invalid character '\\'' looking for beginning of object key string"],
+      ['[1,]', "invalid character ']' looking for beginning of value"],
+      ['{"a":"x"]', "invalid character ']' after object key:value pair"],
+      ['{"a":\u007f}', "invalid character '\\x7f' looking for beginning of value"],
+      ['{"a":nul', 'unexpected EOF'],
+      ['x', "invalid character 'x' looking for beginning of value"],
+    ];
+    for (const [text, want] of go) assert.equal(syntax(text), want, text);
     assert.deepEqual(parseJSONValue('{"Image":"busybox"}{"x":1}'), { Image: 'busybox' });
     const deep = `{"Labels":${'['.repeat(10_001)}${']'.repeat(10_001)}}`;
     assert.equal(syntax(deep), 'exceeded max depth');

@@ -77,32 +77,145 @@ function depthOf(text: string): number {
   return max;
 }
 
-const quoteChar = (c: string | undefined): string => {
-  if (c === undefined) return '';
-  if (c === "'") return "'\\''";
-  const code = c.charCodeAt(0);
-  if (code < 0x20) return `'\\x${code.toString(16).padStart(2, '0')}'`;
-  return `'${c}'`;
-};
+/** Go's quoteChar: a byte as strconv.Quote shows it, in single quotes. */
+function goQuote(c: number): string {
+  if (c === 0x27) return "'\\''";
+  if (c === 0x22) return `'"'`;
+  if (c === 0x5c) return "'\\\\'";
+  const named: Record<number, string> = { 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r' };
+  if (named[c]) return `'\\${named[c]}'`;
+  if (c < 0x20 || c === 0x7f) return `'\\x${c.toString(16).padStart(2, '0')}'`;
+  if (c >= 0x80 && c < 0xa0) return `'\\u00${c.toString(16).padStart(2, '0')}'`;
+  return `'${String.fromCharCode(c)}'`;
+}
 
-/** Go's syntax-error text for what V8's JSON.parse reported. */
-function goSyntaxError(text: string, err: Error): string {
-  const msg = err.message;
-  const pos = /at position (\d+)/.exec(msg);
-  const at = pos ? Number(pos[1]) : -1;
-  const ch = at >= 0 ? quoteChar(text[at]) : '';
-  if (/Unexpected end of JSON input|Unterminated string/.test(msg) || at >= text.length) return 'unexpected EOF';
-  if (/Expected property name or '\}'|Expected double-quoted property name/.test(msg)) return `invalid character ${ch} looking for beginning of object key string`;
-  if (/Expected ',' or '\}' after property value/.test(msg)) return `invalid character ${ch} after object key:value pair`;
-  if (/Expected ',' or '\]' after array element/.test(msg)) return `invalid character ${ch} after array element`;
-  if (/Expected ':' after property name/.test(msg)) return `invalid character ${ch} after object key`;
-  if (/Bad escaped character/.test(msg)) return `invalid character ${ch} in string escape code`;
-  if (/Bad control character/.test(msg)) return `invalid character ${ch} in string literal`;
-  if (/Exponent part is missing|Unterminated fractional number|No number after minus sign/.test(msg)) return `invalid character ${ch} in numeric literal`;
-  if (at >= 0) return `invalid character ${ch} looking for beginning of value`;
-  const token = /^Unexpected token '(.)'/su.exec(msg);
-  if (token) return `invalid character ${quoteChar(token[1])} looking for beginning of value`;
-  return 'unexpected EOF';
+/**
+ * Go's syntax-error text for JSON that JSON.parse refused: a re-scan of the bytes with the states
+ * of encoding/json's scanner (only run on failure). Undefined when Go would take the text.
+ */
+export function goSyntaxError(text: string): string | undefined {
+  const b = Buffer.from(text, 'utf8');
+  const n = b.length;
+  let i = 0;
+  const stack: number[] = []; // 0x7b object, 0x5b array
+  const EOF = 'unexpected EOF';
+  const bad = (where: string): string => `invalid character ${goQuote(b[i] as number)} ${where}`;
+  const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
+  const isHex = (c: number): boolean => isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+  const scanString = (): string | undefined => {
+    for (i++; ; ) {
+      if (i >= n) return EOF;
+      const c = b[i] as number;
+      if (c === 0x22) {
+        i++;
+        return undefined;
+      }
+      if (c === 0x5c) {
+        i++;
+        if (i >= n) return EOF;
+        const e = b[i] as number;
+        if ('bfnrt"\\/'.includes(String.fromCharCode(e))) i++;
+        else if (e === 0x75) {
+          i++;
+          for (let k = 0; k < 4; k++, i++) {
+            if (i >= n) return EOF;
+            if (!isHex(b[i] as number)) return bad('in \\u hexadecimal character escape');
+          }
+        } else return bad('in string escape code');
+      } else if (c < 0x20) return bad('in string literal');
+      else i++;
+    }
+  };
+  const scanNumber = (): string | undefined => {
+    if (b[i] === 0x2d) {
+      i++;
+      if (i >= n) return EOF;
+      if (!isDigit(b[i])) return bad('in numeric literal');
+    }
+    if (b[i] === 0x30) i++;
+    else while (isDigit(b[i])) i++;
+    if (b[i] === 0x2e) {
+      i++;
+      if (i >= n) return EOF;
+      if (!isDigit(b[i])) return bad('after decimal point in numeric literal');
+      while (isDigit(b[i])) i++;
+    }
+    if (b[i] === 0x65 || b[i] === 0x45) {
+      i++;
+      if (b[i] === 0x2b || b[i] === 0x2d) i++;
+      if (i >= n) return EOF;
+      if (!isDigit(b[i])) return bad('in exponent of numeric literal');
+      while (isDigit(b[i])) i++;
+    }
+    return undefined;
+  };
+  const scanLiteral = (word: string): string | undefined => {
+    for (let k = 0; k < word.length; k++, i++) {
+      if (i >= n) return EOF;
+      if (b[i] !== word.charCodeAt(k)) return bad(`in literal ${word} (expecting ${goQuote(word.charCodeAt(k))})`);
+    }
+    return undefined;
+  };
+  type State = 'value' | 'valueOrEnd' | 'keyOrEnd' | 'key' | 'colon' | 'after';
+  let st: State = 'value';
+  for (;;) {
+    while (i < n && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0a || b[i] === 0x0d)) i++;
+    if (st === 'after' && stack.length === 0) return undefined;
+    if (i >= n) return EOF;
+    const c = b[i] as number;
+    let r: string | undefined;
+    switch (st) {
+      case 'valueOrEnd':
+      case 'value':
+        if (st === 'valueOrEnd' && c === 0x5d) {
+          i++;
+          stack.pop();
+          st = 'after';
+        } else if (c === 0x7b || c === 0x5b) {
+          stack.push(c);
+          i++;
+          st = c === 0x7b ? 'keyOrEnd' : 'valueOrEnd';
+        } else {
+          if (c === 0x22) r = scanString();
+          else if (c === 0x2d || isDigit(c)) r = scanNumber();
+          else if (c === 0x74) r = scanLiteral('true');
+          else if (c === 0x66) r = scanLiteral('false');
+          else if (c === 0x6e) r = scanLiteral('null');
+          else return bad('looking for beginning of value');
+          if (r) return r;
+          st = 'after';
+        }
+        break;
+      case 'keyOrEnd':
+      case 'key':
+        if (st === 'keyOrEnd' && c === 0x7d) {
+          i++;
+          stack.pop();
+          st = 'after';
+        } else if (c === 0x22) {
+          r = scanString();
+          if (r) return r;
+          st = 'colon';
+        } else return bad('looking for beginning of object key string');
+        break;
+      case 'colon':
+        if (c !== 0x3a) return bad('after object key');
+        i++;
+        st = 'value';
+        break;
+      case 'after': {
+        const top = stack[stack.length - 1];
+        if (c === 0x2c) {
+          i++;
+          st = top === 0x7b ? 'key' : 'value';
+        } else if ((top === 0x7b && c === 0x7d) || (top === 0x5b && c === 0x5d)) {
+          i++;
+          stack.pop();
+        } else return bad(top === 0x7b ? 'after object key:value pair' : 'after array element');
+        break;
+      }
+    }
+  }
 }
 
 /** Parses the first JSON value of `text` as Go's json.Decoder does (trailing data ignored). */
@@ -113,7 +226,7 @@ export function parseJSONValue(text: string): unknown {
   } catch (err) {
     const m = /^Unexpected non-whitespace character after JSON at position (\d+)/.exec((err as Error).message);
     if (m) return JSON.parse(text.slice(0, Number(m[1])));
-    throw invalid(goSyntaxError(text, err as Error));
+    throw invalid(goSyntaxError(text) ?? (err as Error).message);
   }
 }
 
