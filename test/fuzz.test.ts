@@ -243,8 +243,10 @@ before(async () => {
   assert.equal(e.status, 201, e.text);
   execId = e.json().Id;
   before0 = await snapshot();
-  // warm the paths once, then take the RSS baseline
-  await d.api.post('/containers/create', { Image: 'busybox', HostConfig: { Privileged: 'no' } });
+  // warm the paths once (a refused body, a body over the limit, a short burst), then take the RSS
+  // baseline: what is measured afterwards is growth that stays, not the heap's first expansion
+  await rawRequest(request('POST', '/containers/create', Buffer.alloc(17 << 20, 0x20)), { timeout: 30_000 });
+  for (let i = 0; i < 50; i++) await rawRequest(request('POST', '/containers/create', JSON.stringify({ Image: 'busybox', HostConfig: { Privileged: 'no' } })));
   rss0 = await settledRss();
 });
 

@@ -71,6 +71,13 @@ export interface PipeOptions {
  * detach sequence watched for; when either side ends, the other is closed.
  */
 export function pipeAttach(conn: Duplex, sock: SocketLike, o: PipeOptions): void {
+  // The client may have gone while the monitor's socket was being opened: its 'close' has
+  // already fired, so nothing below would ever close the monitor's side (two descriptors leaked
+  // per vanished attach).
+  if (conn.destroyed) {
+    sock.destroy();
+    return;
+  }
   let closed = false;
   const finish = (): void => {
     if (closed) return;
