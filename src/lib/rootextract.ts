@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError, invalid, system } from './errors.js';
 import { closeFd, errCode, removeAt, type RootDir } from './rootfs.js';
-import { TarExtractor, entryComponents, type ExtractResult } from './safetar.js';
+import { RUNS_AS_ROOT, TarExtractor, entryComponents, exactMode, type ExtractResult } from './safetar.js';
 import {
   AT_EMPTY_PATH,
   AT_SYMLINK_NOFOLLOW,
@@ -24,6 +24,7 @@ import {
   O_RDONLY,
   O_WRONLY,
   fchownat,
+  fgetxattr,
   fsetxattr,
   linkat,
   mkdirat,
@@ -49,6 +50,23 @@ const MAX_OPEN_DIRS = 64;
 class RootTarExtractor extends TarExtractor {
   /** Open parent directories by their path under the destination ('' = the destination). */
   private readonly dirs = new Map<string, number>();
+  /**
+   * Open directories in which what root creates is root:root with exactly the mode asked for
+   * (no set-group-ID bit, no default ACL): there a root-owned entry needs no chown and a mode
+   * the umask leaves intact no chmod.
+   */
+  private readonly plain = new Set<number>();
+
+  private isPlain(fd: number): boolean {
+    return this.plain.has(fd);
+  }
+
+  private notePlain(fd: number): void {
+    if (!RUNS_AS_ROOT) return;
+    if ((fstatSync(fd).mode & 0o2000) !== 0) return;
+    if (fgetxattr(fd, 'system.posix_acl_default') !== undefined) return;
+    this.plain.add(fd);
+  }
   private readonly dirTimesRel: Array<{ rel: string; mtime: number }> = [];
 
   constructor(
@@ -66,14 +84,20 @@ class RootTarExtractor extends TarExtractor {
 
   private cacheDir(rel: string, fd: number): void {
     const old = this.dirs.get(rel);
-    if (old !== undefined && old !== fd) closeFd(old);
+    if (old !== undefined && old !== fd) this.closeDir(old);
     this.dirs.delete(rel);
     this.dirs.set(rel, fd);
+    this.notePlain(fd);
     if (this.dirs.size > MAX_OPEN_DIRS) {
       const [k, v] = this.dirs.entries().next().value as [string, number];
       this.dirs.delete(k);
-      closeFd(v);
+      this.closeDir(v);
     }
+  }
+
+  private closeDir(fd: number): void {
+    this.plain.delete(fd);
+    closeFd(fd);
   }
 
   /** Forgets open directories at or under `rel` (it is being replaced). */
@@ -81,7 +105,7 @@ class RootTarExtractor extends TarExtractor {
     for (const [k, v] of [...this.dirs]) {
       if (k === rel || k.startsWith(`${rel}/`)) {
         this.dirs.delete(k);
-        closeFd(v);
+        this.closeDir(v);
       }
     }
   }
@@ -190,13 +214,16 @@ class RootTarExtractor extends TarExtractor {
       }
       case 'file':
       case 'contiguous-file': {
-        const fd = this.create(dir, base, rel, false, () => openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
+        const plain = this.isPlain(dir);
+        const exact = plain && exactMode(mode);
+        const ownerIsCreator = plain && uid === 0 && gid === 0;
+        const fd = this.create(dir, base, rel, false, () => openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, exact ? mode : 0o600));
         this.fd = fd;
         this.fileDone = () => {
           this.fd = -1;
           try {
-            fchownSync(fd, uid, gid);
-            fchmodSync(fd, mode);
+            if (!ownerIsCreator) fchownSync(fd, uid, gid);
+            if (!exact) fchmodSync(fd, mode);
             futimesSync(fd, mtime, mtime);
             setXattrs(fd);
           } finally {
@@ -264,7 +291,7 @@ class RootTarExtractor extends TarExtractor {
   }
 
   private closeDirs(): void {
-    for (const fd of this.dirs.values()) closeFd(fd);
+    for (const fd of this.dirs.values()) this.closeDir(fd);
     this.dirs.clear();
   }
 }

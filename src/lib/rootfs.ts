@@ -234,7 +234,7 @@ export class RootDir {
    * way is not a directory.
    */
   mkdirAll(p: string, mode = 0o755, onCreate?: (parentFd: number, name: string) => void): number {
-    const comps = path.posix.normalize(`/${p}`).split('/').filter((c) => c !== '');
+    let comps = path.posix.normalize(`/${p}`).split('/').filter((c) => c !== '');
     for (let attempt = 0; ; attempt++) {
       // The deepest existing prefix, resolved by the kernel.
       let i = comps.length;
@@ -263,9 +263,15 @@ export class RootDir {
         fd = undefined;
         return done;
       } catch (err) {
-        // A component turned into a symlink (or vanished) meanwhile: resolve again from the root.
+        // A component is a symlink (dangling: its target is made, inside the root) or turned into
+        // one meanwhile, or vanished: resolve again from the root.
         const code = errCode(err);
-        if ((code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENOENT') && attempt < 8) continue;
+        if ((code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENOENT') && attempt < 8) {
+          const again = this.resolvePath(comps.join('/')).split('/').filter((c) => c !== '');
+          if (code !== 'ENOENT' && again.join('/') === comps.join('/') && attempt > 0) throw err; // a file in the way
+          comps = again;
+          continue;
+        }
         throw err;
       } finally {
         if (fd !== undefined) closeFd(fd);

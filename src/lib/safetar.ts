@@ -68,7 +68,7 @@ function currentUmask(): number {
   }
 }
 const UMASK = currentUmask();
-const RUNS_AS_ROOT = process.geteuid?.() === 0 && process.getegid?.() === 0;
+export const RUNS_AS_ROOT = process.geteuid?.() === 0 && process.getegid?.() === 0;
 
 /** Metadata entries (pax, GNU long names) larger than this are refused. */
 const MAX_META_BYTES = 1 << 20;
@@ -407,7 +407,8 @@ function field(b: Buffer): string {
   return b.toString('utf8', 0, z === -1 ? b.length : z);
 }
 
-const exactMode = (mode: number): boolean => (mode & 0o7000) === 0 && (mode & UMASK) === 0;
+/** Whether open/mkdir with `mode` give exactly `mode` (no special bits, nothing the umask clears). */
+export const exactMode = (mode: number): boolean => (mode & 0o7000) === 0 && (mode & UMASK) === 0;
 
 /** Extracts the tar `src` into `root` (see TarExtractor); the source's own errors fail it too. */
 export async function extractTar(src: Readable, root: string, opts: ExtractOptions): Promise<ExtractResult> {
