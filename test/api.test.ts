@@ -177,9 +177,18 @@ describe('Engine API', () => {
     assert.equal(img.json().message, 'No such image: nope-no-such:latest');
     const rp = await d.api.post('/containers/create', { Image: 'busybox', HostConfig: { RestartPolicy: { Name: 'bogus' } } });
     assert.equal(rp.status, 400, rp.text);
-    assert.match(rp.json().message, /invalid restart policy/);
-    const neg = await d.api.post('/containers/create', { Image: 'busybox', HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } } });
-    assert.equal(neg.status, 400, neg.text);
+    // dockerd 20.10's messages.
+    assert.equal(rp.json().message, "invalid restart policy 'bogus'");
+    for (const [policy, message] of [
+      [{ Name: 'always', MaximumRetryCount: 2 }, "maximum retry count cannot be used with restart policy 'always'"],
+      [{ Name: 'unless-stopped', MaximumRetryCount: 1 }, "maximum retry count cannot be used with restart policy 'unless-stopped'"],
+      [{ Name: 'no', MaximumRetryCount: 1 }, "maximum retry count cannot be used with restart policy 'no'"],
+      [{ Name: 'on-failure', MaximumRetryCount: -1 }, 'maximum retry count cannot be negative'],
+    ] as const) {
+      const r = await d.api.post('/containers/create', { Image: 'busybox', HostConfig: { RestartPolicy: policy } });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json().message, message, JSON.stringify(policy));
+    }
     const mem = await d.api.post('/containers/create', { Image: 'busybox', HostConfig: { Memory: 1024 } });
     assert.equal(mem.status, 400, mem.text);
     assert.match(mem.json().message, /Minimum memory limit allowed is 6MB/);

@@ -38,11 +38,11 @@ function strslice(v: unknown, field: string): string[] | null {
 export function validateRestartPolicy(p: Partial<RestartPolicy> | undefined, autoRemove: boolean): RestartPolicy {
   const name = (p?.Name ?? '') as string;
   const max = p?.MaximumRetryCount ?? 0;
-  if (!['', 'no', 'always', 'on-failure', 'unless-stopped'].includes(name)) {
-    throw invalid(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
-  }
-  if (max !== 0 && name !== 'on-failure') throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-  if (max < 0) throw invalid('invalid restart policy: maximum retry count cannot be negative');
+  // dockerd 20.10's validateRestartPolicy and its messages (no name: nothing checked).
+  if (name === '' && !autoRemove) return { Name: '', MaximumRetryCount: max };
+  if (!['', 'no', 'always', 'on-failure', 'unless-stopped'].includes(name)) throw invalid(`invalid restart policy '${name}'`);
+  if (max !== 0 && name !== 'on-failure' && name !== '') throw invalid(`maximum retry count cannot be used with restart policy '${name}'`);
+  if (max < 0) throw invalid('maximum retry count cannot be negative');
   if (autoRemove && name !== '' && name !== 'no') {
     throw invalid(`can't create 'AutoRemove' container with restart policy`);
   }
