@@ -21,6 +21,7 @@ export class ImageStore {
   private readonly images = new Map<string, Image>();
   private readonly index = new PrefixIndex();
   private refs = new Map<string, string>();
+  private tagQueue: Promise<void> = Promise.resolve();
   private readonly metaDir: string;
   private readonly reposFile: string;
 
@@ -151,7 +152,11 @@ export class ImageStore {
    * is written first and only then applied in memory, so a failed write (a full disk) changes
    * nothing.
    */
-  async tag(id: string, ref: Reference): Promise<string | undefined> {
+  tag(id: string, ref: Reference): Promise<string | undefined> {
+    return this.serial(() => this.tagNow(id, ref));
+  }
+
+  private async tagNow(id: string, ref: Reference): Promise<string | undefined> {
     const image = this.images.get(id);
     if (!image) throw notFound(`No such image: ${id}`);
     const key = fullName(ref);
@@ -182,7 +187,11 @@ export class ImageStore {
    * Removes several tags in one write of `repositories.json` (all or none); returns the image
    * IDs they pointed at, in order.
    */
-  async untagAll(refs: Reference[]): Promise<string[]> {
+  untagAll(refs: Reference[]): Promise<string[]> {
+    return this.serial(() => this.untagAllNow(refs));
+  }
+
+  private async untagAllNow(refs: Reference[]): Promise<string[]> {
     const next = new Map(this.refs);
     const ids: string[] = [];
     for (const ref of refs) {
@@ -236,6 +245,19 @@ export class ImageStore {
       if (other.meta.parent === id) return true;
     }
     return false;
+  }
+
+  /**
+   * Tag changes one at a time: each is computed on a copy of the current tags, written, then
+   * applied, so two at once must not both start from the same copy.
+   */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tagQueue.then(fn, fn);
+    this.tagQueue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   private async saveRefs(from: Map<string, string>): Promise<void> {
