@@ -3,11 +3,12 @@
  * with the image's defaults merged as dockerd merges them. Pure apart from the clock.
  */
 import type { EndpointsConfig } from './networking.js';
-import { cpus } from 'node:os';
+import { cpus, hostname as osHostname } from 'node:os';
 import { invalid } from '../lib/errors.js';
 import type { Image } from '../images/types.js';
 import { initialState, type Container, type ContainerConfig, type HealthcheckConfig, type HostConfig, type RestartPolicy } from './types.js';
 import { mergeHealthcheck, validateHealthcheck } from './health.js';
+import { validateNetMode } from './netmode.js';
 
 export interface CreateRequest {
   Config: Partial<ContainerConfig> & Record<string, unknown>;
@@ -93,7 +94,7 @@ export function defaultHostConfig(): HostConfig {
     Binds: null,
     ContainerIDFile: '',
     LogConfig: { Type: 'json-file', Config: {} },
-    NetworkMode: 'none',
+    NetworkMode: 'default',
     PortBindings: {},
     RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
     AutoRemove: false,
@@ -188,6 +189,9 @@ export function buildContainer(n: NewContainer): Container {
   const argv = [...ep, ...(cmd ?? [])];
   if (argv.length === 0) throw invalid('no command specified');
 
+  const mode = hc.NetworkMode || 'default';
+  const eps = n.request.NetworkingConfig?.EndpointsConfig ?? {};
+  validateNetMode(cfg, hc, eps[mode]?.MacAddress);
   const hostConfig: HostConfig = { ...defaultHostConfig(), ...(hc as Partial<HostConfig>) };
   hostConfig.RestartPolicy = validateRestartPolicy(hc.RestartPolicy, hostConfig.AutoRemove === true);
   validateResources(hc);
@@ -200,7 +204,8 @@ export function buildContainer(n: NewContainer): Container {
 
   const labels = { ...(img.Labels ?? {}), ...((cfg.Labels as Record<string, string> | undefined) ?? {}) };
   const config: ContainerConfig = {
-    Hostname: (cfg.Hostname as string | undefined) || n.id.slice(0, 12),
+    // --network host: the host's name (dockerd's create), in a UTS namespace of its own.
+    Hostname: (cfg.Hostname as string | undefined) || (mode === 'host' ? osHostname() : n.id.slice(0, 12)),
     Domainname: (cfg.Domainname as string | undefined) ?? '',
     User: (cfg.User as string | undefined) || img.User || '',
     AttachStdin: cfg.AttachStdin === true,

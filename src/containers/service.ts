@@ -243,15 +243,22 @@ export class ContainerService {
     const endpoints = req.NetworkingConfig?.EndpointsConfig ?? undefined;
     this.o.network?.validateCreate(c.HostConfig.NetworkMode, endpoints, { bindings: c.HostConfig.PortBindings, exposed: c.Config.ExposedPorts });
     this.o.network?.validateLinks?.(c);
+    for (const mode of [c.HostConfig.IpcMode, c.HostConfig.PidMode]) {
+      // dockerd resolves IPC and PID donors at create (400), the network donor only at start.
+      if (mode?.startsWith('container:') && !this.o.store.find(mode.slice('container:'.length))) throw invalid(`No such container: ${mode.slice('container:'.length)}`);
+    }
     c.HostConfig.LogConfig = resolveLogConfig(req.HostConfig?.LogConfig, this.o.logDefaults ?? { Type: 'json-file', Config: {} });
     const dir = this.o.store.dir(id);
     await mkdirAll(dir, 0o710);
     t.mark('mkdir');
     try {
       c.LogPath = path.join(dir, "container.log");
-      c.HostnamePath = path.join(dir, 'hostname');
-      c.HostsPath = path.join(dir, 'hosts');
-      c.ResolvConfPath = path.join(dir, 'resolv.conf');
+      // container:<X> uses X's files, set at start (dockerd's inspect shows none until then).
+      if (!isContainerMode(c)) {
+        c.HostnamePath = path.join(dir, 'hostname');
+        c.HostsPath = path.join(dir, 'hosts');
+        c.ResolvConfPath = path.join(dir, 'resolv.conf');
+      }
       await this.o.volumeMounts?.prepare(c, { imageVolumes: image.config.config?.Volumes, find: (r) => this.get(r) });
       await this.o.mounts.prepare(this.rootfsLayout(c, image));
       t.mark('layout');
@@ -280,9 +287,19 @@ export class ContainerService {
   }
 
   private async writeEtcFiles(c: Container): Promise<void> {
+    if (isContainerMode(c)) return;
     // Derived files, rewritten at every start: no fsync needed.
     await fs.writeFile(c.HostnamePath, `${c.Config.Hostname}\n`, { mode: 0o644 });
     const net = this.o.network?.etcInfo(c);
+    // --network host without --add-host: a copy of the host's /etc/hosts (dockerd's).
+    const hostCopy = c.HostConfig.NetworkMode === 'host' && (c.HostConfig.ExtraHosts ?? []).length === 0
+      ? await fs.readFile('/etc/hosts', 'utf8').catch(() => undefined)
+      : undefined;
+    if (hostCopy !== undefined) {
+      await fs.writeFile(c.HostsPath, hostCopy, { mode: 0o644 });
+      await fs.writeFile(c.ResolvConfPath, resolvConf(c.HostConfig, net), { mode: 0o644 });
+      return;
+    }
     const hosts = [
       '127.0.0.1\tlocalhost',
       '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -352,6 +369,7 @@ export class ContainerService {
     t.mark('mount');
     let started = false;
     try {
+      this.joinNamespaceDonors(c);
       await this.o.network?.prepare(c);
       t.mark('net');
       await this.writeEtcFiles(c);
@@ -525,12 +543,41 @@ export class ContainerService {
     });
   }
 
-  /** `host`, `container:<ref>`, or a namespace of its own. */
+  /**
+   * Start: the donors of `container:<X>` namespaces must run (dockerd's errors and statuses);
+   * a network donor also lends its hostname and /etc files, as dockerd's initializeNetworking.
+   */
+  private joinNamespaceDonors(c: Container): void {
+    const h = c.HostConfig;
+    if (h.NetworkMode.startsWith('container:')) {
+      const donor = this.get(h.NetworkMode.slice('container:'.length));
+      if (!donor.State.Running || donor.State.Restarting) throw conflict(`cannot join network of a non running container: ${donor.ID}`);
+      c.Config.Hostname = donor.Config.Hostname;
+      c.Config.Domainname = donor.Config.Domainname;
+      c.HostnamePath = donor.HostnamePath;
+      c.HostsPath = donor.HostsPath;
+      c.ResolvConfPath = donor.ResolvConfPath;
+    }
+    if (h.IpcMode?.startsWith('container:')) {
+      const ref = h.IpcMode.slice('container:'.length);
+      const donor = this.o.store.find(ref);
+      if (!donor) throw notFound(`can't join IPC of container ${ref}: No such container: ${ref}`);
+      const msg = `can't join IPC of container ${donor.ID}`;
+      if (!donor.State.Running || donor.State.Restarting) throw system(`${msg}: container ${donor.ID} is not running`);
+      if (donor.HostConfig.IpcMode !== 'shareable') throw system(`${msg}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+    }
+    if (h.PidMode?.startsWith('container:')) {
+      const donor = this.get(h.PidMode.slice('container:'.length));
+      if (!donor.State.Running || donor.State.Restarting) throw system(`container ${donor.ID} is not running`);
+    }
+  }
+
+  /** `host`, `container:<ref>`, or a namespace of its own (donors checked by joinNamespaceDonors). */
   private namespaceFor(mode: string, ns: 'net' | 'ipc' | 'pid'): NamespaceMode {
     if (mode === 'host') return { kind: 'host' };
     if (mode.startsWith('container:')) {
       const other = this.get(mode.slice('container:'.length));
-      if (!other.State.Running) throw conflict(`cannot join network namespace of a non running container: container ${other.ID} is exited`);
+      if (!other.State.Running) throw conflict(`cannot join network of a non running container: ${other.ID}`);
       return { kind: 'path', path: `/proc/${other.State.Pid}/ns/${ns}` };
     }
     return { kind: 'private' };
@@ -1518,3 +1565,5 @@ function resolvConf(h: HostConfig, net?: { nameservers?: string[]; options?: str
   if (options.length > 0) out = [...out.filter((l) => !/^\s*options/.test(l)), `options ${options.join(' ')}`];
   return `${out.filter((l, i, a) => !(l === '' && i === a.length - 1)).join('\n')}\n`;
 }
+
+const isContainerMode = (c: Container): boolean => c.HostConfig.NetworkMode.startsWith('container:');

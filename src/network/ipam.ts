@@ -1,13 +1,14 @@
 /**
  * IP address management for one network: a pool (subnet, optional ip-range), the gateway, and
- * the addresses handed out. Addresses are handed out round-robin from the last one given (as
- * libnetwork does), so a released address is not reused at once. The record of who holds what is
- * each container's network state file (written, fsynced, before an address is used); at start
- * the pool is seeded from those files, so an address is never held twice, across restarts too.
- * This pool's own file keeps only the round-robin position (a hint: no fsync).
+ * the addresses handed out. The lowest free address is handed out (dockerd 20.10's libnetwork
+ * default IPAM, measured: a container stopped and started again gets its address back unless
+ * another container took it meanwhile; a released address is reused at once). The record of who
+ * holds what is each container's network state file (written, fsynced, before an address is
+ * used); at start the pool is seeded from those files, so an address is never held twice, across
+ * restarts too. The pool's own file (a round-robin position kept by older versions) is only
+ * removed with the network.
  */
 import { promises as fs } from 'node:fs';
-import { readJSON } from '../lib/atomic.js';
 import { conflict, invalid, system } from '../lib/errors.js';
 
 export interface Cidr {
@@ -50,14 +51,12 @@ export interface PoolConfig {
 }
 
 interface PoolState {
-  /** Last address handed out (for round-robin). */
-  last: number;
   /** address → holder (container ID, or `gateway`). */
   allocated: Record<string, string>;
 }
 
 export class Ipam {
-  private state: PoolState = { last: 0, allocated: {} };
+  private state: PoolState = { allocated: {} };
   private chain: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -66,10 +65,7 @@ export class Ipam {
   ) {}
 
   static async open(file: string, pool: PoolConfig): Promise<Ipam> {
-    const ipam = new Ipam(file, pool);
-    const s = await readJSON<{ last?: number }>(file).catch(() => undefined);
-    if (typeof s?.last === 'number') ipam.state.last = s.last;
-    return ipam;
+    return new Ipam(file, pool);
   }
 
   /** Marks `ip` as held by `holder` (from a container's state file at start-up). */
@@ -110,15 +106,9 @@ export class Ipam {
       const size = 2 ** (32 - range.bits);
       const lastUsable = range.base + size - 2; // not the broadcast address
       const subnetBroadcast = subnet.base + 2 ** (32 - subnet.bits) - 1;
-      const count = lastUsable - first + 1;
-      let start = this.state.last >= first && this.state.last <= lastUsable ? this.state.last + 1 : first;
-      for (let i = 0; i < count + 1; i++) {
-        if (start > lastUsable) start = first;
-        const n = start++;
+      for (let n = first; n <= lastUsable; n++) {
         if (n === gw || n === subnetBroadcast || n === subnet.base || taken(n)) continue;
         this.state.allocated[numToIp(n)] = holder;
-        this.state.last = n;
-        await this.save();
         return numToIp(n);
       }
       throw system(`no available IPv4 addresses on this network's address pools`);
@@ -136,11 +126,5 @@ export class Ipam {
 
   async destroy(): Promise<void> {
     await fs.rm(this.file, { force: true });
-  }
-
-  private async save(): Promise<void> {
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify({ last: this.state.last }));
-    await fs.rename(tmp, this.file);
   }
 }
