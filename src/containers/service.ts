@@ -1547,6 +1547,12 @@ export function resourcesOf(h: HostConfig): Resources {
 }
 
 /** The host's resolv.conf without loopback resolvers (unreachable from the container's netns). */
+/**
+ * resolv.conf as dockerd writes it: the host's file without loopback nameservers when nothing
+ * is overridden; else (or with the embedded DNS) `search`, `nameserver` and `options` lines
+ * built from the overrides or the host's values, the embedded DNS's 127.0.0.11 replacing the
+ * nameservers (it forwards to them) and adding `ndots:0` unless an ndots option is given.
+ */
 function resolvConf(h: HostConfig, net?: { nameservers?: string[]; options?: string[] }): string {
   let host = '';
   try {
@@ -1555,15 +1561,27 @@ function resolvConf(h: HostConfig, net?: { nameservers?: string[]; options?: str
     host = '';
   }
   const lines = host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$)/.test(l));
-  // With embedded DNS its address replaces the nameservers (which it forwards to, with --dns).
-  const servers = net?.nameservers ?? (h.Dns.length > 0 ? h.Dns : undefined);
-  let out = lines.filter((l) => !(servers && /^\s*nameserver/.test(l)));
-  if (servers) out = [...out, ...servers.map((d) => `nameserver ${d}`)];
-  if (!out.some((l) => /^\s*nameserver/.test(l))) out.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
-  if (h.DnsSearch.length > 0) out = [...out.filter((l) => !/^\s*search/.test(l)), `search ${h.DnsSearch.join(' ')}`];
-  const options = [...(net?.options ?? []), ...h.DnsOptions];
-  if (options.length > 0) out = [...out.filter((l) => !/^\s*options/.test(l)), `options ${options.join(' ')}`];
-  return `${out.filter((l, i, a) => !(l === '' && i === a.length - 1)).join('\n')}\n`;
+  const hasNs = (ls: string[]): boolean => ls.some((l) => /^\s*nameserver\s/.test(l));
+  const fallback = ['nameserver 8.8.8.8', 'nameserver 8.8.4.4'];
+  if (!net?.nameservers && h.Dns.length === 0 && h.DnsSearch.length === 0 && h.DnsOptions.length === 0) {
+    const out = lines.filter((l, i, a) => !(l === '' && i === a.length - 1));
+    return `${(hasNs(out) ? out : [...out, ...fallback]).join('\n')}\n`;
+  }
+  const values = (key: string): string[] => {
+    const found = lines.filter((l) => new RegExp(`^\\s*${key}\\s`).test(l));
+    return found.length === 0 ? [] : (found[found.length - 1] as string).trim().split(/\s+/).slice(1);
+  };
+  const search = h.DnsSearch.length > 0 ? h.DnsSearch : values('search');
+  const hostNs = lines.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1] as string);
+  const servers = net?.nameservers ?? (h.Dns.length > 0 ? h.Dns : hostNs.length > 0 ? hostNs : ['8.8.8.8', '8.8.4.4']);
+  const options = [...(h.DnsOptions.length > 0 ? h.DnsOptions : values('options'))];
+  for (const o of net?.options ?? []) if (!options.some((x) => x.split(':')[0] === o.split(':')[0])) options.push(o);
+  const out = [
+    ...(search.length > 0 && !(search.length === 1 && search[0] === '.') ? [`search ${search.join(' ')}`] : []),
+    ...servers.map((d) => `nameserver ${d}`),
+    ...(options.length > 0 ? [`options ${options.join(' ')}`] : []),
+  ];
+  return `${out.join('\n')}\n`;
 }
 
 const isContainerMode = (c: Container): boolean => c.HostConfig.NetworkMode.startsWith('container:');

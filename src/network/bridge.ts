@@ -74,6 +74,14 @@ export interface VethSpec {
   gateway?: string;
   ipv6Gateway?: string;
   mtu?: number;
+  /**
+   * The gateway whose embedded DNS answers at 127.0.0.11 through this interface: 127.0.0.11 is
+   * routed there (a /32 in the local table beats its 127.0.0.0/8), the interface accepts the
+   * answers' loopback source (route_localnet), and a rule ahead of the local table drops
+   * anything else arriving on it for 127.0.0.0/8, so the container's loopback services stay
+   * out of reach of its neighbours.
+   */
+  dns?: string;
 }
 
 /** Plumbs endpoints into the namespace of `pid`: two `ip -batch` runs in all. */
@@ -91,8 +99,20 @@ export async function plumb(pid: number, eps: VethSpec[]): Promise<void> {
     if (e.gateway) inside.push(`route replace default via ${e.gateway} dev ${e.ifName}`);
     if (e.ipv6Gateway) inside.push(`route replace ::/0 via ${e.ipv6Gateway} dev ${e.ifName}`);
   }
+  const dns = eps.find((e) => e.dns);
+  let sysctl: string | undefined;
+  if (dns?.dns) {
+    const src = dns.addressCidr.split('/')[0] as string;
+    inside.push(
+      `rule add pref 1 iif ${dns.ifName} to 127.0.0.0/8 blackhole`,
+      'rule add pref 2 lookup local',
+      'rule del pref 0',
+      `route add 127.0.0.11/32 via ${dns.dns} dev ${dns.ifName} src ${src} table local`,
+    );
+    sysctl = `/proc/sys/net/ipv4/conf/${dns.ifName}/route_localnet`;
+  }
   await ipBatch(host);
-  await ipBatch(inside, { netnsPid: pid });
+  await ipBatch(inside, { netnsPid: pid, ...(sysctl ? { sysctl } : {}) });
 }
 
 /** Removes host-side veths (their peers go with them); missing ones are skipped. */

@@ -19,10 +19,18 @@ export function runTool(file: string, args: string[], input = ''): Promise<strin
   });
 }
 
-/** `ip -batch -` in the host namespace, or inside the namespace of `netnsPid`. */
-export function ipBatch(lines: string[], o: { netnsPid?: number; force?: boolean } = {}): Promise<string> {
+/**
+ * `ip -batch -` in the host namespace, or inside the namespace of `netnsPid`; there, `sysctl`
+ * (a /proc/sys/net file, which resolves in the opener's namespace) is set to 1 first, by the
+ * shell that then becomes `ip` (no extra process).
+ */
+export function ipBatch(lines: string[], o: { netnsPid?: number; force?: boolean; sysctl?: string } = {}): Promise<string> {
   if (lines.length === 0) return Promise.resolve('');
   const ipArgs = [...(o.force ? ['-force'] : []), '-batch', '-'];
+  if (o.netnsPid && o.sysctl) {
+    if (!/^\/proc\/sys\/net\/[\w./-]+$/.test(o.sysctl)) throw system(`bad sysctl path ${o.sysctl}`);
+    return runTool('nsenter', [`--net=/proc/${o.netnsPid}/ns/net`, '/bin/sh', '-c', `echo 1 > ${o.sysctl} && exec ip ${ipArgs.join(' ')}`], `${lines.join('\n')}\n`);
+  }
   if (o.netnsPid) return runTool('nsenter', [`--net=/proc/${o.netnsPid}/ns/net`, 'ip', ...ipArgs], `${lines.join('\n')}\n`);
   return runTool('ip', ipArgs, `${lines.join('\n')}\n`);
 }

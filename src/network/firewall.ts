@@ -115,6 +115,21 @@ export function networkRules(o: { bridge: string; subnet: string; internal: bool
   ];
 }
 
+/** Docker's resolver address inside containers on user networks. */
+export const EMBEDDED_DNS = '127.0.0.11';
+
+/**
+ * A user network's embedded DNS at 127.0.0.11: containers route 127.0.0.11 to the gateway
+ * (bridge.ts `dns`), and these rules hand those packets to the listener on the gateway address
+ * (conntrack restores 127.0.0.11 as the source of the answers). Tagged `berth:<bridge>:dns`.
+ */
+export function dnsRules(o: { bridge: string; gateway: string }): Rule[] {
+  return (['udp', 'tcp'] as const).map((proto) => ({
+    table: 'nat' as const,
+    spec: `-A PREROUTING -d ${EMBEDDED_DNS}/32 -i ${o.bridge} -p ${proto} -m ${proto} --dport 53 -j DNAT --to-destination ${o.gateway}:53`,
+  }));
+}
+
 /** DNAT (from outside and from the host itself, 127.0.0.1 included) and the masquerades it needs. */
 export function portRules(p: { hostIp: string; hostPort: number; proto: string; containerIp: string; containerPort: number; bridge: string; subnet: string }): Rule[] {
   const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? `-d ${p.hostIp} ` : '';

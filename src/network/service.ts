@@ -13,7 +13,7 @@ import { matchLabels } from '../lib/labels.js';
 import { span } from '../lib/trace.js';
 import type { Container } from '../containers/types.js';
 import { deleteLink, ensureBridge, linkExists, macFor, plumb, unplumb, vethName, type VethSpec } from './bridge.js';
-import { addRules, deleteTagged, removeRules, hasIsolation, isolationRules, mentions, networkRules, ownersOn, portRules, savedRules, tagOf, type Rule } from './firewall.js';
+import { addRules, deleteTagged, dnsRules, EMBEDDED_DNS, removeRules, hasIsolation, isolationRules, mentions, networkRules, ownersOn, portRules, savedRules, tagOf, type Rule } from './firewall.js';
 import { EmbeddedDns } from './dns.js';
 import { cidrText, contains, ipToNum, isIPv4, Ipam, numToIp, overlaps, parseCidr, type Cidr } from './ipam.js';
 import { canonical6, cidr6Text, contains6, Ipam6, ip6ToBig, overlaps6, parseCidr6, bigToIp6 } from './ipam6.js';
@@ -153,7 +153,10 @@ export class NetworkService {
     if (!ownersOn(n.bridge, saved).has('net')) {
       await addRules(tagOf(n.bridge, 'net'), networkRules({ bridge: n.bridge, subnet: pool.Subnet, internal: n.Internal }));
     }
-    if (!n.isDefault) await this.dns.listen(pool.Gateway);
+    if (!n.isDefault) {
+      if (!ownersOn(n.bridge, saved).has('dns')) await addRules(tagOf(n.bridge, 'dns'), dnsRules({ bridge: n.bridge, gateway: pool.Gateway }));
+      await this.dns.listen(pool.Gateway);
+    }
   }
 
   /** Pairwise isolation of this daemon's bridge networks (idempotent: adds only missing pairs). */
@@ -202,7 +205,7 @@ export class NetworkService {
     const runningShort = new Set([...running].map((id) => id.slice(0, 12)));
     await deleteTagged((tag) => {
       const [, br = '', owner = ''] = tag.split(':');
-      return bridges.has(br) && owner !== 'net' && owner !== 'iso' && !runningShort.has(owner);
+      return bridges.has(br) && owner !== 'net' && owner !== 'iso' && owner !== 'dns' && !runningShort.has(owner);
     });
     const wanted = new Set<string>();
     for (const st of this.store.containers.values()) for (const ep of Object.values(st.endpoints)) wanted.add(ep.hostVeth);
@@ -623,12 +626,15 @@ export class NetworkService {
     const t = span('net-attach');
     const specs: VethSpec[] = [];
     let haveGateway = false;
+    const dnsNet = this.dnsNetwork(c);
     for (const ep of eps) {
       const n = this.store.networks.get(ep.NetworkID);
       if (!n?.bridge) continue;
       const gw = !haveGateway && !n.Internal;
       if (gw) haveGateway = true;
-      specs.push(this.vethSpec(n, ep, gw));
+      const spec = this.vethSpec(n, ep, gw);
+      if (n === dnsNet) spec.dns = ep.Gateway;
+      specs.push(spec);
     }
     await plumb(pid, specs);
     t.mark('plumb');
@@ -759,12 +765,16 @@ export class NetworkService {
     if (def) info.hostsLines.push(...linkHostLines(c, this.linkLookup(def)));
     const hg = defGw ?? first?.Gateway;
     if (hg) info.hostGateway = hg;
-    const user = Object.keys(this.membershipOf(c)).map((id) => this.store.networks.get(id)).find((n) => n && !n.isDefault);
-    if (user) {
-      info.nameservers = [user.IPAM.Config[0]?.Gateway as string];
+    if (this.dnsNetwork(c)) {
+      info.nameservers = [EMBEDDED_DNS];
       info.options = ['ndots:0'];
     }
     return info;
+  }
+
+  /** The user network whose embedded DNS answers at 127.0.0.11 in the container (its first). */
+  private dnsNetwork(c: Container): NetworkRecord | undefined {
+    return Object.keys(this.membershipOf(c)).map((id) => this.store.networks.get(id)).find((n) => n && !n.isDefault && n.Driver === 'bridge');
   }
 
   private dnsLookup(local: string, rawName: string): { ips: string[]; ip6s: string[] } | undefined {
