@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as dgram from 'node:dgram';
 import { invalid, system } from '../lib/errors.js';
 import type { PortMapping } from './types.js';
+import { hostHasIPv6 } from './proxy6.js';
 
 export interface PortRequest {
   HostIp: string;
@@ -67,8 +68,9 @@ export function parsePortKey(key: string): { ports: number[]; proto: 'tcp' | 'ud
 function bindable(ip: string, port: number, proto: string): Promise<boolean> {
   return new Promise((resolve) => {
     const host = ip || '0.0.0.0';
+    const v6 = host.includes(':');
     if (proto === 'udp') {
-      const s = dgram.createSocket('udp4');
+      const s = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ...(v6 ? { ipv6Only: true } : {}) });
       s.once('error', () => resolve(false));
       s.bind(port, host, () => s.close(() => resolve(true)));
       return;
@@ -76,7 +78,7 @@ function bindable(ip: string, port: number, proto: string): Promise<boolean> {
     if (proto === 'sctp') return resolve(true);
     const s = net.createServer();
     s.once('error', () => resolve(false));
-    s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(true)));
+    s.listen({ port, host, exclusive: true, ...(v6 ? { ipv6Only: true } : {}) }, () => s.close(() => resolve(true)));
   });
 }
 
@@ -88,22 +90,30 @@ export async function allocatePorts(o: {
   bridge: string;
   endpointName: string;
   endpointId: string;
+  /** Also publish unaddressed ports on [::] (dockerd's default when the host has IPv6). */
+  ipv6?: boolean;
 }): Promise<PortMapping[]> {
   const out: PortMapping[] = [];
+  const dual = o.ipv6 ?? hostHasIPv6();
   const mine = new Set<string>();
   const clash = (ip: string, port: number, proto: string): boolean => {
     for (const set of [o.inUse, mine]) {
       for (const k of set) {
         const [kip = '', rest = ''] = k.split('|');
         if (rest !== `${port}/${proto}`) continue;
-        if (kip === ip || kip === '0.0.0.0' || ip === '0.0.0.0') return true;
+        if (kip.includes(':') !== ip.includes(':')) continue; // IPv4 and IPv6 bindings never clash
+        if (kip === ip || kip === '0.0.0.0' || ip === '0.0.0.0' || kip === '::' || ip === '::') return true;
       }
     }
     return false;
   };
   for (const r of o.reqs) {
     const ip = r.HostIp || '0.0.0.0';
-    if (ip.includes(':')) continue; // IPv6 host addresses: not supported, ignored as dockerd does without ip6tables
+    const v6 = ip.includes(':');
+    // -p 8080:80 binds [::]:8080 too (proxy6.ts); sctp has no proxy.
+    const also6 = !v6 && r.HostIp === '' && dual && r.Proto !== 'sctp';
+    const free = async (p: number): Promise<boolean> =>
+      !clash(ip, p, r.Proto) && (await bindable(r.HostIp, p, r.Proto)) && (!also6 || (!clash('::', p, r.Proto) && (await bindable('::', p, r.Proto))));
     let port = 0;
     if (r.HostPort === '' || r.HostPort === '0' || /^\d+-\d+$/.test(r.HostPort)) {
       const m = /^(\d+)-(\d+)$/.exec(r.HostPort);
@@ -113,7 +123,7 @@ export async function allocatePorts(o: {
       const startAt = m ? 0 : Math.floor(Math.random() * span);
       for (let i = 0; i < span; i++) {
         const p = first + ((startAt + i) % span);
-        if (!clash(ip, p, r.Proto) && (await bindable(r.HostIp, p, r.Proto))) {
+        if (await free(p)) {
           port = p;
           break;
         }
@@ -127,13 +137,23 @@ export async function allocatePorts(o: {
       if (clash(ip, port, r.Proto)) {
         throw system(`driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Bind for ${ip}:${port} failed: port is already allocated`);
       }
-      if (!(await bindable(r.HostIp, port, r.Proto))) {
-        // Another program holds the port: dockerd's docker-proxy fails to listen (its text).
-        throw system(`driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Error starting userland proxy: listen ${r.Proto}4 ${ip}:${port}: bind: address already in use`);
+      for (const [bip, fam] of [[ip, v6 ? '6' : '4'], ...(also6 ? [['::', '6']] : [])] as Array<[string, string]>) {
+        if (bip === '::' && also6 && clash('::', port, r.Proto)) {
+          throw system(`driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Bind for [::]:${port} failed: port is already allocated`);
+        }
+        if (!(await bindable(bip === '0.0.0.0' ? r.HostIp : bip, port, r.Proto))) {
+          // Another program holds the port: dockerd's docker-proxy fails to listen (its text).
+          const shown = bip.includes(':') ? `[${bip}]` : bip;
+          throw system(`driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Error starting userland proxy: listen ${r.Proto}${fam} ${shown}:${port}: bind: address already in use`);
+        }
       }
     }
     mine.add(`${ip}|${port}/${r.Proto}`);
     out.push({ HostIp: ip, HostPort: port, ContainerPort: r.ContainerPort, Proto: r.Proto, ContainerIp: o.containerIp, Bridge: o.bridge });
+    if (also6) {
+      mine.add(`::|${port}/${r.Proto}`);
+      out.push({ HostIp: '::', HostPort: port, ContainerPort: r.ContainerPort, Proto: r.Proto, ContainerIp: o.containerIp, Bridge: o.bridge });
+    }
   }
   return out;
 }

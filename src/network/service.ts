@@ -13,6 +13,7 @@ import { matchLabels } from '../lib/labels.js';
 import { span } from '../lib/trace.js';
 import type { Container } from '../containers/types.js';
 import { deleteLink, ensureBridge, linkExists, macFor, plumb, unplumb, vethName, type VethSpec } from './bridge.js';
+import { Proxy6 } from './proxy6.js';
 import { addRules, deleteTagged, dnsRules, EMBEDDED_DNS, removeRules, hasIsolation, isolationRules, mentions, networkRules, ownersOn, portRules, savedRules, tagOf, type Rule } from './firewall.js';
 import { EmbeddedDns } from './dns.js';
 import { cidrText, contains, ipToNum, isIPv4, Ipam, numToIp, overlaps, parseCidr, type Cidr } from './ipam.js';
@@ -68,6 +69,7 @@ export class NetworkService {
   /** IPv6 pools of `--ipv6` networks (in memory; seeded from the containers' state files). */
   private readonly ipams6 = new Map<string, Ipam6>();
   private readonly dns: EmbeddedDns;
+  private readonly proxy6 = new Proxy6();
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: NetworkServiceOptions) {
@@ -200,6 +202,11 @@ export class NetworkService {
         if (!running.has(holder) || !this.store.containers.get(holder)?.endpoints[netId]) ipam.release(holder);
       }
     }
+    // Running containers' [::] listeners lived in the previous daemon: open them again.
+    for (const id of running) {
+      const st = this.store.containers.get(id);
+      if (st) await this.openProxies6(id, st.ports).catch((err: unknown) => process.emitWarning(`[::] ports of ${id.slice(0, 12)}: ${(err as Error).message}`));
+    }
     // Rules and veths of containers that are gone.
     const bridges = new Set([...this.store.networks.values()].map((n) => n.bridge).filter((b): b is string => !!b));
     const runningShort = new Set([...running].map((id) => id.slice(0, 12)));
@@ -223,6 +230,7 @@ export class NetworkService {
 
   close(): void {
     this.dns.closeAll();
+    this.proxy6.closeAll();
   }
 
   /* ------------------------------------------------------------------ lookup */
@@ -659,6 +667,7 @@ export class NetworkService {
 
   private async addPortRules(id: string, ports: PortMapping[]): Promise<void> {
     if (ports.length === 0) return;
+    await this.openProxies6(id, ports);
     const byBridge = new Map<string, PortMapping[]>();
     for (const p of ports) byBridge.set(p.Bridge, [...(byBridge.get(p.Bridge) ?? []), p]);
     for (const [bridge, list] of byBridge) await addRules(tagOf(bridge, id.slice(0, 12)), this.portRulesOf(bridge, list));
@@ -667,7 +676,7 @@ export class NetworkService {
   private portRulesOf(bridge: string, list: PortMapping[]): Rule[] {
     const n = this.list().find((x) => x.bridge === bridge);
     const subnet = n?.IPAM.Config[0]?.Subnet ?? `${list[0]?.ContainerIp}/32`;
-    return list.flatMap((p) => portRules({ hostIp: p.HostIp, hostPort: p.HostPort, proto: p.Proto, containerIp: p.ContainerIp, containerPort: p.ContainerPort, bridge, subnet }));
+    return list.filter((p) => !p.HostIp.includes(':')).flatMap((p) => portRules({ hostIp: p.HostIp, hostPort: p.HostPort, proto: p.Proto, containerIp: p.ContainerIp, containerPort: p.ContainerPort, bridge, subnet }));
   }
 
   /** After the container stopped (or its start failed): release everything it held. */
@@ -679,7 +688,15 @@ export class NetworkService {
     await this.releaseState(c.ID, st, { veths: false });
   }
 
+  /** The [::] side of a container's published ports (proxy6.ts). */
+  private async openProxies6(id: string, ports: PortMapping[]): Promise<void> {
+    const v6 = ports.filter((p) => p.HostIp.includes(':'));
+    if (v6.length === 0) return;
+    await this.proxy6.open(id, v6.map((p) => ({ hostIp: p.HostIp, hostPort: p.HostPort, proto: p.Proto, containerIp: p.ContainerIp, containerPort: p.ContainerPort })));
+  }
+
   private async releaseState(id: string, st: ContainerNetState, o: { veths: boolean } = { veths: true }): Promise<void> {
+    this.proxy6.close(id);
     if (st.ports.length > 0) {
       const byBridge = new Map<string, PortMapping[]>();
       for (const p of st.ports) byBridge.set(p.Bridge, [...(byBridge.get(p.Bridge) ?? []), p]);
