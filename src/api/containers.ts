@@ -87,9 +87,10 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     });
     const withSize = boolParam(q, 'size');
     const out = [];
+    const links = svc.linkNames();
     for (const c of list) {
       const net = d.network ? { settings: d.network.settings(c), ports: d.network.listPorts(c) } : undefined;
-      out.push(listEntry(c, c.Config.Image, withSize ? await sizesOf(c) : undefined, net));
+      out.push(listEntry(c, c.Config.Image, withSize ? await sizesOf(c) : undefined, net, links.get(c.ID)));
     }
     sendJSON(ctx, 200, out);
   });
@@ -173,7 +174,11 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   });
 
   r.add('DELETE', '/containers/{id}', async (ctx) => {
-    if (boolParam(ctx.query, 'link')) throw invalid('links are not supported');
+    if (boolParam(ctx.query, 'link')) {
+      await svc.removeLink(ctx.params.id as string);
+      sendEmpty(ctx, 204);
+      return;
+    }
     await svc.remove(ctx.params.id as string, { force: boolParam(ctx.query, 'force'), removeVolumes: boolParam(ctx.query, 'v') });
     sendEmpty(ctx, 204);
   });

@@ -9,6 +9,7 @@ import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { EventBus } from '../events/bus.js';
+import { linkEntry, linkNames } from '../network/links.js';
 import { conflict, invalid, isCategory, messageOf, notFound, notModified, system, BerthError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { matchLabels } from '../lib/labels.js';
@@ -882,6 +883,33 @@ export class ContainerService {
   }
 
   /* ------------------------------------------------------------------ remove */
+
+  /** Names that legacy links give containers (`/<parent>/<alias>`): child ID → names. */
+  linkNames(): Map<string, string[]> {
+    return linkNames(this.o.store.list(), (name) => this.o.store.find(name));
+  }
+
+  /**
+   * `DELETE /containers/<parent>/<alias>?link=true`: removes the link `alias` of `parent`
+   * (dockerd's rmLink); the containers stay.
+   */
+  async removeLink(ref: string): Promise<void> {
+    const name = ref.startsWith('/') ? ref : `/${ref}`;
+    const i = name.lastIndexOf('/');
+    const parentName = name.slice(0, i);
+    const alias = name.slice(i + 1);
+    const parent = parentName === '' ? undefined : this.o.store.find(parentName.slice(1));
+    const entry = parent ? linkEntry(parent, alias) : undefined;
+    if (!parent || !entry) {
+      if (parentName === '' && this.o.store.find(alias)) throw system('Conflict, cannot remove the default link name of the container');
+      throw notFound(`No such container: ${ref}`);
+    }
+    await this.withLock(parent.ID, async () => {
+      parent.HostConfig.Links = (parent.HostConfig.Links ?? []).filter((l) => l !== entry);
+      if (parent.HostConfig.Links.length === 0) parent.HostConfig.Links = null;
+      await this.o.store.save(parent);
+    });
+  }
 
   async remove(ref: string, opts: { force?: boolean; removeVolumes?: boolean }): Promise<void> {
     const c = this.get(ref);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { emptyStats, parseBlkioV1, parseIoStatV2, sampleStats, systemCpuUsage } from './stats.js';
+import { emptyStats, parseBlkioV1, parseIoStatV2, sampleStats, systemCpuUsage, parseNetDev } from './stats.js';
 import type { Container } from './types.js';
 
 const roots: string[] = [];
@@ -55,4 +55,19 @@ test('a sample from a fake cgroup v2 tree', () => {
   const next = sampleStats(c, '/berth/c1', s, layout);
   assert.equal(next.preread, s.read);
   assert.deepEqual(next.precpu_stats, s.cpu_stats);
+});
+
+test('parseNetDev: per-interface counters from /proc/<pid>/net/dev, loopback left out', () => {
+  const text = [
+    'Inter-|   Receive                                                |  Transmit',
+    ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+    '    lo:     140       2    0    0    0     0          0         0      140       2    0    0    0     0       0          0',
+    '  eth0:    1296      14    1    2    0     0          0         0      726       9    3    4    0     0       0          0',
+    '  eth1:10000000   70000    0    0    0     0          0         0 20000000   80000    0    0    0     0       0          0',
+  ].join('\n');
+  assert.deepEqual(parseNetDev(text), {
+    eth0: { rx_bytes: 1296, rx_packets: 14, rx_errors: 1, rx_dropped: 2, tx_bytes: 726, tx_packets: 9, tx_errors: 3, tx_dropped: 4 },
+    eth1: { rx_bytes: 10000000, rx_packets: 70000, rx_errors: 0, rx_dropped: 0, tx_bytes: 20000000, tx_packets: 80000, tx_errors: 0, tx_dropped: 0 },
+  });
+  assert.deepEqual(parseNetDev(text.split('\n').slice(0, 3).join('\n')), {});
 });

@@ -36,8 +36,50 @@ export interface StatsDoc {
   cpu_stats: CpuStats;
   precpu_stats: CpuStats;
   memory_stats: { usage?: number; max_usage?: number; stats?: Record<string, number>; limit?: number };
+  /** Per interface of the container's own network namespace (dockerd omits it when there is none). */
+  networks?: Record<string, NetIfStats>;
   name: string;
   id: string;
+}
+
+export interface NetIfStats {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
+}
+
+/** /proc/<pid>/net/dev → per-interface counters, loopback left out (as dockerd's). */
+export function parseNetDev(text: string): Record<string, NetIfStats> {
+  const out: Record<string, NetIfStats> = {};
+  for (const line of text.split('\n').slice(2)) {
+    const i = line.indexOf(':');
+    if (i < 0) continue;
+    const name = line.slice(0, i).trim();
+    if (name === 'lo' || name === '') continue;
+    const f = line.slice(i + 1).trim().split(/\s+/).map(Number);
+    if (f.length < 16) continue;
+    out[name] = {
+      rx_bytes: f[0] as number, rx_packets: f[1] as number, rx_errors: f[2] as number, rx_dropped: f[3] as number,
+      tx_bytes: f[8] as number, tx_packets: f[9] as number, tx_errors: f[10] as number, tx_dropped: f[11] as number,
+    };
+  }
+  return out;
+}
+
+function networkStats(c: Container): Record<string, NetIfStats> | undefined {
+  const mode = c.HostConfig?.NetworkMode ?? '';
+  if (mode === 'host' || mode.startsWith('container:') || !c.State?.Pid) return undefined;
+  try {
+    const nets = parseNetDev(readFileSync(`/proc/${c.State.Pid}/net/dev`, 'utf8'));
+    return Object.keys(nets).length > 0 ? nets : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const BLKIO_KEYS = [
@@ -169,6 +211,7 @@ export function sampleStats(c: Container, cgroupsPath: string, prev?: StatsDoc, 
   const pids: StatsDoc['pids_stats'] = {};
   if (s.pidsCurrent !== undefined) pids.current = s.pidsCurrent;
   if (typeof s.pidsLimit === 'number' && s.pidsLimit > 0) pids.limit = s.pidsLimit;
+  const nets = networkStats(c);
   return {
     read: new Date().toISOString().replace('Z', `${String(process.hrtime()[1] % 1e6).padStart(6, '0')}Z`),
     preread: prev?.read ?? ZERO_TIME,
@@ -179,6 +222,7 @@ export function sampleStats(c: Container, cgroupsPath: string, prev?: StatsDoc, 
     cpu_stats: cpu,
     precpu_stats: prev?.cpu_stats ?? emptyCpu(),
     memory_stats: memory,
+    ...(nets ? { networks: nets } : {}),
     name: c.Name,
     id: c.ID,
   };

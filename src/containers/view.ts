@@ -124,10 +124,11 @@ export function listEntry(
   imageName: string,
   sizes?: { rw: number; rootfs: number },
   net?: { settings: Record<string, unknown>; ports: Array<Record<string, unknown>> },
+  linkNames: string[] = [],
 ): Record<string, unknown> {
   const e: Record<string, unknown> = {
     Id: c.ID,
-    Names: [c.Name],
+    Names: [c.Name, ...linkNames],
     Image: imageName,
     ImageID: c.Image,
     Command: commandText(c),

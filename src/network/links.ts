@@ -23,6 +23,27 @@ function parseLink(link: string): { name: string; alias: string } {
 }
 
 /**
+ * The names links give containers (dockerd's `/<parent>/<alias>`, listed in `ps` Names after
+ * the container's own): child ID → names.
+ */
+export function linkNames(all: Container[], byName: LinkLookup['byName']): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const parent of all) {
+    for (const link of parent.HostConfig.Links ?? []) {
+      const { name, alias } = parseLink(link);
+      const child = byName(name);
+      if (child) out.set(child.ID, [...(out.get(child.ID) ?? []), `${parent.Name}/${alias}`]);
+    }
+  }
+  return out;
+}
+
+/** The Links entry of `parent` that gives `alias`, if any (for `DELETE …?link=true`). */
+export function linkEntry(parent: Container, alias: string): string | undefined {
+  return (parent.HostConfig.Links ?? []).find((l) => parseLink(l).alias === alias);
+}
+
+/**
  * dockerd's checks: at create every linked container must exist (400 "could not get container
  * for …"); at start it must also run (500 "Cannot link to a non running container: …").
  */
