@@ -183,6 +183,13 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     sendEmpty(ctx, 204);
   });
 
+  // dockerd's link names: DELETE /containers/<parent>/<alias>?link=true
+  r.add('DELETE', '/containers/{parent}/{alias}', async (ctx) => {
+    if (!boolParam(ctx.query, 'link')) throw notFound('page not found');
+    await svc.removeLink(`${ctx.params.parent as string}/${ctx.params.alias as string}`);
+    sendEmpty(ctx, 204);
+  });
+
   r.add('POST', '/containers/{id}/wait', async (ctx) => {
     const cond = (ctx.query.get('condition') || 'not-running') as WaitCondition;
     if (!['not-running', 'next-exit', 'removed'].includes(cond)) {

@@ -241,7 +241,13 @@ export class ContainerService {
     const c = buildContainer({ id, name, image, imageRef, request: req });
     if (opts.volatileRootfs) this.volatileRoots.add(id);
     if (opts.buildStep) c.BuildStep = true;
-    const endpoints = req.NetworkingConfig?.EndpointsConfig ?? undefined;
+    let endpoints = req.NetworkingConfig?.EndpointsConfig ?? undefined;
+    const mac = typeof req.Config.MacAddress === 'string' ? req.Config.MacAddress : '';
+    if (mac !== '') {
+      // API < 1.44 clients set the MAC in Config: it belongs to the primary network's endpoint.
+      const key = c.HostConfig.NetworkMode;
+      endpoints = { ...(endpoints ?? {}), [key]: { ...(endpoints?.[key] ?? {}), MacAddress: mac } };
+    }
     this.o.network?.validateCreate(c.HostConfig.NetworkMode, endpoints, { bindings: c.HostConfig.PortBindings, exposed: c.Config.ExposedPorts });
     this.o.network?.validateLinks?.(c);
     for (const mode of [c.HostConfig.IpcMode, c.HostConfig.PidMode]) {

@@ -85,7 +85,7 @@ export interface VethSpec {
 }
 
 /** Plumbs endpoints into the namespace of `pid`: two `ip -batch` runs in all. */
-export async function plumb(pid: number, eps: VethSpec[]): Promise<void> {
+export async function plumb(pid: number, eps: VethSpec[], o: { again?: boolean } = {}): Promise<void> {
   if (eps.length === 0) return;
   const host: string[] = [];
   const inside: string[] = [];
@@ -103,13 +103,17 @@ export async function plumb(pid: number, eps: VethSpec[]): Promise<void> {
   let sysctl: string | undefined;
   if (dns?.dns) {
     const src = dns.addressCidr.split('/')[0] as string;
-    inside.push(
-      `rule add pref 1 iif ${dns.ifName} to 127.0.0.0/8 blackhole`,
-      'rule add pref 2 lookup local',
-      'rule del pref 0',
-      `route add 127.0.0.11/32 via ${dns.dns} dev ${dns.ifName} src ${src} table local`,
-    );
+    const route = `route replace 127.0.0.11/32 via ${dns.dns} dev ${dns.ifName} src ${src} table local`;
+    const rules = [`rule add pref 1 iif ${dns.ifName} to 127.0.0.0/8 blackhole`, 'rule add pref 2 lookup local', 'rule del pref 0'];
     sysctl = `/proc/sys/net/ipv4/conf/${dns.ifName}/route_localnet`;
+    if (o.again) {
+      // A live connect (the namespace may have the rules already): the rules on their own, errors ignored.
+      await ipBatch(host);
+      await ipBatch([...inside, route], { netnsPid: pid, sysctl });
+      await ipBatch(rules, { netnsPid: pid, force: true }).catch(() => undefined);
+      return;
+    }
+    inside.push(...rules, route);
   }
   await ipBatch(host);
   await ipBatch(inside, { netnsPid: pid, ...(sysctl ? { sysctl } : {}) });

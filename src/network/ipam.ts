@@ -48,6 +48,8 @@ export interface PoolConfig {
   subnet: string;
   gateway: string;
   ipRange?: string;
+  /** Addresses never handed out (`--aux-address`). */
+  reserved?: string[];
 }
 
 interface PoolState {
@@ -90,7 +92,8 @@ export class Ipam {
       const subnet = parseCidr(this.pool.subnet);
       const range = this.pool.ipRange ? parseCidr(this.pool.ipRange, 'ip-range') : subnet;
       const gw = ipToNum(this.pool.gateway);
-      const taken = (n: number): boolean => this.state.allocated[numToIp(n)] !== undefined;
+      const reserved = new Set(this.pool.reserved ?? []);
+      const taken = (n: number): boolean => this.state.allocated[numToIp(n)] !== undefined || reserved.has(numToIp(n));
       const existing = Object.entries(this.state.allocated).find(([, h]) => h === holder);
       if (want) {
         const n = ipToNum(want);

@@ -43,7 +43,7 @@ export interface CreateNetworkRequest {
   Attachable?: boolean;
   Ingress?: boolean;
   EnableIPv6?: boolean;
-  IPAM?: { Driver?: string; Config?: Array<{ Subnet?: string; IPRange?: string; Gateway?: string }> | null; Options?: Record<string, string> | null } | null;
+  IPAM?: { Driver?: string; Config?: Array<{ Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> | null }> | null; Options?: Record<string, string> | null } | null;
   Options?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
   CheckDuplicate?: boolean;
@@ -75,7 +75,7 @@ export class NetworkService {
   constructor(private readonly o: NetworkServiceOptions) {
     this.store = new NetworkStore(o.root);
     this.dns = new EmbeddedDns({
-      lookup: (q) => this.dnsLookup(q.local, q.name),
+      lookup: (q) => this.dnsLookup(q.local, q.name, q.from),
       upstreams: (from) => this.upstreamsFor(from),
       reverse: (q) => this.dnsReverse(q.local, q.ip),
     });
@@ -283,7 +283,7 @@ export class NetworkService {
     return this.serial(async () => {
       const name = req.Name ?? '';
       if (name === '') throw invalid('network name must not be empty');
-      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalid(`invalid network name "${name}"`);
+      // dockerd 20.10 takes any non-empty name ("test 01", "a/b" …); records and bridges are keyed by ID.
       if (PREDEFINED.has(name)) throw forbidden(`operation is not permitted on predefined ${name} network `);
       if (this.list().some((n) => n.Name === name)) throw conflict(`network with name ${name} already exists`);
       const driver = req.Driver || 'bridge';
@@ -316,7 +316,9 @@ export class NetworkService {
         if (v4) throw invalid('multiple IPv4 subnets are not supported');
         this.checkNoOverlap(sub);
         v4 = sub;
-        pools.unshift({ Subnet: cidrText(sub), Gateway: numToIp(gw), ...(p.IPRange ? { IPRange: p.IPRange } : {}) });
+        const aux = Object.entries(p.AuxiliaryAddresses ?? {});
+        for (const [, a] of aux) if (!isIPv4(a) || !contains(sub, ipToNum(a))) throw invalid(`no matching subnet for aux-address ${a}`);
+        pools.unshift({ Subnet: cidrText(sub), Gateway: numToIp(gw), ...(p.IPRange ? { IPRange: p.IPRange } : {}), ...(aux.length > 0 ? { AuxiliaryAddresses: Object.fromEntries(aux) } : {}) });
       }
       if (!v4) {
         const auto = this.autoSubnet();
@@ -327,7 +329,7 @@ export class NetworkService {
       n.Internal = req.Internal ?? false;
       n.Attachable = req.Attachable ?? false;
       n.EnableIPv6 = req.EnableIPv6 ?? false;
-      n.IPAM.Options = req.IPAM?.Options ?? {};
+      n.IPAM.Options = req.IPAM?.Options ?? null;
       (n as NetworkRecord & { userSubnet?: boolean }).userSubnet = userPools.length > 0;
       const bridge = options[BRIDGE_NAME_OPT] || `br-${n.Id.slice(0, 12)}`;
       if (bridge.length > 15) throw invalid(`bridge name ${bridge} is too long (max 15 characters)`);
@@ -421,7 +423,7 @@ export class NetworkService {
     if (!ipam) {
       const pool = n.IPAM.Config.find((p) => !p.Subnet.includes(':'));
       if (!pool) throw system(`network ${n.Name} has no IPv4 pool`);
-      ipam = await Ipam.open(this.store.ipamFile(n.Id), { subnet: pool.Subnet, gateway: pool.Gateway, ...(pool.IPRange ? { ipRange: pool.IPRange } : {}) });
+      ipam = await Ipam.open(this.store.ipamFile(n.Id), { subnet: pool.Subnet, gateway: pool.Gateway, ...(pool.IPRange ? { ipRange: pool.IPRange } : {}), reserved: Object.values(pool.AuxiliaryAddresses ?? {}) });
       for (const [cid, st] of this.store.containers) {
         const ep = st.endpoints[n.Id];
         if (ep) ipam.seed(cid, ep.IPAddress);
@@ -732,7 +734,9 @@ export class NetworkService {
         await this.store.saveState(c.ID);
         try {
           const hasGw = Object.values(st.endpoints).some((e) => e !== ep && !this.store.networks.get(e.NetworkID)?.Internal);
-          await plumb(c.State.Pid, [this.vethSpec(n, ep, !hasGw && !n.Internal)]);
+          const spec = this.vethSpec(n, ep, !hasGw && !n.Internal);
+          if (this.dnsNetwork(c) === n) spec.dns = ep.Gateway;
+          await plumb(c.State.Pid, [spec], { again: true });
         } catch (err) {
           delete st.endpoints[n.Id];
           delete st.networks[n.Id];
@@ -752,7 +756,9 @@ export class NetworkService {
       const n = this.find(ref);
       if (n.Driver === 'host') throw forbidden('container cannot be disconnected from host network or connected to host network');
       const st = this.stateOf(c);
-      if (!st.networks[n.Id] && !o.force) throw forbidden(`container ${c.ID} is not connected to network ${n.Name}`);
+      // dockerd 20.10: 500 even with force; "the network" for a container that is not running.
+      if (!st.networks[n.Id]) throw system(`container ${c.ID} is not connected to ${c.State.Running ? '' : 'the '}network ${n.Name}`);
+      void o.force;
       const ep = st.endpoints[n.Id];
       delete st.networks[n.Id];
       if (ep) {
@@ -794,11 +800,17 @@ export class NetworkService {
     return Object.keys(this.membershipOf(c)).map((id) => this.store.networks.get(id)).find((n) => n && !n.isDefault && n.Driver === 'bridge');
   }
 
-  private dnsLookup(local: string, rawName: string): { ips: string[]; ip6s: string[] } | undefined {
+  private dnsLookup(local: string, rawName: string, from?: string): { ips: string[]; ip6s: string[] } | undefined {
     const n = this.list().find((x) => !x.isDefault && x.IPAM.Config[0]?.Gateway === local);
     if (!n) return undefined;
     let name = rawName.toLowerCase();
     if (name.endsWith(`.${n.Name.toLowerCase()}`)) name = name.slice(0, -(n.Name.length + 1));
+    if (from) {
+      // The asker's own links on this network (`name:alias`): the alias names the target.
+      const asker = this.endpointsOn(n).find(({ ep }) => ep.IPAddress === from);
+      const link = asker && (this.store.containers.get(asker.c.ID)?.networks[n.Id]?.Links ?? []).find((l) => l.slice(l.indexOf(':') + 1).toLowerCase() === name);
+      if (link) return this.dnsLookup(local, link.slice(0, link.indexOf(':')));
+    }
     const ips: string[] = [];
     const ip6s: string[] = [];
     for (const { c, ep } of this.endpointsOn(n)) {
@@ -886,7 +898,15 @@ export class NetworkService {
 function cleanRequest(req: EndpointRequest): EndpointRequest {
   const out: EndpointRequest = {};
   if (req.Aliases && req.Aliases.length > 0) out.Aliases = [...req.Aliases];
-  if (req.IPAMConfig && (req.IPAMConfig.IPv4Address || req.IPAMConfig.IPv6Address)) out.IPAMConfig = { ...req.IPAMConfig };
+  const ll = (req.IPAMConfig?.LinkLocalIPs ?? []).filter((x) => typeof x === 'string' && x !== '');
+  if (req.IPAMConfig && (req.IPAMConfig.IPv4Address || req.IPAMConfig.IPv6Address || ll.length > 0)) {
+    out.IPAMConfig = {
+      ...(req.IPAMConfig.IPv4Address ? { IPv4Address: req.IPAMConfig.IPv4Address } : {}),
+      ...(req.IPAMConfig.IPv6Address ? { IPv6Address: req.IPAMConfig.IPv6Address } : {}),
+      ...(ll.length > 0 ? { LinkLocalIPs: ll } : {}),
+    };
+  }
+  if (req.Links && req.Links.length > 0) out.Links = req.Links.map((l) => (l.includes(':') ? l : `${l}:${l}`));
   if (req.MacAddress) out.MacAddress = req.MacAddress;
   if (req.DriverOpts) out.DriverOpts = req.DriverOpts;
   return out;

@@ -4,6 +4,7 @@ export interface IpamPool {
   Subnet: string;
   Gateway: string;
   IPRange?: string;
+  AuxiliaryAddresses?: Record<string, string>;
 }
 
 /** A network, in the shape of Docker's `NetworkResource` (minus live containers). */
@@ -32,7 +33,9 @@ export interface NetworkRecord {
 /** What a container asked of one network (create's EndpointsConfig, or connect). */
 export interface EndpointRequest {
   Aliases?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
+  /** Per-network links (`name:alias`): the alias resolves for this container only (dockerd's embedded DNS). */
+  Links?: string[] | null;
   MacAddress?: string;
   DriverOpts?: Record<string, string> | null;
 }

@@ -105,9 +105,9 @@ export function listPortsView(c: Container, ports: PortMapping[]): Array<Record<
 export function endpointView(networkId: string, ep: Endpoint | undefined, req: EndpointRequest, dnsNames: string[] | null): Record<string, unknown> {
   return {
     IPAMConfig: req.IPAMConfig ?? null,
-    Links: null,
+    Links: req.Links && req.Links.length > 0 ? req.Links : null,
     Aliases: req.Aliases && req.Aliases.length > 0 ? req.Aliases : null,
-    MacAddress: ep?.MacAddress ?? '',
+    MacAddress: ep?.MacAddress ?? req.MacAddress ?? '',
     DriverOpts: req.DriverOpts ?? null,
     GwPriority: 0,
     NetworkID: networkId,
