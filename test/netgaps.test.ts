@@ -9,6 +9,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
+import * as http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, waitFor, type CliName } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 import { fails, lines, ok } from './helpers/assert.js';
@@ -211,5 +214,118 @@ for (const cli of CLIS) {
       ok(await d.cli(cli, ['rm', '-f', db, m]));
     });
 
+    // Expected values below are what dockerd 20.10.24 answered to the same commands (docker CLI 28).
+    it('network-mode conflicts are refused at create with dockerd\'s messages; nothing is created', async () => {
+      const donor = ok(await d.cli(cli, ['run', '-d', '--name', `donor-${cli}`, 'busybox', 'sleep', '300']));
+      const cases: Array<[string[], string]> = [
+        [['--uts', 'host', '-h', 'foo'], 'conflicting options: hostname and the UTS mode'],
+        [['--network', `container:donor-${cli}`, '-p', '8080:80'], 'conflicting options: port publishing and the container type network mode'],
+        [['--network', `container:donor-${cli}`, '-P', '--expose', '80'], 'conflicting options: port publishing and the container type network mode'],
+        [['--network', `container:donor-${cli}`, '--expose', '80'], 'conflicting options: port exposing and the container type network mode'],
+        [['--network', `container:donor-${cli}`, '-h', 'foo'], 'conflicting options: hostname and the network mode'],
+        [['--network', `container:donor-${cli}`, '--dns', '1.1.1.1'], 'conflicting options: dns and the network mode'],
+        [['--network', `container:donor-${cli}`, '--add-host', 'a:1.2.3.4'], 'conflicting options: custom host-to-IP mapping and the network mode'],
+        [['--network', `container:donor-${cli}`, '--link', `donor-${cli}:x`], "conflicting options: container type network can't be used with links. This would result in undefined behavior"],
+        [['--network', 'host', '--link', `donor-${cli}:x`], "conflicting options: host type networking can't be used with links. This would result in undefined behavior"],
+        [['--network', 'container:'], 'Invalid network mode: invalid container format container:<name|id>'],
+        [['--ipc', `container:nosuch-${cli}`], `No such container: nosuch-${cli}`],
+      ];
+      const before = lines(ok(await d.cli(cli, ['ps', '-aq']))).length;
+      for (const [args, msg] of cases) {
+        const r = await d.cli(cli, ['create', ...args, 'busybox', 'true']);
+        assert.notEqual(r.code, 0, r.desc);
+        assert.ok(r.stderr.includes(`Error response from daemon: ${msg}`), `${args.join(' ')}: ${r.desc}`);
+      }
+      assert.equal(lines(ok(await d.cli(cli, ['ps', '-aq']))).length, before, 'nothing created');
+      // MAC address with host / container: networking (raw API, as API < 1.44 clients send it).
+      for (const mode of ['host', `container:donor-${cli}`]) {
+        const r = await d.api.post('/v1.41/containers/create', { Image: 'busybox', MacAddress: '02:42:ac:11:00:09', HostConfig: { NetworkMode: mode } });
+        assert.equal(r.status, 400, r.text);
+        assert.equal(JSON.parse(r.text).message, 'conflicting options: mac-address and the network mode');
+      }
+      // What dockerd accepts: host networking with -h, --dns, --add-host, -p (ports discarded).
+      for (const args of [['--network', 'host', '-h', 'foo'], ['--network', 'host', '--dns', '1.1.1.1', '--add-host', 'a:1.2.3.4'], ['--network', 'none', '-p', '80:80']]) {
+        ok(await d.cli(cli, ['rm', '-f', ok(await d.cli(cli, ['create', ...args, 'busybox', 'true']))]));
+      }
+      // IPC: a private donor is refused at start (500), a shareable one is joined.
+      fails(await d.cli(cli, ['run', '--rm', '--ipc', `container:donor-${cli}`, 'busybox', 'true']), 125,
+        new RegExp(`can't join IPC of container ${donor}: non-shareable IPC \\(hint: use IpcMode:shareable for the donor container\\)`));
+      const shm = ok(await d.cli(cli, ['run', '-d', '--ipc', 'shareable', 'busybox', 'sleep', '300']));
+      ok(await d.cli(cli, ['run', '--rm', '--ipc', `container:${shm}`, 'busybox', 'true']));
+      const stopped = ok(await d.cli(cli, ['create', 'busybox', 'true']));
+      fails(await d.cli(cli, ['run', '--rm', '--network', `container:${stopped}`, 'busybox', 'true']), 125, new RegExp(`cannot join network of a non running container: ${stopped}`));
+      ok(await d.cli(cli, ['rm', '-f', donor, shm, stopped]));
+    });
+
+    it('--network host: the host\'s hostname and /etc/hosts; container:X: X\'s hostname and /etc files', async () => {
+      assert.equal(ok(await d.cli(cli, ['run', '--rm', '--network', 'host', 'busybox', 'hostname'])), hostname());
+      assert.equal(ok(await d.cli(cli, ['run', '--rm', '--network', 'host', '-h', 'foo', 'busybox', 'hostname'])), 'foo');
+      assert.equal(ok(await d.cli(cli, ['run', '--rm', '--network', 'host', 'busybox', 'cat', '/etc/hosts'])), readFileSync('/etc/hosts', 'utf8').trim());
+      const extra = lines(ok(await d.cli(cli, ['run', '--rm', '--network', 'host', '--add-host', 'a:1.2.3.4', 'busybox', 'cat', '/etc/hosts'])));
+      assert.deepEqual(extra, ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters', '1.2.3.4\ta']);
+      const x = ok(await d.cli(cli, ['run', '-d', 'busybox', 'sleep', '300']));
+      const joined = ok(await d.cli(cli, ['create', '--network', `container:${x}`, 'busybox', 'sh', '-c', 'hostname; cat /etc/hostname; cat /etc/hosts']));
+      assert.equal((await d.api.inspect(joined)).HostsPath, '', 'no files of its own before start (dockerd)');
+      ok(await d.cli(cli, ['start', joined]));
+      await waitFor(async () => !(await d.state(joined)).Running, { what: 'joined container exits' });
+      const out = lines(ok(await d.cli(cli, ['logs', joined])));
+      const donorHosts = lines(ok(await d.cli(cli, ['exec', x, 'cat', '/etc/hosts'])));
+      assert.deepEqual(out, [x.slice(0, 12), x.slice(0, 12), ...donorHosts]);
+      const [ji, xi] = [await d.api.inspect(joined), await d.api.inspect(x)];
+      assert.equal(ji.Config.Hostname, x.slice(0, 12));
+      assert.equal(ji.HostsPath, xi.HostsPath);
+      assert.equal(ji.ResolvConfPath, xi.ResolvConfPath);
+      ok(await d.cli(cli, ['rm', '-f', x, joined]));
+    });
+
+    it('-p PORT:80 publishes on 0.0.0.0 and [::]; restart keeps the address, a newcomer takes a freed one', async () => {
+      const hp = freePort();
+      const web = ok(await d.cli(cli, ['run', '-d', '-p', `${hp}:80`, 'busybox', 'sh', '-c', 'hostname > /tmp/index.html; exec httpd -f -p 80 -h /tmp']));
+      assert.deepEqual(lines(ok(await d.cli(cli, ['port', web]))), [`80/tcp -> 0.0.0.0:${hp}`, `80/tcp -> [::]:${hp}`]);
+      assert.deepEqual((await d.api.inspect(web)).NetworkSettings.Ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(hp) }, { HostIp: '::', HostPort: String(hp) }]);
+      assert.equal(ok(await d.cli(cli, ['ps', '--filter', `id=${web}`, '--format', '{{.Ports}}'])), `0.0.0.0:${hp}->80/tcp, [::]:${hp}->80/tcp`);
+      for (const host of ['127.0.0.1', '[::1]']) {
+        const body = await waitFor(async () => {
+          const r = await httpGet(`http://${host}:${hp}/`).catch(() => undefined);
+          return r?.includes(web.slice(0, 12)) ? r : undefined;
+        }, { what: `http://${host}:${hp}/` });
+        assert.equal(body.trim(), web.slice(0, 12));
+      }
+      // A host port is taken on [::] too.
+      fails(await d.cli(cli, ['run', '--rm', '-p', `${hp}:80`, 'busybox', 'true']), 125, /port is already allocated/);
+      ok(await d.cli(cli, ['rm', '-f', web]));
+      await waitFor(async () => (await httpGet(`http://[::1]:${hp}/`).then(() => false, () => true)), { what: '[::] listener closed' });
+      // Addresses as dockerd 20.10 hands them out: the lowest free one, released at stop.
+      const o = octet();
+      const net = `ret-${cli}-${o}`;
+      const br = bridge2();
+      bridges.push(br);
+      ok(await d.cli(cli, ['network', 'create', '--subnet', `10.237.${o}.0/24`, '-o', `com.docker.network.bridge.name=${br}`, net]));
+      const ipOf = async (id: string): Promise<string> => (await d.api.inspect(id)).NetworkSettings.Networks[net].IPAddress as string;
+      const a = ok(await d.cli(cli, ['run', '-d', '--network', net, 'busybox', 'sleep', '300']));
+      const b = ok(await d.cli(cli, ['run', '-d', '--network', net, 'busybox', 'sleep', '300']));
+      assert.deepEqual([await ipOf(a), await ipOf(b)], [`10.237.${o}.2`, `10.237.${o}.3`]);
+      ok(await d.cli(cli, ['restart', '-t', '0', b]));
+      assert.equal(await ipOf(b), `10.237.${o}.3`, 'restart keeps the address');
+      ok(await d.cli(cli, ['stop', '-t', '0', a]));
+      const c = ok(await d.cli(cli, ['run', '-d', '--network', net, 'busybox', 'sleep', '300']));
+      assert.equal(await ipOf(c), `10.237.${o}.2`, "a newcomer takes the stopped container's address");
+      ok(await d.cli(cli, ['start', a]));
+      assert.equal(await ipOf(a), `10.237.${o}.4`);
+      ok(await d.cli(cli, ['rm', '-f', a, b, c]));
+      ok(await d.cli(cli, ['network', 'rm', net]));
+    });
+  });
+}
+
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
   });
 }

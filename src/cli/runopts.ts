@@ -45,6 +45,9 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { long: 'dns-search', type: 'list', description: 'Set custom DNS search domains' },
   { long: 'dns-option', type: 'list', description: 'Set DNS options' },
   { long: 'add-host', type: 'list', description: 'Add a custom host-to-IP mapping (host:ip)' },
+  { long: 'ipc', type: 'string', description: 'IPC mode to use' },
+  { long: 'pid', type: 'string', description: 'PID namespace to use' },
+  { long: 'uts', type: 'string', description: 'UTS namespace to use' },
   { long: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
   { long: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
   { long: 'privileged', type: 'bool', description: 'Give extended privileges to this container' },
@@ -236,6 +239,9 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
   if (autoRemove && restart.Name !== 'no' && restart.Name !== '') throw new Error('conflicting options: cannot specify both --restart and --rm');
   host.AutoRemove = autoRemove;
   host.NetworkMode = flags.string('network') ?? flags.string('net') ?? 'default';
+  if (flags.has('ipc')) host.IpcMode = flags.string('ipc') ?? '';
+  if (flags.has('pid')) host.PidMode = flags.string('pid') ?? '';
+  if (flags.has('uts')) host.UTSMode = flags.string('uts') ?? '';
   host.Privileged = flags.bool('privileged');
   host.ReadonlyRootfs = flags.bool('read-only');
   const capAdd = flags.list('cap-add');

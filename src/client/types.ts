@@ -80,6 +80,9 @@ export interface Resources {
 export interface HostConfig extends Resources {
   Binds?: string[];
   NetworkMode?: string;
+  IpcMode?: string;
+  PidMode?: string;
+  UTSMode?: string;
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
   Privileged?: boolean;
