@@ -1,8 +1,8 @@
 /**
  * IP address management for one network: a pool (subnet, optional ip-range), the gateway, and
- * the addresses handed out. The lowest free address is handed out (dockerd 20.10's libnetwork
- * default IPAM, measured: a container stopped and started again gets its address back unless
- * another container took it meanwhile; a released address is reused at once). The record of who
+ * the addresses handed out. A container starting again asks for its previous address and gets it
+ * if it is free; otherwise the lowest free address is handed out (dockerd 20.10's libnetwork
+ * default IPAM, measured: a released address is reused at once, by whoever starts next). The record of who
  * holds what is each container's network state file (written, fsynced, before an address is
  * used); at start the pool is seeded from those files, so an address is never held twice, across
  * restarts too. The pool's own file (a round-robin position kept by older versions) is only
@@ -86,8 +86,11 @@ export class Ipam {
     return next;
   }
 
-  /** Allocates `want` (if given) or the next free address for `holder`. Idempotent per holder. */
-  allocate(holder: string, want?: string): Promise<string> {
+  /**
+   * Allocates `want` (if given), else `prefer` if it is free (the holder's previous address), else
+   * the lowest free address, for `holder`. Idempotent per holder.
+   */
+  allocate(holder: string, want?: string, prefer?: string): Promise<string> {
     return this.serial(async () => {
       const subnet = parseCidr(this.pool.subnet);
       const range = this.pool.ipRange ? parseCidr(this.pool.ipRange, 'ip-range') : subnet;
@@ -109,6 +112,13 @@ export class Ipam {
       const size = 2 ** (32 - range.bits);
       const lastUsable = range.base + size - 2; // not the broadcast address
       const subnetBroadcast = subnet.base + 2 ** (32 - subnet.bits) - 1;
+      if (prefer && isIPv4(prefer)) {
+        const n = ipToNum(prefer);
+        if (contains(range, n) && n >= first && n <= lastUsable && n !== gw && n !== subnet.base && n !== subnetBroadcast && !taken(n)) {
+          this.state.allocated[prefer] = holder;
+          return prefer;
+        }
+      }
       for (let n = first; n <= lastUsable; n++) {
         if (n === gw || n === subnetBroadcast || n === subnet.base || taken(n)) continue;
         this.state.allocated[numToIp(n)] = holder;

@@ -593,7 +593,7 @@ export class NetworkService {
   private async newEndpoint(c: Container, n: NetworkRecord, req: EndpointRequest, ifName: string): Promise<Endpoint> {
     const ipam = await this.ipamOf(n);
     const pool = n.IPAM.Config[0] as NetworkRecord['IPAM']['Config'][number];
-    const ip = await ipam.allocate(c.ID, req.IPAMConfig?.IPv4Address || undefined);
+    const ip = await ipam.allocate(c.ID, req.IPAMConfig?.IPv4Address || undefined, this.store.containers.get(c.ID)?.previous?.[n.Id]);
     const v6 = n.EnableIPv6 ? n.IPAM.Config.find((p) => p.Subnet.includes(':')) : undefined;
     const ep: Endpoint = {
       NetworkID: n.Id,
@@ -707,7 +707,11 @@ export class NetworkService {
       }
     }
     if (o.veths) await unplumb(Object.values(st.endpoints).map((e) => e.hostVeth));
-    for (const netId of Object.keys(st.endpoints)) await this.freeAddresses(netId, id);
+    for (const [netId, ep] of Object.entries(st.endpoints)) {
+      // Asked for again at the next start (docker-compose restart keeps nginx's upstreams valid).
+      st.previous = { ...(st.previous ?? {}), [netId]: ep.IPAddress };
+      await this.freeAddresses(netId, id);
+    }
     st.endpoints = {};
     st.ports = [];
   }
@@ -761,6 +765,7 @@ export class NetworkService {
       void o.force;
       const ep = st.endpoints[n.Id];
       delete st.networks[n.Id];
+      if (st.previous) delete st.previous[n.Id];
       if (ep) {
         if (st.ports.some((p) => p.ContainerIp === ep.IPAddress)) {
           await deleteTagged((tag) => tag === tagOf(n.bridge ?? '', c.ID.slice(0, 12))).catch(() => undefined);

@@ -74,4 +74,6 @@ export interface ContainerNetState {
   endpoints: Record<string, Endpoint>;
   /** Published ports (only while running). */
   ports: PortMapping[];
+  /** network ID → the IPv4 address the last run had, asked for again at the next start. */
+  previous?: Record<string, string>;
 }
