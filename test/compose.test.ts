@@ -4,8 +4,9 @@
  * `build:` service from a Dockerfile FROM busybox that fills a shared volume, a busybox httpd web
  * service publishing a port, and a client reaching the web service by name over the project
  * network — built, started, listed, reached over HTTP, scaled, restarted (same addresses),
- * recreated after an edit, with --force-recreate and with --build, its logs and exec, and taken
- * down with -v leaving nothing behind. Bridges are `bh6…`, subnets inside 10.206.0.0/16.
+ * recreated after an edit, with --force-recreate and with --build (the image's anonymous VOLUME
+ * carried along), its logs and exec, and taken
+ * down with -v leaving nothing behind but what dockerd leaves too. Bridges are `bh6…`, subnets inside 10.206.0.0/16.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,7 +62,7 @@ function composeOk(r: RunResult): string {
 
 function writeApp(o: { clientSleep: number; buildTag: string }): void {
   fs.mkdirSync(path.join(dir, 'tool'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'tool', 'Dockerfile'), `FROM busybox\nRUN echo ${o.buildTag} > /built\nLABEL compat.tool=1\n`);
+  fs.writeFileSync(path.join(dir, 'tool', 'Dockerfile'), `FROM busybox\nRUN echo ${o.buildTag} > /built\nVOLUME /state\nLABEL compat.tool=1\n`);
   fs.writeFileSync(
     path.join(dir, 'docker-compose.yml'),
     `version: "3.8"
@@ -75,7 +76,7 @@ services:
       - "127.0.0.1::8080"
   tool:
     build: ./tool
-    command: ["sh", "-c", "echo \\"hello from $$(cat /built)\\" > /www/index.html; echo tool ready; exec sleep 3600"]
+    command: ["sh", "-c", "test -f /state/first || cp /built /state/first; echo \\"hello from $$(cat /built)\\" > /www/index.html; echo tool ready; exec sleep 3600"]
     volumes:
       - www:/www
   client:
@@ -194,6 +195,9 @@ describe('docker-compose 1.29', () => {
     composeOk(rebuild);
     assert.match(rebuild.stderr, new RegExp(`Recreating ${project}_tool_1 .*done`), rebuild.desc);
     assert.equal((await compose(['exec', '-T', 'tool', 'cat', '/built'])).stdout, 'build-two\n');
+    // the image's anonymous VOLUME came along through every recreate (compose reads the old
+    // image's ContainerConfig.Volumes and binds the old container's volume into the new one)
+    assert.equal((await compose(['exec', '-T', 'tool', 'cat', '/state/first'])).stdout, 'build-one\n');
     // the named volume survived every recreate and now holds the new build's page
     await waitFor(async () => (await httpGet(await webUrl())) === '200 hello from build-two\n', { timeout: 20_000, what: 'web serving build-two' });
     assert.equal((await projectContainers()).length, 3, 'no renamed leftovers');
@@ -207,7 +211,10 @@ describe('docker-compose 1.29', () => {
     assert.equal(ex.stdout, 'hello from build-two\n');
   });
 
-  it('down -v leaves no container, network, bridge or volume behind', T, async () => {
+  it('down -v leaves no container, network or bridge, and only the volume dockerd leaves too', T, async () => {
+    const tool = await d.api.inspect(`${project}_tool_1`);
+    const state = (tool.Mounts as Array<{ Destination: string; Name: string }>).find((m) => m.Destination === '/state')?.Name;
+    assert.ok(state, 'the tool container mounts its image VOLUME');
     const down = await compose(['down', '-v']);
     composeOk(down);
     assert.match(down.stderr, new RegExp(`Removing network ${project}_default`), down.desc);
@@ -215,8 +222,11 @@ describe('docker-compose 1.29', () => {
     assert.deepEqual(await projectContainers(), []);
     const nets = (await d.api.get('/networks')).json<Array<{ Name: string }>>().map((n) => n.Name);
     assert.equal(nets.includes(`${project}_default`), false, nets.join(' '));
+    // The image VOLUME's anonymous volume, carried over the recreates by name (a Binds entry),
+    // outlives `down -v` — as on dockerd 20.10, which keeps volumes mounted by name on rm -v.
     const vols = (await d.api.get('/volumes')).json<{ Volumes: Array<{ Name: string }> }>().Volumes.map((v) => v.Name);
-    assert.deepEqual(vols, [], 'no volumes (named or anonymous) left');
+    assert.deepEqual(vols, [state], 'only the carried-over anonymous volume is left');
+    assert.equal((await d.api.delete(`/volumes/${state}`)).status, 204);
     await waitFor(() => !linkExists(appBridge), { timeout: 10_000, what: `bridge ${appBridge} removed` });
     assert.equal(ok(await d.docker(['ps', '-aq'])), '');
   });

@@ -458,7 +458,7 @@ class BuildRun {
     return this.d.images.store.list().find((img) => (img.meta.parent ?? '') === parent && img.meta.buildKey === key);
   }
 
-  private async useCache(st: StageState, key: string, step: { createdBy: string; config?: RunConfig }): Promise<boolean> {
+  private async useCache(st: StageState, key: string, step: { createdBy: string; config?: RunConfig; cmd?: string[] }): Promise<boolean> {
     let hit = this.findCached(st, key);
     // As dockerd's image cache with --cache-from: a local hit counts only when it is in the
     // history of a cache source (so an unknown source means no cache at all).
@@ -489,7 +489,7 @@ class BuildRun {
    * step when its history so far equals ours and its next entry is this very step; the step's
    * image is then made from its layers and our config, as the classic builder does.
    */
-  private async fromCacheSources(st: StageState, key: string, step: { createdBy: string; config?: RunConfig }): Promise<Image | undefined> {
+  private async fromCacheSources(st: StageState, key: string, step: { createdBy: string; config?: RunConfig; cmd?: string[] }): Promise<Image | undefined> {
     if (this.o.noCache || this.o.cacheFrom.length === 0) return undefined;
     const ours = st.config.history ?? [];
     const sameEntry = (a: { created_by?: string; empty_layer?: boolean }, b: { created_by?: string; empty_layer?: boolean }): boolean =>
@@ -513,15 +513,21 @@ class BuildRun {
       cfg.created = st.epoch.toISOString();
       const ordered: ImageConfig = {
         architecture: cfg.architecture, os: cfg.os, ...(cfg.variant ? { variant: cfg.variant } : {}), created: cfg.created,
-        ...(cfg.author ? { author: cfg.author } : {}), config: cfg.config ?? {}, rootfs: cfg.rootfs, history: cfg.history,
+        ...(cfg.author ? { author: cfg.author } : {}), config: cfg.config ?? {},
+        container_config: stepContainerConfig(cfg.config, step.createdBy, step.cmd), rootfs: cfg.rootfs, history: cfg.history,
       };
       return this.d.images.store.add(Buffer.from(JSON.stringify(ordered)), { ...(st.image ? { parent: st.image.id } : {}), buildKey: key });
     }
     return undefined;
   }
 
-  /** Commits the stage's config (and a new layer, when given) as the next image. */
-  private async commit(st: StageState, createdBy: string, key: string, layer?: { diffId: string }): Promise<void> {
+  /**
+   * Commits the stage's config (and a new layer, when given) as the next image. Like the classic
+   * builder it records the step's container config (`container_config`: the config with the
+   * step's command), which docker-compose 1.29 reads to carry image VOLUMEs over a recreate; no
+   * container ID goes in, so a rebuild still gives the same image ID.
+   */
+  private async commit(st: StageState, createdBy: string, key: string, layer?: { diffId: string }, stepCmd?: string[]): Promise<void> {
     const cfg = st.config;
     cfg.created = st.epoch.toISOString();
     if (layer) cfg.rootfs.diff_ids = [...cfg.rootfs.diff_ids, layer.diffId];
@@ -535,6 +541,7 @@ class BuildRun {
       created: cfg.created,
       ...(cfg.author ? { author: cfg.author } : {}),
       config: cfg.config ?? {},
+      container_config: stepContainerConfig(cfg.config, createdBy, stepCmd),
       rootfs: cfg.rootfs,
       history: cfg.history,
     };
@@ -549,9 +556,10 @@ class BuildRun {
     const c = clone(st.config.config ?? {});
     mutate(c);
     const key = this.cacheKey(st, [createdBy, c]);
-    if (await this.useCache(st, key, { createdBy, config: c })) return;
+    const cmd = ['/bin/sh', '-c', '#(nop) ', shown ?? ins.text];
+    if (await this.useCache(st, key, { createdBy, config: c, cmd })) return;
     st.config.config = c;
-    await this.commit(st, createdBy, key);
+    await this.commit(st, createdBy, key, undefined, cmd);
   }
 
   private async apply(st: StageState, ins: Instruction, s: Stage): Promise<void> {
@@ -732,7 +740,8 @@ class BuildRun {
       } else if (k !== 'mount' && k !== 'security') throw parseError(ins.line, `Unknown flag: ${k}`);
     }
     const key = this.cacheKey(st, ['RUN', createdBy, mountSpecs, network ?? '']);
-    if (await this.useCache(st, key, { createdBy })) return;
+    const stepCmd = argEnv.length > 0 ? [`|${argEnv.length}`, ...argEnv.map(([k, v]) => `${k}=${v}`), ...argv] : argv;
+    if (await this.useCache(st, key, { createdBy, cmd: stepCmd })) return;
     const cleanups: Array<() => Promise<void>> = [];
     const hostConfig: Partial<HostConfig> = { ...this.o.hostConfig, NetworkMode: network && network !== 'default' ? network : 'default' };
     try {
@@ -794,7 +803,7 @@ class BuildRun {
         const layer = await this.commitLayer(upper, st, await mountArtifacts(upper, [...mounts.binds.map((b) => String(b.Target)), ...Object.keys(mounts.tmpfs)]), removeIt);
         t.mark('layer');
         if (removeIt) this.out.stream(`Removing intermediate container ${shortId(c.ID)}\n`);
-        await this.commit(st, createdBy, key, layer);
+        await this.commit(st, createdBy, key, layer, stepCmd);
         t.mark('image');
       } finally {
         if (removeIt || code === -1) await this.d.containers.remove(c.ID, { force: true }).catch(() => undefined);
@@ -1033,4 +1042,9 @@ async function isArchive(file: string): Promise<boolean> {
   } finally {
     await fh.close();
   }
+}
+
+/** A step image's `container_config`: the config with the step's command, as the classic builder records it. */
+function stepContainerConfig(config: RunConfig | undefined, createdBy: string, cmd?: string[]): RunConfig {
+  return { ...(config ?? {}), Cmd: cmd ?? ['/bin/sh', '-c', createdBy.replace(/^\/bin\/sh -c /, '')] };
 }
