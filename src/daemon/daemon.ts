@@ -305,8 +305,9 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     }
   }
   log(`berthd ${BERTH_VERSION} ready (data-root ${dataRoot}, exec-root ${execRoot})`);
-  // The request-body validators load once the daemon answers (api/validate.ts), not before.
-  setImmediate(() => void loadValidators().catch((err: unknown) => log(`cannot load the request validators: ${String(err)}`)));
+  // The request-body validators load a moment after the daemon answers (api/validate.ts), so
+  // neither start-up nor the first requests wait for them; a body that comes first loads its own.
+  setTimeout(() => void loadValidators().catch((err: unknown) => log(`cannot load the request validators: ${String(err)}`)), 1500).unref();
 
   return {
     async close() {
