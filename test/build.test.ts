@@ -271,7 +271,7 @@ for (const cli of CLIS) {
       const bad = context(`parse-${tag}`, { Dockerfile: 'FROM busybox\nRUN true\nFROBNICATE now\n' });
       const p = await x(['build', bad]);
       assert.notEqual(p.code, 0, p.desc);
-      assert.match(p.stderr + p.stdout, /Dockerfile parse error line 3: unknown instruction: FROBNICATE/, p.desc);
+      assert.match(p.stderr + p.stdout, /dockerfile parse error line 3: unknown instruction: FROBNICATE/, p.desc);
 
       const nostage = context(`nostage-${tag}`, { Dockerfile: 'RUN true\n' });
       assert.match((await x(['build', nostage])).stderr, /line 1/);

@@ -2,7 +2,7 @@
  * Dockerfile → stages of instructions. Line structure (continuations, the escape directive,
  * comments, flags, heredocs) comes from `dockerfile-ast`; this module turns its tree into the
  * builder's plain instruction records and checks what Docker checks at parse time, with
- * "Dockerfile parse error line N: …" messages.
+ * "dockerfile parse error line N: …" messages (dockerd 20.10's text).
  */
 import { DockerfileParser } from 'dockerfile-ast';
 import { invalid } from '../lib/errors.js';
@@ -54,7 +54,7 @@ const KNOWN = new Set([
 const JSON_FORMS = new Set(['CMD', 'ENTRYPOINT', 'RUN', 'SHELL', 'VOLUME', 'ADD', 'COPY']);
 
 export function parseError(line: number, msg: string): Error {
-  return invalid(`Dockerfile parse error line ${line}: ${msg}`);
+  return invalid(`dockerfile parse error line ${line}: ${msg}`);
 }
 
 function parseJSONArray(s: string): string[] | undefined {

@@ -53,7 +53,7 @@ describe('Dockerfile parser', () => {
     assert.equal(heredoc?.line, 5);
   });
   it('reports errors with the line, as Docker does', () => {
-    assert.throws(() => parseDockerfile('FROM a\n\nBOGUS x\n'), /Dockerfile parse error line 3: unknown instruction: BOGUS/);
+    assert.throws(() => parseDockerfile('FROM a\n\nBOGUS x\n'), /dockerfile parse error line 3: unknown instruction: BOGUS/);
     assert.throws(() => parseDockerfile('FROM a b\n'), /line 1: FROM requires either one or three arguments/);
     assert.throws(() => parseDockerfile('FROM a\nCOPY onlyone\n'), /line 2: COPY requires at least two arguments/);
     assert.throws(() => parseDockerfile('RUN x\n'), /line 1: no build stage/);
