@@ -55,8 +55,9 @@ async function crashAndRestart(): Promise<string> {
   }
   const dirs = names(path.join(d.execRoot, 'runc')).length;
   const left = `runc: ${runc} (${dirs} state dirs); runc init: ${runcInits().length}`;
+  const t0 = Date.now();
   d = await TestDaemon.start({ reuse: d });
-  return left;
+  return `${left}; restart with recovery until /_ping answers: ${Date.now() - t0} ms`;
 }
 
 /** runc's containers (throws when runc cannot list them, e.g. a state dir a crash left half-made). */
