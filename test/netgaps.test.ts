@@ -229,6 +229,9 @@ for (const cli of CLIS) {
         [['--network', 'host', '--link', `donor-${cli}:x`], "conflicting options: host type networking can't be used with links. This would result in undefined behavior"],
         [['--network', 'container:'], 'Invalid network mode: invalid container format container:<name|id>'],
         [['--ipc', `container:nosuch-${cli}`], `No such container: nosuch-${cli}`],
+        // docker CLI 28 sends the MAC on the endpoint (API 1.44+); dockerd 20.10 took it from Config: same answer.
+        [['--network', 'host', '--mac-address', '02:42:ac:11:00:09'], 'conflicting options: mac-address and the network mode'],
+        [['--network', `container:donor-${cli}`, '--mac-address', '02:42:ac:11:00:09'], 'conflicting options: mac-address and the network mode'],
       ];
       const before = lines(ok(await d.cli(cli, ['ps', '-aq']))).length;
       for (const [args, msg] of cases) {
