@@ -16,9 +16,8 @@ import type { AuthConfig } from '../distribution/types.js';
 import { BerthError, invalid, messageOf, notFound } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
 import { span } from '../lib/trace.js';
-import { resolveInRoot } from '../lib/securepath.js';
 import { extractInRoot } from '../lib/rootextract.js';
-import { RootDir } from '../lib/rootfs.js';
+import { RootDir, hostPathInRoot, readFileInRoot } from '../lib/rootfs.js';
 import { parseReference } from '../images/reference.js';
 import type { ImageService } from '../images/service.js';
 import type { Image, ImageConfig, RunConfig } from '../images/types.js';
@@ -169,7 +168,7 @@ export class Builder {
     if (o.dockerfileText !== undefined) text = o.dockerfileText;
     else {
       try {
-        text = await fs.readFile(resolveInRoot(contextDir, o.dockerfile || 'Dockerfile'), 'utf8');
+        text = readFileInRoot(contextDir, o.dockerfile || 'Dockerfile').toString('utf8');
       } catch {
         throw invalid(`Cannot locate specified Dockerfile: ${o.dockerfile || 'Dockerfile'}`);
       }
@@ -864,8 +863,8 @@ class BuildRun {
         let host: string;
         if (from) {
           const root = await this.readRoot(from, s, cleanups);
-          host = resolveInRoot(root, src);
-        } else host = resolveInRoot(this.context, src);
+          host = hostPathInRoot(root, src);
+        } else host = hostPathInRoot(this.context, src);
         binds.push({ Type: 'bind', Source: host, Target: target, ReadOnly: !rw });
       } else throw parseError(ins.line, `unsupported mount type ${type}`);
     }

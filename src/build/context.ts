@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { invalid, messageOf } from '../lib/errors.js';
 import { extractTar } from '../lib/safetar.js';
-import { resolveInRoot } from '../lib/securepath.js';
+import { RootDir, hostPathInRoot, readFileInRoot } from '../lib/rootfs.js';
 import { decompress } from '../lib/decompress.js';
 import { cleanRel, isIgnored, parseIgnore } from './ignore.js';
 
@@ -51,7 +51,7 @@ async function gitClone(remote: string, dir: string): Promise<void> {
   });
   await fs.rm(path.join(dir, '.git'), { recursive: true, force: true });
   if (sub) {
-    const inner = resolveInRoot(dir, sub);
+    const inner = hostPathInRoot(dir, sub);
     const tmp = `${dir}.sub`;
     await fs.rename(inner, tmp);
     await fs.rm(dir, { recursive: true, force: true });
@@ -126,7 +126,7 @@ async function applyIgnore(dir: string, dockerfile: string): Promise<string | un
   let text: string | undefined;
   for (const name of [`${dockerfile}.dockerignore`, '.dockerignore']) {
     try {
-      text = await fs.readFile(resolveInRoot(dir, name), 'utf8');
+      text = readFileInRoot(dir, name).toString('utf8');
       break;
     } catch {
       /* next */
@@ -157,13 +157,13 @@ async function applyIgnore(dir: string, dockerfile: string): Promise<string | un
   const df = cleanRel(dockerfile);
   if (isIgnored(rules, df)) {
     try {
-      const p = resolveInRoot(dir, df);
+      const p = hostPathInRoot(dir, df);
       dockerfileText = await fs.readFile(p, 'utf8');
       await fs.rm(p, { force: true });
     } catch {
       /* no such Dockerfile: the builder reports it */
     }
   }
-  if (isIgnored(rules, '.dockerignore')) await fs.rm(resolveInRoot(dir, '.dockerignore'), { force: true }).catch(() => undefined);
+  if (isIgnored(rules, '.dockerignore')) await RootDir.with(dir, (r) => r.removeAll('.dockerignore')).catch(() => undefined);
   return dockerfileText;
 }

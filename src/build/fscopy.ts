@@ -9,8 +9,7 @@ import { createReadStream, fchmodSync, fchownSync, fstatSync, futimesSync, promi
 import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { invalid } from '../lib/errors.js';
-import { RootDir, closeFd, errCode, removeAt } from '../lib/rootfs.js';
-import { resolveInRoot } from '../lib/securepath.js';
+import { RootDir, closeFd, errCode, hostPathInRoot, removeAt } from '../lib/rootfs.js';
 import { AT_SYMLINK_NOFOLLOW, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY, fchownat, mkdirat, openat, symlinkat } from '../lib/syscalls.js';
 
 const writeAsync = (fd: number, buf: Buffer, off: number, len: number): Promise<number> =>
@@ -60,7 +59,7 @@ export async function matchSources(root: string, pattern: string, what: string):
         next.push(base === '' ? part : `${base}/${part}`);
         continue;
       }
-      const dir = resolveInRoot(root, base);
+      const dir = hostPathInRoot(root, base);
       let names: string[] = [];
       try {
         names = (await fs.readdir(dir)).sort();
@@ -74,7 +73,7 @@ export async function matchSources(root: string, pattern: string, what: string):
   }
   const out: Source[] = [];
   for (const rel of cur) {
-    const host = resolveInRoot(root, rel);
+    const host = hostPathInRoot(root, rel);
     try {
       await fs.lstat(host);
       out.push({ host, rel: rel === '' ? '.' : rel });

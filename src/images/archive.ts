@@ -22,7 +22,7 @@ import { compressionOf } from '../lib/decompress.js';
 import { BerthError, invalid, notFound } from '../lib/errors.js';
 import { extractTar } from '../lib/safetar.js';
 import { mkdirAll } from '../lib/atomic.js';
-import { resolveInRoot } from '../lib/securepath.js';
+import { hostPathInRoot, readFileInRoot } from '../lib/rootfs.js';
 import { limiter } from '../distribution/progress.js';
 import { chainIdOf, type LayerStore } from '../snapshots/layers.js';
 import { decompress } from '../lib/decompress.js';
@@ -255,7 +255,7 @@ export async function loadImages(
         const chain = chains[i] as string;
         lease.add([chain, want]);
         if ((await deps.layers.has(chain)) && (await deps.content.has(want))) return;
-        const file = resolveInRoot(dir, plan.layerPaths[i] as string);
+        const file = hostPathInRoot(dir, plan.layerPaths[i] as string);
         const st = await fs.stat(file).catch(() => undefined);
         if (!st?.isFile()) throw invalid(`failed to load layer ${plan.layerPaths[i]}: no such file in the archive`);
         opts.onMessage({ status: 'Loading layer', id: hex(want).slice(0, 12), progressDetail: { current: 0, total: st.size } });
@@ -326,7 +326,7 @@ export async function loadImages(
 
 async function readInside(root: string, rel: string): Promise<Buffer> {
   try {
-    return await fs.readFile(resolveInRoot(root, rel));
+    return readFileInRoot(root, rel);
   } catch (err) {
     if (err instanceof BerthError) throw err;
     throw invalid(`open ${rel}: no such file or directory`);
@@ -335,7 +335,7 @@ async function readInside(root: string, rel: string): Promise<Buffer> {
 
 /** What to load, from manifest.json (docker-archive) or else index.json (OCI layout). */
 async function planLoad(dir: string): Promise<LoadPlan[]> {
-  const manifestFile = resolveInRoot(dir, 'manifest.json');
+  const manifestFile = hostPathInRoot(dir, 'manifest.json');
   let raw: string | undefined;
   try {
     raw = await fs.readFile(manifestFile, 'utf8');
@@ -357,7 +357,7 @@ async function planLoad(dir: string): Promise<LoadPlan[]> {
   }
   let index: { manifests?: OciDescriptor[] };
   try {
-    index = JSON.parse(await fs.readFile(resolveInRoot(dir, 'index.json'), 'utf8')) as { manifests?: OciDescriptor[] };
+    index = JSON.parse(readFileInRoot(dir, 'index.json').toString('utf8')) as { manifests?: OciDescriptor[] };
   } catch {
     throw invalid('open manifest.json: no such file or directory');
   }

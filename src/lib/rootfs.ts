@@ -15,6 +15,7 @@
  */
 import { closeSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
+import { invalid } from './errors.js';
 import {
   AT_FDCWD,
   AT_REMOVEDIR,
@@ -290,5 +291,36 @@ export class RootDir {
     } finally {
       closeFd(parent);
     }
+  }
+}
+
+/**
+ * The host path `p` resolves to inside `root` ({@link RootDir.resolvePath}: links followed
+ * inside the root, the missing rest kept as written). For a tree berthd unpacked itself (a build
+ * context, a `load` archive, a layer being extracted) and for a path handed on to the kernel or
+ * runc (a bind-mount source inside a build stage); a symlink loop is InvalidParameter.
+ */
+export function hostPathInRoot(root: string, p: string): string {
+  const r = RootDir.open(root);
+  try {
+    const rel = r.resolvePath(p);
+    return rel === '/' ? root : path.join(root, rel);
+  } catch (err) {
+    if (errCode(err) === 'ELOOP') throw invalid(`too many levels of symbolic links: ${p}`);
+    throw err;
+  } finally {
+    r.close();
+  }
+}
+
+/** A regular file's whole content, opened inside `root`; absent → an ENOENT error (as fs.readFile throws). */
+export function readFileInRoot(root: string, p: string): Buffer {
+  const r = RootDir.open(root);
+  try {
+    const b = r.readFile(p, Number.MAX_SAFE_INTEGER);
+    if (b === undefined) throw Object.assign(new Error(`ENOENT: no such file in the root: ${p}`), { code: 'ENOENT' });
+    return b;
+  } finally {
+    r.close();
   }
 }

@@ -24,7 +24,7 @@ import {
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalid } from './errors.js';
-import { resolveInRoot } from './securepath.js';
+import { hostPathInRoot } from './rootfs.js';
 import { lsetxattr, mkWhiteout, mkfifo } from './syscalls.js';
 import { decodeHeader, decodePax, type ReadHeader } from './tarheader.js';
 
@@ -265,7 +265,7 @@ export class TarExtractor {
     const rel = comps.slice(0, -1).join('/');
     const fast = path.join(this.root, rel);
     if (this.realDirs.has(fast)) return fast;
-    const dir = resolveInRoot(this.root, rel);
+    const dir = hostPathInRoot(this.root, rel);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     if (!lstatSync(dir).isDirectory()) throw invalid(`invalid tar entry: parent of ${rel} is not a directory`);
     if (dir === fast) this.realDirs.add(fast);
@@ -379,7 +379,7 @@ export class TarExtractor {
       }
       case 'link': {
         const linkComps = entryComponents(h.linkname);
-        const linkParent = resolveInRoot(this.root, linkComps.slice(0, -1).join('/'));
+        const linkParent = hostPathInRoot(this.root, linkComps.slice(0, -1).join('/'));
         const source = path.join(linkParent, linkComps[linkComps.length - 1] ?? '');
         const st = lstatSync(source, { throwIfNoEntry: false });
         if (!st) throw invalid(`invalid tar entry ${h.name}: hard link target ${h.linkname} not found`);

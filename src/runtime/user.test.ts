@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveUser, readFileInRoot } from './user.js';
-import { resolveInRoot } from '../lib/securepath.js';
+import { hostPathInRoot as resolveInRoot } from '../lib/rootfs.js';
 import { isCategory } from '../lib/errors.js';
 
 let dir = '';
@@ -41,7 +41,7 @@ after(() => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
-test('resolveInRoot clamps .. and resolves symlinks inside the root', () => {
+test('hostPathInRoot clamps .. and resolves symlinks inside the root', () => {
   assert.equal(resolveInRoot(root, '/etc/passwd'), join(root, 'etc/passwd'));
   assert.equal(resolveInRoot(root, '../../etc/passwd'), join(root, 'etc/passwd'));
   assert.equal(resolveInRoot(root, '/'), root);
