@@ -5,12 +5,12 @@
  * destination path resolved inside the root.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, fchmodSync, fchownSync, fstatSync, futimesSync, promises as fs, write, type Stats } from 'node:fs';
+import { createReadStream, fchmodSync, fchownSync, futimesSync, promises as fs, write, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { invalid } from '../lib/errors.js';
-import { RootDir, closeFd, errCode, hostPathInRoot, removeAt } from '../lib/rootfs.js';
-import { AT_SYMLINK_NOFOLLOW, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY, fchownat, mkdirat, openat, symlinkat } from '../lib/syscalls.js';
+import { RootDir, closeFd, errCode, hostPathInRoot, removeAt, statAt } from '../lib/rootfs.js';
+import { AT_SYMLINK_NOFOLLOW, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY, fchownat, mkdirat, openat, symlinkat } from '../lib/syscalls.js';
 
 const writeAsync = (fd: number, buf: Buffer, off: number, len: number): Promise<number> =>
   promisify(write)(fd, buf, off, len, null).then((r) => r.bytesWritten);
@@ -126,22 +126,6 @@ function mkdirAt(root: RootDir, rel: string, o?: CopyOptions): number {
 /** Makes the directories of `rel` inside root (root-owned 0755 when created, or `o`'s owner). */
 export async function mkdirInRoot(root: string, rel: string, o?: CopyOptions): Promise<void> {
   await RootDir.with(root, (r) => closeFd(mkdirAt(r, rel, o)));
-}
-
-/** The entry `name` in the directory `dir` (not followed), undefined when absent. */
-function statAt(dir: number, name: string): Stats | undefined {
-  let fd: number;
-  try {
-    fd = openat(dir, name, O_PATH | O_NOFOLLOW);
-  } catch (err) {
-    if (errCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    return fstatSync(fd);
-  } finally {
-    closeFd(fd);
-  }
 }
 
 const COPY_BUF = 1 << 20;

@@ -11,7 +11,7 @@ import { fchmodSync, fchownSync, fstatSync, futimesSync, type Stats } from 'node
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError, invalid, system } from './errors.js';
-import { closeFd, errCode, removeAt, type RootDir } from './rootfs.js';
+import { closeFd, errCode, removeAt, statAt, type RootDir } from './rootfs.js';
 import { RUNS_AS_ROOT, TarExtractor, entryComponents, exactMode, type ExtractResult } from './safetar.js';
 import {
   AT_EMPTY_PATH,
@@ -129,25 +129,9 @@ class RootTarExtractor extends TarExtractor {
     return path.posix.join(this.o.destName ?? this.dest, rel);
   }
 
-  /** The entry `base` in `dir` when it exists (not followed). */
-  private existing(dir: number, base: string): Stats | undefined {
-    let fd: number;
-    try {
-      fd = openat(dir, base, O_PATH | O_NOFOLLOW);
-    } catch (err) {
-      if (errCode(err) === 'ENOENT') return undefined;
-      throw err;
-    }
-    try {
-      return fstatSync(fd);
-    } finally {
-      closeFd(fd);
-    }
-  }
-
   /** Makes room for a new entry: what is there is removed, unless both are directories. */
   private clear(dir: number, base: string, rel: string, isDir: boolean): Stats | undefined {
-    const st = this.existing(dir, base);
+    const st = statAt(dir, base);
     if (!st) return undefined;
     if (st.isDirectory() && isDir) return st;
     if (this.o.noOverwriteDirNonDir) {
@@ -195,7 +179,7 @@ class RootTarExtractor extends TarExtractor {
 
     switch (h.type) {
       case 'directory': {
-        const had = this.existing(dir, base);
+        const had = statAt(dir, base);
         if (!had?.isDirectory()) {
           this.create(dir, base, rel, true, () => mkdirat(dir, base, 0o700));
         }

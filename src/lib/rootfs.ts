@@ -49,6 +49,22 @@ export function closeFd(fd: number): void {
   }
 }
 
+/** The entry `name` in the open directory `dir`, not followed; undefined when it does not exist. */
+export function statAt(dir: number, name: string): Stats | undefined {
+  let fd: number;
+  try {
+    fd = openat(dir, name, O_PATH | O_NOFOLLOW);
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return fstatSync(fd);
+  } finally {
+    closeFd(fd);
+  }
+}
+
 /** The entries of an open directory (any fd of it, O_PATH included), sorted by name. */
 export function listDir(fd: number): Dirent[] {
   return readdirSync(fdPath(fd), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
