@@ -47,6 +47,8 @@ import { MountManager } from '../volumes/mounts.js';
 import { registerVolumeRoutes } from '../api/volumes.js';
 import { registerSwarmRoutes } from '../api/swarm.js';
 import { registerPluginRoutes } from '../api/plugins.js';
+import { PluginStore } from '../plugins/store.js';
+import { PluginService } from '../plugins/service.js';
 import { registerDiskUsageRoutes, registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
 import { imageDiskUsage } from '../images/view.js';
 import { listEntry, sizeRw } from '../containers/view.js';
@@ -90,6 +92,8 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   await volumeStore.init();
   const volumes = new VolumeService({ store: volumeStore, events });
   const volumeMounts = new MountManager(volumes);
+  const plugins = new PluginService({ store: new PluginStore(path.join(dataRoot, 'plugins')), dockerVersion: BERTH_VERSION });
+  await plugins.init();
 
   const initBinary = INIT_CANDIDATES.find((p) => existsSync(p));
   // Late-bound: the network service asks for containers, the container service for networking.
@@ -185,7 +189,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   });
   registerVolumeRoutes(router, volumes);
   registerSwarmRoutes(router);
-  registerPluginRoutes(router);
+  registerPluginRoutes(router, plugins);
   registerContainerRoutes(router, { containers, images, network: networks });
   registerNetworkRoutes(router, { networks, containers });
   registerExecRoutes(router, execs);
