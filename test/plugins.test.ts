@@ -154,6 +154,7 @@ describe('managed plugins', () => {
     // the CLI: list, inspect, set; then a restart keeps the plugin and its settings
     assert.match(ok(await run(DOCKER, ['-H', `unix://${d.socket}`, 'plugin', 'ls'])), /plugtest\/p1:latest\s+Dummy test plugin for docker python SDK\s+false/);
     ok(await run(DOCKER, ['-H', `unix://${d.socket}`, 'plugin', 'set', 'plugtest/p1', 'DEBUG=2']));
+    await d.stop();
     d = await TestDaemon.start({ reuse: d });
     const kept = (await d.api.get('/plugins/plugtest/p1/json')).json();
     assert.equal(kept.Id, p.Id);
