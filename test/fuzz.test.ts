@@ -380,6 +380,9 @@ describe(`fuzz of the Engine API (${tag})`, () => {
       }
     }
     assert.deepEqual(unanswered, [], `requests left unanswered ${tag}`);
+    // found by seed 567543431: a NUL in ps_args reached spawn, whose TypeError was a 500
+    const top = await send('top with a NUL in ps_args', request('GET', `/v1.41/containers/${runId}/top?ps_args=-ef%00`, undefined, ''), { timeout: 5_000 });
+    assert.equal(top.status, 400, `top with a NUL in ps_args ${tag}`);
   });
 
   it('clients vanishing mid-request, mid-stream and mid-hijack', T, async () => {

@@ -1097,6 +1097,8 @@ export class ContainerService {
     const pids = new Set((await this.o.runc.ps(c.ID)).map(String));
     const { execFile } = await import('node:child_process');
     const args = (psArgs || '-ef').split(/\s+/).filter(Boolean);
+    // A NUL cannot reach an argv; spawn would throw a TypeError (a 500) for the client's bytes.
+    if (args.some((a) => a.includes('\0'))) throw invalid('ps: invalid argument: ps_args holds a NUL byte');
     const out = await new Promise<string>((resolve, reject) =>
       execFile('ps', args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
         err ? reject(invalid(`ps: ${stderr || err.message}`)) : resolve(stdout),
