@@ -15,7 +15,18 @@ const STATUS: Record<ErrorCategory, number> = {
 
 export function statusOf(err: unknown): number {
   if (err instanceof BerthError) return STATUS[err.category];
+  if (isNulByteArgument(err)) return 400;
   return 500;
+}
+
+/**
+ * Node refuses a string holding a NUL byte as a path or an argv entry (ERR_INVALID_ARG_VALUE,
+ * "… must be a string without null bytes"). Only a client's bytes can put one there, so a check
+ * missed upstream still answers as the client error it is, not a 500.
+ */
+function isNulByteArgument(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  return e?.code === 'ERR_INVALID_ARG_VALUE' && typeof e.message === 'string' && e.message.includes('without null bytes');
 }
 
 export function messageOfError(err: unknown): string {
