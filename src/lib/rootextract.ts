@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError, invalid, system } from './errors.js';
 import { closeFd, errCode, removeAt, statAt, type RootDir } from './rootfs.js';
-import { RUNS_AS_ROOT, TarExtractor, entryComponents, exactMode, type ExtractResult } from './safetar.js';
+import { RUNS_AS_ROOT, TarExtractor, entryComponents, exactMode, settleFile, type ExtractResult } from './safetar.js';
 import {
   AT_EMPTY_PATH,
   AT_SYMLINK_NOFOLLOW,
@@ -206,9 +206,7 @@ class RootTarExtractor extends TarExtractor {
         this.fileDone = () => {
           this.fd = -1;
           try {
-            if (!ownerIsCreator) fchownSync(fd, uid, gid);
-            if (!exact) fchmodSync(fd, mode);
-            futimesSync(fd, mtime, mtime);
+            settleFile(fd, { uid, gid, mode, mtime, owned: ownerIsCreator, exact });
             setXattrs(fd);
           } finally {
             closeFd(fd);

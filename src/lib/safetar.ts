@@ -353,9 +353,7 @@ export class TarExtractor {
         this.fileDone = () => {
           this.fd = -1;
           try {
-            if (!ownerIsCreator) fchownSync(fd, uid, gid);
-            if (!exact) fchmodSync(fd, mode);
-            futimesSync(fd, mtime, mtime);
+            settleFile(fd, { uid, gid, mode, mtime, owned: ownerIsCreator, exact });
           } finally {
             closeSync(fd);
           }
@@ -408,6 +406,17 @@ function field(b: Buffer): string {
 }
 
 /** Whether open/mkdir with `mode` give exactly `mode` (no special bits, nothing the umask clears). */
+/**
+ * Gives a just-written file its header's owner, mode and time through its fd: the chown is left
+ * out when the creator (root) already owns it as asked, the chmod when it was created with its
+ * exact mode.
+ */
+export function settleFile(fd: number, o: { uid: number; gid: number; mode: number; mtime: Date | number; owned: boolean; exact: boolean }): void {
+  if (!o.owned) fchownSync(fd, o.uid, o.gid);
+  if (!o.exact) fchmodSync(fd, o.mode);
+  futimesSync(fd, o.mtime, o.mtime);
+}
+
 export const exactMode = (mode: number): boolean => (mode & 0o7000) === 0 && (mode & UMASK) === 0;
 
 /** Extracts the tar `src` into `root` (see TarExtractor); the source's own errors fail it too. */
