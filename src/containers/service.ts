@@ -1333,8 +1333,14 @@ export class ContainerService {
       await this.o.runc.delete(id, true).catch(() => undefined);
       await killCgroup(`${this.o.cgroupParent.replace(/\/$/, '')}/${id}`);
       await fs.rm(this.o.runc.stateDir(id), { recursive: true, force: true });
-      await this.o.mounts.forceRelease(id, path.join(this.runDir(id), 'rootfs')).catch(() => undefined);
-      await fs.rm(this.runDir(id), { recursive: true, force: true });
+      try {
+        // Only once the rootfs is unmounted (with its volume and bind submounts) may the bundle
+        // dir be removed recursively: an rm through a live mount would delete the host's files.
+        await this.o.mounts.forceRelease(id, path.join(this.runDir(id), 'rootfs'));
+        await fs.rm(this.runDir(id), { recursive: true, force: true });
+      } catch (err) {
+        process.emitWarning(`orphan runtime ${id.slice(0, 12)}: its bundle is kept: ${messageOf(err)}`);
+      }
       await this.o.exits.consume(id);
     }
   }
