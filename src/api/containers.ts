@@ -7,6 +7,7 @@ import type { ListedPort } from '../network/portfilter.js';
 import { filterContainers, inspectContainer, listEntry, parseFilters, sizeRw } from '../containers/view.js';
 import type { CreateRequest } from '../containers/create.js';
 import type { Container } from '../containers/types.js';
+import type { TopResult } from '../containers/top.js';
 import type { ImageStore } from '../images/store.js';
 import { readLog, parseTimeNs } from '../runtime/logs.js';
 import { rotatedLogs } from '../runtime/logconfig.js';
@@ -17,6 +18,10 @@ import * as path from 'node:path';
 
 export interface ContainerApiDeps {
   containers: ContainerService;
+  /** `docker top` (containers/top.ts). */
+  top: (ref: string, psArgs: string) => Promise<TopResult>;
+  /** Publishes a container event with dockerd's attributes (attach, detach). */
+  publish: (c: Container, action: string) => void;
   images: ImageStore;
   /** Network views of a container (NetworkSettings, ps Ports, `network` filter). */
   network?: {
@@ -215,7 +220,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   });
 
   r.add('GET', '/containers/{id}/top', async (ctx) => {
-    sendJSON(ctx, 200, await svc.top(ctx.params.id as string, ctx.query.get('ps_args') ?? ''));
+    sendJSON(ctx, 200, await d.top(ctx.params.id as string, ctx.query.get('ps_args') ?? ''));
   });
 
   r.add('GET', '/containers/{id}/changes', async (ctx) => {
@@ -355,7 +360,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
       }
     }
     // dockerd announces the attach once the logs are replayed, before streaming
-    svc.publish(c, 'attach');
+    d.publish(c, 'attach');
     if (!stream) {
       conn.end();
       return;
@@ -373,7 +378,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
         conn.end();
         return;
       }
-      pipeAttach(conn, sock, { tty, stdin: wantStdin, stdout: wantOut, stderr: wantErr, detachKeys: tty ? detachKeys : Buffer.alloc(0), onDetach: () => svc.publish(c, 'detach') });
+      pipeAttach(conn, sock, { tty, stdin: wantStdin, stdout: wantOut, stderr: wantErr, detachKeys: tty ? detachKeys : Buffer.alloc(0), onDetach: () => d.publish(c, 'detach') });
     };
 
     const cur = svc.get(c.ID);

@@ -1,11 +1,16 @@
 /** GET /containers/{id}/stats: HTTP ⇄ containers/stats.ts. */
-import type { ContainerService } from '../containers/service.js';
-import { statsStream } from '../containers/stats.js';
+import { statsStream, type StatsSource } from '../containers/stats.js';
+import type { Container } from '../containers/types.js';
 import { boolParam, type Router } from './router.js';
 
-export function registerStatsRoutes(r: Router, svc: ContainerService): void {
+export interface StatsApiDeps extends StatsSource {
+  /** A container by reference; throws NotFound (the 404 before any byte). */
+  get(ref: string): Container;
+}
+
+export function registerStatsRoutes(r: Router, d: StatsApiDeps): void {
   r.add('GET', '/containers/{id}/stats', async (ctx) => {
-    const c = svc.get(ctx.params.id as string);
+    const c = d.get(ctx.params.id as string);
     const q = ctx.query;
     const stream = q.get('stream') === null ? true : boolParam(q, 'stream');
     const oneShot = boolParam(q, 'one-shot');
@@ -15,18 +20,8 @@ export function registerStatsRoutes(r: Router, svc: ContainerService): void {
     res.on('close', () => ac.abort());
     res.writeHead(200, { 'Content-Type': 'application/json' });
     if (stream) res.flushHeaders();
-    const src = {
-      find: (id: string) => {
-        try {
-          return svc.get(id);
-        } catch {
-          return undefined;
-        }
-      },
-      cgroupsPath: (x: Parameters<ContainerService['cgroupsPathOf']>[0]) => svc.cgroupsPathOf(x),
-    };
     try {
-      for await (const doc of statsStream(src, c.ID, { stream, oneShot, signal: ac.signal })) {
+      for await (const doc of statsStream(d, c.ID, { stream, oneShot, signal: ac.signal })) {
         if (ac.signal.aborted) break;
         res.write(`${JSON.stringify(doc)}\n`);
       }

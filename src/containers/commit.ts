@@ -6,7 +6,8 @@ import { invalid, messageOf, notFound } from '../lib/errors.js';
 import { commitContainer, type CommitDeps, type CommitOptions } from '../images/commit.js';
 import { familiarName, parseReference, type Reference } from '../images/reference.js';
 import type { ImageService } from '../images/service.js';
-import type { ContainerService } from './service.js';
+import type { Image } from '../images/types.js';
+import type { Container } from './types.js';
 
 export interface CommitRequest extends CommitOptions {
   container: string;
@@ -16,9 +17,25 @@ export interface CommitRequest extends CommitOptions {
   pause?: boolean;
 }
 
+/** What commit needs from the container life cycle (wired in daemon.ts). */
+export interface CommitContainers {
+  get(ref: string): Container;
+  imageOf(c: Container): Image | undefined;
+  /** Freezes a running container for the commit (true when this call paused it). */
+  pauseForCommit(ref: string): Promise<boolean>;
+  unpauseAfterCommit(ref: string): Promise<void>;
+  layersOf(c: Container): { upper: string; lowers: string[] };
+  usersOf(imageId: string): Container[];
+}
+
 export class CommitService {
   constructor(
-    private readonly d: CommitDeps & { containers: ContainerService; imageService: ImageService },
+    private readonly d: CommitDeps & {
+      containers: CommitContainers;
+      imageService: ImageService;
+      /** Publishes a container event with dockerd's attributes. */
+      publish: (c: Container, action: string, extra: Record<string, string>) => void;
+    },
   ) {}
 
   async commit(req: CommitRequest): Promise<string> {
@@ -63,7 +80,7 @@ export class CommitService {
         throw err;
       }
     }
-    this.d.containers.publish(c, 'commit', {
+    this.d.publish(c, 'commit', {
       comment: req.comment ?? '',
       imageID: id,
       imageRef: ref ? familiarName(ref) : '',

@@ -11,7 +11,8 @@ import { span } from '../lib/trace.js';
 import { resizeTerminal, startExec } from '../runtime/monitor.js';
 import { readLog } from '../runtime/logs.js';
 import { goDuration } from './health.js';
-import type { ContainerService } from './service.js';
+import type { OciProcess } from '../runtime/spec.js';
+import type { Container } from './types.js';
 
 export interface ExecConfig {
   AttachStdin: boolean;
@@ -41,11 +42,26 @@ export interface ExecRecord {
 /** Finished sessions are forgotten after this long, as dockerd cleans its exec store. */
 const KEEP_FINISHED_MS = 10 * 60 * 1000;
 
+/** What exec needs from the rest of the engine (wired in daemon.ts). */
+export interface ExecDeps {
+  /** A container's current record by reference; throws NotFound. */
+  get(ref: string): Container;
+  /** The process part of the container's spec for `args` run inside it (containers/specinputs.ts). */
+  execProcess(
+    c: Container,
+    o: { args: string[]; env: string[]; user: string; cwd: string; tty: boolean; privileged: boolean; consoleSize?: unknown },
+  ): OciProcess;
+  /** The runtime binary and global arguments, and the dir of conmon's short attach-socket links. */
+  runtime: { binary: string; args: string[]; socketDir: string };
+  /** Publishes a container event with dockerd's attributes. */
+  publish(c: Container, action: string, extra?: Record<string, string>): void;
+}
+
 export class ExecService {
   private readonly execs = new Map<string, ExecRecord>();
 
   constructor(
-    private readonly containers: ContainerService,
+    private readonly containers: ExecDeps,
     private readonly execRoot: string,
   ) {}
 
@@ -134,7 +150,7 @@ export class ExecService {
     await fs.mkdir(rec.dir, { recursive: true, mode: 0o700 });
     const specPath = path.join(rec.dir, 'process.json');
     await fs.writeFile(specPath, JSON.stringify(proc), { mode: 0o600 });
-    const rt = this.containers.runtimeCommand();
+    const rt = this.containers.runtime;
     let session;
     try {
       session = await startExec({
@@ -262,7 +278,7 @@ export class ExecService {
   }
 
   private async cleanup(rec: ExecRecord): Promise<void> {
-    const rt = this.containers.runtimeCommand();
+    const rt = this.containers.runtime;
     await fs.rm(path.join(rt.socketDir, `x${rec.ID.slice(0, 15)}`), { force: true });
     await fs.rm(rec.dir, { recursive: true, force: true });
   }

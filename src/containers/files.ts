@@ -11,10 +11,18 @@ import { RootDir, closeFd, listDir } from '../lib/rootfs.js';
 import { AT_FDCWD, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, openat } from '../lib/syscalls.js';
 import { packFd } from '../lib/tarpack.js';
 import { resolveUser } from '../runtime/user.js';
-import type { ContainerService } from './service.js';
 import type { Container } from './types.js';
 import type { PathStat } from '../client/types.js';
 import { resolveContainerPath, type ResolvedPath } from '../volumes/paths.js';
+
+/** What the file operations need from the container life cycle. */
+export interface FilesContainers {
+  get(ref: string): Container;
+  /** The directories of the container's layers (writable upper, image lowers). */
+  layersOf(c: Container): { upper: string; lowers: string[] };
+  /** Runs `fn` with the container's rootfs mounted (mounting it for a stopped container). */
+  withRootfs<T>(ref: string, fn: (rootfs: string, c: Container) => Promise<T>): Promise<T>;
+}
 
 export interface Change {
   Path: string;
@@ -42,7 +50,7 @@ const MOUNT_POINTS = new Set([
   '/dev/mqueue', '/dev/console', '/proc', '/sys',
 ]);
 
-export async function containerChanges(svc: ContainerService, ref: string): Promise<Change[]> {
+export async function containerChanges(svc: FilesContainers, ref: string): Promise<Change[]> {
   const c = svc.get(ref);
   const { upper, lowers } = svc.layersOf(c);
   const inLower = (rel: string): boolean => lowers.some((l) => exists(path.join(l, rel)));
@@ -183,7 +191,7 @@ async function statIn(c: Container, rootfs: string, p: string): Promise<PathStat
   });
 }
 
-export async function statPath(svc: ContainerService, ref: string, p: string): Promise<PathStat> {
+export async function statPath(svc: FilesContainers, ref: string, p: string): Promise<PathStat> {
   return svc.withRootfs(ref, async (rootfs, c) => statIn(c, rootfs, p));
 }
 
@@ -193,7 +201,7 @@ export async function statPath(svc: ContainerService, ref: string, p: string): P
  * the stat before any byte is sent. The tree is read through fds only (lib/tarpack.ts packFd).
  */
 export async function getArchive(
-  svc: ContainerService,
+  svc: FilesContainers,
   ref: string,
   p: string,
   send: (stat: PathStat, tar: Readable) => Promise<void>,
@@ -224,7 +232,7 @@ export async function getArchive(
 }
 
 /** `docker export`: the whole rootfs as a tar, read through fds. */
-export async function exportContainer(svc: ContainerService, ref: string, send: (tar: Readable) => Promise<void>): Promise<void> {
+export async function exportContainer(svc: FilesContainers, ref: string, send: (tar: Readable) => Promise<void>): Promise<void> {
   await svc.withRootfs(ref, async (rootfs) => {
     const fd = openat(AT_FDCWD, rootfs, O_PATH | O_DIRECTORY);
     await send(packFd(fd, rootfs, { rename: '' }));
@@ -232,7 +240,7 @@ export async function exportContainer(svc: ContainerService, ref: string, send: 
 }
 
 export async function putArchive(
-  svc: ContainerService,
+  svc: FilesContainers,
   ref: string,
   p: string,
   tar: Readable,

@@ -16,7 +16,7 @@ export interface ContainerNetworking {
   removed(c: Container): Promise<void>;
   etcInfo(c: Container): { hostsLines: string[]; hostGateway?: string; nameservers?: string[]; options?: string[] };
   /** create: `--link` targets exist (throws dockerd's error). */
-  validateLinks?(c: Container): void;
+  validateLinks(c: Container): void;
   /** Legacy links' environment variables (placed before the container's Env, as dockerd). */
-  linkEnv?(c: Container): string[];
+  linkEnv(c: Container): string[];
 }

@@ -38,7 +38,11 @@ import { deviceCgroupRule, devicesFromHostConfig } from '../runtime/devices.js';
 import { buildSpec, hostBoundingCapabilities, listHostDevices, type NamespaceMode, type OciMount, type OciProcess, type Resources } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import { logLimits, resolveLogConfig, type LogConfig } from '../runtime/logconfig.js';
-import { buildContainer, mergeEnv, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
+import { buildContainer, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
+import { writeEtcFiles } from './etcfiles.js';
+import { publishContainerEvent } from './events.js';
+import { diskFullError, startError, startFailureExitCode } from './runcerrors.js';
+import { containerCgroupsPath, resourcesOf, swapAccounting, type SpecInputs } from './specinputs.js';
 import type { ContainerNetworking } from './networking.js';
 import { RestartManager } from './restart.js';
 import type { ContainerStore } from './store.js';
@@ -57,12 +61,12 @@ export interface ContainerServiceOptions {
   execRoot: string;
   /** Parent of every container cgroup, e.g. `/berth` (per daemon, so daemons don't collide). */
   cgroupParent: string;
-  /** tini-static, for `--init`. */
-  initBinary?: string;
+  /** The inputs of the containers' OCI specs (containers/specinputs.ts). */
+  spec: Pick<SpecInputs, 'specFor' | 'joinNamespaceDonors'>;
   /** Volumes, binds and tmpfs mounts (src/volumes/mounts.ts). */
-  volumeMounts?: MountManager;
-  /** Networks: membership, addresses, interfaces, ports (absent: every container gets an empty netns). */
-  network?: ContainerNetworking;
+  volumeMounts: MountManager;
+  /** Networks: membership, addresses, interfaces, ports, the /etc files' contents. */
+  network: ContainerNetworking;
   /** daemon.json's log-driver/log-opts (runtime/logconfig.ts); Berth's default cap without. */
   logDefaults?: LogConfig;
 }
@@ -172,8 +176,7 @@ export class ContainerService {
   }
 
   private cgroupsPath(c: Container): string {
-    const parent = c.HostConfig.CgroupParent || this.o.cgroupParent;
-    return `${parent.replace(/\/$/, '')}/${c.ID}`;
+    return containerCgroupsPath(c, this.o.cgroupParent);
   }
 
   /* ------------------------------------------------------------------ locking */
@@ -248,8 +251,8 @@ export class ContainerService {
       const key = c.HostConfig.NetworkMode;
       endpoints = { ...(endpoints ?? {}), [key]: { ...(endpoints?.[key] ?? {}), MacAddress: mac } };
     }
-    this.o.network?.validateCreate(c.HostConfig.NetworkMode, endpoints, { bindings: c.HostConfig.PortBindings, exposed: c.Config.ExposedPorts });
-    this.o.network?.validateLinks?.(c);
+    this.o.network.validateCreate(c.HostConfig.NetworkMode, endpoints, { bindings: c.HostConfig.PortBindings, exposed: c.Config.ExposedPorts });
+    this.o.network.validateLinks(c);
     for (const mode of [c.HostConfig.IpcMode, c.HostConfig.PidMode]) {
       // dockerd resolves IPC and PID donors at create (400), the network donor only at start.
       if (mode?.startsWith('container:') && !this.o.store.find(mode.slice('container:'.length))) throw invalid(`No such container: ${mode.slice('container:'.length)}`);
@@ -266,18 +269,18 @@ export class ContainerService {
         c.HostsPath = path.join(dir, 'hosts');
         c.ResolvConfPath = path.join(dir, 'resolv.conf');
       }
-      await this.o.volumeMounts?.prepare(c, { imageVolumes: image.config.config?.Volumes, find: (r) => this.get(r) });
+      await this.o.volumeMounts.prepare(c, { imageVolumes: image.config.config?.Volumes, find: (r) => this.get(r) });
       await this.o.mounts.prepare(this.rootfsLayout(c, image));
       t.mark('layout');
-      await this.writeEtcFiles(c);
+      await writeEtcFiles(c, this.o.network);
       t.mark('etc');
-      await this.o.network?.created(c, endpoints);
+      await this.o.network.created(c, endpoints);
       await this.o.store.add(c);
       t.mark('save');
       t.end();
     } catch (err) {
       this.volatileRoots.delete(id);
-      await this.o.network?.removed(c).catch(() => undefined);
+      await this.o.network.removed(c).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true });
       throw err;
     }
@@ -291,38 +294,6 @@ export class ContainerService {
     } catch {
       return ref;
     }
-  }
-
-  private async writeEtcFiles(c: Container): Promise<void> {
-    if (isContainerMode(c)) return;
-    // Derived files, rewritten at every start: no fsync needed.
-    await fs.writeFile(c.HostnamePath, `${c.Config.Hostname}\n`, { mode: 0o644 });
-    const net = this.o.network?.etcInfo(c);
-    // --network host without --add-host: a copy of the host's /etc/hosts (dockerd's).
-    const hostCopy = c.HostConfig.NetworkMode === 'host' && (c.HostConfig.ExtraHosts ?? []).length === 0
-      ? await fs.readFile('/etc/hosts', 'utf8').catch(() => undefined)
-      : undefined;
-    if (hostCopy !== undefined) {
-      await fs.writeFile(c.HostsPath, hostCopy, { mode: 0o644 });
-      await fs.writeFile(c.ResolvConfPath, resolvConf(c.HostConfig, net), { mode: 0o644 });
-      return;
-    }
-    const hosts = [
-      '127.0.0.1\tlocalhost',
-      '::1\tlocalhost ip6-localhost ip6-loopback',
-      'fe00::0\tip6-localnet',
-      'ff00::0\tip6-mcastprefix',
-      'ff02::1\tip6-allnodes',
-      'ff02::2\tip6-allrouters',
-      ...(c.HostConfig.ExtraHosts ?? []).map((h) => {
-        const i = h.indexOf(':');
-        const ip = h.slice(i + 1);
-        return `${ip === 'host-gateway' && net?.hostGateway ? net.hostGateway : ip}\t${h.slice(0, i)}`;
-      }),
-      ...(net?.hostsLines ?? []),
-    ];
-    await fs.writeFile(c.HostsPath, `${hosts.join('\n')}\n`, { mode: 0o644 });
-    await fs.writeFile(c.ResolvConfPath, resolvConf(c.HostConfig, net), { mode: 0o644 });
   }
 
   /* ------------------------------------------------------------------ start */
@@ -376,12 +347,12 @@ export class ContainerService {
     t.mark('mount');
     let started = false;
     try {
-      this.joinNamespaceDonors(c);
-      await this.o.network?.prepare(c);
+      this.o.spec.joinNamespaceDonors(c);
+      await this.o.network.prepare(c);
       t.mark('net');
-      await this.writeEtcFiles(c);
-      const volumeMounts = await this.o.volumeMounts?.setup(c, rootfs);
-      const spec = this.specFor(c, rootfs, volumeMounts);
+      await writeEtcFiles(c, this.o.network);
+      const volumeMounts = await this.o.volumeMounts.setup(c, rootfs);
+      const spec = this.o.spec.specFor(c, rootfs, volumeMounts);
       t.mark('spec');
       // The bundle is derived from the record and rewritten at every start: no fsync needed.
       await fs.writeFile(path.join(run, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
@@ -405,7 +376,7 @@ export class ContainerService {
       });
       t.mark('monitor');
       try {
-        await this.o.network?.attach(c, mon.pid);
+        await this.o.network.attach(c, mon.pid);
       } catch (err) {
         await this.o.runc.delete(c.ID, true).catch(() => undefined);
         throw err;
@@ -464,130 +435,18 @@ export class ContainerService {
     } catch (caught) {
       let err = caught;
       if (!started) {
-        err = await this.diskFullError(caught, c);
-        await this.o.network?.release(c).catch(() => undefined);
+        err = await diskFullError(caught, this.o.store.dir(c.ID));
+        await this.o.network.release(c).catch(() => undefined);
         await this.o.mounts.release(c.ID, layout.target).catch(() => undefined);
-        await this.o.volumeMounts?.teardown(c).catch(() => undefined);
+        await this.o.volumeMounts.teardown(c).catch(() => undefined);
         if (err instanceof BerthError) {
           c.State.Error = err.message;
-          c.State.ExitCode = /executable file not found|no such file or directory/.test(err.message)
-            ? 127
-            : /permission denied/.test(err.message)
-              ? 126
-              : 128;
+          c.State.ExitCode = startFailureExitCode(err.message);
           await this.o.store.save(c).catch(() => undefined);
         }
       }
       throw err;
     }
-  }
-
-  /**
-   * A start that fails on a full data root says so: overlayfs mounts the rootfs read-only when it
-   * cannot make its work dir, and runc then reports a read-only file system.
-   */
-  private async diskFullError(err: unknown, c: Container): Promise<unknown> {
-    const msg = messageOf(err);
-    if (/no space left on device/.test(msg)) return err;
-    const st = await fs.statfs(this.o.store.dir(c.ID)).catch(() => undefined);
-    if (!st || st.bavail * st.bsize >= 1 << 20) return err;
-    return system(`${msg.replace(/: unknown$/, '')}: no space left on device`, err);
-  }
-
-  private specFor(c: Container, rootfs: string, extra?: MountSetup): ReturnType<typeof buildSpec> {
-    const spec = this.baseSpecFor(c, rootfs, extra?.mounts ?? []);
-    if (extra?.rootfsPropagation) spec.linux.rootfsPropagation = extra.rootfsPropagation;
-    const size = consoleSize(c.HostConfig.ConsoleSize);
-    if (c.Config.Tty && size) spec.process.consoleSize = size;
-    return spec;
-  }
-
-  private baseSpecFor(c: Container, rootfs: string, mounts: OciMount[]): ReturnType<typeof buildSpec> {
-    const h = c.HostConfig;
-    const user = resolveUser({ rootfs, user: c.Config.User, groupAdd: h.GroupAdd ?? [] });
-    const resources: Resources = resourcesOf(h);
-    const env = [...(this.o.network?.linkEnv?.(c) ?? []), ...c.Config.Env];
-    const hasHome = env.some((e) => e.startsWith('HOME='));
-    return buildSpec({
-      id: c.ID,
-      rootfsPath: rootfs,
-      readonlyRootfs: h.ReadonlyRootfs,
-      args: [c.Path, ...c.Args],
-      env: hasHome ? env : [...env, `HOME=${user.home}`],
-      cwd: c.Config.WorkingDir || '/',
-      user,
-      hostname: c.Config.Hostname,
-      domainname: c.Config.Domainname,
-      tty: c.Config.Tty,
-      etcFiles: { hostnamePath: c.HostnamePath, hostsPath: c.HostsPath, resolvConfPath: c.ResolvConfPath },
-      privileged: h.Privileged,
-      hostCapabilities: hostCaps(),
-      swapAccounting: swapAccounting(),
-      capAdd: h.CapAdd ?? [],
-      capDrop: h.CapDrop ?? [],
-      securityOpt: h.SecurityOpt ?? [],
-      resources,
-      cgroupsPath: this.cgroupsPath(c),
-      network: this.namespaceFor(h.NetworkMode, 'net'),
-      ipc: this.namespaceFor(h.IpcMode, 'ipc'),
-      pid: this.namespaceFor(h.PidMode, 'pid'),
-      uts: h.UTSMode === 'host' ? { kind: 'host' } : { kind: 'private' },
-      cgroupns: h.CgroupnsMode === 'host' ? 'host' : 'private',
-      shmSize: h.ShmSize,
-      ...(h.Tmpfs ? { tmpfs: h.Tmpfs } : {}),
-      mounts,
-      ...(h.Sysctls ? { sysctls: h.Sysctls } : {}),
-      ulimits: (h.Ulimits ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
-      oomScoreAdj: h.OomScoreAdj,
-      ...(h.Init === true && this.o.initBinary ? { init: this.o.initBinary } : {}),
-      ...(h.MaskedPaths ? { maskedPaths: h.MaskedPaths } : {}),
-      ...(h.ReadonlyPaths ? { readonlyPaths: h.ReadonlyPaths } : {}),
-      // As dockerd: --device nodes from the host, --device-cgroup-rule entries, and every host
-      // device for a privileged container.
-      devices: devicesFromHostConfig(h.Devices),
-      deviceCgroupRules: (h.DeviceCgroupRules ?? []).map(deviceCgroupRule),
-      ...(h.Privileged ? { privilegedDevices: listHostDevices() } : {}),
-    });
-  }
-
-  /**
-   * Start: the donors of `container:<X>` namespaces must run (dockerd's errors and statuses);
-   * a network donor also lends its hostname and /etc files, as dockerd's initializeNetworking.
-   */
-  private joinNamespaceDonors(c: Container): void {
-    const h = c.HostConfig;
-    if (h.NetworkMode.startsWith('container:')) {
-      const donor = this.get(h.NetworkMode.slice('container:'.length));
-      if (!donor.State.Running || donor.State.Restarting) throw conflict(`cannot join network of a non running container: ${donor.ID}`);
-      c.Config.Hostname = donor.Config.Hostname;
-      c.Config.Domainname = donor.Config.Domainname;
-      c.HostnamePath = donor.HostnamePath;
-      c.HostsPath = donor.HostsPath;
-      c.ResolvConfPath = donor.ResolvConfPath;
-    }
-    if (h.IpcMode?.startsWith('container:')) {
-      const ref = h.IpcMode.slice('container:'.length);
-      const donor = this.o.store.find(ref);
-      if (!donor) throw notFound(`can't join IPC of container ${ref}: No such container: ${ref}`);
-      const msg = `can't join IPC of container ${donor.ID}`;
-      if (!donor.State.Running || donor.State.Restarting) throw system(`${msg}: container ${donor.ID} is not running`);
-      if (donor.HostConfig.IpcMode !== 'shareable') throw system(`${msg}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
-    }
-    if (h.PidMode?.startsWith('container:')) {
-      const donor = this.get(h.PidMode.slice('container:'.length));
-      if (!donor.State.Running || donor.State.Restarting) throw system(`container ${donor.ID} is not running`);
-    }
-  }
-
-  /** `host`, `container:<ref>`, or a namespace of its own (donors checked by joinNamespaceDonors). */
-  private namespaceFor(mode: string, ns: 'net' | 'ipc' | 'pid'): NamespaceMode {
-    if (mode === 'host') return { kind: 'host' };
-    if (mode.startsWith('container:')) {
-      const other = this.get(mode.slice('container:'.length));
-      if (!other.State.Running) throw conflict(`cannot join network of a non running container: ${other.ID}`);
-      return { kind: 'path', path: `/proc/${other.State.Pid}/ns/${ns}` };
-    }
-    return { kind: 'private' };
   }
 
   /* ------------------------------------------------------------------ exit */
@@ -617,8 +476,8 @@ export class ContainerService {
       await Promise.all([
         this.o.runc.cleanupStopped(id, this.cgroupsPath(c)).catch(() => this.o.runc.delete(id, true).catch(() => undefined)),
         image ? this.o.mounts.release(id, this.rootfsLayout(c, image).target).catch(() => undefined) : undefined,
-        this.o.volumeMounts?.teardown(c).catch(() => undefined),
-        this.o.network?.release(c).catch(() => undefined),
+        this.o.volumeMounts.teardown(c).catch(() => undefined),
+        this.o.network.release(c).catch(() => undefined),
       ]);
       t.mark('cleanup');
       t.end();
@@ -959,11 +818,11 @@ export class ContainerService {
       // conmon's short attach-socket link (sock/<short-id> -> the bundle dir just removed)
       await fs.rm(path.join(this.socketDir, c.ID.slice(0, 12)), { force: true });
       await this.o.exits.consume(c.ID);
-      await this.o.network?.removed(c).catch(() => undefined);
+      await this.o.network.removed(c).catch(() => undefined);
       // Out of the indexes first (its volumes are then no longer in use), volumes next, the record last.
       this.o.store.detach(c);
       this.volatileRoots.delete(c.ID);
-      await this.o.volumeMounts?.removed(c, { removeVolumes });
+      await this.o.volumeMounts.removed(c, { removeVolumes });
       await this.o.store.removeDir(c.ID);
       this.event(c, 'destroy');
       this.notify(c, ['removed', 'not-running', 'next-exit']);
@@ -1089,38 +948,6 @@ export class ContainerService {
     return warnings;
   }
 
-  /* ------------------------------------------------------------------ processes */
-
-  async top(ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
-    const c = this.get(ref);
-    if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
-    const pids = new Set((await this.o.runc.ps(c.ID)).map(String));
-    const { execFile } = await import('node:child_process');
-    const args = (psArgs || '-ef').split(/\s+/).filter(Boolean);
-    // A NUL cannot reach an argv; spawn would throw a TypeError (a 500) for the client's bytes.
-    if (args.some((a) => a.includes('\0'))) throw invalid('ps: invalid argument: ps_args holds a NUL byte');
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile('ps', args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-        err ? reject(invalid(`ps: ${stderr || err.message}`)) : resolve(stdout),
-      ),
-    );
-    const lines = out.split('\n').filter((l) => l.trim() !== '');
-    const header = lines[0] ?? '';
-    const titles = header.trim().split(/\s+/);
-    const pidCol = titles.indexOf('PID');
-    if (pidCol < 0) throw invalid(`Couldn't find PID field in ps output`);
-    const processes: string[][] = [];
-    for (const line of lines.slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (!pids.has(fields[pidCol] ?? '')) continue;
-      // The last column (command) may contain spaces.
-      const row = fields.slice(0, titles.length - 1);
-      row.push(fields.slice(titles.length - 1).join(' '));
-      processes.push(row);
-    }
-    return { Titles: titles, Processes: processes };
-  }
-
   /* ------------------------------------------------------------------ rootfs access */
 
   /** Runs `fn` with the container's rootfs mounted (mounting it for a stopped container). */
@@ -1152,50 +979,6 @@ export class ContainerService {
     if (!c.Config.Tty) return;
     await resizeTerminal(this.runDir(c.ID), height, width).catch(() => undefined);
     this.event(c, 'resize', { height: String(height), width: String(width) });
-  }
-
-  /* ------------------------------------------------------------------ exec support */
-
-  /** The process part of the container's spec, for a process started inside it by exec. */
-  execProcess(
-    c: Container,
-    o: { args: string[]; env: string[]; user: string; cwd: string; tty: boolean; privileged: boolean; consoleSize?: unknown },
-  ): OciProcess {
-    const rootfs = path.join(this.runDir(c.ID), 'rootfs');
-    const h = c.HostConfig;
-    const user = resolveUser({ rootfs, user: o.user || c.Config.User, groupAdd: h.GroupAdd ?? [] });
-    const env = mergeEnv(c.Config.Env, o.env);
-    const spec = buildSpec({
-      id: c.ID,
-      rootfsPath: rootfs,
-      args: o.args,
-      env: env.some((e) => e.startsWith('HOME=')) ? env : [...env, `HOME=${user.home}`],
-      cwd: o.cwd || c.Config.WorkingDir || '/',
-      user,
-      hostname: c.Config.Hostname,
-      tty: o.tty,
-      privileged: h.Privileged || o.privileged,
-      hostCapabilities: hostCaps(),
-      capAdd: h.CapAdd ?? [],
-      capDrop: h.CapDrop ?? [],
-      securityOpt: h.SecurityOpt ?? [],
-    });
-    const size = consoleSize(o.consoleSize);
-    if (o.tty && size) spec.process.consoleSize = size;
-    return spec.process;
-  }
-
-  runtimeCommand(): { binary: string; args: string[]; socketDir: string } {
-    return { binary: this.o.runc.opts.binary, args: this.o.runc.globalArgs(), socketDir: path.join(this.o.execRoot, 'sock') };
-  }
-
-  publish(c: Container, action: string, extra: Record<string, string> = {}): void {
-    this.event(c, action, extra);
-  }
-
-  /** The container's cgroup path (under the daemon's or its own cgroup parent), for stats. */
-  cgroupsPathOf(c: Container): string {
-    return this.cgroupsPath(c);
   }
 
   /** A build step's container the build keeps (`--rm=false`, a failed step): no longer removed at start. */
@@ -1407,7 +1190,7 @@ export class ContainerService {
     if (await this.o.runc.hasState(c.ID)) await fs.rm(this.o.runc.stateDir(c.ID), { recursive: true, force: true });
     await this.o.exits.consume(c.ID);
     await this.o.mounts.forceRelease(c.ID, image ? this.rootfsLayout(c, image).target : target);
-    await this.o.volumeMounts?.teardown(c).catch(() => undefined);
+    await this.o.volumeMounts.teardown(c).catch(() => undefined);
     if (c.State.Pid !== 0 || c.MonitorPid !== 0) {
       Object.assign(c.State, { Pid: 0 });
       c.MonitorPid = 0;
@@ -1420,15 +1203,8 @@ export class ContainerService {
     this.restarts.cancelAll();
   }
 
-  /* ------------------------------------------------------------------ events */
-
   private event(c: Container, action: string, extra: Record<string, string> = {}): void {
-    this.o.events.publish('container', action, c.ID, {
-      image: c.Config.Image,
-      name: c.Name.slice(1),
-      ...c.Config.Labels,
-      ...extra,
-    });
+    publishContainerEvent(this.o.events, c, action, extra);
   }
 }
 
@@ -1510,24 +1286,6 @@ function runtimeProcesses(exitDir: string, runc: { binary: string; root: string 
   return { monitors, creates };
 }
 
-function startError(err: unknown): BerthError {
-  const msg = messageOf(err);
-  // runc logs as `time="…" level=error msg="…"`; keep only the message.
-  let clean = msg.replace(/^runc start: /, '');
-  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(clean);
-  if (m) {
-    try {
-      clean = JSON.parse(`"${m[1]}"`) as string;
-    } catch {
-      clean = m[1] as string;
-    }
-  }
-  if (/executable file not found|no such file or directory|permission denied|not a directory/.test(clean)) {
-    return invalid(`failed to create shim task: OCI runtime create failed: ${clean}: unknown`);
-  }
-  return system(`failed to create shim task: OCI runtime create failed: ${clean}: unknown`, err);
-}
-
 /** conmon's `--log-size-max` for the container's json-file max-size; no log for the `none` driver. */
 function logOptions(c: Container): { logSizeMax?: number; noLog?: boolean } {
   if (c.HostConfig.LogConfig.Type === 'none') return { noLog: true };
@@ -1537,27 +1295,6 @@ function logOptions(c: Container): { logSizeMax?: number; noLog?: boolean } {
   } catch {
     return {};
   }
-}
-
-/** Docker's ConsoleSize `[height, width]`, when given and sane. */
-function consoleSize(v: unknown): { height: number; width: number } | undefined {
-  if (!Array.isArray(v) || v.length !== 2) return undefined;
-  const [height, width] = v as unknown[];
-  if (typeof height !== 'number' || typeof width !== 'number' || height <= 0 || width <= 0) return undefined;
-  return { height: Math.floor(height), width: Math.floor(width) };
-}
-
-let hostCapsCache: string[] | undefined;
-/** The capabilities berthd itself holds: the most a privileged container can get. */
-function hostCaps(): string[] {
-  hostCapsCache ??= hostBoundingCapabilities();
-  return hostCapsCache;
-}
-
-let swapCache: boolean | undefined;
-function swapAccounting(): boolean {
-  swapCache ??= swapAccountingEnabled();
-  return swapCache;
 }
 
 function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
@@ -1570,60 +1307,5 @@ function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
   });
 }
 
-export function resourcesOf(h: HostConfig): Resources {
-  const r: Resources = {};
-  if (h.Memory) r.memory = h.Memory;
-  if (h.MemorySwap) r.memorySwap = h.MemorySwap;
-  if (h.MemoryReservation) r.memoryReservation = h.MemoryReservation;
-  if (h.MemorySwappiness !== null && h.MemorySwappiness !== undefined && h.MemorySwappiness >= 0) r.memorySwappiness = h.MemorySwappiness;
-  if (h.NanoCpus) r.nanoCpus = h.NanoCpus;
-  if (h.CpuShares) r.cpuShares = h.CpuShares;
-  if (h.CpuPeriod) r.cpuPeriod = h.CpuPeriod;
-  if (h.CpuQuota) r.cpuQuota = h.CpuQuota;
-  if (h.CpusetCpus) r.cpusetCpus = h.CpusetCpus;
-  if (h.CpusetMems) r.cpusetMems = h.CpusetMems;
-  if (h.PidsLimit !== null && h.PidsLimit !== undefined && h.PidsLimit !== 0) r.pidsLimit = h.PidsLimit;
-  if (h.BlkioWeight) r.blkioWeight = h.BlkioWeight;
-  if (h.OomKillDisable) r.oomKillDisable = true;
-  return r;
-}
-
-/** The host's resolv.conf without loopback resolvers (unreachable from the container's netns). */
-/**
- * resolv.conf as dockerd writes it: the host's file without loopback nameservers when nothing
- * is overridden; else (or with the embedded DNS) `search`, `nameserver` and `options` lines
- * built from the overrides or the host's values, the embedded DNS's 127.0.0.11 replacing the
- * nameservers (it forwards to them) and adding `ndots:0` unless an ndots option is given.
- */
-function resolvConf(h: HostConfig, net?: { nameservers?: string[]; options?: string[] }): string {
-  let host = '';
-  try {
-    host = readFileSync('/etc/resolv.conf', 'utf8');
-  } catch {
-    host = '';
-  }
-  const lines = host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$)/.test(l));
-  const hasNs = (ls: string[]): boolean => ls.some((l) => /^\s*nameserver\s/.test(l));
-  const fallback = ['nameserver 8.8.8.8', 'nameserver 8.8.4.4'];
-  if (!net?.nameservers && h.Dns.length === 0 && h.DnsSearch.length === 0 && h.DnsOptions.length === 0) {
-    const out = lines.filter((l, i, a) => !(l === '' && i === a.length - 1));
-    return `${(hasNs(out) ? out : [...out, ...fallback]).join('\n')}\n`;
-  }
-  const values = (key: string): string[] => {
-    const found = lines.filter((l) => new RegExp(`^\\s*${key}\\s`).test(l));
-    return found.length === 0 ? [] : (found[found.length - 1] as string).trim().split(/\s+/).slice(1);
-  };
-  const search = h.DnsSearch.length > 0 ? h.DnsSearch : values('search');
-  const hostNs = lines.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1] as string);
-  const servers = net?.nameservers ?? (h.Dns.length > 0 ? h.Dns : hostNs.length > 0 ? hostNs : ['8.8.8.8', '8.8.4.4']);
-  const options = [...(h.DnsOptions.length > 0 ? h.DnsOptions : values('options'))];
-  for (const o of net?.options ?? []) if (!options.some((x) => x.split(':')[0] === o.split(':')[0])) options.push(o);
-  const out = [
-    ...(search.length > 0 && !(search.length === 1 && search[0] === '.') ? [`search ${search.join(' ')}`] : []),
-    ...servers.map((d) => `nameserver ${d}`),
-    ...(options.length > 0 ? [`options ${options.join(' ')}`] : []),
-  ];
-  return `${out.join('\n')}\n`;
-}
 
 const isContainerMode = (c: Container): boolean => c.HostConfig.NetworkMode.startsWith('container:');

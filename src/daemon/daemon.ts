@@ -18,6 +18,10 @@ import { ImageService } from '../images/service.js';
 import { DistributionService, distributionConfigFrom, distributionRoot } from '../distribution/service.js';
 import { ContainerStore } from '../containers/store.js';
 import { ContainerService } from '../containers/service.js';
+import { containerCgroupsPath, SpecInputs } from '../containers/specinputs.js';
+import { publishContainerEvent } from '../containers/events.js';
+import { top } from '../containers/top.js';
+import type { Container } from '../containers/types.js';
 import { ExitWatcher } from '../runtime/monitor.js';
 import { Runc } from '../runtime/runc.js';
 import { detectCgroups } from '../runtime/cgroups.js';
@@ -97,7 +101,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
 
   const initBinary = INIT_CANDIDATES.find((p) => existsSync(p));
   // Late-bound: the network service asks for containers, the container service for networking.
-  let listContainers: () => import('../containers/types.js').Container[] = () => [];
+  let listContainers: () => Container[] = () => [];
   const networks = new NetworkService({
     root: networkRoot(dataRoot),
     bridge: cfg.bridge,
@@ -110,6 +114,15 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     Type: cfg.logDriver || 'json-file',
     Config: cfg.logOpts ?? {},
   });
+  const specInputs = new SpecInputs({
+    get: (ref) => store.get(ref),
+    find: (ref) => store.find(ref),
+    linkEnv: (c) => networks.linkEnv(c),
+    cgroupParent: cfg.cgroupParent,
+    runDir: (id) => path.join(execRoot, 'containers', id),
+    ...(initBinary ? { initBinary } : {}),
+  });
+  const publishContainer = (c: Container, action: string, extra: Record<string, string> = {}): void => publishContainerEvent(events, c, action, extra);
   const containers = new ContainerService({
     store,
     images,
@@ -122,7 +135,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     cgroupParent: cfg.cgroupParent,
     volumeMounts,
     network: networks,
-    ...(initBinary ? { initBinary } : {}),
+    spec: specInputs,
     logDefaults,
   });
   listContainers = () => containers.list();
@@ -144,13 +157,21 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   volumes.setUsers((name) =>
     containers.list().filter((c) => Object.values(c.MountPoints ?? {}).some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.ID),
   );
-  const execs = new ExecService(containers, execRoot);
+  const execs = new ExecService(
+    {
+      get: (ref) => containers.get(ref),
+      execProcess: (c, o) => specInputs.execProcess(c, o),
+      runtime: { binary: runc.opts.binary, args: runc.globalArgs(), socketDir: path.join(execRoot, 'sock') },
+      publish: publishContainer,
+    },
+    execRoot,
+  );
   const health = new HealthMonitor({
     events,
     find: (id) => store.find(id),
     probe: (c, cmd, o) => execs.probe(c.ID, cmd, o),
     save: (c) => containers.saveRecord(c),
-    publish: (c, action) => containers.publish(c, action),
+    publish: (c, action) => publishContainer(c, action),
   });
 
   const logRotator = new LogRotator({ events, find: (id) => store.find(id) });
@@ -190,11 +211,21 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   registerVolumeRoutes(router, volumes);
   registerSwarmRoutes(router);
   registerPluginRoutes(router, plugins);
-  registerContainerRoutes(router, { containers, images, network: networks });
+  registerContainerRoutes(router, {
+    containers,
+    images,
+    network: networks,
+    top: (ref, psArgs) => top({ get: (r) => containers.get(r), pids: (id) => runc.ps(id) }, ref, psArgs),
+    publish: publishContainer,
+  });
   registerNetworkRoutes(router, { networks, containers });
   registerExecRoutes(router, execs);
-  registerStatsRoutes(router, containers);
-  registerCommitRoutes(router, new CommitService({ content, layers, images, containers, imageService }));
+  registerStatsRoutes(router, {
+    get: (ref) => containers.get(ref),
+    find: (id) => store.find(id),
+    cgroupsPath: (c) => containerCgroupsPath(c, cfg.cgroupParent),
+  });
+  registerCommitRoutes(router, new CommitService({ content, layers, images, containers, imageService, publish: publishContainer }));
   registerImageRoutes(router, {
     images: imageService,
     layers,
