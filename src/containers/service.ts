@@ -108,12 +108,12 @@ export class ContainerService {
   /** Containers whose rootfs mounts `volatile` (build steps; in memory: after a restart they mount normally). */
   private readonly volatileRoots = new Set<string>();
   private readonly restarts: RestartManager;
-  /** While recover() runs: the host's mount points and the container monitors found running. */
-  private recovery: { mounts: Set<string>; monitors: Map<string, number[]>; creates: Map<string, number[]> } | undefined;
+  /** While recovery runs: the container monitors its /proc scan found, by container ID. */
+  private monitorHints: Map<string, number[]> | undefined;
 
   constructor(private readonly o: ContainerServiceOptions) {
     this.restarts = new RestartManager((id) => this.restartFromPolicy(id));
-    o.exits.on('exit', (id: string, code: number) => void this.onExit(id, code));
+    o.exits.on('exit', (id: string, code: number) => void this.applyExit(id, code));
   }
 
   /* ------------------------------------------------------------------ paths */
@@ -136,30 +136,6 @@ export class ContainerService {
   /** Where conmon puts its short links to attach sockets (108-byte socket path limit). */
   private get socketDir(): string {
     return path.join(this.o.execRoot, 'sock');
-  }
-
-  /**
-   * Removes links in sock/ whose target is gone (containers removed, exec sessions ended while
-   * berthd was down, or by an older berthd that never removed them); live ones stay.
-   */
-  async removeStaleSocketLinks(): Promise<number> {
-    let names: string[];
-    try {
-      names = await fs.readdir(this.socketDir);
-    } catch {
-      return 0;
-    }
-    let removed = 0;
-    for (const n of names) {
-      const link = path.join(this.socketDir, n);
-      const st = await fs.lstat(link).catch(() => undefined);
-      if (!st?.isSymbolicLink()) continue;
-      const alive = await fs.stat(link).then(() => true, () => false);
-      if (alive) continue;
-      await fs.rm(link, { force: true });
-      removed++;
-    }
-    return removed;
   }
 
   private monitorPaths(c: Container): MonitorPaths {
@@ -451,7 +427,8 @@ export class ContainerService {
 
   /* ------------------------------------------------------------------ exit */
 
-  private async onExit(id: string, code: number): Promise<void> {
+  /** Applies a container's exit (from the exit watcher, or an exit file found by recovery). */
+  async applyExit(id: string, code: number): Promise<void> {
     const c = this.o.store.find(id);
     if (!c) {
       await this.o.exits.consume(id);
@@ -705,7 +682,7 @@ export class ContainerService {
     Object.assign(c.State, patch);
   }
 
-  private commitPausedMarker(id: string): string {
+  commitPausedMarker(id: string): string {
     return path.join(this.runDir(id), 'commit-paused');
   }
 
@@ -874,12 +851,12 @@ export class ContainerService {
   }
 
   /** Ends a monitor left from an interrupted start (conmon outlives runc's container). */
-  private async killMonitor(c: Container): Promise<void> {
+  async killMonitor(c: Container): Promise<void> {
     const pids = new Set<number>();
     if (c.MonitorPid) pids.add(c.MonitorPid);
     const fromFile = Number.parseInt(await fs.readFile(this.monitorPaths(c).monitorPidFile, 'utf8').catch(() => ''), 10);
     if (fromFile > 0) pids.add(fromFile);
-    for (const pid of this.recovery?.monitors.get(c.ID) ?? []) pids.add(pid);
+    for (const pid of this.monitorHints?.get(c.ID) ?? []) pids.add(pid);
     for (const pid of pids) {
       if (!(await monitorAlive(pid))) continue;
       // Only a monitor of this container: its command line names the container ID.
@@ -1006,196 +983,24 @@ export class ContainerService {
     return connectAttach(attachSocketPath(this.monitorPaths(c), c.ID.slice(0, 12)));
   }
 
-  /* ------------------------------------------------------------------ recovery */
+  /* ------------------------------------------------------------------ recovery support (recovery.ts) */
 
-  /**
-   * Live restore: reconcile records with what runs. Monitors that survived keep their
-   * containers; exits recorded while berthd was down are applied; containers whose monitor is
-   * gone without an exit file (a reboot) are marked exited. What an interrupted operation left
-   * is finished or undone: removals (`removing`, with `rm -v`'s volumes), build steps, commit's
-   * pause, and starts cut short (runc containers in `created`, their `runc init` and conmon,
-   * rootfs mounts). Then restart policies apply.
-   */
-  async recover(): Promise<void> {
-    await this.removeStaleSocketLinks();
-    this.recovery = { mounts: mountPoints(), ...runtimeProcesses(this.o.exits.dir, this.o.runc.opts) };
-    try {
-      for (const c of this.o.store.list()) {
-        await this.recoverOne(c).catch((err: unknown) => process.emitWarning(`recovery of ${c.ID.slice(0, 12)}: ${messageOf(err)}`));
-      }
-      await this.removeOrphanRuntimes();
-    } finally {
-      this.recovery = undefined;
-    }
-    // Restart policies at daemon start, as dockerd applies them.
-    for (const c of this.o.store.list()) {
-      if (c.State.Running) continue;
-      const p = c.HostConfig.RestartPolicy.Name;
-      const wasRestarting = c.State.Restarting;
-      const should = p === 'always' || (p === 'unless-stopped' && !c.HasBeenManuallyStopped) || (wasRestarting && p === 'on-failure');
-      if (should && c.HasBeenStartedBefore) {
-        c.State.Restarting = false;
-        await this.withLock(c.ID, () => this.startLocked(c)).catch((err: unknown) => {
-          process.emitWarning(`restart of ${c.ID.slice(0, 12)} failed: ${messageOf(err)}`);
-        });
-      } else if (wasRestarting) {
-        c.State.Restarting = false;
-        c.State.Status = 'exited';
-        await this.o.store.save(c);
-      }
-    }
+  /** Starts a container under its lock (a restart policy applied at daemon start). */
+  async startFromRecovery(c: Container): Promise<void> {
+    await this.withLock(c.ID, () => this.startLocked(c));
   }
 
-  private async recoverOne(c: Container): Promise<void> {
-    // An interrupted removal or build step: finished now (runtime state, mounts, volumes, record).
-    if (c.State.Status === 'removing' || c.BuildStep) {
-      Object.assign(c.State, { Status: 'exited', Running: false, Paused: false, Restarting: false });
-      await this.remove(c.ID, { force: true, removeVolumes: c.RemoveVolumes === true });
-      return;
-    }
-    await this.thawAfterCommit(c);
-    if (!c.State.Running && !c.State.Restarting) {
-      await this.recoverStopped(c);
-      return;
-    }
-    const image = this.o.images.byId(c.Image);
-    if (c.State.Running && (await monitorAlive(c.MonitorPid))) {
-      if (image) this.o.mounts.adopt(c.ID);
-      const st = await this.o.runc.state(c.ID);
-      if (st && c.State.Paused !== (st.status === 'paused')) {
-        c.State.Paused = st.status === 'paused';
-        c.State.Status = c.State.Paused ? 'paused' : 'running';
-        await this.o.store.save(c);
-      }
-      return;
-    }
-    const exitFile = path.join(this.o.exits.dir, c.ID);
-    let code: number | undefined;
-    try {
-      code = Number.parseInt(readFileSync(exitFile, 'utf8').trim(), 10);
-    } catch {
-      code = undefined;
-    }
-    if (code !== undefined && !Number.isNaN(code) && c.State.Running) {
-      if (image) this.o.mounts.adopt(c.ID);
-      await this.onExit(c.ID, code);
-      return;
-    }
-    // The monitor is gone and left no exit code (machine restart, or killed): it exited.
-    await this.o.runc.delete(c.ID, true).catch(() => undefined);
-    if (image) await this.o.mounts.forceRelease(c.ID, this.rootfsLayout(c, image).target);
-    Object.assign(c.State, {
-      Status: 'exited',
-      Running: false,
-      Paused: false,
-      Restarting: c.State.Restarting,
-      Pid: 0,
-      ExitCode: c.State.Restarting ? c.State.ExitCode : 255,
-      FinishedAt: c.State.FinishedAt === ZERO_TIME ? new Date().toISOString() : c.State.FinishedAt,
-    });
-    c.MonitorPid = 0;
-    await this.o.store.save(c);
+  setMonitorHints(monitors: Map<string, number[]> | undefined): void {
+    this.monitorHints = monitors;
   }
 
-  /**
-   * Monitors, `runc create` processes and runc containers of IDs with no record (a removal the
-   * crash cut after the record went): ended, so nothing runs that no container owns.
-   */
-  private async removeOrphanRuntimes(): Promise<void> {
-    const ids = new Set([...(this.recovery?.monitors.keys() ?? []), ...(this.recovery?.creates.keys() ?? [])]);
-    for (const name of await fs.readdir(this.o.runc.opts.root).catch(() => [] as string[])) if (/^[0-9a-f]{64}$/.test(name)) ids.add(name);
-    for (const id of ids) {
-      if (this.o.store.find(id)) continue;
-      for (const pid of [...(this.recovery?.monitors.get(id) ?? []), ...(this.recovery?.creates.get(id) ?? [])]) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-      await this.o.runc.delete(id, true).catch(() => undefined);
-      await killCgroup(`${this.o.cgroupParent.replace(/\/$/, '')}/${id}`);
-      await fs.rm(this.o.runc.stateDir(id), { recursive: true, force: true });
-      try {
-        // Only once the rootfs is unmounted (with its volume and bind submounts) may the bundle
-        // dir be removed recursively: an rm through a live mount would delete the host's files.
-        await this.o.mounts.forceRelease(id, path.join(this.runDir(id), 'rootfs'));
-        await fs.rm(this.runDir(id), { recursive: true, force: true });
-      } catch (err) {
-        process.emitWarning(`orphan runtime ${id.slice(0, 12)}: its bundle is kept: ${messageOf(err)}`);
-      }
-      await this.o.exits.consume(id);
-    }
+  /** The mount point of the container's rootfs. */
+  rootfsTarget(c: Container): string {
+    return path.join(this.runDir(c.ID), 'rootfs');
   }
 
-  /** A container frozen by a `commit` that a crash interrupted is thawed. */
-  private async thawAfterCommit(c: Container): Promise<void> {
-    const marker = this.commitPausedMarker(c.ID);
-    if (!(await fs.stat(marker).then(() => true, () => false))) return;
-    const st = await this.o.runc.state(c.ID);
-    if (st?.status === 'paused') await this.o.runc.resume(c.ID);
-    await fs.rm(marker, { force: true });
-    if (c.State.Paused) {
-      // The record holds the pause only if something else wrote it meanwhile.
-      Object.assign(c.State, { Paused: false, Status: c.State.Running ? 'running' : c.State.Status });
-      await this.o.store.save(c);
-    }
-  }
-
-  /**
-   * A container the record says is not running: a start that the crash cut short may have left
-   * a runc container (`created`, its `runc init` waiting on the exec fifo, or even started), its
-   * conmon and its rootfs mount. A started one whose monitor lives is adopted as running; the
-   * rest is cleaned away so the next `start` begins from nothing (no stale exit from the old
-   * monitor), and the record stays as it was (Created, or its last exit).
-   */
-  private async recoverStopped(c: Container): Promise<void> {
-    const paths = this.monitorPaths(c);
-    const monitorPid = Number.parseInt(await fs.readFile(paths.monitorPidFile, 'utf8').catch(() => ''), 10) || (this.recovery?.monitors.get(c.ID)?.[0] ?? 0);
-    const hasState = await this.o.runc.hasState(c.ID);
-    const image = this.o.images.byId(c.Image);
-    const target = path.join(this.runDir(c.ID), 'rootfs');
-    const mounted = this.recovery?.mounts.has(target) ?? false;
-    const creating = (this.recovery?.creates.get(c.ID)?.length ?? 0) > 0;
-    if (!hasState && !mounted && !creating && !(monitorPid && (await monitorAlive(monitorPid)))) return;
-    const st = hasState ? await this.o.runc.state(c.ID) : undefined;
-    if (st?.status === 'running' && st.pid > 0 && monitorPid && (await monitorAlive(monitorPid)) && image) {
-      // Started by runc, but the crash came before the record said so: it runs, so it is adopted.
-      this.o.mounts.adopt(c.ID);
-      const now = new Date().toISOString();
-      Object.assign(c.State, {
-        Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
-        Pid: st.pid, ExitCode: 0, Error: '', StartedAt: now,
-      });
-      c.MonitorPid = monitorPid;
-      c.HasBeenStartedBefore = true;
-      await this.o.store.save(c);
-      return;
-    }
-    // Half-started: the monitor first (so it records no exit for what is killed next) and a
-    // `runc create` it left, then runc's container and its `runc init`, anything else left in
-    // the container's cgroup, the exit file, the rootfs mount.
-    await this.killMonitor(c);
-    for (const pid of this.recovery?.creates.get(c.ID) ?? []) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    if (hasState || creating) await this.o.runc.delete(c.ID, true).catch(() => undefined);
-    await killCgroup(this.cgroupsPath(c));
-    // A state dir `runc create` had only begun (no state.json): runc cannot delete what it cannot
-    // load, and the next `runc create` would refuse the ID. Nothing of it runs any more.
-    if (await this.o.runc.hasState(c.ID)) await fs.rm(this.o.runc.stateDir(c.ID), { recursive: true, force: true });
-    await this.o.exits.consume(c.ID);
-    await this.o.mounts.forceRelease(c.ID, image ? this.rootfsLayout(c, image).target : target);
-    await this.o.volumeMounts.teardown(c).catch(() => undefined);
-    if (c.State.Pid !== 0 || c.MonitorPid !== 0) {
-      Object.assign(c.State, { Pid: 0 });
-      c.MonitorPid = 0;
-      await this.o.store.save(c);
-    }
+  monitorPidFile(c: Container): string {
+    return this.monitorPaths(c).monitorPidFile;
   }
 
   /** Stops restart timers (daemon shutdown). Containers keep running. */
@@ -1206,84 +1011,6 @@ export class ContainerService {
   private event(c: Container, action: string, extra: Record<string, string> = {}): void {
     publishContainerEvent(this.o.events, c, action, extra);
   }
-}
-
-/** SIGKILLs what is left in a container's cgroups (a `runc init` without runtime state) and removes them. */
-async function killCgroup(cgroupsPath: string): Promise<void> {
-  const dirs = cgroupDirs(cgroupsPath);
-  for (let round = 0; round < 50; round++) {
-    let left = 0;
-    for (const dir of dirs) {
-      const procs = await fs.readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
-      for (const pid of procs.split('\n').filter(Boolean).map(Number)) {
-        left++;
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
-    if (left === 0) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  for (const dir of dirs) await fs.rmdir(dir).catch(() => undefined);
-}
-
-/** Mount points of this mount namespace (from /proc/self/mountinfo, octal escapes decoded). */
-function mountPoints(): Set<string> {
-  const out = new Set<string>();
-  let text = '';
-  try {
-    text = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp) out.add(mp.replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
-  }
-  return out;
-}
-
-/**
- * Container monitors (conmon, not exec sessions) of this daemon that are alive, by container ID
- * (their command line names the container with `-c` and this daemon's exit directory), and the
- * `runc create` processes of this daemon's runc root (a monitor's child, left when it is killed).
- */
-function runtimeProcesses(exitDir: string, runc: { binary: string; root: string }): { monitors: Map<string, number[]>; creates: Map<string, number[]> } {
-  const monitors = new Map<string, number[]>();
-  const creates = new Map<string, number[]>();
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return { monitors, creates };
-  }
-  const add = (m: Map<string, number[]>, id: string, pid: number): void => void m.set(id, [...(m.get(id) ?? []), pid]);
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    let args: string[];
-    try {
-      args = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    while (args.length > 0 && args[args.length - 1] === '') args.pop();
-    const at = (flag: string): string | undefined => {
-      const i = args.indexOf(flag);
-      return i >= 0 ? args[i + 1] : undefined;
-    };
-    if (args[0] === 'conmon') {
-      if (args.includes('-e') || args.includes('--exec')) continue;
-      const id = at('-c');
-      if (id && at('--exit-dir') === exitDir) add(monitors, id, Number(e));
-    } else if (path.basename(args[0] ?? '') === path.basename(runc.binary) && args.includes('create') && at('--root') === runc.root) {
-      const id = args[args.length - 1];
-      if (id && /^[0-9a-f]{64}$/.test(id)) add(creates, id, Number(e));
-    }
-  }
-  return { monitors, creates };
 }
 
 /** conmon's `--log-size-max` for the container's json-file max-size; no log for the `none` driver. */

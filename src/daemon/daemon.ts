@@ -18,6 +18,7 @@ import { ImageService } from '../images/service.js';
 import { DistributionService, distributionConfigFrom, distributionRoot } from '../distribution/service.js';
 import { ContainerStore } from '../containers/store.js';
 import { ContainerService } from '../containers/service.js';
+import { Recovery } from '../containers/recovery.js';
 import { containerCgroupsPath, SpecInputs } from '../containers/specinputs.js';
 import { publishContainerEvent } from '../containers/events.js';
 import { top } from '../containers/top.js';
@@ -176,7 +177,17 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
 
   const logRotator = new LogRotator({ events, find: (id) => store.find(id) });
 
-  await containers.recover();
+  await new Recovery({
+    lifecycle: containers,
+    store,
+    images,
+    runc,
+    mounts,
+    exits,
+    volumeMounts,
+    cgroupParent: cfg.cgroupParent,
+    socketDir: path.join(execRoot, 'sock'),
+  }).recover();
   // Layers and blobs of pulls, loads, imports and builds a crash interrupted belong to no image:
   // collected now, before anything holds a lease (images used by containers are kept).
   await imageService.gc.collect().catch((err: unknown) => process.emitWarning(`start-up garbage collection: ${(err as Error).message}`));
