@@ -1,7 +1,8 @@
 /** /containers/…: HTTP ⇄ ContainerService. */
 import type { SeqpacketSocket } from 'node-unix-socket';
 import { invalid, notFound, notImplemented } from '../lib/errors.js';
-import type { ContainerService, WaitCondition } from '../containers/service.js';
+import type { ContainerService } from '../containers/service.js';
+import type { WaitCondition } from '../containers/waiters.js';
 import { containerChanges, exportContainer, getArchive, putArchive, statPath } from '../containers/files.js';
 import type { ListedPort } from '../network/portfilter.js';
 import { filterContainers, inspectContainer, listEntry, parseFilters, sizeRw } from '../containers/view.js';

@@ -7,7 +7,6 @@
  */
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { constants as osConstants } from 'node:os';
 import type { EventBus } from '../events/bus.js';
 import { linkEntry, linkNames } from '../network/links.js';
 import { conflict, invalid, isCategory, messageOf, notFound, notModified, system, BerthError } from '../lib/errors.js';
@@ -40,6 +39,9 @@ import { resolveUser } from '../runtime/user.js';
 import { logLimits, resolveLogConfig, type LogConfig } from '../runtime/logconfig.js';
 import { buildContainer, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
 import { writeEtcFiles } from './etcfiles.js';
+import { KeyedLock } from './locks.js';
+import { parseSignal, raceTimeout } from './signals.js';
+import { Waiters, type WaitCondition, type WaitResult } from './waiters.js';
 import { publishContainerEvent } from './events.js';
 import { diskFullError, startError, startFailureExitCode } from './runcerrors.js';
 import { containerCgroupsPath, resourcesOf, swapAccounting, type SpecInputs } from './specinputs.js';
@@ -71,39 +73,12 @@ export interface ContainerServiceOptions {
   logDefaults?: LogConfig;
 }
 
-export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
-
-export interface WaitResult {
-  StatusCode: number;
-  Error?: { Message: string };
-}
-
-interface Waiter {
-  condition: WaitCondition;
-  resolve: (r: WaitResult) => void;
-}
-
 /** Called at start, after `runc create` and before `runc start`: connect attach streams here. */
 export type PreStartHook = (socket: SeqpacketSocket | undefined) => void;
 
-const SIGNALS = osConstants.signals as Record<string, number>;
-
-export function parseSignal(sig: string | undefined, fallback = 'SIGKILL'): number {
-  const s = (sig ?? '').trim() || fallback;
-  if (/^\d+$/.test(s)) {
-    const n = Number(s);
-    if (n <= 0 || n > 64) throw invalid(`Invalid signal: ${s}`);
-    return n;
-  }
-  const name = s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
-  const n = SIGNALS[name];
-  if (n === undefined) throw invalid(`Invalid signal: ${s}`);
-  return n;
-}
-
 export class ContainerService {
-  private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly locks = new KeyedLock();
+  private readonly waiters = new Waiters();
   private readonly preStart = new Map<string, PreStartHook[]>();
   /** Containers whose rootfs mounts `volatile` (build steps; in memory: after a restart they mount normally). */
   private readonly volatileRoots = new Set<string>();
@@ -153,23 +128,6 @@ export class ContainerService {
 
   private cgroupsPath(c: Container): string {
     return containerCgroupsPath(c, this.o.cgroupParent);
-  }
-
-  /* ------------------------------------------------------------------ locking */
-
-  private async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    const chain = prev.then(() => mine);
-    this.locks.set(id, chain);
-    await prev.catch(() => undefined);
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (this.locks.get(id) === chain) this.locks.delete(id);
-    }
   }
 
   /* ------------------------------------------------------------------ queries */
@@ -287,7 +245,7 @@ export class ContainerService {
 
   async start(ref: string): Promise<void> {
     const c = this.get(ref);
-    await this.withLock(c.ID, async () => {
+    await this.locks.run(c.ID, async () => {
       if (c.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
       if (c.State.Running) throw notModified();
       if (c.State.Status === 'removing') throw conflict(`container is marked for removal and cannot be started`);
@@ -436,7 +394,7 @@ export class ContainerService {
     }
     let restartDelay: number | undefined;
     let autoRemove = false;
-    await this.withLock(id, async () => {
+    await this.locks.run(id, async () => {
       if (!c.State.Running && !c.State.Restarting) {
         await this.o.exits.consume(id);
         return;
@@ -492,7 +450,7 @@ export class ContainerService {
       }
       this.event(c, 'die', { exitCode: String(c.State.ExitCode) });
       if (oom) this.event(c, 'oom');
-      this.notify(c, ['not-running', 'next-exit']);
+      this.waiters.notify(c, ['not-running', 'next-exit']);
     });
     if (restartDelay !== undefined) this.restarts.schedule(id, restartDelay);
     if (autoRemove) await this.remove(id, { force: true, removeVolumes: true }).catch(() => undefined);
@@ -515,7 +473,7 @@ export class ContainerService {
   private async restartFromPolicy(id: string): Promise<void> {
     const c = this.o.store.find(id);
     if (!c) return;
-    await this.withLock(id, async () => {
+    await this.locks.run(id, async () => {
       if (!c.State.Restarting || c.HasBeenManuallyStopped) return;
       c.RestartCount++;
       try {
@@ -526,19 +484,6 @@ export class ContainerService {
         await this.o.store.save(c);
       }
     });
-  }
-
-  private notify(c: Container, conditions: WaitCondition[]): void {
-    const list = this.waiters.get(c.ID);
-    if (!list) return;
-    const keep: Waiter[] = [];
-    for (const w of list) {
-      if (conditions.includes(w.condition)) {
-        w.resolve({ StatusCode: c.State.ExitCode });
-      } else keep.push(w);
-    }
-    if (keep.length > 0) this.waiters.set(c.ID, keep);
-    else this.waiters.delete(c.ID);
   }
 
   /* ------------------------------------------------------------------ wait */
@@ -552,16 +497,7 @@ export class ContainerService {
     if (condition === 'not-running' && !c.State.Running && !c.State.Restarting) {
       return Promise.resolve({ StatusCode: c.State.ExitCode });
     }
-    return new Promise((resolve) => {
-      const w: Waiter = { condition, resolve };
-      const list = this.waiters.get(c.ID) ?? [];
-      list.push(w);
-      this.waiters.set(c.ID, list);
-      signal?.addEventListener('abort', () => {
-        const l = this.waiters.get(c.ID);
-        if (l) this.waiters.set(c.ID, l.filter((x) => x !== w));
-      });
-    });
+    return this.waiters.add(c.ID, condition, signal);
   }
 
   /* ------------------------------------------------------------------ stop / kill */
@@ -569,7 +505,7 @@ export class ContainerService {
   async stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
     const c = this.get(ref);
     if (c.State.Restarting) {
-      await this.withLock(c.ID, async () => {
+      await this.locks.run(c.ID, async () => {
         this.restarts.cancel(c.ID);
         c.HasBeenManuallyStopped = true;
         Object.assign(c.State, { Status: 'exited', Restarting: false });
@@ -646,7 +582,7 @@ export class ContainerService {
    */
   async pause(ref: string): Promise<void> {
     const c = this.get(ref);
-    await this.withLock(c.ID, async () => {
+    await this.locks.run(c.ID, async () => {
       if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
       if (c.State.Paused) throw conflict(`Container ${c.ID} is already paused`);
       await this.o.runc.pause(c.ID);
@@ -662,7 +598,7 @@ export class ContainerService {
 
   async unpause(ref: string): Promise<void> {
     const c = this.get(ref);
-    await this.withLock(c.ID, async () => {
+    await this.locks.run(c.ID, async () => {
       if (!c.State.Paused) throw conflict(`Container ${c.ID} is not paused`);
       await this.o.runc.resume(c.ID);
       await fs.rm(this.commitPausedMarker(c.ID), { force: true });
@@ -694,7 +630,7 @@ export class ContainerService {
    */
   async pauseForCommit(ref: string): Promise<boolean> {
     const c = this.get(ref);
-    return this.withLock(c.ID, async () => {
+    return this.locks.run(c.ID, async () => {
       if (!c.State.Running || c.State.Paused) return false;
       const marker = this.commitPausedMarker(c.ID);
       await fs.writeFile(marker, '');
@@ -712,7 +648,7 @@ export class ContainerService {
 
   async unpauseAfterCommit(ref: string): Promise<void> {
     const c = this.get(ref);
-    await this.withLock(c.ID, async () => {
+    await this.locks.run(c.ID, async () => {
       const marker = this.commitPausedMarker(c.ID);
       if (!(await fs.stat(marker).then(() => true, () => false))) return; // unpaused meanwhile
       if (c.State.Running && c.State.Paused) {
@@ -746,7 +682,7 @@ export class ContainerService {
       if (parentName === '' && this.o.store.find(alias)) throw system('Conflict, cannot remove the default link name of the container');
       throw notFound(`No such container: ${ref}`);
     }
-    await this.withLock(parent.ID, async () => {
+    await this.locks.run(parent.ID, async () => {
       parent.HostConfig.Links = (parent.HostConfig.Links ?? []).filter((l) => l !== entry);
       if (parent.HostConfig.Links.length === 0) parent.HostConfig.Links = null;
       await this.o.store.save(parent);
@@ -772,7 +708,7 @@ export class ContainerService {
       if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
       if (!(await raceTimeout(exited, 15000))) throw system(`could not kill running container ${c.ID}, cannot remove`);
     }
-    await this.withLock(c.ID, async () => {
+    await this.locks.run(c.ID, async () => {
       if (c.State.Status === 'removing' && !this.o.store.find(c.ID)) return;
       this.restarts.cancel(c.ID);
       // With anonymous volumes to remove, the intent is written first, so a crash part-way is
@@ -802,7 +738,7 @@ export class ContainerService {
       await this.o.volumeMounts.removed(c, { removeVolumes });
       await this.o.store.removeDir(c.ID);
       this.event(c, 'destroy');
-      this.notify(c, ['removed', 'not-running', 'next-exit']);
+      this.waiters.notify(c, ['removed', 'not-running', 'next-exit']);
     });
   }
 
@@ -882,14 +818,14 @@ export class ContainerService {
     }
     if (`/${name}` === c.Name) throw invalid('Renaming a container with the same name as its current name');
     const old = c.Name;
-    await this.withLock(c.ID, () => this.o.store.rename(c, `/${name}`));
+    await this.locks.run(c.ID, () => this.o.store.rename(c, `/${name}`));
     this.event(c, 'rename', { oldName: old });
   }
 
   async update(ref: string, body: Partial<HostConfig>): Promise<string[]> {
     const c = this.get(ref);
     const warnings: string[] = [];
-    await this.withLock(c.ID, async () => {
+    await this.locks.run(c.ID, async () => {
       validateResources(body, c.HostConfig);
       const next: HostConfig = { ...c.HostConfig };
       const fields = [
@@ -962,7 +898,7 @@ export class ContainerService {
   async keepBuildStep(id: string): Promise<void> {
     const c = this.o.store.find(id);
     if (!c?.BuildStep) return;
-    await this.withLock(c.ID, async () => {
+    await this.locks.run(c.ID, async () => {
       const { BuildStep: _drop, ...rest } = c;
       await this.o.store.save(rest);
       delete c.BuildStep;
@@ -971,7 +907,7 @@ export class ContainerService {
 
   /** Saves a record changed outside the life cycle (State.Health), unless it is gone. */
   async saveRecord(c: Container): Promise<void> {
-    await this.withLock(c.ID, async () => {
+    await this.locks.run(c.ID, async () => {
       if (this.o.store.find(c.ID) === c && c.State.Status !== 'removing') await this.o.store.save(c);
     });
   }
@@ -987,7 +923,7 @@ export class ContainerService {
 
   /** Starts a container under its lock (a restart policy applied at daemon start). */
   async startFromRecovery(c: Container): Promise<void> {
-    await this.withLock(c.ID, () => this.startLocked(c));
+    await this.locks.run(c.ID, () => this.startLocked(c));
   }
 
   setMonitorHints(monitors: Map<string, number[]> | undefined): void {
@@ -1022,16 +958,6 @@ function logOptions(c: Container): { logSizeMax?: number; noLog?: boolean } {
   } catch {
     return {};
   }
-}
-
-function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    void p.then(() => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
 }
 
 
