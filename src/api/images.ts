@@ -4,7 +4,7 @@ import { invalid, messageOf, notImplemented } from '../lib/errors.js';
 import { parseFilters } from '../containers/view.js';
 import { filterImages, imageListEntry, inspectImage } from '../images/view.js';
 import type { ImageService } from '../images/service.js';
-import type { LayerStore } from '../snapshots/layers.js';
+import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { boolParam, readJSON, sendJSON, versionAtLeast, type Ctx, type Router } from './router.js';
 import { parseReference, type Reference } from '../images/reference.js';
 import type { DistributionService, Job } from '../distribution/service.js';
@@ -12,7 +12,8 @@ import { decodeAuthHeader, normaliseAuth, type AuthConfig } from '../distributio
 
 export interface ImageApiDeps {
   images: ImageService;
-  layers: LayerStore;
+  /** The image's layer directories for inspect's GraphDriver. */
+  snapshots: Pick<Snapshotter, 'lowers'>;
   containerCount: (imageId: string) => number;
   /** The registry client; pull/push/login answer 501 without it. */
   distribution?: DistributionService;
@@ -183,7 +184,7 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
 
   r.add('GET', '/images/{name*}/json', async (ctx) => {
     const img = store.resolve(ctx.params.name as string);
-    const dirs = [...img.chainIds].reverse().map((c) => d.layers.diffDir(c));
+    const dirs = d.snapshots.lowers(img.chainIds);
     sendJSON(ctx, 200, inspectImage(store, img, dirs, { containerConfig: true, virtualSize: !versionAtLeast(ctx, '1.44') }));
   });
 

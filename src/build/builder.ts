@@ -8,7 +8,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { ContentStore } from '../content/store.js';
 import type { ContainerService } from '../containers/service.js';
 import type { HostConfig } from '../containers/types.js';
 import type { DistributionService } from '../distribution/service.js';
@@ -24,9 +23,7 @@ import type { Image, ImageConfig, RunConfig } from '../images/types.js';
 import { decompress } from '../lib/decompress.js';
 import { resolveUser } from '../runtime/user.js';
 import type { LayerStore } from '../snapshots/layers.js';
-import type { RootfsMounts } from '../snapshots/overlay.js';
-import { mount, unmount, MNT_DETACH, MS_RDONLY } from '../lib/syscalls.js';
-import { layerFromUpper } from '../snapshots/diff.js';
+import type { ActiveSnapshot, Snapshotter } from '../snapshots/snapshotter.js';
 import { parseDockerfile, parseError, parseInstructionText, type Instruction, type ParsedDockerfile, type Stage } from './dockerfile.js';
 import { checksumSources, copySources, matchSources, mkdirInRoot, type Source } from './fscopy.js';
 import { expandPairs, expandWord, expandWords } from './shell.js';
@@ -35,8 +32,7 @@ export interface BuildDeps {
   images: ImageService;
   containers: ContainerService;
   layers: LayerStore;
-  content: ContentStore;
-  mounts: RootfsMounts;
+  snapshots: Snapshotter;
   distribution?: DistributionService;
   /** Scratch space for build steps (under the exec root). */
   workDir: string;
@@ -143,20 +139,7 @@ export class Builder {
 
   /** At daemon start: unmount what an interrupted build left mounted, then empty the scratch space. */
   async init(): Promise<void> {
-    const info = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-    const prefixes = [`${this.d.workDir}/`, `${this.d.diskWorkDir}/`];
-    const points = info
-      .split('\n')
-      .map((l) => (l.split(' ')[4] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))))
-      .filter((p) => prefixes.some((x) => p.startsWith(x)))
-      .sort((a, b) => b.length - a.length);
-    for (const p of points) {
-      try {
-        unmount(p, MNT_DETACH);
-      } catch {
-        /* already gone */
-      }
-    }
+    await this.d.snapshots.unmountUnder([this.d.workDir, this.d.diskWorkDir]);
     for (const dir of [this.d.workDir, this.d.diskWorkDir]) {
       await fs.rm(dir, { recursive: true, force: true });
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -201,7 +184,7 @@ export class Builder {
       if (leaves.length === 0) break;
       const aged = await Promise.all(leaves.map(async (img) => {
         const top = img.chainIds[img.chainIds.length - 1];
-        const st = top ? await fs.stat(this.d.layers.diffDir(top)).catch(() => undefined) : undefined;
+        const st = top ? await fs.stat(this.d.snapshots.lowers([top])[0] as string).catch(() => undefined) : undefined;
         return { img, t: st?.mtimeMs ?? 0 };
       }));
       aged.sort((a, b) => a.t - b.t);
@@ -882,13 +865,9 @@ class BuildRun {
     const dir = path.join(this.d.workDir, `ro-${randomBytes(8).toString('hex')}`);
     await fs.mkdir(dir, { recursive: true });
     cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
-    const chains = image?.chainIds ?? [];
-    if (chains.length === 0) return dir;
-    if (chains.length === 1) return this.d.layers.diffDir(chains[0] as string);
-    const lowers = [...chains].reverse().map((c) => this.d.layers.diffDir(c));
-    mount('overlay', dir, 'overlay', MS_RDONLY, `lowerdir=${lowers.join(':')}`);
-    cleanups.push(async () => unmount(dir, MNT_DETACH));
-    return dir;
+    const view = await this.d.snapshots.view(image?.chainIds ?? [], dir);
+    cleanups.push(() => view.release());
+    return view.path;
   }
 
   /* ---------------------------------------------------------------- COPY/ADD */
@@ -935,15 +914,10 @@ class BuildRun {
       const key = this.cacheKey(st, [ins.cmd, [...flags.entries()].filter(([k]) => k !== 'from'), flags.has('from') ? '' : 'context', dest, checksum, srcWords.length]);
       const createdBy = `/bin/sh -c #(nop) ${ins.cmd} ${flags.has('from') ? `--from=${flags.get('from')} ` : ''}file:${checksum.slice(7)} in ${dest} `;
       if (await this.useCache(st, key, { createdBy })) return;
-      const layout = {
-        lowers: st.image ? [...st.image.chainIds].reverse().map((c) => this.d.layers.diffDir(c)) : [],
-        upper: path.join(tmp, 'upper'),
-        work: path.join(tmp, 'work'),
-        target: path.join(tmp, 'rootfs'),
-      };
-      await this.d.mounts.prepare(layout);
+      const layout: ActiveSnapshot = { parents: st.image?.chainIds ?? [], dir: tmp, target: path.join(tmp, 'rootfs') };
+      await this.d.snapshots.prepare(layout);
       const mkey = `build-${path.basename(tmp)}`;
-      const rootfs = await this.d.mounts.acquire(mkey, layout);
+      const rootfs = await this.d.snapshots.acquire(mkey, layout);
       try {
         let uid = 0;
         let gid = 0;
@@ -969,9 +943,9 @@ class BuildRun {
           await RootDir.with(rootfs, (root) => extractInRoot(tar, root, dest, flags.has('chown') ? { chown: { uid, gid } } : {}));
         }
       } finally {
-        await this.d.mounts.release(mkey, layout.target);
+        await this.d.snapshots.release(mkey, layout.target);
       }
-      const layer = await this.commitLayer(layout.upper, st, new Set(), true);
+      const layer = await this.commitLayer(this.d.snapshots.dirs(layout).upper, st, new Set(), true);
       await this.commit(st, createdBy, key, layer);
     } finally {
       for (const f of cleanups.reverse()) await f().catch(() => undefined);
@@ -1001,7 +975,7 @@ class BuildRun {
   /** Packs an overlay upper directory into a layer (content store + unpacked layer). */
   private async commitLayer(upper: string, st: StageState, alsoOmit: ReadonlySet<string> = new Set(), adopt = false): Promise<{ diffId: string }> {
     const parent = st.image?.chainIds[st.image.chainIds.length - 1];
-    return layerFromUpper(this.d, parent, upper, { clampMtime: st.epoch, omit: alsoOmit, adopt });
+    return this.d.snapshots.commit(parent, upper, { clampMtime: st.epoch, omit: alsoOmit, adopt });
   }
 
 }

@@ -12,7 +12,7 @@ import { messageOf } from '../lib/errors.js';
 import { cgroupDirs } from '../runtime/cgroups.js';
 import { monitorAlive } from '../runtime/monitor.js';
 import type { Runc } from '../runtime/runc.js';
-import type { RootfsMounts } from '../snapshots/overlay.js';
+import type { Snapshotter } from '../snapshots/snapshotter.js';
 import type { MountManager } from '../volumes/mounts.js';
 import type { Image } from '../images/types.js';
 import { containerCgroupsPath } from './specinputs.js';
@@ -46,7 +46,7 @@ export interface RecoveryDeps {
   store: Pick<ContainerStore, 'list' | 'find' | 'save'>;
   images: { byId(id: string): Image | undefined };
   runc: Pick<Runc, 'state' | 'hasState' | 'delete' | 'resume' | 'stateDir' | 'opts'>;
-  mounts: Pick<RootfsMounts, 'adopt' | 'forceRelease'>;
+  mounts: Pick<Snapshotter, 'adopt' | 'forceRelease'>;
   exits: { dir: string; consume(id: string): Promise<void> };
   volumeMounts: Pick<MountManager, 'teardown'>;
   /** The daemon's cgroup parent (orphans' cgroups are under it). */

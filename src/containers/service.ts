@@ -20,8 +20,7 @@ import { generateName, VALID_NAME } from '../lib/names.js';
 import type { ImageStore } from '../images/store.js';
 import type { Image } from '../images/types.js';
 import { familiarName, parseReference } from '../images/reference.js';
-import type { LayerStore } from '../snapshots/layers.js';
-import type { RootfsLayout, RootfsMounts } from '../snapshots/overlay.js';
+import type { ActiveSnapshot, Snapshotter } from '../snapshots/snapshotter.js';
 import { cgroupDirs, readOomKilled, resourcesToRuncUpdate, swapAccountingEnabled } from '../runtime/cgroups.js';
 import {
   attachSocketPath,
@@ -55,8 +54,8 @@ import type { MountManager, MountSetup } from '../volumes/mounts.js';
 export interface ContainerServiceOptions {
   store: ContainerStore;
   images: ImageStore;
-  layers: LayerStore;
-  mounts: RootfsMounts;
+  /** Container root filesystems: snapshots of the image's layers, mounted on demand. */
+  mounts: Snapshotter;
   runc: Runc;
   exits: ExitWatcher;
   events: EventBus;
@@ -97,12 +96,11 @@ export class ContainerService {
     return path.join(this.o.execRoot, 'containers', id);
   }
 
-  private rootfsLayout(c: Container, image: Image): RootfsLayout {
-    const dir = this.o.store.dir(c.ID);
+  /** The container's rootfs as a snapshot: its own files in its dir, mounted in its run dir. */
+  private rootfsLayout(c: Container, image: Image): ActiveSnapshot {
     return {
-      lowers: [...image.chainIds].reverse().map((ch) => this.o.layers.diffDir(ch)),
-      upper: path.join(dir, 'upper'),
-      work: path.join(dir, 'work'),
+      parents: image.chainIds,
+      dir: this.o.store.dir(c.ID),
       target: path.join(this.runDir(c.ID), 'rootfs'),
       ...(this.volatileRoots.has(c.ID) ? { volatile: true } : {}),
     };
@@ -153,7 +151,7 @@ export class ContainerService {
 
   /**
    * `volatileRootfs`: the rootfs ignores fsync (overlayfs `volatile`), for build steps whose
-   * upper dir becomes a layer or is discarded; see RootfsLayout.volatile.
+   * upper dir becomes a layer or is discarded; see ActiveSnapshot.volatile.
    */
   async create(req: CreateRequest, opts: { name?: string; volatileRootfs?: boolean; buildStep?: boolean }): Promise<Container> {
     const imageRef = req.Config.Image;
@@ -881,7 +879,7 @@ export class ContainerService {
   layersOf(c: Container): { upper: string; lowers: string[] } {
     const image = this.o.images.byId(c.Image);
     if (!image) throw notFound(`No such image: ${c.Image}`);
-    const l = this.rootfsLayout(c, image);
+    const l = this.o.mounts.dirs(this.rootfsLayout(c, image));
     return { upper: l.upper, lowers: l.lowers };
   }
 

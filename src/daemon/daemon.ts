@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { ContentStore } from '../content/store.js';
 import { Leases } from '../content/leases.js';
 import { LayerStore } from '../snapshots/layers.js';
-import { RootfsMounts } from '../snapshots/overlay.js';
+import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { ImageStore } from '../images/store.js';
 import { ImageService } from '../images/service.js';
 import { DistributionService, distributionConfigFrom, distributionRoot } from '../distribution/service.js';
@@ -86,7 +86,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   const layers = new LayerStore(path.join(dataRoot, 'layers'));
   const images = new ImageStore(path.join(dataRoot, 'images'), content, layers);
   const store = new ContainerStore(path.join(dataRoot, 'containers'));
-  const mounts = new RootfsMounts();
+  const snapshots = new OverlaySnapshotter({ layers, content });
   const runc = new Runc({ binary: cfg.runtime, root: path.join(execRoot, 'runc') });
   const exits = new ExitWatcher(path.join(execRoot, 'exits'));
   await content.init();
@@ -127,8 +127,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   const containers = new ContainerService({
     store,
     images,
-    layers,
-    mounts,
+    mounts: snapshots,
     runc,
     exits,
     events,
@@ -182,7 +181,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     store,
     images,
     runc,
-    mounts,
+    mounts: snapshots,
     exits,
     volumeMounts,
     cgroupParent: cfg.cgroupParent,
@@ -236,17 +235,17 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     find: (id) => store.find(id),
     cgroupsPath: (c) => containerCgroupsPath(c, cfg.cgroupParent),
   });
-  registerCommitRoutes(router, new CommitService({ content, layers, images, containers, imageService, publish: publishContainer }));
+  registerCommitRoutes(router, new CommitService({ snapshots, images, containers, imageService, publish: publishContainer }));
   registerImageRoutes(router, {
     images: imageService,
-    layers,
+    snapshots,
     containerCount: (id) => containers.usersOf(id).length,
     distribution,
   });
 
   const buildWork = path.join(execRoot, 'build');
   const builder = new Builder({
-    images: imageService, containers, layers, content, mounts, distribution,
+    images: imageService, containers, layers, snapshots, distribution,
     workDir: buildWork,
     cacheMountDir: path.join(dataRoot, 'builder', 'cache-mounts'),
     diskWorkDir: path.join(dataRoot, 'builder', 'tmp'),

@@ -4,10 +4,8 @@
  * container's config with the request's config and `--change` instructions over it, merged the
  * way dockerd merges them (daemon/commit.go).
  */
-import type { ContentStore } from '../content/store.js';
 import type { Container } from '../containers/types.js';
-import { layerFromUpper } from '../snapshots/diff.js';
-import type { LayerStore } from '../snapshots/layers.js';
+import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { applyChanges } from './changes.js';
 import type { ImageStore } from './store.js';
 import type { Image, ImageConfig, RunConfig } from './types.js';
@@ -22,8 +20,7 @@ export interface CommitOptions {
 }
 
 export interface CommitDeps {
-  content: ContentStore;
-  layers: LayerStore;
+  snapshots: Pick<Snapshotter, 'commit'>;
   images: ImageStore;
 }
 
@@ -91,7 +88,7 @@ export async function commitContainer(
   const userConfig = applyChanges({ ...(opts.config ?? {}) }, opts.changes ?? []);
   const config = mergeCommitConfig(userConfig, runConfigOf(o.container));
   const parentChain = o.image.chainIds.at(-1);
-  const layer = await layerFromUpper(deps, parentChain, o.upperDir);
+  const layer = await deps.snapshots.commit(parentChain, o.upperDir);
   {
     const parent = o.image.config;
     const now = new Date().toISOString();
