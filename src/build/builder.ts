@@ -191,7 +191,7 @@ export class Builder {
       const victim = (aged[0] as { img: Image }).img;
       const top = victim.chainIds[victim.chainIds.length - 1];
       const info = top ? await this.d.layers.get(top) : undefined;
-      const gone = await store.delete(victim.id);
+      const gone = await this.d.images.removeBuildCache(victim.id);
       if (top && gone.includes(top)) total -= info?.size ?? 0;
       removed++;
     }
@@ -243,7 +243,7 @@ export class Builder {
       if (victims.length === 0) break;
       for (const img of victims) {
         const sizes = await Promise.all(img.chainIds.map((c) => this.d.layers.get(c)));
-        const removed = await store.delete(img.id);
+        const removed = await this.d.images.removeBuildCache(img.id);
         for (const c of removed) space += sizes[img.chainIds.indexOf(c)]?.size ?? 0;
         deleted.push(img.id);
       }

@@ -181,6 +181,15 @@ export class ImageService {
     return { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
+  /**
+   * Removes an untagged build-cache image (a build step's) and the layers only it used; returns
+   * the chain IDs removed, top first. It publishes no event: dockerd's build-cache pruning
+   * (`builder prune`, the keep-storage collection after a build) is silent on /events.
+   */
+  async removeBuildCache(id: string): Promise<string[]> {
+    return this.o.images.delete(id);
+  }
+
   private async layerSizes(img: Image): Promise<Map<string, number>> {
     const m = new Map<string, number>();
     for (const c of img.chainIds) m.set(c, (await this.o.layers.get(c))?.size ?? 0);
