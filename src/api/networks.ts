@@ -5,9 +5,10 @@ import type { CreateNetworkRequest, NetworkService } from '../network/service.js
 import type { EndpointRequest } from '../network/types.js';
 import { readJSON, sendEmpty, sendJSON, type Router } from './router.js';
 
+/** What the /networks routes call: the network service's network and membership operations, and container lookup. */
 export interface NetworkApiDeps {
-  networks: NetworkService;
-  containers: ContainerService;
+  networks: Pick<NetworkService, 'list' | 'view' | 'find' | 'create' | 'remove' | 'prune' | 'connect' | 'disconnect'>;
+  containers: Pick<ContainerService, 'get'>;
 }
 
 export function registerNetworkRoutes(r: Router, d: NetworkApiDeps): void {

@@ -4,7 +4,7 @@
  * cross address families, so the [::] side is a proxy inside berthd: a TCP listener (or a UDP
  * socket) on [::]:<port>, IPv6 only, relaying to the container's IPv4 address, as docker-proxy
  * does. Listeners live as long as the container runs and this daemon: after a daemon restart
- * `NetworkService.reconcile` opens them again for running containers.
+ * `NetworkService.reconcile` (endpoints.ts) opens them again for running containers.
  */
 import * as net from 'node:net';
 import * as dgram from 'node:dgram';
