@@ -5,7 +5,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as posixPath from 'node:path/posix';
-import type { OciResources, Resources } from './spec.js';
+import type { OciResources } from './oci.js';
+import type { Resources } from './resources.js';
 
 /** The cgroup layout of the host. */
 export interface CgroupLayout {

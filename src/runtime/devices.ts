@@ -8,7 +8,8 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { BerthError, system } from '../lib/errors.js';
-import type { DeviceMapping, OciDevice, OciDeviceCgroup } from './spec.js';
+import type { OciDevice, OciDeviceCgroup } from './oci.js';
+import type { DeviceMapping } from './resources.js';
 
 /** A HostConfig.Devices entry as the API sends it. */
 export interface DeviceRequest {

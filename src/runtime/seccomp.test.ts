@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_POLICY, kernelAtLeast, parseDockerProfile, resolveSeccomp, type OciSeccomp } from './seccomp.js';
-import { DEFAULT_CAPABILITIES, ALL_CAPABILITIES } from './spec.js';
+import { DEFAULT_CAPABILITIES, ALL_CAPABILITIES } from './capabilities.js';
 
 /** The repository root: the nearest ancestor of this file holding package.json. */
 function repoRoot(): string {

@@ -9,14 +9,9 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, rmd
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import {
-  buildSpec,
-  capabilityMask,
-  DEFAULT_CAPABILITIES,
-  hostBoundingCapabilities,
-  listHostDevices,
-  type SpecOptions,
-} from './spec.js';
+import { buildSpec, type SpecOptions } from './spec.js';
+import { capabilityMask, DEFAULT_CAPABILITIES, hostBoundingCapabilities } from './capabilities.js';
+import { listHostDevices } from './resources.js';
 import { resolveUser } from './user.js';
 import {
   cgroupDir,

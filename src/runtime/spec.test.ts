@@ -1,17 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ALL_CAPABILITIES,
-  DEFAULT_CAPABILITIES,
-  DEFAULT_PATH,
-  buildEnv,
-  buildSpec,
-  capabilityMask,
-  effectiveCapabilities,
-  mergeTmpfsOptions,
-  parseSecurityOpt,
-  type SpecOptions,
-} from './spec.js';
+import { DEFAULT_PATH, buildEnv, buildSpec, mergeTmpfsOptions, type SpecOptions } from './spec.js';
+import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, capabilityMask, effectiveCapabilities } from './capabilities.js';
+import { parseSecurityOpt } from './security.js';
 import { isCategory } from '../lib/errors.js';
 
 const base: SpecOptions = {

@@ -1,6 +1,9 @@
 /**
- * OCI runtime spec (config.json) generation: a pure function from a container's settings
- * to the runtime-spec object runc 1.1 runs, giving Docker's default isolation.
+ * The builder of the OCI runtime spec (config.json): a pure function from a container's settings
+ * to the runtime-spec object runc 1.1 runs, giving Docker's default isolation. It composes
+ * capabilities.ts (the capability set), security.ts (seccomp, no-new-privileges, masked and
+ * read-only paths), resources.ts (cgroup limits, devices) and owns what is left: namespaces, the
+ * process (args, env, user, rlimits) and the mounts. The types are in oci.ts.
  *
  * What it reproduces of dockerd (checked against the config.json dockerd 20.10 writes):
  * namespaces, default capability set, masked and read-only /proc and /sys paths, the default
@@ -10,128 +13,11 @@
  * network namespace, privileged mode, and Docker's resource semantics (swap = 2 × memory,
  * NanoCpus → CFS quota).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { invalid } from '../lib/errors.js';
-import { parseDockerProfile, resolveSeccomp, type OciSeccomp, type SeccompPolicy } from './seccomp.js';
-
-/* ------------------------------------------------------------------------------------------ */
-/* OCI types (the subset Berth writes)                                                         */
-/* ------------------------------------------------------------------------------------------ */
-
-/** An OCI mount (`mounts[]`). */
-export interface OciMount {
-  destination: string;
-  type?: string;
-  source?: string;
-  options?: string[];
-}
-
-/** An OCI POSIX rlimit. */
-export interface OciRlimit {
-  type: string;
-  hard: number;
-  soft: number;
-}
-
-/** OCI process capabilities. */
-export interface OciCapabilities {
-  bounding?: string[];
-  effective?: string[];
-  permitted?: string[];
-  inheritable?: string[];
-  ambient?: string[];
-}
-
-/** The OCI `process` object. */
-export interface OciProcess {
-  terminal?: boolean;
-  consoleSize?: { height: number; width: number };
-  user: { uid: number; gid: number; umask?: number; additionalGids?: number[] };
-  args: string[];
-  env?: string[];
-  cwd: string;
-  capabilities?: OciCapabilities;
-  rlimits?: OciRlimit[];
-  noNewPrivileges?: boolean;
-  apparmorProfile?: string;
-  oomScoreAdj?: number;
-  selinuxLabel?: string;
-}
-
-/** An OCI Linux namespace entry. */
-export interface OciNamespace {
-  type: 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup';
-  path?: string;
-}
-
-/** An OCI device cgroup rule. */
-export interface OciDeviceCgroup {
-  allow: boolean;
-  type?: 'a' | 'c' | 'b';
-  major?: number;
-  minor?: number;
-  access?: string;
-}
-
-/** An OCI device node to create in the container (`linux.devices[]`). */
-export interface OciDevice {
-  path: string;
-  type: 'c' | 'b' | 'u' | 'p';
-  major: number;
-  minor: number;
-  fileMode?: number;
-  uid?: number;
-  gid?: number;
-}
-
-/** OCI `linux.resources`. */
-export interface OciResources {
-  devices?: OciDeviceCgroup[];
-  memory?: {
-    limit?: number;
-    reservation?: number;
-    swap?: number;
-    swappiness?: number;
-    disableOOMKiller?: boolean;
-  };
-  cpu?: {
-    shares?: number;
-    quota?: number;
-    period?: number;
-    realtimeRuntime?: number;
-    realtimePeriod?: number;
-    cpus?: string;
-    mems?: string;
-  };
-  pids?: { limit: number };
-  blockIO?: { weight?: number };
-}
-
-/** The OCI `linux` object. */
-export interface OciLinux {
-  namespaces: OciNamespace[];
-  devices?: OciDevice[];
-  cgroupsPath?: string;
-  resources?: OciResources;
-  sysctl?: Record<string, string>;
-  seccomp?: OciSeccomp;
-  maskedPaths?: string[];
-  readonlyPaths?: string[];
-  mountLabel?: string;
-  rootfsPropagation?: string;
-}
-
-/** An OCI runtime config.json. */
-export interface OciSpec {
-  ociVersion: string;
-  process: OciProcess;
-  root: { path: string; readonly?: boolean };
-  hostname?: string;
-  domainname?: string;
-  mounts: OciMount[];
-  linux: OciLinux;
-  annotations?: Record<string, string>;
-}
+import { effectiveCapabilities } from './capabilities.js';
+import { parseSecurityOpt, securityLinux } from './security.js';
+import { deviceSpec, toOciResources, validateResources, type DeviceMapping, type Resources, type Ulimit } from './resources.js';
+import type { OciDevice, OciDeviceCgroup, OciLinux, OciMount, OciNamespace, OciProcess, OciSpec } from './oci.js';
 
 /* ------------------------------------------------------------------------------------------ */
 /* Options                                                                                     */
@@ -145,52 +31,6 @@ export type NamespaceMode =
   | { kind: 'host' }
   /** Join an existing one: /proc/PID/ns/net, /var/run/netns/NAME, … */
   | { kind: 'path'; path: string };
-
-/** Resource limits in Docker's HostConfig terms (bytes, nano-CPUs, CFS microseconds). */
-export interface Resources {
-  /** Memory limit in bytes (0 = none). */
-  memory?: number;
-  /** Memory + swap limit in bytes; -1 unlimited; unset → 2 × memory when memory is set. */
-  memorySwap?: number;
-  /** Soft limit in bytes. */
-  memoryReservation?: number;
-  /** 0–100; -1 or unset leaves the kernel's. */
-  memorySwappiness?: number;
-  /** CPUs in units of 1e-9 (1.5 CPUs = 1_500_000_000); becomes quota over a 100 ms period. */
-  nanoCpus?: number;
-  /** Relative CPU weight (cgroup v1 cpu.shares). */
-  cpuShares?: number;
-  /** CFS period in microseconds. */
-  cpuPeriod?: number;
-  /** CFS quota in microseconds (-1 unlimited). */
-  cpuQuota?: number;
-  cpuRealtimePeriod?: number;
-  cpuRealtimeRuntime?: number;
-  /** CPUs allowed, e.g. "0-1,3". */
-  cpusetCpus?: string;
-  /** Memory nodes allowed. */
-  cpusetMems?: string;
-  /** Maximum number of processes; 0 or -1 unlimited. */
-  pidsLimit?: number;
-  /** Block IO weight 10–1000 (0 = unset). */
-  blkioWeight?: number;
-  oomKillDisable?: boolean;
-}
-
-/** A ulimit as Docker's HostConfig gives it (`nofile`, `nproc`, …). */
-export interface Ulimit {
-  name: string;
-  soft: number;
-  hard: number;
-}
-
-/** An extra device node for the container (`--device`). */
-export interface DeviceMapping {
-  /** The node to create in the container. */
-  device: OciDevice;
-  /** Cgroup permissions: some of "rwm" (default "rwm"). */
-  access?: string;
-}
 
 /** Everything {@link buildSpec} needs to know about one container. */
 export interface SpecOptions {
@@ -271,282 +111,11 @@ export interface SpecOptions {
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** Docker's default capability set (order as dockerd writes it). */
-export const DEFAULT_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
-
-/** Every capability Linux defines (through CAP_CHECKPOINT_RESTORE = 40), by number. */
-export const ALL_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_DAC_READ_SEARCH',
-  'CAP_FOWNER',
-  'CAP_FSETID',
-  'CAP_KILL',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETPCAP',
-  'CAP_LINUX_IMMUTABLE',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST',
-  'CAP_NET_ADMIN',
-  'CAP_NET_RAW',
-  'CAP_IPC_LOCK',
-  'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE',
-  'CAP_SYS_RAWIO',
-  'CAP_SYS_CHROOT',
-  'CAP_SYS_PTRACE',
-  'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN',
-  'CAP_SYS_BOOT',
-  'CAP_SYS_NICE',
-  'CAP_SYS_RESOURCE',
-  'CAP_SYS_TIME',
-  'CAP_SYS_TTY_CONFIG',
-  'CAP_MKNOD',
-  'CAP_LEASE',
-  'CAP_AUDIT_WRITE',
-  'CAP_AUDIT_CONTROL',
-  'CAP_SETFCAP',
-  'CAP_MAC_OVERRIDE',
-  'CAP_MAC_ADMIN',
-  'CAP_SYSLOG',
-  'CAP_WAKE_ALARM',
-  'CAP_BLOCK_SUSPEND',
-  'CAP_AUDIT_READ',
-  'CAP_PERFMON',
-  'CAP_BPF',
-  'CAP_CHECKPOINT_RESTORE',
-];
-
-/** The kernel's capability bit mask (as /proc/PID/status CapBnd shows it) of a capability list. */
-export function capabilityMask(caps: readonly string[]): bigint {
-  let mask = 0n;
-  for (const c of caps) {
-    const bit = ALL_CAPABILITIES.indexOf(c);
-    if (bit >= 0) mask |= 1n << BigInt(bit);
-  }
-  return mask;
-}
-
-export const DEFAULT_MASKED_PATHS: readonly string[] = [
-  '/proc/asound',
-  '/proc/acpi',
-  '/proc/kcore',
-  '/proc/keys',
-  '/proc/latency_stats',
-  '/proc/timer_list',
-  '/proc/timer_stats',
-  '/proc/sched_debug',
-  '/proc/scsi',
-  '/sys/firmware',
-  '/sys/devices/virtual/powercap',
-];
-
-export const DEFAULT_READONLY_PATHS: readonly string[] = [
-  '/proc/bus',
-  '/proc/fs',
-  '/proc/irq',
-  '/proc/sys',
-  '/proc/sysrq-trigger',
-];
-
 const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 
-/** The character devices every container may use (runc creates the nodes itself). */
-const DEFAULT_DEVICE_RULES: readonly OciDeviceCgroup[] = [
-  { allow: false, access: 'rwm' },
-  { allow: true, type: 'c', access: 'm' }, // mknod of any char device
-  { allow: true, type: 'b', access: 'm' }, // mknod of any block device
-  { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, // /dev/null
-  { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' }, // /dev/zero
-  { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' }, // /dev/full
-  { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' }, // /dev/random
-  { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' }, // /dev/urandom
-  { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' }, // /dev/tty
-  { allow: true, type: 'c', major: 5, minor: 1, access: 'rwm' }, // /dev/console
-  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' }, // /dev/ptmx
-  { allow: true, type: 'c', major: 136, access: 'rwm' }, // /dev/pts/*
-  { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }, // /dev/net/tun (dockerd allows it; no node)
-];
-
 /* ------------------------------------------------------------------------------------------ */
-/* Helpers                                                                                     */
+/* Process and mounts                                                                        */
 /* ------------------------------------------------------------------------------------------ */
-
-/** The capabilities in this process's bounding set (from /proc/self/status CapBnd). Not pure. */
-export function hostBoundingCapabilities(): string[] {
-  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  if (!m?.[1]) return [...ALL_CAPABILITIES];
-  const mask = BigInt('0x' + m[1]);
-  return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
-}
-
-/**
- * The device nodes under /dev for a privileged container (as runc's GetDevices: skipping
- * pts, shm, mqueue, fd and hidden udev/lxc dirs, and /dev/console). Not pure.
- */
-export function listHostDevices(dir = '/dev'): OciDevice[] {
-  const out: OciDevice[] = [];
-  const skipDirs = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev']);
-  const walk = (d: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = `${d}/${e.name}`;
-      if (e.isDirectory()) {
-        if (!skipDirs.has(e.name)) walk(p);
-        continue;
-      }
-      if (p === '/dev/console' || !(e.isCharacterDevice() || e.isBlockDevice())) continue;
-      let st;
-      try {
-        st = statSync(p, { bigint: true });
-      } catch {
-        continue;
-      }
-      const rdev = st.rdev;
-      const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-      const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
-      out.push({
-        path: p,
-        type: e.isCharacterDevice() ? 'c' : 'b',
-        major,
-        minor,
-        fileMode: Number(st.mode & 0o777n),
-        uid: Number(st.uid),
-        gid: Number(st.gid),
-      });
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-/** Normalize a capability name as Docker does: upper case, `CAP_` prefix; `ALL` stays. */
-export function normalizeCapability(name: string): string {
-  const up = name.trim().toUpperCase();
-  if (up === 'ALL') return 'ALL';
-  const full = up.startsWith('CAP_') ? up : `CAP_${up}`;
-  if (!ALL_CAPABILITIES.includes(full)) throw invalid(`unknown capability: "${full}"`);
-  return full;
-}
-
-/** Docker's capability arithmetic (TweakCapabilities). */
-export function effectiveCapabilities(opts: {
-  privileged?: boolean;
-  capAdd?: readonly string[];
-  capDrop?: readonly string[];
-  /** What "all" means on this host (default {@link ALL_CAPABILITIES}). */
-  hostCapabilities?: readonly string[];
-}): string[] {
-  const adds = (opts.capAdd ?? []).map(normalizeCapability);
-  const drops = (opts.capDrop ?? []).map(normalizeCapability);
-  const host = opts.hostCapabilities;
-  const everything = host ? ALL_CAPABILITIES.filter((c) => host.includes(c)) : [...ALL_CAPABILITIES];
-  if (opts.privileged) return everything;
-  if (adds.length === 0 && drops.length === 0) return [...DEFAULT_CAPABILITIES];
-  let caps: string[];
-  if (adds.includes('ALL')) {
-    caps = everything.filter((c) => !drops.includes(c));
-  } else if (drops.includes('ALL')) {
-    caps = [...adds];
-  } else {
-    caps = DEFAULT_CAPABILITIES.filter((c) => !drops.includes(c));
-    caps.push(...adds);
-  }
-  return [...new Set(caps.filter((c) => c !== 'ALL'))];
-}
-
-/** Security options parsed from Docker's `--security-opt` list. */
-export interface SecurityOptions {
-  noNewPrivileges?: boolean;
-  /** 'unconfined', 'default' or a custom policy. */
-  seccomp: 'default' | 'unconfined' | SeccompPolicy;
-  apparmor?: string;
-  labels: string[];
-  /** `systempaths=unconfined`: no masked / read-only paths. */
-  unconfinedSystemPaths: boolean;
-}
-
-/** Parse Docker's --security-opt values; errors carry dockerd's messages. */
-export function parseSecurityOpt(list: readonly string[]): SecurityOptions {
-  const out: SecurityOptions = { seccomp: 'default', labels: [], unconfinedSystemPaths: false };
-  for (const opt of list) {
-    if (opt === 'no-new-privileges') {
-      out.noNewPrivileges = true;
-      continue;
-    }
-    if (opt === 'disable') {
-      out.labels.push('disable');
-      continue;
-    }
-    let key: string;
-    let value: string;
-    const eq = opt.indexOf('=');
-    const colon = opt.indexOf(':');
-    if (eq >= 0) {
-      key = opt.slice(0, eq);
-      value = opt.slice(eq + 1);
-    } else if (colon >= 0) {
-      key = opt.slice(0, colon);
-      value = opt.slice(colon + 1);
-    } else {
-      throw invalid(`invalid --security-opt 1: "${opt}"`);
-    }
-    switch (key) {
-      case 'label':
-        out.labels.push(value);
-        break;
-      case 'apparmor':
-        out.apparmor = value;
-        break;
-      case 'seccomp':
-        if (value === 'unconfined') out.seccomp = 'unconfined';
-        else if (value === '' || value === 'builtin' || value === 'default') out.seccomp = 'default';
-        else out.seccomp = parseDockerProfile(value);
-        break;
-      case 'no-new-privileges': {
-        const b = parseBool(value);
-        if (b === undefined) throw invalid(`invalid --security-opt 2: "${opt}"`);
-        out.noNewPrivileges = b;
-        break;
-      }
-      case 'systempaths':
-        if (value !== 'unconfined') throw invalid(`invalid --security-opt 2: "${opt}"`);
-        out.unconfinedSystemPaths = true;
-        break;
-      default:
-        throw invalid(`invalid --security-opt 2: "${opt}"`);
-    }
-  }
-  return out;
-}
-
-function parseBool(v: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  return undefined;
-}
 
 /**
  * Docker's env assembly: defaults first (PATH, HOSTNAME, TERM when tty), then the container's
@@ -609,86 +178,6 @@ export function mergeTmpfsOptions(options: readonly string[]): string[] {
     seenFlags.add(opt);
     out.unshift(opt);
   }
-  return out;
-}
-
-/** Docker's validation of resource settings (dockerd messages). */
-export function validateResources(r: Resources): void {
-  const mem = r.memory ?? 0;
-  const swap = r.memorySwap ?? 0;
-  if (mem !== 0 && mem < 6 * 1024 * 1024) throw invalid('Minimum memory limit allowed is 6MB');
-  if (mem > 0 && swap > 0 && swap < mem) {
-    throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
-  }
-  if (mem === 0 && swap > 0) {
-    throw invalid('You should always set the Memory limit when using Memoryswap limit, see usage');
-  }
-  const resv = r.memoryReservation ?? 0;
-  if (mem > 0 && resv > 0 && mem < resv) {
-    throw invalid('Minimum memory limit can not be less than memory reservation limit, see usage');
-  }
-  if (resv !== 0 && resv < 6 * 1024 * 1024) throw invalid('Minimum memory reservation allowed is 6MB');
-  const sw = r.memorySwappiness;
-  if (sw !== undefined && sw !== -1 && (sw < 0 || sw > 100)) {
-    throw invalid(`Invalid value: ${sw}, valid memory swappiness range is 0-100`);
-  }
-  if ((r.nanoCpus ?? 0) > 0 && (r.cpuPeriod ?? 0) > 0) {
-    throw invalid('Conflicting options: Nano CPUs and CPU Period cannot both be set');
-  }
-  if ((r.nanoCpus ?? 0) > 0 && (r.cpuQuota ?? 0) > 0) {
-    throw invalid('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
-  }
-  if ((r.nanoCpus ?? 0) < 0) throw invalid('Range of CPUs is from 0.01 to the number of CPUs available');
-  const period = r.cpuPeriod ?? 0;
-  if (period !== 0 && (period < 1000 || period > 1000000)) {
-    throw invalid('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
-  }
-  const quota = r.cpuQuota ?? 0;
-  if (quota > 0 && quota < 1000) throw invalid('CPU cfs quota can not be less than 1ms (i.e. 1000)');
-  const w = r.blkioWeight ?? 0;
-  if (w > 0 && (w < 10 || w > 1000)) throw invalid('Range of blkio weight is from 10 to 1000');
-}
-
-/**
- * The largest double below 2^63. JSON numbers are doubles here: 2^63 − 1 from a client arrives as
- * 2^63, which would reach runc as a literal that overflows Go's int64; clamped, a limit that large
- * means what it means to dockerd (the kernel caps it, the container starts).
- */
-const INT64_MAX_DOUBLE = 9223372036854774784;
-const i64 = (n: number): number => (n > INT64_MAX_DOUBLE ? INT64_MAX_DOUBLE : n < -INT64_MAX_DOUBLE ? -INT64_MAX_DOUBLE : n);
-
-/** Convert Docker resources to OCI `linux.resources` (without devices). */
-export function toOciResources(r: Resources, opts: { swapAccounting?: boolean } = {}): OciResources {
-  const out: OciResources = {};
-  const memory: NonNullable<OciResources['memory']> = {};
-  const mem = i64(r.memory ?? 0);
-  if (mem > 0) memory.limit = mem;
-  if ((r.memoryReservation ?? 0) > 0) memory.reservation = i64(r.memoryReservation ?? 0);
-  if (opts.swapAccounting !== false) {
-    let swap = i64(r.memorySwap ?? 0);
-    if (swap === 0 && mem > 0) swap = i64(mem * 2);
-    if (swap !== 0) memory.swap = swap;
-  }
-  if (r.memorySwappiness !== undefined && r.memorySwappiness >= 0) memory.swappiness = r.memorySwappiness;
-  if (r.oomKillDisable) memory.disableOOMKiller = true;
-  if (Object.keys(memory).length > 0) out.memory = memory;
-
-  const cpu: NonNullable<OciResources['cpu']> = {};
-  if ((r.cpuShares ?? 0) > 0) cpu.shares = r.cpuShares;
-  if ((r.nanoCpus ?? 0) > 0) {
-    cpu.period = 100000;
-    cpu.quota = Math.floor(((r.nanoCpus ?? 0) * 100000) / 1e9);
-  }
-  if ((r.cpuPeriod ?? 0) !== 0) cpu.period = r.cpuPeriod;
-  if ((r.cpuQuota ?? 0) !== 0) cpu.quota = i64(r.cpuQuota ?? 0);
-  if ((r.cpuRealtimePeriod ?? 0) !== 0) cpu.realtimePeriod = i64(r.cpuRealtimePeriod ?? 0);
-  if ((r.cpuRealtimeRuntime ?? 0) !== 0) cpu.realtimeRuntime = i64(r.cpuRealtimeRuntime ?? 0);
-  if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
-  if (r.cpusetMems) cpu.mems = r.cpusetMems;
-  if (Object.keys(cpu).length > 0) out.cpu = cpu;
-
-  if ((r.pidsLimit ?? 0) > 0) out.pids = { limit: i64(r.pidsLimit ?? 0) };
-  if ((r.blkioWeight ?? 0) > 0) out.blockIO = { weight: r.blkioWeight ?? 0 };
   return out;
 }
 
@@ -861,27 +350,14 @@ export function buildSpec(opts: SpecOptions): OciSpec {
     cgroupsPath: opts.cgroupsPath ?? `/berth/${opts.id}`,
   };
   const ociResources = toOciResources(resources, { swapAccounting: opts.swapAccounting ?? true });
-  const devices: OciDevice[] = [];
-  if (privileged) {
-    ociResources.devices = [{ allow: true, access: 'rwm' }];
-    devices.push(...(opts.privilegedDevices ?? []));
-  } else {
-    ociResources.devices = DEFAULT_DEVICE_RULES.map((d) => ({ ...d }));
-  }
-  for (const d of opts.devices ?? []) {
-    devices.push({ ...d.device });
-    if (!privileged) {
-      ociResources.devices.push({
-        allow: true,
-        type: d.device.type === 'b' ? 'b' : 'c',
-        major: d.device.major,
-        minor: d.device.minor,
-        access: d.access ?? 'rwm',
-      });
-    }
-  }
-  if (!privileged) ociResources.devices.push(...(opts.deviceCgroupRules ?? []).map((d) => ({ ...d })));
-  if (devices.length > 0) linux.devices = devices;
+  const device = deviceSpec({
+    privileged,
+    ...(opts.devices ? { devices: opts.devices } : {}),
+    ...(opts.deviceCgroupRules ? { deviceCgroupRules: opts.deviceCgroupRules } : {}),
+    ...(opts.privilegedDevices ? { privilegedDevices: opts.privilegedDevices } : {}),
+  });
+  ociResources.devices = device.rules;
+  if (device.nodes.length > 0) linux.devices = device.nodes;
   linux.resources = ociResources;
 
   const sysctl: Record<string, string> = {};
@@ -892,18 +368,18 @@ export function buildSpec(opts: SpecOptions): OciSpec {
   Object.assign(sysctl, opts.sysctls ?? {});
   if (Object.keys(sysctl).length > 0) linux.sysctl = sysctl;
 
-  if (!privileged && sec.seccomp !== 'unconfined') {
-    linux.seccomp = resolveSeccomp({
+  Object.assign(
+    linux,
+    securityLinux({
+      privileged,
+      security: sec,
       capabilities: caps,
-      ...(sec.seccomp !== 'default' ? { policy: sec.seccomp } : {}),
-      ...(opts.seccompArch ? { arch: opts.seccompArch } : {}),
-      ...(opts.kernelRelease ? { kernel: opts.kernelRelease } : {}),
-    });
-  }
-  if (!privileged && !sec.unconfinedSystemPaths) {
-    linux.maskedPaths = [...DEFAULT_MASKED_PATHS, ...(opts.maskedPaths ?? [])];
-    linux.readonlyPaths = [...DEFAULT_READONLY_PATHS, ...(opts.readonlyPaths ?? [])];
-  }
+      ...(opts.maskedPaths ? { maskedPaths: opts.maskedPaths } : {}),
+      ...(opts.readonlyPaths ? { readonlyPaths: opts.readonlyPaths } : {}),
+      ...(opts.seccompArch ? { seccompArch: opts.seccompArch } : {}),
+      ...(opts.kernelRelease ? { kernelRelease: opts.kernelRelease } : {}),
+    }),
+  );
 
   const spec: OciSpec = {
     ociVersion: '1.0.2-dev',
