@@ -11,7 +11,7 @@ import { span } from '../lib/trace.js';
 import { resizeTerminal, startExec } from '../runtime/monitor.js';
 import { readLog } from '../runtime/logs.js';
 import { goDuration } from './health.js';
-import type { OciProcess } from '../runtime/spec.js';
+import type { OciProcess } from '../runtime/oci.js';
 import type { Container } from './types.js';
 
 export interface ExecConfig {

@@ -33,10 +33,6 @@ import {
 } from '../runtime/monitor.js';
 import type { Runc } from '../runtime/runc.js';
 import { deviceCgroupRule, devicesFromHostConfig } from '../runtime/devices.js';
-import { buildSpec, type NamespaceMode } from '../runtime/spec.js';
-import { hostBoundingCapabilities } from '../runtime/capabilities.js';
-import { listHostDevices, type Resources } from '../runtime/resources.js';
-import type { OciMount, OciProcess } from '../runtime/oci.js';
 import { resolveUser } from '../runtime/user.js';
 import { logLimits, resolveLogConfig, type LogConfig } from '../runtime/logconfig.js';
 import { buildContainer, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
