@@ -9,6 +9,7 @@ import { filterContainers, inspectContainer, listEntry, parseFilters, sizeRw } f
 import type { CreateRequest } from '../containers/create.js';
 import type { Container } from '../containers/types.js';
 import type { TopResult } from '../containers/top.js';
+import type { PruneResult } from '../containers/prune.js';
 import type { ImageStore } from '../images/store.js';
 import { readLog, parseTimeNs } from '../runtime/logs.js';
 import { rotatedLogs } from '../runtime/logconfig.js';
@@ -19,6 +20,8 @@ import * as path from 'node:path';
 
 export interface ContainerApiDeps {
   containers: ContainerService;
+  /** `docker container prune` (containers/prune.ts). */
+  prune: (filters: Map<string, string[]>) => Promise<PruneResult>;
   /** `docker top` (containers/top.ts). */
   top: (ref: string, psArgs: string) => Promise<TopResult>;
   /** Publishes a container event with dockerd's attributes (attach, detach). */
@@ -118,7 +121,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   });
 
   r.add('POST', '/containers/prune', async (ctx) => {
-    sendJSON(ctx, 200, await svc.prune(parseFilters(ctx.query.get('filters'))));
+    sendJSON(ctx, 200, await d.prune(parseFilters(ctx.query.get('filters'))));
   });
 
   r.add('GET', '/containers/{id}/json', async (ctx) => {

@@ -260,3 +260,28 @@ export function buildContainer(n: NewContainer): Container {
     AppArmorProfile: '',
   };
 }
+
+/**
+ * `docker update`: the container's HostConfig with the body's resources and restart policy
+ * applied, checked by the same rules as create (validateResources); memory raised above the old
+ * swap limit raises swap too, as dockerd does.
+ */
+export function updatedHostConfig(current: HostConfig, body: Partial<HostConfig>): HostConfig {
+  validateResources(body, current);
+  const next: HostConfig = { ...current };
+  const fields = [
+    'Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota',
+    'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight',
+  ] as const;
+  for (const f of fields) {
+    if (body[f] !== undefined && body[f] !== null) (next as Record<string, unknown>)[f] = body[f];
+  }
+  if (body.Memory && !body.MemorySwap && next.MemorySwap > 0 && next.MemorySwap < body.Memory) next.MemorySwap = -1;
+  if (body.RestartPolicy) {
+    if (current.AutoRemove && body.RestartPolicy.Name && body.RestartPolicy.Name !== 'no') {
+      throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
+    }
+    next.RestartPolicy = validateRestartPolicy(body.RestartPolicy, false);
+  }
+  return next;
+}

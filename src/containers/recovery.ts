@@ -15,6 +15,7 @@ import type { Runc } from '../runtime/runc.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import type { MountManager } from '../volumes/mounts.js';
 import type { Image } from '../images/types.js';
+import type { ContainerMonitors } from './monitors.js';
 import { containerCgroupsPath } from './specinputs.js';
 import type { ContainerStore } from './store.js';
 import { ZERO_TIME, type Container } from './types.js';
@@ -27,22 +28,18 @@ export interface RecoveryLifecycle {
   applyExit(id: string, code: number): Promise<void>;
   /** Starts a container under its lock (a restart policy at daemon start). */
   startFromRecovery(c: Container): Promise<void>;
-  /** Ends the container's monitor (its recorded PID, its pidfile, and the hinted ones). */
-  killMonitor(c: Container): Promise<void>;
-  /** Monitors found running by recovery's /proc scan, by container ID (cleared with undefined). */
-  setMonitorHints(monitors: Map<string, number[]> | undefined): void;
   /** The mount point of the container's rootfs. */
   rootfsTarget(c: Container): string;
   /** The container's exec-root dir. */
   runDir(id: string): string;
-  /** conmon's pidfile of the container's monitor. */
-  monitorPidFile(c: Container): string;
   /** The marker a commit's pause leaves while it holds the container frozen. */
   commitPausedMarker(id: string): string;
 }
 
 export interface RecoveryDeps {
   lifecycle: RecoveryLifecycle;
+  /** The containers' monitors: their pidfiles; ending one (with the PIDs the scan found as hints). */
+  monitors: Pick<ContainerMonitors, 'monitorPidFile' | 'kill' | 'setHints'>;
   store: Pick<ContainerStore, 'list' | 'find' | 'save'>;
   images: { byId(id: string): Image | undefined };
   runc: Pick<Runc, 'state' | 'hasState' | 'delete' | 'resume' | 'stateDir' | 'opts'>;
@@ -96,7 +93,7 @@ export class Recovery {
   async recover(): Promise<void> {
     await this.removeStaleSocketLinks();
     this.scan = { mounts: mountPoints(), ...runtimeProcesses(this.d.exits.dir, this.d.runc.opts) };
-    this.d.lifecycle.setMonitorHints(this.scan.monitors);
+    this.d.monitors.setHints(this.scan.monitors);
     try {
       for (const c of this.d.store.list()) {
         await this.recoverOne(c).catch((err: unknown) => process.emitWarning(`recovery of ${c.ID.slice(0, 12)}: ${messageOf(err)}`));
@@ -104,7 +101,7 @@ export class Recovery {
       await this.removeOrphanRuntimes();
     } finally {
       this.scan = undefined;
-      this.d.lifecycle.setMonitorHints(undefined);
+      this.d.monitors.setHints(undefined);
     }
     // Restart policies at daemon start, as dockerd applies them.
     for (const c of this.d.store.list()) {
@@ -229,7 +226,7 @@ export class Recovery {
    * monitor), and the record stays as it was (Created, or its last exit).
    */
   private async recoverStopped(c: Container): Promise<void> {
-    const monitorPidFile = this.d.lifecycle.monitorPidFile(c);
+    const monitorPidFile = this.d.monitors.monitorPidFile(c);
     const monitorPid = Number.parseInt(await fs.readFile(monitorPidFile, 'utf8').catch(() => ''), 10) || (this.scan?.monitors.get(c.ID)?.[0] ?? 0);
     const hasState = await this.d.runc.hasState(c.ID);
     const image = this.d.images.byId(c.Image);
@@ -254,7 +251,7 @@ export class Recovery {
     // Half-started: the monitor first (so it records no exit for what is killed next) and a
     // `runc create` it left, then runc's container and its `runc init`, anything else left in
     // the container's cgroup, the exit file, the rootfs mount.
-    await this.d.lifecycle.killMonitor(c);
+    await this.d.monitors.kill(c);
     for (const pid of this.scan?.creates.get(c.ID) ?? []) {
       try {
         process.kill(pid, 'SIGKILL');

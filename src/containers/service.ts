@@ -5,15 +5,13 @@
  * Every transition of one container runs under that container's lock, so a stop racing an exit
  * or a remove racing a start sees one consistent record.
  */
-import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { SeqpacketSocket } from 'node-unix-socket';
 import type { EventBus } from '../events/bus.js';
 import { linkEntry, linkNames } from '../network/links.js';
-import { conflict, invalid, isCategory, messageOf, notFound, notModified, system, BerthError } from '../lib/errors.js';
+import { conflict, invalid, isCategory, messageOf, notFound, notModified, system } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { matchLabels } from '../lib/labels.js';
-import { sizeRw } from './view.js';
-import { parseTimestampMs } from '../lib/timestamp.js';
 import { mkdirAll } from '../lib/atomic.js';
 import { span } from '../lib/trace.js';
 import { generateName, VALID_NAME } from '../lib/names.js';
@@ -21,34 +19,24 @@ import type { ImageStore } from '../images/store.js';
 import type { Image } from '../images/types.js';
 import { familiarName, parseReference } from '../images/reference.js';
 import type { ActiveSnapshot, Snapshotter } from '../snapshots/snapshotter.js';
-import { cgroupDirs, readOomKilled, resourcesToRuncUpdate, swapAccountingEnabled } from '../runtime/cgroups.js';
-import {
-  attachSocketPath,
-  connectAttach,
-  monitorAlive,
-  resizeTerminal,
-  startMonitor,
-  type ExitWatcher,
-  type MonitorPaths,
-} from '../runtime/monitor.js';
+import { resourcesToRuncUpdate } from '../runtime/cgroups.js';
+import type { ExitWatcher } from '../runtime/monitor.js';
 import type { Runc } from '../runtime/runc.js';
-import { deviceCgroupRule, devicesFromHostConfig } from '../runtime/devices.js';
-import { resolveUser } from '../runtime/user.js';
-import { logLimits, resolveLogConfig, type LogConfig } from '../runtime/logconfig.js';
-import { buildContainer, validateResources, validateRestartPolicy, type CreateRequest } from './create.js';
+import { resolveLogConfig, type LogConfig } from '../runtime/logconfig.js';
+import type { MountManager } from '../volumes/mounts.js';
+import { buildContainer, updatedHostConfig, type CreateRequest } from './create.js';
 import { writeEtcFiles } from './etcfiles.js';
-import { KeyedLock } from './locks.js';
-import { parseSignal, raceTimeout } from './signals.js';
-import { Waiters, type WaitCondition, type WaitResult } from './waiters.js';
 import { publishContainerEvent } from './events.js';
-import { diskFullError, startError, startFailureExitCode } from './runcerrors.js';
-import { containerCgroupsPath, resourcesOf, swapAccounting, type SpecInputs } from './specinputs.js';
+import { KeyedLock } from './locks.js';
+import { startContainer, type PreStartHook } from './start.js';
+import type { ContainerMonitors } from './monitors.js';
 import type { ContainerNetworking } from './networking.js';
 import { RestartManager } from './restart.js';
+import { parseSignal, raceTimeout } from './signals.js';
+import { containerCgroupsPath, resourcesOf, swapAccounting, type SpecInputs } from './specinputs.js';
 import type { ContainerStore } from './store.js';
-import { ZERO_TIME, type Container, type HostConfig } from './types.js';
-import type { SeqpacketSocket } from 'node-unix-socket';
-import type { MountManager, MountSetup } from '../volumes/mounts.js';
+import type { Container, HostConfig } from './types.js';
+import { Waiters, type WaitCondition, type WaitResult } from './waiters.js';
 
 export interface ContainerServiceOptions {
   store: ContainerStore;
@@ -61,6 +49,8 @@ export interface ContainerServiceOptions {
   execRoot: string;
   /** Parent of every container cgroup, e.g. `/berth` (per daemon, so daemons don't collide). */
   cgroupParent: string;
+  /** The containers' monitors: launch, attach socket, signals, OOM evidence (containers/monitors.ts). */
+  monitors: ContainerMonitors;
   /** The inputs of the containers' OCI specs (containers/specinputs.ts). */
   spec: Pick<SpecInputs, 'specFor' | 'joinNamespaceDonors'>;
   /** Volumes, binds and tmpfs mounts (src/volumes/mounts.ts). */
@@ -71,8 +61,7 @@ export interface ContainerServiceOptions {
   logDefaults?: LogConfig;
 }
 
-/** Called at start, after `runc create` and before `runc start`: connect attach streams here. */
-export type PreStartHook = (socket: SeqpacketSocket | undefined) => void;
+export type { PreStartHook } from './start.js';
 
 export class ContainerService {
   private readonly locks = new KeyedLock();
@@ -81,8 +70,6 @@ export class ContainerService {
   /** Containers whose rootfs mounts `volatile` (build steps; in memory: after a restart they mount normally). */
   private readonly volatileRoots = new Set<string>();
   private readonly restarts: RestartManager;
-  /** While recovery runs: the container monitors its /proc scan found, by container ID. */
-  private monitorHints: Map<string, number[]> | undefined;
 
   constructor(private readonly o: ContainerServiceOptions) {
     this.restarts = new RestartManager((id) => this.restartFromPolicy(id));
@@ -102,24 +89,6 @@ export class ContainerService {
       dir: this.o.store.dir(c.ID),
       target: path.join(this.runDir(c.ID), 'rootfs'),
       ...(this.volatileRoots.has(c.ID) ? { volatile: true } : {}),
-    };
-  }
-
-  /** Where conmon puts its short links to attach sockets (108-byte socket path limit). */
-  private get socketDir(): string {
-    return path.join(this.o.execRoot, 'sock');
-  }
-
-  private monitorPaths(c: Container): MonitorPaths {
-    const run = this.runDir(c.ID);
-    return {
-      bundle: run,
-      logPath: c.LogPath,
-      exitDir: this.o.exits.dir,
-      socketDir: this.socketDir,
-      persistDir: path.join(run, 'persist'),
-      pidFile: path.join(run, 'pidfile'),
-      monitorPidFile: path.join(run, 'conmon.pid'),
     };
   }
 
@@ -262,122 +231,15 @@ export class ContainerService {
   }
 
   private async startLocked(c: Container): Promise<void> {
-    const image = this.o.images.byId(c.Image);
-    if (!image) throw notFound(`No such image: ${c.Image}`);
-    const t = span('start');
-    const run = this.runDir(c.ID);
-    await fs.rm(path.join(run, 'persist'), { recursive: true, force: true });
-    await fs.mkdir(path.join(run, 'persist'), { recursive: true });
-    await fs.mkdir(path.join(this.o.execRoot, 'sock'), { recursive: true });
-    await this.o.exits.consume(c.ID);
-    // A previous run's runtime state (e.g. after a crash) would make `runc create` fail.
-    if (await this.o.runc.hasState(c.ID)) await this.o.runc.delete(c.ID, true).catch(() => undefined);
-    t.mark('prep');
-    const layout = this.rootfsLayout(c, image);
-    const rootfs = await this.o.mounts.acquire(c.ID, layout);
-    t.mark('mount');
-    let started = false;
-    try {
-      this.o.spec.joinNamespaceDonors(c);
-      await this.o.network.prepare(c);
-      t.mark('net');
-      await writeEtcFiles(c, this.o.network);
-      const volumeMounts = await this.o.volumeMounts.setup(c, rootfs);
-      const spec = this.o.spec.specFor(c, rootfs, volumeMounts);
-      t.mark('spec');
-      // The bundle is derived from the record and rewritten at every start: no fsync needed.
-      await fs.writeFile(path.join(run, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
-      t.mark('write');
-      const paths = this.monitorPaths(c);
-      const mon = await startMonitor({
-        id: c.ID,
-        handle: c.ID.slice(0, 12),
-        name: c.Name.slice(1),
-        runtime: this.o.runc.opts.binary,
-        runtimeArgs: this.o.runc.globalArgs(),
-        paths,
-        stdin: c.Config.OpenStdin,
-        // A TTY's end of input is Ctrl-D inside the terminal, so a detaching client must not close
-        // it; without a TTY, StdinOnce closes stdin when the attached client's input ends.
-        leaveStdinOpen: !c.Config.StdinOnce || c.Config.Tty,
-        tty: c.Config.Tty,
-        ...logOptions(c),
-      }).catch((err: unknown) => {
-        throw startError(err);
-      });
-      t.mark('monitor');
-      try {
-        await this.o.network.attach(c, mon.pid);
-      } catch (err) {
-        await this.o.runc.delete(c.ID, true).catch(() => undefined);
-        throw err;
-      }
-      t.mark('net-attach');
-      const hooks = this.preStart.get(c.ID) ?? [];
-      this.preStart.delete(c.ID);
-      if (hooks.length > 0) {
-        const sockPath = attachSocketPath(paths, c.ID.slice(0, 12));
-        for (const hook of hooks) {
-          try {
-            hook(await connectAttach(sockPath));
-          } catch (err) {
-            process.emitWarning(`attach to ${c.ID.slice(0, 12)} failed: ${messageOf(err)}`);
-          }
-        }
-      }
-      try {
-        await this.o.runc.start(c.ID);
-      } catch (err) {
-        await this.o.runc.delete(c.ID, true).catch(() => undefined);
-        throw startError(err);
-      }
-      t.mark('runc-start');
-      const now = new Date().toISOString();
-      const state: Container['State'] = {
-        ...c.State,
-        Status: 'running',
-        Running: true,
-        Paused: false,
-        Restarting: false,
-        OOMKilled: false,
-        Dead: false,
-        Pid: mon.pid,
-        ExitCode: 0,
-        Error: '',
-        StartedAt: now,
-        FinishedAt: c.State.FinishedAt,
-      };
-      try {
-        await this.o.store.save({ ...c, State: state, MonitorPid: mon.monitorPid, HasBeenStartedBefore: true });
-      } catch (err) {
-        // The record cannot say it runs (a full disk): the start is undone, so it fails whole.
-        await this.killMonitor(c);
-        await this.o.runc.delete(c.ID, true).catch(() => undefined);
-        await this.o.exits.consume(c.ID);
-        throw err;
-      }
-      started = true;
-      Object.assign(c.State, state);
-      c.MonitorPid = mon.monitorPid;
-      c.HasBeenStartedBefore = true;
-      t.mark('save');
-      t.end();
-      this.event(c, 'start');
-    } catch (caught) {
-      let err = caught;
-      if (!started) {
-        err = await diskFullError(caught, this.o.store.dir(c.ID));
-        await this.o.network.release(c).catch(() => undefined);
-        await this.o.mounts.release(c.ID, layout.target).catch(() => undefined);
-        await this.o.volumeMounts.teardown(c).catch(() => undefined);
-        if (err instanceof BerthError) {
-          c.State.Error = err.message;
-          c.State.ExitCode = startFailureExitCode(err.message);
-          await this.o.store.save(c).catch(() => undefined);
-        }
-      }
-      throw err;
-    }
+    await startContainer(this.o, c, {
+      layout: (image) => this.rootfsLayout(c, image),
+      takeHooks: () => {
+        const hooks = this.preStart.get(c.ID) ?? [];
+        this.preStart.delete(c.ID);
+        return hooks;
+      },
+      started: () => this.event(c, 'start'),
+    });
   }
 
   /* ------------------------------------------------------------------ exit */
@@ -402,7 +264,7 @@ export class ContainerService {
         .stat(path.join(this.o.exits.dir, id))
         .then((st) => st.mtime.toISOString())
         .catch(() => new Date().toISOString());
-      const oom = await this.oomKilled(c);
+      const oom = await this.o.monitors.oomKilled(c);
       t.mark('oom');
       const image = this.o.images.byId(c.Image);
       await Promise.all([
@@ -451,20 +313,6 @@ export class ContainerService {
     });
     if (restartDelay !== undefined) this.restarts.schedule(id, restartDelay);
     if (autoRemove) await this.remove(id, { force: true, removeVolumes: true }).catch(() => undefined);
-  }
-
-  private async oomKilled(c: Container): Promise<boolean> {
-    try {
-      await fs.access(path.join(this.runDir(c.ID), 'persist', 'oom'));
-      return true;
-    } catch {
-      /* conmon saw none; ask the cgroup */
-    }
-    try {
-      return readOomKilled(this.cgroupsPath(c)) > 0;
-    } catch {
-      return false;
-    }
   }
 
   private async restartFromPolicy(id: string): Promise<void> {
@@ -521,13 +369,13 @@ export class ContainerService {
     const timeout = opts.timeout ?? c.Config.StopTimeout ?? 10;
     const exited = this.wait(c.ID, 'not-running');
     if (timeout !== 0) {
-      await this.signalProcess(c, sig);
+      await this.o.monitors.signal(c, sig);
       this.event(c, 'kill', { signal: String(sig) });
       if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
     }
     const done = timeout < 0 ? await exited.then(() => true) : await raceTimeout(exited, timeout * 1000);
     if (!done) {
-      await this.signalProcess(c, 9);
+      await this.o.monitors.signal(c, 9);
       this.event(c, 'kill', { signal: '9' });
       if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
       await exited;
@@ -542,19 +390,9 @@ export class ContainerService {
     if (sig === 9) {
       c.HasBeenManuallyStopped = true;
     }
-    await this.signalProcess(c, sig);
+    await this.o.monitors.signal(c, sig);
     this.event(c, 'kill', { signal: String(sig) });
     if (sig === 9) await this.wait(c.ID, 'not-running');
-  }
-
-  /** Signals the container's init directly: faster than spawning `runc kill`. */
-  private async signalProcess(c: Container, sig: number): Promise<void> {
-    if (!c.State.Pid) return;
-    try {
-      process.kill(c.State.Pid, sig);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw system(`cannot signal container ${c.ID}: ${messageOf(err)}`);
-    }
   }
 
   async restart(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
@@ -701,7 +539,7 @@ export class ContainerService {
     if (c.State.Running) {
       c.HasBeenManuallyStopped = true;
       const exited = this.wait(c.ID, 'not-running');
-      await this.signalProcess(c, 9);
+      await this.o.monitors.signal(c, 9);
       if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
       if (!(await raceTimeout(exited, 15000))) throw system(`could not kill running container ${c.ID}, cannot remove`);
     }
@@ -720,13 +558,13 @@ export class ContainerService {
       }
       c.State.Status = 'removing';
       await this.o.runc.delete(c.ID, true).catch(() => undefined);
-      await this.killMonitor(c);
+      await this.o.monitors.kill(c);
       const image = this.o.images.byId(c.Image);
       const target = image ? this.rootfsLayout(c, image).target : path.join(this.runDir(c.ID), 'rootfs');
       await this.o.mounts.forceRelease(c.ID, target);
       await fs.rm(this.runDir(c.ID), { recursive: true, force: true });
       // conmon's short attach-socket link (sock/<short-id> -> the bundle dir just removed)
-      await fs.rm(path.join(this.socketDir, c.ID.slice(0, 12)), { force: true });
+      await fs.rm(path.join(this.o.monitors.socketDir, c.ID.slice(0, 12)), { force: true });
       await this.o.exits.consume(c.ID);
       await this.o.network.removed(c).catch(() => undefined);
       // Out of the indexes first (its volumes are then no longer in use), volumes next, the record last.
@@ -737,72 +575,6 @@ export class ContainerService {
       this.event(c, 'destroy');
       this.waiters.notify(c, ['removed', 'not-running', 'next-exit']);
     });
-  }
-
-  /**
-   * `docker container prune`: removes every container that is not running (nor paused or
-   * restarting), with dockerd's filters — `until` (created before), `label` (every one matches)
-   * and `label!` (skipped when every one matches). SpaceReclaimed sums the removed containers'
-   * writable layers, measured before removal. A container that cannot be removed is left out.
-   */
-  async prune(filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
-    for (const k of filters.keys()) if (!['until', 'label', 'label!'].includes(k)) throw invalid(`Invalid filter '${k}'`);
-    const untilValues = filters.get('until') ?? [];
-    // dockerd answers these two with 500; they are the client's errors, so 400 here (issue 14)
-    if (untilValues.length > 1) throw invalid('more than one until filter specified');
-    let until: number | undefined;
-    if (untilValues[0] !== undefined) {
-      try {
-        until = parseTimestampMs(untilValues[0]);
-      } catch (err) {
-        throw invalid(messageOf(err));
-      }
-    }
-    const labels = filters.get('label') ?? [];
-    const notLabels = filters.get('label!') ?? [];
-    const deleted: string[] = [];
-    let reclaimed = 0;
-    for (const c of this.list()) {
-      if (c.State.Running || c.State.Restarting || c.State.Paused) continue;
-      if (until !== undefined && !(Date.parse(c.Created) < until)) continue;
-      const l = c.Config.Labels ?? {};
-      if (!matchLabels(l, labels)) continue;
-      if (notLabels.length > 0 && matchLabels(l, notLabels)) continue;
-      const size = await sizeRw(this.layersOf(c).upper).catch(() => 0);
-      try {
-        await this.remove(c.ID, {});
-      } catch (err) {
-        if (isCategory(err, 'NotFound')) continue; // removed meanwhile
-        console.error(`berthd: prune: cannot remove container ${c.ID}: ${messageOf(err)}`);
-        continue;
-      }
-      deleted.push(c.ID);
-      reclaimed += size;
-    }
-    this.o.events.publish('container', 'prune', '', { reclaimed: String(reclaimed) });
-    return { ContainersDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
-  }
-
-  /** Ends a monitor left from an interrupted start (conmon outlives runc's container). */
-  async killMonitor(c: Container): Promise<void> {
-    const pids = new Set<number>();
-    if (c.MonitorPid) pids.add(c.MonitorPid);
-    const fromFile = Number.parseInt(await fs.readFile(this.monitorPaths(c).monitorPidFile, 'utf8').catch(() => ''), 10);
-    if (fromFile > 0) pids.add(fromFile);
-    for (const pid of this.monitorHints?.get(c.ID) ?? []) pids.add(pid);
-    for (const pid of pids) {
-      if (!(await monitorAlive(pid))) continue;
-      // Only a monitor of this container: its command line names the container ID.
-      const cmd = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-      if (!cmd.includes(c.ID)) continue;
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        continue;
-      }
-      const deadline = Date.now() + 5000;
-      while ((await monitorAlive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    }
   }
 
   /* ------------------------------------------------------------------ rename / update */
@@ -823,23 +595,7 @@ export class ContainerService {
     const c = this.get(ref);
     const warnings: string[] = [];
     await this.locks.run(c.ID, async () => {
-      validateResources(body, c.HostConfig);
-      const next: HostConfig = { ...c.HostConfig };
-      const fields = [
-        'Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota',
-        'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight',
-      ] as const;
-      for (const f of fields) {
-        if (body[f] !== undefined && body[f] !== null) (next as Record<string, unknown>)[f] = body[f];
-      }
-      // Raising memory above the old swap limit raises swap too, as dockerd does.
-      if (body.Memory && !body.MemorySwap && next.MemorySwap > 0 && next.MemorySwap < body.Memory) next.MemorySwap = -1;
-      if (body.RestartPolicy) {
-        if (c.HostConfig.AutoRemove && body.RestartPolicy.Name && body.RestartPolicy.Name !== 'no') {
-          throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
-        }
-        next.RestartPolicy = validateRestartPolicy(body.RestartPolicy, false);
-      }
+      const next = updatedHostConfig(c.HostConfig, body);
       // The record first (a full disk fails here and changes nothing), then the cgroup; when the
       // runtime refuses, the record is put back.
       await this.o.store.save({ ...c, HostConfig: next });
@@ -887,7 +643,7 @@ export class ContainerService {
     const c = this.get(ref);
     if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
     if (!c.Config.Tty) return;
-    await resizeTerminal(this.runDir(c.ID), height, width).catch(() => undefined);
+    await this.o.monitors.resize(c, height, width);
     this.event(c, 'resize', { height: String(height), width: String(width) });
   }
 
@@ -913,7 +669,7 @@ export class ContainerService {
 
   /** The attach socket of a running container. */
   async attachSocket(c: Container): Promise<SeqpacketSocket> {
-    return connectAttach(attachSocketPath(this.monitorPaths(c), c.ID.slice(0, 12)));
+    return this.o.monitors.attachSocket(c);
   }
 
   /* ------------------------------------------------------------------ recovery support (recovery.ts) */
@@ -923,17 +679,9 @@ export class ContainerService {
     await this.locks.run(c.ID, () => this.startLocked(c));
   }
 
-  setMonitorHints(monitors: Map<string, number[]> | undefined): void {
-    this.monitorHints = monitors;
-  }
-
   /** The mount point of the container's rootfs. */
   rootfsTarget(c: Container): string {
     return path.join(this.runDir(c.ID), 'rootfs');
-  }
-
-  monitorPidFile(c: Container): string {
-    return this.monitorPaths(c).monitorPidFile;
   }
 
   /** Stops restart timers (daemon shutdown). Containers keep running. */
@@ -946,16 +694,6 @@ export class ContainerService {
   }
 }
 
-/** conmon's `--log-size-max` for the container's json-file max-size; no log for the `none` driver. */
-function logOptions(c: Container): { logSizeMax?: number; noLog?: boolean } {
-  if (c.HostConfig.LogConfig.Type === 'none') return { noLog: true };
-  try {
-    const { maxSize } = logLimits(c.HostConfig.LogConfig);
-    return maxSize !== undefined ? { logSizeMax: maxSize } : {};
-  } catch {
-    return {};
-  }
-}
 
 
 const isContainerMode = (c: Container): boolean => c.HostConfig.NetworkMode.startsWith('container:');

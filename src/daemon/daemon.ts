@@ -19,9 +19,11 @@ import { DistributionService, distributionConfigFrom, distributionRoot } from '.
 import { ContainerStore } from '../containers/store.js';
 import { ContainerService } from '../containers/service.js';
 import { Recovery } from '../containers/recovery.js';
+import { ContainerMonitors } from '../containers/monitors.js';
 import { containerCgroupsPath, SpecInputs } from '../containers/specinputs.js';
 import { publishContainerEvent } from '../containers/events.js';
 import { top } from '../containers/top.js';
+import { pruneContainers } from '../containers/prune.js';
 import type { Container } from '../containers/types.js';
 import { ExitWatcher } from '../runtime/monitor.js';
 import { Runc } from '../runtime/runc.js';
@@ -124,6 +126,12 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     ...(initBinary ? { initBinary } : {}),
   });
   const publishContainer = (c: Container, action: string, extra: Record<string, string> = {}): void => publishContainerEvent(events, c, action, extra);
+  const monitors = new ContainerMonitors({
+    execRoot,
+    exitDir: exits.dir,
+    runtime: { binary: runc.opts.binary, args: runc.globalArgs() },
+    cgroupParent: cfg.cgroupParent,
+  });
   const containers = new ContainerService({
     store,
     images,
@@ -136,6 +144,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     volumeMounts,
     network: networks,
     spec: specInputs,
+    monitors,
     logDefaults,
   });
   listContainers = () => containers.list();
@@ -178,6 +187,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
 
   await new Recovery({
     lifecycle: containers,
+    monitors,
     store,
     images,
     runc,
@@ -225,6 +235,8 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     containers,
     images,
     network: networks,
+    prune: (filters) =>
+      pruneContainers({ list: () => containers.list(), remove: (id) => containers.remove(id, {}), upperDir: (c) => containers.layersOf(c).upper, events }, filters),
     top: (ref, psArgs) => top({ get: (r) => containers.get(r), pids: (id) => runc.ps(id) }, ref, psArgs),
     publish: publishContainer,
   });
