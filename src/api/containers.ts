@@ -1,6 +1,6 @@
 /** /containers/…: HTTP ⇄ ContainerService. */
 import type { SeqpacketSocket } from 'node-unix-socket';
-import { invalid, notFound, notImplemented } from '../lib/errors.js';
+import { invalid, notFound } from '../lib/errors.js';
 import type { ContainerService } from '../containers/service.js';
 import type { WaitCondition } from '../containers/waiters.js';
 import { containerChanges, exportContainer, getArchive, putArchive, statPath } from '../containers/files.js';
@@ -10,9 +10,10 @@ import type { CreateRequest } from '../containers/create.js';
 import type { Container } from '../containers/types.js';
 import type { TopResult } from '../containers/top.js';
 import type { PruneResult } from '../containers/prune.js';
+import type { PauseControl } from '../containers/pause.js';
 import type { ImageStore } from '../images/store.js';
-import { readLog, parseTimeNs } from '../runtime/logs.js';
-import { rotatedLogs } from '../runtime/logconfig.js';
+import { parseTimeNs } from '../runtime/logs.js';
+import { checkLogsReadable, containerLogs, replayLogs } from '../containers/logs.js';
 import { logDetailsPrefix } from '../containers/logdetails.js';
 import { boolParam, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
 import { frame, hijack, parseDetachKeys, pipeAttach, STDERR, STDOUT, streamContentType } from './streams.js';
@@ -20,6 +21,8 @@ import * as path from 'node:path';
 
 export interface ContainerApiDeps {
   containers: ContainerService;
+  /** pause/unpause (containers/pause.ts). */
+  pauses: Pick<PauseControl, 'pause' | 'unpause'>;
   /** `docker container prune` (containers/prune.ts). */
   prune: (filters: Map<string, string[]>) => Promise<PruneResult>;
   /** `docker top` (containers/top.ts). */
@@ -160,12 +163,12 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   });
 
   r.add('POST', '/containers/{id}/pause', async (ctx) => {
-    await svc.pause(ctx.params.id as string);
+    await d.pauses.pause(ctx.params.id as string);
     sendEmpty(ctx, 204);
   });
 
   r.add('POST', '/containers/{id}/unpause', async (ctx) => {
-    await svc.unpause(ctx.params.id as string);
+    await d.pauses.unpause(ctx.params.id as string);
     sendEmpty(ctx, 204);
   });
 
@@ -286,7 +289,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     const stdout = boolParam(q, 'stdout');
     const stderr = boolParam(q, 'stderr');
     if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
-    if (c.HostConfig.LogConfig.Type === 'none') throw notImplemented('configured logging driver does not support reading');
+    checkLogsReadable(c);
     const tailRaw = q.get('tail');
     const tail = tailRaw === null || tailRaw === '' || tailRaw === 'all' ? undefined : Number(tailRaw);
     if (tail !== undefined && !Number.isInteger(tail)) throw invalid(`invalid value for tail: ${tailRaw}`);
@@ -302,33 +305,22 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     res.flushHeaders();
     const ac = new AbortController();
     res.on('close', () => ac.abort());
-    let startedAt = c.State.StartedAt;
-    const stopped = (): boolean => {
-      const cur = (() => {
-        try {
-          return svc.get(c.ID);
-        } catch {
-          return undefined;
-        }
-      })();
-      if (!cur) return true;
-      if (cur.State.Running || cur.State.Restarting) {
-        startedAt = cur.State.StartedAt;
-        return false;
+    const find = (id: string): Container | undefined => {
+      try {
+        return svc.get(id);
+      } catch {
+        return undefined;
       }
-      return cur.State.StartedAt === startedAt || !cur.State.Running;
     };
     const opts = {
-      older: rotatedLogs(c),
-      follow: follow && (c.State.Running || c.State.Restarting || c.State.Status === 'created'),
-      stopped,
+      follow,
       signal: ac.signal,
-      ...(tail !== undefined && tail >= 0 ? { tail } : {}),
+      ...(tail !== undefined ? { tail } : {}),
       ...(sinceNs !== undefined ? { sinceNs } : {}),
       ...(untilNs !== undefined ? { untilNs } : {}),
     };
     try {
-      for await (const e of readLog(c.LogPath, opts)) {
+      for await (const e of containerLogs(find, c, opts)) {
         if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) continue;
         // dockerd's order: timestamp, then the details, then the line
         const line = details ? Buffer.concat([details, e.line]) : e.line;
@@ -358,7 +350,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     if (ctx.head.length > 0) conn.unshift(ctx.head);
 
     if (logs) {
-      for await (const e of readLog(c.LogPath, { older: rotatedLogs(c) })) {
+      for await (const e of replayLogs(c)) {
         if ((e.stream === 'stdout' && !wantOut) || (e.stream === 'stderr' && !wantErr)) continue;
         conn.write(tty ? e.line : frame(e.stream === 'stdout' ? STDOUT : STDERR, e.line));
       }

@@ -7,6 +7,7 @@ import { commitContainer, type CommitDeps, type CommitOptions } from '../images/
 import { familiarName, parseReference, type Reference } from '../images/reference.js';
 import type { ImageService } from '../images/service.js';
 import type { Image } from '../images/types.js';
+import type { PauseControl } from './pause.js';
 import type { Container } from './types.js';
 
 export interface CommitRequest extends CommitOptions {
@@ -21,9 +22,6 @@ export interface CommitRequest extends CommitOptions {
 export interface CommitContainers {
   get(ref: string): Container;
   imageOf(c: Container): Image | undefined;
-  /** Freezes a running container for the commit (true when this call paused it). */
-  pauseForCommit(ref: string): Promise<boolean>;
-  unpauseAfterCommit(ref: string): Promise<void>;
   layersOf(c: Container): { upper: string; lowers: string[] };
   usersOf(imageId: string): Container[];
 }
@@ -32,6 +30,8 @@ export class CommitService {
   constructor(
     private readonly d: CommitDeps & {
       containers: CommitContainers;
+      /** Commit's pause (containers/pause.ts): true when this call froze the container. */
+      pauses: Pick<PauseControl, 'pauseForCommit' | 'unpauseAfterCommit'>;
       imageService: ImageService;
       /** Publishes a container event with dockerd's attributes. */
       publish: (c: Container, action: string, extra: Record<string, string>) => void;
@@ -52,7 +52,7 @@ export class CommitService {
     let pause = false;
     if ((req.pause ?? true) && c.State.Running && !c.State.Paused) {
       try {
-        pause = await this.d.containers.pauseForCommit(c.ID);
+        pause = await this.d.pauses.pauseForCommit(c.ID);
       } catch (err) {
         // A container that exits just now (docker-py's `touch /test`, then commit) has nothing
         // left to pause: commit it as a stopped one, as dockerd does. runc may see the exit
@@ -66,7 +66,7 @@ export class CommitService {
       const img = await commitContainer(this.d, { container: c, image, upperDir: this.d.containers.layersOf(c).upper }, req);
       id = img.id;
     } finally {
-      if (pause) await this.d.containers.unpauseAfterCommit(c.ID).catch(() => undefined);
+      if (pause) await this.d.pauses.unpauseAfterCommit(c.ID).catch(() => undefined);
     }
     if (ref) {
       try {

@@ -16,6 +16,7 @@ import type { Snapshotter } from '../snapshots/snapshotter.js';
 import type { MountManager } from '../volumes/mounts.js';
 import type { Image } from '../images/types.js';
 import type { ContainerMonitors } from './monitors.js';
+import type { PauseControl } from './pause.js';
 import { containerCgroupsPath } from './specinputs.js';
 import type { ContainerStore } from './store.js';
 import { ZERO_TIME, type Container } from './types.js';
@@ -32,12 +33,12 @@ export interface RecoveryLifecycle {
   rootfsTarget(c: Container): string;
   /** The container's exec-root dir. */
   runDir(id: string): string;
-  /** The marker a commit's pause leaves while it holds the container frozen. */
-  commitPausedMarker(id: string): string;
 }
 
 export interface RecoveryDeps {
   lifecycle: RecoveryLifecycle;
+  /** Commit's pause: its marker says a crash left a container frozen. */
+  pauses: Pick<PauseControl, 'commitPausedMarker'>;
   /** The containers' monitors: their pidfiles; ending one (with the PIDs the scan found as hints). */
   monitors: Pick<ContainerMonitors, 'monitorPidFile' | 'kill' | 'setHints'>;
   store: Pick<ContainerStore, 'list' | 'find' | 'save'>;
@@ -206,7 +207,7 @@ export class Recovery {
 
   /** A container frozen by a `commit` that a crash interrupted is thawed. */
   private async thawAfterCommit(c: Container): Promise<void> {
-    const marker = this.d.lifecycle.commitPausedMarker(c.ID);
+    const marker = this.d.pauses.commitPausedMarker(c.ID);
     if (!(await fs.stat(marker).then(() => true, () => false))) return;
     const st = await this.d.runc.state(c.ID);
     if (st?.status === 'paused') await this.d.runc.resume(c.ID);

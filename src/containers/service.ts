@@ -27,7 +27,7 @@ import type { MountManager } from '../volumes/mounts.js';
 import { buildContainer, updatedHostConfig, type CreateRequest } from './create.js';
 import { writeEtcFiles } from './etcfiles.js';
 import { publishContainerEvent } from './events.js';
-import { KeyedLock } from './locks.js';
+import type { KeyedLock } from './locks.js';
 import { startContainer, type PreStartHook } from './start.js';
 import type { ContainerMonitors } from './monitors.js';
 import type { ContainerNetworking } from './networking.js';
@@ -49,6 +49,8 @@ export interface ContainerServiceOptions {
   execRoot: string;
   /** Parent of every container cgroup, e.g. `/berth` (per daemon, so daemons don't collide). */
   cgroupParent: string;
+  /** The per-container lock every transition runs under (shared with pause.ts). */
+  locks: KeyedLock;
   /** The containers' monitors: launch, attach socket, signals, OOM evidence (containers/monitors.ts). */
   monitors: ContainerMonitors;
   /** The inputs of the containers' OCI specs (containers/specinputs.ts). */
@@ -64,7 +66,6 @@ export interface ContainerServiceOptions {
 export type { PreStartHook } from './start.js';
 
 export class ContainerService {
-  private readonly locks = new KeyedLock();
   private readonly waiters = new Waiters();
   private readonly preStart = new Map<string, PreStartHook[]>();
   /** Containers whose rootfs mounts `volatile` (build steps; in memory: after a restart they mount normally). */
@@ -211,7 +212,7 @@ export class ContainerService {
 
   async start(ref: string): Promise<void> {
     const c = this.get(ref);
-    await this.locks.run(c.ID, async () => {
+    await this.o.locks.run(c.ID, async () => {
       if (c.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
       if (c.State.Running) throw notModified();
       if (c.State.Status === 'removing') throw conflict(`container is marked for removal and cannot be started`);
@@ -253,7 +254,7 @@ export class ContainerService {
     }
     let restartDelay: number | undefined;
     let autoRemove = false;
-    await this.locks.run(id, async () => {
+    await this.o.locks.run(id, async () => {
       if (!c.State.Running && !c.State.Restarting) {
         await this.o.exits.consume(id);
         return;
@@ -318,7 +319,7 @@ export class ContainerService {
   private async restartFromPolicy(id: string): Promise<void> {
     const c = this.o.store.find(id);
     if (!c) return;
-    await this.locks.run(id, async () => {
+    await this.o.locks.run(id, async () => {
       if (!c.State.Restarting || c.HasBeenManuallyStopped) return;
       c.RestartCount++;
       try {
@@ -350,7 +351,7 @@ export class ContainerService {
   async stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
     const c = this.get(ref);
     if (c.State.Restarting) {
-      await this.locks.run(c.ID, async () => {
+      await this.o.locks.run(c.ID, async () => {
         this.restarts.cancel(c.ID);
         c.HasBeenManuallyStopped = true;
         Object.assign(c.State, { Status: 'exited', Restarting: false });
@@ -408,93 +409,6 @@ export class ContainerService {
     this.event(c, 'restart');
   }
 
-  /* ------------------------------------------------------------------ pause */
-
-  /**
-   * Pause and unpause act first, then write the record; when the write fails (a full disk) the
-   * act is undone, so a failed call changes nothing. A crash between the two is reconciled at
-   * start (recover() reads the runtime's state).
-   */
-  async pause(ref: string): Promise<void> {
-    const c = this.get(ref);
-    await this.locks.run(c.ID, async () => {
-      if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
-      if (c.State.Paused) throw conflict(`Container ${c.ID} is already paused`);
-      await this.o.runc.pause(c.ID);
-      try {
-        await this.saveState(c, { Paused: true, Status: 'paused' });
-      } catch (err) {
-        await this.o.runc.resume(c.ID).catch(() => undefined);
-        throw err;
-      }
-    });
-    this.event(c, 'pause');
-  }
-
-  async unpause(ref: string): Promise<void> {
-    const c = this.get(ref);
-    await this.locks.run(c.ID, async () => {
-      if (!c.State.Paused) throw conflict(`Container ${c.ID} is not paused`);
-      await this.o.runc.resume(c.ID);
-      await fs.rm(this.commitPausedMarker(c.ID), { force: true });
-      try {
-        await this.saveState(c, { Paused: false, Status: 'running' });
-      } catch (err) {
-        await this.o.runc.pause(c.ID).catch(() => undefined);
-        throw err;
-      }
-    });
-    this.event(c, 'unpause');
-  }
-
-  /** Writes the record with `patch` applied to its State, then applies it in memory. */
-  private async saveState(c: Container, patch: Partial<Container['State']>): Promise<void> {
-    await this.o.store.save({ ...c, State: { ...c.State, ...patch } });
-    Object.assign(c.State, patch);
-  }
-
-  commitPausedMarker(id: string): string {
-    return path.join(this.runDir(id), 'commit-paused');
-  }
-
-  /**
-   * `commit`'s pause: the container is frozen for the time its layer is read, and the record is
-   * not rewritten (the pause is not a state the container keeps, and a full data root must not
-   * make it stick). A marker in the exec root says so: a daemon that crashes while it holds the
-   * pause finds the marker at start and thaws the container (recover()).
-   */
-  async pauseForCommit(ref: string): Promise<boolean> {
-    const c = this.get(ref);
-    return this.locks.run(c.ID, async () => {
-      if (!c.State.Running || c.State.Paused) return false;
-      const marker = this.commitPausedMarker(c.ID);
-      await fs.writeFile(marker, '');
-      try {
-        await this.o.runc.pause(c.ID);
-      } catch (err) {
-        await fs.rm(marker, { force: true });
-        throw err;
-      }
-      Object.assign(c.State, { Paused: true, Status: 'paused' });
-      this.event(c, 'pause');
-      return true;
-    });
-  }
-
-  async unpauseAfterCommit(ref: string): Promise<void> {
-    const c = this.get(ref);
-    await this.locks.run(c.ID, async () => {
-      const marker = this.commitPausedMarker(c.ID);
-      if (!(await fs.stat(marker).then(() => true, () => false))) return; // unpaused meanwhile
-      if (c.State.Running && c.State.Paused) {
-        await this.o.runc.resume(c.ID);
-        Object.assign(c.State, { Paused: false, Status: 'running' });
-        this.event(c, 'unpause');
-      }
-      await fs.rm(marker, { force: true });
-    });
-  }
-
   /* ------------------------------------------------------------------ remove */
 
   /** Names that legacy links give containers (`/<parent>/<alias>`): child ID → names. */
@@ -517,7 +431,7 @@ export class ContainerService {
       if (parentName === '' && this.o.store.find(alias)) throw system('Conflict, cannot remove the default link name of the container');
       throw notFound(`No such container: ${ref}`);
     }
-    await this.locks.run(parent.ID, async () => {
+    await this.o.locks.run(parent.ID, async () => {
       parent.HostConfig.Links = (parent.HostConfig.Links ?? []).filter((l) => l !== entry);
       if (parent.HostConfig.Links.length === 0) parent.HostConfig.Links = null;
       await this.o.store.save(parent);
@@ -543,7 +457,7 @@ export class ContainerService {
       if (c.State.Paused) await this.o.runc.resume(c.ID).catch(() => undefined);
       if (!(await raceTimeout(exited, 15000))) throw system(`could not kill running container ${c.ID}, cannot remove`);
     }
-    await this.locks.run(c.ID, async () => {
+    await this.o.locks.run(c.ID, async () => {
       if (c.State.Status === 'removing' && !this.o.store.find(c.ID)) return;
       this.restarts.cancel(c.ID);
       // With anonymous volumes to remove, the intent is written first, so a crash part-way is
@@ -587,14 +501,14 @@ export class ContainerService {
     }
     if (`/${name}` === c.Name) throw invalid('Renaming a container with the same name as its current name');
     const old = c.Name;
-    await this.locks.run(c.ID, () => this.o.store.rename(c, `/${name}`));
+    await this.o.locks.run(c.ID, () => this.o.store.rename(c, `/${name}`));
     this.event(c, 'rename', { oldName: old });
   }
 
   async update(ref: string, body: Partial<HostConfig>): Promise<string[]> {
     const c = this.get(ref);
     const warnings: string[] = [];
-    await this.locks.run(c.ID, async () => {
+    await this.o.locks.run(c.ID, async () => {
       const next = updatedHostConfig(c.HostConfig, body);
       // The record first (a full disk fails here and changes nothing), then the cgroup; when the
       // runtime refuses, the record is put back.
@@ -651,7 +565,7 @@ export class ContainerService {
   async keepBuildStep(id: string): Promise<void> {
     const c = this.o.store.find(id);
     if (!c?.BuildStep) return;
-    await this.locks.run(c.ID, async () => {
+    await this.o.locks.run(c.ID, async () => {
       const { BuildStep: _drop, ...rest } = c;
       await this.o.store.save(rest);
       delete c.BuildStep;
@@ -660,7 +574,7 @@ export class ContainerService {
 
   /** Saves a record changed outside the life cycle (State.Health), unless it is gone. */
   async saveRecord(c: Container): Promise<void> {
-    await this.locks.run(c.ID, async () => {
+    await this.o.locks.run(c.ID, async () => {
       if (this.o.store.find(c.ID) === c && c.State.Status !== 'removing') await this.o.store.save(c);
     });
   }
@@ -676,7 +590,7 @@ export class ContainerService {
 
   /** Starts a container under its lock (a restart policy applied at daemon start). */
   async startFromRecovery(c: Container): Promise<void> {
-    await this.locks.run(c.ID, () => this.startLocked(c));
+    await this.o.locks.run(c.ID, () => this.startLocked(c));
   }
 
   /** The mount point of the container's rootfs. */

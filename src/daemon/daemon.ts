@@ -20,6 +20,8 @@ import { ContainerStore } from '../containers/store.js';
 import { ContainerService } from '../containers/service.js';
 import { Recovery } from '../containers/recovery.js';
 import { ContainerMonitors } from '../containers/monitors.js';
+import { KeyedLock } from '../containers/locks.js';
+import { PauseControl } from '../containers/pause.js';
 import { containerCgroupsPath, SpecInputs } from '../containers/specinputs.js';
 import { publishContainerEvent } from '../containers/events.js';
 import { top } from '../containers/top.js';
@@ -132,6 +134,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     runtime: { binary: runc.opts.binary, args: runc.globalArgs() },
     cgroupParent: cfg.cgroupParent,
   });
+  const locks = new KeyedLock();
   const containers = new ContainerService({
     store,
     images,
@@ -145,9 +148,18 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     network: networks,
     spec: specInputs,
     monitors,
+    locks,
     logDefaults,
   });
   listContainers = () => containers.list();
+  const pauses = new PauseControl({
+    get: (ref) => containers.get(ref),
+    locks,
+    runc,
+    store,
+    runDir: (id) => monitors.runDir(id),
+    publish: (c, action) => publishContainer(c, action),
+  });
   const imageService = new ImageService({
     images,
     content,
@@ -188,6 +200,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   await new Recovery({
     lifecycle: containers,
     monitors,
+    pauses,
     store,
     images,
     runc,
@@ -235,6 +248,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     containers,
     images,
     network: networks,
+    pauses,
     prune: (filters) =>
       pruneContainers({ list: () => containers.list(), remove: (id) => containers.remove(id, {}), upperDir: (c) => containers.layersOf(c).upper, events }, filters),
     top: (ref, psArgs) => top({ get: (r) => containers.get(r), pids: (id) => runc.ps(id) }, ref, psArgs),
@@ -247,7 +261,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     find: (id) => store.find(id),
     cgroupsPath: (c) => containerCgroupsPath(c, cfg.cgroupParent),
   });
-  registerCommitRoutes(router, new CommitService({ snapshots, images, containers, imageService, publish: publishContainer }));
+  registerCommitRoutes(router, new CommitService({ snapshots, images, containers, pauses, imageService, publish: publishContainer }));
   registerImageRoutes(router, {
     images: imageService,
     snapshots,
