@@ -3,7 +3,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authorizer, Identity } from './auth.js';
 import type { RegistryConfig } from './config.js';
 import type { Metrics } from './metrics.js';
-import type { Proxy } from './proxy.js';
 import type { Route } from './routes.js';
 import type { Storage } from './storage.js';
 import type { Uploads } from './uploads.js';
@@ -15,7 +14,20 @@ export interface Deps {
   uploads: Uploads;
   auth: Authorizer;
   metrics: Metrics;
-  proxy: Proxy | undefined;
+  proxy: PullThrough | undefined;
+}
+
+/**
+ * The pull-through cache as the handlers use it (proxy.ts implements it). Declared here, where it
+ * is consumed, so the handlers' context does not import the proxy (which imports the handlers).
+ */
+export interface PullThrough {
+  /** Refreshes a manifest from the remote into local storage; silent when the remote fails. */
+  fillManifest(name: string, ref: { digest?: string; tag?: string }): Promise<void>;
+  /** The remote's tag list (undefined when the remote fails). */
+  tags(name: string, search: string): Promise<{ body: unknown; link: string | undefined } | undefined>;
+  /** Serves a blob through the cache (from the remote on a miss). */
+  serveBlob(ctx: Ctx<Extract<Route, { kind: 'blob' }>>, digest: string): Promise<void>;
 }
 
 export interface Ctx<R extends Route = Route> {

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Readable } from 'node:stream';
-import type { Ctx, Deps } from './context.js';
+import type { Ctx, Deps, PullThrough } from './context.js';
 import { regErr } from './errors.js';
 import { MT } from './manifests.js';
 import { putManifest } from './repos.js';
@@ -46,7 +46,7 @@ function parseChallenge(h: string): { scheme: string; params: Record<string, str
   return { scheme, params };
 }
 
-export class Proxy {
+export class Proxy implements PullThrough {
   private tokens = new Map<string, { header: string; until: number }>();
   constructor(
     private d: () => Deps,
