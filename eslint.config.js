@@ -27,8 +27,36 @@ export default tseslint.config(
       // The one structural rule issue 17 asks for: no module may reach itself through its imports.
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       // Real bugs, cheap once the type checker runs.
-      '@typescript-eslint/no-floating-promises': 'error',
+      // node:test's describe/it/test return promises the runner itself awaits: calling them bare
+      // is how the runner is used, not a forgotten await.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
+          ],
+        },
+      ],
       '@typescript-eslint/no-misused-promises': 'error',
+      // An async function without an await is how this code meets a Promise-returning interface
+      // and turns a synchronous throw into a rejection the caller's catch sees; dropping `async`
+      // would change that behaviour.
+      '@typescript-eslint/require-await': 'off',
+      // Leading-underscore parameters are the deliberate "unused" ones (interface shapes).
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  {
+    // Tests read the daemon's JSON answers as untyped values and assert on their fields: typing
+    // every response in a test adds nothing the assertions do not already check.
+    files: ['test/**/*.ts', 'src/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
     },
   },
   {

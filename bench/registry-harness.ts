@@ -50,7 +50,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, o: { timeout?: number
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
       last = v;
     } catch (err) {
       last = err;
@@ -130,7 +130,7 @@ export function request(
     req.on('error', reject);
     if (o.body === undefined) req.end();
     else if (typeof o.body === 'string' || Buffer.isBuffer(o.body)) req.end(o.body);
-    else (o.body as NodeJS.ReadableStream).pipe(req);
+    else (o.body).pipe(req);
   });
 }
 

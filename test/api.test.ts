@@ -314,7 +314,7 @@ describe('Engine API', () => {
   for (const cli of CLIS) {
     const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
     it(`images, tag, rmi via ${cli}`, { ...T, skip }, async () => {
-      const x = (args: string[], o?: RunOptions) => d.cli(cli as CliName, args, o);
+      const x = (args: string[], o?: RunOptions) => d.cli(cli, args, o);
       const base = `rmi-${cli}`;
       ok(await x(['tag', 'busybox', `${base}:a`]));
       ok(await x(['tag', `${base}:a`, `${base}:b`]));
@@ -368,7 +368,7 @@ describe('Engine API', () => {
   for (const cli of CLIS) {
     const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
     it(`images REPO lists only that repository's tags via ${cli}`, { ...T, skip }, async () => {
-      const x = (args: string[]) => d.cli(cli as CliName, args);
+      const x = (args: string[]) => d.cli(cli, args);
       const base = `ref-${cli}`;
       ok(await x(['tag', 'busybox', `${base}:a`]));
       ok(await x(['tag', 'busybox', `${base}:b`]));

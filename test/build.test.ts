@@ -61,7 +61,7 @@ for (const cli of CLIS) {
   const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
   describe(`build via ${cli}`, { skip }, () => {
     const env = { DOCKER_BUILDKIT: '0' };
-    const x = (args: string[], o: RunOptions = {}) => d.cli(cli as CliName, args, { timeout: 240_000, ...o, env: { ...env, ...o.env } });
+    const x = (args: string[], o: RunOptions = {}) => d.cli(cli, args, { timeout: 240_000, ...o, env: { ...env, ...o.env } });
     const tag = cli;
 
     it('every instruction lands in the image config and filesystem', T, async () => {

@@ -153,7 +153,7 @@ describe('dockerode (npm) against berthd', () => {
       assert.equal(res.StatusCode, 0);
       await waitFor(() => so.includes('got line1'), { what: 'stdin echoed' });
       assert.equal(se.trim(), 'oops');
-      const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      const logs = await c.logs({ stdout: true, stderr: true, follow: false });
       assert.match(logs.toString(), /hello/);
       const info = await c.inspect();
       assert.equal(info.HostConfig.NetworkMode, 'default'); // dockerd 20.10 shows 'default' too

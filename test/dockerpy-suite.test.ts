@@ -37,7 +37,7 @@ before(async () => {
 after(async () => {
   if (d) {
     // Networks the suite left: removed through berthd, so their bridges and rules go with them.
-    const nets = (await d.api.get('/networks').catch(() => undefined))?.json() as Array<{ Id: string; Name: string }> | undefined;
+    const nets = (await d.api.get('/networks').catch(() => undefined))?.json();
     for (const n of nets ?? []) if (!['bridge', 'host', 'none'].includes(n.Name)) await d.api.delete(`/networks/${n.Id}`).catch(() => undefined);
   }
   await cleanupAndCheck(d);

@@ -164,7 +164,7 @@ describe("docker-py's own integration tests: ArchiveTest (put_archive, get_archi
     const suite = path.resolve(REPO, '../shared/clients/docker-py');
     assert.ok(fs.existsSync(path.join(suite, 'tests/integration/api_container_test.py')), `docker-py's suite not found at ${suite}`);
     assert.ok(d, 'python3 with the docker module is needed');
-    const dd = d as TestDaemon;
+    const dd = d;
     const tag = await dd.berth(['tag', 'busybox:latest', 'alpine:3.10']);
     assert.equal(tag.code, 0, tag.desc);
     const copy = fs.mkdtempSync('/tmp/berth-dpy-');

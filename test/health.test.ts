@@ -39,7 +39,7 @@ const health = async (id: string): Promise<any> => (await d.api.inspect(id)).Sta
 for (const cli of CLIS) {
   const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
   describe(`healthchecks via ${cli}`, { skip }, () => {
-    const x = (args: string[], o?: RunOptions) => d.cli(cli as CliName, args, o);
+    const x = (args: string[], o?: RunOptions) => d.cli(cli, args, o);
 
     it('a passing check: starting, then healthy with its output logged; unhealthy once stopped', T, async () => {
       const t0 = Date.now() / 1000 - 1;

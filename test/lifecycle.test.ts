@@ -27,7 +27,7 @@ const T = { timeout: 180_000 };
 for (const cli of CLIS) {
   const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
   describe(`lifecycle via ${cli}`, { skip }, () => {
-    const x = (args: string[], o?: RunOptions) => d.cli(cli as CliName, args, o);
+    const x = (args: string[], o?: RunOptions) => d.cli(cli, args, o);
     const tag = cli;
 
     it('propagates exit codes: 3, 125, 126, 127', T, async () => {

@@ -36,7 +36,7 @@ const logDir = async (id: string): Promise<string[]> => fs.readdirSync(path.join
 for (const cli of CLIS) {
   const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
   describe(`logs via ${cli}`, { skip }, () => {
-    const x = (args: string[], o?: RunOptions) => d.cli(cli as CliName, args, o);
+    const x = (args: string[], o?: RunOptions) => d.cli(cli, args, o);
 
     it('--details prefixes the log-opt labels/env attributes (sorted, escaped) or a blank; after --timestamps', T, async () => {
       const a = ok(await x(['run', '-d', '-l', 'zz=last one', '-l', 'aa=1', '-e', 'MODE=x&y', '--log-opt', 'labels=zz,aa', '--log-opt', 'env=MODE', 'busybox', 'sh', '-c', 'echo out; echo err >&2']));

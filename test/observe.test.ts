@@ -163,7 +163,7 @@ describe('wait conditions over the API', () => {
 for (const cli of CLIS) {
   const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
   describe(`observability via ${cli}`, { skip }, () => {
-    const x = (args: string[], o?: RunOptions) => d.cli(cli as CliName, args, o);
+    const x = (args: string[], o?: RunOptions) => d.cli(cli, args, o);
 
     it('stats --no-stream prints usage against the limit', T, async () => {
       const name = `st-${cli}`;

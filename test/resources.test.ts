@@ -28,7 +28,7 @@ const T = { timeout: 120_000, skip: V1 ? false : 'these checks read cgroup v1 fi
 for (const cli of CLIS) {
   const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
   describe(`resources via ${cli}`, { skip }, () => {
-    const x = (args: string[], o?: RunOptions) => d.cli(cli as CliName, args, o);
+    const x = (args: string[], o?: RunOptions) => d.cli(cli, args, o);
 
     it('no limits by default', T, async () => {
       const id = ok(await x(['run', '-d', 'busybox', 'sleep', '300']));

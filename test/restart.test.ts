@@ -39,7 +39,7 @@ const stamp = (id: string) => d.api.inspect(id).then((c) => ({ count: c.RestartC
 for (const cli of CLIS) {
   const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
   describe(`restart policies via ${cli}`, { skip }, () => {
-    const x = (args: string[], o?: RunOptions) => d.cli(cli as CliName, args, o);
+    const x = (args: string[], o?: RunOptions) => d.cli(cli, args, o);
 
     it('on-failure:2 restarts twice, then stays exited', T, async () => {
       const id = ok(await x(['run', '-d', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 1']));

@@ -64,7 +64,7 @@ const exists = (p: string): boolean => {
 for (const cli of CLIS) {
   const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
   describe(`volumes via ${cli}`, { skip }, () => {
-    const x = (args: string[], o?: RunOptions) => d.cli(cli as CliName, args, o);
+    const x = (args: string[], o?: RunOptions) => d.cli(cli, args, o);
     const tag = cli;
 
     it('volume create / inspect / ls filters / rm (404, 409 in use, -f) / prune', T, async () => {

@@ -114,9 +114,9 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
       throw invalid('json: cannot unmarshal HostConfig');
     }
     const req: CreateRequest = {
-      Config: config as CreateRequest['Config'],
-      HostConfig: (HostConfig ?? {}) as CreateRequest['HostConfig'],
-      NetworkingConfig: (NetworkingConfig ?? null) as CreateRequest['NetworkingConfig'],
+      Config: config,
+      HostConfig: (HostConfig ?? {}),
+      NetworkingConfig: (NetworkingConfig ?? null),
     };
     const name = ctx.query.get('name') ?? '';
     const c = await svc.create(req, { name });

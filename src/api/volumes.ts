@@ -20,7 +20,7 @@ export function registerVolumeRoutes(r: Router, volumes: VolumeService): void {
         throw invalid(`invalid JSON: ${k} must be a map of strings`);
       }
     }
-    sendJSON(ctx, 201, await volumes.create(body as CreateVolumeRequest));
+    sendJSON(ctx, 201, await volumes.create(body));
   });
 
   r.add('POST', '/volumes/prune', async (ctx) => {

@@ -679,7 +679,7 @@ class BuildRun {
     let json: string[] | undefined;
     try {
       const v: unknown = JSON.parse(rest);
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) json = v as string[];
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) json = v;
     } catch {
       json = undefined;
     }
@@ -922,7 +922,7 @@ class BuildRun {
         let uid = 0;
         let gid = 0;
         if (flags.get('chown')) {
-          ({ uid, gid } = resolveUser({ rootfs, user: flags.get('chown') as string }));
+          ({ uid, gid } = resolveUser({ rootfs, user: flags.get('chown') }));
         }
         const chmod = flags.get('chmod');
         if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) throw invalid(`invalid chmod parameter: ${chmod}`);

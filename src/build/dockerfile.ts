@@ -62,7 +62,7 @@ function parseJSONArray(s: string): string[] | undefined {
   if (!t.startsWith('[')) return undefined;
   try {
     const v: unknown = JSON.parse(t);
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
   } catch {
     /* not JSON: shell form */
   }

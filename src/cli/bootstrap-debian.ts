@@ -95,7 +95,7 @@ export async function bootstrapDebian(cli: Cli, what: string, options: { tag?: s
     const tar = packPath(root, { rename: '' });
     const res = await cli.client.imageImport({
       source: '-',
-      body: tar as unknown as Readable,
+      body: tar,
       repo: ref.name,
       tag: ref.tag ?? suite,
       changes: ['CMD ["bash"]'],

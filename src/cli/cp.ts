@@ -192,7 +192,7 @@ export async function extractTar(source: Readable, root: string, options: { rena
         (err: unknown) => {
           entryStream.resume();
           extract.destroy(err as Error);
-          reject(err as Error);
+          reject(err);
         },
       );
     });

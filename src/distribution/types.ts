@@ -103,7 +103,7 @@ export function decodeAuthHeader(header: string | string[] | undefined): AuthCon
     const text = Buffer.from(h, 'base64url').toString('utf8');
     const v: unknown = JSON.parse(text);
     if (typeof v !== 'object' || v === null) return undefined;
-    return normaliseAuth(v as AuthConfig);
+    return normaliseAuth(v);
   } catch {
     return undefined;
   }

@@ -13,7 +13,7 @@ function jsonOrShell(rest: string): string[] {
   if (t.startsWith('[')) {
     try {
       const v: unknown = JSON.parse(t);
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
     } catch {
       /* not JSON: shell form */
     }
@@ -147,7 +147,7 @@ function parseHealthcheck(rest: string): Record<string, unknown> {
         throw invalid((err as Error).message);
       }
       if (ns !== 0 && ns < 1_000_000) throw invalid(`Interval "${name}" cannot be less than 1ms`);
-      out[durations[name] as string] = ns;
+      out[durations[name]] = ns;
     } else {
       throw invalid(`Unknown flag: ${name}`);
     }
@@ -163,7 +163,7 @@ function parseHealthcheck(rest: string): Record<string, unknown> {
   let exec: string[] | undefined;
   try {
     const v: unknown = JSON.parse(cmd);
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) exec = v as string[];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) exec = v;
   } catch {
     exec = undefined;
   }

@@ -273,7 +273,7 @@ export class PluginService {
         if (!isSettable(s, 'source', m.Settable)) throw invalid(`${JSON.stringify(prettyName(s))} is not settable`);
         if (m.Source === null) throw invalid('Plugin config has no mount source');
         m.Source = s.value;
-        if (p.Settings.Mounts[i]) p.Settings.Mounts[i]!.Source = s.value;
+        if (p.Settings.Mounts[i]) p.Settings.Mounts[i].Source = s.value;
         continue next;
       }
       for (const [i, d] of (p.Config.Linux.Devices ?? []).entries()) {
@@ -281,7 +281,7 @@ export class PluginService {
         if (!isSettable(s, 'path', d.Settable)) throw invalid(`${JSON.stringify(prettyName(s))} is not settable`);
         if (d.Path === null) throw invalid('Plugin config has no device path');
         d.Path = s.value;
-        if (p.Settings.Devices[i]) p.Settings.Devices[i]!.Path = s.value;
+        if (p.Settings.Devices[i]) p.Settings.Devices[i].Path = s.value;
         continue next;
       }
       if (p.Config.Args.Name === s.name) {

@@ -21,7 +21,7 @@ export class Metrics {
     let d = this.durations.get(dkey);
     if (!d) this.durations.set(dkey, (d = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
     BUCKETS.forEach((b, i) => {
-      if (seconds <= b) d!.buckets[i]!++;
+      if (seconds <= b) d.buckets[i]!++;
     });
     d.sum += seconds;
     d.count++;

@@ -33,7 +33,7 @@ export function deviceCgroupRule(rule: string): OciDeviceCgroup {
     type: m[1] as 'a' | 'c' | 'b',
     ...(major !== undefined ? { major } : {}),
     ...(minor !== undefined ? { minor } : {}),
-    access: m[4] as string,
+    access: m[4],
   };
 }
 

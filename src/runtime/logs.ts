@@ -78,7 +78,7 @@ function parseChunk(buf: Buffer, pending: Pending, out: LogEntry[]): Buffer {
     const body = rec.subarray(m[0].length);
     if (m[3] === 'P') {
       pending.parts.push(body);
-      pending.time = m[1] as string;
+      pending.time = m[1];
       pending.stream = m[2] as 'stdout' | 'stderr';
       continue;
     }

@@ -128,7 +128,7 @@ export function connectAttach(socketPath: string): Promise<SeqpacketSocket> {
         resolve(s);
       });
     } catch (err) {
-      reject(err as Error);
+      reject(err);
     }
   });
 }
