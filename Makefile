@@ -14,13 +14,15 @@ run: build
 	@scripts/ensure-daemon.sh
 	@bin/berth run --rm busybox echo hello from berth
 
-test: build
+test: lint
 	@scripts/ensure-daemon.sh
 	@node --test --test-concurrency=2 --test-timeout=600000 $$(find dist/test dist/src -name "*.test.js" | sort)
 
-# Not yet run by `make test`: eslint still reports findings on main (see docs/dependencies.md).
+# eslint (typescript-eslint, import-x/no-cycle: eslint.config.js) and the file-size rule
+# (scripts/check-file-size.mjs); `make test` runs it first.
 lint: build
 	@npx eslint .
+	@node scripts/check-file-size.mjs
 
 bench: build
 	@scripts/ensure-daemon.sh

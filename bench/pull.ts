@@ -102,7 +102,7 @@ function makeImage(name: string): { archive: string; layerBytes: number } {
   const config = JSON.parse(readFileSync(path.join(base, m0.Config), 'utf8')) as { rootfs: { diff_ids: string[] }; history: Array<Record<string, unknown>> };
   const extra = path.join(base, 'extra.tar');
   const t = spawnSync('tar', ['--sort=name', '--mtime=2024-01-01', '--owner=0', '--group=0', '--numeric-owner', '-cf', extra, ...EXTRA.map((p) => p.replace(/^\//, ''))], { cwd: '/' });
-  if (t.status !== 0) throw new Error(`tar of ${EXTRA.join(' ')} failed: ${t.stderr}`);
+  if (t.status !== 0) throw new Error(`tar of ${EXTRA.join(' ')} failed: ${String(t.stderr)}`);
   const digest = `sha256:${spawnSync('sha256sum', [extra], { encoding: 'utf8' }).stdout.split(' ')[0]}`;
   config.rootfs.diff_ids.push(digest);
   config.history.push({ created: '2024-01-01T00:00:00Z', created_by: `/bin/sh -c #(nop) ADD ${EXTRA.join(' ')} /` });

@@ -115,7 +115,7 @@ export function request(
           status: res.statusCode ?? 0,
           headers: res.headers,
           body,
-          json: () => JSON.parse(body.toString('utf8')),
+          json: <T,>(): T => JSON.parse(body.toString('utf8')) as T,
           code: () => {
             try {
               return (JSON.parse(body.toString('utf8')) as { errors?: { code: string }[] }).errors?.[0]?.code;

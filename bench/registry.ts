@@ -73,16 +73,16 @@ async function makeLayers(dir: string): Promise<Layer[]> {
 
 async function pushLayer(base: string, repo: string, l: Layer): Promise<void> {
   const post = await call(base, 'POST', `/v2/${repo}/blobs/uploads/`, { headers: { 'Content-Length': 0 } });
-  if (post.status !== 202) throw new Error(`POST ${post.status} ${post.body}`);
+  if (post.status !== 202) throw new Error(`POST ${post.status} ${String(post.body)}`);
   const patch = await call(base, 'PATCH', String(post.headers.location), {
     headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': l.size },
     body: createReadStream(l.file, { highWaterMark: 1 << 20 }),
   });
-  if (patch.status !== 202) throw new Error(`PATCH ${patch.status} ${patch.body}`);
+  if (patch.status !== 202) throw new Error(`PATCH ${patch.status} ${String(patch.body)}`);
   const u = new URL(String(patch.headers.location), base);
   u.searchParams.set('digest', l.digest);
   const put = await call(base, 'PUT', u.pathname + u.search, { headers: { 'Content-Length': 0 } });
-  if (put.status !== 201) throw new Error(`PUT ${put.status} ${put.body}`);
+  if (put.status !== 201) throw new Error(`PUT ${put.status} ${String(put.body)}`);
 }
 
 async function push(base: string, repo: string, layers: Layer[], config: Buffer, manifest: Buffer): Promise<void> {
@@ -93,7 +93,7 @@ async function push(base: string, repo: string, layers: Layer[], config: Buffer,
   const cp = await call(base, 'PUT', u.pathname + u.search, { body: config, headers: { 'Content-Length': config.length, 'Content-Type': 'application/octet-stream' } });
   if (cp.status !== 201) throw new Error(`config PUT ${cp.status}`);
   const m = await call(base, 'PUT', `/v2/${repo}/manifests/latest`, { body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json', 'Content-Length': manifest.length } });
-  if (m.status !== 201) throw new Error(`manifest PUT ${m.status} ${m.body}`);
+  if (m.status !== 201) throw new Error(`manifest PUT ${m.status} ${String(m.body)}`);
 }
 
 async function pull(base: string, repo: string): Promise<number> {

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as tarStream from 'tar-stream';
-import { CLIS, HAVE_DOCKER, HEX64, NO_DOCKER_MSG, TestDaemon, waitFor, type CliName, type RunOptions } from './helpers/daemon.js';
+import { CLIS, HAVE_DOCKER, HEX64, NO_DOCKER_MSG, TestDaemon, waitFor, type RunOptions } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 import { exits, lines, ok } from './helpers/assert.js';
 

@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, type CliName, type RunOptions } from './helpers/daemon.js';
+import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, type RunOptions } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 import { exits, fails, ok } from './helpers/assert.js';
 

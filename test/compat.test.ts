@@ -320,7 +320,7 @@ describe('load of compressed archives', () => {
     for (const [tool, ext] of [['gzip', 'gz'], ['bzip2', 'bz2'], ['xz', 'xz']] as const) {
       const file = `${tar}.${ext}`;
       const z = spawnSync(tool, ['-c', tar], { maxBuffer: 64 << 20 });
-      assert.equal(z.status, 0, `${tool}: ${z.stderr}`);
+      assert.equal(z.status, 0, `${tool}: ${String(z.stderr)}`);
       fs.writeFileSync(file, z.stdout);
       for (const cli of CLIS) {
         const r = await d.cli(cli, ['load', '-i', file]);

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { REPO, TestDaemon, cgroupDirs, cleanupAndCheck, mountsUnder, sleep, waitFor, type ApiResponse } from './helpers/daemon.js';
+import { REPO, TestDaemon, cgroupDirs, cleanupAndCheck, mountsUnder, sleep, waitFor } from './helpers/daemon.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const tag = `seed=${SEED} (FUZZ_SEED=${SEED} replays this run)`;
@@ -153,7 +153,7 @@ function fieldPaths(node: SchemaNode, prefix: Array<string | number> = [], out: 
 }
 
 /** A value of a JSON kind the node does not take (or out of its integer range). */
-function wrongValue(node: SchemaNode): unknown | undefined {
+function wrongValue(node: SchemaNode): unknown {
   const t = node.type ?? [];
   if (t.length === 0) return undefined; // anything goes
   const candidates: unknown[] = [];

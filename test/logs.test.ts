@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, waitFor, type CliName, type RunOptions } from './helpers/daemon.js';
+import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, waitFor, type RunOptions } from './helpers/daemon.js';
 import { cleanupAndCheck, conmonsMatching } from './helpers/daemon.js';
 import { fails, lines, ok } from './helpers/assert.js';
 

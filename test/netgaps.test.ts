@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, waitFor, type CliName } from './helpers/daemon.js';
+import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, waitFor } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 import { fails, lines, ok } from './helpers/assert.js';
 import { drainNetLeftovers, taggedRules, uniqueBridge, uniqueOctet } from './helpers/net.js';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, waitFor, type CliName, type RunOptions } from './helpers/daemon.js';
+import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, waitFor, type RunOptions } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 import { exits, fails, lines, ok } from './helpers/assert.js';
 

@@ -26,7 +26,6 @@ import {
   request,
   run,
   sha256,
-  stopProcess,
   waitFor,
   writeOciLayout,
   type Target,
@@ -52,7 +51,7 @@ const targets: { kind: 'berth' | 'cncf'; start: () => Promise<Target> }[] = [
   { kind: 'berth', start: () => BerthRegistry.start({ args: ['--delete-enabled'] }) },
   ...(HAVE.cncf ? [{ kind: 'cncf' as const, start: () => CncfRegistry.start() }] : []),
 ];
-if (!HAVE.cncf) it.skip('CNCF distribution registry (/usr/bin/docker-registry) not installed: parity cases skipped');
+if (!HAVE.cncf) void it.skip('CNCF distribution registry (/usr/bin/docker-registry) not installed: parity cases skipped');
 
 for (const t of targets) {
   describe(`protocol on ${t.kind}`, () => {

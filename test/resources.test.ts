@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, type CliName, type RunOptions } from './helpers/daemon.js';
+import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, type RunOptions } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 import { exits, lines, ok } from './helpers/assert.js';
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CLIS, HAVE_DOCKER, HEX64, NO_DOCKER_MSG, TestDaemon, cleanupAndCheck, mountsUnder, waitFor, type CliName, type RunOptions } from './helpers/daemon.js';
+import { CLIS, HAVE_DOCKER, HEX64, NO_DOCKER_MSG, TestDaemon, cleanupAndCheck, mountsUnder, waitFor, type RunOptions } from './helpers/daemon.js';
 import { exits, fails, lines, ok } from './helpers/assert.js';
 
 let d: TestDaemon;

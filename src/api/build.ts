@@ -36,7 +36,7 @@ function jsonParam<T>(q: URLSearchParams, name: string, fallback: T, shape: 'map
   if (shape === 'list') {
     if (!Array.isArray(parsed)) return fail(jsonParamTypeError(parsed, '[]string'));
     for (const x of parsed) if (typeof x !== 'string' && x !== null) fail(jsonParamTypeError(x, 'string'));
-    return parsed.map((x) => x ?? '') as T;
+    return (parsed as (string | null)[]).map((x) => x ?? '') as T;
   }
   if (typeof parsed !== 'object' || Array.isArray(parsed)) return fail(jsonParamTypeError(parsed, shape === 'map' ? 'map[string]string' : 'map[string]*string'));
   const out: Record<string, string | null> = {};

@@ -4,7 +4,7 @@
  * drives berthd through the CRI when one host is not enough), so `init` and `join` are refused
  * with a plain explanation instead of creating a swarm.
  */
-import { invalid, notImplemented, system, unavailable } from '../lib/errors.js';
+import { invalid, notImplemented, unavailable } from '../lib/errors.js';
 import { boolParam, readJSON, type Ctx, type Handler, type Router } from './router.js';
 
 /** dockerd's text for every manager-only call on a node outside a swarm. */

@@ -1,7 +1,7 @@
 /** /volumes/…: HTTP ⇄ VolumeService. */
 import { parseFilters } from '../containers/view.js';
 import { invalid } from '../lib/errors.js';
-import type { CreateVolumeRequest, VolumeService } from '../volumes/service.js';
+import type { VolumeService } from '../volumes/service.js';
 import { boolParam, readJSON, sendEmpty, sendJSON, versionAtLeast, type Router } from './router.js';
 
 export function registerVolumeRoutes(r: Router, volumes: VolumeService): void {

@@ -197,7 +197,7 @@ async function copyInto(srcHost: string, st: Stats, root: RootDir, dir: number, 
  * trailing slash make `dest` a directory; a directory source copies its contents. The
  * destination is reached through lib/rootfs.ts (resolved by the kernel inside the root).
  */
-export async function copySources(root: string, sources: Source[], dest: string, o: CopyOptions, what: string): Promise<void> {
+export async function copySources(root: string, sources: Source[], dest: string, o: CopyOptions, _what: string): Promise<void> {
   const destIsDir = dest.endsWith('/') || sources.length > 1;
   const destClean = path.posix.normalize(dest);
   await RootDir.with(root, async (r) => {

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { packPath } from '../lib/tarpack.js';
 import type { Cli } from './common.js';
 import { displayJsonMessages } from './progress.js';

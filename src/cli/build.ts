@@ -267,7 +267,7 @@ async function pruneCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     const i = f.indexOf('=');
     (filters[f.slice(0, i)] ??= []).push(f.slice(i + 1));
   }
-  const res = (await cli.client.json({ method: 'POST', path: '/build/prune', query: { all: flags.bool('all'), filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined } })) as { CachesDeleted?: string[]; SpaceReclaimed?: number };
+  const res = await cli.client.json<{ CachesDeleted?: string[]; SpaceReclaimed?: number }>({ method: 'POST', path: '/build/prune', query: { all: flags.bool('all'), filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined } });
   if (res.CachesDeleted?.length) {
     cli.println('Deleted build cache objects:');
     for (const id of res.CachesDeleted) cli.println(id.replace(/^sha256:/, ''));

@@ -374,13 +374,34 @@ async function exportCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 async function updateCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const update: Resources & { RestartPolicy?: RestartPolicy } = {};
   let any = false;
-  if (flags.has('memory')) (update.Memory = parseMemory(flags.string('memory') ?? '0')), (any = true);
-  if (flags.has('memory-swap')) (update.MemorySwap = parseMemorySwap(flags.string('memory-swap') ?? '0')), (any = true);
-  if (flags.has('cpus')) (update.NanoCpus = parseCpus(flags.string('cpus') ?? '0')), (any = true);
-  if (flags.has('cpu-shares')) (update.CpuShares = flags.int('cpu-shares') ?? 0), (any = true);
-  if (flags.has('cpuset-cpus')) (update.CpusetCpus = flags.string('cpuset-cpus') ?? ''), (any = true);
-  if (flags.has('pids-limit')) (update.PidsLimit = flags.int('pids-limit') ?? 0), (any = true);
-  if (flags.has('restart')) (update.RestartPolicy = parseRestartPolicy(flags.string('restart') ?? '')), (any = true);
+  if (flags.has('memory')) {
+    update.Memory = parseMemory(flags.string('memory') ?? '0');
+    any = true;
+  }
+  if (flags.has('memory-swap')) {
+    update.MemorySwap = parseMemorySwap(flags.string('memory-swap') ?? '0');
+    any = true;
+  }
+  if (flags.has('cpus')) {
+    update.NanoCpus = parseCpus(flags.string('cpus') ?? '0');
+    any = true;
+  }
+  if (flags.has('cpu-shares')) {
+    update.CpuShares = flags.int('cpu-shares') ?? 0;
+    any = true;
+  }
+  if (flags.has('cpuset-cpus')) {
+    update.CpusetCpus = flags.string('cpuset-cpus') ?? '';
+    any = true;
+  }
+  if (flags.has('pids-limit')) {
+    update.PidsLimit = flags.int('pids-limit') ?? 0;
+    any = true;
+  }
+  if (flags.has('restart')) {
+    update.RestartPolicy = parseRestartPolicy(flags.string('restart') ?? '');
+    any = true;
+  }
   if (!any) throw new Error('you must provide one or more flags when using this command');
   const warnings: string[] = [];
   await forEachTarget(cli, flags.args, async (n) => {

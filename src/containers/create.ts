@@ -6,7 +6,7 @@ import type { EndpointsConfig } from './networking.js';
 import { cpus, hostname as osHostname } from 'node:os';
 import { invalid } from '../lib/errors.js';
 import type { Image } from '../images/types.js';
-import { initialState, type Container, type ContainerConfig, type HealthcheckConfig, type HostConfig, type RestartPolicy } from './types.js';
+import { initialState, type Container, type ContainerConfig, type HostConfig, type RestartPolicy } from './types.js';
 import { mergeHealthcheck, validateHealthcheck } from './health.js';
 import { validateNetMode } from './netmode.js';
 

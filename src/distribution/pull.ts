@@ -474,7 +474,7 @@ export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progre
       await p;
       opts.signal?.throwIfAborted();
     }
-    await Promise.all(downloads.filter(Boolean));
+    await Promise.all(downloads.filter((p): p is Promise<void> => p !== undefined));
 
     const before = ref.tag !== undefined ? deps.images.find(fullName(ref))?.id : undefined;
     const existedImage = deps.images.byId(cfgDesc.digest) !== undefined;
@@ -493,7 +493,7 @@ export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progre
     });
     return { id: image.id, updated };
   } catch (err) {
-    await Promise.allSettled(downloads.filter(Boolean));
+    await Promise.allSettled(downloads.filter((p): p is Promise<void> => p !== undefined));
     await cleanup(deps, added, release);
     if (err instanceof RegistryError) throw system(translatedMessage(err, ref));
     throw err;

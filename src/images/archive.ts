@@ -13,7 +13,6 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import type { ContentStore } from '../content/store.js';

@@ -118,7 +118,7 @@ function ipv6Bytes(ip: string): Buffer {
   const [head = '', tail = ''] = ip.split('::');
   const h = head ? head.split(':') : [];
   const t = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
-  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
   const b = Buffer.alloc(16);
   groups.forEach((g, i) => b.writeUInt16BE(Number.parseInt(g, 16) || 0, i * 2));
   return b;

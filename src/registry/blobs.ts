@@ -33,7 +33,7 @@ export function parseRange(h: string | undefined, size: number): { start: number
 }
 
 export async function serveBlob(d: Deps, ctx: Ctx<BlobRoute>): Promise<void> {
-  const { res, route } = ctx;
+  const { route } = ctx;
   const digest = checkDigest(route.digest);
   const size = await d.storage.repoBlobSize(route.name, digest);
   if (size === undefined) {

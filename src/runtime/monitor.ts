@@ -9,7 +9,7 @@
  *   - the exit file, watched with inotify.
  */
 import { spawn } from 'node:child_process';
-import { constants as fsConstants, promises as fs, watch, type FSWatcher } from 'node:fs';
+import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { SeqpacketSocket } from 'node-unix-socket';

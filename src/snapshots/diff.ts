@@ -4,7 +4,6 @@
  * unpacked into the layer store on top of its parent. Shared by `commit` and the builder.
  */
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Lease } from '../content/leases.js';
 import { Digester, type ContentStore } from '../content/store.js';

@@ -43,6 +43,7 @@ function conformance(name: string, make: Factory): void {
     const layers = new LayerStore(path.join(root, 'layers'));
     await content.init();
     await layers.init();
+    // eslint-disable-next-line prefer-spread -- LayerStore.apply is the store's own method, not Function.prototype.apply
     const base = (await layers.apply(undefined, Readable.from([await tarOf({ 'a.txt': 'a', 'd/x': 'x' })]))).chainId;
     return { root, snap: make({ layers, content }), content, layers, base };
   }
