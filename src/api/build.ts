@@ -7,8 +7,9 @@ import type { HostConfig } from '../containers/types.js';
 import { decodeAuthHeader } from '../distribution/types.js';
 import { invalid, messageOf, notImplemented } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
-import { parseFilters } from '../containers/view.js';
+import { parseFilters } from '../lib/filters.js';
 import { boolParam, sendError, sendJSON, type Router } from './router.js';
+import { openJsonStream } from './streams.js';
 import { jsonParamTypeError, parseJSONValue } from './validate.js';
 
 export interface BuildApiDeps {
@@ -123,14 +124,8 @@ export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
     if (context.dockerfileText !== undefined) opts.dockerfileText = context.dockerfileText;
     // The status goes out with the first message: an error before any output (an empty or
     // unparsable Dockerfile) is an HTTP error, as dockerd answers it; later ones go in the stream.
-    let started = false;
-    const write = (msg: unknown): void => {
-      if (!started) {
-        started = true;
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-      }
-      if (!res.destroyed) res.write(`${JSON.stringify(msg)}\r\n`);
-    };
+    const out = openJsonStream(res, { eol: '\r\n', lazy: true });
+    const write = out.write;
     try {
       const result = await d.builder.build(context.dir, opts, {
         stream: (text) => {
@@ -148,18 +143,15 @@ export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
         for (const t of result.tags) write({ stream: `Successfully tagged ${familiarName(parseReference(t))}\n` });
       }
     } catch (err) {
-      if (!started) {
+      if (!out.started) {
         sendError(ctx, err);
         return;
       }
-      const message = messageOf(err);
-      const detail: Record<string, unknown> = { message };
-      if (err instanceof BuildStepError) detail.code = err.code;
-      write({ errorDetail: detail, error: message });
+      out.fail(err, err instanceof BuildStepError ? err.code : undefined);
     } finally {
       await context.dispose();
     }
-    res.end();
+    out.end();
   });
 
   r.add('POST', '/build/prune', async (ctx) => {

@@ -5,14 +5,15 @@ import type { ContainerService } from '../containers/service.js';
 import type { WaitCondition } from '../containers/waiters.js';
 import { containerChanges, exportContainer, getArchive, putArchive, statPath } from '../containers/files.js';
 import type { ListedPort } from '../network/portfilter.js';
-import { filterContainers, inspectContainer, listEntry, parseFilters, sizeRw } from '../containers/view.js';
+import { filterContainers, inspectContainer, listEntry, sizeRw } from '../containers/view.js';
+import { parseFilters } from '../lib/filters.js';
 import type { CreateRequest } from '../containers/create.js';
 import type { Container } from '../containers/types.js';
 import type { TopResult } from '../containers/top.js';
 import type { PruneResult } from '../containers/prune.js';
 import type { PauseControl } from '../containers/pause.js';
 import type { ImageStore } from '../images/store.js';
-import { parseTimeNs } from '../runtime/logs.js';
+import { parseApiTimeNs } from '../lib/timestamp.js';
 import { checkLogsReadable, containerLogs, replayLogs } from '../containers/logs.js';
 import { logDetailsPrefix } from '../containers/logdetails.js';
 import { boolParam, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
@@ -36,20 +37,6 @@ export interface ContainerApiDeps {
     listPorts(c: Container): Array<Record<string, unknown>>;
     networkRefsOf(c: Container): string[];
   };
-}
-
-/** Docker's since/until: seconds with optional fraction, or RFC 3339. */
-function timeParam(v: string | null): bigint | undefined {
-  if (v === null || v === '' || v === '0') return undefined;
-  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(v);
-  if (m) return BigInt(m[1] as string) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
-  const ns = parseTimeNs(v);
-  if (ns === 0n) {
-    const ms = Date.parse(v);
-    if (Number.isNaN(ms)) throw invalid(`invalid time value: ${v}`);
-    return BigInt(ms) * 1_000_000n;
-  }
-  return ns;
 }
 
 /** Streams a body to the response; resolves when either side is done (the client may go away). */
@@ -296,8 +283,8 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     const follow = boolParam(q, 'follow');
     const timestamps = boolParam(q, 'timestamps');
     const details = boolParam(q, 'details') ? Buffer.from(logDetailsPrefix(c)) : undefined;
-    const sinceNs = timeParam(q.get('since'));
-    const untilNs = timeParam(q.get('until'));
+    const sinceNs = parseApiTimeNs(q.get('since'));
+    const untilNs = parseApiTimeNs(q.get('until'));
     const res = ctx.res;
     if (!res) return;
     const tty = c.Config.Tty;

@@ -1,11 +1,12 @@
 /** /images/…: HTTP ⇄ ImageService. */
-import { Readable } from 'node:stream';
-import { invalid, messageOf, notImplemented } from '../lib/errors.js';
-import { parseFilters } from '../containers/view.js';
+import { invalid, notImplemented } from '../lib/errors.js';
+import { parseFilters } from '../lib/filters.js';
 import { filterImages, imageListEntry, inspectImage } from '../images/view.js';
 import type { ImageService } from '../images/service.js';
+import { openImportSource } from '../images/importsource.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { boolParam, readJSON, sendJSON, versionAtLeast, type Ctx, type Router } from './router.js';
+import { openJsonStream } from './streams.js';
 import { parseReference, type Reference } from '../images/reference.js';
 import type { DistributionService, Job } from '../distribution/service.js';
 import { decodeAuthHeader, normaliseAuth, type AuthConfig } from '../distribution/types.js';
@@ -26,17 +27,13 @@ async function streamJob(ctx: Ctx, job: Job, ac: AbortController): Promise<void>
   res.on('close', () => {
     if (!res.writableFinished) ac.abort();
   });
-  res.writeHead(200, { 'Content-Type': 'application/json' });
-  const write = (msg: unknown): void => {
-    if (!res.destroyed) res.write(JSON.stringify(msg) + '\r\n');
-  };
+  const out = openJsonStream(res, { eol: '\r\n' });
   try {
-    await job.run({ write });
+    await job.run({ write: out.write });
   } catch (err) {
-    const message = messageOf(err);
-    write({ errorDetail: { message }, error: message });
+    out.fail(err);
   }
-  res.end();
+  out.end();
 }
 
 /** `name` + `tag` query (the tag may be a digest, as the docker CLI sends it). */
@@ -74,21 +71,7 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
       await streamJob(ctx, job, ac);
       return;
     }
-    let src: Readable;
-    if (fromSrc === '-') src = ctx.req;
-    else {
-      let url: URL;
-      try {
-        url = new URL(fromSrc.includes('://') ? fromSrc : `http://${fromSrc}`);
-      } catch {
-        throw invalid(`invalid source URL: ${fromSrc}`);
-      }
-      const resp = await fetch(url).catch((err: unknown) => {
-        throw invalid(`cannot fetch ${fromSrc}: ${messageOf(err)}`);
-      });
-      if (!resp.ok || !resp.body) throw invalid(`cannot fetch ${fromSrc}: ${resp.status}`);
-      src = Readable.fromWeb(resp.body as import('node:stream/web').ReadableStream);
-    }
+    const src = await openImportSource(fromSrc, ctx.req);
     const opts = {
       changes: q.getAll('changes').flatMap((c) => c.split('\n')),
       message: q.get('message') ?? '',
@@ -100,17 +83,16 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
     if (opts.repo) store.find(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo);
     const res = ctx.res;
     if (!res) return;
+    const out = openJsonStream(res, { eol: '\n', lazy: true });
     try {
       const image = await d.images.import(src, opts);
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ status: image.id }) + '\n');
+      out.write({ status: image.id });
     } catch (err) {
       // The docker CLI reads import errors from the JSON stream.
-      if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
-      const message = messageOf(err);
-      res.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
+      out.fail(err);
       ctx.req.resume();
     }
+    out.end();
   });
 
   r.add('POST', '/images/{name*}/push', async (ctx) => {
@@ -168,18 +150,14 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
     const res = ctx.res;
     if (!res) return;
     const quiet = boolParam(ctx.query, 'quiet');
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    const write = (msg: unknown): void => {
-      if (!res.destroyed) res.write(JSON.stringify(msg) + '\n');
-    };
+    const out = openJsonStream(res, { eol: '\n' });
     try {
-      await d.images.load(ctx.req, { onMessage: (m) => (!quiet || 'stream' in m ? write(m) : undefined) });
+      await d.images.load(ctx.req, { onMessage: (m) => (!quiet || 'stream' in m ? out.write(m) : undefined) });
     } catch (err) {
-      const message = messageOf(err);
-      write({ errorDetail: { message }, error: message });
+      out.fail(err);
       ctx.req.resume();
     }
-    res.end();
+    out.end();
   });
 
   r.add('GET', '/images/{name*}/json', async (ctx) => {

@@ -1,6 +1,6 @@
 /** /networks/…: HTTP ⇄ NetworkService. */
 import type { ContainerService } from '../containers/service.js';
-import { parseFilters } from '../containers/view.js';
+import { parseFilters } from '../lib/filters.js';
 import type { CreateNetworkRequest, NetworkService } from '../network/service.js';
 import type { EndpointRequest } from '../network/types.js';
 import { readJSON, sendEmpty, sendJSON, type Router } from './router.js';

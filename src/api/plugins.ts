@@ -5,7 +5,7 @@
  * refused plainly.
  */
 import { invalid, notImplemented } from '../lib/errors.js';
-import { parseFilters } from '../containers/view.js';
+import { parseFilters } from '../lib/filters.js';
 import { parseReference } from '../images/reference.js';
 import { parseJSONValue } from './validate.js';
 import type { PluginService } from '../plugins/service.js';

@@ -1,5 +1,7 @@
 /** Docker's stream conventions: the 8-byte frame header and hijacked (upgraded) connections. */
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { messageOf } from '../lib/errors.js';
 import type { Ctx } from './router.js';
 import { versionAtLeast } from './router.js';
 
@@ -38,6 +40,53 @@ export function hijack(ctx: Ctx, tty: boolean): Duplex {
     sock.write(`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\n\r\n`);
   }
   return sock;
+}
+
+/** dockerd's failure message in a JSON stream, once the 200 is out: `{"errorDetail": {message, code?}, "error"}`. */
+export function streamErrorMessage(err: unknown, code?: number): { errorDetail: { message: string; code?: number }; error: string } {
+  const message = messageOf(err);
+  return { errorDetail: code === undefined ? { message } : { message, code }, error: message };
+}
+
+/** A response carrying dockerd's JSON message stream (pull, push, import, load, build). */
+export interface JsonStream {
+  /** Whether the 200 and its headers went out (always, unless `lazy` and nothing was written). */
+  readonly started: boolean;
+  /** One JSON document and the line end; dropped once the client has gone. */
+  write: (msg: unknown) => void;
+  /** The error envelope as the stream's message (the status goes out first if it has not). */
+  fail: (err: unknown, code?: number) => void;
+  end: () => void;
+}
+
+/**
+ * Opens a JSON message stream on `res`: `200 application/json` at once, or with the first
+ * message when `lazy` (so an error before any output can still be an HTTP error). `eol` is the
+ * line end dockerd uses for that endpoint (`\r\n` for pull/push/build, `\n` for load/import).
+ */
+export function openJsonStream(res: ServerResponse, opts: { eol: '\n' | '\r\n'; lazy?: boolean }): JsonStream {
+  let started = false;
+  const start = (): void => {
+    if (started) return;
+    started = true;
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
+  };
+  if (!opts.lazy) start();
+  const write = (msg: unknown): void => {
+    start();
+    if (!res.destroyed) res.write(JSON.stringify(msg) + opts.eol);
+  };
+  return {
+    get started() {
+      return started;
+    },
+    write,
+    fail: (err, code) => write(streamErrorMessage(err, code)),
+    end: () => {
+      start();
+      res.end();
+    },
+  };
 }
 
 export const STREAM_BYTE_STDOUT = 2;

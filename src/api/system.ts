@@ -2,9 +2,10 @@
 import { cpus, hostname, release, totalmem, arch } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { EventBus, EngineEvent } from '../events/bus.js';
-import { parseFilters } from '../containers/view.js';
+import { parseFilters } from '../lib/filters.js';
 import { eventMatches } from '../events/filter.js';
 import { invalid } from '../lib/errors.js';
+import { parseUnixSecondsNs } from '../lib/timestamp.js';
 import { API_VERSION, MIN_API_VERSION, sendJSON, versionAtLeast, type Router } from './router.js';
 
 export const BERTH_VERSION = '0.1.0';
@@ -144,9 +145,8 @@ export function registerSystemRoutes(r: Router, s: SystemInfoSource): void {
     if (!res) return;
     const q = ctx.query;
     const filters = parseFilters(q.get('filters'));
-    const toNs = (v: string | null): number | undefined => (v ? Math.floor(Number(v) * 1e9) : undefined);
-    const since = toNs(q.get('since'));
-    const until = toNs(q.get('until'));
+    const since = parseUnixSecondsNs(q.get('since'));
+    const until = parseUnixSecondsNs(q.get('until'));
     const match = (e: EngineEvent): boolean => eventMatches(filters, e) && (until === undefined || e.timeNano <= until);
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.flushHeaders();

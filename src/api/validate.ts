@@ -13,6 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { invalid } from '../lib/errors.js';
+import { goQuoteChar } from '../lib/quote.js';
 /** The bodies with a schema (one compiled validator each, dist/src/api/schema/validators/<name>.js). */
 export const BODY_NAMES = [
   'ContainerCreate', 'ContainerUpdate', 'Commit', 'ExecCreate', 'ExecStart', 'NetworkCreate', 'NetworkConnect',
@@ -80,18 +81,6 @@ function depthOf(text: string): number {
   return max;
 }
 
-/** Go's quoteChar: a byte as strconv.Quote shows it, in single quotes. */
-function goQuote(c: number): string {
-  if (c === 0x27) return "'\\''";
-  if (c === 0x22) return `'"'`;
-  if (c === 0x5c) return "'\\\\'";
-  const named: Record<number, string> = { 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r' };
-  if (named[c]) return `'\\${named[c]}'`;
-  if (c < 0x20 || c === 0x7f) return `'\\x${c.toString(16).padStart(2, '0')}'`;
-  if (c >= 0x80 && c < 0xa0) return `'\\u00${c.toString(16).padStart(2, '0')}'`;
-  return `'${String.fromCharCode(c)}'`;
-}
-
 /**
  * Go's syntax-error text for JSON that JSON.parse refused: a re-scan of the bytes with the states
  * of encoding/json's scanner (only run on failure). Undefined when Go would take the text.
@@ -102,7 +91,7 @@ export function goSyntaxError(text: string): string | undefined {
   let i = 0;
   const stack: number[] = []; // 0x7b object, 0x5b array
   const EOF = 'unexpected EOF';
-  const bad = (where: string): string => `invalid character ${goQuote(b[i] as number)} ${where}`;
+  const bad = (where: string): string => `invalid character ${goQuoteChar(b[i] as number)} ${where}`;
   const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
   const isHex = (c: number): boolean => isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
   const scanString = (): string | undefined => {
@@ -155,7 +144,7 @@ export function goSyntaxError(text: string): string | undefined {
   const scanLiteral = (word: string): string | undefined => {
     for (let k = 0; k < word.length; k++, i++) {
       if (i >= n) return EOF;
-      if (b[i] !== word.charCodeAt(k)) return bad(`in literal ${word} (expecting ${goQuote(word.charCodeAt(k))})`);
+      if (b[i] !== word.charCodeAt(k)) return bad(`in literal ${word} (expecting ${goQuoteChar(word.charCodeAt(k))})`);
     }
     return undefined;
   };

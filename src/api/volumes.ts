@@ -1,5 +1,5 @@
 /** /volumes/…: HTTP ⇄ VolumeService. */
-import { parseFilters } from '../containers/view.js';
+import { parseFilters } from '../lib/filters.js';
 import { invalid } from '../lib/errors.js';
 import type { VolumeService } from '../volumes/service.js';
 import { boolParam, readJSON, sendEmpty, sendJSON, versionAtLeast, type Router } from './router.js';

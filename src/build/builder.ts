@@ -13,6 +13,7 @@ import type { HostConfig } from '../containers/types.js';
 import type { DistributionService } from '../distribution/service.js';
 import type { AuthConfig } from '../distribution/types.js';
 import { BerthError, invalid, messageOf, notFound } from '../lib/errors.js';
+import { parseGoDuration } from '../lib/duration.js';
 import { shortId } from '../lib/ids.js';
 import { span } from '../lib/trace.js';
 import { extractInRoot } from '../lib/rootextract.js';
@@ -120,18 +121,14 @@ function setEnv(env: string[], key: string, value: string): string[] {
   return [...env.filter((e) => !e.startsWith(`${key}=`) && e !== key), `${key}=${value}`];
 }
 
-/** Go duration ("30s", "1m30s", "500ms") → nanoseconds. */
+/** Go duration ("30s", "1m30s", "500ms") → nanoseconds (unsigned), with the flag in the error. */
 function durationNs(s: string, flag: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let consumed = 0;
-  for (const m of s.matchAll(re)) {
-    total += Number(m[1]) * (unit[m[2] as string] as number);
-    consumed += m[0].length;
+  try {
+    if (!/^[+-]/.test(s)) return parseGoDuration(s);
+  } catch {
+    // worded below, with the flag
   }
-  if (s === '' || consumed !== s.length) throw invalid(`time: invalid duration "${s}" for --${flag}`);
-  return Math.round(total);
+  throw invalid(`time: invalid duration "${s}" for --${flag}`);
 }
 
 export class Builder {

@@ -6,7 +6,9 @@ import { createWriteStream } from 'node:fs';
 import { ApiError } from '../client/errors.js';
 import { copyStream, demuxStream } from '../client/stream.js';
 import { encodeFilters, type HijackedStream } from '../client/client.js';
-import type { ContainerSummary, Filters, Resources, RestartPolicy } from '../client/types.js';
+import type { ContainerSummary, Resources, RestartPolicy } from '../client/types.js';
+import { parseFilterFlags } from '../lib/filters.js';
+import { toUnixTimestamp } from '../lib/timestamp.js';
 import { Cli, StatusError, confirm, describeError, forEachTarget, isNotFound, type CommandDef } from './common.js';
 import { FlagError, type FlagSpec, type ParsedFlags } from './flags.js';
 import {
@@ -281,7 +283,7 @@ async function killCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 
 /** `container prune`: the docker CLI's prompt, list of deleted IDs and reclaimed total. */
 async function pruneCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
-  const filters = parseFilters(flags.list('filter'));
+  const filters = parseFilterFlags(flags.list('filter'));
   if (!flags.bool('force') && !(await confirm(cli, 'WARNING! This will remove all stopped containers.'))) return;
   const res = await cli.client.json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>({
     method: 'POST',
@@ -413,32 +415,6 @@ async function updateCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 
 // ---------- logs ----------
 
-/** docker's GetTimestamp: RFC 3339 dates, Unix timestamps, or Go durations relative to now. */
-export function parseTimestamp(value: string, now: number = Date.now()): string {
-  if (/^\d+(\.\d+)?$/.test(value)) return value;
-  const dur = /^((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)$/.exec(value);
-  if (dur) {
-    let ms = 0;
-    for (const m of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
-      const n = Number(m[1]);
-      const unit = m[2] as string;
-      ms += n * ({ ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 }[unit] ?? 0);
-    }
-    // docker sends whole seconds for relative times
-    return String(Math.floor((now - ms) / 1000));
-  }
-  // Keep nanoseconds (Date.parse stops at milliseconds): `logs -t` prints 9 digits.
-  const frac = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{1,9})(Z|[+-]\d\d:\d\d)$/.exec(value);
-  if (frac) {
-    const secs = Date.parse(`${frac[1]}${frac[3]}`) / 1000;
-    if (!Number.isNaN(secs)) return `${secs}.${(frac[2] as string).padEnd(9, '0')}`;
-  }
-  let parsed = Date.parse(value);
-  if (Number.isNaN(parsed) && /^\d{4}-\d{2}-\d{2}$/.test(value)) parsed = Date.parse(`${value}T00:00:00`);
-  if (Number.isNaN(parsed)) throw new Error(`invalid value for "since": failed to parse value as time or duration: "${value}"`);
-  return `${Math.floor(parsed / 1000)}.${String((parsed % 1000) * 1e6).padStart(9, '0')}`;
-}
-
 async function logsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const id = flags.args[0] as string;
   const info = await cli.client.containerInspect(id);
@@ -448,8 +424,8 @@ async function logsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     follow: flags.bool('follow'),
     timestamps: flags.bool('timestamps'),
     details: flags.bool('details'),
-    since: since ? parseTimestamp(since) : undefined,
-    until: until ? parseTimestamp(until) : undefined,
+    since: since ? toUnixTimestamp(since) : undefined,
+    until: until ? toUnixTimestamp(until) : undefined,
     tail: flags.string('tail') ?? 'all',
   });
   if (info.Config.Tty) await copyStream(res, cli.out);
@@ -529,17 +505,6 @@ export function containerContext(c: ContainerSummary, options: { trunc: boolean;
   };
 }
 
-export function parseFilters(list: string[]): Filters {
-  const f: Filters = {};
-  for (const item of list) {
-    const i = item.indexOf('=');
-    if (i < 0) throw new Error(`bad format of filter (expected name=value)`);
-    const k = item.slice(0, i).trim().toLowerCase();
-    (f[k] ??= []).push(item.slice(i + 1));
-  }
-  return f;
-}
-
 const PS_DEFAULT = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 
 async function psCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
@@ -555,7 +520,7 @@ async function psCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   let limit = flags.int('last') ?? -1;
   if (flags.bool('latest')) limit = 1;
   const all = flags.bool('all') || limit > 0;
-  const list = await cli.client.containerList({ all, limit: limit > 0 ? limit : undefined, size, filters: parseFilters(flags.list('filter')) });
+  const list = await cli.client.containerList({ all, limit: limit > 0 ? limit : undefined, size, filters: parseFilterFlags(flags.list('filter')) });
   const trunc = !flags.bool('no-trunc');
   try {
     cli.print(

@@ -4,6 +4,10 @@
  * and `--format` handling (table / json / Go template) through the formatter context.
  */
 import { Template, TemplateError, headerFuncs } from './template.js';
+import { humanDuration } from '../lib/units.js';
+
+export { humanDuration } from '../lib/units.js';
+export { goQuote } from '../lib/quote.js';
 
 // ---------- numbers ----------
 
@@ -63,25 +67,6 @@ export function parseMemory(input: string): number {
 }
 
 // ---------- durations ----------
-
-/** go-units HumanDuration, from milliseconds. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.trunc(ms / 60000);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hoursExact = ms / 3600000;
-  const hours = Math.round(hoursExact);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
-  return `${Math.trunc(Math.trunc(hoursExact) / 24 / 365)} years`;
-}
 
 /** Seconds (or a Date) in the past rendered as docker does: "2 minutes ago". */
 export function timeAgo(when: Date | number, now: number = Date.now()): string {
@@ -146,11 +131,6 @@ export function ellipsis(s: string, maxWidth: number): string {
   if (maxWidth <= 0) return '';
   if (maxWidth === 1) return chars[0] ?? '';
   return `${chars.slice(0, maxWidth - 1).join('')}…`;
-}
-
-/** Go's strconv.Quote (close enough for command lines). */
-export function goQuote(s: string): string {
-  return JSON.stringify(s);
 }
 
 // ---------- ports ----------

@@ -18,7 +18,7 @@ import { runInspect } from './inspect.js';
 import { displayJsonMessages } from './progress.js';
 import { familiarName, parseReference } from './reference.js';
 import { TYPE_NAME } from './template.js';
-import { parseFilters } from './container.js';
+import { parseFilterFlags as parseFilters } from '../lib/filters.js';
 
 // ---------- ls ----------
 

@@ -14,7 +14,7 @@ import type { ParsedFlags } from './flags.js';
 import { FormatError, ellipsis, humanDuration, humanSize, renderRows, truncateId } from './format.js';
 import { displayJsonMessages } from './progress.js';
 import { TYPE_NAME } from './template.js';
-import { parseFilters } from './container.js';
+import { parseFilterFlags as parseFilters } from '../lib/filters.js';
 
 async function readBody(res: Readable): Promise<string> {
   const chunks: Buffer[] = [];

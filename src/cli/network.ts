@@ -5,7 +5,7 @@ import { encodeFilters } from '../client/client.js';
 import { FlagError, type ParsedFlags } from './flags.js';
 import { renderRows, truncateId } from './format.js';
 import { runInspect } from './inspect.js';
-import { parseFilters } from './container.js';
+import { parseFilterFlags as parseFilters } from '../lib/filters.js';
 
 interface NetworkSummary {
   Id: string;

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Filters } from '../client/types.js';
 import { StatusError, type Cli, type CommandDef } from './common.js';
 import type { ParsedFlags } from './flags.js';
-import { parseTimestamp } from './container.js';
+import { toUnixTimestamp } from '../lib/timestamp.js';
 import { bytesSize, FormatError, humanSize, renderRows, truncateId } from './format.js';
 
 const def = (d: CommandDef): CommandDef => d;
@@ -221,8 +221,8 @@ async function eventsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const ac = new AbortController();
   process.once('SIGINT', () => ac.abort());
   const res = await cli.client.events({
-    since: since ? parseTimestamp(since) : undefined,
-    until: until ? parseTimestamp(until) : undefined,
+    since: since ? toUnixTimestamp(since) : undefined,
+    until: until ? toUnixTimestamp(until) : undefined,
     filters,
     signal: ac.signal,
   });

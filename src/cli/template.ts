@@ -8,6 +8,7 @@
  * Data model: JS values. Objects act as maps (missing key → `<no value>`); a function-valued
  * property is a method and is called with the arguments that follow it (`.Label "k"`).
  */
+import { goQuote } from '../lib/quote.js';
 
 export class TemplateError extends Error {
   /** the node the error happened at (set during execution) */
@@ -494,10 +495,6 @@ function formatNumber(n: number): string {
   let s = String(n);
   s = s.replace(/e([+-])(\d)$/, 'e$10$2');
   return s;
-}
-
-function goQuote(s: string): string {
-  return JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 function toStr(v: unknown): string {

@@ -3,7 +3,7 @@
  */
 import { encodeFilters } from '../client/client.js';
 import { StatusError, describeError, type Cli, type CommandDef } from './common.js';
-import { parseFilters } from './container.js';
+import { parseFilterFlags as parseFilters } from '../lib/filters.js';
 import type { ParsedFlags } from './flags.js';
 import { FormatError, bytesSize, humanSize, renderRows } from './format.js';
 import { runInspect } from './inspect.js';

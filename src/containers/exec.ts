@@ -10,7 +10,7 @@ import { newId } from '../lib/ids.js';
 import { span } from '../lib/trace.js';
 import { resizeTerminal, startExec } from '../runtime/monitor.js';
 import { readLog } from '../runtime/logs.js';
-import { goDuration } from './health.js';
+import { goDuration } from '../lib/duration.js';
 import type { OciProcess } from '../runtime/oci.js';
 import type { Container } from './types.js';
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { goDuration, mergeHealthcheck, probeCommand, validateHealthcheck } from './health.js';
+import { mergeHealthcheck, probeCommand, validateHealthcheck } from './health.js';
+import { goDuration } from '../lib/duration.js';
 import type { Container } from './types.js';
 
 test('probe commands, merges, validation, durations', () => {

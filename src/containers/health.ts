@@ -57,19 +57,6 @@ export function probeCommand(c: Container): string[] | undefined {
   }
 }
 
-/** Go's time.Duration.String() for the timeout message ("30s", "500ms", "1m30s"). */
-export function goDuration(msValue: number): string {
-  if (msValue === 0) return '0s';
-  if (msValue < 1000) return `${msValue}ms`;
-  let s = msValue / 1000;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const sec = `${Number(s.toFixed(9))}s`;
-  return h > 0 ? `${h}h${m}m${sec}` : m > 0 ? `${m}m${sec}` : sec;
-}
-
 /**
  * dockerd's create-time checks of a Healthcheck (daemon/container.go), with its messages.
  * Durations are nanoseconds; 0 means "inherit/default".

@@ -4,7 +4,7 @@
  */
 import type { EventBus } from '../events/bus.js';
 import { invalid, isCategory, messageOf } from '../lib/errors.js';
-import { matchLabels } from '../lib/labels.js';
+import { matchLabels } from '../lib/filters.js';
 import { parseTimestampMs } from '../lib/timestamp.js';
 import type { Container } from './types.js';
 import { sizeRw } from './view.js';

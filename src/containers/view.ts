@@ -4,7 +4,7 @@ import { mountsView, usesVolume } from '../volumes/mountpoint.js';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { invalid } from '../lib/errors.js';
-import { matchLabels } from '../lib/labels.js';
+import { matchLabels } from '../lib/filters.js';
 import { humanDuration } from '../lib/units.js';
 import type { ImageStore } from '../images/store.js';
 import { parseReference, fullName } from '../images/reference.js';
@@ -146,25 +146,6 @@ export function listEntry(
     e.SizeRootFs = sizes.rootfs;
   }
   return e;
-}
-
-/** Docker's `filters` query parameter: `{"key": ["v1","v2"]}` or the legacy `{"key": {"v": true}}`. */
-export function parseFilters(raw: string | null): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  if (!raw) return out;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw invalid(`invalid filter: ${raw}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid(`invalid filter: ${raw}`);
-  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (Array.isArray(v)) out.set(k, v.map(String));
-    else if (typeof v === 'object' && v !== null) out.set(k, Object.keys(v).filter((x) => (v as Record<string, unknown>)[x]));
-    else throw invalid(`invalid filter: ${raw}`);
-  }
-  return out;
 }
 
 const CONTAINER_FILTERS = new Set([

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Leases } from '../content/leases.js';
-import { matchLabels } from '../lib/labels.js';
+import { matchLabels } from '../lib/filters.js';
 import { parseTimestampMs } from '../lib/timestamp.js';
 import { loadImages, resolveSaveNames, saveImages, type ArchiveDeps, type LoadMessage } from './archive.js';
 import { GarbageCollector } from './gc.js';

@@ -1,6 +1,6 @@
 /** Inspect documents and list entries for images, in dockerd's shapes. */
 import { invalid } from '../lib/errors.js';
-import { matchLabels } from '../lib/labels.js';
+import { matchLabels } from '../lib/filters.js';
 import { familiarName, fullName, parseReference } from './reference.js';
 import type { ImageStore } from './store.js';
 import type { Image } from './types.js';

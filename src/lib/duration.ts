@@ -1,4 +1,4 @@
-/** Go's duration syntax ("1m30s", "500ms"), as Docker's flags and Dockerfile options use it. */
+/** Go's duration syntax ("1m30s", "500ms"), as Docker's flags and Dockerfile options use it, parsed and printed. */
 
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
@@ -26,3 +26,16 @@ export function parseGoDuration(s: string): number {
   return sign * Math.round(total);
 }
 
+
+/** Go's time.Duration.String(), from milliseconds ("30s", "500ms", "1m30s"): the healthcheck timeout message. */
+export function goDuration(msValue: number): string {
+  if (msValue === 0) return '0s';
+  if (msValue < 1000) return `${msValue}ms`;
+  let s = msValue / 1000;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const sec = `${Number(s.toFixed(9))}s`;
+  return h > 0 ? `${h}h${m}m${sec}` : m > 0 ? `${m}m${sec}` : sec;
+}

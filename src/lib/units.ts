@@ -1,20 +1,22 @@
 /** Human-readable durations and sizes, as Docker's go-units prints them. */
 
+/** go-units HumanDuration, from milliseconds (the CLI's CreatedSince/RunningFor and the daemon's status text). */
 export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  const minutes = Math.floor(ms / 60000);
-  const hours = Math.floor(ms / 3600000 + 0.5);
+  const seconds = Math.trunc(ms / 1000);
   if (seconds < 1) return 'Less than a second';
   if (seconds === 1) return '1 second';
   if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.trunc(ms / 60000);
   if (minutes === 1) return 'About a minute';
   if (minutes < 60) return `${minutes} minutes`;
+  const hoursExact = ms / 3600000;
+  const hours = Math.round(hoursExact);
   if (hours === 1) return 'About an hour';
   if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(ms / 3600000 / 24 / 365)} years`;
+  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
+  return `${Math.trunc(Math.trunc(hoursExact) / 24 / 365)} years`;
 }
 
 /** Decimal sizes with 3 significant digits: "4.26MB", "1.2kB", "0B". */

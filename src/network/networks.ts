@@ -5,7 +5,7 @@
  */
 import { conflict, forbidden, invalid, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { matchLabels } from '../lib/labels.js';
+import { matchLabels } from '../lib/filters.js';
 import type { Container } from '../containers/types.js';
 import type { AddressAllocator } from './addresses.js';
 import { MTU_OPT } from './bridgedriver.js';

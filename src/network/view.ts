@@ -4,7 +4,7 @@
  * `Ports` (inspect and `ps`), and the `GET /networks` filters. Pure: no I/O, no state.
  */
 import { invalid } from '../lib/errors.js';
-import { matchLabels } from '../lib/labels.js';
+import { matchLabels } from '../lib/filters.js';
 import type { Container } from '../containers/types.js';
 import type { Endpoint, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
 

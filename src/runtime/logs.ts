@@ -5,6 +5,7 @@
  * so a large log is never read whole for its last lines.
  */
 import { promises as fs, watch } from 'node:fs';
+import { parseTimeNs } from '../lib/timestamp.js';
 
 export interface LogEntry {
   /** RFC 3339 with nanoseconds, UTC. */
@@ -28,15 +29,6 @@ export interface ReadLogOptions {
 }
 
 const RECORD = /^(\S+) (stdout|stderr) ([PF]) ?/;
-
-/** Parses an RFC 3339 time with up to 9 fraction digits and an offset into epoch ns. */
-export function parseTimeNs(s: string): bigint {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(s);
-  if (!m) return 0n;
-  const ms = Date.parse(`${m[1]}${m[3]}`);
-  const frac = BigInt((m[2] ?? '').padEnd(9, '0'));
-  return BigInt(ms) * 1_000_000n + frac;
-}
 
 export function formatTimeNs(ns: bigint): string {
   const ms = Number(ns / 1_000_000n);

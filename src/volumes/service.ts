@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventBus } from '../events/bus.js';
 import { conflict, invalid, isCategory, messageOf, notFound, system } from '../lib/errors.js';
 import { isMounted, unmount } from '../lib/syscalls.js';
-import { matchLabels } from '../lib/labels.js';
+import { matchLabels } from '../lib/filters.js';
 import type { VolumeRecord, VolumeStore } from './store.js';
 
 /** Docker's label on volumes created without a name (what `volume prune` removes by default). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { matchLabels } from './labels.js';
+import { matchLabels } from './filters.js';
 
 test('matchLabels: keys present, key=value equal, all of them', () => {
   const l = { a: '1', b: '', 'c=d': 'x' };
