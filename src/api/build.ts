@@ -1,7 +1,6 @@
 /** /build and /build/prune: HTTP ⇄ the builder (classic builder stream, as the docker CLI reads it). */
 import { familiarName, parseReference } from '../images/reference.js';
-import type { Builder, BuildOptions } from '../build/builder.js';
-import { BuildStepError } from '../build/builder.js';
+import { BuildStepError, type BuildOptions, type BuildResult, type BuildSink } from '../build/request.js';
 import { prepareContext } from '../build/context.js';
 import type { HostConfig } from '../containers/types.js';
 import { decodeAuthHeader } from '../distribution/types.js';
@@ -12,8 +11,14 @@ import { boolParam, sendError, sendJSON, type Router } from './router.js';
 import { openJsonStream } from './streams.js';
 import { jsonParamTypeError, parseJSONValue } from './validate.js';
 
+/** The builder as the build routes call it (build/builder.ts's Builder). */
+export interface BuildBackend {
+  build(contextDir: string, o: BuildOptions, out: BuildSink): Promise<BuildResult>;
+  prune(o: { all: boolean; filters: Map<string, string[]> }): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }>;
+}
+
 export interface BuildApiDeps {
-  builder: Builder;
+  builder: BuildBackend;
   workDir: string;
 }
 

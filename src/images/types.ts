@@ -42,7 +42,7 @@ export interface ImageConfig {
 export interface ImageMeta {
   lastTagTime?: string;
   parent?: string;
-  /** Builder cache key of the step that made this image (see build/builder.ts). */
+  /** Builder cache key of the step that made this image (see build/steps.ts, build/cache.ts). */
   buildKey?: string;
 }
 
