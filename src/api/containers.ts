@@ -4,7 +4,6 @@ import { invalid, notFound } from '../lib/errors.js';
 import type { ContainerService } from '../containers/service.js';
 import type { WaitCondition } from '../containers/waiters.js';
 import { containerChanges, exportContainer, getArchive, putArchive, statPath } from '../containers/files.js';
-import type { ListedPort } from '../network/portfilter.js';
 import { filterContainers, inspectContainer, listEntry, sizeRw } from '../containers/view.js';
 import { parseFilters } from '../lib/filters.js';
 import type { CreateRequest } from '../containers/create.js';
@@ -19,6 +18,7 @@ import { logDetailsPrefix } from '../containers/logdetails.js';
 import { boolParam, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
 import { frame, hijack, parseDetachKeys, pipeAttach, STDERR, STDOUT, streamContentType } from './streams.js';
 import * as path from 'node:path';
+import type { NetworkSettings, Port } from '../engine-api/types.js';
 
 export interface ContainerApiDeps {
   containers: ContainerService;
@@ -33,8 +33,8 @@ export interface ContainerApiDeps {
   images: ImageStore;
   /** Network views of a container (NetworkSettings, ps Ports, `network` filter). */
   network?: {
-    settings(c: Container): Record<string, unknown>;
-    listPorts(c: Container): Array<Record<string, unknown>>;
+    settings(c: Container): NetworkSettings;
+    listPorts(c: Container): Port[];
     networkRefsOf(c: Container): string[];
   };
 }
@@ -82,7 +82,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
       },
       images: d.images,
       ...(d.network ? { networksOf: (c: Container) => d.network?.networkRefsOf(c) ?? [] } : {}),
-      ...(d.network ? { portsOf: (c: Container) => (d.network?.listPorts(c) ?? []) as unknown as ListedPort[] } : {}),
+      ...(d.network ? { portsOf: (c: Container) => d.network?.listPorts(c) ?? [] } : {}),
     });
     const withSize = boolParam(q, 'size');
     const out = [];

@@ -7,6 +7,7 @@ import { eventMatches } from '../events/filter.js';
 import { invalid } from '../lib/errors.js';
 import { parseUnixSecondsNs } from '../lib/timestamp.js';
 import { API_VERSION, MIN_API_VERSION, sendJSON, versionAtLeast, type Router } from './router.js';
+import type { ContainerSummary } from '../engine-api/types.js';
 
 export const BERTH_VERSION = '0.1.0';
 
@@ -174,7 +175,7 @@ export interface DiskUsageSource {
   /** Images with their shared sizes and container counts, and the total of all layers. */
   images: () => Promise<{ layersSize: number; images: Array<Record<string, unknown>> }>;
   /** Container list entries with SizeRw and SizeRootFs. */
-  containers: () => Promise<Array<Record<string, unknown>>>;
+  containers: () => Promise<ContainerSummary[]>;
   /** Volumes with UsageData (from the volume service once wired; empty until then). */
   volumes?: () => Promise<Array<Record<string, unknown>>>;
   /** Build cache records (from the builder once wired; empty until then). */

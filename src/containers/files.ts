@@ -12,7 +12,7 @@ import { AT_FDCWD, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, openat } from '../
 import { packFd } from '../lib/tarpack.js';
 import { resolveUser } from '../runtime/user.js';
 import type { Container } from './types.js';
-import type { PathStat } from '../client/types.js';
+import type { PathStat } from '../engine-api/types.js';
 import { resolveContainerPath, type ResolvedPath } from '../volumes/paths.js';
 
 /** What the file operations need from the container life cycle. */

@@ -9,6 +9,7 @@ import { humanDuration } from '../lib/units.js';
 import type { ImageStore } from '../images/store.js';
 import { parseReference, fullName } from '../images/reference.js';
 import { ZERO_TIME, type Container } from './types.js';
+import type { ContainerInspect, ContainerSummary, EndpointSettings, NetworkSettings, Port } from '../engine-api/types.js';
 
 export function statusText(c: Container, now = Date.now()): string {
   const s = c.State;
@@ -52,10 +53,10 @@ export async function sizeRw(upper: string): Promise<number> {
   return duBytes(upper);
 }
 
-function networkSettings(c: Container): Record<string, unknown> {
+function networkSettings(c: Container): NetworkSettings {
   const mode = c.HostConfig.NetworkMode;
   const netName = mode === 'default' || mode === '' ? 'bridge' : mode.startsWith('container:') ? '' : mode;
-  const networks: Record<string, unknown> = {};
+  const networks: Record<string, EndpointSettings> = {};
   if (netName !== '') {
     networks[netName] = {
       IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, GwPriority: 0,
@@ -74,12 +75,12 @@ function networkSettings(c: Container): Record<string, unknown> {
 export interface InspectExtras {
   graph: { lowers: string[]; upper: string; work: string; merged: string };
   /** NetworkSettings from the network service (the stub below without one). */
-  network?: Record<string, unknown>;
+  network?: NetworkSettings;
   sizes?: { rw: number; rootfs: number };
 }
 
-export function inspectContainer(c: Container, x: InspectExtras): Record<string, unknown> {
-  const doc: Record<string, unknown> = {
+export function inspectContainer(c: Container, x: InspectExtras): ContainerInspect {
+  const doc: ContainerInspect = {
     Id: c.ID,
     Created: c.Created,
     Path: c.Path,
@@ -123,10 +124,10 @@ export function listEntry(
   c: Container,
   imageName: string,
   sizes?: { rw: number; rootfs: number },
-  net?: { settings: Record<string, unknown>; ports: Array<Record<string, unknown>> },
+  net?: { settings: NetworkSettings; ports: Port[] },
   linkNames: string[] = [],
-): Record<string, unknown> {
-  const e: Record<string, unknown> = {
+): ContainerSummary {
+  const e: ContainerSummary = {
     Id: c.ID,
     Names: [c.Name, ...linkNames],
     Image: imageName,
@@ -138,7 +139,7 @@ export function listEntry(
     State: c.State.Status,
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: ((net?.settings ?? networkSettings(c)).Networks as Record<string, unknown>) ?? {} },
+    NetworkSettings: { Networks: (net?.settings ?? networkSettings(c)).Networks },
     Mounts: mountsView(c.MountPoints),
   };
   if (sizes) {

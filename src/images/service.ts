@@ -16,7 +16,7 @@ import { familiarName, fullName, parseReference, type Reference } from './refere
 import { importImage, type ImportOptions } from './import.js';
 import type { ImageStore } from './store.js';
 import type { Image } from './types.js';
-import type { HistoryItem } from '../client/types.js';
+import type { HistoryItem } from '../engine-api/types.js';
 
 export type { HistoryItem };
 

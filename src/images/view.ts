@@ -5,6 +5,7 @@ import { familiarName, fullName, parseReference } from './reference.js';
 import type { ImageStore } from './store.js';
 import type { Image } from './types.js';
 import type { ImageService } from './service.js';
+import type { ImageInspect, ImageSummary } from '../engine-api/types.js';
 
 const created = (img: Image): string => img.config.created ?? '0001-01-01T00:00:00Z';
 
@@ -28,7 +29,7 @@ export interface InspectImageLegacy {
   virtualSize?: boolean;
 }
 
-export function inspectImage(store: ImageStore, img: Image, layerDirs: string[], legacy: InspectImageLegacy = {}): Record<string, unknown> {
+export function inspectImage(store: ImageStore, img: Image, layerDirs: string[], legacy: InspectImageLegacy = {}): ImageInspect {
   const c = img.config;
   return {
     Id: img.id,
@@ -69,7 +70,7 @@ export function tagMatches(tag: string, patterns: string[]): boolean {
   });
 }
 
-export function imageListEntry(store: ImageStore, img: Image, containers: number, refFilter: string[] = [], legacy: { virtualSize?: boolean } = {}): Record<string, unknown> {
+export function imageListEntry(store: ImageStore, img: Image, containers: number, refFilter: string[] = [], legacy: { virtualSize?: boolean } = {}): ImageSummary {
   const all = store.tagsOf(img.id);
   // With a reference filter, dockerd lists only the matching tags.
   const tags = refFilter.length > 0 ? all.filter((t) => tagMatches(t, refFilter)) : all;

@@ -18,6 +18,7 @@ import { allocatePorts, portKey, portRequests } from './portmap.js';
 import type { NetworkStore } from './store.js';
 import { listPortsView, settingsView, type SettingsSource } from './view.js';
 import type { ContainerNetState, Endpoint, EndpointRequest, NetworkRecord } from './types.js';
+import type { NetworkSettings, Port } from '../engine-api/types.js';
 
 export interface EndpointsOptions {
   store: NetworkStore;
@@ -353,7 +354,7 @@ export class Endpoints {
   /* ------------------------------------------------------------------ container views */
 
   /** Docker's NetworkSettings of a container. */
-  settings(c: Container): Record<string, unknown> {
+  settings(c: Container): NetworkSettings {
     const mode = c.HostConfig.NetworkMode || 'default';
     const st = this.store.containers.get(c.ID);
     const members: SettingsSource['members'] = [];
@@ -366,7 +367,7 @@ export class Endpoints {
   }
 
   /** The `Ports` of a `ps` entry. */
-  listPorts(c: Container): Array<Record<string, unknown>> {
+  listPorts(c: Container): Port[] {
     return listPortsView(c, this.store.containers.get(c.ID)?.ports ?? []);
   }
 

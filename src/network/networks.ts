@@ -16,6 +16,7 @@ import { checkNoOverlap, requestedPools } from './pools.js';
 import type { NetworkStore } from './store.js';
 import { networkFilter, networkView, PREDEFINED } from './view.js';
 import type { Endpoint, NetworkRecord } from './types.js';
+import type { NetworkResource } from '../engine-api/types.js';
 
 export interface CreateNetworkRequest {
   Name?: string;
@@ -153,7 +154,7 @@ export class Networks {
   }
 
   /** Docker's NetworkResource for inspect/list. */
-  view(n: NetworkRecord, o: { containers: boolean }): Record<string, unknown> {
+  view(n: NetworkRecord, o: { containers: boolean }): NetworkResource {
     return networkView(n, o.containers ? this.o.attached(n) : undefined);
   }
 

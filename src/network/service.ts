@@ -17,6 +17,7 @@ import { Names, type EtcInfo } from './names.js';
 import { Networks, type CreateNetworkRequest } from './networks.js';
 import { NetworkStore } from './store.js';
 import type { Endpoint, EndpointRequest, NetworkRecord } from './types.js';
+import type { NetworkResource, NetworkSettings, Port } from '../engine-api/types.js';
 
 export type { CreateNetworkRequest } from './networks.js';
 export type { EtcInfo } from './names.js';
@@ -75,7 +76,7 @@ export class NetworkService implements ContainerNetworking {
   list(filters?: Map<string, string[]>): NetworkRecord[] {
     return this.networks.list(filters);
   }
-  view(n: NetworkRecord, o: { containers: boolean }): Record<string, unknown> {
+  view(n: NetworkRecord, o: { containers: boolean }): NetworkResource {
     return this.networks.view(n, o);
   }
   create(req: CreateNetworkRequest): Promise<NetworkRecord> {
@@ -130,10 +131,10 @@ export class NetworkService implements ContainerNetworking {
   }
 
   /* container views */
-  settings(c: Container): Record<string, unknown> {
+  settings(c: Container): NetworkSettings {
     return this.endpoints.settings(c);
   }
-  listPorts(c: Container): Array<Record<string, unknown>> {
+  listPorts(c: Container): Port[] {
     return this.endpoints.listPorts(c);
   }
   networkRefsOf(c: Container): string[] {

@@ -7,17 +7,17 @@ import { invalid } from '../lib/errors.js';
 import { matchLabels } from '../lib/filters.js';
 import type { Container } from '../containers/types.js';
 import type { Endpoint, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
+import type { EndpointSettings, NetworkContainer, NetworkResource, NetworkSettings, Port, PortMap } from '../engine-api/types.js';
 
 /** Names of the networks every daemon has. */
 export const PREDEFINED = new Set(['bridge', 'host', 'none']);
 
 /** Docker's NetworkResource; `attached` (running containers and their endpoints) fills `Containers`. */
-export function networkView(n: NetworkRecord, attached: Array<{ c: Container; ep: Endpoint }> | undefined): Record<string, unknown> {
+export function networkView(n: NetworkRecord, attached: Array<{ c: Container; ep: Endpoint }> | undefined): NetworkResource {
   const { bridge: _b, isDefault: _d, ...rest } = n;
   void _b;
   void _d;
-  const doc: Record<string, unknown> = { ...rest, IPAM: { ...n.IPAM, Config: n.IPAM.Config.map((p) => ({ ...p })) } };
-  const containers: Record<string, unknown> = {};
+  const containers: Record<string, NetworkContainer> = {};
   for (const { c, ep } of attached ?? []) {
     containers[c.ID] = {
       Name: c.Name.slice(1),
@@ -27,8 +27,7 @@ export function networkView(n: NetworkRecord, attached: Array<{ c: Container; ep
       IPv6Address: ep.GlobalIPv6Address ? `${ep.GlobalIPv6Address}/${ep.GlobalIPv6PrefixLen}` : '',
     };
   }
-  doc.Containers = containers;
-  return doc;
+  return { ...rest, IPAM: { ...n.IPAM, Config: n.IPAM.Config.map((p) => ({ ...p })) }, Containers: containers };
 }
 
 /** What {@link settingsView} needs besides the container. */
@@ -42,9 +41,9 @@ export interface SettingsSource {
 }
 
 /** Docker's NetworkSettings of a container. */
-export function settingsView(c: Container, s: SettingsSource): Record<string, unknown> {
+export function settingsView(c: Container, s: SettingsSource): NetworkSettings {
   const mode = c.HostConfig.NetworkMode || 'default';
-  const networks: Record<string, unknown> = {};
+  const networks: Record<string, EndpointSettings> = {};
   let top: Endpoint | undefined;
   if (mode === 'host' || mode === 'none') networks[mode] = endpointView(s.modeNetworkId, undefined, {}, []);
   for (const { n, req, ep } of s.members) {
@@ -75,8 +74,8 @@ export function settingsView(c: Container, s: SettingsSource): Record<string, un
 }
 
 /** NetworkSettings.Ports: exposed ports (null) and their host bindings, while running. */
-export function portsView(c: Container, ports: PortMapping[]): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
-  const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+export function portsView(c: Container, ports: PortMapping[]): PortMap {
+  const out: PortMap = {};
   if (!c.State.Running) return out;
   for (const key of Object.keys(c.Config.ExposedPorts ?? {})) out[key.includes('/') ? key : `${key}/tcp`] = null;
   for (const p of ports) {
@@ -87,8 +86,8 @@ export function portsView(c: Container, ports: PortMapping[]): Record<string, Ar
 }
 
 /** The `Ports` of a `ps` entry: published ports, then exposed ones not published. */
-export function listPortsView(c: Container, ports: PortMapping[]): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
+export function listPortsView(c: Container, ports: PortMapping[]): Port[] {
+  const out: Port[] = [];
   if (!c.State.Running) return out;
   const seen = new Set<string>();
   for (const p of ports) {
@@ -102,7 +101,7 @@ export function listPortsView(c: Container, ports: PortMapping[]): Array<Record<
   return out;
 }
 
-export function endpointView(networkId: string, ep: Endpoint | undefined, req: EndpointRequest, dnsNames: string[] | null): Record<string, unknown> {
+export function endpointView(networkId: string, ep: Endpoint | undefined, req: EndpointRequest, dnsNames: string[] | null): EndpointSettings {
   return {
     IPAMConfig: req.IPAMConfig ?? null,
     Links: req.Links && req.Links.length > 0 ? req.Links : null,
