@@ -14,8 +14,8 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DOCKER, DOCKERD, REPO, startBenchDaemon, waitFor } from './registry-harness.js';
-import { median, say } from './common.js';
-import { berthdNetArgs, dockerdNetArgs, prepareDockerdBridge, removeBenchNetworks } from './network.js';
+import { median, say } from './lib/report.js';
+import { berthdNetArgs, dockerdNetArgs, prepareDockerdBridge, removeBenchNetworks } from './lib/network.js';
 
 const ROUNDS = Math.max(1, Number(process.env['BENCH_BUILD_ROUNDS'] ?? 2) || 2);
 const SRC = path.resolve(REPO, '..', 'shared', 'bench', 'debian-curl');

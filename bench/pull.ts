@@ -13,7 +13,7 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { median, say } from './common.js';
+import { median, say } from './lib/report.js';
 import { BerthRegistry, CncfRegistry, DOCKER, DOCKERD, HAVE, REPO, startBenchDaemon, stopProcess, type Target } from './registry-harness.js';
 
 const ROUNDS = Math.max(1, Number(process.env['BENCH_PULL_ROUNDS'] ?? 3) || 3);

@@ -18,7 +18,7 @@ import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSy
 import * as os from 'node:os';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { median } from './common.js';
+import { median } from './lib/report.js';
 import { BerthRegistry, CncfRegistry, HAVE, REPO, type Target } from './registry-harness.js';
 import type { ChildProcess } from 'node:child_process';
 

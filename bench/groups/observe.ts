@@ -6,7 +6,7 @@
  */
 import { statSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { median } from './common.js';
+import { median } from '../lib/report.js';
 
 export interface ObserveSpec {
   key: 'berthd' | 'dockerd';
