@@ -1,10 +1,11 @@
 /**
  * Manifest media types, parsing and validation (Docker schema 2, manifest lists, OCI manifests
- * and indexes), the references a manifest makes, content negotiation against Accept, and the
- * referrer descriptor of a manifest with a `subject`.
+ * and indexes), the references a manifest makes, content negotiation against Accept, the
+ * referrer descriptor of a manifest with a `subject`, and the record `Storage.putManifest` stores.
  */
+import { createHash } from 'node:crypto';
 import { regErr } from './errors.js';
-import { checkDigest } from './storage.js';
+import { checkDigest, digestAlg, type ReferrerDescriptor, type RevisionInfo, type StoredManifest } from './storage.js';
 
 export const MT = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -112,6 +113,43 @@ export function referrerArtifactType(body: Buffer, parsed: ParsedManifest): stri
     return cfg?.mediaType;
   }
   return undefined;
+}
+
+/** A manifest checked and described for `Storage.putManifest`, with what it references. */
+export interface ManifestRecord extends StoredManifest {
+  parsed: ParsedManifest;
+}
+
+/**
+ * Checks a manifest body and builds its stored record: the digest (of `expected`'s algorithm,
+ * sha256 otherwise) must equal `expected` when given (DIGEST_INVALID), then the body must parse
+ * (MANIFEST_INVALID). Whether its references exist is the caller's check.
+ */
+export function manifestRecord(body: Buffer, contentType: string | undefined, expected?: string): ManifestRecord {
+  const alg = expected ? digestAlg(expected) : 'sha256';
+  const digest = `${alg}:${createHash(alg).update(body).digest('hex')}`;
+  if (expected && expected !== digest) throw regErr('DIGEST_INVALID', 'manifest digest did not match', { expected, computed: digest });
+  const parsed = parseManifest(body, contentType);
+  const info: RevisionInfo = {
+    digest,
+    mediaType: parsed.mediaType,
+    size: body.length,
+    refs: [...parsed.blobs, ...parsed.manifests].map((x) => x.digest),
+  };
+  if (parsed.subject) info.subject = parsed.subject.digest;
+  const artifactType = referrerArtifactType(body, parsed);
+  if (artifactType) info.artifactType = artifactType;
+  if (parsed.annotations) info.annotations = parsed.annotations;
+  const referrer: ReferrerDescriptor | undefined = parsed.subject
+    ? {
+        mediaType: parsed.mediaType,
+        size: body.length,
+        digest,
+        ...(artifactType ? { artifactType } : {}),
+        ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
+      }
+    : undefined;
+  return { body, parsed, info, referrer };
 }
 
 /** Parses an Accept header into bare media types (q-values ignored; q=0 dropped). */

@@ -11,8 +11,7 @@ import * as https from 'node:https';
 import { Readable } from 'node:stream';
 import type { Ctx, Deps, PullThrough } from './context.js';
 import { regErr } from './errors.js';
-import { MT } from './manifests.js';
-import { putManifest } from './repos.js';
+import { manifestRecord, MT } from './manifests.js';
 import type { Route } from './routes.js';
 
 const ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest].join(', ');
@@ -105,7 +104,10 @@ export class Proxy implements PullThrough {
     }
     const body = await readAll(res);
     d.metrics.proxyMisses++;
-    await putManifest(d, name, ref, body, String(res.headers['content-type'] ?? ''), { trusted: true });
+    // The remote vouches for its references (blobs are fetched as they are asked for).
+    const m = manifestRecord(body, String(res.headers['content-type'] ?? ''), ref.digest);
+    await d.storage.putManifest(name, m, ref.tag ? [ref.tag] : []);
+    d.metrics.manifestsPushed++;
   }
 
   /** Remote tags list (undefined when the remote fails). */

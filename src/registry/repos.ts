@@ -1,10 +1,9 @@
 /** Manifest, tag list, catalog and referrers endpoints. */
-import { createHash } from 'node:crypto';
 import { paginate, readSmallBody, checkDeletable, checkWritable, type Ctx, type Deps } from './context.js';
 import { RegistryError, regErr } from './errors.js';
-import { acceptable, acceptTypes, isIndexType, MT, parseManifest, referrerArtifactType, type Descriptor } from './manifests.js';
+import { acceptable, acceptTypes, isIndexType, manifestRecord, MT, type Descriptor, type ParsedManifest } from './manifests.js';
 import type { Route } from './routes.js';
-import { checkDigest, digestAlg, isDigestLike, isValidTag, type RevisionInfo } from './storage.js';
+import { checkDigest, isDigestLike, isValidTag, type RevisionInfo } from './storage.js';
 
 type ManifestRoute = Extract<Route, { kind: 'manifest' }>;
 const MANIFEST_LIMIT = 4 << 20;
@@ -16,52 +15,14 @@ export function parseRef(ref: string): { digest: string; tag?: undefined } | { t
   return { tag: ref };
 }
 
-/** Stores a manifest (checks references unless `trusted`, as for pull-through cache fills). */
-export async function putManifest(
-  d: Deps,
-  name: string,
-  ref: { digest?: string; tag?: string },
-  body: Buffer,
-  contentType: string | undefined,
-  o: { trusted?: boolean; extraTags?: string[] } = {},
-): Promise<{ digest: string; info: RevisionInfo; tags: string[] }> {
-  const alg = ref.digest ? digestAlg(ref.digest) : 'sha256';
-  const digest = `${alg}:${createHash(alg).update(body).digest('hex')}`;
-  if (ref.digest && ref.digest !== digest) throw regErr('DIGEST_INVALID', 'manifest digest did not match', { expected: ref.digest, computed: digest });
-  const parsed = parseManifest(body, contentType);
-  if (!o.trusted) {
-    for (const b of parsed.blobs) {
-      if ((await d.storage.repoBlobSize(name, b.digest)) === undefined) throw regErr('MANIFEST_BLOB_UNKNOWN', `blob unknown to registry: ${b.digest}`, { digest: b.digest });
-    }
-    for (const m of parsed.manifests) {
-      if (!(await d.storage.getRevision(name, m.digest))) throw regErr('MANIFEST_BLOB_UNKNOWN', `manifest unknown to registry: ${m.digest}`, { digest: m.digest });
-    }
+/** MANIFEST_BLOB_UNKNOWN unless every blob and child manifest `parsed` references is in `name`. */
+async function checkReferences(d: Deps, name: string, parsed: ParsedManifest): Promise<void> {
+  for (const b of parsed.blobs) {
+    if ((await d.storage.repoBlobSize(name, b.digest)) === undefined) throw regErr('MANIFEST_BLOB_UNKNOWN', `blob unknown to registry: ${b.digest}`, { digest: b.digest });
   }
-  const info: RevisionInfo = {
-    digest,
-    mediaType: parsed.mediaType,
-    size: body.length,
-    refs: [...parsed.blobs, ...parsed.manifests].map((x: Descriptor) => x.digest),
-  };
-  if (parsed.subject) info.subject = parsed.subject.digest;
-  const artifactType = referrerArtifactType(body, parsed);
-  if (artifactType) info.artifactType = artifactType;
-  if (parsed.annotations) info.annotations = parsed.annotations;
-  await d.storage.writeBlob(digest, body);
-  await d.storage.putRevision(name, info);
-  if (parsed.subject) {
-    await d.storage.addReferrer(name, parsed.subject.digest, {
-      mediaType: parsed.mediaType,
-      size: body.length,
-      digest,
-      ...(artifactType ? { artifactType } : {}),
-      ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
-    });
+  for (const m of parsed.manifests) {
+    if (!(await d.storage.getRevision(name, m.digest))) throw regErr('MANIFEST_BLOB_UNKNOWN', `manifest unknown to registry: ${m.digest}`, { digest: m.digest });
   }
-  const tags = [...(ref.tag ? [ref.tag] : []), ...(o.extraTags ?? [])];
-  for (const t of tags) await d.storage.putTag(name, t, digest);
-  d.metrics.manifestsPushed++;
-  return { digest, info, tags };
 }
 
 /** The stored manifest `ref` names in `name`, or MANIFEST_UNKNOWN / NAME_UNKNOWN. */
@@ -115,13 +76,18 @@ export async function pushManifest(d: Deps, ctx: Ctx<ManifestRoute>): Promise<vo
   const extraTags = ref.digest ? url.searchParams.getAll('tag') : [];
   for (const t of extraTags) if (!isValidTag(t)) throw regErr('TAG_INVALID', 'invalid tag', { tag: t });
   const body = await readSmallBody(req, MANIFEST_LIMIT);
-  const { digest, info, tags } = await putManifest(d, route.name, ref, body, req.headers['content-type'], { extraTags });
+  const m = manifestRecord(body, req.headers['content-type'], ref.digest);
+  await checkReferences(d, route.name, m.parsed);
+  const tags = [...(ref.tag ? [ref.tag] : []), ...extraTags];
+  await d.storage.putManifest(route.name, m, tags);
+  d.metrics.manifestsPushed++;
+  const { digest, subject } = m.info;
   const headers: Record<string, string | number | string[]> = {
     Location: `/v2/${route.name}/manifests/${digest}`,
     'Docker-Content-Digest': digest,
     'Content-Length': 0,
   };
-  if (info.subject) headers['OCI-Subject'] = info.subject;
+  if (subject) headers['OCI-Subject'] = subject;
   if (extraTags.length) headers['OCI-Tag'] = tags;
   res.writeHead(201, headers);
   res.end();

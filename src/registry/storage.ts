@@ -57,6 +57,15 @@ export interface ReferrerDescriptor {
   annotations?: Record<string, string>;
 }
 
+/** A validated manifest as `putManifest` stores it (built by manifests.ts `manifestRecord`). */
+export interface StoredManifest {
+  /** Its bytes, stored as the blob `info.digest`. */
+  body: Buffer;
+  info: RevisionInfo;
+  /** Its entry in the referrers index of `info.subject` (present when it has a subject). */
+  referrer: ReferrerDescriptor | undefined;
+}
+
 const isENOENT = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
 async function readText(file: string): Promise<string | undefined> {
@@ -224,6 +233,20 @@ export class Storage {
     const file = this.revisionPath(name, info.digest);
     await fs.mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, JSON.stringify(info), 0o644);
+  }
+
+  /**
+   * Stores a manifest in repository `name` as one operation: its blob, its revision, its entry in
+   * its subject's referrers index, then `tags` pointing at it. Each write is crash-safe on its own
+   * (temp, fsync, rename), and the order makes whatever a crash leaves harmless: a blob without a
+   * revision (gc frees it), a revision not yet tagged; never a tag or a referrer naming a
+   * revision that is not there. Validation (digest, syntax, references) is the caller's.
+   */
+  async putManifest(name: string, m: StoredManifest, tags: readonly string[]): Promise<void> {
+    await this.writeBlob(m.info.digest, m.body);
+    await this.putRevision(name, m.info);
+    if (m.info.subject && m.referrer) await this.addReferrer(name, m.info.subject, m.referrer);
+    for (const t of tags) await this.putTag(name, t, m.info.digest);
   }
 
   async deleteRevision(name: string, digest: string): Promise<boolean> {
