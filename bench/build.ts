@@ -14,7 +14,9 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DOCKER, DOCKERD, REPO, startBenchDaemon, waitFor } from './registry-harness.js';
-import { median, say } from './lib/report.js';
+import { removeCgroups } from './lib/leftovers.js';
+import { mountsUnder } from './lib/procs.js';
+import { fmtMs, median, say } from './lib/report.js';
 import { berthdNetArgs, dockerdNetArgs, prepareDockerdBridge, removeBenchNetworks } from './lib/network.js';
 
 const ROUNDS = Math.max(1, Number(process.env['BENCH_BUILD_ROUNDS'] ?? 2) || 2);
@@ -56,13 +58,13 @@ async function stop(p: ChildProcess | undefined, sock: string): Promise<void> {
 
 function cleanupDisk(): void {
   for (const d of [BERTHD, DREF]) {
-    const mounts = spawnSync('sh', ['-c', `grep -o ' ${d.exec}[^ ]*\\| ${d.data}[^ ]*' /proc/self/mountinfo | sort -r`], { encoding: 'utf8' }).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-    for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+    // Deepest first: a mount point sorts after the mounts below it in reverse order.
+    for (const m of mountsUnder([d.exec, d.data]).sort().reverse()) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
     rmSync(d.exec, { recursive: true, force: true });
     rmSync(d.sock, { force: true });
     rmSync(d.pid, { force: true });
     // The empty cgroup directories the daemons made under their --cgroup-parent.
-    spawnSync('sh', ['-c', `for c in /sys/fs/cgroup/*/; do [ -d "\${c}${d.cg.slice(1)}" ] && find "\${c}${d.cg.slice(1)}" -depth -type d -exec rmdir {} \\; ; done`], { stdio: 'ignore' });
+    removeCgroups([d.cg]);
   }
   rmSync(ROOT, { recursive: true, force: true });
 }
@@ -129,11 +131,10 @@ async function main(): Promise<void> {
     removeBenchNetworks();
     cleanupDisk();
   }
-  const fmt = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
   say('');
   say(`| debian-curl build (median of ${ROUNDS}) | cold (--no-cache) | fully cached | after a COPY change |`);
   say('| --- | --- | --- | --- |');
-  for (const r of rows) say(`| ${r.name} | ${fmt(r.cold)} | ${fmt(r.cached)} | ${fmt(r.changed)} |`);
+  for (const r of rows) say(`| ${r.name} | ${fmtMs(r.cold)} | ${fmtMs(r.cached)} | ${fmtMs(r.changed)} |`);
   const b = rows[0];
   for (const r of rows.slice(1)) {
     if (b) say(`| berthd / ${r.name} | ${(b.cold / r.cold).toFixed(2)} | ${(b.cached / r.cached).toFixed(2)} | ${(b.changed / r.changed).toFixed(2)} |`);

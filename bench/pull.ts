@@ -11,8 +11,10 @@
  *   node dist/bench/pull.js      (BENCH_PULL_ROUNDS=3)
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { removeCgroups } from './lib/leftovers.js';
+import { mountsUnder, treeCpuSeconds } from './lib/procs.js';
 import { median, say } from './lib/report.js';
 import { BerthRegistry, CncfRegistry, DOCKER, DOCKERD, HAVE, REPO, startBenchDaemon, stopProcess, type Target } from './registry-harness.js';
 
@@ -37,36 +39,6 @@ function cli(host: string, args: string[], o: { timeout?: number } = {}): { ms: 
   return { ms, out: r.stdout };
 }
 
-/** CPU seconds (user + system, reaped children included) used so far by `pid` and its descendants. */
-function cpuSeconds(pid: number): number {
-  const tick = 100; // USER_HZ on Linux
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  let total = 0;
-  const visit = (p: number): void => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields after the comm: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
-      total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / tick;
-    } catch {
-      return;
-    }
-    for (const c of children.get(p) ?? []) visit(c);
-  };
-  visit(pid);
-  return total;
-}
-
 function berth(args: string[]): string {
   const r = spawnSync(process.execPath, [path.join(REPO, 'bin/berth'), ...args], { encoding: 'utf8', env: { ...process.env, BERTH_HOST: `unix://${BERTHD.sock}` }, timeout: 900_000, maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`berth ${args.join(' ')} failed: ${r.stderr}`);
@@ -80,14 +52,9 @@ function startDaemon(kind: 'berthd' | 'dockerd'): Promise<ChildProcess> {
 const stop = (proc: ChildProcess | undefined): Promise<void> => stopProcess(proc, 30_000);
 
 function cleanupRoots(): void {
-  for (let i = 0; i < 3; i++) {
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      const mp = line.split(' ')[4];
-      if (mp && [ROOT, BERTHD.exec, DOCKERD_R.exec].some((r) => mp === r || mp.startsWith(`${r}/`))) spawnSync('umount', ['-l', mp]);
-    }
-  }
+  for (let i = 0; i < 3; i++) for (const mp of mountsUnder([ROOT, BERTHD.exec, DOCKERD_R.exec])) spawnSync('umount', ['-l', mp]);
   for (const p of [ROOT, BERTHD.exec, DOCKERD_R.exec, BERTHD.sock, DOCKERD_R.sock, BERTHD.pid, DOCKERD_R.pid]) rmSync(p, { recursive: true, force: true });
-  for (const cg of [BERTHD.cg, DOCKERD_R.cg]) for (const ctl of ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'freezer', 'blkio', 'devices', 'unified', 'systemd']) spawnSync('rmdir', [path.join('/sys/fs/cgroup', ctl, cg)], { stdio: 'ignore' });
+  removeCgroups([BERTHD.cg, DOCKERD_R.cg]);
 }
 
 /** Makes the two-layer image in berthd (debootstrap + host files) and returns the archive and its layer bytes. */
@@ -153,9 +120,9 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       for (const [k, sock] of [['berthd', BERTHD.sock], ['dockerd', DOCKERD_R.sock]] as const) {
         spawnSync(DOCKER, ['-H', `unix://${sock}`, 'rmi', '-f', name], { stdio: 'ignore' });
-        const cpu0 = cpuSeconds(pids[k]);
+        const cpu0 = treeCpuSeconds(pids[k]);
         const pull = cli(sock, ['pull', '-q', name]).ms;
-        const pullCpu = cpuSeconds(pids[k]) - cpu0;
+        const pullCpu = treeCpuSeconds(pids[k]) - cpu0;
         const got = cli(sock, ['image', 'inspect', '-f', '{{.Id}}', name]).out.trim();
         if (got !== id) throw new Error(`${k} pulled ${got}, expected ${id}`);
         cli(sock, ['rmi', '-f', name]);

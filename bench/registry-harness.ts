@@ -11,11 +11,11 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { REPO } from './lib/paths.js';
 
-/** Repository root (this file compiles to dist/bench/registry-harness.js). */
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository root (bench/lib/paths.ts), for the tests and benches that import it from here. */
+export { REPO };
 export const BERTH_REGISTRY = path.join(REPO, 'bin/berth-registry');
 export const CNCF_BIN = '/usr/bin/docker-registry';
 export const SKOPEO = '/usr/bin/skopeo';

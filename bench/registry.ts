@@ -14,10 +14,11 @@
  *   BENCH_REG_BERTH_ARGS='--sendfile always' node dist/bench/registry.js   (extra berth-registry flags)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { cpuSeconds } from './lib/procs.js';
 import { median } from './lib/report.js';
 import { BerthRegistry, CncfRegistry, HAVE, REPO, type Target } from './registry-harness.js';
 import type { ChildProcess } from 'node:child_process';
@@ -115,15 +116,6 @@ async function pull(base: string, repo: string): Promise<number> {
     }),
   );
   return bytes;
-}
-
-/** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat. */
-const TICK = 100; // USER_HZ: fixed at 100 on Linux for /proc
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at index 2 (state).
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
 }
 
 interface Sample {
