@@ -1,27 +1,52 @@
 /** /containers/…: HTTP ⇄ ContainerService. */
 import type { SeqpacketSocket } from 'node-unix-socket';
 import { invalid, notFound } from '../lib/errors.js';
-import type { ContainerService } from '../containers/service.js';
-import type { WaitCondition } from '../containers/waiters.js';
-import { containerChanges, exportContainer, getArchive, putArchive, statPath } from '../containers/files.js';
-import { filterContainers, inspectContainer, listEntry, sizeRw } from '../containers/view.js';
+import type { WaitCondition, WaitResult } from '../containers/waiters.js';
+import { containerChanges, exportContainer, getArchive, putArchive, statPath, type FilesContainers } from '../containers/files.js';
+import type { ListQuery } from '../containers/queries.js';
 import { parseFilters } from '../lib/filters.js';
 import type { CreateRequest } from '../containers/create.js';
-import type { Container } from '../containers/types.js';
+import type { Container, HostConfig } from '../containers/types.js';
 import type { TopResult } from '../containers/top.js';
 import type { PruneResult } from '../containers/prune.js';
 import type { PauseControl } from '../containers/pause.js';
-import type { ImageStore } from '../images/store.js';
 import { parseApiTimeNs } from '../lib/timestamp.js';
 import { checkLogsReadable, containerLogs, replayLogs } from '../containers/logs.js';
 import { logDetailsPrefix } from '../containers/logdetails.js';
 import { boolParam, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
 import { frame, hijack, parseDetachKeys, pipeAttach, STDERR, STDOUT, streamContentType } from './streams.js';
-import * as path from 'node:path';
-import type { NetworkSettings, Port } from '../engine-api/types.js';
+import type { ContainerInspect, ContainerSummary } from '../engine-api/types.js';
+
+/** The container life cycle as the /containers routes call it (containers/service.ts's ContainerService). */
+export interface ContainerLifecycle extends FilesContainers {
+  create(req: CreateRequest, opts: { name: string }): Promise<Container>;
+  start(ref: string): Promise<void>;
+  stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void>;
+  restart(ref: string, opts: { signal?: string; timeout?: number }): Promise<void>;
+  kill(ref: string, signal?: string): Promise<void>;
+  rename(ref: string, newName: string): Promise<void>;
+  update(ref: string, body: Partial<HostConfig>): Promise<string[]>;
+  remove(ref: string, opts: { force: boolean; removeVolumes: boolean }): Promise<void>;
+  /** Removes a legacy link (`/parent/alias`). */
+  removeLink(ref: string): Promise<void>;
+  wait(ref: string, condition: WaitCondition, signal?: AbortSignal): Promise<WaitResult>;
+  resize(ref: string, height: number, width: number): Promise<void>;
+  /** The attach socket of a running container. */
+  attachSocket(c: Container): Promise<SeqpacketSocket>;
+  /** Calls `hook` when the container next starts, before its process runs; returns the cancel. */
+  onNextStart(id: string, hook: (socket: SeqpacketSocket | undefined) => void): () => void;
+}
+
+/** `docker ps` and `docker inspect` documents (containers/queries.ts's ContainerQueries). */
+export interface ContainerViews {
+  list(q: ListQuery): Promise<ContainerSummary[]>;
+  /** Throws NotFound. */
+  inspect(ref: string, o: { size: boolean }): Promise<ContainerInspect>;
+}
 
 export interface ContainerApiDeps {
-  containers: ContainerService;
+  containers: ContainerLifecycle;
+  views: ContainerViews;
   /** pause/unpause (containers/pause.ts). */
   pauses: Pick<PauseControl, 'pause' | 'unpause'>;
   /** `docker container prune` (containers/prune.ts). */
@@ -30,13 +55,6 @@ export interface ContainerApiDeps {
   top: (ref: string, psArgs: string) => Promise<TopResult>;
   /** Publishes a container event with dockerd's attributes (attach, detach). */
   publish: (c: Container, action: string) => void;
-  images: ImageStore;
-  /** Network views of a container (NetworkSettings, ps Ports, `network` filter). */
-  network?: {
-    settings(c: Container): NetworkSettings;
-    listPorts(c: Container): Port[];
-    networkRefsOf(c: Container): string[];
-  };
 }
 
 /** Streams a body to the response; resolves when either side is done (the client may go away). */
@@ -57,41 +75,14 @@ function sendStream(res: import('node:http').ServerResponse, body: import('node:
 export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   const svc = d.containers;
 
-  const sizesOf = async (c: Container): Promise<{ rw: number; rootfs: number }> => {
-    const rw = await sizeRw(svc.layersOf(c).upper).catch(() => 0);
-    return { rw, rootfs: rw + (svc.imageOf(c)?.size ?? 0) };
-  };
-
-  const graphOf = (c: Container): { lowers: string[]; upper: string; work: string; merged: string } => {
-    const l = svc.layersOf(c);
-    return { ...l, work: path.join(path.dirname(l.upper), 'work'), merged: '' };
-  };
-
   r.add('GET', '/containers/json', async (ctx) => {
     const q = ctx.query;
-    const list = filterContainers(svc.list(), {
+    sendJSON(ctx, 200, await d.views.list({
       all: boolParam(q, 'all'),
       limit: intParam(q, 'limit') ?? -1,
       filters: parseFilters(q.get('filters')),
-      find: (ref) => {
-        try {
-          return svc.get(ref);
-        } catch {
-          return undefined;
-        }
-      },
-      images: d.images,
-      ...(d.network ? { networksOf: (c: Container) => d.network?.networkRefsOf(c) ?? [] } : {}),
-      ...(d.network ? { portsOf: (c: Container) => d.network?.listPorts(c) ?? [] } : {}),
-    });
-    const withSize = boolParam(q, 'size');
-    const out = [];
-    const links = svc.linkNames();
-    for (const c of list) {
-      const net = d.network ? { settings: d.network.settings(c), ports: d.network.listPorts(c) } : undefined;
-      out.push(listEntry(c, c.Config.Image, withSize ? await sizesOf(c) : undefined, net, links.get(c.ID)));
-    }
-    sendJSON(ctx, 200, out);
+      size: boolParam(q, 'size'),
+    }));
   });
 
   r.add('POST', '/containers/create', async (ctx) => {
@@ -115,9 +106,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
   });
 
   r.add('GET', '/containers/{id}/json', async (ctx) => {
-    const c = svc.get(ctx.params.id as string);
-    const sizes = boolParam(ctx.query, 'size') ? await sizesOf(c) : undefined;
-    sendJSON(ctx, 200, inspectContainer(c, { graph: graphOf(c), ...(sizes ? { sizes } : {}), ...(d.network ? { network: d.network.settings(c) } : {}) }));
+    sendJSON(ctx, 200, await d.views.inspect(ctx.params.id as string, { size: boolParam(ctx.query, 'size') }));
   });
 
   r.add('POST', '/containers/{id}/start', async (ctx) => {

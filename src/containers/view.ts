@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { invalid } from '../lib/errors.js';
 import { matchLabels } from '../lib/filters.js';
 import { humanDuration } from '../lib/units.js';
-import type { ImageStore } from '../images/store.js';
+import type { Image } from '../images/types.js';
 import { parseReference, fullName } from '../images/reference.js';
 import { ZERO_TIME, type Container } from './types.js';
 import type { ContainerInspect, ContainerSummary, EndpointSettings, NetworkSettings, Port } from '../engine-api/types.js';
@@ -160,7 +160,8 @@ export interface ListOptions {
   limit: number;
   filters: Map<string, string[]>;
   find: (ref: string) => Container | undefined;
-  images: ImageStore;
+  /** Images by reference (the `ancestor` filter). */
+  images: { find(ref: string): Image | undefined };
   /** Names and IDs of a container's networks (`network` filter). */
   networksOf?: (c: Container) => string[];
   /** The `Ports` of a container's list entry (`publish` / `expose` filters). */

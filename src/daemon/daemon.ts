@@ -32,7 +32,7 @@ import { Runc } from '../runtime/runc.js';
 import { detectCgroups } from '../runtime/cgroups.js';
 import { EventBus } from '../events/bus.js';
 import { readJSON, writeJSONAtomic } from '../lib/atomic.js';
-import { Router, splitUpgradeBody } from '../api/router.js';
+import { API_VERSION, MIN_API_VERSION, Router, splitUpgradeBody } from '../api/router.js';
 import { messageOf } from '../lib/errors.js';
 import { loadValidators } from '../api/validate.js';
 import { registerContainerRoutes } from '../api/containers.js';
@@ -58,9 +58,12 @@ import { registerSwarmRoutes } from '../api/swarm.js';
 import { registerPluginRoutes } from '../api/plugins.js';
 import { PluginStore } from '../plugins/store.js';
 import { PluginService } from '../plugins/service.js';
-import { registerDiskUsageRoutes, registerSystemRoutes, BERTH_VERSION } from '../api/system.js';
+import { registerDiskUsageRoutes, registerSystemRoutes } from '../api/system.js';
+import { BERTH_VERSION } from '../system/version.js';
+import { SystemInfoService } from '../system/info.js';
+import { DiskUsage } from '../system/diskusage.js';
 import { imageDiskUsage } from '../images/view.js';
-import { listEntry, sizeRw } from '../containers/view.js';
+import { ContainerQueries } from '../containers/queries.js';
 import type { DaemonConfig } from './config.js';
 import { answerPlainHttp, checkTcpHost, infoWarnings, serverTls } from './tls.js';
 import type { Duplex } from 'node:stream';
@@ -224,30 +227,32 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   void componentVersions(cfg.runtime).then((v) => Object.assign(components, v));
 
   const router = new Router();
-  registerSystemRoutes(router, {
+  const systemInfo = new SystemInfoService({
     id: engineId,
     dataRoot,
     debug: cfg.logLevel === 'debug',
     cgroupVersion: String(detectCgroups().version),
     runcPath: cfg.runtime,
     ...(initBinary ? { initPath: initBinary } : {}),
-    events,
     components,
     warnings: infoWarnings(cfg),
-    counts: () => {
-      const all = containers.list();
-      const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
-      const paused = all.filter((c) => c.State.Paused).length;
-      return { containers: all.length, running, paused, stopped: all.length - running - paused, images: images.list().length };
-    },
+    containers: () => containers.list(),
+    images: () => images.list(),
+    apiVersion: API_VERSION,
+    minApiVersion: MIN_API_VERSION,
+  });
+  registerSystemRoutes(router, {
+    info: (o) => systemInfo.info(o),
+    version: () => systemInfo.version(),
+    events,
   });
   registerVolumeRoutes(router, volumes);
   registerSwarmRoutes(router);
   registerPluginRoutes(router, plugins);
+  const containerViews = new ContainerQueries({ containers, images, network: networks });
   registerContainerRoutes(router, {
     containers,
-    images,
-    network: networks,
+    views: containerViews,
     pauses,
     prune: (filters) =>
       pruneContainers({ list: () => containers.list(), remove: (id) => containers.remove(id, {}), upperDir: (c) => containers.layersOf(c).upper, events }, filters),
@@ -279,16 +284,12 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   });
   await builder.init();
   registerBuildRoutes(router, { builder, workDir: buildWork });
-  registerDiskUsageRoutes(router, {
+  registerDiskUsageRoutes(router, new DiskUsage({
     volumes: async () => (await volumes.usage()) as unknown as Array<Record<string, unknown>>,
     buildCache: () => builder.cacheUsage(),
     images: () => imageDiskUsage(imageService),
-    containers: () =>
-      Promise.all(containers.list().map(async (c) => {
-        const rw = await sizeRw(containers.layersOf(c).upper).catch(() => 0);
-        return listEntry(c, c.Config.Image, { rw, rootfs: rw + (containers.imageOf(c)?.size ?? 0) });
-      })),
-  });
+    containers: () => containerViews.diskUsage(),
+  }));
 
   const server = http.createServer({ keepAlive: true });
   const commonHeaders = (res: http.ServerResponse): void => {

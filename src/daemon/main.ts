@@ -3,7 +3,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, UsageError } from './config.js';
 import { startDaemon } from './daemon.js';
-import { BERTH_VERSION } from '../api/system.js';
+import { BERTH_VERSION } from '../system/version.js';
 
 function log(msg: string): void {
   process.stderr.write(`${new Date().toISOString()} berthd: ${msg}\n`);
