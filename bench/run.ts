@@ -29,7 +29,7 @@ import { BERTHD, berthdArgs, DOCKERD, dockerdArgs, startDaemon } from './lib/dae
 import { api, describeFailure, run, sleep, which } from './lib/exec.js';
 import { machineFacts } from './lib/machine.js';
 import { prepareDockerdBridge } from './lib/network.js';
-import { OUT_DIR, REPO as ROOT } from './lib/paths.js';
+import { OUT_DIR, REPO } from './lib/paths.js';
 import { fmtMs, ratio, say, type Row } from './lib/report.js';
 import { PARALLEL, PARALLEL_ROUNDS, RUNS, TIMEOUT_S, WARMUP } from './lib/settings.js';
 import type { RunContext } from './groups/context.js';
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     say('bench: needs root (it starts daemons and containers)');
     process.exit(2);
   }
-  if (!existsSync(path.join(ROOT, 'dist', 'src', 'daemon', 'main.js')) || !existsSync(path.join(ROOT, 'dist', 'berth.mjs'))) {
+  if (!existsSync(path.join(REPO, 'dist', 'src', 'daemon', 'main.js')) || !existsSync(path.join(REPO, 'dist', 'berth.mjs'))) {
     say('bench: build first (npm run build)');
     process.exit(2);
   }

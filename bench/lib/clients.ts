@@ -1,7 +1,7 @@
 /** The clients bench/run.ts drives both daemons with: the docker CLI and bin/berth. */
 import path from 'node:path';
 import type { DaemonSpec } from './daemons.js';
-import { REPO as ROOT } from './paths.js';
+import { REPO } from './paths.js';
 
 export interface Client {
   key: 'docker' | 'berth';
@@ -27,6 +27,6 @@ export function dockerClient(bin: string): Client {
 export const BERTH: Client = {
   key: 'berth',
   name: 'berth',
-  cmd: path.join(ROOT, 'bin', 'berth'),
+  cmd: path.join(REPO, 'bin', 'berth'),
   env: (spec) => ({ ...process.env, BERTH_HOST: `unix://${spec.sock}` }),
 };

@@ -9,7 +9,7 @@ import { mkdirSync, openSync, readFileSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { berthdNetArgs, dockerdNetArgs } from './network.js';
 import { api, ping, sleep } from './exec.js';
-import { OUT_DIR, REPO as ROOT } from './paths.js';
+import { OUT_DIR, REPO } from './paths.js';
 import { alive, listProcs, readProc, waitGone, type Proc } from './procs.js';
 import { say } from './report.js';
 
@@ -72,7 +72,7 @@ export const running = new Map<DaemonSpec['key'], Running>();
 
 export function berthdArgs(spec: DaemonSpec): string[] {
   return [
-    path.join(ROOT, 'bin', 'berthd'),
+    path.join(REPO, 'bin', 'berthd'),
     '-H',
     `unix://${spec.sock}`,
     '--data-root',
@@ -111,7 +111,7 @@ export async function startDaemon(spec: DaemonSpec, cmd: string, args: string[])
   const fd = openSync(spec.log, 'w');
   // Detached: a ^C on the terminal reaches only the bench, which then removes the containers
   // through the API before it stops the daemons.
-  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], cwd: ROOT });
+  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], cwd: REPO });
   closeSync(fd);
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${cmd}`);
