@@ -165,8 +165,4 @@ export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
     const result = await d.builder.prune({ all, filters });
     sendJSON(ctx, 200, result);
   });
-
-  r.add('POST', '/session', async () => {
-    throw notImplemented('BuildKit sessions are not supported by this daemon: use the classic builder (DOCKER_BUILDKIT=0)');
-  });
 }

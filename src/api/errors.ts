@@ -33,3 +33,23 @@ export function messageOfError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** The same categories as gRPC status codes (BuildKit's API on `/grpc`: google.rpc.Code). */
+const GRPC_CODE: Record<ErrorCategory, number> = {
+  NotFound: 5,
+  Conflict: 6,
+  InvalidParameter: 3,
+  Unauthorized: 16,
+  Forbidden: 7,
+  Unavailable: 14,
+  NotModified: 9,
+  NotImplemented: 12,
+  System: 13,
+};
+
+export function grpcStatusOf(err: unknown): { code: number; message: string } {
+  if (err instanceof BerthError) return { code: GRPC_CODE[err.category], message: err.message };
+  if (isNulByteArgument(err)) return { code: 3, message: messageOfError(err) };
+  if (err instanceof Error) console.error('berthd: grpc:', err);
+  return { code: 2, message: messageOfError(err) };
+}

@@ -46,6 +46,10 @@ import { registerCommitRoutes } from '../api/commit.js';
 import { registerStatsRoutes } from '../api/stats.js';
 import { registerImageRoutes } from '../api/images.js';
 import { registerBuildRoutes } from '../api/build.js';
+import { registerGrpcRoutes } from '../api/grpc.js';
+import { registerSessionRoutes } from '../api/session.js';
+import { controlMethods } from '../buildkit/control.js';
+import { SessionManager } from '../buildkit/sessions.js';
 import { Builder } from '../build/builder.js';
 import { parseBytes } from '../lib/units.js';
 import { registerNetworkRoutes } from '../api/networks.js';
@@ -284,6 +288,13 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   });
   await builder.init();
   registerBuildRoutes(router, { builder, workDir: buildWork });
+  // BuildKit's API (buildx's docker driver) on the same builder and cache.
+  const buildkitSessions = new SessionManager();
+  registerSessionRoutes(router, buildkitSessions);
+  registerGrpcRoutes(router, {
+    methods: controlMethods({ cache: builder, version: BERTH_VERSION, keepStorage: parseBytes(cfg.builderKeepStorage ?? '10GB') }),
+    ...(cfg.logLevel === 'debug' ? { log } : {}),
+  });
   registerDiskUsageRoutes(router, new DiskUsage({
     volumes: async () => (await volumes.usage()) as unknown as Array<Record<string, unknown>>,
     buildCache: () => builder.cacheUsage(),
@@ -385,6 +396,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     async close() {
       containers.shutdown();
       networks.close();
+      buildkitSessions.closeAll();
       health.close();
       logRotator.close();
       exits.stop();

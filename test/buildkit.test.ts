@@ -1,0 +1,97 @@
+/**
+ * BuildKit's API (`/grpc`, `/session`) driven by the real client: buildx v0.10.5
+ * (../shared/tools/buildx/docker-buildx) as a docker CLI plugin, with its default "docker"
+ * driver against a fresh berthd. The tests fail, not skip, when buildx or the docker CLI is missing.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DOCKER, REPO, TestDaemon, cleanupAndCheck, type RunOptions, type RunResult } from './helpers/daemon.js';
+import { ok } from './helpers/assert.js';
+
+const BUILDX = path.resolve(REPO, '../shared/tools/buildx/docker-buildx');
+
+let d: TestDaemon;
+let cfg = '';
+const workRoot = fs.mkdtempSync('/tmp/berth-buildkit-test-');
+
+before(async () => {
+  assert.ok(fs.existsSync(BUILDX), `buildx not found at ${BUILDX} (see ../shared/tools/README.md)`);
+  assert.ok(fs.existsSync(DOCKER), `docker CLI not found at ${DOCKER}`);
+  d = await TestDaemon.start();
+  // buildx installed for these commands only, as ../shared/tools/README.md describes.
+  cfg = path.join(d.root, 'buildx-config');
+  fs.mkdirSync(path.join(cfg, 'cli-plugins'), { recursive: true });
+  fs.copyFileSync(BUILDX, path.join(cfg, 'cli-plugins', 'docker-buildx'));
+  fs.chmodSync(path.join(cfg, 'cli-plugins', 'docker-buildx'), 0o755);
+});
+
+after(async () => {
+  fs.rmSync(workRoot, { recursive: true, force: true });
+  await cleanupAndCheck(d);
+});
+
+const T = { timeout: 300_000 };
+
+/** The docker CLI with buildx installed. */
+const bx = (args: string[], o: RunOptions = {}): Promise<RunResult> => d.docker(args, { timeout: 120_000, ...o, env: { DOCKER_CONFIG: cfg, ...o.env } });
+
+/** Writes a context directory from a map of relative path → content. */
+function context(name: string, files: Record<string, string>): string {
+  const dir = path.join(workRoot, name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), content);
+  }
+  return dir;
+}
+
+interface CacheEntry {
+  ID: string;
+  Size: number;
+}
+
+describe('buildx against berthd (docker driver)', () => {
+  it('buildx is installed as a CLI plugin', T, async () => {
+    assert.match(ok(await bx(['buildx', 'version'])), /v0\.10\.5/);
+  });
+
+  it('buildx ls and inspect: the default builder runs, with the host platform', T, async () => {
+    const ls = ok(await bx(['buildx', 'ls']));
+    assert.match(ls, /^default \* +docker/m, ls);
+    assert.match(ls, /^ {2}default +default +running +0\.1\.0 +linux\/amd64\s*$/m, ls);
+    const inspect = ok(await bx(['buildx', 'inspect']));
+    assert.match(inspect, /^Driver: +docker$/m, inspect);
+    assert.match(inspect, /^Status: +running$/m, inspect);
+    assert.match(inspect, /^Platforms: +linux\/amd64$/m, inspect);
+  });
+
+  it('buildx du shows the build cache /system/df shows, and buildx prune removes it', T, async () => {
+    const ctx = context('du', { Dockerfile: 'FROM busybox\nRUN echo one > /one\nRUN echo two > /two\nCMD ["true"]\n' });
+    ok(await d.docker(['build', '-q', '-t', 'bk-du', ctx], { env: { DOCKER_BUILDKIT: '0' }, timeout: 120_000 }));
+    // The step images stay as build cache once the tag goes (--no-prune keeps its parents).
+    ok(await d.docker(['rmi', '--no-prune', 'bk-du']));
+    const df = (await d.api.request({ path: '/system/df' })).json<{ BuildCache: CacheEntry[] }>();
+    assert.ok(df.BuildCache.length >= 2, JSON.stringify(df.BuildCache));
+    const du = ok(await bx(['buildx', 'du', '--verbose']));
+    for (const e of df.BuildCache) assert.match(du, new RegExp(`^ID:\\s+${e.ID}$`, 'm'), du);
+    assert.match(du, /^Description:\s+\/bin\/sh -c echo two > \/two$/m, du);
+    const total = df.BuildCache.reduce((n, e) => n + e.Size, 0);
+    assert.match(ok(await bx(['buildx', 'du'])), new RegExp(`^Total:\\s+${total}B$`, 'm'));
+
+    const pruned = ok(await bx(['buildx', 'prune', '-f']));
+    assert.match(pruned, new RegExp(`^Total:\\s+${total}B$`, 'm'), pruned);
+    const after = (await d.api.request({ path: '/system/df' })).json<{ BuildCache: CacheEntry[] }>();
+    assert.deepEqual(after.BuildCache, []);
+    assert.match(ok(await bx(['buildx', 'du'])), /^Total:\s+0B$/m);
+  });
+
+  it('a plain request to /grpc or /session is refused, not hijacked', T, async () => {
+    for (const p of ['/grpc', '/session']) {
+      const r = await d.api.request({ method: 'POST', path: p });
+      assert.equal(r.status, 400, `${p}: ${r.status} ${r.text}`);
+    }
+  });
+});
