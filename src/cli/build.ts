@@ -9,7 +9,7 @@ import * as nodePath from 'node:path';
 import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
 import { cleanRel, isIgnored, parseIgnore } from '../build/ignore.js';
 import { packPath } from '../lib/tarpack.js';
-import { StatusError, type Cli, type CommandDef } from './common.js';
+import { StatusError, promptYes, type Cli, type CommandDef } from './common.js';
 import type { ParsedFlags } from './flags.js';
 import { humanSize, parseMemory } from './format.js';
 import { displayJsonMessages, JsonMessageError } from './progress.js';
@@ -253,15 +253,8 @@ async function buildCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 }
 
 async function pruneCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
-  if (!flags.bool('force')) {
-    cli.err.write('WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] ');
-    const answer = await new Promise<string>((resolve) => {
-      process.stdin.once('data', (b: Buffer) => resolve(b.toString().trim()));
-      process.stdin.once('end', () => resolve(''));
-    });
-    process.stdin.pause();
-    if (!/^y(es)?$/i.test(answer)) return;
-  }
+  // docker words this prompt on one line (its warning ends with the question)
+  if (!flags.bool('force') && !(await promptYes(cli.err, 'WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] '))) return;
   const filters: Record<string, string[]> = {};
   for (const f of flags.list('filter')) {
     const i = f.indexOf('=');

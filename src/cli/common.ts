@@ -9,6 +9,8 @@ import { resolveClientTls, tlsEnabled, type TlsFlags } from '../client/tls.js';
 import { parseHost, resolveHost } from '../client/host.js';
 import { ApiError, ConnectionError } from '../client/errors.js';
 import type { FlagSpec, ParsedFlags } from './flags.js';
+import { FormatError } from './format.js';
+import { Template, TemplateError, type ExecuteOptions } from './template.js';
 
 export const CLI_NAME = 'berth';
 export const CLI_VERSION = '0.1.0';
@@ -141,9 +143,12 @@ export function flushStream(stream: Writable): Promise<void> {
   });
 }
 
-/** docker's prompt before a destructive command: true when the user answers y or yes. */
-export async function confirm(cli: Cli, warning: string): Promise<boolean> {
-  cli.print(`${warning}\nAre you sure you want to continue? [y/N] `);
+/**
+ * docker's PromptForConfirmation: writes `prompt` to `out`, reads one line from stdin, and is
+ * true when the answer is y or yes (an empty stdin is no).
+ */
+export async function promptYes(out: Writable, prompt: string): Promise<boolean> {
+  out.write(prompt);
   const rl = createInterface({ input: process.stdin });
   const line = await new Promise<string>((resolve) => {
     rl.once('line', resolve);
@@ -151,4 +156,59 @@ export async function confirm(cli: Cli, warning: string): Promise<boolean> {
   });
   rl.close();
   return /^y(es)?$/i.test(line.trim());
+}
+
+/** docker's prompt before a destructive command: true when the user answers y or yes. */
+export async function confirm(cli: Cli, warning: string): Promise<boolean> {
+  return promptYes(cli.out, `${warning}\nAre you sure you want to continue? [y/N] `);
+}
+
+/**
+ * How a list command words a --format template that fails: `failed to parse template: …` /
+ * `failed to execute template: …` (ps, stats, events), or `template parsing error: …` whatever
+ * failed (images, volume ls, the image and system tables), as the docker CLI's commands do.
+ */
+export type FormatWording = 'phase' | 'parsing';
+
+/** Runs a `renderRows` call; a --format template failure becomes exit 1 with the command's wording. */
+export function withFormatErrors<T>(render: () => T, wording: FormatWording = 'phase'): T {
+  try {
+    return render();
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+    if (wording === 'parsing') throw new StatusError(1, `template parsing error: ${e.message}`);
+    throw new StatusError(1, `failed to ${e.phase === 'parse' ? 'parse' : 'execute'} template: ${e.message}`);
+  }
+}
+
+/**
+ * The --format template of inspect, version and info: `\t` and `\n` typed literally become a
+ * tab and a newline, and a template that does not parse exits 64 (docker's
+ * `template parsing error: …`).
+ */
+export function parseFormatTemplate(format: string, options: ExecuteOptions = {}): Template {
+  try {
+    return new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'), options);
+  } catch (e) {
+    if (e instanceof TemplateError) throw new StatusError(64, `template parsing error: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * version and info with --format: prints the template's result; a failed execution prints an
+ * empty line and exits 1 with the template's message.
+ */
+export function printFormatTemplate(cli: Cli, tmpl: Template, data: unknown): void {
+  let text: string;
+  try {
+    text = tmpl.execute(data);
+  } catch (e) {
+    if (e instanceof TemplateError) {
+      cli.println();
+      throw new StatusError(1, e.message);
+    }
+    throw e;
+  }
+  cli.println(text);
 }

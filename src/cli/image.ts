@@ -11,9 +11,9 @@ import { createInterface } from 'node:readline';
 import { authKeyFor, domainOfServerAddress } from '../distribution/endpoint.js';
 import { parseReference as parseFullReference } from '../images/reference.js';
 import type { ImageSummary } from '../client/types.js';
-import { StatusError, describeError, type Cli, type CommandDef } from './common.js';
+import { StatusError, describeError, withFormatErrors, type Cli, type CommandDef } from './common.js';
 import type { ParsedFlags } from './flags.js';
-import { FormatError, goTimeString, humanDuration, humanSize, renderRows, truncateId } from './format.js';
+import { goTimeString, humanDuration, humanSize, renderRows, truncateId } from './format.js';
 import { runInspect } from './inspect.js';
 import { displayJsonMessages } from './progress.js';
 import { familiarName, parseReference } from './reference.js';
@@ -125,12 +125,7 @@ async function lsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const images = await cli.client.imageList({ all: flags.bool('all'), filters });
   const rows = imageRows(images, { digests });
   const trunc = !flags.bool('no-trunc');
-  try {
-    cli.print(renderRows(rows, format, { toContext: (r) => imageContext(r, { trunc }), headers: IMAGE_HEADERS }));
-  } catch (e) {
-    if (e instanceof FormatError) throw new StatusError(1, `template parsing error: ${e.message}`);
-    throw e;
-  }
+  cli.print(withFormatErrors(() => renderRows(rows, format, { toContext: (r) => imageContext(r, { trunc }), headers: IMAGE_HEADERS }), 'parsing'));
 }
 
 // ---------- import / pull ----------

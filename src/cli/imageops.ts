@@ -9,9 +9,9 @@ import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../client/errors.js';
 import type { HistoryItem } from '../client/types.js';
 import type { Cli } from './common.js';
-import { StatusError, confirm } from './common.js';
+import { confirm, withFormatErrors } from './common.js';
 import type { ParsedFlags } from './flags.js';
-import { FormatError, ellipsis, humanDuration, humanSize, renderRows, truncateId } from './format.js';
+import { ellipsis, humanDuration, humanSize, renderRows, truncateId } from './format.js';
 import { displayJsonMessages } from './progress.js';
 import { TYPE_NAME } from './template.js';
 import { parseFilterFlags as parseFilters } from '../lib/filters.js';
@@ -22,14 +22,9 @@ async function readBody(res: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** docker's prompt: `Are you sure you want to continue? [y/N] `; true only for y/yes. */
+/** A table or --format template over `rows`; template failures worded `template parsing error: …`. */
 function render<T>(cli: Cli, rows: T[], format: string, toContext: (r: T) => Record<string, unknown>, headers: Record<string, string>): void {
-  try {
-    cli.print(renderRows(rows, format, { toContext, headers }));
-  } catch (e) {
-    if (e instanceof FormatError) throw new StatusError(1, `template parsing error: ${e.message}`);
-    throw e;
-  }
+  cli.print(withFormatErrors(() => renderRows(rows, format, { toContext, headers }), 'parsing'));
 }
 
 // ---------- save / load ----------

@@ -3,8 +3,8 @@
  * four spaces, or each object through a Go template (-f).
  */
 import type { Cli } from './common.js';
-import { StatusError, describeError } from './common.js';
-import { Template, TemplateError } from './template.js';
+import { StatusError, describeError, parseFormatTemplate } from './common.js';
+import { TemplateError } from './template.js';
 
 /** Go's json.Indent(dst, src, "", "    "): re-indents JSON text without re-encoding values. */
 export function jsonIndent(src: string, indent = '    '): string {
@@ -88,13 +88,7 @@ export async function runInspect(cli: Cli, names: readonly string[], fetch: (nam
   } else if (format === 'json') {
     for (const r of raws) cli.println(JSON.stringify(JSON.parse(r)));
   } else {
-    let tmpl: Template;
-    try {
-      tmpl = new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'), { missingKey: 'error' });
-    } catch (e) {
-      if (e instanceof TemplateError) throw new StatusError(64, `template parsing error: ${e.message}`);
-      throw e;
-    }
+    const tmpl = parseFormatTemplate(format, { missingKey: 'error' });
     let out = '';
     for (const r of raws) {
       try {

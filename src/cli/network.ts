@@ -1,6 +1,6 @@
 /** berth network create/ls/inspect/rm/prune/connect/disconnect, and `port`. */
 import type { Cli, CommandDef } from './common.js';
-import { forEachTarget, StatusError } from './common.js';
+import { confirm, forEachTarget, StatusError } from './common.js';
 import { encodeFilters } from '../client/client.js';
 import { FlagError, type ParsedFlags } from './flags.js';
 import { renderRows, truncateId } from './format.js';
@@ -100,15 +100,7 @@ async function rm(cli: Cli, flags: ParsedFlags): Promise<void> {
 }
 
 async function prune(cli: Cli, flags: ParsedFlags): Promise<void> {
-  if (!flags.bool('force')) {
-    cli.print('WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ');
-    const answer = await new Promise<string>((resolve) => {
-      process.stdin.once('data', (d) => resolve(String(d)));
-      process.stdin.once('end', () => resolve(''));
-    });
-    process.stdin.pause();
-    if (!/^y(es)?$/i.test(answer.trim())) return;
-  }
+  if (!flags.bool('force') && !(await confirm(cli, 'WARNING! This will remove all custom networks not used by at least one container.'))) return;
   const filters = encodeFilters(parseFilters(flags.list('filter')));
   const res = await cli.client.json<{ NetworksDeleted: string[] | null }>({ method: 'POST', path: '/networks/prune', query: { filters } });
   const deleted = res.NetworksDeleted ?? [];

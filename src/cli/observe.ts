@@ -1,10 +1,10 @@
 /** `commit`, `stats` and `events`: the observability commands, as the docker CLI prints them. */
 import type { IncomingMessage } from 'node:http';
 import type { Filters } from '../client/types.js';
-import { StatusError, type Cli, type CommandDef } from './common.js';
+import { StatusError, withFormatErrors, type Cli, type CommandDef } from './common.js';
 import type { ParsedFlags } from './flags.js';
 import { toUnixTimestamp } from '../lib/timestamp.js';
-import { bytesSize, FormatError, humanSize, renderRows, truncateId } from './format.js';
+import { bytesSize, humanSize, renderRows, truncateId } from './format.js';
 
 const def = (d: CommandDef): CommandDef => d;
 
@@ -150,12 +150,7 @@ async function statsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     refs = list.map((c) => c.Id);
   }
   const render = (rows: Array<{ ref: string; row: StatsRow }>): string => {
-    try {
-      return renderRows(rows, format, { toContext: (x) => statsContext(x.row, x.ref, trunc), headers: STATS_HEADERS });
-    } catch (e) {
-      if (e instanceof FormatError) throw new StatusError(1, `failed to ${e.phase === 'parse' ? 'parse' : 'execute'} template: ${e.message}`);
-      throw e;
-    }
+    return withFormatErrors(() => renderRows(rows, format, { toContext: (x) => statsContext(x.row, x.ref, trunc), headers: STATS_HEADERS }));
   };
   if (noStream) {
     const rows = await Promise.all(
@@ -232,12 +227,7 @@ async function eventsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     if (format === '') cli.println(eventLine(e));
     else if (format === 'json' || format === '{{json .}}') cli.println(JSON.stringify(e));
     else {
-      try {
-        cli.print(renderRows([e], format, { toContext: (x) => x as unknown as Record<string, unknown>, headers: {} }));
-      } catch (err) {
-        if (err instanceof FormatError) throw new StatusError(1, `failed to ${err.phase === 'parse' ? 'parse' : 'execute'} template: ${err.message}`);
-        throw err;
-      }
+      cli.print(withFormatErrors(() => renderRows([e], format, { toContext: (x) => x as unknown as Record<string, unknown>, headers: {} })));
     }
   };
   try {

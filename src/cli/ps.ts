@@ -1,7 +1,7 @@
 /** `ps`: the container list, its columns and the object `ps --format` templates see. */
 import type { ContainerSummary } from '../client/types.js';
 import { parseFilterFlags } from '../lib/filters.js';
-import { type Cli, StatusError } from './common.js';
+import { type Cli, withFormatErrors } from './common.js';
 import type { ParsedFlags } from './flags.js';
 import {
   displayablePorts,
@@ -10,7 +10,6 @@ import {
   goTimeString,
   humanDuration,
   humanSize,
-  FormatError,
   JSON_EXTRA,
   renderRows,
   truncateId,
@@ -106,15 +105,12 @@ export async function psCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const all = flags.bool('all') || limit > 0;
   const list = await cli.client.containerList({ all, limit: limit > 0 ? limit : undefined, size, filters: parseFilterFlags(flags.list('filter')) });
   const trunc = !flags.bool('no-trunc');
-  try {
-    cli.print(
+  cli.print(
+    withFormatErrors(() =>
       renderRows(list, format, {
         toContext: (c) => containerContext(c, { trunc }),
         headers: PS_HEADERS,
       }),
-    );
-  } catch (e) {
-    if (e instanceof FormatError) throw new StatusError(1, `failed to ${e.phase === 'parse' ? 'parse' : 'execute'} template: ${e.message}`);
-    throw e;
-  }
+    ),
+  );
 }

@@ -4,11 +4,11 @@
 import { ApiError } from '../client/errors.js';
 import type { SystemInfo, SystemVersion } from '../client/types.js';
 import { MAX_API_VERSION } from '../client/client.js';
-import { CLI_VERSION, StatusError, describeError, type Cli, type CommandDef } from './common.js';
+import { CLI_VERSION, StatusError, describeError, parseFormatTemplate, printFormatTemplate, type Cli, type CommandDef } from './common.js';
 import type { ParsedFlags } from './flags.js';
 import { bytesSize, tabwrite } from './format.js';
 import { runInspect } from './inspect.js';
-import { TYPE_NAME, Template, TemplateError } from './template.js';
+import { TYPE_NAME, Template } from './template.js';
 
 function goArch(): string {
   const a = process.arch;
@@ -110,22 +110,7 @@ async function versionCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   if (format === 'json') {
     cli.println(JSON.stringify({ Client: data.Client, Server: data.Server }));
   } else if (format) {
-    let tmpl: Template;
-    try {
-      tmpl = new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'), { funcs, name: 'version' });
-    } catch (e) {
-      if (e instanceof TemplateError) throw new StatusError(64, `template parsing error: ${e.message}`);
-      throw e;
-    }
-    try {
-      cli.println(tmpl.execute({ [TYPE_NAME]: 'system.versionInfo', ...data }));
-    } catch (e) {
-      if (e instanceof TemplateError) {
-        cli.println();
-        throw new StatusError(1, e.message.replace(/^template: version:(\d+):(\d+): executing "version"/, 'template: version:$1:$2: executing "version"'));
-      }
-      throw e;
-    }
+    printFormatTemplate(cli, parseFormatTemplate(format, { funcs, name: 'version' }), { [TYPE_NAME]: 'system.versionInfo', ...data });
   } else {
     const text = new Template(VERSION_TEMPLATE, { funcs }).execute(data);
     cli.print(tabwrite(`${text}\n`, { minWidth: 20, padding: 1 }));
@@ -241,22 +226,7 @@ async function infoCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     if (err) throw err;
     if (format === 'json') cli.println(JSON.stringify(info));
     else {
-      let tmpl: Template;
-      try {
-        tmpl = new Template(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
-      } catch (e) {
-        if (e instanceof TemplateError) throw new StatusError(64, `template parsing error: ${e.message}`);
-        throw e;
-      }
-      try {
-        cli.println(tmpl.execute({ [TYPE_NAME]: 'system.dockerInfo', ...info }));
-      } catch (e) {
-        if (e instanceof TemplateError) {
-          cli.println();
-          throw new StatusError(1, e.message);
-        }
-        throw e;
-      }
+      printFormatTemplate(cli, parseFormatTemplate(format), { [TYPE_NAME]: 'system.dockerInfo', ...info });
     }
     return;
   }

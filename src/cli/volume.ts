@@ -2,10 +2,10 @@
  * Volume commands: volume create / ls / inspect / rm / prune, as the docker CLI prints them.
  */
 import { encodeFilters } from '../client/client.js';
-import { StatusError, describeError, type Cli, type CommandDef } from './common.js';
+import { StatusError, describeError, withFormatErrors, type Cli, type CommandDef } from './common.js';
 import { parseFilterFlags as parseFilters } from '../lib/filters.js';
 import type { ParsedFlags } from './flags.js';
-import { FormatError, bytesSize, humanSize, renderRows } from './format.js';
+import { bytesSize, humanSize, renderRows } from './format.js';
 import { runInspect } from './inspect.js';
 
 interface Volume {
@@ -71,12 +71,7 @@ async function lsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   else if (format === '' || format === 'table') format = 'table {{.Driver}}\t{{.Name}}';
   const res = await cli.client.json<{ Volumes: Volume[] | null }>({ path: '/volumes', query: { filters: encodeFilters(filters) } });
   const rows = [...(res.Volumes ?? [])].sort((a, b) => a.Name.localeCompare(b.Name));
-  try {
-    cli.print(renderRows(rows, format, { toContext: volumeContext, headers: HEADERS, jsonFields: (v) => ({ ...volumeContextJson(v) }) }));
-  } catch (e) {
-    if (e instanceof FormatError) throw new StatusError(1, `template parsing error: ${e.message}`);
-    throw e;
-  }
+  cli.print(withFormatErrors(() => renderRows(rows, format, { toContext: volumeContext, headers: HEADERS, jsonFields: (v) => ({ ...volumeContextJson(v) }) }), 'parsing'));
 }
 
 function volumeContextJson(v: Volume): Record<string, unknown> {
