@@ -652,6 +652,46 @@ describe('auth', { skip: HAVE.htpasswd ? false : 'htpasswd (apache2-utils) not i
     }
   });
 
+  it('pull-through cache of a remote behind basic auth or bearer tokens: --proxy-username/--proxy-password', T, async () => {
+    for (const mode of ['config.json', 'token.json']) {
+      const upstream = await BerthRegistry.start({ args: ['--config', path.join(dir, mode)] });
+      const caches: BerthRegistry[] = [];
+      try {
+        const img = makeImage({ seed: `proxy-${mode}`, layers: 2 });
+        let pushAuth = basic('alice', 'wonderland');
+        if (mode === 'token.json') {
+          const t = await request(upstream.base, 'GET', `/token?service=berth-test&scope=${encodeURIComponent('repository:sec/p:pull,push')}`, { headers: { Authorization: pushAuth } });
+          assert.equal(t.status, 200, t.body.toString());
+          pushAuth = `Bearer ${t.json<{ token: string }>().token}`;
+        }
+        assert.equal((await pushImage(upstream.base, 'sec/p', 'v1', img, { Authorization: pushAuth })).status, 201);
+        const proxyArgs = (pass: string): string[] => ['--proxy-remote-url', upstream.base, '--proxy-username', 'bob', '--proxy-password', pass];
+        const cache = await BerthRegistry.start({ args: proxyArgs('builder') });
+        caches.push(cache);
+        const accept = { Accept: [MT.ociManifest, MT.dockerManifest].join(', ') };
+        const m = await request(cache.base, 'GET', '/v2/sec/p/manifests/v1', { headers: accept });
+        assert.equal(m.status, 200, `${mode}: ${m.body.toString()}`);
+        assert.equal(m.headers['docker-content-digest'], img.digest);
+        for (const b of [img.config, ...img.layers]) {
+          const g = await request(cache.base, 'GET', `/v2/sec/p/blobs/${sha256(b)}`);
+          assert.equal(g.status, 200, mode);
+          assert.ok(g.body.equals(b));
+        }
+        assert.deepEqual((await request(cache.base, 'GET', '/v2/sec/p/tags/list')).json(), { name: 'sec/p', tags: ['v1'] });
+        // Wrong credentials for the remote: nothing of it is served.
+        const bad = await BerthRegistry.start({ args: proxyArgs('wrong') });
+        caches.push(bad);
+        assert.equal((await request(bad.base, 'GET', '/v2/sec/p/manifests/v1', { headers: accept })).status, 404, mode);
+        const blob = await request(bad.base, 'GET', `/v2/sec/p/blobs/${sha256(img.config)}`);
+        assert.equal(blob.status, 404, mode);
+        assert.equal(blob.code(), 'BLOB_UNKNOWN');
+      } finally {
+        for (const c of caches) await c.stop();
+        await upstream.stop();
+      }
+    }
+  });
+
   it('serves TLS with --tls-cert/--tls-key', { skip: HAVE.openssl ? false : 'openssl not installed' }, async () => {
     const crt = path.join(dir, 'tls.crt');
     const key = path.join(dir, 'tls.key');

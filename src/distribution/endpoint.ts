@@ -104,6 +104,14 @@ export function endpointsFor(domain: string, cfg: DistributionConfig, opts: { pu
 }
 
 /**
+ * The endpoint of a registry named by its URL (berth-registry's `--proxy-remote-url`): the scheme
+ * as given (and any path prefix), certificates verified, no plain-HTTP fallback, not a mirror.
+ */
+export function endpointForUrl(url: string): Endpoint {
+  return { base: url.replace(/\/+$/, ''), insecureTLS: false, httpFallback: false, mirror: false };
+}
+
+/**
  * The registry domain of a `docker login` server address: `https://index.docker.io/v1/`,
  * `docker.io`, `localhost:5000`, `http://127.0.0.1:5000/`.
  */

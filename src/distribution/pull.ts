@@ -18,11 +18,11 @@ import { familiarName, familiarRepo, fullName, type Reference } from '../images/
 import type { ImageConfig } from '../images/types.js';
 import type { DistributionDeps } from './deps.js';
 import { endpointsFor } from './endpoint.js';
-import { HttpError, readAll } from './http.js';
+import { HttpError } from './http.js';
+import { getManifest, getTagPage, nextLink, openBlob } from './remote.js';
 import { Counter, Progress, limiter, shortDigest } from './progress.js';
 import { RegistryError, RegistrySession } from './session.js';
 import {
-  MANIFEST_ACCEPT,
   MediaTypes,
   isIndexType,
   type AuthConfig,
@@ -31,8 +31,6 @@ import {
   type Platform,
   type RegistryDescriptor,
 } from './types.js';
-
-const MAX_MANIFEST = 4 << 20;
 
 export interface PullRequest {
   ref: Reference;
@@ -119,8 +117,8 @@ export function translatePullError(err: unknown, ref: Reference): unknown {
 }
 
 export async function fetchManifest(session: RegistrySession, repo: string, reference: string): Promise<FetchedManifest> {
-  const res = await session.request('GET', `/v2/${repo}/manifests/${reference}`, { headers: { Accept: MANIFEST_ACCEPT } });
-  const bytes = await readAll(res.body, MAX_MANIFEST);
+  const res = await getManifest(session, repo, reference);
+  const bytes = res.bytes;
   const digest = sha256(bytes);
   if (reference.startsWith('sha256:') && digest !== reference) {
     throw invalid(`manifest verification failed for digest ${reference}`);
@@ -131,7 +129,7 @@ export async function fetchManifest(session: RegistrySession, repo: string, refe
   } catch {
     throw invalid(`invalid manifest for ${repo}:${reference}: not JSON`);
   }
-  const header = String(res.headers['content-type'] ?? '').split(';')[0]?.trim();
+  const header = String(res.contentType ?? '').split(';')[0]?.trim();
   let mediaType = parsed.mediaType ?? header ?? '';
   if ((parsed as { schemaVersion?: number }).schemaVersion === 1 || mediaType.startsWith('application/vnd.docker.distribution.manifest.v1')) {
     throw invalid(
@@ -196,7 +194,7 @@ async function downloadBlob(
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const res = await session.request('GET', `/v2/${repo}/blobs/${desc.digest}`, { timeout: 120_000 });
+      const res = await openBlob(session, repo, desc.digest, { timeout: 120_000 });
       const counter = new Counter((n) => onBytes?.(n), desc.size);
       res.body.on('error', (e) => counter.destroy(e));
       await deps.content.ingest(res.body.pipe(counter), { digest: desc.digest, size: desc.size });
@@ -241,7 +239,7 @@ async function fetchAndApply(
   for (let attempt = 1; ; attempt++) {
     let out: ReturnType<typeof createWriteStream> | undefined;
     try {
-      const res = await session.request('GET', `/v2/${repo}/blobs/${desc.digest}`, { timeout: 120_000 });
+      const res = await openBlob(session, repo, desc.digest, { timeout: 120_000 });
       let head = Buffer.alloc(0);
       let tarSize = 0;
       // The blob's own digest, over every byte the registry sends (also after an unpack error).
@@ -273,7 +271,7 @@ async function fetchAndApply(
           }
           onRetry?.(resumes + 1, err);
           try {
-            const next = await session.request('GET', `/v2/${repo}/blobs/${desc.digest}`, { timeout: 120_000, headers: { Range: `bytes=${size}-` } });
+            const next = await openBlob(session, repo, desc.digest, { timeout: 120_000, from: size });
             const from = /^bytes (\d+)-/.exec(String(next.headers['content-range'] ?? ''))?.[1];
             if (next.status !== 206 || Number(from) !== size) {
               next.body.destroy();
@@ -526,13 +524,12 @@ async function cleanup(deps: DistributionDeps, added: { blobs: string[]; layers:
 /** Names of every tag of a repository (`docker pull --all-tags`). */
 export async function listTags(session: RegistrySession, repo: string): Promise<string[]> {
   const tags: string[] = [];
-  let next: string | undefined = `/v2/${repo}/tags/list?n=1000`;
-  for (let page = 0; next && page < 100; page++) {
-    const res = await session.request('GET', next);
-    const body = JSON.parse((await readAll(res.body, 16 << 20)).toString('utf8')) as { tags?: string[] | null };
-    tags.push(...(body.tags ?? []));
-    const link = String(res.headers['link'] ?? '');
-    next = /<([^>]+)>;\s*rel="next"/.exec(link)?.[1];
+  let page = await getTagPage(session, repo, { query: '?n=1000' });
+  for (let n = 1; ; n++) {
+    tags.push(...((page.body as { tags?: string[] | null }).tags ?? []));
+    const next = nextLink(page.link);
+    if (!next || n >= 100) break;
+    page = await getTagPage(session, repo, { next });
   }
   return tags.sort();
 }

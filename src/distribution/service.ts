@@ -19,6 +19,7 @@ import { Leases } from '../content/leases.js';
 import { fetchManifest, listTags, parsePlatform, pickManifest, platformString, resolvePull, runPull, translatePullError, type ResolvedPull } from './pull.js';
 import { planPush, runPush } from './push.js';
 import { searchRegistry, type SearchOptions, type SearchResult } from './search.js';
+import { openBlob } from './remote.js';
 import { RegistryError, RegistrySession } from './session.js';
 import { isIndexType, type AuthConfig, type DistributionConfig, type ImageIndex, type ImageManifest, type Platform } from './types.js';
 
@@ -154,7 +155,7 @@ export class DistributionService {
         const Platforms = (m.parsed as ImageIndex).manifests.map((d) => d.platform).filter((p): p is Platform => p !== undefined);
         return { Descriptor, Platforms };
       }
-      const cfgRes = await session.request('GET', `/v2/${ref.path}/blobs/${(m.parsed as ImageManifest).config.digest}`);
+      const cfgRes = await openBlob(session, ref.path, (m.parsed as ImageManifest).config.digest);
       const chunks: Buffer[] = [];
       for await (const c of cfgRes.body as AsyncIterable<Buffer>) chunks.push(c);
       const cfg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { os?: string; architecture?: string; variant?: string };

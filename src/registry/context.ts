@@ -19,7 +19,8 @@ export interface Deps {
 
 /**
  * The pull-through cache as the handlers use it (proxy.ts implements it). Declared here, where it
- * is consumed, so the handlers' context does not import the proxy (which imports the handlers).
+ * is consumed, so the handlers and their context do not import the proxy (nor, through it, the
+ * distribution client the proxy reads the remote with).
  */
 export interface PullThrough {
   /** Refreshes a manifest from the remote into local storage; silent when the remote fails. */

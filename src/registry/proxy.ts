@@ -3,109 +3,64 @@
  * on the remote on every pull (the local copy is served when the remote is unreachable);
  * manifests by digest and blobs come from the local store when present, else from the remote,
  * streamed to the client and to an upload session at once, then verified and committed.
- * The remote's basic or bearer-token auth is handled with the configured credentials.
+ *
+ * The remote is read through the daemon's distribution client (`distribution/remote.ts` over a
+ * `RegistrySession` per repository): its challenge flow answers the remote's basic or bearer-token
+ * auth with the configured credentials, a token for `repository:<name>:pull` kept until the remote
+ * refuses it, then fetched again.
  */
 import { once } from 'node:events';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { Readable } from 'node:stream';
+import { endpointForUrl } from '../distribution/endpoint.js';
+import type { HttpResponse } from '../distribution/http.js';
+import { getManifest, getTagPage, openBlob } from '../distribution/remote.js';
+import { RegistryError as RemoteError, RegistrySession } from '../distribution/session.js';
 import type { Ctx, Deps, PullThrough } from './context.js';
 import { regErr } from './errors.js';
 import { manifestRecord, MT } from './manifests.js';
 import type { Route } from './routes.js';
 
 const ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest].join(', ');
-
-function request(url: string, o: { method?: string; headers?: Record<string, string> }): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const mod = url.startsWith('https:') ? https : http;
-    const req = mod.request(url, { method: o.method ?? 'GET', headers: o.headers ?? {}, timeout: 30_000 }, resolve);
-    req.on('timeout', () => req.destroy(new Error('remote registry timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function readAll(res: http.IncomingMessage, limit = 8 << 20): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of res as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > limit) throw new Error('remote response too large');
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks);
-}
-
-function parseChallenge(h: string): { scheme: string; params: Record<string, string> } {
-  const sp = h.indexOf(' ');
-  const scheme = (sp < 0 ? h : h.slice(0, sp)).toLowerCase();
-  const params: Record<string, string> = {};
-  for (const m of h.slice(sp + 1).matchAll(/(\w+)="([^"]*)"/g)) params[m[1]!] = m[2]!;
-  return { scheme, params };
-}
+/** Idle timeout of a remote request (ms). */
+const TIMEOUT = 30_000;
+/** The largest manifest or tag list taken from the remote. */
+const LIMIT = 8 << 20;
 
 export class Proxy implements PullThrough {
-  private tokens = new Map<string, { header: string; until: number }>();
+  private sessions = new Map<string, RegistrySession>();
   constructor(
     private d: () => Deps,
     readonly remote: string,
     private creds: { username: string | undefined; password: string | undefined },
   ) {}
 
-  private basic(): string | undefined {
-    if (this.creds.username === undefined) return undefined;
-    return `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password ?? ''}`).toString('base64')}`;
-  }
-
-  /** GET/HEAD on the remote, answering its auth challenge once. */
-  private async fetch(path: string, name: string, o: { method?: string; headers?: Record<string, string> } = {}): Promise<http.IncomingMessage> {
-    const url = `${this.remote}${path}`;
-    const cached = this.tokens.get(name);
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    if (cached && cached.until > Date.now()) headers.Authorization = cached.header;
-    let res = await request(url, { ...o, headers });
-    if (res.statusCode !== 401) return res;
-    res.resume();
-    const ch = parseChallenge(String(res.headers['www-authenticate'] ?? ''));
-    let auth: string | undefined;
-    if (ch.scheme === 'basic') auth = this.basic();
-    else if (ch.scheme === 'bearer' && ch.params.realm) {
-      const t = new URL(ch.params.realm);
-      if (ch.params.service) t.searchParams.set('service', ch.params.service);
-      t.searchParams.set('scope', `repository:${name}:pull`);
-      const b = this.basic();
-      const tr = await request(t.toString(), b ? { headers: { Authorization: b } } : {});
-      const body = await readAll(tr);
-      if (tr.statusCode !== 200) throw regErr('UNAUTHORIZED', `remote token endpoint answered ${tr.statusCode}`, undefined, 502);
-      const j = JSON.parse(body.toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
-      auth = `Bearer ${j.token ?? j.access_token}`;
-      this.tokens.set(name, { header: auth, until: Date.now() + Math.max(30, (j.expires_in ?? 60) - 10) * 1000 });
+  /** The session (auth state) for reads of repository `name` on the remote. */
+  private session(name: string): RegistrySession {
+    let s = this.sessions.get(name);
+    if (!s) {
+      const { username, password } = this.creds;
+      const auth = username !== undefined ? { username, password: password ?? '' } : undefined;
+      s = new RegistrySession({ endpoint: endpointForUrl(this.remote), auth, scopes: [`repository:${name}:pull`] });
+      this.sessions.set(name, s);
     }
-    if (!auth) return res;
-    headers.Authorization = auth;
-    res = await request(url, { ...o, headers });
-    return res;
+    return s;
   }
 
   /** Refreshes a manifest from the remote into the local store; silent when the remote fails. */
   async fillManifest(name: string, ref: { digest?: string; tag?: string }): Promise<void> {
     const d = this.d();
-    let res: http.IncomingMessage;
+    let got: Awaited<ReturnType<typeof getManifest>>;
     try {
-      res = await this.fetch(`/v2/${name}/manifests/${ref.digest ?? ref.tag}`, name, { headers: { Accept: ACCEPT } });
-    } catch {
-      return; // remote unreachable: serve what is cached
-    }
-    if (res.statusCode !== 200) {
-      res.resume();
-      d.metrics.proxyHits++;
+      got = await getManifest(this.session(name), name, ref.digest ?? ref.tag ?? '', { accept: ACCEPT, limit: LIMIT });
+    } catch (err) {
+      // An error status (no such manifest, refused): a hit on what is cached. A remote that is
+      // unreachable or breaks off: what is cached is served all the same.
+      if (err instanceof RemoteError) d.metrics.proxyHits++;
       return;
     }
-    const body = await readAll(res);
     d.metrics.proxyMisses++;
     // The remote vouches for its references (blobs are fetched as they are asked for).
-    const m = manifestRecord(body, String(res.headers['content-type'] ?? ''), ref.digest);
+    const m = manifestRecord(got.bytes, String(got.contentType ?? ''), ref.digest);
     await d.storage.putManifest(name, m, ref.tag ? [ref.tag] : []);
     d.metrics.manifestsPushed++;
   }
@@ -113,14 +68,7 @@ export class Proxy implements PullThrough {
   /** Remote tags list (undefined when the remote fails). */
   async tags(name: string, search: string): Promise<{ body: unknown; link: string | undefined } | undefined> {
     try {
-      const res = await this.fetch(`/v2/${name}/tags/list${search}`, name);
-      if (res.statusCode !== 200) {
-        res.resume();
-        return undefined;
-      }
-      const body = JSON.parse((await readAll(res)).toString('utf8')) as unknown;
-      const link = res.headers.link;
-      return { body, link: typeof link === 'string' ? link : undefined };
+      return await getTagPage(this.session(name), name, { query: search, limit: LIMIT });
     } catch {
       return undefined;
     }
@@ -130,14 +78,15 @@ export class Proxy implements PullThrough {
   async serveBlob(ctx: Ctx<Extract<Route, { kind: 'blob' }>>, digest: string): Promise<void> {
     const d = this.d();
     const name = ctx.route.name;
-    let up: http.IncomingMessage;
+    let up: HttpResponse;
     try {
-      up = await this.fetch(`/v2/${name}/blobs/${digest}`, name, { method: ctx.head ? 'HEAD' : 'GET' });
+      up = await openBlob(this.session(name), name, digest, { method: ctx.head ? 'HEAD' : 'GET', timeout: TIMEOUT });
     } catch (err) {
+      if (err instanceof RemoteError) throw regErr('BLOB_UNKNOWN', undefined, { digest });
       throw regErr('BLOB_UNKNOWN', `remote registry unreachable: ${(err as Error).message}`, { digest });
     }
-    if (up.statusCode !== 200) {
-      up.resume();
+    if (up.status !== 200) {
+      up.body.resume();
       throw regErr('BLOB_UNKNOWN', undefined, { digest });
     }
     d.metrics.proxyMisses++;
@@ -149,12 +98,12 @@ export class Proxy implements PullThrough {
       ...(len ? { 'Content-Length': len } : {}),
     });
     if (ctx.head) {
-      up.resume();
+      up.body.resume();
       return void res.end();
     }
     const s = await d.uploads.create(name);
     async function* tee(): AsyncGenerator<Buffer> {
-      for await (const c of up as AsyncIterable<Buffer>) {
+      for await (const c of up.body as AsyncIterable<Buffer>) {
         if (!res.destroyed && !res.write(c)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
         d.metrics.bytesOut += c.length;
         yield c;
