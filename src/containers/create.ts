@@ -9,20 +9,13 @@ import type { Image } from '../images/types.js';
 import { initialState, type Container, type ContainerConfig, type HostConfig, type RestartPolicy } from './types.js';
 import { mergeHealthcheck, validateHealthcheck } from './health.js';
 import { validateNetMode } from './netmode.js';
+import { validateResources as checkLimits, type Resources } from '../runtime/resources.js';
 
 export interface CreateRequest {
   Config: Partial<ContainerConfig> & Record<string, unknown>;
   HostConfig: Partial<HostConfig>;
   NetworkingConfig?: { EndpointsConfig?: EndpointsConfig | null } | null;
 }
-
-const MIN_MEMORY = 6 * 1024 * 1024;
-/** cgroup v1 cpu.shares' maximum (runc maps v2 weights from the same range). */
-const MAX_CPU_SHARES = 262144;
-/** PID_MAX_LIMIT on 64-bit kernels: pids.max refuses more. */
-const MAX_PIDS = 4 * 1024 * 1024;
-/** The scheduler's bandwidth limit for cpu.cfs_quota_us (2^44 − 1 µs). */
-const MAX_CFS_QUOTA = 2 ** 44 - 1;
 
 function isStringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'string');
@@ -50,43 +43,26 @@ export function validateRestartPolicy(p: Partial<RestartPolicy> | undefined, aut
   return { Name: name as RestartPolicy['Name'], MaximumRetryCount: max };
 }
 
-/** Validates resource fields with dockerd's messages. */
+/**
+ * Checks the limits a create or update request asks for by the one rule set
+ * (runtime/resources.ts), with the host's CPU count. An update's memory and swap are the body's
+ * over the container's current ones; swap without memory is refused only when the body sets the
+ * swap (a current swap limit alone is not the request's). Other limits are the body's.
+ */
 export function validateResources(h: Partial<HostConfig>, current?: HostConfig): void {
   const memory = h.Memory ?? current?.Memory ?? 0;
-  const swap = h.MemorySwap ?? current?.MemorySwap ?? 0;
-  if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < MIN_MEMORY) throw invalid('Minimum memory limit allowed is 6MB');
-  if (memory > 0 && swap > 0 && swap < memory) {
-    throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
-  }
-  if (memory === 0 && swap > 0 && h.MemorySwap !== undefined) {
-    throw invalid('You should always set the Memory limit when using Memoryswap limit, see usage');
-  }
-  const ncpu = cpus().length;
-  if (h.NanoCpus !== undefined && h.NanoCpus !== 0) {
-    if ((h.CpuQuota ?? 0) > 0 || (h.CpuPeriod ?? 0) > 0) {
-      throw invalid('Conflicting options: Nano CPUs and CPU Period cannot both be set');
-    }
-    if (h.NanoCpus < 0 || h.NanoCpus > ncpu * 1e9) {
-      throw invalid(`Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`);
-    }
-  }
-  if (h.CpuShares !== undefined && h.CpuShares < 0) throw invalid('invalid CPU shares');
-  // Values the kernel refuses: dockerd takes them and fails at start (a 500); refused here at once.
-  if (h.CpuShares !== undefined && h.CpuShares > MAX_CPU_SHARES) throw invalid(`invalid CPU shares: the maximum allowed cpu-shares is ${MAX_CPU_SHARES}`);
-  if (h.PidsLimit !== undefined && h.PidsLimit !== null && h.PidsLimit > MAX_PIDS) {
-    throw invalid(`invalid pids limit ${h.PidsLimit}: the kernel's maximum is ${MAX_PIDS}`);
-  }
-  if (h.CpuQuota !== undefined && h.CpuQuota > MAX_CFS_QUOTA) throw invalid(`CPU cfs quota can not be larger than ${MAX_CFS_QUOTA}`);
-  if (h.CpusetCpus !== undefined && h.CpusetCpus !== '' && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(h.CpusetCpus)) {
-    throw invalid(`Invalid value ${h.CpusetCpus} for cpuset cpus`);
-  }
-  if (h.CpusetCpus) {
-    for (const part of h.CpusetCpus.split(',')) {
-      for (const n of part.split('-')) {
-        if (Number(n) >= ncpu) throw invalid(`Requested CPUs are not available - requested ${h.CpusetCpus}, available: 0-${ncpu - 1}`);
-      }
-    }
-  }
+  const swap = h.MemorySwap ?? (memory > 0 ? current?.MemorySwap : undefined) ?? 0;
+  const r: Resources = { memory, memorySwap: swap };
+  if (h.MemoryReservation !== undefined) r.memoryReservation = h.MemoryReservation;
+  if (h.MemorySwappiness !== undefined && h.MemorySwappiness !== null) r.memorySwappiness = h.MemorySwappiness;
+  if (h.NanoCpus !== undefined) r.nanoCpus = h.NanoCpus;
+  if (h.CpuShares !== undefined) r.cpuShares = h.CpuShares;
+  if (h.CpuPeriod !== undefined) r.cpuPeriod = h.CpuPeriod;
+  if (h.CpuQuota !== undefined) r.cpuQuota = h.CpuQuota;
+  if (h.CpusetCpus !== undefined) r.cpusetCpus = h.CpusetCpus;
+  if (h.PidsLimit !== undefined && h.PidsLimit !== null) r.pidsLimit = h.PidsLimit;
+  if (h.BlkioWeight !== undefined) r.blkioWeight = h.BlkioWeight;
+  checkLimits(r, { ncpu: cpus().length });
 }
 
 export function defaultHostConfig(): HostConfig {

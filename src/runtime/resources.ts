@@ -116,11 +116,30 @@ export function listHostDevices(dir = '/dev'): OciDevice[] {
   return out;
 }
 
-/** Docker's validation of resource settings (dockerd messages). */
-export function validateResources(r: Resources): void {
+const MIN_MEMORY = 6 * 1024 * 1024;
+/** cgroup v1 cpu.shares' maximum (runc maps v2 weights from the same range). */
+const MAX_CPU_SHARES = 262144;
+/** PID_MAX_LIMIT on 64-bit kernels: pids.max refuses more. */
+const MAX_PIDS = 4 * 1024 * 1024;
+/** The scheduler's bandwidth limit for cpu.cfs_quota_us (2^44 − 1 µs). */
+const MAX_CFS_QUOTA = 2 ** 44 - 1;
+
+/** Facts of the host some rules need; a rule whose fact is not given is not checked. */
+export interface HostLimits {
+  /** CPUs online (NanoCpus' range, the CPUs of a cpuset). */
+  ncpu?: number;
+}
+
+/**
+ * The one rule set for resource limits, with dockerd's messages (and, for the values the kernel
+ * refuses that dockerd passes on to fail at start, Berth's own). Create and update check a
+ * request's values with it (containers/create.ts, with the host's CPU count), the spec builder
+ * a record's before it reaches runc.
+ */
+export function validateResources(r: Resources, host: HostLimits = {}): void {
   const mem = r.memory ?? 0;
   const swap = r.memorySwap ?? 0;
-  if (mem !== 0 && mem < 6 * 1024 * 1024) throw invalid('Minimum memory limit allowed is 6MB');
+  if (mem !== 0 && mem < MIN_MEMORY) throw invalid('Minimum memory limit allowed is 6MB');
   if (mem > 0 && swap > 0 && swap < mem) {
     throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
   }
@@ -131,24 +150,45 @@ export function validateResources(r: Resources): void {
   if (mem > 0 && resv > 0 && mem < resv) {
     throw invalid('Minimum memory limit can not be less than memory reservation limit, see usage');
   }
-  if (resv !== 0 && resv < 6 * 1024 * 1024) throw invalid('Minimum memory reservation allowed is 6MB');
+  if (resv !== 0 && resv < MIN_MEMORY) throw invalid('Minimum memory reservation allowed is 6MB');
   const sw = r.memorySwappiness;
   if (sw !== undefined && sw !== -1 && (sw < 0 || sw > 100)) {
     throw invalid(`Invalid value: ${sw}, valid memory swappiness range is 0-100`);
   }
-  if ((r.nanoCpus ?? 0) > 0 && (r.cpuPeriod ?? 0) > 0) {
+  const nano = r.nanoCpus ?? 0;
+  if (nano > 0 && (r.cpuPeriod ?? 0) > 0) {
     throw invalid('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   }
-  if ((r.nanoCpus ?? 0) > 0 && (r.cpuQuota ?? 0) > 0) {
+  if (nano > 0 && (r.cpuQuota ?? 0) > 0) {
     throw invalid('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
   }
-  if ((r.nanoCpus ?? 0) < 0) throw invalid('Range of CPUs is from 0.01 to the number of CPUs available');
+  const ncpu = host.ncpu;
+  if (nano < 0 || (ncpu !== undefined && nano > ncpu * 1e9)) {
+    throw invalid(ncpu !== undefined
+      ? `Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`
+      : 'Range of CPUs is from 0.01 to the number of CPUs available');
+  }
+  const shares = r.cpuShares ?? 0;
+  if (shares < 0) throw invalid('invalid CPU shares');
+  // Values the kernel refuses: dockerd takes them and fails at start (a 500); refused at once.
+  if (shares > MAX_CPU_SHARES) throw invalid(`invalid CPU shares: the maximum allowed cpu-shares is ${MAX_CPU_SHARES}`);
+  if ((r.pidsLimit ?? 0) > MAX_PIDS) throw invalid(`invalid pids limit ${r.pidsLimit}: the kernel's maximum is ${MAX_PIDS}`);
   const period = r.cpuPeriod ?? 0;
   if (period !== 0 && (period < 1000 || period > 1000000)) {
     throw invalid('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
   }
   const quota = r.cpuQuota ?? 0;
   if (quota > 0 && quota < 1000) throw invalid('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+  if (quota > MAX_CFS_QUOTA) throw invalid(`CPU cfs quota can not be larger than ${MAX_CFS_QUOTA}`);
+  const cpuset = r.cpusetCpus ?? '';
+  if (cpuset !== '' && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpuset)) throw invalid(`Invalid value ${cpuset} for cpuset cpus`);
+  if (cpuset !== '' && ncpu !== undefined) {
+    for (const part of cpuset.split(',')) {
+      for (const n of part.split('-')) {
+        if (Number(n) >= ncpu) throw invalid(`Requested CPUs are not available - requested ${cpuset}, available: 0-${ncpu - 1}`);
+      }
+    }
+  }
   const w = r.blkioWeight ?? 0;
   if (w > 0 && (w < 10 || w > 1000)) throw invalid('Range of blkio weight is from 10 to 1000');
 }
