@@ -115,6 +115,17 @@ for (const cli of CLIS) {
       assert.equal((await d.api.get(`/volumes/${anonVol}`)).status, 200);
       // `volume create` without a name makes an anonymous volume too (dockerd 23+ labels it)
       assert.deepEqual((await d.api.get(`/volumes/${anon}`)).json().Labels, { 'com.docker.volume.anonymous': '' });
+      // without -f both CLIs ask as docker does; "n" (or no answer) removes nothing
+      for (const [flags, warning] of [
+        [[], 'WARNING! This will remove anonymous local volumes not used by at least one container.'],
+        [['-a'], 'WARNING! This will remove all local volumes not used by at least one container.'],
+      ] as const) {
+        const asked = await x(['volume', 'prune', ...flags, '--filter', `label=com.docker.volume.anonymous`], { input: 'n\n' });
+        assert.equal(asked.code, 0, asked.desc);
+        assert.equal(asked.stdout, `${warning}\nAre you sure you want to continue? [y/N] `, asked.desc);
+      }
+      assert.equal((await d.api.get(`/volumes/${anonVol}`)).status, 200);
+      assert.equal((await d.api.get(`/volumes/${anon}`)).status, 200);
       const pruned = ok(await x(['volume', 'prune', '-f', '--filter', `label=com.docker.volume.anonymous`]));
       assert.ok(pruned.includes(anonVol), pruned);
       assert.ok(pruned.includes(anon), pruned);

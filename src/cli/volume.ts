@@ -2,7 +2,7 @@
  * Volume commands: volume create / ls / inspect / rm / prune, as the docker CLI prints them.
  */
 import { encodeFilters } from '../client/client.js';
-import { StatusError, describeError, withFormatErrors, type Cli, type CommandDef } from './common.js';
+import { StatusError, confirm, describeError, withFormatErrors, type Cli, type CommandDef } from './common.js';
 import { parseFilterFlags as parseFilters } from '../lib/filters.js';
 import type { ParsedFlags } from './flags.js';
 import { bytesSize, humanSize, renderRows } from './format.js';
@@ -110,10 +110,8 @@ async function rmCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 async function pruneCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const filters = parseFilters(flags.list('filter'));
   if (flags.bool('all')) (filters['all'] ??= []).push('true');
-  if (!flags.bool('force')) {
-    const what = flags.bool('all') ? 'all volumes not used by at least one container' : 'all anonymous local volumes not used by at least one container';
-    throw new StatusError(1, `WARNING! This will remove ${what}.\nRefusing to prune without --force (berth does not prompt).`);
-  }
+  const what = flags.bool('all') ? 'all local volumes not used by at least one container' : 'anonymous local volumes not used by at least one container';
+  if (!flags.bool('force') && !(await confirm(cli, `WARNING! This will remove ${what}.`))) return;
   const res = await cli.client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>({
     method: 'POST',
     path: '/volumes/prune',
