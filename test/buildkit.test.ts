@@ -88,6 +88,73 @@ describe('buildx against berthd (docker driver)', () => {
     assert.match(ok(await bx(['buildx', 'du'])), /^Total:\s+0B$/m);
   });
 
+  it('buildx build --load: the image the classic builder makes (same ID), .dockerignore applied by the client, --iidfile', T, async () => {
+    const ctx = context('same', {
+      Dockerfile: 'FROM busybox\nARG WHO=nobody\nCOPY . /ctx\nRUN ls -A /ctx > /list && echo "hello $WHO" > /greeting\nCMD ["cat", "/greeting"]\n',
+      '.dockerignore': 'secret.txt\n*.log\n',
+      'a.txt': 'alpha\n',
+      'dir/b.txt': 'beta\n',
+      'secret.txt': 'do not send\n',
+      'debug.log': 'noise\n',
+    });
+    fs.chmodSync(path.join(ctx, 'a.txt'), 0o640);
+    const iid = path.join(workRoot, 'same.iid');
+    const r = await bx(['buildx', 'build', '--no-cache', '--progress', 'plain', '--iidfile', iid, '--build-arg', 'WHO=buildx', '-t', 'bk-same:bx', ctx]);
+    ok(r);
+    assert.match(r.stderr, /#\d+ \[internal\] load build definition from Dockerfile/, r.stderr);
+    assert.match(r.stderr, /#\d+ \[\d+\/\d+\] RUN ls -A \/ctx > \/list/, r.stderr);
+    assert.match(r.stderr, /#\d+ naming to bk-same:bx/, r.stderr);
+    const id = fs.readFileSync(iid, 'utf8').trim();
+    assert.match(id, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(ok(await d.docker(['image', 'inspect', '-f', '{{.Id}}', 'bk-same:bx'])), id);
+    const list = ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-same:bx', 'cat', '/list'])).split('\n');
+    assert.deepEqual(list, ['.dockerignore', 'Dockerfile', 'a.txt', 'dir']);
+    assert.equal(ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-same:bx'])), 'hello buildx');
+    // the classic builder, from nothing, gives the same ID (reproducible IDs on both paths)
+    const classic = ok(await d.docker(['build', '-q', '--no-cache', '--build-arg', 'WHO=buildx', '-t', 'bk-same:classic', ctx], { env: { DOCKER_BUILDKIT: '0' }, timeout: 120_000 }));
+    assert.equal(classic, id);
+  });
+
+  it('buildx build --target and --build-arg pick the stage and its arguments', T, async () => {
+    const ctx = context('target', {
+      Dockerfile: [
+        'FROM busybox AS base',
+        'ARG FLAVOUR=plain',
+        'RUN echo "$FLAVOUR" > /flavour',
+        'FROM base AS extra',
+        'RUN echo extra > /extra',
+        'FROM busybox',
+        'COPY --from=extra /extra /extra',
+        '',
+      ].join('\n'),
+    });
+    ok(await bx(['buildx', 'build', '--target', 'base', '--build-arg', 'FLAVOUR=mint', '-t', 'bk-target', ctx]));
+    assert.equal(ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-target', 'cat', '/flavour'])), 'mint');
+    const r = await d.docker(['run', '--rm', '--network', 'none', 'bk-target', 'ls', '/extra']);
+    assert.notEqual(r.code, 0, 'the extra stage was not built into the target');
+  });
+
+  it('a failing RUN: the CLI fails with BuildKit\'s message and the step\'s output', T, async () => {
+    const ctx = context('fail', { Dockerfile: 'FROM busybox\nRUN echo before-failing && exit 3\n' });
+    const r = await bx(['buildx', 'build', '--progress', 'plain', '-t', 'bk-fail', ctx]);
+    assert.equal(r.code, 1, r.desc);
+    assert.match(r.stderr, /before-failing/, r.stderr);
+    assert.match(r.stderr, /ERROR: failed to solve: process "\/bin\/sh -c echo before-failing && exit 3" did not complete successfully: exit code: 3/, r.stderr);
+    const missing = await bx(['buildx', 'build', '-t', 'bk-fail', context('nofile', { Dockerfile: 'FROM busybox\nCOPY nothere /x\n' })]);
+    assert.equal(missing.code, 1, missing.desc);
+    assert.match(missing.stderr, /nothere/, missing.stderr);
+  });
+
+  it('docker build with buildx installed is a BuildKit build (/_ping says Builder-Version: 2)', T, async () => {
+    const ping = await d.api.request({ path: '/_ping' });
+    assert.equal(ping.headers['builder-version'], '2');
+    const ctx = context('plain-build', { Dockerfile: 'FROM busybox\nRUN echo via-buildkit > /how\n' });
+    const r = await bx(['build', '--progress', 'plain', '-t', 'bk-plain', ctx]);
+    ok(r);
+    assert.match(r.stderr, /#\d+ \[internal\] load build context/, r.stderr);
+    assert.equal(ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-plain', 'cat', '/how'])), 'via-buildkit');
+  });
+
   it('a plain request to /grpc or /session is refused, not hijacked', T, async () => {
     for (const p of ['/grpc', '/session']) {
       const r = await d.api.request({ method: 'POST', path: p });

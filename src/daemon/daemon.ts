@@ -50,6 +50,7 @@ import { registerGrpcRoutes } from '../api/grpc.js';
 import { registerSessionRoutes } from '../api/session.js';
 import { controlMethods } from '../buildkit/control.js';
 import { SessionManager } from '../buildkit/sessions.js';
+import { Solver } from '../buildkit/solver.js';
 import { Builder } from '../build/builder.js';
 import { parseBytes } from '../lib/units.js';
 import { registerNetworkRoutes } from '../api/networks.js';
@@ -291,8 +292,10 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   // BuildKit's API (buildx's docker driver) on the same builder and cache.
   const buildkitSessions = new SessionManager();
   registerSessionRoutes(router, buildkitSessions);
+  const controlDeps = { cache: builder, version: BERTH_VERSION, keepStorage: parseBytes(cfg.builderKeepStorage ?? '10GB') };
+  const solver = new Solver({ sessions: buildkitSessions, images: imageService, control: controlDeps, builder, workDir: buildWork });
   registerGrpcRoutes(router, {
-    methods: controlMethods({ cache: builder, version: BERTH_VERSION, keepStorage: parseBytes(cfg.builderKeepStorage ?? '10GB') }),
+    methods: new Map([...controlMethods(controlDeps), ...solver.methods()]),
     ...(cfg.logLevel === 'debug' ? { log } : {}),
   });
   registerDiskUsageRoutes(router, new DiskUsage({
@@ -307,7 +310,8 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     res.setHeader('Api-Version', '1.50');
     res.setHeader('Docker-Experimental', 'false');
     res.setHeader('Ostype', 'linux');
-    res.setHeader('Builder-Version', '1');
+    // BuildKit's API is served (/grpc, /session): the docker CLI with buildx builds through it.
+    res.setHeader('Builder-Version', '2');
     res.setHeader('Server', `Berth/${BERTH_VERSION} (linux)`);
   };
   server.on('request', (req, res) => {
