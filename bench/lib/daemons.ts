@@ -70,9 +70,9 @@ export interface Running {
 
 export const running = new Map<DaemonSpec['key'], Running>();
 
-export function berthdArgs(spec: DaemonSpec): string[] {
+/** The flags both daemons take by the same names: socket, roots, pidfile. */
+function rootArgs(spec: DaemonSpec): string[] {
   return [
-    path.join(REPO, 'bin', 'berthd'),
     '-H',
     `unix://${spec.sock}`,
     '--data-root',
@@ -81,6 +81,13 @@ export function berthdArgs(spec: DaemonSpec): string[] {
     spec.execRoot,
     '--pidfile',
     spec.pidfile,
+  ];
+}
+
+export function berthdArgs(spec: DaemonSpec): string[] {
+  return [
+    path.join(REPO, 'bin', 'berthd'),
+    ...rootArgs(spec),
     '--cgroup-parent',
     spec.cgroupParent,
     ...berthdNetArgs(),
@@ -89,14 +96,7 @@ export function berthdArgs(spec: DaemonSpec): string[] {
 
 export function dockerdArgs(spec: DaemonSpec): string[] {
   return [
-    '-H',
-    `unix://${spec.sock}`,
-    '--data-root',
-    spec.dataRoot,
-    '--exec-root',
-    spec.execRoot,
-    '--pidfile',
-    spec.pidfile,
+    ...rootArgs(spec),
     ...dockerdNetArgs(),
     '--iptables=false',
     '--ip-masq=false',
