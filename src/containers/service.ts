@@ -348,8 +348,20 @@ export class ContainerService {
 
   /* ------------------------------------------------------------------ stop / kill */
 
-  async stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
+  /**
+   * The container `ref` names, once a transition in flight on it is done when it does not run yet:
+   * a start's process runs (and prints) before the record says so, and a client that signals what it
+   * just saw running must not be told it is not (dockerd holds the container's lock for this).
+   */
+  private async settled(ref: string): Promise<Container> {
     const c = this.get(ref);
+    if (c.State.Running || c.State.Restarting) return c;
+    await this.o.locks.run(c.ID, async () => undefined);
+    return this.get(c.ID);
+  }
+
+  async stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
+    const c = await this.settled(ref);
     if (c.State.Restarting) {
       await this.o.locks.run(c.ID, async () => {
         this.restarts.cancel(c.ID);
@@ -385,7 +397,7 @@ export class ContainerService {
   }
 
   async kill(ref: string, signal?: string): Promise<void> {
-    const c = this.get(ref);
+    const c = await this.settled(ref);
     const sig = parseSignal(signal, 'SIGKILL');
     if (!c.State.Running) throw conflict(`Cannot kill container: ${ref}: container ${c.ID} is not running`);
     if (sig === 9) {
@@ -554,7 +566,7 @@ export class ContainerService {
 
   /** Sets the terminal size of a TTY container. */
   async resize(ref: string, height: number, width: number): Promise<void> {
-    const c = this.get(ref);
+    const c = await this.settled(ref);
     if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
     if (!c.Config.Tty) return;
     await this.o.monitors.resize(c, height, width);
