@@ -18,10 +18,11 @@ test: lint
 	@scripts/ensure-daemon.sh
 	@node --test --test-concurrency=2 --test-timeout=600000 $$(find dist/test dist/src -name "*.test.js" | sort)
 
-# eslint (typescript-eslint, import-x/no-cycle: eslint.config.js) and the file-size rule
-# (scripts/check-file-size.mjs); `make test` runs it first.
+# eslint (typescript-eslint, import-x/no-cycle: eslint.config.js), prettier (.prettierrc.json) and the
+# file-size rule (scripts/check-file-size.mjs); `make test` runs it first.
 lint: build
 	@npx eslint .
+	@npx prettier --check --log-level warn "src/**/*.ts" "test/**/*.ts" "bench/**/*.ts" "scripts/**/*.mjs" "*.js"
 	@node scripts/check-file-size.mjs
 
 bench: build

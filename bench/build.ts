@@ -24,33 +24,57 @@ const SRC = path.resolve(REPO, '..', 'shared', 'bench', 'debian-curl');
 const ROOT = '/var/lib/berth-bench-build';
 const WORK = `${ROOT}/work`;
 const CTX = `${WORK}/ctx`;
-const BERTHD = { sock: '/run/berth-bench-build.sock', data: `${ROOT}/berthd`, exec: '/run/berth-bench-build', pid: '/run/berth-bench-build.pid', cg: '/berth-bench-build' };
-const DREF = { sock: '/run/berth-bench-build-dockerd.sock', data: `${ROOT}/dockerd`, exec: '/run/berth-bench-build-dockerd', pid: '/run/berth-bench-build-dockerd.pid', cg: '/berth-bench-build-dockerd' };
+const BERTHD = {
+  sock: '/run/berth-bench-build.sock',
+  data: `${ROOT}/berthd`,
+  exec: '/run/berth-bench-build',
+  pid: '/run/berth-bench-build.pid',
+  cg: '/berth-bench-build',
+};
+const DREF = {
+  sock: '/run/berth-bench-build-dockerd.sock',
+  data: `${ROOT}/dockerd`,
+  exec: '/run/berth-bench-build-dockerd',
+  pid: '/run/berth-bench-build-dockerd.pid',
+  cg: '/berth-bench-build-dockerd',
+};
 /** Debian's docker 20.10 client: it speaks BuildKit to dockerd 20.10 without the buildx plugin. */
 const DOCKER_2010 = '/usr/bin/docker';
 const NAT_TAG = 'berth-bench-build';
 const DREF_SUBNET = '10.232.0.0/24';
 
-
 function timed(bin: string, args: string[], env: Record<string, string>): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, DOCKER_CLI_HINTS: 'false', DOCKER_CONFIG: `${WORK}/docker-config`, ...env }, timeout: 900_000, maxBuffer: 64 << 20 });
+  const r = spawnSync(bin, args, {
+    encoding: 'utf8',
+    env: { ...process.env, DOCKER_CLI_HINTS: 'false', DOCKER_CONFIG: `${WORK}/docker-config`, ...env },
+    timeout: 900_000,
+    maxBuffer: 64 << 20,
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')} failed (${r.status}): ${r.stderr?.slice(-2000)}${r.stdout?.slice(-2000)}`);
   return ms;
 }
 
 function natRule(op: '-A' | '-D'): void {
-  spawnSync('iptables', ['-w', '-t', 'nat', op, 'POSTROUTING', '-s', DREF_SUBNET, '!', '-o', 'bndref', '-j', 'MASQUERADE', '-m', 'comment', '--comment', NAT_TAG], { stdio: 'ignore' });
+  spawnSync(
+    'iptables',
+    ['-w', '-t', 'nat', op, 'POSTROUTING', '-s', DREF_SUBNET, '!', '-o', 'bndref', '-j', 'MASQUERADE', '-m', 'comment', '--comment', NAT_TAG],
+    { stdio: 'ignore' },
+  );
 }
 
 function start(kind: 'berthd' | 'dockerd'): Promise<ChildProcess> {
-  return kind === 'berthd' ? startBenchDaemon('berthd', BERTHD, ROOT, berthdNetArgs()) : startBenchDaemon('dockerd', DREF, ROOT, [...dockerdNetArgs(), '--iptables=false', '--ip-masq=false']);
+  return kind === 'berthd'
+    ? startBenchDaemon('berthd', BERTHD, ROOT, berthdNetArgs())
+    : startBenchDaemon('dockerd', DREF, ROOT, [...dockerdNetArgs(), '--iptables=false', '--ip-masq=false']);
 }
 
 async function stop(p: ChildProcess | undefined, sock: string): Promise<void> {
   if (!p || p.exitCode !== null) return;
-  const ids = spawnSync(DOCKER, ['-H', `unix://${sock}`, 'ps', '-aq'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const ids = spawnSync(DOCKER, ['-H', `unix://${sock}`, 'ps', '-aq'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean);
   if (ids.length) spawnSync(DOCKER, ['-H', `unix://${sock}`, 'rm', '-f', ...ids], { stdio: 'ignore' });
   p.kill('SIGTERM');
   await waitFor(() => p.exitCode !== null || p.signalCode !== null, { timeout: 30_000, what: 'daemon exit' }).catch(() => p.kill('SIGKILL'));

@@ -21,10 +21,21 @@ import { BerthRegistry, CncfRegistry, DOCKER, DOCKERD, HAVE, REPO, startBenchDae
 const ROUNDS = Math.max(1, Number(process.env['BENCH_PULL_ROUNDS'] ?? 3) || 3);
 const EXTRA = (process.env['BENCH_PULL_EXTRA'] ?? '/usr/lib/python3.11,/usr/share/doc').split(',').filter((p) => existsSync(p));
 const ROOT = '/var/lib/berth-bench-pull';
-const BERTHD = { sock: '/run/berth-bench-pull.sock', data: `${ROOT}/berthd`, exec: '/run/berth-bench-pull', pid: '/run/berth-bench-pull.pid', cg: '/berth-bench-pull' };
-const DOCKERD_R = { sock: '/run/berth-bench-pull-dockerd.sock', data: `${ROOT}/dockerd`, exec: '/run/berth-bench-pull-dockerd', pid: '/run/berth-bench-pull-dockerd.pid', cg: '/berth-bench-pull-dockerd' };
+const BERTHD = {
+  sock: '/run/berth-bench-pull.sock',
+  data: `${ROOT}/berthd`,
+  exec: '/run/berth-bench-pull',
+  pid: '/run/berth-bench-pull.pid',
+  cg: '/berth-bench-pull',
+};
+const DOCKERD_R = {
+  sock: '/run/berth-bench-pull-dockerd.sock',
+  data: `${ROOT}/dockerd`,
+  exec: '/run/berth-bench-pull-dockerd',
+  pid: '/run/berth-bench-pull-dockerd.pid',
+  cg: '/berth-bench-pull-dockerd',
+};
 const WORK = `${ROOT}/work`;
-
 
 function cli(host: string, args: string[], o: { timeout?: number } = {}): { ms: number; out: string } {
   const t0 = process.hrtime.bigint();
@@ -40,13 +51,20 @@ function cli(host: string, args: string[], o: { timeout?: number } = {}): { ms: 
 }
 
 function berth(args: string[]): string {
-  const r = spawnSync(process.execPath, [path.join(REPO, 'bin/berth'), ...args], { encoding: 'utf8', env: { ...process.env, BERTH_HOST: `unix://${BERTHD.sock}` }, timeout: 900_000, maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin/berth'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, BERTH_HOST: `unix://${BERTHD.sock}` },
+    timeout: 900_000,
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) throw new Error(`berth ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }
 
 function startDaemon(kind: 'berthd' | 'dockerd'): Promise<ChildProcess> {
-  return kind === 'berthd' ? startBenchDaemon('berthd', BERTHD, ROOT, ['--bridge', 'none']) : startBenchDaemon('dockerd', DOCKERD_R, ROOT, ['--bridge', 'none', '--iptables=false', '--ip-masq=false']);
+  return kind === 'berthd'
+    ? startBenchDaemon('berthd', BERTHD, ROOT, ['--bridge', 'none'])
+    : startBenchDaemon('dockerd', DOCKERD_R, ROOT, ['--bridge', 'none', '--iptables=false', '--ip-masq=false']);
 }
 
 const stop = (proc: ChildProcess | undefined): Promise<void> => stopProcess(proc, 30_000);
@@ -68,7 +86,11 @@ function makeImage(name: string): { archive: string; layerBytes: number } {
   const m0 = manifest[0] as { Config: string; Layers: string[] };
   const config = JSON.parse(readFileSync(path.join(base, m0.Config), 'utf8')) as { rootfs: { diff_ids: string[] }; history: Array<Record<string, unknown>> };
   const extra = path.join(base, 'extra.tar');
-  const t = spawnSync('tar', ['--sort=name', '--mtime=2024-01-01', '--owner=0', '--group=0', '--numeric-owner', '-cf', extra, ...EXTRA.map((p) => p.replace(/^\//, ''))], { cwd: '/' });
+  const t = spawnSync(
+    'tar',
+    ['--sort=name', '--mtime=2024-01-01', '--owner=0', '--group=0', '--numeric-owner', '-cf', extra, ...EXTRA.map((p) => p.replace(/^\//, ''))],
+    { cwd: '/' },
+  );
   if (t.status !== 0) throw new Error(`tar of ${EXTRA.join(' ')} failed: ${String(t.stderr)}`);
   const digest = `sha256:${spawnSync('sha256sum', [extra], { encoding: 'utf8' }).stdout.split(' ')[0]}`;
   config.rootfs.diff_ids.push(digest);
@@ -115,10 +137,16 @@ async function main(): Promise<void> {
     cli(BERTHD.sock, ['push', name]);
     const id = cli(BERTHD.sock, ['image', 'inspect', '-f', '{{.Id}}', name]).out.trim();
     say(`pull bench: ${name}, ${mb.toFixed(0)} MB of layer tars, registry ${reg.kind === 'cncf' ? 'docker-registry' : 'berth-registry'}, ${ROUNDS} rounds`);
-    const res: Record<'berthd' | 'dockerd', { pull: number[]; load: number[]; pullCpu: number[] }> = { berthd: { pull: [], load: [], pullCpu: [] }, dockerd: { pull: [], load: [], pullCpu: [] } };
+    const res: Record<'berthd' | 'dockerd', { pull: number[]; load: number[]; pullCpu: number[] }> = {
+      berthd: { pull: [], load: [], pullCpu: [] },
+      dockerd: { pull: [], load: [], pullCpu: [] },
+    };
     const pids = { berthd: berthd.pid as number, dockerd: dockerd.pid as number };
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [k, sock] of [['berthd', BERTHD.sock], ['dockerd', DOCKERD_R.sock]] as const) {
+      for (const [k, sock] of [
+        ['berthd', BERTHD.sock],
+        ['dockerd', DOCKERD_R.sock],
+      ] as const) {
         spawnSync(DOCKER, ['-H', `unix://${sock}`, 'rmi', '-f', name], { stdio: 'ignore' });
         const cpu0 = treeCpuSeconds(pids[k]);
         const pull = cli(sock, ['pull', '-q', name]).ms;
@@ -130,7 +158,9 @@ async function main(): Promise<void> {
         res[k].pull.push(pull);
         res[k].load.push(load);
         res[k].pullCpu.push(pullCpu);
-        say(`  round ${r + 1} ${k}: pull ${(pull / 1000).toFixed(2)} s (daemon CPU ${pullCpu.toFixed(2)} s), load ${(load / 1000).toFixed(2)} s (${(mb / (load / 1000)).toFixed(0)} MB/s)`);
+        say(
+          `  round ${r + 1} ${k}: pull ${(pull / 1000).toFixed(2)} s (daemon CPU ${pullCpu.toFixed(2)} s), load ${(load / 1000).toFixed(2)} s (${(mb / (load / 1000)).toFixed(0)} MB/s)`,
+        );
       }
     }
     const b = res.berthd;
@@ -138,11 +168,20 @@ async function main(): Promise<void> {
     say('');
     say('| figure | berthd | dockerd 20.10 | dockerd / berthd |');
     say('| --- | --- | --- | --- |');
-    say(`| pull of ${mb.toFixed(0)} MB (2 layers, gzip) from a loopback registry, median | ${(median(b.pull) / 1000).toFixed(2)} s | ${(median(d.pull) / 1000).toFixed(2)} s | ${(median(d.pull) / median(b.pull)).toFixed(2)}× |`);
-    say(`| daemon CPU time (user + system) per pull, median | ${median(b.pullCpu).toFixed(2)} s | ${median(d.pullCpu).toFixed(2)} s | ${(median(d.pullCpu) / median(b.pullCpu)).toFixed(2)}× |`);
-    say(`| unpack (docker load of the uncompressed archive), median | ${(mb / (median(b.load) / 1000)).toFixed(0)} MB/s | ${(mb / (median(d.load) / 1000)).toFixed(0)} MB/s | ${(median(d.load) / median(b.load)).toFixed(2)}× |`);
+    say(
+      `| pull of ${mb.toFixed(0)} MB (2 layers, gzip) from a loopback registry, median | ${(median(b.pull) / 1000).toFixed(2)} s | ${(median(d.pull) / 1000).toFixed(2)} s | ${(median(d.pull) / median(b.pull)).toFixed(2)}× |`,
+    );
+    say(
+      `| daemon CPU time (user + system) per pull, median | ${median(b.pullCpu).toFixed(2)} s | ${median(d.pullCpu).toFixed(2)} s | ${(median(d.pullCpu) / median(b.pullCpu)).toFixed(2)}× |`,
+    );
+    say(
+      `| unpack (docker load of the uncompressed archive), median | ${(mb / (median(b.load) / 1000)).toFixed(0)} MB/s | ${(mb / (median(d.load) / 1000)).toFixed(0)} MB/s | ${(median(d.load) / median(b.load)).toFixed(2)}× |`,
+    );
     mkdirSync(path.join(REPO, 'dist', 'bench'), { recursive: true });
-    writeFileSync(path.join(REPO, 'dist', 'bench', 'pull-results.json'), JSON.stringify({ image: name, layerBytes, rounds: ROUNDS, extra: EXTRA, results: res }, null, 2));
+    writeFileSync(
+      path.join(REPO, 'dist', 'bench', 'pull-results.json'),
+      JSON.stringify({ image: name, layerBytes, rounds: ROUNDS, extra: EXTRA, results: res }, null, 2),
+    );
   } finally {
     await cleanup();
   }

@@ -55,7 +55,8 @@ export async function waitFor<T>(fn: () => T | Promise<T>, o: { timeout?: number
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${o.what ?? 'condition'} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${o.what ?? 'condition'} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
     await new Promise((r) => setTimeout(r, o.interval ?? 50));
   }
 }
@@ -88,9 +89,30 @@ export async function startBenchDaemon(kind: 'berthd' | 'dockerd', c: BenchDaemo
   fs.mkdirSync(c.data, { recursive: true });
   const cfg = path.join(configDir, `${kind}.json`);
   fs.writeFileSync(cfg, '{}\n');
-  const args = ['-H', `unix://${c.sock}`, '--data-root', c.data, '--exec-root', c.exec, '--pidfile', c.pid, '--cgroup-parent', c.cg, '--config-file', cfg, ...extra];
-  const proc = kind === 'berthd' ? spawn(process.execPath, [path.join(REPO, 'bin/berthd'), ...args], { stdio: 'ignore', detached: true }) : spawn(DOCKERD, args, { stdio: 'ignore', detached: true });
-  await waitFor(() => spawnSync(DOCKER, ['-H', `unix://${c.sock}`, 'version'], { stdio: 'ignore' }).status === 0, { timeout: 60_000, interval: 200, what: kind });
+  const args = [
+    '-H',
+    `unix://${c.sock}`,
+    '--data-root',
+    c.data,
+    '--exec-root',
+    c.exec,
+    '--pidfile',
+    c.pid,
+    '--cgroup-parent',
+    c.cg,
+    '--config-file',
+    cfg,
+    ...extra,
+  ];
+  const proc =
+    kind === 'berthd'
+      ? spawn(process.execPath, [path.join(REPO, 'bin/berthd'), ...args], { stdio: 'ignore', detached: true })
+      : spawn(DOCKERD, args, { stdio: 'ignore', detached: true });
+  await waitFor(() => spawnSync(DOCKER, ['-H', `unix://${c.sock}`, 'version'], { stdio: 'ignore' }).status === 0, {
+    timeout: 60_000,
+    interval: 200,
+    what: kind,
+  });
   return proc;
 }
 
@@ -105,7 +127,8 @@ export function request(
     const url = new URL(p, base);
     const mod = url.protocol === 'https:' ? https : http;
     const headers: Record<string, string | number> = { ...(o.headers ?? {}) };
-    if ((typeof o.body === 'string' || Buffer.isBuffer(o.body)) && headers['Content-Length'] === undefined) headers['Content-Length'] = Buffer.byteLength(o.body);
+    if ((typeof o.body === 'string' || Buffer.isBuffer(o.body)) && headers['Content-Length'] === undefined)
+      headers['Content-Length'] = Buffer.byteLength(o.body);
     const req = mod.request(url, { method, headers, agent: url.protocol === 'https:' ? tlsAgent : agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -115,7 +138,7 @@ export function request(
           status: res.statusCode ?? 0,
           headers: res.headers,
           body,
-          json: <T,>(): T => JSON.parse(body.toString('utf8')) as T,
+          json: <T>(): T => JSON.parse(body.toString('utf8')) as T,
           code: () => {
             try {
               return (JSON.parse(body.toString('utf8')) as { errors?: { code: string }[] }).errors?.[0]?.code;
@@ -130,7 +153,7 @@ export function request(
     req.on('error', reject);
     if (o.body === undefined) req.end();
     else if (typeof o.body === 'string' || Buffer.isBuffer(o.body)) req.end(o.body);
-    else (o.body).pipe(req);
+    else o.body.pipe(req);
   });
 }
 
@@ -185,9 +208,13 @@ export class BerthRegistry implements Target {
   }
 
   async spawn(): Promise<void> {
-    const proc = spawn(process.execPath, [BERTH_REGISTRY, '--listen', this.host, '--root', path.join(this.root, 'data'), '--access-log', path.join(this.root, 'access.log'), ...this.args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [BERTH_REGISTRY, '--listen', this.host, '--root', path.join(this.root, 'data'), '--access-log', path.join(this.root, 'access.log'), ...this.args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.proc = proc;
     proc.stdout?.on('data', (d: Buffer) => (this.out += d.toString()));
     proc.stderr?.on('data', (d: Buffer) => (this.out += d.toString()));
@@ -330,11 +357,24 @@ export interface Image {
 }
 
 /** An image of `n` small gzip layers (OCI or Docker schema 2 media types). */
-export function makeImage(o: { seed: string; layers?: number; docker?: boolean; subject?: { digest: string; size: number; mediaType: string }; artifactType?: string }): Image {
+export function makeImage(o: {
+  seed: string;
+  layers?: number;
+  docker?: boolean;
+  subject?: { digest: string; size: number; mediaType: string };
+  artifactType?: string;
+}): Image {
   const tars = Array.from({ length: o.layers ?? 2 }, (_, i) => tarOf({ [`file-${o.seed}-${i}`]: `${o.seed} layer ${i}\n` }));
   const layers = tars.map((t) => gzipSync(t));
   const diffIds = tars.map((t) => sha256(t));
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/sh'], Labels: { seed: o.seed } }, rootfs: { type: 'layers', diff_ids: diffIds } }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Cmd: ['/bin/sh'], Labels: { seed: o.seed } },
+      rootfs: { type: 'layers', diff_ids: diffIds },
+    }),
+  );
   const mediaType = o.docker ? MT.dockerManifest : MT.ociManifest;
   const m: Record<string, unknown> = {
     schemaVersion: 2,
@@ -373,12 +413,19 @@ export function writeOciLayout(dir: string, img: Image, tag: string): void {
   fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   fs.writeFileSync(
     path.join(dir, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: img.mediaType, digest: img.digest, size: img.manifest.length, annotations: { 'org.opencontainers.image.ref.name': tag } }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: img.mediaType, digest: img.digest, size: img.manifest.length, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+    }),
   );
 }
 
 /** Runs a command to completion. */
-export function run(file: string, args: string[], o: { env?: Record<string, string>; input?: Buffer | string; timeout?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string; desc: string }> {
+export function run(
+  file: string,
+  args: string[],
+  o: { env?: Record<string, string>; input?: Buffer | string; timeout?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; desc: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env: { ...process.env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -28,13 +28,21 @@ const num = (k: string, d: number): number => {
   return Number.isFinite(v) && v > 0 ? v : d;
 };
 const ROUNDS = num('BENCH_REG_ROUNDS', 7);
-const WARMUP = Number.isFinite(Number(process.env.BENCH_REG_WARMUP)) && process.env.BENCH_REG_WARMUP !== '' && process.env.BENCH_REG_WARMUP !== undefined ? Number(process.env.BENCH_REG_WARMUP) : 1;
+const WARMUP =
+  Number.isFinite(Number(process.env.BENCH_REG_WARMUP)) && process.env.BENCH_REG_WARMUP !== '' && process.env.BENCH_REG_WARMUP !== undefined
+    ? Number(process.env.BENCH_REG_WARMUP)
+    : 1;
 const LAYERS = num('BENCH_REG_LAYERS', 4);
 const LAYER_MB = num('BENCH_REG_LAYER_MB', 50);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-function call(base: string, method: string, p: string, o: { headers?: Record<string, string | number>; body?: Buffer | NodeJS.ReadableStream; sink?: (c: Buffer) => void } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function call(
+  base: string,
+  method: string,
+  p: string,
+  o: { headers?: Record<string, string | number>; body?: Buffer | NodeJS.ReadableStream; sink?: (c: Buffer) => void } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = http.request(new URL(p, base), { method, headers: o.headers ?? {}, agent }, (res) => {
       const chunks: Buffer[] = [];
@@ -91,9 +99,15 @@ async function push(base: string, repo: string, layers: Layer[], config: Buffer,
   const c = await call(base, 'POST', `/v2/${repo}/blobs/uploads/`, { headers: { 'Content-Length': 0 } });
   const u = new URL(String(c.headers.location), base);
   u.searchParams.set('digest', `sha256:${createHash('sha256').update(config).digest('hex')}`);
-  const cp = await call(base, 'PUT', u.pathname + u.search, { body: config, headers: { 'Content-Length': config.length, 'Content-Type': 'application/octet-stream' } });
+  const cp = await call(base, 'PUT', u.pathname + u.search, {
+    body: config,
+    headers: { 'Content-Length': config.length, 'Content-Type': 'application/octet-stream' },
+  });
   if (cp.status !== 201) throw new Error(`config PUT ${cp.status}`);
-  const m = await call(base, 'PUT', `/v2/${repo}/manifests/latest`, { body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json', 'Content-Length': manifest.length } });
+  const m = await call(base, 'PUT', `/v2/${repo}/manifests/latest`, {
+    body: manifest,
+    headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json', 'Content-Length': manifest.length },
+  });
   if (m.status !== 201) throw new Error(`manifest PUT ${m.status} ${String(m.body)}`);
 }
 
@@ -184,7 +198,11 @@ async function main(): Promise<void> {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${createHash('sha256').update(config).digest('hex')}`, size: config.length },
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: `sha256:${createHash('sha256').update(config).digest('hex')}`,
+          size: config.length,
+        },
         layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: l.digest, size: l.size })),
       }),
     );
@@ -210,7 +228,10 @@ async function main(): Promise<void> {
       `| ${k === 'berth' ? 'berth-registry' : 'docker-registry 2.8'} | ${med(k, (s) => s.pushMBs).toFixed(0)} | ${med(k, (s) => s.pullMBs).toFixed(0)} | ` +
       `${med(k, (s) => s.pushCpu).toFixed(2)} | ${med(k, (s) => s.pullCpu).toFixed(2)} | ${med(k, (s) => s.clientPushCpu).toFixed(2)} / ${med(k, (s) => s.clientPullCpu).toFixed(2)} |`;
     process.stdout.write(
-      `\n${ROUNDS} rounds of ${total.toFixed(0)} MB, alternating, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n` +
+      `\n${ROUNDS} rounds of ${total.toFixed(0)} MB, alternating, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}\n` +
         `| registry | push MB/s (median) | pull MB/s (median) | server CPU s per push | server CPU s per pull | client CPU s push / pull |\n| --- | --- | --- | --- | --- | --- |\n${row('berth')}\n`,
     );
     if (results.cncf) {
@@ -226,7 +247,14 @@ async function main(): Promise<void> {
     }
     const outDir = path.join(REPO, 'dist', 'bench');
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(path.join(outDir, 'registry-results.json'), JSON.stringify({ date: new Date().toISOString(), loadavg: os.loadavg(), layers: LAYERS, layerMB: LAYER_MB, rounds: ROUNDS, warmup: WARMUP, results }, null, 2));
+    writeFileSync(
+      path.join(outDir, 'registry-results.json'),
+      JSON.stringify(
+        { date: new Date().toISOString(), loadavg: os.loadavg(), layers: LAYERS, layerMB: LAYER_MB, rounds: ROUNDS, warmup: WARMUP, results },
+        null,
+        2,
+      ),
+    );
   } finally {
     await cleanup();
     agent.destroy();

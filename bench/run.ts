@@ -99,7 +99,8 @@ async function main(): Promise<void> {
   try {
     // A killed earlier run may have left daemons, containers or mounts on these roots.
     const pre = await cleanup(specs);
-    if (pre.containersRemoved + pre.monitorsKilled > 0) say(`(cleared leftovers of an earlier run: ${pre.containersRemoved} containers, ${pre.monitorsKilled} monitors)`);
+    if (pre.containersRemoved + pre.monitorsKilled > 0)
+      say(`(cleared leftovers of an earlier run: ${pre.containersRemoved} containers, ${pre.monitorsKilled} monitors)`);
 
     // --- daemons and busybox
     say('starting berthd and dockerd on their own sockets and roots ...');

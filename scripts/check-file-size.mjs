@@ -35,6 +35,8 @@ const stale = [...allowed].filter((rel) => {
     return true;
   }
 });
-for (const o of over) process.stderr.write(`check-file-size: ${o} (limit ${LIMIT}; split it, or list it with its reason in docs/architecture.md, "Files over the size limit")\n`);
-for (const s of stale) process.stderr.write(`check-file-size: ${s} is listed in docs/architecture.md but is not over ${LIMIT} lines (or is gone): remove it from the list\n`);
+for (const o of over)
+  process.stderr.write(`check-file-size: ${o} (limit ${LIMIT}; split it, or list it with its reason in docs/architecture.md, "Files over the size limit")\n`);
+for (const s of stale)
+  process.stderr.write(`check-file-size: ${s} is listed in docs/architecture.md but is not over ${LIMIT} lines (or is gone): remove it from the list\n`);
 process.exit(over.length || stale.length ? 1 : 0);

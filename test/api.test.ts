@@ -65,7 +65,7 @@ function makeTar(entries: { name: string; body?: string; type?: 'file' | 'direct
   pack.finalize();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    pack.on("data", (c: unknown) => chunks.push(c as Buffer));
+    pack.on('data', (c: unknown) => chunks.push(c as Buffer));
     pack.on('end', () => resolve(Buffer.concat(chunks)));
     pack.on('error', reject);
   });
@@ -122,38 +122,57 @@ describe('Engine API', () => {
     assert.deepEqual(j.json(), { message: 'No such container: compat-nope' });
   });
 
-  it('image inspect: Container and ContainerConfig at every version (dockerd 20.10; docker-compose 1.29 negotiates 1.50 and reads ContainerConfig), VirtualSize below 1.44', T, async () => {
-    const empty = {
-      Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false, Tty: false, OpenStdin: false,
-      StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null, WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
-    };
-    for (const v of ['1.22', '1.41', '1.43']) {
-      const img = (await d.api.get(`/v${v}/images/busybox/json`)).json();
-      assert.equal(img.Container, '', v);
-      assert.deepEqual(img.ContainerConfig, empty, v);
-      assert.equal(img.VirtualSize, img.Size, v);
-      const list = (await d.api.get(`/v${v}/images/json`)).json<Array<Record<string, unknown>>>();
-      assert.ok(list.length > 0 && list.every((i) => i.VirtualSize === i.Size), v);
-    }
-    for (const p of ['/v1.44/images/busybox/json', '/v1.45/images/busybox/json', '/images/busybox/json']) {
-      const img = (await d.api.get(p)).json();
-      assert.equal(img.Container, '', p);
-      assert.deepEqual(img.ContainerConfig, empty, p);
-      assert.equal('VirtualSize' in img, false, p);
-    }
-    assert.equal('VirtualSize' in ((await d.api.get('/images/json')).json<Array<Record<string, unknown>>>()[0] ?? {}), false);
-    // a committed image's ContainerConfig is the container's config
-    const id = await apiRun({ Cmd: ['sh', '-c', 'echo x > /f'], Labels: { compat: 'cc' } });
-    await waitFor(async () => (await d.api.get(`/containers/${id}/json`)).json().State.Status === 'exited', { timeout: 20_000, what: 'container exit' });
-    const cm = await d.api.post(`/commit?container=${id}&repo=compat-cc&tag=v1`);
-    assert.equal(cm.status, 201, cm.text);
-    const img = (await d.api.get('/images/compat-cc:v1/json')).json();
-    assert.equal(img.Container, id);
-    assert.deepEqual(img.ContainerConfig.Cmd, ['sh', '-c', 'echo x > /f']);
-    assert.deepEqual(img.ContainerConfig.Labels, { compat: 'cc' });
-    assert.equal((await d.api.delete(`/containers/${id}`)).status, 204);
-    assert.equal((await d.api.delete('/images/compat-cc:v1')).status, 200);
-  });
+  it(
+    'image inspect: Container and ContainerConfig at every version (dockerd 20.10; docker-compose 1.29 negotiates 1.50 and reads ContainerConfig), VirtualSize below 1.44',
+    T,
+    async () => {
+      const empty = {
+        Hostname: '',
+        Domainname: '',
+        User: '',
+        AttachStdin: false,
+        AttachStdout: false,
+        AttachStderr: false,
+        Tty: false,
+        OpenStdin: false,
+        StdinOnce: false,
+        Env: null,
+        Cmd: null,
+        Image: '',
+        Volumes: null,
+        WorkingDir: '',
+        Entrypoint: null,
+        OnBuild: null,
+        Labels: null,
+      };
+      for (const v of ['1.22', '1.41', '1.43']) {
+        const img = (await d.api.get(`/v${v}/images/busybox/json`)).json();
+        assert.equal(img.Container, '', v);
+        assert.deepEqual(img.ContainerConfig, empty, v);
+        assert.equal(img.VirtualSize, img.Size, v);
+        const list = (await d.api.get(`/v${v}/images/json`)).json<Array<Record<string, unknown>>>();
+        assert.ok(list.length > 0 && list.every((i) => i.VirtualSize === i.Size), v);
+      }
+      for (const p of ['/v1.44/images/busybox/json', '/v1.45/images/busybox/json', '/images/busybox/json']) {
+        const img = (await d.api.get(p)).json();
+        assert.equal(img.Container, '', p);
+        assert.deepEqual(img.ContainerConfig, empty, p);
+        assert.equal('VirtualSize' in img, false, p);
+      }
+      assert.equal('VirtualSize' in ((await d.api.get('/images/json')).json<Array<Record<string, unknown>>>()[0] ?? {}), false);
+      // a committed image's ContainerConfig is the container's config
+      const id = await apiRun({ Cmd: ['sh', '-c', 'echo x > /f'], Labels: { compat: 'cc' } });
+      await waitFor(async () => (await d.api.get(`/containers/${id}/json`)).json().State.Status === 'exited', { timeout: 20_000, what: 'container exit' });
+      const cm = await d.api.post(`/commit?container=${id}&repo=compat-cc&tag=v1`);
+      assert.equal(cm.status, 201, cm.text);
+      const img = (await d.api.get('/images/compat-cc:v1/json')).json();
+      assert.equal(img.Container, id);
+      assert.deepEqual(img.ContainerConfig.Cmd, ['sh', '-c', 'echo x > /f']);
+      assert.deepEqual(img.ContainerConfig.Labels, { compat: 'cc' });
+      assert.equal((await d.api.delete(`/containers/${id}`)).status, 204);
+      assert.equal((await d.api.delete('/images/compat-cc:v1')).status, 200);
+    },
+  );
 
   it('unknown path is a 404 JSON error', T, async () => {
     for (const p of ['/no/such/path', '/v1.50/containers/x/nonsense']) {
@@ -167,7 +186,12 @@ describe('Engine API', () => {
 
   it('create: malformed JSON 400, unknown image 404, bad restart policy 400, none created', T, async () => {
     const before = await containerCount();
-    const bad = await d.api.request({ method: 'POST', path: '/containers/create', raw: '{"Image": "busybox", ', headers: { 'Content-Type': 'application/json' } });
+    const bad = await d.api.request({
+      method: 'POST',
+      path: '/containers/create',
+      raw: '{"Image": "busybox", ',
+      headers: { 'Content-Type': 'application/json' },
+    });
     assert.equal(bad.status, 400, bad.text);
     assert.equal(typeof bad.json().message, 'string');
     const arr = await d.api.request({ method: 'POST', path: '/containers/create', raw: '[1,2]', headers: { 'Content-Type': 'application/json' } });
@@ -244,10 +268,16 @@ describe('Engine API', () => {
     assert.equal(r.status, 200);
     const frames = demux(r.body);
     assert.deepEqual(
-      frames.filter((f) => f.stream === 1).map((f) => f.data).join(''),
+      frames
+        .filter((f) => f.stream === 1)
+        .map((f) => f.data)
+        .join(''),
       'out\nout2\n',
     );
-    assert.deepEqual(frames.filter((f) => f.stream === 2).map((f) => f.data), ['err\n']);
+    assert.deepEqual(
+      frames.filter((f) => f.stream === 2).map((f) => f.data),
+      ['err\n'],
+    );
     assert.ok(frames.every((f) => f.stream === 1 || f.stream === 2));
     const onlyErr = demux((await d.api.get(`/containers/${id}/logs?stderr=1`)).body);
     assert.deepEqual(onlyErr, [{ stream: 2, data: 'err\n' }]);
@@ -265,7 +295,11 @@ describe('Engine API', () => {
 
   it('import with changes (API), and through both CLIs; the imported image runs', T, async () => {
     // A tar built here, with CMD and ENV changes.
-    const tiny = await makeTar([{ name: 'hello.txt', body: 'hello\n' }, { name: 'sub', type: 'directory' }, { name: 'sub/x', body: '#!/bin/sh\n' }]);
+    const tiny = await makeTar([
+      { name: 'hello.txt', body: 'hello\n' },
+      { name: 'sub', type: 'directory' },
+      { name: 'sub/x', body: '#!/bin/sh\n' },
+    ]);
     const q = new URLSearchParams({ fromSrc: '-', repo: 'tiny', tag: 'v1', message: 'from a test' });
     q.append('changes', 'CMD ["x"]');
     q.append('changes', 'ENV A=b');
@@ -323,7 +357,10 @@ describe('Engine API', () => {
       for (const t of ['busybox:latest', `${base}:a`, `${base}:b`]) assert.ok(all.includes(`${t} ${bbId.slice(7, 19)}`), all.join('\n'));
       assert.deepEqual(new Set(lines(ok(await x(['images', '-q', '--no-trunc', `${base}:a`])))), new Set([bbId]));
       const json = lines(ok(await x(['images', '--format', 'json']))).map((l) => JSON.parse(l) as Record<string, string>);
-      assert.ok(json.some((j) => j['Repository'] === base && j['Tag'] === 'a' && j['ID'] === bbId.slice(7, 19)), JSON.stringify(json));
+      assert.ok(
+        json.some((j) => j['Repository'] === base && j['Tag'] === 'a' && j['ID'] === bbId.slice(7, 19)),
+        JSON.stringify(json),
+      );
       // rmi of one of several tags only untags.
       assert.equal(ok(await x(['rmi', `${base}:b`])), `Untagged: ${base}:b`);
       assert.equal((await d.api.get(`/images/${base}:b/json`)).status, 404);
@@ -339,7 +376,9 @@ describe('Engine API', () => {
       exits(refused, 1);
       assert.match(
         refused.stderr,
-        new RegExp(`conflict: unable to remove repository reference "${imp}" \\(must force\\) - container ${c.slice(0, 12)} is using its referenced image ${impId.slice(7, 19)}`),
+        new RegExp(
+          `conflict: unable to remove repository reference "${imp}" \\(must force\\) - container ${c.slice(0, 12)} is using its referenced image ${impId.slice(7, 19)}`,
+        ),
         refused.desc,
       );
       const apiRefused = await d.api.delete(`/images/${imp}`);
@@ -436,7 +475,11 @@ describe('Engine API', () => {
       jobs.push(raw(`GET /${'a'.repeat(20000)} HTTP/1.1\r\nHost: x\r\n\r\n`));
       jobs.push(d.api.request({ method: 'POST', path: '/containers/create', raw: '{{{{' }).catch(() => undefined));
       jobs.push(d.api.request({ method: 'POST', path: '/containers/create', body: { Image: 12, Cmd: 'x', HostConfig: 'no' } }).catch(() => undefined));
-      jobs.push(d.api.request({ method: 'POST', path: '/containers/create', body: { Image: 'busybox', HostConfig: { Memory: -5, CpuShares: 'x' } } }).catch(() => undefined));
+      jobs.push(
+        d.api
+          .request({ method: 'POST', path: '/containers/create', body: { Image: 'busybox', HostConfig: { Memory: -5, CpuShares: 'x' } } })
+          .catch(() => undefined),
+      );
       jobs.push(d.api.request({ method: 'POST', path: '/images/create?fromSrc=-&repo=junk', raw: 'this is not a tar' }).catch(() => undefined));
       jobs.push(d.api.request({ method: 'DELETE', path: '/images/%2e%2e%2f%2e%2e' }).catch(() => undefined));
       jobs.push(d.api.request({ method: 'GET', path: '/containers/json?filters=%7Bnot-json' }).catch(() => undefined));
@@ -455,11 +498,14 @@ describe('Engine API', () => {
     assert.equal(f.status, 400, f.text);
     assert.equal((await d.api.get('/images/junk/json')).status, 404, 'a non-tar import created no image');
     // Clean the containers the valid-but-odd creates may have made.
-    await waitFor(async () => {
-      const l = (await d.api.get('/containers/json?all=1')).json<{ Id: string }[]>();
-      await Promise.all(l.map((c) => d.api.delete(`/containers/${c.Id}?force=1`)));
-      return (await containerCount()) === 0;
-    }, { timeout: 20_000, what: 'containers cleaned' });
+    await waitFor(
+      async () => {
+        const l = (await d.api.get('/containers/json?all=1')).json<{ Id: string }[]>();
+        await Promise.all(l.map((c) => d.api.delete(`/containers/${c.Id}?force=1`)));
+        return (await containerCount()) === 0;
+      },
+      { timeout: 20_000, what: 'containers cleaned' },
+    );
     // And it still runs containers.
     const id = await apiRun({ Cmd: ['true'] });
     assert.match(id, HEX64);

@@ -47,7 +47,9 @@ for (const cli of CLIS) {
       const push = ok(await d.cli(cli, ['push', name('bb')]));
       const digest = /digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(push)?.[1];
       assert.ok(digest, push);
-      const m = await request((reg as BerthRegistry).base, 'GET', `/v2/${cli}/bb/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } });
+      const m = await request((reg as BerthRegistry).base, 'GET', `/v2/${cli}/bb/manifests/1`, {
+        headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+      });
       assert.equal(m.status, 200);
       assert.equal(m.headers['docker-content-digest'], digest);
       const id = (await imageOf('busybox')).Id;
@@ -102,24 +104,28 @@ describe('berth-registry token auth', { skip: HAVE.htpasswd ? false : 'htpasswd 
   });
 
   for (const cli of CLIS) {
-    it(`needs login; push and pull with bearer tokens via ${cli}; logout`, { ...T, skip: cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false }, async () => {
-      const host = (authReg as BerthRegistry).host;
-      const ref = `${host}/alice/bb-${cli}:1`;
-      ok(await d.cli(cli, ['tag', 'busybox', ref]));
-      const denied = await d.cli(cli, ['push', ref]);
-      assert.equal(denied.code, 1, denied.desc);
-      assert.match(denied.stderr + denied.stdout, /unauthorized|authentication required|no basic auth credentials/i, denied.desc);
-      const bad = await d.cli(cli, ['login', '-u', 'alice', '--password-stdin', host], { input: 'wrong\n' });
-      assert.equal(bad.code, 1, bad.desc);
-      assert.match(ok(await d.cli(cli, ['login', '-u', 'alice', '--password-stdin', host], { input: 'wonderland\n' })), /Login Succeeded/);
-      ok(await d.cli(cli, ['push', ref]));
-      ok(await d.cli(cli, ['rmi', ref]));
-      ok(await d.cli(cli, ['pull', ref]));
-      assert.equal((await imageOf(ref)).Id, (await imageOf('busybox')).Id);
-      ok(await d.cli(cli, ['logout', host]));
-      ok(await d.cli(cli, ['rmi', ref]));
-      const after = await d.cli(cli, ['pull', ref]);
-      assert.equal(after.code, 1, after.desc);
-    });
+    it(
+      `needs login; push and pull with bearer tokens via ${cli}; logout`,
+      { ...T, skip: cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false },
+      async () => {
+        const host = (authReg as BerthRegistry).host;
+        const ref = `${host}/alice/bb-${cli}:1`;
+        ok(await d.cli(cli, ['tag', 'busybox', ref]));
+        const denied = await d.cli(cli, ['push', ref]);
+        assert.equal(denied.code, 1, denied.desc);
+        assert.match(denied.stderr + denied.stdout, /unauthorized|authentication required|no basic auth credentials/i, denied.desc);
+        const bad = await d.cli(cli, ['login', '-u', 'alice', '--password-stdin', host], { input: 'wrong\n' });
+        assert.equal(bad.code, 1, bad.desc);
+        assert.match(ok(await d.cli(cli, ['login', '-u', 'alice', '--password-stdin', host], { input: 'wonderland\n' })), /Login Succeeded/);
+        ok(await d.cli(cli, ['push', ref]));
+        ok(await d.cli(cli, ['rmi', ref]));
+        ok(await d.cli(cli, ['pull', ref]));
+        assert.equal((await imageOf(ref)).Id, (await imageOf('busybox')).Id);
+        ok(await d.cli(cli, ['logout', host]));
+        ok(await d.cli(cli, ['rmi', ref]));
+        const after = await d.cli(cli, ['pull', ref]);
+        assert.equal(after.code, 1, after.desc);
+      },
+    );
   }
 });

@@ -49,7 +49,16 @@ describe('berth image bootstrap debian', { skip: SKIP }, () => {
     assert.equal(img.RootFS.Layers.length, 1);
     assert.ok(img.Size > 50e6 && img.Size < 400e6, `size ${img.Size}`);
     const cli = HAVE_DOCKER ? t.docker.bind(t) : t.berth.bind(t);
-    const out = ok(await cli(['run', '--rm', 'debian:bookworm', 'bash', '-c', 'cat /etc/debian_version; dpkg -s base-files | grep -c "^Status: install ok installed"; apt-get --version | head -1; ls /var/lib/apt/lists | grep -v -x -e partial -e lock | wc -l']));
+    const out = ok(
+      await cli([
+        'run',
+        '--rm',
+        'debian:bookworm',
+        'bash',
+        '-c',
+        'cat /etc/debian_version; dpkg -s base-files | grep -c "^Status: install ok installed"; apt-get --version | head -1; ls /var/lib/apt/lists | grep -v -x -e partial -e lock | wc -l',
+      ]),
+    );
     const [version, installed, apt, lists] = out.split('\n');
     assert.match(version as string, /^12\.\d+$/);
     assert.equal(installed, '1');

@@ -132,15 +132,35 @@ for (const cli of CLIS) {
       assert.equal(img.Author, 'someone@example.com');
 
       // The filesystem, read by running the image.
-      const out = ok(await x(['run', '--rm', '-u', '0', image, [
-        'cat /app/sub/greeting /app/sub/a.txt /app/sub/exec /app/sub/shell /unpacked/inner/t.txt /web/remote.txt',
-        'stat -c "%u:%g %a %n" /data/b.txt /data/sub/c.txt',
-        'cat /data/sub/c.txt',
-      ].join(' && ')]));
-      assert.equal(out, [
-        'hello berth', 'who=berth', 'alpha', 'exec-form', 'shell-changed', 'from the tar', 'from the web',
-        '1000:1000 640 /data/b.txt', '1000:1000 640 /data/sub/c.txt', 'gamma',
-      ].join('\n'));
+      const out = ok(
+        await x([
+          'run',
+          '--rm',
+          '-u',
+          '0',
+          image,
+          [
+            'cat /app/sub/greeting /app/sub/a.txt /app/sub/exec /app/sub/shell /unpacked/inner/t.txt /web/remote.txt',
+            'stat -c "%u:%g %a %n" /data/b.txt /data/sub/c.txt',
+            'cat /data/sub/c.txt',
+          ].join(' && '),
+        ]),
+      );
+      assert.equal(
+        out,
+        [
+          'hello berth',
+          'who=berth',
+          'alpha',
+          'exec-form',
+          'shell-changed',
+          'from the tar',
+          'from the web',
+          '1000:1000 640 /data/b.txt',
+          '1000:1000 640 /data/sub/c.txt',
+          'gamma',
+        ].join('\n'),
+      );
       assert.equal(ok(await x(['run', '--rm', image])), 'hello berth\nwho=berth');
 
       // ONBUILD triggers run in a child build, and are not inherited further.
@@ -308,7 +328,9 @@ describe('build secrets (berth --secret)', () => {
       Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=tok,required=true test "$(cat /run/secrets/tok)" = s3cr3t-value && echo seen > /seen\n',
     });
     ok(await d.berth(['build', '--no-cache', '-t', 'secret-img', '--secret', `id=tok,src=${secretFile}`, ctx], { timeout: 120_000 }));
-    const inImage = ok(await d.berth(['run', '--rm', 'secret-img', 'sh', '-c', 'cat /seen; ls /run/secrets 2>/dev/null; find / -xdev -type f | xargs grep -l s3cr3t; true']));
+    const inImage = ok(
+      await d.berth(['run', '--rm', 'secret-img', 'sh', '-c', 'cat /seen; ls /run/secrets 2>/dev/null; find / -xdev -type f | xargs grep -l s3cr3t; true']),
+    );
     assert.equal(inImage, 'seen', 'the step saw the secret; the image holds neither the file nor its content');
     const missing = await d.berth(['build', '--no-cache', ctx], { timeout: 120_000 });
     assert.notEqual(missing.code, 0, 'a required secret that is missing fails the step');
@@ -340,7 +362,10 @@ describe("berth's own build view (--progress tty)", () => {
 
 describe('--cache-from', () => {
   it('a loaded image (no local step records) serves as cache only when named in --cache-from', T, async () => {
-    const ctx = context('cachefrom', { 'f.txt': 'cache from\n', Dockerfile: 'FROM busybox\nENV A=1\nCOPY f.txt /f.txt\nRUN echo built > /built\nCMD ["cat", "/f.txt"]\n' });
+    const ctx = context('cachefrom', {
+      'f.txt': 'cache from\n',
+      Dockerfile: 'FROM busybox\nENV A=1\nCOPY f.txt /f.txt\nRUN echo built > /built\nCMD ["cat", "/f.txt"]\n',
+    });
     const first = ok(await d.berth(['build', '-q', '-t', 'cachefrom:1', ctx], { timeout: 120_000 }));
     const archive = path.join(workRoot, 'cachefrom.tar');
     ok(await d.berth(['save', '-o', archive, 'cachefrom:1']));

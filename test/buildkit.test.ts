@@ -111,7 +111,12 @@ describe('buildx against berthd (docker driver)', () => {
     assert.deepEqual(list, ['.dockerignore', 'Dockerfile', 'a.txt', 'dir']);
     assert.equal(ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-same:bx'])), 'hello buildx');
     // the classic builder, from nothing, gives the same ID (reproducible IDs on both paths)
-    const classic = ok(await d.docker(['build', '-q', '--no-cache', '--build-arg', 'WHO=buildx', '-t', 'bk-same:classic', ctx], { env: { DOCKER_BUILDKIT: '0' }, timeout: 120_000 }));
+    const classic = ok(
+      await d.docker(['build', '-q', '--no-cache', '--build-arg', 'WHO=buildx', '-t', 'bk-same:classic', ctx], {
+        env: { DOCKER_BUILDKIT: '0' },
+        timeout: 120_000,
+      }),
+    );
     assert.equal(classic, id);
   });
 
@@ -134,12 +139,16 @@ describe('buildx against berthd (docker driver)', () => {
     assert.notEqual(r.code, 0, 'the extra stage was not built into the target');
   });
 
-  it('a failing RUN: the CLI fails with BuildKit\'s message and the step\'s output', T, async () => {
+  it("a failing RUN: the CLI fails with BuildKit's message and the step's output", T, async () => {
     const ctx = context('fail', { Dockerfile: 'FROM busybox\nRUN echo before-failing && exit 3\n' });
     const r = await bx(['buildx', 'build', '--progress', 'plain', '-t', 'bk-fail', ctx]);
     assert.equal(r.code, 1, r.desc);
     assert.match(r.stderr, /before-failing/, r.stderr);
-    assert.match(r.stderr, /ERROR: failed to solve: process "\/bin\/sh -c echo before-failing && exit 3" did not complete successfully: exit code: 3/, r.stderr);
+    assert.match(
+      r.stderr,
+      /ERROR: failed to solve: process "\/bin\/sh -c echo before-failing && exit 3" did not complete successfully: exit code: 3/,
+      r.stderr,
+    );
     const missing = await bx(['buildx', 'build', '-t', 'bk-fail', context('nofile', { Dockerfile: 'FROM busybox\nCOPY nothere /x\n' })]);
     assert.equal(missing.code, 1, missing.desc);
     assert.match(missing.stderr, /nothere/, missing.stderr);

@@ -56,7 +56,10 @@ describe('testcontainers (npm) against berthd', () => {
       const port = c.getMappedPort(80);
       assert.ok(port > 0, `mapped port ${port}`);
       // dockerd puts a container created without a NetworkMode on the default bridge.
-      const info = (await d.api.inspect(c.getId())) as { HostConfig: { NetworkMode: string }; NetworkSettings: { Networks: Record<string, { IPAddress: string }> } };
+      const info = (await d.api.inspect(c.getId())) as {
+        HostConfig: { NetworkMode: string };
+        NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+      };
       assert.equal(info.HostConfig.NetworkMode, 'default'); // dockerd 20.10 shows 'default' too
       assert.match(info.NetworkSettings.Networks.bridge?.IPAddress ?? '', /^10\.238\./);
       const r = await get(`http://${c.getHost()}:${port}/`);
@@ -87,7 +90,11 @@ describe('testcontainers (npm) against berthd', () => {
 
   it('wait strategies: forListeningPorts and forHealthCheck', { timeout: 120_000 }, async () => {
     const { GenericContainer, Wait } = await import('testcontainers');
-    const ports = await new GenericContainer('busybox:latest').withCommand(['sh', '-c', 'sleep 1; exec httpd -f -p 80']).withExposedPorts(80).withWaitStrategy(Wait.forListeningPorts()).start();
+    const ports = await new GenericContainer('busybox:latest')
+      .withCommand(['sh', '-c', 'sleep 1; exec httpd -f -p 80'])
+      .withExposedPorts(80)
+      .withWaitStrategy(Wait.forListeningPorts())
+      .start();
     try {
       assert.equal((await get(`http://localhost:${ports.getMappedPort(80)}/`)).status, 404, 'httpd answers once the port listens');
     } finally {
@@ -111,7 +118,12 @@ describe('testcontainers (npm) against berthd', () => {
     const network = await new Network().start();
     bridges.push(`br-${network.getId().slice(0, 12)}`);
     try {
-      const srv = await new GenericContainer('busybox:latest').withCommand(HTTPD).withNetwork(network).withNetworkAliases('web').withWaitStrategy(Wait.forLogMessage('httpd up')).start();
+      const srv = await new GenericContainer('busybox:latest')
+        .withCommand(HTTPD)
+        .withNetwork(network)
+        .withNetworkAliases('web')
+        .withWaitStrategy(Wait.forLogMessage('httpd up'))
+        .start();
       try {
         const cli = await new GenericContainer('busybox:latest').withCommand(['sleep', '300']).withNetwork(network).start();
         try {
@@ -136,7 +148,15 @@ describe('dockerode (npm) against berthd', () => {
   it('createContainer, attach, start, wait, logs, exec, inspect', { timeout: 120_000 }, async () => {
     const { default: Docker } = await import('dockerode');
     const docker = new Docker({ socketPath: d.socket });
-    const c = await docker.createContainer({ Image: 'busybox:latest', Cmd: ['sh', '-c', 'echo hello; echo oops >&2; read line; echo "got $line"'], OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true });
+    const c = await docker.createContainer({
+      Image: 'busybox:latest',
+      Cmd: ['sh', '-c', 'echo hello; echo oops >&2; read line; echo "got $line"'],
+      OpenStdin: true,
+      StdinOnce: true,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+    });
     try {
       const stream = await c.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
       const out = new PassThrough();
@@ -197,7 +217,10 @@ describe('dockerode (npm) against berthd', () => {
       await net.disconnect({ Container: c.id });
       assert.deepEqual(Object.keys((await c.inspect()).NetworkSettings.Networks), ['bridge']);
       // A second disconnect is dockerd's error (500), force or not.
-      await assert.rejects(net.disconnect({ Container: c.id, Force: true }), (e: Error & { statusCode?: number }) => e.statusCode === 500 && /is not connected to network/.test(e.message));
+      await assert.rejects(
+        net.disconnect({ Container: c.id, Force: true }),
+        (e: Error & { statusCode?: number }) => e.statusCode === 500 && /is not connected to network/.test(e.message),
+      );
     } finally {
       await c.remove({ force: true });
       await net.remove();

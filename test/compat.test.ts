@@ -95,7 +95,12 @@ describe('Swarm, plugins and search', () => {
     const leave = await d.docker(['swarm', 'leave']);
     assert.equal(leave.code, 1, leave.desc);
     assert.equal(leave.stderr.trim(), 'Error response from daemon: This node is not part of a swarm', leave.desc);
-    for (const args of [['node', 'ls'], ['service', 'ls'], ['secret', 'ls'], ['config', 'ls']]) {
+    for (const args of [
+      ['node', 'ls'],
+      ['service', 'ls'],
+      ['secret', 'ls'],
+      ['config', 'ls'],
+    ]) {
       const r = await d.docker(args);
       assert.equal(r.code, 1, r.desc);
       assert.equal(r.stderr.trim(), `Error response from daemon: ${NOT_MANAGER}`, r.desc);
@@ -119,7 +124,15 @@ describe('Swarm, plugins and search', () => {
     assert.equal(noRemote.json().message, 'invalid reference format');
     const upper = await d.api.get('/plugins/privileges?remote=BAD');
     assert.equal(upper.json().message, 'invalid reference format: repository name must be lowercase');
-    for (const [method, p] of [['GET', '/plugins/compat-x/json'], ['GET', '/plugins/compat-x:1/json'], ['DELETE', '/plugins/compat-x'], ['POST', '/plugins/compat-x/enable?timeout=0'], ['POST', '/plugins/compat-x/disable'], ['POST', '/plugins/compat-x/push'], ['POST', '/plugins/compat-x/set']] as const) {
+    for (const [method, p] of [
+      ['GET', '/plugins/compat-x/json'],
+      ['GET', '/plugins/compat-x:1/json'],
+      ['DELETE', '/plugins/compat-x'],
+      ['POST', '/plugins/compat-x/enable?timeout=0'],
+      ['POST', '/plugins/compat-x/disable'],
+      ['POST', '/plugins/compat-x/push'],
+      ['POST', '/plugins/compat-x/set'],
+    ] as const) {
       const r = await d.api.request({ method, path: p, ...(method === 'POST' ? { body: [] } : {}) });
       assert.equal(r.status, 404, `${method} ${p}: ${r.text}`);
       assert.match(r.json().message, /^plugin "compat-x(:1)?" not found$/, `${method} ${p}`);
@@ -141,7 +154,7 @@ describe('Swarm, plugins and search', () => {
     assert.match(inspect.stderr, /Error response from daemon: plugin "compat-x" not found/, inspect.desc);
   });
 
-  it('search: Docker Hub unreachable gives dockerd\'s error; limit and filter errors as dockerd', T, async () => {
+  it("search: Docker Hub unreachable gives dockerd's error; limit and filter errors as dockerd", T, async () => {
     const r = await d.api.get('/images/search?term=busybox');
     assert.equal(r.status, 500, r.text);
     // the rest names why the index is unreachable here (a failed lookup when DNS has no answer)
@@ -190,9 +203,15 @@ describe('Swarm, plugins and search', () => {
       ]);
       assert.equal(seen[0], '/v1/search?q=compat&n=5');
       const stars = await d.api.get(`/images/search?term=${host}/compat&filters=${q({ stars: ['3'] })}`);
-      assert.deepEqual(stars.json().map((x: { name: string }) => x.name), ['compat/one']);
+      assert.deepEqual(
+        stars.json().map((x: { name: string }) => x.name),
+        ['compat/one'],
+      );
       const notOfficial = await d.api.get(`/images/search?term=${host}/compat&filters=${q({ 'is-official': ['false'] })}`);
-      assert.deepEqual(notOfficial.json().map((x: { name: string }) => x.name), ['compat/two']);
+      assert.deepEqual(
+        notOfficial.json().map((x: { name: string }) => x.name),
+        ['compat/two'],
+      );
       const cli = await d.docker(['search', '--format', '{{.Name}} {{.StarCount}} {{.IsOfficial}}', `${host}/compat`]);
       assert.deepEqual(lines(ok(cli)), ['compat/one 7 [OK]', 'compat/two 2']);
     } finally {
@@ -208,7 +227,10 @@ async function stopped(cli: CliName, name: string, labels: string[], mib = 0): P
 }
 
 async function names(): Promise<string[]> {
-  return (await d.api.get('/containers/json?all=1')).json<Array<{ Names: string[] }>>().map((c) => (c.Names[0] ?? '').slice(1)).sort();
+  return (await d.api.get('/containers/json?all=1'))
+    .json<Array<{ Names: string[] }>>()
+    .map((c) => (c.Names[0] ?? '').slice(1))
+    .sort();
 }
 
 for (const cli of CLIS) {
@@ -257,7 +279,9 @@ for (const cli of CLIS) {
     it('image prune: reclaimed space of a dangling built image', T, async () => {
       const ctx = fs.mkdtempSync(path.join(tmp, 'ip-'));
       fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM busybox\nRUN dd if=/dev/zero of=/f-${cli} bs=1M count=2\n`);
-      const id = ok(await d.cli(cli, ['build', '-q', ctx], { timeout: 120_000 })).split('\n').pop() as string;
+      const id = ok(await d.cli(cli, ['build', '-q', ctx], { timeout: 120_000 }))
+        .split('\n')
+        .pop() as string;
       assert.match(id, /^sha256:[0-9a-f]{64}$/);
       const r = await d.cli(cli, ['image', 'prune', '-f']);
       const out = ok(r);
@@ -268,7 +292,7 @@ for (const cli of CLIS) {
 }
 
 describe('prune over the API', () => {
-  it('bad filters with dockerd\'s texts: unknown key, bad until, two untils (400; dockerd 500 for the untils); nothing removed', T, async () => {
+  it("bad filters with dockerd's texts: unknown key, bad until, two untils (400; dockerd 500 for the untils); nothing removed", T, async () => {
     ok(await d.docker(['create', '--name', 'pf-api', 'busybox', 'true']));
     const cases: Array<[string, Record<string, string[]>, number, string]> = [
       ['/containers/prune', { foo: ['x'] }, 400, "Invalid filter 'foo'"],
@@ -294,7 +318,7 @@ describe('prune over the API', () => {
 });
 
 describe('commit of a container exiting meanwhile', () => {
-  it('commit with pause right after starting a short-lived container succeeds, as docker-py\'s CommitTest does it', T, async () => {
+  it("commit with pause right after starting a short-lived container succeeds, as docker-py's CommitTest does it", T, async () => {
     for (let i = 0; i < 8; i++) {
       const c = await d.api.post('/containers/create', { Image: 'busybox', Cmd: ['touch', '/test'] });
       assert.equal(c.status, 201, c.text);
@@ -317,7 +341,11 @@ describe('load of compressed archives', () => {
     const tar = path.join(tmp, 'img.tar');
     ok(await d.docker(['save', '-o', tar, 'compat-load:src']));
     ok(await d.docker(['rmi', 'compat-load:src']));
-    for (const [tool, ext] of [['gzip', 'gz'], ['bzip2', 'bz2'], ['xz', 'xz']] as const) {
+    for (const [tool, ext] of [
+      ['gzip', 'gz'],
+      ['bzip2', 'bz2'],
+      ['xz', 'xz'],
+    ] as const) {
       const file = `${tar}.${ext}`;
       const z = spawnSync(tool, ['-c', tar], { maxBuffer: 64 << 20 });
       assert.equal(z.status, 0, `${tool}: ${String(z.stderr)}`);
@@ -328,7 +356,12 @@ describe('load of compressed archives', () => {
         assert.equal((await d.api.get('/images/compat-load:src/json')).json().Id, id);
         ok(await d.cli(cli, ['rmi', 'compat-load:src']));
       }
-      const api = await d.api.request({ method: 'POST', path: '/images/load?quiet=1', raw: fs.readFileSync(file), headers: { 'Content-Type': 'application/x-tar' } });
+      const api = await d.api.request({
+        method: 'POST',
+        path: '/images/load?quiet=1',
+        raw: fs.readFileSync(file),
+        headers: { 'Content-Type': 'application/x-tar' },
+      });
       assert.equal(api.status, 200);
       assert.match(api.text, /Loaded image: compat-load:src/);
       ok(await d.docker(['rmi', 'compat-load:src']));
@@ -354,10 +387,13 @@ describe('skopeo (API 1.22)', () => {
     assert.equal(manifest.config.digest, id);
     const back = await run('skopeo', ['copy', '--dest-daemon-host', host, `dir:${dir}`, 'docker-daemon:compat-skopeo:v1'], { timeout: 120_000 });
     assert.equal(back.code, 0, back.desc);
-    const img = await waitFor(async () => {
-      const r = await d.api.get('/images/compat-skopeo:v1/json');
-      return r.status === 200 ? r.json() : undefined;
-    }, { timeout: 20_000, what: 'compat-skopeo:v1 loaded' });
+    const img = await waitFor(
+      async () => {
+        const r = await d.api.get('/images/compat-skopeo:v1/json');
+        return r.status === 200 ? r.json() : undefined;
+      },
+      { timeout: 20_000, what: 'compat-skopeo:v1 loaded' },
+    );
     assert.equal(img.Id, id);
     const inspect = await run('skopeo', ['inspect', '--daemon-host', host, 'docker-daemon:compat-skopeo:v1'], { timeout: 60_000 });
     assert.equal(inspect.code, 0, inspect.desc);

@@ -163,13 +163,12 @@ describe('docker-compose 1.29', () => {
       what: 'client_2 fetched http://web:8080/',
     });
     composeOk(await compose(['restart']));
-    assert.deepEqual(await addresses(), before, 'a restart keeps the containers\' addresses');
+    assert.deepEqual(await addresses(), before, "a restart keeps the containers' addresses");
     await waitFor(async () => (await httpGet(await webUrl())) === '200 hello from build-one\n', { timeout: 20_000, what: 'web after restart' });
   });
 
   it('recreate after editing the file, --force-recreate, --build after a Dockerfile change: no KeyError, names kept, app serving', T, async () => {
-    const idsOf = async (): Promise<Record<string, string>> =>
-      Object.fromEntries((await projectContainers()).map((c) => [(c.Names[0] ?? '').slice(1), c.Id]));
+    const idsOf = async (): Promise<Record<string, string>> => Object.fromEntries((await projectContainers()).map((c) => [(c.Names[0] ?? '').slice(1), c.Id]));
     const ids0 = await idsOf();
 
     writeApp({ clientSleep: 2, buildTag: 'build-one' });

@@ -54,7 +54,15 @@ function tarOf(entries: Array<{ name: string; type: 'file' | 'directory'; data?:
   const parts: Buffer[] = [];
   for (const e of entries) {
     const data = Buffer.from(e.data ?? '');
-    const h: TarHeader = { name: e.name, type: e.type, mode: e.type === 'directory' ? 0o755 : 0o644, uid: 0, gid: 0, size: data.length, mtime: Math.trunc(Date.now() / 1000) };
+    const h: TarHeader = {
+      name: e.name,
+      type: e.type,
+      mode: e.type === 'directory' ? 0o755 : 0o644,
+      uid: 0,
+      gid: 0,
+      size: data.length,
+      mtime: Math.trunc(Date.now() / 1000),
+    };
     parts.push(headerBytes(h), data, Buffer.alloc((512 - (data.length % 512)) % 512));
   }
   parts.push(Buffer.alloc(1024));
@@ -81,7 +89,7 @@ before(async () => {
   cid = ok(await d.berth(['create', '-v', `${vol}:/v`, 'busybox', 'sh', '-c', setup]));
   ok(await d.berth(['cp', path.join(d.root, 'swap'), `${cid}:/swap`]));
   ok(await d.berth(['start', cid]));
-  const ready = "for b in /w /v; do test -L $b/x -o -L $b/d || exit 1; done";
+  const ready = 'for b in /w /v; do test -L $b/x -o -L $b/d || exit 1; done';
   await waitFor(async () => (await d.berth(['exec', cid, 'sh', '-c', ready])).code === 0, { what: 'swap loops running' });
 });
 
@@ -115,7 +123,10 @@ describe('archive access races a container swapping a directory with a symlink t
     };
 
     const apiLoop = async (base: string, worker: number): Promise<void> => {
-      const withVd = tarOf([{ name: 'vd/', type: 'directory' }, { name: 'vd/victim', type: 'file', data: 'c\n' }]);
+      const withVd = tarOf([
+        { name: 'vd/', type: 'directory' },
+        { name: 'vd/victim', type: 'file', data: 'c\n' },
+      ]);
       const vdFile = tarOf([{ name: 'vd', type: 'file', data: 'now a file\n' }]);
       for (let i = 0; Date.now() < deadline; i++) {
         tries++;
@@ -128,7 +139,9 @@ describe('archive access races a container swapping a directory with a symlink t
           }
           case 1:
             // Replaces a directory by a file and back: the first removes a tree.
-            await d.api.request({ method: 'PUT', path: q, raw: (i / 5) % 2 < 1 ? vdFile : withVd, headers: { 'Content-Type': 'application/x-tar' } }).catch(() => undefined);
+            await d.api
+              .request({ method: 'PUT', path: q, raw: (i / 5) % 2 < 1 ? vdFile : withVd, headers: { 'Content-Type': 'application/x-tar' } })
+              .catch(() => undefined);
             break;
           case 2: {
             const r = await d.api.get(`/containers/${cid}/archive?path=${enc(`${base}/d/secret`)}`).catch(() => undefined);
@@ -148,8 +161,8 @@ describe('archive access races a container swapping a directory with a symlink t
               const st = JSON.parse(Buffer.from(h, 'base64').toString()) as { size: number; mode: number };
               if (p.endsWith('/secret') && st.size === Buffer.byteLength(hostSecret)) escapes.push(`HEAD ${p} stat the host file`);
               if (p.endsWith('/d')) {
-                if (st.mode & 2 ** 27) seen.link++;
-                else if (st.mode & 2 ** 31) seen.dir++;
+                if (st.mode & (2 ** 27)) seen.link++;
+                else if (st.mode & (2 ** 31)) seen.dir++;
               }
             }
             break;
@@ -171,15 +184,7 @@ describe('archive access races a container swapping a directory with a symlink t
       }
     };
 
-    await Promise.all([
-      cliLoop('/w'),
-      cliLoop('/v'),
-      apiLoop('/w', 0),
-      apiLoop('/w', 1),
-      apiLoop('/v', 2),
-      apiLoop('/v', 3),
-      exportLoop(),
-    ]);
+    await Promise.all([cliLoop('/w'), cliLoop('/v'), apiLoop('/w', 0), apiLoop('/w', 1), apiLoop('/v', 2), apiLoop('/v', 3), exportLoop()]);
 
     const now = tree(sentinel);
     for (const [p, v] of now) if (snapshot.get(p) !== v) escapes.push(`host sentinel ${p} is new or changed (${JSON.stringify(v).slice(0, 60)})`);

@@ -201,7 +201,9 @@ describe('kill -9 of berthd in the middle of other operations', () => {
     const id = ok(await d.docker(['run', '-d', '--name', `cr-commit-${suffix}`, 'busybox', 'sleep', '300']));
     // A big upper dir, so the commit takes a while with the container frozen.
     ok(await d.docker(['exec', id, 'sh', '-c', 'dd if=/dev/urandom of=/big bs=1M count=96 2>/dev/null']));
-    const commit = d.api.request({ method: 'POST', path: `/commit?container=${id}&repo=cr-commit&tag=${suffix}&pause=1`, timeout: 120_000 }).catch(() => undefined);
+    const commit = d.api
+      .request({ method: 'POST', path: `/commit?container=${id}&repo=cr-commit&tag=${suffix}&pause=1`, timeout: 120_000 })
+      .catch(() => undefined);
     await waitFor(() => d.readCgroup('freezer', id, 'freezer.state') === 'FROZEN', { timeout: 20_000, interval: 5, what: 'commit to freeze the container' });
     await crashAndRestart();
     await commit;
@@ -283,7 +285,9 @@ describe('kill -9 of berthd in the middle of other operations', () => {
 
   it('an rm -v: finished with its anonymous volumes, or not begun', { timeout: 180_000 }, async () => {
     // Many files in the volume, so its removal takes a while.
-    const id = ok(await d.docker(['run', '--name', `cr-rmv-${suffix}`, '-v', '/anon', 'busybox', 'sh', '-c', 'cd /anon && for i in $(seq 1 4000); do echo $i > f$i; done']));
+    const id = ok(
+      await d.docker(['run', '--name', `cr-rmv-${suffix}`, '-v', '/anon', 'busybox', 'sh', '-c', 'cd /anon && for i in $(seq 1 4000); do echo $i > f$i; done']),
+    );
     const cid = ok(await d.docker(['inspect', '-f', '{{.Id}}', `cr-rmv-${suffix}`]));
     assert.ok(cid.length === 64, id);
     const vol = ok(await d.docker(['inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', cid]));

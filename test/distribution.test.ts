@@ -62,7 +62,15 @@ async function fakeImage(arch: string, marker: string): Promise<FakeImage> {
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(gz), size: gz.length }],
     }),
   );
-  return { manifest, manifestType: 'application/vnd.oci.image.manifest.v1+json', blobs: new Map([[sha256(config), config], [sha256(gz), gz]]), configDigest: sha256(config) };
+  return {
+    manifest,
+    manifestType: 'application/vnd.oci.image.manifest.v1+json',
+    blobs: new Map([
+      [sha256(config), config],
+      [sha256(gz), gz],
+    ]),
+    configDigest: sha256(config),
+  };
 }
 
 class FakeRegistry {
@@ -140,7 +148,9 @@ class FakeRegistry {
     if (m && m[2] === 'blobs') {
       let blob = this.blobs.get(m[3] as string);
       if (!blob) {
-        res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry' }] }));
+        res
+          .writeHead(404, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry' }] }));
         return;
       }
       if (this.corrupt.has(m[3] as string)) {
@@ -272,7 +282,7 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
     assert.match(again, /Status: Image is up to date for/);
   });
 
-  it('keeps the registry\'s compressed layer blob, not a second uncompressed tar; save reads the tar from it', T, async () => {
+  it("keeps the registry's compressed layer blob, not a second uncompressed tar; save reads the tar from it", T, async () => {
     const R = (reg as CncfRegistry).host;
     const res = await fetch(`http://${R}/v2/bb/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
     const man = (await res.json()) as { layers: Array<{ digest: string }> };
@@ -307,8 +317,14 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
     const msgs = messages(r.text);
     assert.ok(!msgs.some((m) => m.error), r.text);
     assert.ok(msgs.some((m) => m.status === 'Pulling fs layer'));
-    assert.ok(msgs.some((m) => m.status === 'Downloading' && m.progressDetail.total > 0), r.text);
-    assert.ok(msgs.some((m) => m.status === `Status: Downloaded newer image for ${R}/bb@${pushedDigest}`), r.text);
+    assert.ok(
+      msgs.some((m) => m.status === 'Downloading' && m.progressDetail.total > 0),
+      r.text,
+    );
+    assert.ok(
+      msgs.some((m) => m.status === `Status: Downloaded newer image for ${R}/bb@${pushedDigest}`),
+      r.text,
+    );
     const inspect = (await D2().api.get(`/images/${R}/bb@${pushedDigest}/json`)).json();
     assert.deepEqual(inspect.RepoTags, []);
     assert.deepEqual(inspect.RepoDigests, [`${R}/bb@${pushedDigest}`]);
@@ -350,89 +366,97 @@ describe('push and pull with the distribution registry', { skip: skipReg }, () =
 
 // ---------- dockerd interop ----------
 
-describe('image IDs match dockerd through the registry', { skip: !HAVE_REGISTRY ? skipReg : HAVE_DOCKERD ? false : 'dockerd or the docker CLI not installed' }, () => {
-  before(async () => {
-    dockerd = await RefDockerd.start('berth-dist-dockerd-');
-  });
+describe(
+  'image IDs match dockerd through the registry',
+  { skip: !HAVE_REGISTRY ? skipReg : HAVE_DOCKERD ? false : 'dockerd or the docker CLI not installed' },
+  () => {
+    before(async () => {
+      dockerd = await RefDockerd.start('berth-dist-dockerd-');
+    });
 
-  it('dockerd pulls what berthd pushed: same image ID', T, async () => {
-    const R = (reg as CncfRegistry).host;
-    ok(await D1().berth(['tag', 'busybox', `${R}/tod:1`]));
-    ok(await D1().berth(['push', `${R}/tod:1`]));
-    ok(await (dockerd as RefDockerd).docker(['pull', `${R}/tod:1`]));
-    const id = ok(await (dockerd as RefDockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/tod:1`]));
-    assert.equal(id, await imageId(D1(), 'busybox'));
-  });
+    it('dockerd pulls what berthd pushed: same image ID', T, async () => {
+      const R = (reg as CncfRegistry).host;
+      ok(await D1().berth(['tag', 'busybox', `${R}/tod:1`]));
+      ok(await D1().berth(['push', `${R}/tod:1`]));
+      ok(await (dockerd as RefDockerd).docker(['pull', `${R}/tod:1`]));
+      const id = ok(await (dockerd as RefDockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/tod:1`]));
+      assert.equal(id, await imageId(D1(), 'busybox'));
+    });
 
-  it('berthd pulls what dockerd built and pushed: same image ID, runs', T, async () => {
-    const R = (reg as CncfRegistry).host;
-    const ctx = fs.mkdtempSync('/tmp/berth-dist-ctx-');
-    try {
-      fs.writeFileSync(path.join(ctx, 'hello.txt'), 'hello from dockerd\n');
-      fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${R}/tod:1\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n`);
-      ok(await (dockerd as RefDockerd).docker(['build', '-q', '-t', `${R}/fromd:2`, ctx]));
-    } finally {
-      fs.rmSync(ctx, { recursive: true, force: true });
-    }
-    ok(await (dockerd as RefDockerd).docker(['push', `${R}/fromd:2`]));
-    const want = ok(await (dockerd as RefDockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/fromd:2`]));
-    const out = ok(await D2().berth(['pull', `${R}/fromd:2`]));
-    assert.match(out, /Pull complete/);
-    assert.equal(await imageId(D2(), `${R}/fromd:2`), want);
-    assert.equal(ok(await D2().berth(['run', '--rm', `${R}/fromd:2`])), 'hello from dockerd');
-  });
-});
+    it('berthd pulls what dockerd built and pushed: same image ID, runs', T, async () => {
+      const R = (reg as CncfRegistry).host;
+      const ctx = fs.mkdtempSync('/tmp/berth-dist-ctx-');
+      try {
+        fs.writeFileSync(path.join(ctx, 'hello.txt'), 'hello from dockerd\n');
+        fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${R}/tod:1\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n`);
+        ok(await (dockerd as RefDockerd).docker(['build', '-q', '-t', `${R}/fromd:2`, ctx]));
+      } finally {
+        fs.rmSync(ctx, { recursive: true, force: true });
+      }
+      ok(await (dockerd as RefDockerd).docker(['push', `${R}/fromd:2`]));
+      const want = ok(await (dockerd as RefDockerd).docker(['image', 'inspect', '-f', '{{.Id}}', `${R}/fromd:2`]));
+      const out = ok(await D2().berth(['pull', `${R}/fromd:2`]));
+      assert.match(out, /Pull complete/);
+      assert.equal(await imageId(D2(), `${R}/fromd:2`), want);
+      assert.equal(ok(await D2().berth(['run', '--rm', `${R}/fromd:2`])), 'hello from dockerd');
+    });
+  },
+);
 
 // ---------- basic auth (htpasswd) ----------
 
-describe('basic auth with login', { skip: !HAVE_REGISTRY ? skipReg : HAVE_HTPASSWD ? false : `${HTPASSWD_BIN} not installed (apt-get install apache2-utils)` }, () => {
-  it('refuses anonymous push/pull, logs in, pushes, pulls, logs out', T, async () => {
-    const R = (authReg as CncfRegistry).host;
-    ok(await D1().berth(['tag', 'busybox', `${R}/secret:1`]));
-    const anon = await D1().berth(['push', `${R}/secret:1`]);
-    assert.equal(anon.code, 1, anon.desc);
-    assert.match(anon.stderr, /unauthorized: authentication required/);
+describe(
+  'basic auth with login',
+  { skip: !HAVE_REGISTRY ? skipReg : HAVE_HTPASSWD ? false : `${HTPASSWD_BIN} not installed (apt-get install apache2-utils)` },
+  () => {
+    it('refuses anonymous push/pull, logs in, pushes, pulls, logs out', T, async () => {
+      const R = (authReg as CncfRegistry).host;
+      ok(await D1().berth(['tag', 'busybox', `${R}/secret:1`]));
+      const anon = await D1().berth(['push', `${R}/secret:1`]);
+      assert.equal(anon.code, 1, anon.desc);
+      assert.match(anon.stderr, /unauthorized: authentication required/);
 
-    const bad = await D1().berth(['login', '-u', 'alice', '-p', 'wrong', R]);
-    assert.equal(bad.code, 1, bad.desc);
-    assert.match(bad.stderr, new RegExp(`login attempt to http://${R.replace(/\./g, '\\.')}/v2/ failed with status: 401 Unauthorized`));
-    const raw = await D1().api.post('/auth', { username: 'alice', password: 'wrong', serveraddress: R });
-    assert.equal(raw.status, 401);
-    assert.match(raw.json<{ message: string }>().message, /failed with status: 401 Unauthorized/);
-    if (HAVE_DOCKER) {
-      const dbad = await D1().docker(['login', '-u', 'alice', '-p', 'wrong', R]);
-      assert.equal(dbad.code, 1, dbad.desc);
-      assert.match(dbad.stderr, /Error response from daemon: login attempt to .* failed with status: 401 Unauthorized/, dbad.desc);
-    }
+      const bad = await D1().berth(['login', '-u', 'alice', '-p', 'wrong', R]);
+      assert.equal(bad.code, 1, bad.desc);
+      assert.match(bad.stderr, new RegExp(`login attempt to http://${R.replace(/\./g, '\\.')}/v2/ failed with status: 401 Unauthorized`));
+      const raw = await D1().api.post('/auth', { username: 'alice', password: 'wrong', serveraddress: R });
+      assert.equal(raw.status, 401);
+      assert.match(raw.json<{ message: string }>().message, /failed with status: 401 Unauthorized/);
+      if (HAVE_DOCKER) {
+        const dbad = await D1().docker(['login', '-u', 'alice', '-p', 'wrong', R]);
+        assert.equal(dbad.code, 1, dbad.desc);
+        assert.match(dbad.stderr, /Error response from daemon: login attempt to .* failed with status: 401 Unauthorized/, dbad.desc);
+      }
 
-    const login = await D1().berth(['login', '-u', 'alice', '--password-stdin', R], { input: 's3cret\n' });
-    assert.equal(login.code, 0, login.desc);
-    assert.match(login.stdout, /Login Succeeded/);
-    const cfg = JSON.parse(fs.readFileSync(path.join(D1().root, 'docker-config', 'config.json'), 'utf8'));
-    assert.equal(cfg.auths[R].auth, Buffer.from('alice:s3cret').toString('base64'));
-    const okAuth = await D1().api.post('/auth', { username: 'alice', password: 's3cret', serveraddress: R });
-    assert.deepEqual(okAuth.json(), { Status: 'Login Succeeded', IdentityToken: '' });
+      const login = await D1().berth(['login', '-u', 'alice', '--password-stdin', R], { input: 's3cret\n' });
+      assert.equal(login.code, 0, login.desc);
+      assert.match(login.stdout, /Login Succeeded/);
+      const cfg = JSON.parse(fs.readFileSync(path.join(D1().root, 'docker-config', 'config.json'), 'utf8'));
+      assert.equal(cfg.auths[R].auth, Buffer.from('alice:s3cret').toString('base64'));
+      const okAuth = await D1().api.post('/auth', { username: 'alice', password: 's3cret', serveraddress: R });
+      assert.deepEqual(okAuth.json(), { Status: 'Login Succeeded', IdentityToken: '' });
 
-    assert.match(ok(await D1().berth(['push', `${R}/secret:1`])), /1: digest: sha256:/);
-    ok(await D1().berth(['rmi', `${R}/secret:1`]));
-    assert.match(ok(await D1().berth(['pull', `${R}/secret:1`])), /Status: Downloaded newer image/);
+      assert.match(ok(await D1().berth(['push', `${R}/secret:1`])), /1: digest: sha256:/);
+      ok(await D1().berth(['rmi', `${R}/secret:1`]));
+      assert.match(ok(await D1().berth(['pull', `${R}/secret:1`])), /Status: Downloaded newer image/);
 
-    assert.match(ok(await D1().berth(['logout', R])), new RegExp(`Removing login credentials for ${R.replace(/\./g, '\\.')}`));
-    const after = await D1().berth(['pull', `${R}/secret:1`]);
-    assert.equal(after.code, 1, after.desc);
-    assert.match(after.stderr, /pull access denied for 127\.0\.0\.1:\d+\/secret, repository does not exist or may require 'docker login'/);
-  });
+      assert.match(ok(await D1().berth(['logout', R])), new RegExp(`Removing login credentials for ${R.replace(/\./g, '\\.')}`));
+      const after = await D1().berth(['pull', `${R}/secret:1`]);
+      assert.equal(after.code, 1, after.desc);
+      assert.match(after.stderr, /pull access denied for 127\.0\.0\.1:\d+\/secret, repository does not exist or may require 'docker login'/);
+    });
 
-  it('the docker CLI logs in through berthd and pushes', { ...T, skip: HAVE_DOCKER ? false : NO_DOCKER_MSG }, async () => {
-    const R = (authReg as CncfRegistry).host;
-    const env = { DOCKER_CONFIG: path.join(D1().root, 'docker-cli-config') };
-    const login = await D1().docker(['login', '-u', 'alice', '--password-stdin', R], { input: 's3cret\n', env });
-    assert.equal(login.code, 0, login.desc);
-    ok(await D1().docker(['tag', 'busybox', `${R}/dcli:1`], { env }));
-    assert.match(ok(await D1().docker(['push', `${R}/dcli:1`], { env })), /1: digest: sha256:/);
-    ok(await D1().docker(['logout', R], { env }));
-  });
-});
+    it('the docker CLI logs in through berthd and pushes', { ...T, skip: HAVE_DOCKER ? false : NO_DOCKER_MSG }, async () => {
+      const R = (authReg as CncfRegistry).host;
+      const env = { DOCKER_CONFIG: path.join(D1().root, 'docker-cli-config') };
+      const login = await D1().docker(['login', '-u', 'alice', '--password-stdin', R], { input: 's3cret\n', env });
+      assert.equal(login.code, 0, login.desc);
+      ok(await D1().docker(['tag', 'busybox', `${R}/dcli:1`], { env }));
+      assert.match(ok(await D1().docker(['push', `${R}/dcli:1`], { env })), /1: digest: sha256:/);
+      ok(await D1().docker(['logout', R], { env }));
+    });
+  },
+);
 
 // ---------- bearer tokens, indexes, wrong bytes (fake registry) ----------
 
@@ -451,7 +475,12 @@ describe('bearer tokens, image indexes and wrong bytes', () => {
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.index.v1+json',
         manifests: [
-          { mediaType: amd.manifestType, digest: sha256(arm.manifest), size: arm.manifest.length, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+          {
+            mediaType: amd.manifestType,
+            digest: sha256(arm.manifest),
+            size: arm.manifest.length,
+            platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+          },
           { mediaType: amd.manifestType, digest: sha256(amd.manifest), size: amd.manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
         ],
       }),
@@ -480,15 +509,26 @@ describe('bearer tokens, image indexes and wrong bytes', () => {
     const r = await D2().api.request({ method: 'POST', path: `/images/create?fromImage=${f.host}/multi&tag=latest`, headers: { 'X-Registry-Auth': auth } });
     assert.equal(r.status, 200, r.text);
     assert.ok(!messages(r.text).some((m) => m.error), r.text);
-    assert.ok(f.tokenRequests.some((q) => q.includes('scope=repository%3Amulti%3Apull') && q.includes('service=fake-registry')), f.tokenRequests.join('\n'));
+    assert.ok(
+      f.tokenRequests.some((q) => q.includes('scope=repository%3Amulti%3Apull') && q.includes('service=fake-registry')),
+      f.tokenRequests.join('\n'),
+    );
     const img = (await D2().api.get(`/images/${f.host}/multi:latest/json`)).json();
     assert.equal(img.Id, amd.configDigest);
     assert.equal(img.Architecture, 'amd64');
     assert.deepEqual(img.RepoDigests, [`${f.host}/multi@${indexDigest}`]);
-    const arm64 = await D2().api.request({ method: 'POST', path: `/images/create?fromImage=${f.host}/multi&tag=latest&platform=linux/arm64`, headers: { 'X-Registry-Auth': auth } });
+    const arm64 = await D2().api.request({
+      method: 'POST',
+      path: `/images/create?fromImage=${f.host}/multi&tag=latest&platform=linux/arm64`,
+      headers: { 'X-Registry-Auth': auth },
+    });
     assert.equal(arm64.status, 200);
     assert.equal((await D2().api.get(`/images/${f.host}/multi:latest/json`)).json().Id, arm.configDigest);
-    const none = await D2().api.request({ method: 'POST', path: `/images/create?fromImage=${f.host}/multi&tag=latest&platform=linux/s390x`, headers: { 'X-Registry-Auth': auth } });
+    const none = await D2().api.request({
+      method: 'POST',
+      path: `/images/create?fromImage=${f.host}/multi&tag=latest&platform=linux/s390x`,
+      headers: { 'X-Registry-Auth': auth },
+    });
     assert.equal(none.status, 404);
     assert.equal(none.json().message, 'no matching manifest for linux/s390x in the manifest list entries');
     const dist = await D2().api.request({ path: `/distribution/${f.host}/multi:latest/json`, headers: { 'X-Registry-Auth': auth } });

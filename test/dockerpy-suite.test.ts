@@ -52,7 +52,11 @@ interface Result {
 }
 
 /** Runs the command in its own process group; kills the whole group after `timeoutMs`. */
-function runGroup(cmd: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; log: string }): Promise<{ code: number | null; timedOut: boolean }> {
+function runGroup(
+  cmd: string,
+  args: string[],
+  o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; log: string },
+): Promise<{ code: number | null; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
     const out = fs.openSync(o.log, 'w');
     const p = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', out, out], detached: true });
@@ -106,11 +110,19 @@ describe("docker-py's integration suite", () => {
   it('passes every test that passes on dockerd', { timeout: RUN_TIMEOUT_MS + RUN_TIMEOUT_MS / 3 + 120_000 }, async () => {
     assert.ok(fs.existsSync(path.join(SUITE, 'tests/integration')), `docker-py's suite not found at ${SUITE} (set DOCKER_PY_SUITE)`);
     const deps = spawnSync(PY, ['-c', 'import pytest, requests, paramiko, websocket'], { encoding: 'utf8' });
-    assert.equal(deps.status, 0, `Debian's python3 with python3-pytest, -requests, -paramiko and -websocket is needed (scripts/install-deps.sh): ${deps.stderr}`);
+    assert.equal(
+      deps.status,
+      0,
+      `Debian's python3 with python3-pytest, -requests, -paramiko and -websocket is needed (scripts/install-deps.sh): ${deps.stderr}`,
+    );
     const must = listFile(PASS_LIST);
     const excluded = new Set(listFile(EXCLUDED).map((l) => l.split('\t')[0] as string));
     assert.ok(must.length > 150, `${PASS_LIST} holds ${must.length} tests`);
-    assert.deepEqual(must.filter((t) => excluded.has(t)), [], 'tests both required and excluded');
+    assert.deepEqual(
+      must.filter((t) => excluded.has(t)),
+      [],
+      'tests both required and excluded',
+    );
 
     const dm = d as TestDaemon;
     const work = path.join(dm.root, 'docker-py');
@@ -121,13 +133,21 @@ describe("docker-py's integration suite", () => {
     const started = Date.now();
     const r = await runGroup(PY, ['-m', 'pytest', 'tests/integration', '-q', '-p', 'no:cacheprovider', `--junitxml=${junit}`], {
       cwd: work,
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: path.join(dm.root, 'py-home'), DOCKER_HOST: dm.host, PYTHONDONTWRITEBYTECODE: '1' },
+      env: {
+        PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+        HOME: path.join(dm.root, 'py-home'),
+        DOCKER_HOST: dm.host,
+        PYTHONDONTWRITEBYTECODE: '1',
+      },
       timeoutMs: RUN_TIMEOUT_MS,
       log,
     });
     const secs = Math.round((Date.now() - started) / 1000);
     const tail = fs.readFileSync(log, 'utf8').trimEnd().split('\n').slice(-1)[0] ?? '';
-    assert.ok(!r.timedOut, `pytest did not finish within ${RUN_TIMEOUT_MS / 1000} s and was killed; the end of its output:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
+    assert.ok(
+      !r.timedOut,
+      `pytest did not finish within ${RUN_TIMEOUT_MS / 1000} s and was killed; the end of its output:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`,
+    );
     assert.ok(fs.existsSync(junit), `pytest wrote no junit XML (exit ${r.code}):\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
 
     const results = readResults(junit, work);
@@ -141,7 +161,12 @@ describe("docker-py's integration suite", () => {
       const junit2 = path.join(dm.root, 'docker-py-rerun.xml');
       const r2 = await runGroup(PY, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${junit2}`, ...regressions], {
         cwd: work,
-        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: path.join(dm.root, 'py-home'), DOCKER_HOST: dm.host, PYTHONDONTWRITEBYTECODE: '1' },
+        env: {
+          PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+          HOME: path.join(dm.root, 'py-home'),
+          DOCKER_HOST: dm.host,
+          PYTHONDONTWRITEBYTECODE: '1',
+        },
         timeoutMs: RUN_TIMEOUT_MS / 3,
         log: `${log}.rerun`,
       });

@@ -170,11 +170,15 @@ describe("docker-py's own integration tests: ArchiveTest (put_archive, get_archi
     const copy = fs.mkdtempSync('/tmp/berth-dpy-');
     try {
       fs.cpSync(suite, copy, { recursive: true });
-      const r = await run('/usr/bin/python3', ['-m', 'pytest', 'tests/integration/api_container_test.py', '-q', '-p', 'no:cacheprovider', '-k', 'ArchiveTest'], {
-        cwd: copy,
-        timeout: 240_000,
-        env: { DOCKER_HOST: dd.host, PYTHONDONTWRITEBYTECODE: '1' },
-      });
+      const r = await run(
+        '/usr/bin/python3',
+        ['-m', 'pytest', 'tests/integration/api_container_test.py', '-q', '-p', 'no:cacheprovider', '-k', 'ArchiveTest'],
+        {
+          cwd: copy,
+          timeout: 240_000,
+          env: { DOCKER_HOST: dd.host, PYTHONDONTWRITEBYTECODE: '1' },
+        },
+      );
       assert.equal(r.code, 0, r.desc);
       assert.match(r.stdout, /\b4 passed\b/, r.desc);
       assert.doesNotMatch(r.stdout, /failed|error/i, r.desc);

@@ -218,7 +218,11 @@ describe('a full data root: failed operations change nothing', () => {
     assertNoSpace(await dm.docker(['load', '-i', loadTar]));
     assert.deepEqual(await snapshot(dm, [running, paused, created]), before);
     assert.deepEqual(dirNames(path.join(dataRoot, 'content', 'ingest')), [], 'ingest is empty');
-    assert.deepEqual(dirNames(path.join(dataRoot, 'layers')).filter((n) => n.startsWith('tmp-')), [], 'no half-made layer');
+    assert.deepEqual(
+      dirNames(path.join(dataRoot, 'layers')).filter((n) => n.startsWith('tmp-')),
+      [],
+      'no half-made layer',
+    );
   });
 
   it('the records a restarted daemon reads show no change either', { timeout: 90_000 }, async () => {

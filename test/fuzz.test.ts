@@ -87,7 +87,10 @@ function rawRequest(bytes: Buffer | string, o: { timeout?: number; vanishAfterMs
 const request = (method: string, target: string, body?: Buffer | string, extra = ''): Buffer => {
   const b = body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(body);
   return Buffer.concat([
-    Buffer.from(`${method} ${target} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n${extra}\r\n`, 'latin1'),
+    Buffer.from(
+      `${method} ${target} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n${extra}\r\n`,
+      'latin1',
+    ),
     b,
   ]);
 };
@@ -276,11 +279,71 @@ const BASE: Record<string, () => Record<string, unknown>> = {
   VolumeCreate: () => ({ Name: `fz-v-${Math.floor(rand() * 1e9)}` }),
 };
 
-const JUNK_SEGMENTS = ['..', '%2e%2e', '..%2f..%2fetc%2fpasswd', '%2e%2e%2f%2e%2e', 'a%00b', '%00', '%ff', '%ff%fe', '%zz', '%', 'x'.repeat(300), '%F0%9F%90%B3', 'UPPER', '-', '.', 'a:b@c', '%20', '%0d%0aX-Injected:%201'];
-const JUNK_QUERY = ['filters=%7B', 'filters=%ff', 'filters=%7B%22x%22%3A%5B1%5D%7D', 'filters=[1]', 'filters=%7B%22label%22%3A%7B%22a%22%3A1%7D%7D', 't=abc', 't=-99999999999999999999', 'signal=NOPE', 'signal=%00', 'tail=x', 'since=x', 'until=%ff', 'h=x&w=-1', 'h=99999999999', 'condition=bogus', 'name=..%2fx', 'name=%00', 'path=..%2f..%2f', 'path=%00', 'ps_args=%00', 'size=x', 'limit=1e9', 'all=%zz', 'force=%ff', 'stream=maybe', 'detachKeys=ctrl-%ff', 'tag=%00', 'fromImage=..%2f..', 'fromImage=UPPER', 'fromImage=a%00b', 'repo=%00', 'changes=BOGUS%20x', 'buildargs=%7B%22a%22%3A1%7D', 'labels=x', 'cachefrom=%7B%7D', 'dockerfile=..%2f..%2fetc%2fpasswd', 'memory=x', 'names=%00', 'platform=%00'];
+const JUNK_SEGMENTS = [
+  '..',
+  '%2e%2e',
+  '..%2f..%2fetc%2fpasswd',
+  '%2e%2e%2f%2e%2e',
+  'a%00b',
+  '%00',
+  '%ff',
+  '%ff%fe',
+  '%zz',
+  '%',
+  'x'.repeat(300),
+  '%F0%9F%90%B3',
+  'UPPER',
+  '-',
+  '.',
+  'a:b@c',
+  '%20',
+  '%0d%0aX-Injected:%201',
+];
+const JUNK_QUERY = [
+  'filters=%7B',
+  'filters=%ff',
+  'filters=%7B%22x%22%3A%5B1%5D%7D',
+  'filters=[1]',
+  'filters=%7B%22label%22%3A%7B%22a%22%3A1%7D%7D',
+  't=abc',
+  't=-99999999999999999999',
+  'signal=NOPE',
+  'signal=%00',
+  'tail=x',
+  'since=x',
+  'until=%ff',
+  'h=x&w=-1',
+  'h=99999999999',
+  'condition=bogus',
+  'name=..%2fx',
+  'name=%00',
+  'path=..%2f..%2f',
+  'path=%00',
+  'ps_args=%00',
+  'size=x',
+  'limit=1e9',
+  'all=%zz',
+  'force=%ff',
+  'stream=maybe',
+  'detachKeys=ctrl-%ff',
+  'tag=%00',
+  'fromImage=..%2f..',
+  'fromImage=UPPER',
+  'fromImage=a%00b',
+  'repo=%00',
+  'changes=BOGUS%20x',
+  'buildargs=%7B%22a%22%3A1%7D',
+  'labels=x',
+  'cachefrom=%7B%7D',
+  'dockerfile=..%2f..%2fetc%2fpasswd',
+  'memory=x',
+  'names=%00',
+  'platform=%00',
+];
 
 /** Routes whose valid use reaches outside the host or removes fixtures: only junk IDs and queries reach them. */
-const RISKY = /prune|\/images\/search|\/push$|\/auth$|\/distribution\/|\/images\/create|\/build$|^DELETE|\/kill$|\/stop$|\/restart$|\/pause$|\/unpause$|\/rename$|\/update$|\/wait$|\/start$|\/attach$|\/exec$|\/commit$|\/archive$|\/create$|\/connect$|\/disconnect$|\/load$|\/tag$|\/events$|\/export$|\/stats$|\/logs$|\/resize$/;
+const RISKY =
+  /prune|\/images\/search|\/push$|\/auth$|\/distribution\/|\/images\/create|\/build$|^DELETE|\/kill$|\/stop$|\/restart$|\/pause$|\/unpause$|\/rename$|\/update$|\/wait$|\/start$|\/attach$|\/exec$|\/commit$|\/archive$|\/create$|\/connect$|\/disconnect$|\/load$|\/tag$|\/events$|\/export$|\/stats$|\/logs$|\/resize$/;
 
 describe(`fuzz of the Engine API (${tag})`, () => {
   it('wrong kinds for every field of every body: 400 with Go decoder text, nothing made', T, async () => {
@@ -297,7 +360,11 @@ describe(`fuzz of the Engine API (${tag})`, () => {
         const r = await send(`${name} ${JSON.stringify(p)}`, request('POST', target(), JSON.stringify(body)));
         checked++;
         assert.equal(r.status, 400, `${name} ${JSON.stringify(body).slice(0, 300)} → ${r.status} ${r.text.slice(0, 300)} ${tag}`);
-        assert.match(r.text, /"message":"json: cannot unmarshal \S+( \S+)? into Go (struct field \S+|value) of type [^"]+"/, `${name} ${JSON.stringify(body).slice(0, 300)} ${tag}`);
+        assert.match(
+          r.text,
+          /"message":"json: cannot unmarshal \S+( \S+)? into Go (struct field \S+|value) of type [^"]+"/,
+          `${name} ${JSON.stringify(body).slice(0, 300)} ${tag}`,
+        );
       }
       // the body itself of a wrong kind
       for (const top of ['[]', '"x"', '7', 'true']) {
@@ -324,7 +391,9 @@ describe(`fuzz of the Engine API (${tag})`, () => {
     const createOnly = [
       Buffer.concat([Buffer.from('{"Image":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('","Tty":"x"}')]), // bad UTF-8 in a string
       Buffer.from(`{"Image":"${'\\ud800'.repeat(100)}","HostConfig":{"Privileged":1}}`),
-      Buffer.from(JSON.stringify({ Image: 'busybox', Env: Array.from({ length: 10_000 }, (_, i) => `K${i}=${'v'.repeat(20)}`), HostConfig: { Privileged: 'yes' } })),
+      Buffer.from(
+        JSON.stringify({ Image: 'busybox', Env: Array.from({ length: 10_000 }, (_, i) => `K${i}=${'v'.repeat(20)}`), HostConfig: { Privileged: 'yes' } }),
+      ),
     ];
     for (const [name, target] of Object.entries(BODY_TARGETS)) {
       for (const b of [...bodies(), ...(name === 'ContainerCreate' ? createOnly : [])]) {
@@ -366,7 +435,9 @@ describe(`fuzz of the Engine API (${tag})`, () => {
         });
         // a risky route without parameters acts on real things with a valid request: it only gets broken ones
         const blind = risky && !r.pattern.includes('{');
-        const q = blind ? 'filters=%7B&fromImage=UPPER%00&container=&names=%00' : Array.from({ length: Math.floor(rand() * 3) }, () => pick(JUNK_QUERY)).join('&');
+        const q = blind
+          ? 'filters=%7B&fromImage=UPPER%00&container=&names=%00'
+          : Array.from({ length: Math.floor(rand() * 3) }, () => pick(JUNK_QUERY)).join('&');
         const version = pick(['', '/v1.41', '/v1.24', '/v1.50', '/v1.99', '/v0.1', '//v1.41/', '/v1.41/.']);
         const body = r.method === 'POST' || r.method === 'PUT' ? (blind ? '{"x":' : pick(['', '{}', '{"x":', '[]', 'null', '\u00ff'])) : undefined;
         // streaming answers (events, logs, stats, attach, wait, exec start) are judged by their head;
@@ -391,14 +462,30 @@ describe(`fuzz of the Engine API (${tag})`, () => {
       const attach = `POST /containers/${runId}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: berth\r\nUpgrade: tcp\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n${chance(0.5) ? 'echo hi\n' : ''}`;
       await send('attach vanish', attach, { vanishAfterMs: 20 + Math.floor(rand() * 200) });
       // exec create + hijacked start, gone mid-stream
-      const e = await d.api.post(`/containers/${runId}/exec`, { Cmd: ['sh', '-c', 'for i in $(seq 1 50); do echo x; sleep 0.01; done'], AttachStdout: true, AttachStdin: chance(0.5) });
+      const e = await d.api.post(`/containers/${runId}/exec`, {
+        Cmd: ['sh', '-c', 'for i in $(seq 1 50); do echo x; sleep 0.01; done'],
+        AttachStdout: true,
+        AttachStdin: chance(0.5),
+      });
       assert.equal(e.status, 201, e.text);
-      const start = request('POST', `/exec/${e.json().Id}/start`, '{"Detach":false,"Tty":false}', 'Upgrade: tcp\r\nConnection: Upgrade\r\n').toString('latin1').replace('Connection: close\r\n', '');
+      const start = request('POST', `/exec/${e.json().Id}/start`, '{"Detach":false,"Tty":false}', 'Upgrade: tcp\r\nConnection: Upgrade\r\n')
+        .toString('latin1')
+        .replace('Connection: close\r\n', '');
       await send('exec start vanish', start, { vanishAfterMs: 30 + Math.floor(rand() * 200) });
       // an Upgrade request whose body never comes
-      await send('upgrade body vanish', `POST /exec/${e.json().Id}/start HTTP/1.1\r\nHost: berth\r\nUpgrade: tcp\r\nConnection: Upgrade\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Det`, { vanishAfterMs: 30 });
+      await send(
+        'upgrade body vanish',
+        `POST /exec/${e.json().Id}/start HTTP/1.1\r\nHost: berth\r\nUpgrade: tcp\r\nConnection: Upgrade\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Det`,
+        { vanishAfterMs: 30 },
+      );
       // followed logs, waits, events and stats streams, gone
-      for (const t of [`/containers/${runId}/logs?follow=1&stdout=1`, `/containers/${runId}/wait`, '/events', `/containers/${runId}/stats`, `/containers/${runId}/attach?stream=1&stdout=1`]) {
+      for (const t of [
+        `/containers/${runId}/logs?follow=1&stdout=1`,
+        `/containers/${runId}/wait`,
+        '/events',
+        `/containers/${runId}/stats`,
+        `/containers/${runId}/attach?stream=1&stdout=1`,
+      ]) {
         await send(`vanish ${t}`, request(t.includes('wait') || t.includes('attach') ? 'POST' : 'GET', t), { vanishAfterMs: 20 + Math.floor(rand() * 100) });
       }
       // a request line and headers cut midway
@@ -426,11 +513,17 @@ describe(`fuzz of the Engine API (${tag})`, () => {
     });
     // a leak of 20 KiB per request would pass it; a heap that grew once and stays is no leak
     const margin = 64 * 1024;
-    const rss = await waitFor(async () => {
-      const v = await settledRss();
-      return v <= rss0 + margin ? v : undefined;
-    }, { timeout: 60_000, interval: 1000, what: `berthd RSS back within ${margin} KiB of ${rss0} KiB (now ${rssKiB(d.pid)} KiB) ${tag}` });
-    const hist = [...statuses.entries()].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}:${v}`).join(' ');
+    const rss = await waitFor(
+      async () => {
+        const v = await settledRss();
+        return v <= rss0 + margin ? v : undefined;
+      },
+      { timeout: 60_000, interval: 1000, what: `berthd RSS back within ${margin} KiB of ${rss0} KiB (now ${rssKiB(d.pid)} KiB) ${tag}` },
+    );
+    const hist = [...statuses.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([k, v]) => `${k}:${v}`)
+      .join(' ');
     console.log(`# fuzz: ${sent} requests (${hist}), ${tag}; berthd RSS ${rss0} KiB before, ${rss} KiB after`);
     if (succeeded.length > 0) console.log(`# fuzz: requests that succeeded with 201/204: ${succeeded.join('; ')}`);
   });

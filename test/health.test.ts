@@ -43,14 +43,19 @@ for (const cli of CLIS) {
 
     it('a passing check: starting, then healthy with its output logged; unhealthy once stopped', T, async () => {
       const t0 = Date.now() / 1000 - 1;
-      const id = ok(await x(['run', '-d', '--name', `hok-${cli}`, '--health-cmd', 'echo probe-out; exit 0', '--health-interval', '300ms', 'busybox', 'sleep', '300']));
+      const id = ok(
+        await x(['run', '-d', '--name', `hok-${cli}`, '--health-cmd', 'echo probe-out; exit 0', '--health-interval', '300ms', 'busybox', 'sleep', '300']),
+      );
       const first = await health(id);
       assert.ok(first, 'State.Health exists right after start');
       assert.ok(['starting', 'healthy'].includes(first.Status), JSON.stringify(first));
-      const h = await waitFor(async () => {
-        const h = await health(id);
-        return h.Status === 'healthy' && h.Log.length >= 2 ? h : undefined;
-      }, { timeout: 20_000, what: 'healthy with two probes' });
+      const h = await waitFor(
+        async () => {
+          const h = await health(id);
+          return h.Status === 'healthy' && h.Log.length >= 2 ? h : undefined;
+        },
+        { timeout: 20_000, what: 'healthy with two probes' },
+      );
       assert.equal(h.FailingStreak, 0);
       for (const e of h.Log) {
         assert.equal(e.ExitCode, 0);
@@ -62,10 +67,13 @@ for (const cli of CLIS) {
       assert.equal(cfg.Interval, 300_000_000);
       // Only the last five results are kept.
       await waitFor(async () => ((await health(id)).Log.length === 5 ? true : undefined), { timeout: 20_000, what: 'five log entries' });
-      const later = await waitFor(async () => {
-        const h2 = await health(id);
-        return h2.Log[0].Start !== h.Log[0].Start && h2.Log.length === 5 ? h2 : undefined;
-      }, { timeout: 20_000, what: 'the log to roll' });
+      const later = await waitFor(
+        async () => {
+          const h2 = await health(id);
+          return h2.Log[0].Start !== h.Log[0].Start && h2.Log.length === 5 ? h2 : undefined;
+        },
+        { timeout: 20_000, what: 'the log to roll' },
+      );
       assert.equal(later.Log.length, 5);
       // ps: status text and the health filter.
       assert.match(ok(await x(['ps', '--filter', `name=hok-${cli}`, '--format', '{{.Status}}'])), /^Up .* \(healthy\)$/);
@@ -95,46 +103,94 @@ for (const cli of CLIS) {
 
     it('a failing check turns unhealthy after --health-retries failures', T, async () => {
       const t0 = Date.now() / 1000 - 1;
-      const id = ok(await x(['run', '-d', '--health-cmd', 'echo bad >&2; exit 3', '--health-interval', '200ms', '--health-retries', '2', 'busybox', 'sleep', '300']));
-      const h = await waitFor(async () => {
-        const h = await health(id);
-        return h.Status === 'unhealthy' ? h : undefined;
-      }, { timeout: 20_000, what: 'unhealthy' });
+      const id = ok(
+        await x(['run', '-d', '--health-cmd', 'echo bad >&2; exit 3', '--health-interval', '200ms', '--health-retries', '2', 'busybox', 'sleep', '300']),
+      );
+      const h = await waitFor(
+        async () => {
+          const h = await health(id);
+          return h.Status === 'unhealthy' ? h : undefined;
+        },
+        { timeout: 20_000, what: 'unhealthy' },
+      );
       assert.ok(h.FailingStreak >= 2, JSON.stringify(h));
       assert.equal(h.Log.at(-1).ExitCode, 3);
       assert.equal(h.Log.at(-1).Output, 'bad\n');
       assert.match(ok(await x(['ps', '--filter', `id=${id}`, '--format', '{{.Status}}'])), /\(unhealthy\)$/);
       const evs = await eventsOf(id, t0);
-      assert.deepEqual(evs.filter((e) => e.startsWith('health_status')), ['health_status: unhealthy']);
+      assert.deepEqual(
+        evs.filter((e) => e.startsWith('health_status')),
+        ['health_status: unhealthy'],
+      );
       ok(await x(['rm', '-f', id]));
     });
 
     it('a probe that outlives --health-timeout is killed and logged with exit code -1', T, async () => {
-      const id = ok(await x(['run', '-d', '--health-cmd', 'sleep 30', '--health-interval', '200ms', '--health-timeout', '300ms', '--health-retries', '1', 'busybox', 'sleep', '300']));
-      const h = await waitFor(async () => {
-        const h = await health(id);
-        return h.Log.length >= 1 ? h : undefined;
-      }, { timeout: 20_000, what: 'a timed-out probe' });
+      const id = ok(
+        await x([
+          'run',
+          '-d',
+          '--health-cmd',
+          'sleep 30',
+          '--health-interval',
+          '200ms',
+          '--health-timeout',
+          '300ms',
+          '--health-retries',
+          '1',
+          'busybox',
+          'sleep',
+          '300',
+        ]),
+      );
+      const h = await waitFor(
+        async () => {
+          const h = await health(id);
+          return h.Log.length >= 1 ? h : undefined;
+        },
+        { timeout: 20_000, what: 'a timed-out probe' },
+      );
       assert.equal(h.Log[0].ExitCode, -1);
       assert.equal(h.Log[0].Output, 'Health check exceeded timeout (300ms)');
       assert.equal(h.Status, 'unhealthy');
       // The probe process was killed: no `sleep 30` left but PID 1's.
-      await waitFor(async () => {
-        const top = ok(await x(['top', id]));
-        return top.split('\n').filter((l) => /sleep 30$/.test(l)).length === 0 ? true : undefined;
-      }, { timeout: 10_000, what: 'the timed-out probe to be gone' });
+      await waitFor(
+        async () => {
+          const top = ok(await x(['top', id]));
+          return top.split('\n').filter((l) => /sleep 30$/.test(l)).length === 0 ? true : undefined;
+        },
+        { timeout: 10_000, what: 'the timed-out probe to be gone' },
+      );
       ok(await x(['rm', '-f', id]));
     });
 
     it('failures within --health-start-period do not count; --health-start-interval paces probes then', T, async () => {
-      const id = ok(await x([
-        'run', '-d', '--health-cmd', 'exit 1', '--health-interval', '1h', '--health-retries', '1',
-        '--health-start-period', '1h', '--health-start-interval', '200ms', 'busybox', 'sleep', '300',
-      ]));
-      const h = await waitFor(async () => {
-        const h = await health(id);
-        return h.Log.length >= 3 ? h : undefined;
-      }, { timeout: 20_000, what: 'three probes at the start interval' });
+      const id = ok(
+        await x([
+          'run',
+          '-d',
+          '--health-cmd',
+          'exit 1',
+          '--health-interval',
+          '1h',
+          '--health-retries',
+          '1',
+          '--health-start-period',
+          '1h',
+          '--health-start-interval',
+          '200ms',
+          'busybox',
+          'sleep',
+          '300',
+        ]),
+      );
+      const h = await waitFor(
+        async () => {
+          const h = await health(id);
+          return h.Log.length >= 3 ? h : undefined;
+        },
+        { timeout: 20_000, what: 'three probes at the start interval' },
+      );
       assert.equal(h.Status, 'starting');
       assert.equal(h.FailingStreak, 0);
       ok(await x(['rm', '-f', id]));
@@ -147,10 +203,13 @@ for (const cli of CLIS) {
       const ic = JSON.parse(ok(await x(['image', 'inspect', '-f', '{{json .Config.Healthcheck}}', img])));
       assert.deepEqual(ic, { Test: ['CMD', '/bin/sh', '-c', 'echo from-image'], Interval: 250_000_000, Retries: 4 });
       const a = ok(await x(['run', '-d', img, 'sleep', '300']));
-      const h = await waitFor(async () => {
-        const h = await health(a);
-        return h.Status === 'healthy' ? h : undefined;
-      }, { timeout: 20_000, what: 'healthy from the image healthcheck' });
+      const h = await waitFor(
+        async () => {
+          const h = await health(a);
+          return h.Status === 'healthy' ? h : undefined;
+        },
+        { timeout: 20_000, what: 'healthy from the image healthcheck' },
+      );
       assert.equal(h.Log[0].Output, 'from-image\n');
       const b = ok(await x(['run', '-d', '--no-healthcheck', img, 'sleep', '300']));
       // As dockerd merges it: NONE over the image's test, its other fields kept.
@@ -167,12 +226,23 @@ for (const cli of CLIS) {
     });
 
     it('bad healthcheck values are refused and create nothing', T, async () => {
-      const before = ok(await x(['ps', '-aq'])).split('\n').filter(Boolean).length;
+      const before = ok(await x(['ps', '-aq']))
+        .split('\n')
+        .filter(Boolean).length;
       fails(await x(['run', '-d', '--no-healthcheck', '--health-cmd', 'true', 'busybox']), 125, /--no-healthcheck conflicts with --health-\* options/);
-      fails(await x(['run', '-d', '--health-interval', 'soon', 'busybox']), 125, /invalid argument "soon" for "--health-interval" flag: time: invalid duration "soon"/);
+      fails(
+        await x(['run', '-d', '--health-interval', 'soon', 'busybox']),
+        125,
+        /invalid argument "soon" for "--health-interval" flag: time: invalid duration "soon"/,
+      );
       fails(await x(['run', '-d', '--health-cmd', 'true', '--health-interval', '10us', 'busybox']), 125, /Interval in Healthcheck cannot be less than 1ms/);
       fails(await x(['run', '-d', '--health-cmd', 'true', '--health-retries', '-1', 'busybox']), 125, /--health-retries cannot be negative/);
-      assert.equal(ok(await x(['ps', '-aq'])).split('\n').filter(Boolean).length, before);
+      assert.equal(
+        ok(await x(['ps', '-aq']))
+          .split('\n')
+          .filter(Boolean).length,
+        before,
+      );
     });
   });
 }
@@ -196,14 +266,19 @@ describe('healthchecks over the API and across a daemon restart', () => {
     const id = ok(await d.berth(['run', '-d', '--health-cmd', 'echo again', '--health-interval', '300ms', 'busybox', 'sleep', '300']));
     await waitFor(async () => ((await health(id)).Status === 'healthy' ? true : undefined), { timeout: 20_000, what: 'healthy' });
     await d.stop();
-    const lastBefore = (await (async () => {
-      d = await TestDaemon.start({ reuse: d });
-      return health(id);
-    })()).Log.at(-1).Start as string;
-    const h = await waitFor(async () => {
-      const h = await health(id);
-      return h.Status === 'healthy' && Date.parse(h.Log.at(-1).Start) > Date.parse(lastBefore) ? h : undefined;
-    }, { timeout: 20_000, what: 'a new probe after the restart' });
+    const lastBefore = (
+      await (async () => {
+        d = await TestDaemon.start({ reuse: d });
+        return health(id);
+      })()
+    ).Log.at(-1).Start as string;
+    const h = await waitFor(
+      async () => {
+        const h = await health(id);
+        return h.Status === 'healthy' && Date.parse(h.Log.at(-1).Start) > Date.parse(lastBefore) ? h : undefined;
+      },
+      { timeout: 20_000, what: 'a new probe after the restart' },
+    );
     assert.equal(h.Log.at(-1).Output, 'again\n');
     ok(await d.berth(['rm', '-f', id]));
   });

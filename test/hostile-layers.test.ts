@@ -58,11 +58,16 @@ async function tarOf(entries: Entry[]): Promise<Buffer> {
 /** A docker-archive with one single-layer image tagged `tag`; `tamper` may rewrite its files. */
 async function archiveOf(tag: string, layer: Buffer, tamper?: (files: Map<string, Buffer>) => void): Promise<Buffer> {
   const diffId = sha256(layer);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: '2024-01-01T00:00:00Z', config: {}, rootfs: { type: 'layers', diff_ids: [diffId] } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', created: '2024-01-01T00:00:00Z', config: {}, rootfs: { type: 'layers', diff_ids: [diffId] } }),
+  );
   const files = new Map<string, Buffer>([
     [`blobs/sha256/${diffId.slice(7)}`, layer],
     [`blobs/sha256/${sha256(config).slice(7)}`, config],
-    ['manifest.json', Buffer.from(JSON.stringify([{ Config: `blobs/sha256/${sha256(config).slice(7)}`, RepoTags: [tag], Layers: [`blobs/sha256/${diffId.slice(7)}`] }]))],
+    [
+      'manifest.json',
+      Buffer.from(JSON.stringify([{ Config: `blobs/sha256/${sha256(config).slice(7)}`, RepoTags: [tag], Layers: [`blobs/sha256/${diffId.slice(7)}`] }])),
+    ],
   ]);
   tamper?.(files);
   const pack = tarStream.pack();
@@ -86,7 +91,10 @@ function storeState(): string[] {
 async function load(archive: Buffer): Promise<{ error?: string; loaded: string[] }> {
   const r = await d.api.request({ method: 'POST', path: '/images/load?quiet=1', raw: archive, headers: { 'Content-Type': 'application/x-tar' } });
   assert.equal(r.status, 200, r.text);
-  const msgs = r.text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { error?: string; stream?: string });
+  const msgs = r.text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { error?: string; stream?: string });
   const err = msgs.find((m) => m.error)?.error;
   return { ...(err !== undefined ? { error: err } : {}), loaded: msgs.flatMap((m) => (m.stream ? [m.stream.trim()] : [])) };
 }
@@ -144,9 +152,18 @@ describe('hostile layers', () => {
     fs.writeFileSync(path.join(work, 'target.txt'), 'host file');
     const hostTarget = path.join(work, 'target.txt');
     await refused(await archiveOf('h-hard:1', await tarOf([{ name: 'hl', type: 'link', linkname: hostTarget }])), /hard link target .* not found/);
-    await refused(await archiveOf('h-hard:2', await tarOf([{ name: 'hl', type: 'link', linkname: `${'../'.repeat(12)}etc/passwd` }])), /path escapes the destination/);
     await refused(
-      await archiveOf('h-hard:3', await tarOf([{ name: 'lnk', type: 'symlink', linkname: work }, { name: 'hl', type: 'link', linkname: 'lnk/target.txt' }])),
+      await archiveOf('h-hard:2', await tarOf([{ name: 'hl', type: 'link', linkname: `${'../'.repeat(12)}etc/passwd` }])),
+      /path escapes the destination/,
+    );
+    await refused(
+      await archiveOf(
+        'h-hard:3',
+        await tarOf([
+          { name: 'lnk', type: 'symlink', linkname: work },
+          { name: 'hl', type: 'link', linkname: 'lnk/target.txt' },
+        ]),
+      ),
       /hard link target .* not found/,
     );
     assert.equal(fs.statSync(hostTarget).nlink, 1, 'the host file gained no link');
@@ -165,17 +182,32 @@ describe('hostile layers', () => {
   });
 
   it('refuses whiteouts of `.` and `..`', T, async () => {
-    await refused(await archiveOf('h-wh:1', await tarOf([{ name: 'ok.txt', body: 'ok' }, { name: '.wh...', body: '' }])), /whiteout of "\.\."/);
-    await refused(await archiveOf('h-wh:2', await tarOf([{ name: 'dir/', type: 'directory' }, { name: 'dir/.wh..', body: '' }])), /whiteout of "\."/);
+    await refused(
+      await archiveOf(
+        'h-wh:1',
+        await tarOf([
+          { name: 'ok.txt', body: 'ok' },
+          { name: '.wh...', body: '' },
+        ]),
+      ),
+      /whiteout of "\.\."/,
+    );
+    await refused(
+      await archiveOf(
+        'h-wh:2',
+        await tarOf([
+          { name: 'dir/', type: 'directory' },
+          { name: 'dir/.wh..', body: '' },
+        ]),
+      ),
+      /whiteout of "\."/,
+    );
   });
 
   it('refuses layers whose bytes do not match the diff ID, and truncated layers and archives', T, async () => {
     const layer = await tarOf([{ name: 'a.txt', body: 'the real content' }]);
     const other = await tarOf([{ name: 'a.txt', body: 'other content!!!' }]);
-    await refused(
-      await archiveOf('h-digest:1', layer, (files) => files.set(`blobs/sha256/${sha256(layer).slice(7)}`, other)),
-      /invalid diffID for layer 0/,
-    );
+    await refused(await archiveOf('h-digest:1', layer, (files) => files.set(`blobs/sha256/${sha256(layer).slice(7)}`, other)), /invalid diffID for layer 0/);
     const big = await tarOf([{ name: 'big.bin', body: 'z'.repeat(64 * 1024) }]);
     await refused(
       await archiveOf('h-trunc:1', big, (files) => files.set(`blobs/sha256/${sha256(big).slice(7)}`, big.subarray(0, 20_000))),

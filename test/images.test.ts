@@ -69,7 +69,10 @@ async function writeTar(file: string, files: Map<string, Buffer>): Promise<void>
 /** What the store holds on disk: blob digests and layer chain IDs. */
 function onDisk(): { blobs: string[]; layers: string[] } {
   const blobs = fs.readdirSync(path.join(d.dataRoot, 'content/blobs/sha256')).sort();
-  const layers = fs.readdirSync(path.join(d.dataRoot, 'layers')).filter((n) => /^[0-9a-f]{64}$/.test(n)).sort();
+  const layers = fs
+    .readdirSync(path.join(d.dataRoot, 'layers'))
+    .filter((n) => /^[0-9a-f]{64}$/.test(n))
+    .sort();
   return { blobs, layers };
 }
 
@@ -118,7 +121,10 @@ for (const cli of CLIS) {
       assert.equal(manifest[0]?.Config, `blobs/sha256/${id.slice(7)}`);
       assert.deepEqual(manifest[0]?.RepoTags, [tag]);
       const inspect = (await d.api.get(`/images/${tag}/json`)).json<{ RootFS: { Layers: string[] } }>();
-      assert.deepEqual(manifest[0]?.Layers, inspect.RootFS.Layers.map((l) => `blobs/sha256/${l.slice(7)}`));
+      assert.deepEqual(
+        manifest[0]?.Layers,
+        inspect.RootFS.Layers.map((l) => `blobs/sha256/${l.slice(7)}`),
+      );
       const index = JSON.parse((files.get('index.json') as Buffer).toString()) as { manifests: Array<{ digest: string; annotations: Record<string, string> }> };
       assert.equal(index.manifests[0]?.annotations['io.containerd.image.name'], `docker.io/library/${tag}`);
       const ociManifest = JSON.parse((files.get(`blobs/sha256/${index.manifests[0]?.digest.slice(7)}`) as Buffer).toString()) as { config: { digest: string } };
@@ -212,7 +218,11 @@ describe('save and load over the API', () => {
     await writeTar(bad, files);
     const before = onDisk();
     const r = await d.api.request({ method: 'POST', path: '/images/load', raw: fs.readFileSync(bad), headers: { 'Content-Type': 'application/x-tar' } });
-    const errors = r.text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { error?: string }).filter((m) => m.error);
+    const errors = r.text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { error?: string })
+      .filter((m) => m.error);
     assert.equal(errors.length, 1, r.text);
     assert.match(errors[0]?.error ?? '', /^invalid diffID for layer 0: expected "sha256:[0-9a-f]{64}", got "sha256:[0-9a-f]{64}"$/);
     assert.deepEqual(onDisk(), before);
@@ -292,9 +302,16 @@ for (const cli of CLIS) {
       const cname = `df-user-${cli}`;
       ok(await d.cli(cli, ['create', '--name', cname, `df-${cli}:1`, 'true']));
       try {
-        const du = (await d.api.get('/system/df')).json<{ LayersSize: number; Images: Array<{ Id: string; Size: number; SharedSize: number; Containers: number }>; Containers: Array<{ Id: string; SizeRw: number }>; Volumes: unknown[]; BuildCache: unknown[] }>();
+        const du = (await d.api.get('/system/df')).json<{
+          LayersSize: number;
+          Images: Array<{ Id: string; Size: number; SharedSize: number; Containers: number }>;
+          Containers: Array<{ Id: string; SizeRw: number }>;
+          Volumes: unknown[];
+          BuildCache: unknown[];
+        }>();
         let sum = 0;
-        for (const l of onDisk().layers) sum += (JSON.parse(fs.readFileSync(path.join(d.dataRoot, 'layers', l, 'layer.json'), 'utf8')) as { size: number }).size;
+        for (const l of onDisk().layers)
+          sum += (JSON.parse(fs.readFileSync(path.join(d.dataRoot, 'layers', l, 'layer.json'), 'utf8')) as { size: number }).size;
         assert.equal(du.LayersSize, sum);
         const img = du.Images.find((i) => i.Id === tagged);
         assert.ok(img, JSON.stringify(du.Images));
@@ -374,7 +391,12 @@ describe('save/load interop with dockerd', { skip: HAVE_DOCKERD ? false : NO_DOC
     const file = path.join(tmp, 'from-dockerd.tar');
     ok(await R().docker(['save', '-o', file, 'multi:1']));
     assert.match(ok(await d.berth(['load', '-i', file])), /Loaded image: multi:1/);
-    const theirs = JSON.parse(ok(await R().docker(['image', 'inspect', 'multi:1'])))[0] as { Id: string; RootFS: { Layers: string[] }; Size: number; Config: { Labels: Record<string, string> } };
+    const theirs = JSON.parse(ok(await R().docker(['image', 'inspect', 'multi:1'])))[0] as {
+      Id: string;
+      RootFS: { Layers: string[] };
+      Size: number;
+      Config: { Labels: Record<string, string> };
+    };
     const ours = (await d.api.get('/images/multi:1/json')).json<typeof theirs>();
     assert.equal(ours.Id, theirs.Id);
     assert.deepEqual(ours.RootFS.Layers, theirs.RootFS.Layers);
@@ -384,7 +406,16 @@ describe('save/load interop with dockerd', { skip: HAVE_DOCKERD ? false : NO_DOC
     assert.equal(ok(await d.docker(fmt)), ok(await R().docker(fmt)));
     assert.equal(ok(await d.berth(fmt)), ok(await R().docker(fmt)));
     assert.equal(ok(await d.berth(['run', '--rm', 'multi:1'])), 'hello from dockerd');
-    const ls = ok(await d.berth(['run', '--rm', 'multi:1', 'sh', '-c', 'stat -c "%a %u:%g" /d/f; readlink /d/link; stat -c %h /d/hard; ls /o; test -e /bin/vi || echo novi']));
+    const ls = ok(
+      await d.berth([
+        'run',
+        '--rm',
+        'multi:1',
+        'sh',
+        '-c',
+        'stat -c "%a %u:%g" /d/f; readlink /d/link; stat -c %h /d/hard; ls /o; test -e /bin/vi || echo novi',
+      ]),
+    );
     assert.equal(ls, '4755 12:34\n/hello.txt\n2\nb\nnovi');
   });
 

@@ -106,10 +106,13 @@ for (const cli of CLIS) {
         p.write('sleep 30\r');
         // ash may redraw the line (ESC[J) when the terminal answers its cursor query late
         await p.expect(/sleep 30(?:\x1b\[J)?\r\n/);
-        await waitFor(async () => {
-          const top = await d.api.get(`/containers/${name}/top`);
-          return top.status === 200 && top.text.includes('sleep 30');
-        }, { what: 'sleep to run' });
+        await waitFor(
+          async () => {
+            const top = await d.api.get(`/containers/${name}/top`);
+            return top.status === 200 && top.text.includes('sleep 30');
+          },
+          { what: 'sleep to run' },
+        );
         const before = prompts(p);
         p.write('\x03');
         await waitFor(() => prompts(p) > before, { what: `a new prompt after Ctrl-C\n${p.desc}` });
@@ -249,8 +252,14 @@ for (const cli of CLIS) {
         const p = pty(cli, ['attach', id]);
         try {
           const evs = async (): Promise<Array<{ action: string; attrs: Record<string, string> }>> => {
-            const r = await d.api.get(`/events?since=${t0}&until=${Date.now() / 1000 + 0.001}&filters=${encodeURIComponent(JSON.stringify({ container: [id] }))}`);
-            return r.text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((e) => ({ action: e.Action, attrs: e.Actor.Attributes }));
+            const r = await d.api.get(
+              `/events?since=${t0}&until=${Date.now() / 1000 + 0.001}&filters=${encodeURIComponent(JSON.stringify({ container: [id] }))}`,
+            );
+            return r.text
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l))
+              .map((e) => ({ action: e.Action, attrs: e.Actor.Attributes }));
           };
           const resized = (h: number, w: number) => async () =>
             (await evs()).find((e) => e.action === 'resize' && e.attrs.height === String(h) && e.attrs.width === String(w));
@@ -262,14 +271,27 @@ for (const cli of CLIS) {
           await p.wait();
           assert.match(p.output, /read escape sequence/, p.desc);
           if (serverDetach) {
-            const acts = (await waitFor(async () => {
-              const all = await evs();
-              return all.some((e) => e.action === 'detach') ? all : undefined;
-            }, { what: `detach event (${p.desc})` })).map((e) => e.action);
-            assert.deepEqual(acts.filter((a) => ['create', 'start', 'attach', 'detach'].includes(a)), ['create', 'start', 'attach', 'detach'], acts.join(','));
+            const acts = (
+              await waitFor(
+                async () => {
+                  const all = await evs();
+                  return all.some((e) => e.action === 'detach') ? all : undefined;
+                },
+                { what: `detach event (${p.desc})` },
+              )
+            ).map((e) => e.action);
+            assert.deepEqual(
+              acts.filter((a) => ['create', 'start', 'attach', 'detach'].includes(a)),
+              ['create', 'start', 'attach', 'detach'],
+              acts.join(','),
+            );
           } else {
             const acts = (await evs()).map((e) => e.action);
-            assert.deepEqual(acts.filter((a) => ['create', 'start', 'attach', 'detach'].includes(a)), ['create', 'start', 'attach'], acts.join(','));
+            assert.deepEqual(
+              acts.filter((a) => ['create', 'start', 'attach', 'detach'].includes(a)),
+              ['create', 'start', 'attach'],
+              acts.join(','),
+            );
           }
         } finally {
           p.kill();
@@ -283,10 +305,18 @@ for (const cli of CLIS) {
           q.kill();
         }
         if (!serverDetach) return;
-        const execDetach = await waitFor(async () => {
-          const r = await d.api.get(`/events?since=${t0}&until=${Date.now() / 1000 + 0.001}&filters=${encodeURIComponent(JSON.stringify({ container: [id], event: ['exec_detach'] }))}`);
-          return r.text.split('\n').filter(Boolean).map((l) => JSON.parse(l))[0];
-        }, { what: 'exec_detach event' });
+        const execDetach = await waitFor(
+          async () => {
+            const r = await d.api.get(
+              `/events?since=${t0}&until=${Date.now() / 1000 + 0.001}&filters=${encodeURIComponent(JSON.stringify({ container: [id], event: ['exec_detach'] }))}`,
+            );
+            return r.text
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l))[0];
+          },
+          { what: 'exec_detach event' },
+        );
         assert.match(execDetach.Actor.Attributes.execID, /^[0-9a-f]{64}$/);
       } finally {
         await d.api.delete(`/containers/${id}?force=1`);
@@ -350,7 +380,21 @@ for (const cli of CLIS) {
     it('exec -e, --env-file, -w, -u, --privileged', T, async () => {
       const envFile = path.join(d.root, `env-${tag}`);
       fs.writeFileSync(envFile, '# comment\nFROMFILE=yes\n');
-      const r = await x(['exec', '-e', 'A=b c', '--env-file', envFile, '-w', '/tmp', '-u', '1000:1001', box, 'sh', '-c', 'echo "$A|$FROMFILE|$(pwd)|$(id -u):$(id -g)"']);
+      const r = await x([
+        'exec',
+        '-e',
+        'A=b c',
+        '--env-file',
+        envFile,
+        '-w',
+        '/tmp',
+        '-u',
+        '1000:1001',
+        box,
+        'sh',
+        '-c',
+        'echo "$A|$FROMFILE|$(pwd)|$(id -u):$(id -g)"',
+      ]);
       assert.equal(ok(r), 'b c|yes|/tmp|1000:1001', r.desc);
       const plain = ok(await x(['exec', box, 'sh', '-c', 'grep CapEff /proc/self/status']));
       const priv = ok(await x(['exec', '--privileged', box, 'sh', '-c', 'grep CapEff /proc/self/status']));
@@ -411,14 +455,21 @@ describe('resize API', () => {
       assert.equal((await d.api.post(`/containers/${id}/start`)).status, 204);
       // As `stty rows 40 cols 120` makes a client send: rows first, then columns, with no pause.
       for (let i = 0; i < 10; i++) {
-        for (const [h, w] of [[20 + i, 60 + i], [40, 60 + i], [40, 120]] as const) {
+        for (const [h, w] of [
+          [20 + i, 60 + i],
+          [40, 60 + i],
+          [40, 120],
+        ] as const) {
           const r = await d.api.post(`/containers/${id}/resize?h=${h}&w=${w}`);
           assert.equal(r.status, 200, r.text);
         }
-        const size = await waitFor(async () => {
-          const out = ok(await d.berth(['exec', id, 'stty', '-F', '/dev/console', 'size']));
-          return out === '40 120' ? out : undefined;
-        }, { what: `terminal size 40 120 after round ${i}`, timeout: 5_000 });
+        const size = await waitFor(
+          async () => {
+            const out = ok(await d.berth(['exec', id, 'stty', '-F', '/dev/console', 'size']));
+            return out === '40 120' ? out : undefined;
+          },
+          { what: `terminal size 40 120 after round ${i}`, timeout: 5_000 },
+        );
         assert.equal(size, '40 120');
       }
     } finally {
@@ -445,7 +496,9 @@ describe('exec API', () => {
       const closed = new Promise<void>((r) => sock.on('close', () => r()));
       try {
         await new Promise<void>((r) => sock.once('connect', () => r()));
-        sock.write(`POST /v1.50/exec/${execId}/start HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+        sock.write(
+          `POST /v1.50/exec/${execId}/start HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
+        );
         await new Promise((r) => setTimeout(r, 100)); // the body in a later packet, as Go's client sometimes sends it
         sock.write(body);
         await waitFor(() => got.includes('101 UPGRADED'), { what: `101 (${got.toString()})` });
@@ -479,10 +532,13 @@ describe('exec API', () => {
       const during = (await d.api.get(`/exec/${execId}/json`)).json();
       assert.equal(during.Running, true, JSON.stringify(during));
       assert.ok(during.Pid > 0, JSON.stringify(during));
-      const done = await waitFor(async () => {
-        const j = (await d.api.get(`/exec/${execId}/json`)).json();
-        return j.Running === false ? j : undefined;
-      }, { what: 'exec to finish' });
+      const done = await waitFor(
+        async () => {
+          const j = (await d.api.get(`/exec/${execId}/json`)).json();
+          return j.Running === false ? j : undefined;
+        },
+        { what: 'exec to finish' },
+      );
       assert.equal(done.ExitCode, 5, JSON.stringify(done));
       assert.equal((await d.api.get('/exec/nope/json')).status, 404);
       // stopped container: 409 with Docker's message

@@ -79,10 +79,13 @@ for (const cli of CLIS) {
 
       // kill -s TERM runs the trap: exit 42.
       ok(await x(['kill', '-s', 'TERM', name]));
-      st = await waitFor(async () => {
-        const s = await d.state(id);
-        return s.Status === 'exited' ? s : undefined;
-      }, { what: 'exit after SIGTERM' });
+      st = await waitFor(
+        async () => {
+          const s = await d.state(id);
+          return s.Status === 'exited' ? s : undefined;
+        },
+        { what: 'exit after SIGTERM' },
+      );
       assert.equal(st.ExitCode, 42);
 
       // start again, stop: the trap exits 42 on SIGTERM well before the timeout.
@@ -104,10 +107,13 @@ for (const cli of CLIS) {
 
       // kill (default SIGKILL) → 137.
       ok(await x(['kill', name]));
-      st = await waitFor(async () => {
-        const s = await d.state(id);
-        return s.Status === 'exited' ? s : undefined;
-      }, { what: 'exit after kill' });
+      st = await waitFor(
+        async () => {
+          const s = await d.state(id);
+          return s.Status === 'exited' ? s : undefined;
+        },
+        { what: 'exit after kill' },
+      );
       assert.equal(st.ExitCode, 137);
 
       ok(await x(['start', name]));
@@ -178,9 +184,15 @@ for (const cli of CLIS) {
       const top = ok(await x(['top', id]));
       const [head, ...rows] = lines(top);
       assert.match(head ?? '', /PID/);
-      assert.ok(rows.some((r) => r.includes('sleep 301')), top);
+      assert.ok(
+        rows.some((r) => r.includes('sleep 301')),
+        top,
+      );
       const pid = (await d.state(id)).Pid;
-      assert.ok(rows.some((r) => r.split(/\s+/).includes(String(pid))), `top shows host PID ${pid}:\n${top}`);
+      assert.ok(
+        rows.some((r) => r.split(/\s+/).includes(String(pid))),
+        `top shows host PID ${pid}:\n${top}`,
+      );
       ok(await x(['rm', '-f', id]));
     });
 
@@ -223,7 +235,8 @@ for (const cli of CLIS) {
     });
 
     it("cp: dockerd's archive names, headers and Path-Stat; owners kept; dir/non-dir overwrite refused", T, async () => {
-      const setup = 'mkdir -p /dir/sub && echo hi > /dir/f && echo x > /dir/sub/g && chown 1000:1001 /dir/f && ln -s /dir/f /dir/l && ln /dir/sub/g /dir/h && ln -s dir /ldir';
+      const setup =
+        'mkdir -p /dir/sub && echo hi > /dir/f && echo x > /dir/sub/g && chown 1000:1001 /dir/f && ln -s /dir/f /dir/l && ln /dir/sub/g /dir/h && ln -s dir /ldir';
       const id = ok(await x(['run', '-d', 'busybox', 'sh', '-c', `${setup} && exec sleep 300`]));
       await waitFor(async () => (await x(['exec', id, 'test', '-L', '/ldir'])).code === 0, { what: 'setup done' });
       const get = async (p: string): Promise<{ entries: TarEntry[]; stat: any }> => {
@@ -245,11 +258,17 @@ for (const cli of CLIS) {
         assert.equal(r.stat.mode, 2 ** 31 + 0o755);
       }
       const f = (await get('/dir/f')).entries;
-      assert.deepEqual(f.map((e) => [e.name, e.uid, e.gid, e.mode, e.type]), [['f', 1000, 1001, 0o100644, '0']]);
+      assert.deepEqual(
+        f.map((e) => [e.name, e.uid, e.gid, e.mode, e.type]),
+        [['f', 1000, 1001, 0o100644, '0']],
+      );
       const dirEntry = dot.entries[0] as TarEntry;
       assert.deepEqual([dirEntry.mode, dirEntry.uname, dirEntry.gname], [0o40755, 'root', 'root']);
       const link = await get('/ldir');
-      assert.deepEqual(link.entries.map((e) => [e.name, e.type, e.linkname]), [['ldir', '2', 'dir']]);
+      assert.deepEqual(
+        link.entries.map((e) => [e.name, e.type, e.linkname]),
+        [['ldir', '2', 'dir']],
+      );
       assert.equal(link.stat.linkTarget, '/dir');
       assert.deepEqual(names((await get('/ldir/')).entries).slice(0, 2), ['ldir/', 'ldir/f']);
       // docker cp ctr:/dir/. out puts the directory's content into out.
@@ -353,8 +372,24 @@ for (const cli of CLIS) {
 
     it('env, -w, -u, -h, --entrypoint, -l are applied', T, async () => {
       const r = await x([
-        'run', '--name', `flags-${tag}`, '-e', 'FOO=bar baz', '-w', '/tmp/wd', '-u', '1234:5678', '-h', 'myhost', '-l', 'team=berth',
-        '--entrypoint', 'sh', 'busybox', '-c', 'echo "$FOO"; pwd; id -u; id -g; hostname; cat /etc/hostname; echo "$PATH"',
+        'run',
+        '--name',
+        `flags-${tag}`,
+        '-e',
+        'FOO=bar baz',
+        '-w',
+        '/tmp/wd',
+        '-u',
+        '1234:5678',
+        '-h',
+        'myhost',
+        '-l',
+        'team=berth',
+        '--entrypoint',
+        'sh',
+        'busybox',
+        '-c',
+        'echo "$FOO"; pwd; id -u; id -g; hostname; cat /etc/hostname; echo "$PATH"',
       ]);
       assert.equal(ok(r), 'bar baz\n/tmp/wd\n1234\n5678\nmyhost\nmyhost\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
       const info = await d.api.inspect(`flags-${tag}`);
@@ -370,7 +405,18 @@ for (const cli of CLIS) {
       assert.match(ro.stderr, /Read-only file system/);
       const rw = await x(['run', '--rm', 'busybox', 'touch', '/x']);
       assert.equal(rw.code, 0, rw.desc);
-      const etc = ok(await x(['run', '--rm', '-h', 'etchost', 'busybox', 'sh', '-c', 'cat /etc/hostname; grep -c localhost /etc/hosts; test -f /etc/resolv.conf && echo resolv; mount | grep -c -E \' /etc/(hostname|hosts|resolv.conf) \'']));
+      const etc = ok(
+        await x([
+          'run',
+          '--rm',
+          '-h',
+          'etchost',
+          'busybox',
+          'sh',
+          '-c',
+          "cat /etc/hostname; grep -c localhost /etc/hosts; test -f /etc/resolv.conf && echo resolv; mount | grep -c -E ' /etc/(hostname|hosts|resolv.conf) '",
+        ]),
+      );
       const [hn, lhCount, resolv, binds] = lines(etc);
       assert.equal(hn, 'etchost');
       assert.ok(Number(lhCount) >= 1, etc);
@@ -379,7 +425,18 @@ for (const cli of CLIS) {
     });
 
     it('default isolation: capabilities, seccomp, network, PID 1', T, async () => {
-      const out = ok(await x(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'grep -E "^(CapBnd|CapEff|Seccomp|NoNewPrivs):" /proc/self/status; ls /sys/class/net; echo pid=$$']));
+      const out = ok(
+        await x([
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          'busybox',
+          'sh',
+          '-c',
+          'grep -E "^(CapBnd|CapEff|Seccomp|NoNewPrivs):" /proc/self/status; ls /sys/class/net; echo pid=$$',
+        ]),
+      );
       const l = lines(out);
       assert.ok(l.includes('CapBnd:\t00000000a80425fb'), out);
       assert.ok(l.includes('CapEff:\t00000000a80425fb'), out);
@@ -390,7 +447,13 @@ for (const cli of CLIS) {
       const cmdline = await x(['run', '--rm', 'busybox', 'cat', '/proc/1/cmdline']);
       assert.equal(cmdline.stdout, 'cat\0/proc/1/cmdline\0', cmdline.desc);
       const ps = ok(await x(['run', '--rm', 'busybox', 'ps', '-o', 'pid,comm']));
-      assert.deepEqual(lines(ps).slice(1).map((r) => r.split(/\s+/)[0]), ['1'], `only PID 1 visible: ${ps}`);
+      assert.deepEqual(
+        lines(ps)
+          .slice(1)
+          .map((r) => r.split(/\s+/)[0]),
+        ['1'],
+        `only PID 1 visible: ${ps}`,
+      );
       // Privileged paths are masked / read-only.
       const kcore = await x(['run', '--rm', 'busybox', 'sh', '-c', 'echo 1 > /proc/sys/kernel/sysrq']);
       assert.notEqual(kcore.code, 0, kcore.desc);
@@ -418,12 +481,21 @@ function tarEntries(buf: Buffer): TarEntry[] {
     return b.toString('utf8', 0, z < 0 ? len : z);
   };
   const num = (off: number, len: number): number => Number.parseInt(str(off, len).trim() || '0', 8);
-  for (let pos = 0; pos + 512 <= buf.length; ) {
+  for (let pos = 0; pos + 512 <= buf.length;) {
     if (buf.subarray(pos, pos + 512).every((b) => b === 0)) break;
     const prefix = str(pos + 345, 155);
     const name = str(pos, 100);
     const size = num(pos + 124, 12);
-    out.push({ name: prefix ? `${prefix}/${name}` : name, mode: num(pos + 100, 8), uid: num(pos + 108, 8), gid: num(pos + 116, 8), type: str(pos + 156, 1), linkname: str(pos + 157, 100), uname: str(pos + 265, 32), gname: str(pos + 297, 32) });
+    out.push({
+      name: prefix ? `${prefix}/${name}` : name,
+      mode: num(pos + 100, 8),
+      uid: num(pos + 108, 8),
+      gid: num(pos + 116, 8),
+      type: str(pos + 156, 1),
+      linkname: str(pos + 157, 100),
+      uname: str(pos + 265, 32),
+      gname: str(pos + 297, 32),
+    });
     pos += 512 + Math.ceil(size / 512) * 512;
   }
   return out;
@@ -440,7 +512,12 @@ function tarOf(entries: Array<{ name: string; type: '0' | '5'; data?: string; ui
     h.write(`${(e.uid ?? 0).toString(8).padStart(7, '0')}\0`, 108);
     h.write(`${(e.gid ?? 0).toString(8).padStart(7, '0')}\0`, 116);
     h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write(`${Math.trunc(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+    h.write(
+      `${Math.trunc(Date.now() / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+    );
     h.write(e.type, 156);
     h.write('ustar\u000000', 257, 'latin1');
     h.write('        ', 148);

@@ -68,10 +68,13 @@ describe('live restore after kill -9 of berthd', () => {
     assert.equal(s.Pid, sleeperPid);
     assert.ok(processAlive(sleeperPid));
 
-    const e = await waitFor(async () => {
-      const st = await d.state(ender);
-      return st.Status === 'exited' ? st : undefined;
-    }, { timeout: 10_000, what: 'ender exited' });
+    const e = await waitFor(
+      async () => {
+        const st = await d.state(ender);
+        return st.Status === 'exited' ? st : undefined;
+      },
+      { timeout: 10_000, what: 'ender exited' },
+    );
     assert.equal(e.ExitCode, 7);
     assert.equal(e.Running, false);
     const logs = await d.berth(['logs', ender]);

@@ -31,7 +31,11 @@ function numbers(out: string): number[] {
   return ns;
 }
 
-const logDir = async (id: string): Promise<string[]> => fs.readdirSync(path.join(d.dataRoot, 'containers', id)).filter((f) => f.startsWith('container.log')).sort();
+const logDir = async (id: string): Promise<string[]> =>
+  fs
+    .readdirSync(path.join(d.dataRoot, 'containers', id))
+    .filter((f) => f.startsWith('container.log'))
+    .sort();
 
 for (const cli of CLIS) {
   const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
@@ -39,7 +43,26 @@ for (const cli of CLIS) {
     const x = (args: string[], o?: RunOptions) => d.cli(cli, args, o);
 
     it('--details prefixes the log-opt labels/env attributes (sorted, escaped) or a blank; after --timestamps', T, async () => {
-      const a = ok(await x(['run', '-d', '-l', 'zz=last one', '-l', 'aa=1', '-e', 'MODE=x&y', '--log-opt', 'labels=zz,aa', '--log-opt', 'env=MODE', 'busybox', 'sh', '-c', 'echo out; echo err >&2']));
+      const a = ok(
+        await x([
+          'run',
+          '-d',
+          '-l',
+          'zz=last one',
+          '-l',
+          'aa=1',
+          '-e',
+          'MODE=x&y',
+          '--log-opt',
+          'labels=zz,aa',
+          '--log-opt',
+          'env=MODE',
+          'busybox',
+          'sh',
+          '-c',
+          'echo out; echo err >&2',
+        ]),
+      );
       const b = ok(await x(['run', '-d', 'busybox', 'echo', 'plain']));
       try {
         await waitFor(async () => (await d.state(a)).Running === false && (await d.state(b)).Running === false, { what: 'containers to exit' });
@@ -75,13 +98,32 @@ for (const cli of CLIS) {
     });
 
     it('max-size/max-file keep the newest lines in at most max-file files, none lost in between', T, async () => {
-      const id = ok(await x(['run', '-d', '--log-opt', 'max-size=2k', '--log-opt', 'max-file=3', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo line $i; sleep 0.002; done']));
+      const id = ok(
+        await x([
+          'run',
+          '-d',
+          '--log-opt',
+          'max-size=2k',
+          '--log-opt',
+          'max-file=3',
+          'busybox',
+          'sh',
+          '-c',
+          'i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo line $i; sleep 0.002; done',
+        ]),
+      );
       assert.equal(ok(await x(['wait', id])), '0');
-      assert.deepEqual(JSON.parse(ok(await x(['inspect', '-f', '{{json .HostConfig.LogConfig}}', id]))), { Type: 'json-file', Config: { 'max-file': '3', 'max-size': '2k' } });
+      assert.deepEqual(JSON.parse(ok(await x(['inspect', '-f', '{{json .HostConfig.LogConfig}}', id]))), {
+        Type: 'json-file',
+        Config: { 'max-file': '3', 'max-size': '2k' },
+      });
       // The rotator catches up on the last rotation.
       await waitFor(async () => ((await logDir(id)).includes('container.log.2') ? true : undefined), { what: 'two rotated files' });
       const files = await logDir(id);
-      assert.ok(files.every((f) => ['container.log', 'container.log.1', 'container.log.2', 'container.log.cur'].includes(f)), files.join(' '));
+      assert.ok(
+        files.every((f) => ['container.log', 'container.log.1', 'container.log.2', 'container.log.cur'].includes(f)),
+        files.join(' '),
+      );
       for (const f of files) assert.ok(fs.statSync(path.join(d.dataRoot, 'containers', id, f)).size <= 2000, f);
       const ns = numbers(ok(await x(['logs', id])));
       assert.equal(ns.at(-1), 600);
@@ -111,16 +153,23 @@ for (const cli of CLIS) {
       const args2 = cmdline(mon2);
       assert.equal(args2[args2.indexOf('--log-size-max') + 1], '20000000', args2.join(' '));
       ok(await x(['rm', '-f', id2]));
-      const before = ok(await x(['ps', '-aq'])).split('\n').filter(Boolean).length;
+      const before = ok(await x(['ps', '-aq']))
+        .split('\n')
+        .filter(Boolean).length;
       fails(await x(['run', '--log-opt', 'max-size=abc', 'busybox', 'true']), 125, /failed to initialize logging driver: invalid size: 'abc'/);
       fails(await x(['run', '--log-opt', 'max-size=0', 'busybox', 'true']), 125, /max-size must be a positive number/);
       fails(await x(['run', '--log-opt', 'max-file=0', '--log-opt', 'max-size=1m', 'busybox', 'true']), 125, /max-file cannot be less than 1/);
       fails(await x(['run', '--log-opt', 'bogus=1', 'busybox', 'true']), 125, /unknown log opt 'bogus' for json-file log driver/);
       fails(await x(['run', '--log-driver', 'nosuch', 'busybox', 'true']), 125, /error looking up logging plugin nosuch: plugin "nosuch" not found/);
-      assert.equal(ok(await x(['ps', '-aq'])).split('\n').filter(Boolean).length, before);
+      assert.equal(
+        ok(await x(['ps', '-aq']))
+          .split('\n')
+          .filter(Boolean).length,
+        before,
+      );
     });
 
-    it('the none driver keeps no log; reading it is 501 with dockerd\'s message', T, async () => {
+    it("the none driver keeps no log; reading it is 501 with dockerd's message", T, async () => {
       // Attached output still arrives (the attach socket), only no log is kept.
       assert.equal(ok(await x(['run', '--rm', '--log-driver', 'none', 'busybox', 'echo', 'attached'])), 'attached');
       const id = ok(await x(['run', '-d', '--log-driver', 'none', 'busybox', 'echo', 'unseen']));
@@ -154,7 +203,22 @@ for (const cli of CLIS) {
     });
 
     it('logs -f follows across rotations and through restarts, and ends when the container is removed', T, async () => {
-      const id = ok(await x(['run', '-d', '--restart', 'always', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo line $i; sleep 0.02; done; exit 1']));
+      const id = ok(
+        await x([
+          'run',
+          '-d',
+          '--restart',
+          'always',
+          '--log-opt',
+          'max-size=1k',
+          '--log-opt',
+          'max-file=2',
+          'busybox',
+          'sh',
+          '-c',
+          'i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo line $i; sleep 0.02; done; exit 1',
+        ]),
+      );
       const follow = x(['logs', '-f', id], { timeout: 60_000 });
       await waitFor(async () => ((await d.api.inspect(id)).RestartCount >= 2 ? true : undefined), { timeout: 30_000, what: 'two restarts' });
       ok(await x(['rm', '-f', id]));
@@ -162,9 +226,16 @@ for (const cli of CLIS) {
       assert.equal(r.code, 0, r.desc);
       const ls = lines(r.stdout);
       // Runs print 1…60 each; every run's lines arrive in order (across the 1k rotations).
-      const runs = ls.join('\n').split(/(?=^line 1$)/m).map((chunk) => numbers(chunk));
+      const runs = ls
+        .join('\n')
+        .split(/(?=^line 1$)/m)
+        .map((chunk) => numbers(chunk));
       assert.ok(runs.length >= 3, `${runs.length} runs seen`);
-      for (const run of runs.slice(1, -1)) assert.deepEqual(run, Array.from({ length: 60 }, (_, i) => i + 1));
+      for (const run of runs.slice(1, -1))
+        assert.deepEqual(
+          run,
+          Array.from({ length: 60 }, (_, i) => i + 1),
+        );
     });
   });
 }

@@ -77,7 +77,23 @@ for (const cli of CLIS) {
 
     it('port: one mapping, a trailing slash, unpublished and exposed-only ports, natural order', async () => {
       const fixed = freePort();
-      const c = ok(await d.cli(cli, ['run', '-d', '--expose', '90', '-p', `127.0.0.1:${fixed}:80`, '-p', `127.0.0.1:${fixed + 1}:9/udp`, '-p', `127.0.0.1:${fixed + 2}:100`, 'busybox', 'sleep', '60']));
+      const c = ok(
+        await d.cli(cli, [
+          'run',
+          '-d',
+          '--expose',
+          '90',
+          '-p',
+          `127.0.0.1:${fixed}:80`,
+          '-p',
+          `127.0.0.1:${fixed + 1}:9/udp`,
+          '-p',
+          `127.0.0.1:${fixed + 2}:100`,
+          'busybox',
+          'sleep',
+          '60',
+        ]),
+      );
       assert.equal(ok(await d.cli(cli, ['port', c, '80'])), `127.0.0.1:${fixed}`);
       assert.equal(ok(await d.cli(cli, ['port', c, '80/'])), `127.0.0.1:${fixed}`, '`80/` is 80/tcp');
       assert.equal(ok(await d.cli(cli, ['port', c, '9/udp'])), `127.0.0.1:${fixed + 1}`);
@@ -98,7 +114,7 @@ for (const cli of CLIS) {
       ok(await d.cli(cli, ['rm', '-f', c, none]));
     });
 
-    it('a host port another program listens on: start refused with dockerd\'s text, nothing left', async () => {
+    it("a host port another program listens on: start refused with dockerd's text, nothing left", async () => {
       const holder = net.createServer();
       const port = await new Promise<number>((resolve, reject) => {
         holder.once('error', reject);
@@ -110,7 +126,11 @@ for (const cli of CLIS) {
         fails(r, 125, new RegExp(`Error starting userland proxy: listen tcp4 127\\.0\\.0\\.1:${port}: bind: address already in use`));
         const st = JSON.parse(ok(await d.cli(cli, ['inspect', '-f', '{{json .State}}', name])));
         assert.equal(st.Running, false);
-        assert.deepEqual(taggedRules(defBridge).filter((l) => l.includes(`--dport ${port} `)), [], 'no rule for the port');
+        assert.deepEqual(
+          taggedRules(defBridge).filter((l) => l.includes(`--dport ${port} `)),
+          [],
+          'no rule for the port',
+        );
         ok(await d.cli(cli, ['rm', '-f', name]));
       } finally {
         holder.close();
@@ -124,7 +144,20 @@ for (const cli of CLIS) {
       const hex = x.toString(16);
       const prefix = `fd00:b2:${hex}::`;
       const name = `v6-${cli}`;
-      ok(await d.cli(cli, ['network', 'create', '--ipv6', '--subnet', `10.237.${x}.0/24`, '--subnet', `${prefix}/64`, '-o', `com.docker.network.bridge.name=${bridge}`, name]));
+      ok(
+        await d.cli(cli, [
+          'network',
+          'create',
+          '--ipv6',
+          '--subnet',
+          `10.237.${x}.0/24`,
+          '--subnet',
+          `${prefix}/64`,
+          '-o',
+          `com.docker.network.bridge.name=${bridge}`,
+          name,
+        ]),
+      );
       const a = ok(await d.cli(cli, ['run', '-d', '--name', `v6a-${cli}`, '--network', name, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']));
       const b = ok(await d.cli(cli, ['run', '-d', '--name', `v6b-${cli}`, '--network', name, 'busybox', 'sleep', '120']));
       const c = ok(await d.cli(cli, ['run', '-d', '--network', name, '--ip6', `${prefix}99`, 'busybox', 'sleep', '120']));
@@ -140,11 +173,14 @@ for (const cli of CLIS) {
       const inside = ok(await d.cli(cli, ['exec', b, 'ip', '-6', '-o', 'addr', 'show', 'eth0']));
       assert.match(inside, new RegExp(`inet6 ${prefix}3/64`));
       // Over IPv6: HTTP to [a] and ping to the --ip6 container.
-      const r = await waitFor(async () => {
-        // busybox-static's wget crashes on [v6] URLs: a raw HTTP request through nc instead.
-        const y = await d.cli(cli, ['exec', b, 'sh', '-c', `printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${prefix}2 80`]);
-        return y.code === 0 && y.stdout.includes('200 OK') ? y : undefined;
-      }, { timeout: 30_000, what: 'HTTP over IPv6' });
+      const r = await waitFor(
+        async () => {
+          // busybox-static's wget crashes on [v6] URLs: a raw HTTP request through nc instead.
+          const y = await d.cli(cli, ['exec', b, 'sh', '-c', `printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${prefix}2 80`]);
+          return y.code === 0 && y.stdout.includes('200 OK') ? y : undefined;
+        },
+        { timeout: 30_000, what: 'HTTP over IPv6' },
+      );
       assert.equal(lines(r.stdout).at(-1), a.slice(0, 12), r.desc);
       ok(await d.cli(cli, ['exec', b, 'ping', '-6', '-c', '1', '-W', '3', `${prefix}99`]));
       // Embedded DNS: AAAA for a name, PTR for IPv4 and IPv6 container addresses.
@@ -182,9 +218,10 @@ for (const cli of CLIS) {
       ok(await d.cli(cli, ['network', 'rm', name]));
     });
 
-
-    it('--link on the default bridge writes dockerd\'s hosts line; --mac-address sets the MAC', async () => {
-      const db = ok(await d.cli(cli, ['run', '-d', '--name', `db-${cli}`, '--expose', '5432', '--expose', '80/udp', '-e', 'FOO=bar', 'busybox', 'sleep', '120']));
+    it("--link on the default bridge writes dockerd's hosts line; --mac-address sets the MAC", async () => {
+      const db = ok(
+        await d.cli(cli, ['run', '-d', '--name', `db-${cli}`, '--expose', '5432', '--expose', '80/udp', '-e', 'FOO=bar', 'busybox', 'sleep', '120']),
+      );
       const dbIp = (await d.api.inspect(db)).NetworkSettings.IPAddress as string;
       assert.match(dbIp, new RegExp(`^10\\.237\\.${defOctet}\\.`));
       const hosts = ok(await d.cli(cli, ['run', '--rm', '--link', `db-${cli}:dbalias`, '--link', `db-${cli}`, 'busybox', 'cat', '/etc/hosts']));
@@ -193,19 +230,38 @@ for (const cli of CLIS) {
       // The link environment, as dockerd 20.10 writes it (read off a reference daemon).
       const env = lines(ok(await d.cli(cli, ['run', '--rm', '--name', `par-${cli}`, '--link', `db-${cli}:my-db`, 'busybox', 'env']))).sort();
       const want = [
-        'MY_DB_ENV_FOO=bar', `MY_DB_NAME=/par-${cli}/my-db`, `MY_DB_PORT=udp://${dbIp}:80`,
-        `MY_DB_PORT_5432_TCP=tcp://${dbIp}:5432`, `MY_DB_PORT_5432_TCP_ADDR=${dbIp}`, 'MY_DB_PORT_5432_TCP_PORT=5432', 'MY_DB_PORT_5432_TCP_PROTO=tcp',
-        `MY_DB_PORT_80_UDP=udp://${dbIp}:80`, `MY_DB_PORT_80_UDP_ADDR=${dbIp}`, 'MY_DB_PORT_80_UDP_PORT=80', 'MY_DB_PORT_80_UDP_PROTO=udp',
+        'MY_DB_ENV_FOO=bar',
+        `MY_DB_NAME=/par-${cli}/my-db`,
+        `MY_DB_PORT=udp://${dbIp}:80`,
+        `MY_DB_PORT_5432_TCP=tcp://${dbIp}:5432`,
+        `MY_DB_PORT_5432_TCP_ADDR=${dbIp}`,
+        'MY_DB_PORT_5432_TCP_PORT=5432',
+        'MY_DB_PORT_5432_TCP_PROTO=tcp',
+        `MY_DB_PORT_80_UDP=udp://${dbIp}:80`,
+        `MY_DB_PORT_80_UDP_ADDR=${dbIp}`,
+        'MY_DB_PORT_80_UDP_PORT=80',
+        'MY_DB_PORT_80_UDP_PROTO=udp',
       ];
-      assert.deepEqual(env.filter((l) => l.startsWith('MY_DB_')), want);
+      assert.deepEqual(
+        env.filter((l) => l.startsWith('MY_DB_')),
+        want,
+      );
       const ping = ok(await d.cli(cli, ['run', '--rm', '--link', `db-${cli}:dbalias`, 'busybox', 'ping', '-c', '1', '-W', '3', 'dbalias']));
       assert.match(ping, /1 packets received/);
       // dockerd's errors: a missing target at create (nothing created), a stopped one at start.
       const before = lines(ok(await d.cli(cli, ['ps', '-aq']))).length;
-      fails(await d.cli(cli, ['run', '--rm', '--link', `nosuch-${cli}:s`, 'busybox', 'true']), 125, new RegExp(`could not get container for nosuch-${cli}: No such container: nosuch-${cli}`));
+      fails(
+        await d.cli(cli, ['run', '--rm', '--link', `nosuch-${cli}:s`, 'busybox', 'true']),
+        125,
+        new RegExp(`could not get container for nosuch-${cli}: No such container: nosuch-${cli}`),
+      );
       assert.equal(lines(ok(await d.cli(cli, ['ps', '-aq']))).length, before, 'nothing created');
       const stopped = ok(await d.cli(cli, ['create', '--name', `stopped-${cli}`, 'busybox', 'true']));
-      fails(await d.cli(cli, ['run', '--rm', '--name', `lk-${cli}`, '--link', `stopped-${cli}:s`, 'busybox', 'true']), 125, new RegExp(`Cannot link to a non running container: /stopped-${cli} AS /lk-${cli}/s`));
+      fails(
+        await d.cli(cli, ['run', '--rm', '--name', `lk-${cli}`, '--link', `stopped-${cli}:s`, 'busybox', 'true']),
+        125,
+        new RegExp(`Cannot link to a non running container: /stopped-${cli} AS /lk-${cli}/s`),
+      );
       ok(await d.cli(cli, ['rm', '-f', stopped]));
       const mac = `02:42:0a:ed:${(0x10 + Math.floor(Math.random() * 200)).toString(16)}:0${CLIS.indexOf(cli) + 1}`;
       const m = ok(await d.cli(cli, ['run', '-d', '--mac-address', mac, 'busybox', 'sleep', '60']));
@@ -215,7 +271,7 @@ for (const cli of CLIS) {
     });
 
     // Expected values below are what dockerd 20.10.24 answered to the same commands (docker CLI 28).
-    it('network-mode conflicts are refused at create with dockerd\'s messages; nothing is created', async () => {
+    it("network-mode conflicts are refused at create with dockerd's messages; nothing is created", async () => {
       const donor = ok(await d.cli(cli, ['run', '-d', '--name', `donor-${cli}`, 'busybox', 'sleep', '300']));
       const cases: Array<[string[], string]> = [
         [['--uts', 'host', '-h', 'foo'], 'conflicting options: hostname and the UTS mode'],
@@ -225,8 +281,14 @@ for (const cli of CLIS) {
         [['--network', `container:donor-${cli}`, '-h', 'foo'], 'conflicting options: hostname and the network mode'],
         [['--network', `container:donor-${cli}`, '--dns', '1.1.1.1'], 'conflicting options: dns and the network mode'],
         [['--network', `container:donor-${cli}`, '--add-host', 'a:1.2.3.4'], 'conflicting options: custom host-to-IP mapping and the network mode'],
-        [['--network', `container:donor-${cli}`, '--link', `donor-${cli}:x`], "conflicting options: container type network can't be used with links. This would result in undefined behavior"],
-        [['--network', 'host', '--link', `donor-${cli}:x`], "conflicting options: host type networking can't be used with links. This would result in undefined behavior"],
+        [
+          ['--network', `container:donor-${cli}`, '--link', `donor-${cli}:x`],
+          "conflicting options: container type network can't be used with links. This would result in undefined behavior",
+        ],
+        [
+          ['--network', 'host', '--link', `donor-${cli}:x`],
+          "conflicting options: host type networking can't be used with links. This would result in undefined behavior",
+        ],
         [['--network', 'container:'], 'Invalid network mode: invalid container format container:<name|id>'],
         [['--ipc', `container:nosuch-${cli}`], `No such container: nosuch-${cli}`],
         // docker CLI 28 sends the MAC on the endpoint (API 1.44+); dockerd 20.10 took it from Config: same answer.
@@ -247,25 +309,44 @@ for (const cli of CLIS) {
         assert.equal(JSON.parse(r.text).message, 'conflicting options: mac-address and the network mode');
       }
       // What dockerd accepts: host networking with -h, --dns, --add-host, -p (ports discarded).
-      for (const args of [['--network', 'host', '-h', 'foo'], ['--network', 'host', '--dns', '1.1.1.1', '--add-host', 'a:1.2.3.4'], ['--network', 'none', '-p', '80:80']]) {
+      for (const args of [
+        ['--network', 'host', '-h', 'foo'],
+        ['--network', 'host', '--dns', '1.1.1.1', '--add-host', 'a:1.2.3.4'],
+        ['--network', 'none', '-p', '80:80'],
+      ]) {
         ok(await d.cli(cli, ['rm', '-f', ok(await d.cli(cli, ['create', ...args, 'busybox', 'true']))]));
       }
       // IPC: a private donor is refused at start (500), a shareable one is joined.
-      fails(await d.cli(cli, ['run', '--rm', '--ipc', `container:donor-${cli}`, 'busybox', 'true']), 125,
-        new RegExp(`can't join IPC of container ${donor}: non-shareable IPC \\(hint: use IpcMode:shareable for the donor container\\)`));
+      fails(
+        await d.cli(cli, ['run', '--rm', '--ipc', `container:donor-${cli}`, 'busybox', 'true']),
+        125,
+        new RegExp(`can't join IPC of container ${donor}: non-shareable IPC \\(hint: use IpcMode:shareable for the donor container\\)`),
+      );
       const shm = ok(await d.cli(cli, ['run', '-d', '--ipc', 'shareable', 'busybox', 'sleep', '300']));
       ok(await d.cli(cli, ['run', '--rm', '--ipc', `container:${shm}`, 'busybox', 'true']));
       const stopped = ok(await d.cli(cli, ['create', 'busybox', 'true']));
-      fails(await d.cli(cli, ['run', '--rm', '--network', `container:${stopped}`, 'busybox', 'true']), 125, new RegExp(`cannot join network of a non running container: ${stopped}`));
+      fails(
+        await d.cli(cli, ['run', '--rm', '--network', `container:${stopped}`, 'busybox', 'true']),
+        125,
+        new RegExp(`cannot join network of a non running container: ${stopped}`),
+      );
       ok(await d.cli(cli, ['rm', '-f', donor, shm, stopped]));
     });
 
-    it('--network host: the host\'s hostname and /etc/hosts; container:X: X\'s hostname and /etc files', async () => {
+    it("--network host: the host's hostname and /etc/hosts; container:X: X's hostname and /etc files", async () => {
       assert.equal(ok(await d.cli(cli, ['run', '--rm', '--network', 'host', 'busybox', 'hostname'])), hostname());
       assert.equal(ok(await d.cli(cli, ['run', '--rm', '--network', 'host', '-h', 'foo', 'busybox', 'hostname'])), 'foo');
       assert.equal(ok(await d.cli(cli, ['run', '--rm', '--network', 'host', 'busybox', 'cat', '/etc/hosts'])), readFileSync('/etc/hosts', 'utf8').trim());
       const extra = lines(ok(await d.cli(cli, ['run', '--rm', '--network', 'host', '--add-host', 'a:1.2.3.4', 'busybox', 'cat', '/etc/hosts'])));
-      assert.deepEqual(extra, ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters', '1.2.3.4\ta']);
+      assert.deepEqual(extra, [
+        '127.0.0.1\tlocalhost',
+        '::1\tlocalhost ip6-localhost ip6-loopback',
+        'fe00::0\tip6-localnet',
+        'ff00::0\tip6-mcastprefix',
+        'ff02::1\tip6-allnodes',
+        'ff02::2\tip6-allrouters',
+        '1.2.3.4\ta',
+      ]);
       const x = ok(await d.cli(cli, ['run', '-d', 'busybox', 'sleep', '300']));
       const joined = ok(await d.cli(cli, ['create', '--network', `container:${x}`, 'busybox', 'sh', '-c', 'hostname; cat /etc/hostname; cat /etc/hosts']));
       assert.equal((await d.api.inspect(joined)).HostsPath, '', 'no files of its own before start (dockerd)');
@@ -285,19 +366,32 @@ for (const cli of CLIS) {
       const hp = freePort();
       const web = ok(await d.cli(cli, ['run', '-d', '-p', `${hp}:80`, 'busybox', 'sh', '-c', 'hostname > /tmp/index.html; exec httpd -f -p 80 -h /tmp']));
       assert.deepEqual(lines(ok(await d.cli(cli, ['port', web]))), [`80/tcp -> 0.0.0.0:${hp}`, `80/tcp -> [::]:${hp}`]);
-      assert.deepEqual((await d.api.inspect(web)).NetworkSettings.Ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(hp) }, { HostIp: '::', HostPort: String(hp) }]);
+      assert.deepEqual((await d.api.inspect(web)).NetworkSettings.Ports['80/tcp'], [
+        { HostIp: '0.0.0.0', HostPort: String(hp) },
+        { HostIp: '::', HostPort: String(hp) },
+      ]);
       assert.equal(ok(await d.cli(cli, ['ps', '--filter', `id=${web}`, '--format', '{{.Ports}}'])), `0.0.0.0:${hp}->80/tcp, [::]:${hp}->80/tcp`);
       for (const host of ['127.0.0.1', '[::1]']) {
-        const body = await waitFor(async () => {
-          const r = await httpGet(`http://${host}:${hp}/`).catch(() => undefined);
-          return r?.includes(web.slice(0, 12)) ? r : undefined;
-        }, { what: `http://${host}:${hp}/` });
+        const body = await waitFor(
+          async () => {
+            const r = await httpGet(`http://${host}:${hp}/`).catch(() => undefined);
+            return r?.includes(web.slice(0, 12)) ? r : undefined;
+          },
+          { what: `http://${host}:${hp}/` },
+        );
         assert.equal(body.trim(), web.slice(0, 12));
       }
       // A host port is taken on [::] too.
       fails(await d.cli(cli, ['run', '--rm', '-p', `${hp}:80`, 'busybox', 'true']), 125, /port is already allocated/);
       ok(await d.cli(cli, ['rm', '-f', web]));
-      await waitFor(async () => (await httpGet(`http://[::1]:${hp}/`).then(() => false, () => true)), { what: '[::] listener closed' });
+      await waitFor(
+        async () =>
+          await httpGet(`http://[::1]:${hp}/`).then(
+            () => false,
+            () => true,
+          ),
+        { what: '[::] listener closed' },
+      );
       // Addresses as dockerd 20.10 hands them out: the lowest free one, released at stop.
       const o = octet();
       const net = `ret-${cli}-${o}`;

@@ -37,7 +37,9 @@ async function userNet(cli: CliName, tag: string): Promise<{ name: string; bridg
   bridges.push(bridge);
   const octet = uniqueOctet([defOctet]);
   const name = `net-${tag}-${cli}`;
-  ok(await d.cli(cli, ['network', 'create', '--subnet', `10.231.${octet}.0/24`, '-o', `com.docker.network.bridge.name=${bridge}`, '--label', 'test=net', name]));
+  ok(
+    await d.cli(cli, ['network', 'create', '--subnet', `10.231.${octet}.0/24`, '-o', `com.docker.network.bridge.name=${bridge}`, '--label', 'test=net', name]),
+  );
   return { name, bridge, octet };
 }
 
@@ -53,13 +55,29 @@ async function inspectNet(id: string): Promise<any> {
 for (const cli of CLIS) {
   describe(`networking via ${cli}`, { skip: cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false }, () => {
     it('default bridge: an address in --bip, gateway route, hosts and resolv.conf', async () => {
-      const out = ok(await d.cli(cli, ['run', '--rm', '--add-host', 'gw:host-gateway', '--dns-search', 'example.test', 'busybox', 'sh', '-c', 'ip -o -4 addr show eth0; ip route; cat /etc/hosts /etc/resolv.conf']));
+      const out = ok(
+        await d.cli(cli, [
+          'run',
+          '--rm',
+          '--add-host',
+          'gw:host-gateway',
+          '--dns-search',
+          'example.test',
+          'busybox',
+          'sh',
+          '-c',
+          'ip -o -4 addr show eth0; ip route; cat /etc/hosts /etc/resolv.conf',
+        ]),
+      );
       assert.match(out, new RegExp(`inet 10\\.231\\.${defOctet}\\.\\d+/24`));
       assert.match(out, new RegExp(`default via 10\\.231\\.${defOctet}\\.1 dev eth0`));
       assert.match(out, new RegExp(`10\\.231\\.${defOctet}\\.1\\tgw`), 'host-gateway is the bridge gateway');
       assert.match(out, /search example\.test/);
       assert.ok(linkExists(defBridge));
-      assert.ok(taggedRules(defBridge, 'net').some((l) => l.includes('MASQUERADE')), 'outbound NAT rule for the default bridge');
+      assert.ok(
+        taggedRules(defBridge, 'net').some((l) => l.includes('MASQUERADE')),
+        'outbound NAT rule for the default bridge',
+      );
     });
 
     it('containers reach each other by name, alias and short ID on a user network', async () => {
@@ -70,10 +88,13 @@ for (const cli of CLIS) {
       assert.match(ip, new RegExp(`^10\\.231\\.${net.octet}\\.\\d+$`));
       assert.deepEqual(ns.Networks[net.name].Aliases, [`web-${cli}`]);
       for (const host of [`srv-${cli}`, `web-${cli}`, srv.slice(0, 12)]) {
-        const r = await waitFor(async () => {
-          const x = await d.cli(cli, ['run', '--rm', '--network', net.name, 'busybox', 'wget', '-qO-', `http://${host}/hostname`]);
-          return x.code === 0 ? x : undefined;
-        }, { timeout: 30_000, what: `wget http://${host}` });
+        const r = await waitFor(
+          async () => {
+            const x = await d.cli(cli, ['run', '--rm', '--network', net.name, 'busybox', 'wget', '-qO-', `http://${host}/hostname`]);
+            return x.code === 0 ? x : undefined;
+          },
+          { timeout: 30_000, what: `wget http://${host}` },
+        );
         assert.equal(r.stdout.trim(), srv.slice(0, 12), r.desc);
       }
       const rc = ok(await d.cli(cli, ['run', '--rm', '--network', net.name, 'busybox', 'cat', '/etc/resolv.conf']));
@@ -117,10 +138,13 @@ for (const cli of CLIS) {
       const m = /^127\.0\.0\.1:(\d+)$/.exec(port);
       assert.ok(m, port);
       const hostPort = Number(m[1]);
-      const r = await waitFor(async () => {
-        const x = await curl(`http://127.0.0.1:${hostPort}/hostname`);
-        return x.code === 0 ? x : undefined;
-      }, { what: 'curl on loopback' });
+      const r = await waitFor(
+        async () => {
+          const x = await curl(`http://127.0.0.1:${hostPort}/hostname`);
+          return x.code === 0 ? x : undefined;
+        },
+        { what: 'curl on loopback' },
+      );
       assert.equal(r.stdout.trim(), c.slice(0, 12));
       const all = ok(await d.cli(cli, ['port', c]));
       assert.match(all, /90\/tcp -> 0\.0\.0\.0:\d+/, '-P publishes the exposed port');
@@ -129,10 +153,13 @@ for (const cli of CLIS) {
       // A second container reaches the port through the host (the gateway address).
       const fixed = 20000 + Math.floor(Math.random() * 20000);
       const c2 = await httpd(cli, ['-p', `${fixed}:80`]);
-      const viaGw = await waitFor(async () => {
-        const x = await d.cli(cli, ['run', '--rm', 'busybox', 'wget', '-qO-', `http://10.231.${defOctet}.1:${fixed}/hostname`]);
-        return x.code === 0 ? x : undefined;
-      }, { what: 'container → published port' });
+      const viaGw = await waitFor(
+        async () => {
+          const x = await d.cli(cli, ['run', '--rm', 'busybox', 'wget', '-qO-', `http://10.231.${defOctet}.1:${fixed}/hostname`]);
+          return x.code === 0 ? x : undefined;
+        },
+        { what: 'container → published port' },
+      );
       assert.equal(viaGw.stdout.trim(), c2.slice(0, 12));
       fails(await d.cli(cli, ['run', '-d', '-p', `${fixed}:80`, 'busybox', 'true']), 125, /Bind for 0\.0\.0\.0:\d+ failed: port is already allocated/);
       assert.ok(taggedRules(defBridge, c.slice(0, 12)).length > 0);
@@ -147,7 +174,10 @@ for (const cli of CLIS) {
 
     it('none, host and container: modes', async () => {
       const none = ok(await d.cli(cli, ['run', '--rm', '--network', 'none', 'busybox', 'ip', '-o', 'link']));
-      assert.deepEqual(none.split('\n').map((l) => l.split(':')[1]?.trim()), ['lo']);
+      assert.deepEqual(
+        none.split('\n').map((l) => l.split(':')[1]?.trim()),
+        ['lo'],
+      );
       const host = ok(await d.cli(cli, ['run', '--rm', '--network', 'host', 'busybox', 'ip', '-o', 'link']));
       assert.match(host, new RegExp(`: ${defBridge}:`), 'host mode sees the host bridge');
       const target = ok(await d.cli(cli, ['run', '-d', 'busybox', 'sleep', '300']));
@@ -184,10 +214,13 @@ for (const cli of CLIS) {
       const b = await userNet(cli, 'isob');
       const srv = await httpd(cli, ['--network', b.name]);
       const ip = (await inspectNet(srv)).Networks[b.name].IPAddress as string;
-      const same = await waitFor(async () => {
-        const x = await d.cli(cli, ['run', '--rm', '--network', b.name, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://${ip}/hostname; exit $?`]);
-        return x.code === 0 ? x : undefined;
-      }, { what: 'same-network fetch' });
+      const same = await waitFor(
+        async () => {
+          const x = await d.cli(cli, ['run', '--rm', '--network', b.name, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://${ip}/hostname; exit $?`]);
+          return x.code === 0 ? x : undefined;
+        },
+        { what: 'same-network fetch' },
+      );
       assert.equal(same.stdout.trim(), srv.slice(0, 12));
       const other = await d.cli(cli, ['run', '--rm', '--network', a.name, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://${ip}/hostname; exit $?`]);
       assert.notEqual(other.code, 0, `another network cannot reach it: ${other.desc}`);
@@ -197,15 +230,23 @@ for (const cli of CLIS) {
       assert.deepEqual(iso, [], 'isolation rules naming the removed bridges are gone');
     });
 
-    it('bad input gets Docker\'s errors and changes nothing', async () => {
+    it("bad input gets Docker's errors and changes nothing", async () => {
       const net = await userNet(cli, 'bad');
       const before1 = ok(await d.cli(cli, ['network', 'ls', '-q'])).split('\n').length;
       fails(await d.cli(cli, ['network', 'create', net.name]), 1, /network with name .* already exists/);
-      fails(await d.cli(cli, ['network', 'create', '--subnet', `10.231.${net.octet}.0/25`, `${net.name}-2`]), 1, /Pool overlaps with other one on this address space/);
+      fails(
+        await d.cli(cli, ['network', 'create', '--subnet', `10.231.${net.octet}.0/25`, `${net.name}-2`]),
+        1,
+        /Pool overlaps with other one on this address space/,
+      );
       fails(await d.cli(cli, ['network', 'rm', 'no-such-net']), 1, /network no-such-net not found/);
       fails(await d.cli(cli, ['network', 'rm', 'bridge']), 1, /bridge is a pre-defined network and cannot be removed/);
       fails(await d.cli(cli, ['run', '--rm', '--network', 'no-such-net', 'busybox', 'true']), 125, /network no-such-net not found/);
-      fails(await d.cli(cli, ['run', '--rm', '--ip', `10.231.${defOctet}.9`, 'busybox', 'true']), 125, /user specified IP address is supported on user defined networks only/);
+      fails(
+        await d.cli(cli, ['run', '--rm', '--ip', `10.231.${defOctet}.9`, 'busybox', 'true']),
+        125,
+        /user specified IP address is supported on user defined networks only/,
+      );
       fails(await d.cli(cli, ['run', '--rm', '-p', '80/xyz', 'busybox', 'true']), 125, /invalid proto: xyz/);
       assert.equal(ok(await d.cli(cli, ['network', 'ls', '-q'])).split('\n').length, before1);
       const pruned = ok(await d.cli(cli, ['network', 'prune', '-f', '--filter', 'label=test=net']));
@@ -238,10 +279,13 @@ describe('addresses and the network survive daemon restarts and kill -9', () => 
     const gonePid = (await d.state(gone)).Pid as number;
     await d.kill9();
     process.kill(gonePid, 'SIGKILL'); // exits while no daemon runs
-    const r = await waitFor(async () => {
-      const x = await curl(`http://127.0.0.1:${port}/hostname`);
-      return x.code === 0 ? x : undefined;
-    }, { what: 'published port while berthd is down' });
+    const r = await waitFor(
+      async () => {
+        const x = await curl(`http://127.0.0.1:${port}/hostname`);
+        return x.code === 0 ? x : undefined;
+      },
+      { what: 'published port while berthd is down' },
+    );
     assert.equal(r.stdout.trim(), keep.slice(0, 12));
     d = await TestDaemon.start({ reuse: d });
     await waitFor(() => taggedRules(defBridge, gone.slice(0, 12)).length === 0, { what: 'rules of the dead container removed' });

@@ -66,11 +66,14 @@ async function eventActions(query: Record<string, unknown>, since: number): Prom
   const filters = encodeURIComponent(JSON.stringify(query));
   const r = await d.api.get(`/events?since=${since}&until=${now() + 0.001}&filters=${filters}`);
   assert.equal(r.status, 200, r.text);
-  return r.text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return r.text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 describe('stats over the API', () => {
-  it('one-shot, two-sample and streamed documents carry dockerd\'s fields from the cgroups', T, async () => {
+  it("one-shot, two-sample and streamed documents carry dockerd's fields from the cgroups", T, async () => {
     const id = ok(await d.berth(['run', '-d', '--name', 'st-api', '--memory', '64m', '--pids-limit', '50', 'busybox', 'sh', '-c', 'while :; do :; done']));
     const one = (await d.api.get(`/containers/${id}/stats?stream=false&one-shot=true`)).json();
     assert.equal(one.id, id);
@@ -187,12 +190,26 @@ for (const cli of CLIS) {
 
     it('commit: the writable layer (files, deletions, opaque dirs) with --change, -m, -a', T, async () => {
       const name = `cm-${cli}`;
-      ok(await x(['run', '--name', name, '-e', 'B=2', 'busybox', 'sh', '-c', 'echo hi > /hello && rm /bin/vi && rm -rf /var && mkdir /var && echo new > /var/only']));
+      ok(
+        await x([
+          'run',
+          '--name',
+          name,
+          '-e',
+          'B=2',
+          'busybox',
+          'sh',
+          '-c',
+          'echo hi > /hello && rm /bin/vi && rm -rf /var && mkdir /var && echo new > /var/only',
+        ]),
+      );
       const diff = lines(ok(await x(['diff', name])));
       assert.ok(diff.includes('A /hello') && diff.includes('D /bin/vi'), diff.join('\n'));
       const t0 = now() - 1;
       const img = `committed-${cli}:v1`;
-      const imageId = ok(await x(['commit', '-m', 'my message', '-a', 'Ann <ann@example.com>', '-c', 'CMD ["cat", "/hello"]', '-c', 'ENV A=1', '-c', 'LABEL k=v', name, img]));
+      const imageId = ok(
+        await x(['commit', '-m', 'my message', '-a', 'Ann <ann@example.com>', '-c', 'CMD ["cat", "/hello"]', '-c', 'ENV A=1', '-c', 'LABEL k=v', name, img]),
+      );
       assert.match(imageId, /^sha256:[0-9a-f]{64}$/);
       const info = JSON.parse(ok(await x(['image', 'inspect', img])))[0];
       const base = JSON.parse(ok(await x(['image', 'inspect', 'busybox'])))[0];
@@ -224,12 +241,18 @@ for (const cli of CLIS) {
       let t0 = now() - 0.5;
       const a = ok(await x(['commit', id]));
       let acts = (await eventActions({ container: [id] }, t0)).map((e) => e.Action);
-      assert.deepEqual(acts.filter((e) => ['pause', 'unpause', 'commit'].includes(e)), ['pause', 'unpause', 'commit']);
+      assert.deepEqual(
+        acts.filter((e) => ['pause', 'unpause', 'commit'].includes(e)),
+        ['pause', 'unpause', 'commit'],
+      );
       assert.equal((await d.api.inspect(id)).State.Status, 'running');
       t0 = now() - 0.001;
       const b = ok(await x(['commit', '--pause=false', id]));
       acts = (await eventActions({ container: [id] }, t0)).map((e) => e.Action);
-      assert.deepEqual(acts.filter((e) => ['pause', 'unpause', 'commit'].includes(e)), ['commit']);
+      assert.deepEqual(
+        acts.filter((e) => ['pause', 'unpause', 'commit'].includes(e)),
+        ['commit'],
+      );
       assert.equal(ok(await x(['run', '--rm', a, 'cat', '/r'])), 'run');
       const before = ok(await x(['images', '-q'])).split('\n').length;
       fails(await x(['commit', '-c', 'BOGUS x', id]), 1, /bogus is not a valid change command/);
@@ -246,7 +269,10 @@ for (const cli of CLIS) {
       const a = ok(await x(['commit', created]));
       const b = ok(await x(['commit', '-c', 'EXPOSE 8000', '-c', 'CMD ["sh"]', created]));
       const acts = (await eventActions({ container: [created] }, t0)).map((e) => e.Action);
-      assert.deepEqual(acts.filter((e) => ['pause', 'unpause', 'commit'].includes(e)), ['commit', 'commit']);
+      assert.deepEqual(
+        acts.filter((e) => ['pause', 'unpause', 'commit'].includes(e)),
+        ['commit', 'commit'],
+      );
       const cfg = (await d.api.get(`/images/${b}/json`)).json().Config;
       assert.deepEqual(cfg.Cmd, ['sh']);
       assert.ok('8000/tcp' in cfg.ExposedPorts, JSON.stringify(cfg));
@@ -272,23 +298,124 @@ for (const cli of CLIS) {
       const until = (now() + 0.001).toFixed(3);
       const acts = lines(ok(await x(['events', '--since', String(t0), '--until', until, '--filter', `container=${id}`, '--format', '{{.Action}}'])));
       // `sleep` as PID 1 ignores SIGTERM: stop sends 15, then 9 after the timeout (as dockerd does).
-      const want = ['create', 'start', 'exec_create: true', 'exec_start: true', 'exec_die', 'pause', 'unpause', 'rename', 'update', 'kill', 'kill', 'die', 'stop', 'destroy'];
-      assert.deepEqual(acts.filter((a) => want.includes(a)), want, acts.join('\n'));
+      const want = [
+        'create',
+        'start',
+        'exec_create: true',
+        'exec_start: true',
+        'exec_die',
+        'pause',
+        'unpause',
+        'rename',
+        'update',
+        'kill',
+        'kill',
+        'die',
+        'stop',
+        'destroy',
+      ];
+      assert.deepEqual(
+        acts.filter((a) => want.includes(a)),
+        want,
+        acts.join('\n'),
+      );
       // event filters (exec_create matches "exec_create: …"), label, type, image.
-      assert.deepEqual(lines(ok(await x(['events', '--since', String(t0), '--until', until, '--filter', `label=evl=${cli}`, '--filter', 'event=exec_create', '--format', '{{.Action}}']))), ['exec_create: true']);
-      assert.deepEqual(lines(ok(await x(['events', '--since', String(t0), '--until', until, '--filter', `container=${name}-2`, '--filter', 'event=die', '--format', '{{.Actor.Attributes.exitCode}}']))), ['137']);
-      assert.deepEqual(lines(ok(await x(['events', '--since', String(t0), '--until', until, '--filter', `container=${id}`, '--filter', 'event=kill', '--format', '{{.Actor.Attributes.signal}}']))), ['15', '9']);
-      const byImage = lines(ok(await x(['events', '--since', String(t0), '--until', until, '--filter', 'image=busybox', '--filter', 'type=container', '--filter', 'event=start', '--format', '{{.Actor.ID}}'])));
+      assert.deepEqual(
+        lines(
+          ok(
+            await x([
+              'events',
+              '--since',
+              String(t0),
+              '--until',
+              until,
+              '--filter',
+              `label=evl=${cli}`,
+              '--filter',
+              'event=exec_create',
+              '--format',
+              '{{.Action}}',
+            ]),
+          ),
+        ),
+        ['exec_create: true'],
+      );
+      assert.deepEqual(
+        lines(
+          ok(
+            await x([
+              'events',
+              '--since',
+              String(t0),
+              '--until',
+              until,
+              '--filter',
+              `container=${name}-2`,
+              '--filter',
+              'event=die',
+              '--format',
+              '{{.Actor.Attributes.exitCode}}',
+            ]),
+          ),
+        ),
+        ['137'],
+      );
+      assert.deepEqual(
+        lines(
+          ok(
+            await x([
+              'events',
+              '--since',
+              String(t0),
+              '--until',
+              until,
+              '--filter',
+              `container=${id}`,
+              '--filter',
+              'event=kill',
+              '--format',
+              '{{.Actor.Attributes.signal}}',
+            ]),
+          ),
+        ),
+        ['15', '9'],
+      );
+      const byImage = lines(
+        ok(
+          await x([
+            'events',
+            '--since',
+            String(t0),
+            '--until',
+            until,
+            '--filter',
+            'image=busybox',
+            '--filter',
+            'type=container',
+            '--filter',
+            'event=start',
+            '--format',
+            '{{.Actor.ID}}',
+          ]),
+        ),
+      );
       assert.ok(byImage.includes(id), byImage.join('\n'));
       const none = ok(await x(['events', '--since', String(t0), '--until', until, '--filter', 'type=image', '--filter', `container=${id}`]));
       assert.equal(none, '');
-      const json = JSON.parse(lines(ok(await x(['events', '--since', String(t0), '--until', until, '--filter', `container=${id}`, '--filter', 'event=create', '--format', '{{json .}}'])))[0] ?? '{}');
+      const json = JSON.parse(
+        lines(
+          ok(await x(['events', '--since', String(t0), '--until', until, '--filter', `container=${id}`, '--filter', 'event=create', '--format', '{{json .}}'])),
+        )[0] ?? '{}',
+      );
       assert.equal(json.Type, 'container');
       assert.equal(json.Actor.ID, id);
       assert.equal(json.Actor.Attributes.name, name);
       // The default line: time, type, action, ID and sorted attributes.
       const line = lines(ok(await x(['events', '--since', String(t0), '--until', until, '--filter', `container=${id}`, '--filter', 'event=destroy'])))[0] ?? '';
-      assert.match(line, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z container destroy ${id} \\(evl=${cli}, image=busybox, name=${name}-2\\)$`));
+      assert.match(
+        line,
+        new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z container destroy ${id} \\(evl=${cli}, image=busybox, name=${name}-2\\)$`),
+      );
     });
 
     it('events: volume mount/unmount of a run with -v; image save and load name the image by ID', T, async () => {
@@ -305,12 +432,35 @@ for (const cli of CLIS) {
       const until = (now() + 0.001).toFixed(3);
       const fmt = '{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}';
       const evs = lines(ok(await x(['events', '--since', String(t0), '--until', until, '--filter', `volume=${vol}`, '--format', fmt])));
-      const attrs = (action: string): Record<string, string> => JSON.parse(evs.find((l) => l.startsWith(`volume ${action} ${vol} `))?.replace(/^(\S+ ){3}/, '') ?? 'null');
-      assert.deepEqual(evs.map((l) => l.split(' ')[1]), ['create', 'mount', 'unmount', 'destroy'], evs.join('\n'));
+      const attrs = (action: string): Record<string, string> =>
+        JSON.parse(evs.find((l) => l.startsWith(`volume ${action} ${vol} `))?.replace(/^(\S+ ){3}/, '') ?? 'null');
+      assert.deepEqual(
+        evs.map((l) => l.split(' ')[1]),
+        ['create', 'mount', 'unmount', 'destroy'],
+        evs.join('\n'),
+      );
       // as dockerd 20.10 reports them
       assert.deepEqual(attrs('mount'), { container: id, destination: '/data', driver: 'local', propagation: '', 'read/write': 'true' });
       assert.deepEqual(attrs('unmount'), { container: id, driver: 'local' });
-      const img = lines(ok(await x(['events', '--since', String(t0), '--until', until, '--filter', 'type=image', '--filter', 'event=save', '--filter', 'event=load', '--format', fmt])));
+      const img = lines(
+        ok(
+          await x([
+            'events',
+            '--since',
+            String(t0),
+            '--until',
+            until,
+            '--filter',
+            'type=image',
+            '--filter',
+            'event=save',
+            '--filter',
+            'event=load',
+            '--format',
+            fmt,
+          ]),
+        ),
+      );
       assert.deepEqual(img, [`image save ${imageId} {"name":"${imageId}"}`, `image load ${imageId} {"name":"${imageId}"}`]);
     });
 
@@ -340,7 +490,10 @@ for (const cli of CLIS) {
       await new Promise((res) => setTimeout(res, 1000));
       ok(await x(['run', '--rm', '--name', name, 'busybox', 'true']));
       const out = lines(ok(await r));
-      assert.deepEqual(out.filter((a) => ['create', 'start', 'die', 'destroy'].includes(a)), ['create', 'start', 'die', 'destroy']);
+      assert.deepEqual(
+        out.filter((a) => ['create', 'start', 'die', 'destroy'].includes(a)),
+        ['create', 'start', 'die', 'destroy'],
+      );
     });
 
     const haveInit = existsSync('/usr/bin/tini-static') || existsSync('/usr/bin/docker-init') || existsSync('/usr/bin/catatonit');

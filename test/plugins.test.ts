@@ -49,7 +49,11 @@ function tarOf(dir: string, entries: string[]): Buffer {
 const create = (name: string, tar: Buffer) =>
   d.api.request({ method: 'POST', path: `/plugins/create?name=${encodeURIComponent(name)}`, raw: tar, headers: { 'Content-Type': 'application/x-tar' } });
 
-const pluginDirs = (): string[] => fs.readdirSync(path.join(d.dataRoot, 'plugins')).filter((n) => n !== 'tmp').sort();
+const pluginDirs = (): string[] =>
+  fs
+    .readdirSync(path.join(d.dataRoot, 'plugins'))
+    .filter((n) => n !== 'tmp')
+    .sort();
 
 before(async () => {
   assert.ok(HAVE_DOCKER, `the docker CLI is needed at ${DOCKER}`);
@@ -188,11 +192,18 @@ print(json.dumps(out))
     const r = await run(PY, ['-c', script, d.socket, dir]);
     const out = JSON.parse(ok(r));
     assert.deepEqual(out, {
-      name: 'plugtest/py:latest', enabled: false, entrypoint: ['/dummy'], listed: ['plugtest/py:latest'],
-      env: ['DEBUG=5'], gone: 'plugin "plugtest/py" not found',
+      name: 'plugtest/py:latest',
+      enabled: false,
+      entrypoint: ['/dummy'],
+      listed: ['plugtest/py:latest'],
+      env: ['DEBUG=5'],
+      gone: 'plugin "plugtest/py" not found',
     });
     ok(await run(DOCKER, ['-H', `unix://${d.socket}`, 'plugin', 'create', 'plugtest/cli:1', pluginDir('cli', { ...CONFIG, description: 'from the CLI' })]));
-    assert.equal(ok(await run(DOCKER, ['-H', `unix://${d.socket}`, 'plugin', 'inspect', '-f', '{{.Name}} {{.Config.Description}}', 'plugtest/cli:1'])).trim(), 'plugtest/cli:1 from the CLI');
+    assert.equal(
+      ok(await run(DOCKER, ['-H', `unix://${d.socket}`, 'plugin', 'inspect', '-f', '{{.Name}} {{.Config.Description}}', 'plugtest/cli:1'])).trim(),
+      'plugtest/cli:1 from the CLI',
+    );
     ok(await run(DOCKER, ['-H', `unix://${d.socket}`, 'plugin', 'rm', 'plugtest/cli:1']));
     assert.deepEqual(pluginDirs(), []);
   });

@@ -43,7 +43,9 @@ class FlakyRegistry {
     for (let i = 0; i < noise.length; i += 32) createHash('sha256').update(`${this.o.seed} ${i}`).digest().copy(noise, i);
     const tar = await tarOf({ 'noise.bin': noise, 'hello.txt': Buffer.from('resumed\n') });
     this.layer = gzipSync(tar);
-    this.config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['cat', '/hello.txt'] }, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+    this.config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['cat', '/hello.txt'] }, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }),
+    );
     this.manifest = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
@@ -57,7 +59,11 @@ class FlakyRegistry {
       if (url === '/v2/') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
       if (/\/manifests\//.test(url)) {
         return void res
-          .writeHead(200, { 'Content-Type': 'application/vnd.docker.distribution.manifest.v2+json', 'Docker-Content-Digest': sha256(this.manifest), 'Content-Length': this.manifest.length })
+          .writeHead(200, {
+            'Content-Type': 'application/vnd.docker.distribution.manifest.v2+json',
+            'Docker-Content-Digest': sha256(this.manifest),
+            'Content-Length': this.manifest.length,
+          })
           .end(req.method === 'HEAD' ? undefined : this.manifest);
       }
       const m = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(url);
@@ -67,7 +73,11 @@ class FlakyRegistry {
       if (blob === this.layer && range) this.ranges.push(String(range));
       if (blob === this.layer && range && this.o.honourRange) {
         const from = Number(/^bytes=(\d+)-$/.exec(String(range))?.[1]);
-        res.writeHead(206, { 'Content-Type': 'application/octet-stream', 'Content-Length': blob.length - from, 'Content-Range': `bytes ${from}-${blob.length - 1}/${blob.length}` });
+        res.writeHead(206, {
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': blob.length - from,
+          'Content-Range': `bytes ${from}-${blob.length - 1}/${blob.length}`,
+        });
         return void res.end(blob.subarray(from));
       }
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': blob.length, 'Docker-Content-Digest': sha256(blob) });
@@ -118,7 +128,12 @@ describe('interrupted layer downloads', () => {
     assert.ok(from > 0 && from < reg.layer.length, `resumed from ${from} of ${reg.layer.length}`);
     const img = (await d.api.get(`/images/${reg.host}/flaky:1/json`)).json<{ Id: string }>();
     assert.equal(img.Id, sha256(reg.config));
-    const layer = path.join(d.dataRoot, 'layers', (JSON.parse(reg.config.toString()) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids[0]?.slice(7) ?? '', 'diff');
+    const layer = path.join(
+      d.dataRoot,
+      'layers',
+      (JSON.parse(reg.config.toString()) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids[0]?.slice(7) ?? '',
+      'diff',
+    );
     assert.equal(fs.readFileSync(path.join(layer, 'hello.txt'), 'utf8'), 'resumed\n');
     assert.equal(fs.statSync(path.join(layer, 'noise.bin')).size, 1 << 20);
   });

@@ -180,7 +180,12 @@ for (const mode of ['always', 'never', 'auto'] as const) {
     });
 
     it('goes on serving after clients vanish mid-blob', async () => {
-      const got = await Promise.all([vanishingGet(reg.port, 2 << 20), vanishingGet(reg.port, undefined), vanishingGet(reg.port, 64 << 10), vanishingGet(reg.port, 10 << 20)]);
+      const got = await Promise.all([
+        vanishingGet(reg.port, 2 << 20),
+        vanishingGet(reg.port, undefined),
+        vanishingGet(reg.port, 64 << 10),
+        vanishingGet(reg.port, 10 << 20),
+      ]);
       assert.ok(got[0] >= 2 << 20 && got[0] < BIG);
       assert.equal(reg.proc?.exitCode, null, reg.log());
       assert.equal((await request(reg.base, 'GET', '/v2/')).status, 200);
@@ -201,7 +206,11 @@ describe('large uploads', () => {
 
   /** Starts a PATCH with a chunked body; the caller writes and ends or destroys it. */
   function chunkedPatch(loc: string, headers: Record<string, string> = {}): { req: http.ClientRequest; res: Promise<http.IncomingMessage> } {
-    const req = http.request(new URL(loc, reg.base), { method: 'PATCH', agent: false, headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked', ...headers } });
+    const req = http.request(new URL(loc, reg.base), {
+      method: 'PATCH',
+      agent: false,
+      headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked', ...headers },
+    });
     const res = new Promise<http.IncomingMessage>((resolve, reject) => {
       req.on('response', (r) => {
         r.resume();

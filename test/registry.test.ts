@@ -101,7 +101,10 @@ for (const t of targets) {
 
     it('single-POST uploads', async () => {
       const data = Buffer.from('single post');
-      const r = await request(base, 'POST', `/v2/single/blobs/uploads/?digest=${sha256(data)}`, { body: data, headers: { 'Content-Type': 'application/octet-stream' } });
+      const r = await request(base, 'POST', `/v2/single/blobs/uploads/?digest=${sha256(data)}`, {
+        body: data,
+        headers: { 'Content-Type': 'application/octet-stream' },
+      });
       // A registry may finish the upload (201) or open a session (202): both are spec.
       assert.ok(r.status === 201 || r.status === 202, String(r.status));
     });
@@ -113,13 +116,19 @@ for (const t of targets) {
       assert.equal(post.status, 202);
       let loc = String(post.headers.location);
       assert.ok(post.headers['docker-upload-uuid']);
-      const p1 = await request(base, 'PATCH', loc, { body: data.subarray(0, 100_000), headers: { 'Content-Range': '0-99999', 'Content-Type': 'application/octet-stream' } });
+      const p1 = await request(base, 'PATCH', loc, {
+        body: data.subarray(0, 100_000),
+        headers: { 'Content-Range': '0-99999', 'Content-Type': 'application/octet-stream' },
+      });
       assert.equal(p1.status, 202, p1.body.toString());
       assert.equal(p1.headers.range, '0-99999');
       loc = String(p1.headers.location);
       if (t.kind === 'berth') {
         // Out of order: starts past the end. (distribution 2.8 does not check and appends: not spec)
-        const skip = await request(base, 'PATCH', loc, { body: data.subarray(150_000, 200_000), headers: { 'Content-Range': '150000-199999', 'Content-Type': 'application/octet-stream' } });
+        const skip = await request(base, 'PATCH', loc, {
+          body: data.subarray(150_000, 200_000),
+          headers: { 'Content-Range': '150000-199999', 'Content-Type': 'application/octet-stream' },
+        });
         assert.equal(skip.status, 416);
       }
       // Resume from what the registry has.
@@ -127,12 +136,18 @@ for (const t of targets) {
       assert.equal(st.status, 204);
       assert.equal(st.headers.range, '0-99999');
       loc = String(st.headers.location);
-      const p2 = await request(base, 'PATCH', loc, { body: data.subarray(100_000, 200_000), headers: { 'Content-Range': '100000-199999', 'Content-Type': 'application/octet-stream' } });
+      const p2 = await request(base, 'PATCH', loc, {
+        body: data.subarray(100_000, 200_000),
+        headers: { 'Content-Range': '100000-199999', 'Content-Type': 'application/octet-stream' },
+      });
       assert.equal(p2.status, 202);
       loc = String(p2.headers.location);
       const u = new URL(loc, base);
       u.searchParams.set('digest', sha256(data));
-      const put = await request(base, 'PUT', u.pathname + u.search, { body: data.subarray(200_000), headers: { 'Content-Range': '200000-299999', 'Content-Type': 'application/octet-stream' } });
+      const put = await request(base, 'PUT', u.pathname + u.search, {
+        body: data.subarray(200_000),
+        headers: { 'Content-Range': '200000-299999', 'Content-Type': 'application/octet-stream' },
+      });
       assert.equal(put.status, 201, put.body.toString());
       const g = await request(base, 'GET', `/v2/chunked/blobs/${sha256(data)}`);
       assert.ok(g.body.equals(data));
@@ -198,7 +213,11 @@ for (const t of targets) {
       const dimg = makeImage({ seed: `d-${t.kind}`, docker: true });
       assert.equal((await pushImage(base, 'man/img', 'docker', dimg)).status, 201);
       const list = Buffer.from(
-        JSON.stringify({ schemaVersion: 2, mediaType: MT.dockerList, manifests: [{ mediaType: MT.dockerManifest, digest: dimg.digest, size: dimg.manifest.length, platform: { architecture: 'amd64', os: 'linux' } }] }),
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MT.dockerList,
+          manifests: [{ mediaType: MT.dockerManifest, digest: dimg.digest, size: dimg.manifest.length, platform: { architecture: 'amd64', os: 'linux' } }],
+        }),
       );
       const lp = await request(base, 'PUT', '/v2/man/img/manifests/list', { body: list, headers: { 'Content-Type': MT.dockerList } });
       assert.equal(lp.status, 201, lp.body.toString());
@@ -324,7 +343,10 @@ describe('berth-registry features', () => {
     // A referrer may be pushed before its subject.
     const sig = makeImage({ seed: 'sig', layers: 1, subject, artifactType: 'application/vnd.example.sig' });
     const sbom = makeImage({ seed: 'sbom', layers: 1, subject });
-    for (const [img, tag] of [[sig, 'sig'], [sbom, 'sbom']] as const) {
+    for (const [img, tag] of [
+      [sig, 'sig'],
+      [sbom, 'sbom'],
+    ] as const) {
       const r = await pushImage(base, 'ref/repo', tag, img);
       assert.equal(r.status, 201, r.body.toString());
       assert.equal(r.headers['oci-subject'], subject.digest);
@@ -338,7 +360,10 @@ describe('berth-registry features', () => {
     assert.equal(idx.manifests.find((m) => m.digest === sbom.digest)?.artifactType, MT.ociConfig);
     const f = await request(base, 'GET', `/v2/ref/repo/referrers/${subject.digest}?artifactType=application/vnd.example.sig`);
     assert.equal(f.headers['oci-filters-applied'], 'artifactType');
-    assert.deepEqual(f.json<{ manifests: { digest: string }[] }>().manifests.map((m) => m.digest), [sig.digest]);
+    assert.deepEqual(
+      f.json<{ manifests: { digest: string }[] }>().manifests.map((m) => m.digest),
+      [sig.digest],
+    );
     const none = await request(base, 'GET', `/v2/ref/repo/referrers/${sha256('nothing')}`);
     assert.equal(none.status, 200);
     assert.deepEqual(none.json<{ manifests: unknown[] }>().manifests, []);
@@ -346,13 +371,19 @@ describe('berth-registry features', () => {
     // Deleting the referrer removes it from the list.
     assert.equal((await request(base, 'DELETE', `/v2/ref/repo/manifests/${sig.digest}`)).status, 202);
     const after1 = await request(base, 'GET', `/v2/ref/repo/referrers/${subject.digest}`);
-    assert.deepEqual(after1.json<{ manifests: { digest: string }[] }>().manifests.map((m) => m.digest), [sbom.digest]);
+    assert.deepEqual(
+      after1.json<{ manifests: { digest: string }[] }>().manifests.map((m) => m.digest),
+      [sbom.digest],
+    );
   });
 
   it('tags a manifest pushed by digest with ?tag= (OCI-Tag)', async () => {
     const img = makeImage({ seed: 'octag' });
     for (const b of [img.config, ...img.layers]) await pushBlob(base, 'octag/r', b);
-    const r = await request(base, 'PUT', `/v2/octag/r/manifests/${img.digest}?tag=1.0&tag=latest`, { body: img.manifest, headers: { 'Content-Type': MT.ociManifest } });
+    const r = await request(base, 'PUT', `/v2/octag/r/manifests/${img.digest}?tag=1.0&tag=latest`, {
+      body: img.manifest,
+      headers: { 'Content-Type': MT.ociManifest },
+    });
     assert.equal(r.status, 201);
     assert.match(String(r.headers['oci-tag']), /1\.0/);
     assert.deepEqual((await request(base, 'GET', '/v2/octag/r/tags/list')).json<{ tags: string[] }>().tags, ['1.0', 'latest']);
@@ -429,7 +460,10 @@ describe('berth-registry features', () => {
       const post = await request(r.base, 'POST', '/v2/crash/repo/blobs/uploads/');
       const loc = String(post.headers.location);
       // Stream the first 1 MiB of a chunked PATCH and keep the request open.
-      const req = http.request(new URL(loc, r.base), { method: 'PATCH', headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' } });
+      const req = http.request(new URL(loc, r.base), {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' },
+      });
       req.on('error', () => undefined);
       req.write(data.subarray(0, 1 << 20));
       const uuid = String(post.headers['docker-upload-uuid']);
@@ -448,7 +482,10 @@ describe('berth-registry features', () => {
       assert.equal(have, 1 << 20);
       const u = new URL(loc, r.base);
       u.searchParams.set('digest', sha256(data));
-      const put = await request(r.base, 'PUT', u.pathname + u.search, { body: data.subarray(have), headers: { 'Content-Range': `${have}-${data.length - 1}` } });
+      const put = await request(r.base, 'PUT', u.pathname + u.search, {
+        body: data.subarray(have),
+        headers: { 'Content-Range': `${have}-${data.length - 1}` },
+      });
       assert.equal(put.status, 201, put.body.toString());
       assert.equal(sha256((await request(r.base, 'GET', `/v2/crash/repo/blobs/${sha256(data)}`)).body), sha256(data));
     } finally {
@@ -530,7 +567,10 @@ describe('auth', { skip: HAVE.htpasswd ? false : 'htpasswd (apache2-utils) not i
   before(() => {
     dir = mkTmp('auth');
     htfile = path.join(dir, 'htpasswd');
-    for (const [u, p] of [['alice', 'wonderland'], ['bob', 'builder']] as [string, string][]) {
+    for (const [u, p] of [
+      ['alice', 'wonderland'],
+      ['bob', 'builder'],
+    ] as [string, string][]) {
       const r = spawnSync(HTPASSWD, ['-Bbn', u, p], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       fs.appendFileSync(htfile, r.stdout.trim() + '\n');
@@ -581,7 +621,14 @@ describe('auth', { skip: HAVE.htpasswd ? false : 'htpasswd (apache2-utils) not i
       if (HAVE.skopeo) {
         const oci = mkTmp('auth-oci');
         writeOciLayout(oci, makeImage({ seed: 'auth-skopeo' }), 'v1');
-        const c = await run(SKOPEO, ['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:wonderland', `oci:${oci}:v1`, `docker://${r.host}/sec/skopeo:v1`]);
+        const c = await run(SKOPEO, [
+          'copy',
+          '--dest-tls-verify=false',
+          '--dest-creds',
+          'alice:wonderland',
+          `oci:${oci}:v1`,
+          `docker://${r.host}/sec/skopeo:v1`,
+        ]);
         assert.equal(c.code, 0, c.desc);
         const bad = await run(SKOPEO, ['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:wrong', `oci:${oci}:v1`, `docker://${r.host}/sec/skopeo:v2`]);
         assert.notEqual(bad.code, 0);
@@ -599,11 +646,15 @@ describe('auth', { skip: HAVE.htpasswd ? false : 'htpasswd (apache2-utils) not i
       assert.equal(anon.status, 401);
       const ch = String(anon.headers['www-authenticate']);
       assert.match(ch, new RegExp(`^Bearer realm="${r.base}/token",service="berth-test",scope="repository:tok/r:pull"`));
-      const badCreds = await request(r.base, 'GET', '/token?service=berth-test&scope=repository:tok/r:pull', { headers: { Authorization: basic('alice', 'bad') } });
+      const badCreds = await request(r.base, 'GET', '/token?service=berth-test&scope=repository:tok/r:pull', {
+        headers: { Authorization: basic('alice', 'bad') },
+      });
       assert.equal(badCreds.status, 401);
       assert.equal(badCreds.code(), 'UNAUTHORIZED');
       const tok = async (user: string, pass: string, scope: string): Promise<string> => {
-        const t = await request(r.base, 'GET', `/token?service=berth-test&scope=${encodeURIComponent(scope)}`, { headers: { Authorization: basic(user, pass) } });
+        const t = await request(r.base, 'GET', `/token?service=berth-test&scope=${encodeURIComponent(scope)}`, {
+          headers: { Authorization: basic(user, pass) },
+        });
         assert.equal(t.status, 200, t.body.toString());
         const j = t.json<{ token: string; access_token: string; expires_in: number }>();
         assert.equal(j.token, j.access_token);
@@ -639,12 +690,26 @@ describe('auth', { skip: HAVE.htpasswd ? false : 'htpasswd (apache2-utils) not i
         // skopeo follows the challenge, fetches tokens and pushes and pulls.
         const oci = mkTmp('tok-oci');
         writeOciLayout(oci, makeImage({ seed: 'tok-skopeo' }), 'v1');
-        const c = await run(SKOPEO, ['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:wonderland', `oci:${oci}:v1`, `docker://${r.host}/tok/skopeo:v1`]);
+        const c = await run(SKOPEO, [
+          'copy',
+          '--dest-tls-verify=false',
+          '--dest-creds',
+          'alice:wonderland',
+          `oci:${oci}:v1`,
+          `docker://${r.host}/tok/skopeo:v1`,
+        ]);
         assert.equal(c.code, 0, c.desc);
         const out = mkTmp('tok-out');
         const p = await run(SKOPEO, ['copy', '--src-tls-verify=false', '--src-creds', 'bob:builder', `docker://${r.host}/tok/skopeo:v1`, `oci:${out}:v1`]);
         assert.equal(p.code, 0, p.desc);
-        const denied = await run(SKOPEO, ['copy', '--dest-tls-verify=false', '--dest-creds', 'bob:builder', `oci:${oci}:v1`, `docker://${r.host}/tok/skopeo:v2`]);
+        const denied = await run(SKOPEO, [
+          'copy',
+          '--dest-tls-verify=false',
+          '--dest-creds',
+          'bob:builder',
+          `oci:${oci}:v1`,
+          `docker://${r.host}/tok/skopeo:v2`,
+        ]);
         assert.notEqual(denied.code, 0, denied.desc);
       }
     } finally {
@@ -660,7 +725,9 @@ describe('auth', { skip: HAVE.htpasswd ? false : 'htpasswd (apache2-utils) not i
         const img = makeImage({ seed: `proxy-${mode}`, layers: 2 });
         let pushAuth = basic('alice', 'wonderland');
         if (mode === 'token.json') {
-          const t = await request(upstream.base, 'GET', `/token?service=berth-test&scope=${encodeURIComponent('repository:sec/p:pull,push')}`, { headers: { Authorization: pushAuth } });
+          const t = await request(upstream.base, 'GET', `/token?service=berth-test&scope=${encodeURIComponent('repository:sec/p:pull,push')}`, {
+            headers: { Authorization: pushAuth },
+          });
           assert.equal(t.status, 200, t.body.toString());
           pushAuth = `Bearer ${t.json<{ token: string }>().token}`;
         }
@@ -695,7 +762,27 @@ describe('auth', { skip: HAVE.htpasswd ? false : 'htpasswd (apache2-utils) not i
   it('serves TLS with --tls-cert/--tls-key', { skip: HAVE.openssl ? false : 'openssl not installed' }, async () => {
     const crt = path.join(dir, 'tls.crt');
     const key = path.join(dir, 'tls.key');
-    const g = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', crt, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    const g = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        crt,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(g.status, 0, g.stderr);
     const r = await BerthRegistry.start({ args: ['--tls-cert', crt, '--tls-key', key], tls: true });
     try {
@@ -749,7 +836,13 @@ for (const t of targets) {
       const tags = await run(SKOPEO, ['list-tags', '--tls-verify=false', `docker://${reg.host}/sk/img`]);
       assert.deepEqual((JSON.parse(tags.stdout) as { Tags: string[] }).Tags, ['v1']);
       // skopeo's cross-repository copy uses mounts.
-      const cp = await run(SKOPEO, ['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${reg.host}/sk/img:v1`, `docker://${reg.host}/sk/copy:v1`]);
+      const cp = await run(SKOPEO, [
+        'copy',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        `docker://${reg.host}/sk/img:v1`,
+        `docker://${reg.host}/sk/copy:v1`,
+      ]);
       assert.equal(cp.code, 0, cp.desc);
     });
   });
@@ -795,7 +888,12 @@ describe('dockerd push and pull', { skip: HAVE.dockerd ? false : 'dockerd or the
           const tarDir = mkTmp('dsave');
           const save = await dockerd.docker(['save', '-o', path.join(tarDir, 'bb.tar'), 'busybox:latest']);
           assert.equal(save.code, 0, save.desc);
-          const c = await run(SKOPEO, ['copy', '--dest-tls-verify=false', `docker-archive:${path.join(tarDir, 'bb.tar')}`, `docker://${reg.host}/saved/busybox:v1`]);
+          const c = await run(SKOPEO, [
+            'copy',
+            '--dest-tls-verify=false',
+            `docker-archive:${path.join(tarDir, 'bb.tar')}`,
+            `docker://${reg.host}/saved/busybox:v1`,
+          ]);
           assert.equal(c.code, 0, c.desc);
           await dockerd.docker(['rmi', ref]);
           const p3 = await dockerd.docker(['pull', `${reg.host}/saved/busybox:v1`]);

@@ -44,7 +44,23 @@ for (const cli of CLIS) {
 
     it('--memory, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit', T, async () => {
       const id = ok(
-        await x(['run', '-d', '--memory', '32m', '--cpus', '0.5', '--cpu-shares', '512', '--cpuset-cpus', '0', '--pids-limit', '20', 'busybox', 'sleep', '300']),
+        await x([
+          'run',
+          '-d',
+          '--memory',
+          '32m',
+          '--cpus',
+          '0.5',
+          '--cpu-shares',
+          '512',
+          '--cpuset-cpus',
+          '0',
+          '--pids-limit',
+          '20',
+          'busybox',
+          'sleep',
+          '300',
+        ]),
       );
       assert.equal(d.readCgroup('memory', id, 'memory.limit_in_bytes'), String(32 * MiB));
       // Docker's default swap: twice the memory limit.
@@ -118,7 +134,9 @@ for (const cli of CLIS) {
 
     it('a child OOM-killed while PID 1 exits 0: exit code 0 with OOMKilled (as dockerd)', T, async () => {
       const name = `oom-child-${cli}`;
-      const r = await x(['run', '--name', name, '--memory', '8m', '--memory-swap', '8m', 'busybox', 'sh', '-c', 'tail /dev/zero; echo after-oom; exit 0'], { timeout: 60_000 });
+      const r = await x(['run', '--name', name, '--memory', '8m', '--memory-swap', '8m', 'busybox', 'sh', '-c', 'tail /dev/zero; echo after-oom; exit 0'], {
+        timeout: 60_000,
+      });
       exits(r, 0);
       assert.match(r.stdout, /after-oom/, r.desc);
       const st = await d.state(name);
@@ -131,10 +149,36 @@ for (const cli of CLIS) {
 
     it('--device creates the host node in the container; --device-cgroup-rule reaches devices.list', T, async () => {
       // As dockerd: the node has the host's numbers, mode and owner, and the cgroup allows it.
-      const out = ok(await x(['run', '--rm', '--device', '/dev/null:/dev/mynull', '--device', '/dev/zero:/dev/myzero:r', 'busybox', 'sh', '-c',
-        'stat -c "%t:%T %a" /dev/mynull /dev/myzero; echo hi > /dev/mynull && head -c 2 /dev/myzero | od -An -tx1']));
+      const out = ok(
+        await x([
+          'run',
+          '--rm',
+          '--device',
+          '/dev/null:/dev/mynull',
+          '--device',
+          '/dev/zero:/dev/myzero:r',
+          'busybox',
+          'sh',
+          '-c',
+          'stat -c "%t:%T %a" /dev/mynull /dev/myzero; echo hi > /dev/mynull && head -c 2 /dev/myzero | od -An -tx1',
+        ]),
+      );
       assert.deepEqual(lines(out), ['1:3 666', '1:5 666', '00 00']);
-      const id = ok(await x(['run', '-d', '--device-cgroup-rule', 'c 1:3 rwm', '--device-cgroup-rule', 'b 7:* rw', '--device', '/dev/full:/dev/f', 'busybox', 'sleep', '300']));
+      const id = ok(
+        await x([
+          'run',
+          '-d',
+          '--device-cgroup-rule',
+          'c 1:3 rwm',
+          '--device-cgroup-rule',
+          'b 7:* rw',
+          '--device',
+          '/dev/full:/dev/f',
+          'busybox',
+          'sleep',
+          '300',
+        ]),
+      );
       const list = d.readCgroup('devices', id, 'devices.list').split('\n');
       for (const rule of ['c 1:3 rwm', 'b 7:* rw', 'c 1:7 rwm', 'c 10:200 rwm']) assert.ok(list.includes(rule), `${rule} in ${list.join(', ')}`);
       const hc = (await d.api.inspect(id)).HostConfig;

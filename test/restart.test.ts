@@ -34,7 +34,8 @@ async function observe(id: string, ms: number): Promise<{ statuses: Set<string>;
   return { statuses, restartCounts };
 }
 
-const stamp = (id: string) => d.api.inspect(id).then((c) => ({ count: c.RestartCount as number, status: c.State.Status as string, started: c.State.StartedAt as string }));
+const stamp = (id: string) =>
+  d.api.inspect(id).then((c) => ({ count: c.RestartCount as number, status: c.State.Status as string, started: c.State.StartedAt as string }));
 
 for (const cli of CLIS) {
   const skip = cli === 'docker' && !HAVE_DOCKER ? NO_DOCKER_MSG : false;
@@ -132,10 +133,13 @@ describe('restart policies across a daemon restart', () => {
     await d.stop();
     d = await TestDaemon.start({ reuse: d });
 
-    const a = await waitFor(async () => {
-      const s = await d.state(always);
-      return s.Status === 'running' ? s : undefined;
-    }, { timeout: 20_000, what: 'always container restarted by the new daemon' });
+    const a = await waitFor(
+      async () => {
+        const s = await d.state(always);
+        return s.Status === 'running' ? s : undefined;
+      },
+      { timeout: 20_000, what: 'always container restarted by the new daemon' },
+    );
     assert.ok(a.Pid > 0);
     const r = await d.state(usRunning);
     assert.equal(r.Status, 'running');

@@ -40,7 +40,17 @@ before(async () => {
   for (const f of ['ca.pem', 'cert.pem', 'key.pem']) fs.copyFileSync(path.join(pki, f), path.join(clientDir, f));
   port = await freePort();
   d = await TestDaemon.start({
-    args: ['-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscacert', path.join(pki, 'ca.pem'), '--tlscert', path.join(pki, 'server-cert.pem'), '--tlskey', path.join(pki, 'server-key.pem')],
+    args: [
+      '-H',
+      `tcp://127.0.0.1:${port}`,
+      '--tlsverify',
+      '--tlscacert',
+      path.join(pki, 'ca.pem'),
+      '--tlscert',
+      path.join(pki, 'server-cert.pem'),
+      '--tlskey',
+      path.join(pki, 'server-key.pem'),
+    ],
   });
 });
 
@@ -54,7 +64,15 @@ after(async () => {
 
 const tcpHost = (): string => `tcp://127.0.0.1:${port}`;
 const flagsFor = (dir: string, verify = true): string[] => [
-  verify ? '--tlsverify' : '--tls', '--tlscacert', path.join(dir, 'ca.pem'), '--tlscert', path.join(dir, 'cert.pem'), '--tlskey', path.join(dir, 'key.pem'), '-H', tcpHost(),
+  verify ? '--tlsverify' : '--tls',
+  '--tlscacert',
+  path.join(dir, 'ca.pem'),
+  '--tlscert',
+  path.join(dir, 'cert.pem'),
+  '--tlskey',
+  path.join(dir, 'key.pem'),
+  '-H',
+  tcpHost(),
 ];
 /** No unix socket in the environment: only the TCP host can answer. */
 const bare = (extra: Record<string, string> = {}): Record<string, string> => ({ BERTH_HOST: '', DOCKER_HOST: '', ...extra });
@@ -71,17 +89,23 @@ describe('berth tls init', () => {
       const st = fs.statSync(path.join(pki, f));
       assert.equal(st.mode & 0o777, f.includes('key') ? 0o600 : 0o644, `${f} mode ${(st.mode & 0o777).toString(8)}`);
     }
-    assert.deepEqual(fs.readdirSync(pki).sort(), ['ca-key.pem', 'ca.pem', 'cert.pem', 'key.pem', 'server-cert.pem', 'server-key.pem'], 'nothing else left behind');
+    assert.deepEqual(
+      fs.readdirSync(pki).sort(),
+      ['ca-key.pem', 'ca.pem', 'cert.pem', 'key.pem', 'server-cert.pem', 'server-key.pem'],
+      'nothing else left behind',
+    );
     const text = (f: string): string => spawnSync('openssl', ['x509', '-in', path.join(pki, f), '-noout', '-text'], { encoding: 'utf8' }).stdout;
     const server = text('server-cert.pem');
     assert.match(server, /TLS Web Server Authentication/);
     assert.doesNotMatch(server, /TLS Web Client Authentication/);
-    for (const n of ['DNS:localhost', 'IP Address:127.0.0.1', 'DNS:berth-tls.example', 'IP Address:10.1.2.3']) assert.ok(server.includes(n), `server SAN ${n}:\n${server}`);
+    for (const n of ['DNS:localhost', 'IP Address:127.0.0.1', 'DNS:berth-tls.example', 'IP Address:10.1.2.3'])
+      assert.ok(server.includes(n), `server SAN ${n}:\n${server}`);
     const client = text('cert.pem');
     assert.match(client, /TLS Web Client Authentication/);
     assert.doesNotMatch(client, /TLS Web Server Authentication/);
     assert.match(text('ca.pem'), /CA:TRUE/);
-    const verify = (purpose: string, f: string) => spawnSync('openssl', ['verify', '-CAfile', path.join(pki, 'ca.pem'), '-purpose', purpose, path.join(pki, f)], { encoding: 'utf8' });
+    const verify = (purpose: string, f: string) =>
+      spawnSync('openssl', ['verify', '-CAfile', path.join(pki, 'ca.pem'), '-purpose', purpose, path.join(pki, f)], { encoding: 'utf8' });
     assert.equal(verify('sslserver', 'server-cert.pem').status, 0);
     assert.equal(verify('sslclient', 'cert.pem').status, 0);
     assert.notEqual(verify('sslclient', 'server-cert.pem').status, 0, 'the server certificate is no client certificate');
@@ -186,26 +210,70 @@ describe('refused connections', () => {
     const x = (args: string[], o: RunOptions = {}) => (cli === 'docker' ? docker(args, o) : d!.berth(args, o));
 
     it(`${cli}: without a client certificate`, T, async () => {
-      const r = await x(['--tls', '--tlscacert', path.join(clientDir, 'ca.pem'), '-H', tcpHost(), 'ps'], { env: bare({ DOCKER_CERT_PATH: path.join(work, 'empty') }) });
+      const r = await x(['--tls', '--tlscacert', path.join(clientDir, 'ca.pem'), '-H', tcpHost(), 'ps'], {
+        env: bare({ DOCKER_CERT_PATH: path.join(work, 'empty') }),
+      });
       assert.equal(r.code, 1, r.desc);
       assert.match(r.stderr, /certificate required|bad certificate/, r.desc);
       assert.doesNotMatch(r.stdout, /CONTAINER ID/, r.desc);
     });
 
     it(`${cli}: with a client certificate from another CA`, T, async () => {
-      const r = await x(['--tlsverify', '--tlscacert', path.join(pki, 'ca.pem'), '--tlscert', path.join(other, 'cert.pem'), '--tlskey', path.join(other, 'key.pem'), '-H', tcpHost(), 'ps'], { env: bare() });
+      const r = await x(
+        [
+          '--tlsverify',
+          '--tlscacert',
+          path.join(pki, 'ca.pem'),
+          '--tlscert',
+          path.join(other, 'cert.pem'),
+          '--tlskey',
+          path.join(other, 'key.pem'),
+          '-H',
+          tcpHost(),
+          'ps',
+        ],
+        { env: bare() },
+      );
       assert.equal(r.code, 1, r.desc);
       assert.doesNotMatch(r.stdout, /CONTAINER ID/, r.desc);
     });
 
     it(`${cli}: the server's own certificate is no client certificate (extendedKeyUsage)`, T, async () => {
-      const r = await x(['--tlsverify', '--tlscacert', path.join(pki, 'ca.pem'), '--tlscert', path.join(pki, 'server-cert.pem'), '--tlskey', path.join(pki, 'server-key.pem'), '-H', tcpHost(), 'ps'], { env: bare() });
+      const r = await x(
+        [
+          '--tlsverify',
+          '--tlscacert',
+          path.join(pki, 'ca.pem'),
+          '--tlscert',
+          path.join(pki, 'server-cert.pem'),
+          '--tlskey',
+          path.join(pki, 'server-key.pem'),
+          '-H',
+          tcpHost(),
+          'ps',
+        ],
+        { env: bare() },
+      );
       assert.equal(r.code, 1, r.desc);
       assert.doesNotMatch(r.stdout, /CONTAINER ID/, r.desc);
     });
 
     it(`${cli}: a daemon whose certificate the client's CA did not sign`, T, async () => {
-      const r = await x(['--tlsverify', '--tlscacert', path.join(other, 'ca.pem'), '--tlscert', path.join(other, 'cert.pem'), '--tlskey', path.join(other, 'key.pem'), '-H', tcpHost(), 'ps'], { env: bare() });
+      const r = await x(
+        [
+          '--tlsverify',
+          '--tlscacert',
+          path.join(other, 'ca.pem'),
+          '--tlscert',
+          path.join(other, 'cert.pem'),
+          '--tlskey',
+          path.join(other, 'key.pem'),
+          '-H',
+          tcpHost(),
+          'ps',
+        ],
+        { env: bare() },
+      );
       assert.equal(r.code, 1, r.desc);
       assert.match(r.stderr, /certificate/, r.desc);
     });
@@ -238,11 +306,13 @@ describe('refused connections', () => {
     assert.doesNotMatch(got, /OK/);
     // Plain HTTP: Go's 400, nothing from the API.
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path: '/containers/json' }, (r) => {
-        let body = '';
-        r.on('data', (b: Buffer) => (body += b.toString()));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port, path: '/containers/json' }, (r) => {
+          let body = '';
+          r.on('data', (b: Buffer) => (body += b.toString()));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+        })
+        .on('error', reject);
     });
     assert.equal(res.status, 400);
     assert.equal(res.body, 'Client sent an HTTP request to an HTTPS server.\n');
@@ -255,8 +325,29 @@ describe('plain TCP listeners', () => {
     try {
       const p = await freePort();
       fs.writeFileSync(path.join(root, 'daemon.json'), '{}');
-      const r = await run(process.execPath, [BERTHD, '--data-root', path.join(root, 'data'), '--exec-root', path.join(root, 'exec'), '--pidfile', path.join(root, 'pid'),
-        '--config-file', path.join(root, 'daemon.json'), '--bridge', 'none', '--cgroup-parent', '/berth-tls-plain', '-H', `unix://${root}/s.sock`, '-H', `tcp://127.0.0.1:${p}`], { timeout: 30_000 });
+      const r = await run(
+        process.execPath,
+        [
+          BERTHD,
+          '--data-root',
+          path.join(root, 'data'),
+          '--exec-root',
+          path.join(root, 'exec'),
+          '--pidfile',
+          path.join(root, 'pid'),
+          '--config-file',
+          path.join(root, 'daemon.json'),
+          '--bridge',
+          'none',
+          '--cgroup-parent',
+          '/berth-tls-plain',
+          '-H',
+          `unix://${root}/s.sock`,
+          '-H',
+          `tcp://127.0.0.1:${p}`,
+        ],
+        { timeout: 30_000 },
+      );
       assert.equal(r.code, 1, r.desc);
       assert.match(r.stderr, new RegExp(`refusing to listen on tcp://127\\.0\\.0\\.1:${p} without TLS`), r.desc);
       assert.match(r.stderr, /--tls=false/, r.desc);
@@ -264,8 +355,23 @@ describe('plain TCP listeners', () => {
       assert.ok(!fs.existsSync(path.join(root, 'data')), 'nothing started');
       // The same from daemon.json.
       fs.writeFileSync(path.join(root, 'daemon.json'), JSON.stringify({ hosts: [`tcp://127.0.0.1:${p}`] }));
-      const r2 = await run(process.execPath, [BERTHD, '--data-root', path.join(root, 'data'), '--exec-root', path.join(root, 'exec'), '--pidfile', path.join(root, 'pid'),
-        '--config-file', path.join(root, 'daemon.json'), '--bridge', 'none'], { timeout: 30_000 });
+      const r2 = await run(
+        process.execPath,
+        [
+          BERTHD,
+          '--data-root',
+          path.join(root, 'data'),
+          '--exec-root',
+          path.join(root, 'exec'),
+          '--pidfile',
+          path.join(root, 'pid'),
+          '--config-file',
+          path.join(root, 'daemon.json'),
+          '--bridge',
+          'none',
+        ],
+        { timeout: 30_000 },
+      );
       assert.equal(r2.code, 1, r2.desc);
       assert.match(r2.stderr, /refusing to listen/, r2.desc);
     } finally {
@@ -277,7 +383,10 @@ describe('plain TCP listeners', () => {
     const p = await freePort();
     const plain = await TestDaemon.start({ args: ['-H', `tcp://127.0.0.1:${p}`, '--tls=false'], busybox: false });
     try {
-      assert.match(plain.log, /Binding to IP address without --tlsverify is insecure and gives root access on this machine to everyone who has access to your network\. host="tcp:\/\/127\.0\.0\.1:\d+"/);
+      assert.match(
+        plain.log,
+        /Binding to IP address without --tlsverify is insecure and gives root access on this machine to everyone who has access to your network\. host="tcp:\/\/127\.0\.0\.1:\d+"/,
+      );
       assert.match(plain.log, /Binding to an IP address, even on localhost, can also give access to scripts run in a browser\. Be safe out there!/);
       const info = await plain.docker(['-H', `tcp://127.0.0.1:${p}`, 'info', '--format', '{{json .Warnings}}'], { env: bare() });
       assert.equal(info.code, 0, info.desc);
@@ -301,7 +410,9 @@ describe('plain TCP listeners', () => {
       const noCert = { ...bare(), DOCKER_CERT_PATH: path.join(work, 'empty') };
       for (const c of ['berth', 'docker'] as const) {
         // The client still verifies the daemon against the CA; it shows no certificate itself.
-        const r = await srv.cli(c, ['--tlsverify', '--tlscacert', path.join(pki, 'ca.pem'), '-H', h, 'info', '--format', '{{json .Warnings}}'], { env: noCert });
+        const r = await srv.cli(c, ['--tlsverify', '--tlscacert', path.join(pki, 'ca.pem'), '-H', h, 'info', '--format', '{{json .Warnings}}'], {
+          env: noCert,
+        });
         assert.equal(r.code, 0, r.desc);
         assert.match(r.stdout, new RegExp(`API is accessible on https://127\\.0\\.0\\.1:${p} without TLS client verification`), r.desc);
       }

@@ -80,7 +80,11 @@ for (const cli of CLIS) {
       assert.match(v.CreatedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
       // Creating it again returns the existing volume.
       assert.equal(ok(await x(['volume', 'create', name])), name);
-      fails(await x(['volume', 'create', 'bad/name']), 1, /"bad\/name" includes invalid characters for a local volume name, only "\[a-zA-Z0-9\]\[a-zA-Z0-9_.-\]" are allowed/);
+      fails(
+        await x(['volume', 'create', 'bad/name']),
+        1,
+        /"bad\/name" includes invalid characters for a local volume name, only "\[a-zA-Z0-9\]\[a-zA-Z0-9_.-\]" are allowed/,
+      );
       fails(await x(['volume', 'create', '--opt', 'foo=bar', `o-${tag}`]), 1, /create o-\w+: invalid option: "foo"/);
       fails(await x(['volume', 'create', '--opt', 'type=tmpfs', `o-${tag}`]), 1, /missing required option: "device"/);
       assert.equal((await d.api.get(`/volumes/o-${tag}`)).status, 404, 'a refused create leaves nothing');
@@ -171,10 +175,13 @@ for (const cli of CLIS) {
       // run --rm removes its anonymous volumes but keeps named ones.
       const before = new Set(lines(ok(await x(['volume', 'ls', '-q']))));
       ok(await x(['run', '--rm', '-v', '/extra', '-v', `keep-${tag}:/keep`, 'seeded', 'true']));
-      await waitFor(async () => {
-        const now = lines(ok(await x(['volume', 'ls', '-q']))).filter((n) => !before.has(n));
-        return now.length === 1 && now[0] === `keep-${tag}` ? true : undefined;
-      }, { what: 'anonymous volumes of a --rm container removed' });
+      await waitFor(
+        async () => {
+          const now = lines(ok(await x(['volume', 'ls', '-q']))).filter((n) => !before.has(n));
+          return now.length === 1 && now[0] === `keep-${tag}` ? true : undefined;
+        },
+        { what: 'anonymous volumes of a --rm container removed' },
+      );
       ok(await x(['volume', 'rm', `keep-${tag}`]));
     });
 
@@ -184,8 +191,11 @@ for (const cli of CLIS) {
       ok(await x(['run', '--rm', '-v', `${src}:/b`, 'busybox', 'sh', '-c', 'echo in > /b/f']));
       assert.equal(fs.readFileSync(path.join(src, 'f'), 'utf8'), 'in\n');
       const missing = path.join(scratch, `missing-${tag}`);
-      fails(await x(['run', '--rm', '--mount', `type=bind,src=${missing},dst=/b`, 'busybox', 'true']), 125,
-        new RegExp(`invalid mount config for type "bind": bind source path does not exist: ${missing}`));
+      fails(
+        await x(['run', '--rm', '--mount', `type=bind,src=${missing},dst=/b`, 'busybox', 'true']),
+        125,
+        new RegExp(`invalid mount config for type "bind": bind source path does not exist: ${missing}`),
+      );
       assert.ok(!exists(missing));
       const ro = await x(['run', '--rm', '-v', `${src}:/b:ro`, 'busybox', 'sh', '-c', 'cat /b/f; echo x > /b/g']);
       assert.notEqual(ro.code, 0, ro.desc);
@@ -199,8 +209,11 @@ for (const cli of CLIS) {
       ]);
       ok(await x(['rm', cid]));
       fails(await x(['run', '--rm', '-v', '/tmp:/d:xyz', 'busybox', 'true']), 125, /invalid mode: xyz/);
-      fails(await x(['run', '--rm', '-v', '/tmp:data', 'busybox', 'true']), 125,
-        /invalid volume specification: '\/tmp:data': invalid mount config for type "bind": invalid mount path: 'data' mount path must be absolute/);
+      fails(
+        await x(['run', '--rm', '-v', '/tmp:data', 'busybox', 'true']),
+        125,
+        /invalid volume specification: '\/tmp:data': invalid mount config for type "bind": invalid mount path: 'data' mount path must be absolute/,
+      );
       fails(await x(['run', '--rm', '-v', '/tmp:/', 'busybox', 'true']), 125, /destination can't be '\/'/);
       fails(await x(['run', '--rm', '-v', '/tmp:/d', '-v', '/etc:/d', 'busybox', 'true']), 125, /Duplicate mount point: \/d/);
       fails(await x(['run', '--rm', '-v', 'a:b:c:d', 'busybox', 'true']), 125, /invalid volume specification: 'a:b:c:d'/);
@@ -219,12 +232,20 @@ for (const cli of CLIS) {
         assert.equal(spawnSync('mount', ['--make-shared', src]).status, 0);
         ok(await x(['run', '-d', '--name', names[0] as string, '--mount', `type=bind,src=${src},dst=/p,bind-propagation=rslave`, 'busybox', 'sleep', '300']));
         ok(await x(['run', '-d', '--name', names[1] as string, '-v', `${src}:/p:rprivate`, 'busybox', 'sleep', '300']));
-        assert.deepEqual((await d.api.inspect(names[0] as string)).Mounts.map((m: { Propagation: string }) => m.Propagation), ['rslave']);
-        assert.deepEqual((await d.api.inspect(names[1] as string)).Mounts.map((m: { Propagation: string }) => m.Propagation), ['rprivate']);
+        assert.deepEqual(
+          (await d.api.inspect(names[0] as string)).Mounts.map((m: { Propagation: string }) => m.Propagation),
+          ['rslave'],
+        );
+        assert.deepEqual(
+          (await d.api.inspect(names[1] as string)).Mounts.map((m: { Propagation: string }) => m.Propagation),
+          ['rprivate'],
+        );
         // A mount made on the host after the containers started.
         assert.equal(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', sub]).status, 0);
         fs.writeFileSync(path.join(sub, 'marker'), 'propagated\n');
-        await waitFor(async () => (await x(['exec', names[0] as string, 'cat', '/p/sub/marker'])).stdout.trim() === 'propagated', { what: 'the host mount to reach the rslave container' });
+        await waitFor(async () => (await x(['exec', names[0] as string, 'cat', '/p/sub/marker'])).stdout.trim() === 'propagated', {
+          what: 'the host mount to reach the rslave container',
+        });
         const priv = await x(['exec', names[1] as string, 'ls', '-A', '/p/sub']);
         assert.equal(priv.stdout.trim(), '', `an rprivate bind does not see the new mount\n${priv.desc}`);
       } finally {
@@ -235,9 +256,23 @@ for (const cli of CLIS) {
     });
 
     it('tmpfs (--tmpfs, --mount type=tmpfs), --read-only with volumes and tmpfs, --volumes-from (:ro)', T, async () => {
-      const out = ok(await x(['run', '--rm', '--read-only', '-v', `ro-${tag}:/v`, '--tmpfs', '/t1:size=2m,mode=1770',
-        '--mount', 'type=tmpfs,dst=/t2,tmpfs-size=1m,tmpfs-mode=700', 'busybox', 'sh', '-c',
-        'touch /v/ok /t1/ok /t2/ok && stat -c "%a" /t1 /t2 && grep -E " /t[12] " /proc/mounts && (touch /rootfs-file 2>&1 || true)']));
+      const out = ok(
+        await x([
+          'run',
+          '--rm',
+          '--read-only',
+          '-v',
+          `ro-${tag}:/v`,
+          '--tmpfs',
+          '/t1:size=2m,mode=1770',
+          '--mount',
+          'type=tmpfs,dst=/t2,tmpfs-size=1m,tmpfs-mode=700',
+          'busybox',
+          'sh',
+          '-c',
+          'touch /v/ok /t1/ok /t2/ok && stat -c "%a" /t1 /t2 && grep -E " /t[12] " /proc/mounts && (touch /rootfs-file 2>&1 || true)',
+        ]),
+      );
       assert.match(out, /^1770\n700\n/, out);
       assert.match(out, /tmpfs \/t1 tmpfs rw,nosuid,nodev,noexec,relatime,size=2048k,mode=1770/, out);
       assert.match(out, /tmpfs \/t2 tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k,mode=700/, out);
@@ -291,16 +326,38 @@ for (const cli of CLIS) {
       fs.mkdirSync(hostTarget);
       fs.writeFileSync(path.join(hostTarget, 'precious'), 'untouched\n');
       const img = `hostile-${tag}`;
-      ok(await d.berth(['import', '-c', 'VOLUME /evilvol', rootfsTar(img, (root) => {
-        fs.symlinkSync(`../../../../../../../..${hostTarget}`, path.join(root, 'evil'));
-        fs.symlinkSync(hostTarget, path.join(root, 'evilabs'));
-        fs.symlinkSync(`/..${hostTarget}/vol`, path.join(root, 'evilvol'));
-      }), `${img}:latest`]));
+      ok(
+        await d.berth([
+          'import',
+          '-c',
+          'VOLUME /evilvol',
+          rootfsTar(img, (root) => {
+            fs.symlinkSync(`../../../../../../../..${hostTarget}`, path.join(root, 'evil'));
+            fs.symlinkSync(hostTarget, path.join(root, 'evilabs'));
+            fs.symlinkSync(`/..${hostTarget}/vol`, path.join(root, 'evilvol'));
+          }),
+          `${img}:latest`,
+        ]),
+      );
       const src = path.join(scratch, `hostile-src-${tag}`);
       fs.mkdirSync(src);
       fs.writeFileSync(path.join(src, 'mine'), 'bind content\n');
-      const out = ok(await x(['run', '--rm', '-v', `${src}:/evil/sub`, '--mount', `type=bind,src=${src},dst=/evilabs`, '-v', `hv-${tag}:/evilvol`,
-        img, 'sh', '-c', 'cat /evil/sub/mine /evilabs/mine; echo from-ctr > /evilvol/w']));
+      const out = ok(
+        await x([
+          'run',
+          '--rm',
+          '-v',
+          `${src}:/evil/sub`,
+          '--mount',
+          `type=bind,src=${src},dst=/evilabs`,
+          '-v',
+          `hv-${tag}:/evilvol`,
+          img,
+          'sh',
+          '-c',
+          'cat /evil/sub/mine /evilabs/mine; echo from-ctr > /evilvol/w',
+        ]),
+      );
       assert.equal(out, 'bind content\nbind content');
       // Nothing happened on the host path the links name: no mount, no new entry, no write.
       assert.deepEqual(fs.readdirSync(hostTarget), ['precious']);
@@ -349,9 +406,19 @@ describe('volumes: API, events, restart, docker-py', () => {
     r = await d.api.post('/v1.41/volumes/prune?filters=' + encodeURIComponent(JSON.stringify({ label: ['a=b'] })));
     assert.equal(r.status, 200);
     assert.deepEqual(r.json().VolumesDeleted, ['api-vol']);
-    const ev = await d.api.get(`/events?since=${since}&until=${Math.floor(Date.now() / 1000) + 1}&filters=${encodeURIComponent(JSON.stringify({ type: ['volume'] }))}`);
-    const events = ev.text.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.Actor.ID === 'api-vol');
-    assert.deepEqual(events.map((e) => e.Action), ['create', 'mount', 'unmount', 'destroy'], ev.text);
+    const ev = await d.api.get(
+      `/events?since=${since}&until=${Math.floor(Date.now() / 1000) + 1}&filters=${encodeURIComponent(JSON.stringify({ type: ['volume'] }))}`,
+    );
+    const events = ev.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.Actor.ID === 'api-vol');
+    assert.deepEqual(
+      events.map((e) => e.Action),
+      ['create', 'mount', 'unmount', 'destroy'],
+      ev.text,
+    );
     assert.deepEqual(events[1].Actor.Attributes, { container: cr.json().Id, destination: '/d', driver: 'local', propagation: '', 'read/write': 'true' });
   });
 
@@ -371,7 +438,11 @@ describe('volumes: API, events, restart, docker-py', () => {
   });
 
   it("docker-py's volume calls work unchanged", T, async () => {
-    const py = spawnSync('python3', ['-c', `
+    const py = spawnSync(
+      'python3',
+      [
+        '-c',
+        `
 import docker, json, sys
 c = docker.DockerClient(base_url='unix://${d.socket}', version='1.50')
 v = c.volumes.create(name='pyvol', driver='local', labels={'py': '1'})
@@ -396,7 +467,10 @@ res = c.volumes.prune(filters={'all': 'true', 'label': 'py=1'})
 assert res['VolumesDeleted'] == ['pyvol'], res
 c.api.remove_volume(anon['Name'])
 print('ok')
-`], { encoding: 'utf8', timeout: 120_000 });
+`,
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
     assert.equal(py.status, 0, `${py.stdout}\n${py.stderr}`);
     assert.equal(py.stdout.trim(), 'ok');
   });

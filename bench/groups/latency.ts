@@ -54,7 +54,9 @@ export async function latencyRows({ specs, dockerBin, rows, notes }: RunContext)
     for (const [si, s] of per.entries()) {
       if (!s) continue;
       lat[`${v.client.key}${v.extra.length ? '-network-none' : ''}:${specs[si]?.key}`] = s;
-      say(`    ${(specs[si]?.key ?? '').padEnd(8)} median ${fmtMs(s.median).padStart(7)}  min ${fmtMs(s.min).padStart(7)}  max ${fmtMs(s.max).padStart(7)}   [${s.ms.map((x) => Math.round(x)).join(' ')}]`);
+      say(
+        `    ${(specs[si]?.key ?? '').padEnd(8)} median ${fmtMs(s.median).padStart(7)}  min ${fmtMs(s.min).padStart(7)}  max ${fmtMs(s.max).padStart(7)}   [${s.ms.map((x) => Math.round(x)).join(' ')}]`,
+      );
     }
     const [b, d] = per;
     rows.push({

@@ -75,8 +75,18 @@ export function memoryRows({ rows, notes }: RunContext, idle: Record<string, Mem
   const mon = (m: MemorySample | undefined, what: string): string =>
     m?.monitors ? `${fmtMb(m.monitors.perContainerRssKb)} RSS, ${fmtMb(m.monitors.perContainerPssKb)} PSS (${m.monitors.count} × ${what})` : '—';
   say(`  per container:   berthd ${mon(bw, 'conmon')}${dw ? `;  dockerd ${mon(dw, 'containerd-shim-runc-v2')}` : ''}`);
-  rows.push({ figure: 'daemon RSS, idle (after start and the busybox import)', berthd: describe(bi), dockerd: describe(di), ratio: ratio(bi?.daemonTotalKb, di?.daemonTotalKb) });
-  rows.push({ figure: `daemon RSS with ${PARALLEL} containers running`, berthd: describe(bw), dockerd: describe(dw), ratio: ratio(bw?.daemonTotalKb, dw?.daemonTotalKb) });
+  rows.push({
+    figure: 'daemon RSS, idle (after start and the busybox import)',
+    berthd: describe(bi),
+    dockerd: describe(di),
+    ratio: ratio(bi?.daemonTotalKb, di?.daemonTotalKb),
+  });
+  rows.push({
+    figure: `daemon RSS with ${PARALLEL} containers running`,
+    berthd: describe(bw),
+    dockerd: describe(dw),
+    ratio: ratio(bw?.daemonTotalKb, dw?.daemonTotalKb),
+  });
   rows.push({
     figure: 'per-container monitor RSS',
     berthd: bw?.monitors ? `${fmtMb(bw.monitors.perContainerRssKb)} (conmon)` : '—',
@@ -92,6 +102,8 @@ export function memoryRows({ rows, notes }: RunContext, idle: Record<string, Mem
     dockerd: dt !== undefined ? fmtMb(dt) : '—',
     ratio: ratio(bt, dt),
   });
-  notes.push('RSS counts shared pages (libc, the Go runtime text of the shims) in every process; the PSS figures in results.json divide them among their users.');
+  notes.push(
+    'RSS counts shared pages (libc, the Go runtime text of the shims) in every process; the PSS figures in results.json divide them among their users.',
+  );
   say();
 }

@@ -24,7 +24,11 @@ export interface ObserveDeps<S extends ObserveSpec> {
   client: ObserveClient;
   runs: number;
   warmup: number;
-  run: (cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; timeoutMs?: number }) => Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>;
+  run: (
+    cmd: string,
+    args: string[],
+    o: { env?: NodeJS.ProcessEnv; timeoutMs?: number },
+  ) => Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>;
   say: (line?: string) => void;
   fmtMs: (ms: number) => string;
   ratio: (a: number | undefined, b: number | undefined) => string;
@@ -72,11 +76,16 @@ function row<S extends ObserveSpec>(d: ObserveDeps<S>, figure: string, times: Ma
   const b = times.get('berthd');
   const k = times.get('dockerd');
   const cell = (xs: number[] | undefined): string => (xs ? `${d.fmtMs(median(xs))} (min ${d.fmtMs(Math.min(...xs))})` : '—');
-  for (const [key, xs] of times) d.say(`    ${key.padEnd(8)} median ${d.fmtMs(median(xs)).padStart(7)}  min ${d.fmtMs(Math.min(...xs)).padStart(7)}   [${xs.map((x) => Math.round(x)).join(' ')}]`);
+  for (const [key, xs] of times)
+    d.say(
+      `    ${key.padEnd(8)} median ${d.fmtMs(median(xs)).padStart(7)}  min ${d.fmtMs(Math.min(...xs)).padStart(7)}   [${xs.map((x) => Math.round(x)).join(' ')}]`,
+    );
   return { figure, berthd: cell(b), dockerd: cell(k), ratio: d.ratio(b ? median(b) : undefined, k ? median(k) : undefined) };
 }
 
-export async function observeRows<S extends ObserveSpec>(d: ObserveDeps<S>): Promise<{ rows: ObserveRow[]; notes: string[]; results: Record<string, unknown> }> {
+export async function observeRows<S extends ObserveSpec>(
+  d: ObserveDeps<S>,
+): Promise<{ rows: ObserveRow[]; notes: string[]; results: Record<string, unknown> }> {
   const rows: ObserveRow[] = [];
   const notes: string[] = [];
   const results: Record<string, unknown> = {};
@@ -98,7 +107,13 @@ export async function observeRows<S extends ObserveSpec>(d: ObserveDeps<S>): Pro
   for (const spec of d.specs) {
     const t0 = Date.now();
     const id = await must(d, spec, [
-      'run', '-d', '--log-opt', `max-size=${cap}`, 'busybox', 'sh', '-c',
+      'run',
+      '-d',
+      '--log-opt',
+      `max-size=${cap}`,
+      'busybox',
+      'sh',
+      '-c',
       `yes "$(printf %0${lineLen - 1}d 0)" | head -n ${lines}`,
     ]);
     await must(d, spec, ['wait', id], 1_800_000);
@@ -109,7 +124,9 @@ export async function observeRows<S extends ObserveSpec>(d: ObserveDeps<S>): Pro
   }
   d.say(`${d.client.name} logs --tail 10 <container> ...`);
   const tail = await timed(d, (spec) => ['logs', '--tail', '10', logIds.get(spec.key) as string]);
-  rows.push(row(d, `\`${d.client.name} logs --tail 10\` on a ${LOG_MB >= 1024 ? `${LOG_MB / 1024} GiB` : `${LOG_MB} MiB`} log (median of ${d.runs}, min)`, tail));
+  rows.push(
+    row(d, `\`${d.client.name} logs --tail 10\` on a ${LOG_MB >= 1024 ? `${LOG_MB / 1024} GiB` : `${LOG_MB} MiB`} log (median of ${d.runs}, min)`, tail),
+  );
   results['logsTail'] = Object.fromEntries(tail);
   notes.push(
     `The large log: ${lines} lines of ${lineLen} bytes from \`yes | head\`, written through each daemon's own log path (berthd: conmon's k8s-file; dockerd: json-file), ` +

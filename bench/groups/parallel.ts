@@ -21,9 +21,7 @@ async function countRunning(spec: DaemonSpec): Promise<number> {
 async function parallelStart(client: Client, spec: DaemonSpec): Promise<number> {
   const env = client.env(spec);
   const start = process.hrtime.bigint();
-  const results = await Promise.all(
-    Array.from({ length: PARALLEL }, () => run(client.cmd, ['run', '-d', 'busybox', 'sleep', '300'], { env })),
-  );
+  const results = await Promise.all(Array.from({ length: PARALLEL }, () => run(client.cmd, ['run', '-d', 'busybox', 'sleep', '300'], { env })));
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   const bad = results.filter((r) => r.code !== 0);
   if (bad.length > 0) throw new Error(describeFailure(`${bad.length}/${PARALLEL} of ${client.name} run -d (${spec.key})`, bad[0] as ExecResult));
@@ -57,7 +55,9 @@ export async function parallelRows({ specs, dockerBin, rows, notes, results }: R
     const got = specs.map((s) => series(`${PARALLEL} × ${client.name} run -d → ${s.key}`, walls[s.key] ?? []));
     for (const [i, s] of got.entries()) {
       par[`${client.key}:${specs[i]?.key}`] = s;
-      say(`  ${(specs[i]?.key ?? '').padEnd(8)} median ${fmtMs(s.median).padStart(7)}  min ${fmtMs(s.min).padStart(7)}   [${s.ms.map((x) => fmtMs(x)).join(', ')}]`);
+      say(
+        `  ${(specs[i]?.key ?? '').padEnd(8)} median ${fmtMs(s.median).padStart(7)}  min ${fmtMs(s.min).padStart(7)}   [${s.ms.map((x) => fmtMs(x)).join(', ')}]`,
+      );
     }
     const [b, d] = got;
     const of = PARALLEL_ROUNDS > 1 ? `; median of ${PARALLEL_ROUNDS} rounds, min` : '';

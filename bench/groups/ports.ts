@@ -64,7 +64,9 @@ export async function portRows({ specs, dockerBin, rows, notes, results }: RunCo
     if (r.code !== 0) throw new Error(describeFailure(`httpd on ${spec.key}`, r));
     const id = r.stdout.trim().split('\n').pop() ?? '';
     const info = await api(spec.sock, 'GET', `/containers/${id}/json`);
-    const port = Number((JSON.parse(info.body) as { NetworkSettings: { Ports: Record<string, Array<{ HostPort: string }>> } }).NetworkSettings.Ports['80/tcp']?.[0]?.HostPort);
+    const port = Number(
+      (JSON.parse(info.body) as { NetworkSettings: { Ports: Record<string, Array<{ HostPort: string }>> } }).NetworkSettings.Ports['80/tcp']?.[0]?.HostPort,
+    );
     tp[spec.key] = [await throughput(port, HTTP_REQUESTS, 1), await throughput(port, HTTP_REQUESTS, 8)];
     for (const t of tp[spec.key] ?? []) say(`  ${spec.key.padEnd(8)} concurrency ${t.concurrency}: ${Math.round(t.perSecond)} req/s (${fmtMs(t.ms)})`);
     await removeAllContainers(spec);
@@ -80,6 +82,8 @@ export async function portRows({ specs, dockerBin, rows, notes, results }: RunCo
       ratio: ratio(b?.perSecond, d?.perSecond),
     });
   }
-  notes.push('Published ports: berthd DNATs in the kernel (iptables, `route_localnet` for 127.0.0.1); dockerd here relays through its userland docker-proxy (its iptables rules are off, as everywhere in this bench).');
+  notes.push(
+    'Published ports: berthd DNATs in the kernel (iptables, `route_localnet` for 127.0.0.1); dockerd here relays through its userland docker-proxy (its iptables rules are off, as everywhere in this bench).',
+  );
   say();
 }

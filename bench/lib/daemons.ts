@@ -72,26 +72,11 @@ export const running = new Map<DaemonSpec['key'], Running>();
 
 /** The flags both daemons take by the same names: socket, roots, pidfile. */
 function rootArgs(spec: DaemonSpec): string[] {
-  return [
-    '-H',
-    `unix://${spec.sock}`,
-    '--data-root',
-    spec.dataRoot,
-    '--exec-root',
-    spec.execRoot,
-    '--pidfile',
-    spec.pidfile,
-  ];
+  return ['-H', `unix://${spec.sock}`, '--data-root', spec.dataRoot, '--exec-root', spec.execRoot, '--pidfile', spec.pidfile];
 }
 
 export function berthdArgs(spec: DaemonSpec): string[] {
-  return [
-    path.join(REPO, 'bin', 'berthd'),
-    ...rootArgs(spec),
-    '--cgroup-parent',
-    spec.cgroupParent,
-    ...berthdNetArgs(),
-  ];
+  return [path.join(REPO, 'bin', 'berthd'), ...rootArgs(spec), '--cgroup-parent', spec.cgroupParent, ...berthdNetArgs()];
 }
 
 export function dockerdArgs(spec: DaemonSpec): string[] {

@@ -17,7 +17,9 @@ export function readProc(pid: number): Proc | undefined {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? '0');
     const comm = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '';
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((s) => s !== '');
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((s) => s !== '');
     return { pid, ppid, comm, argv };
   } catch {
     return undefined;

@@ -44,7 +44,8 @@ function jsonParam<T>(q: URLSearchParams, name: string, fallback: T, shape: 'map
     for (const x of parsed) if (typeof x !== 'string' && x !== null) fail(jsonParamTypeError(x, 'string'));
     return (parsed as (string | null)[]).map((x) => x ?? '') as T;
   }
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) return fail(jsonParamTypeError(parsed, shape === 'map' ? 'map[string]string' : 'map[string]*string'));
+  if (typeof parsed !== 'object' || Array.isArray(parsed))
+    return fail(jsonParamTypeError(parsed, shape === 'map' ? 'map[string]string' : 'map[string]*string'));
   const out: Record<string, string | null> = {};
   for (const [k, x] of Object.entries(parsed as Record<string, unknown>)) {
     if (typeof x !== 'string' && x !== null) fail(jsonParamTypeError(x, 'string'));
@@ -124,7 +125,12 @@ export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
       if (!res.writableFinished) ac.abort();
     });
     opts.signal = ac.signal;
-    const context = await prepareContext({ body: ctx.req, ...(q.get('remote') ? { remote: q.get('remote') as string } : {}), dockerfile: opts.dockerfile, workDir: d.workDir });
+    const context = await prepareContext({
+      body: ctx.req,
+      ...(q.get('remote') ? { remote: q.get('remote') as string } : {}),
+      dockerfile: opts.dockerfile,
+      workDir: d.workDir,
+    });
     opts.dockerfile = context.dockerfile;
     if (context.dockerfileText !== undefined) opts.dockerfileText = context.dockerfileText;
     // The status goes out with the first message: an error before any output (an empty or

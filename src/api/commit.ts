@@ -12,7 +12,10 @@ export function registerCommitRoutes(r: Router, commits: CommitService): void {
     const body = await readJSON<RunConfig>(ctx);
     const config = Object.keys(body).length > 0 ? body : undefined;
     // The docker CLI sends each --change as its own `changes` value; older clients join them with newlines.
-    const changes = q.getAll('changes').flatMap((c) => c.split('\n')).filter((c) => c.trim() !== '');
+    const changes = q
+      .getAll('changes')
+      .flatMap((c) => c.split('\n'))
+      .filter((c) => c.trim() !== '');
     const pause = q.get('pause');
     const id = await commits.commit({
       container,

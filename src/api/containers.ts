@@ -77,12 +77,16 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
 
   r.add('GET', '/containers/json', async (ctx) => {
     const q = ctx.query;
-    sendJSON(ctx, 200, await d.views.list({
-      all: boolParam(q, 'all'),
-      limit: intParam(q, 'limit') ?? -1,
-      filters: parseFilters(q.get('filters')),
-      size: boolParam(q, 'size'),
-    }));
+    sendJSON(
+      ctx,
+      200,
+      await d.views.list({
+        all: boolParam(q, 'all'),
+        limit: intParam(q, 'limit') ?? -1,
+        filters: parseFilters(q.get('filters')),
+        size: boolParam(q, 'size'),
+      }),
+    );
   });
 
   r.add('POST', '/containers/create', async (ctx) => {
@@ -93,8 +97,8 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     }
     const req: CreateRequest = {
       Config: config,
-      HostConfig: (HostConfig ?? {}),
-      NetworkingConfig: (NetworkingConfig ?? null),
+      HostConfig: HostConfig ?? {},
+      NetworkingConfig: NetworkingConfig ?? null,
     };
     const name = ctx.query.get('name') ?? '';
     const c = await svc.create(req, { name });
@@ -350,7 +354,14 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
         conn.end();
         return;
       }
-      pipeAttach(conn, sock, { tty, stdin: wantStdin, stdout: wantOut, stderr: wantErr, detachKeys: tty ? detachKeys : Buffer.alloc(0), onDetach: () => d.publish(c, 'detach') });
+      pipeAttach(conn, sock, {
+        tty,
+        stdin: wantStdin,
+        stdout: wantOut,
+        stderr: wantErr,
+        detachKeys: tty ? detachKeys : Buffer.alloc(0),
+        onDetach: () => d.publish(c, 'detach'),
+      });
     };
 
     const cur = svc.get(c.ID);

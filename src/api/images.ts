@@ -50,7 +50,11 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
     const list = filterImages(store, store.list(), filters, boolParam(ctx.query, 'all'));
     const refs = filters.get('reference') ?? [];
     const legacy = { virtualSize: !versionAtLeast(ctx, '1.44') };
-    sendJSON(ctx, 200, list.map((img) => imageListEntry(store, img, d.containerCount(img.id), refs, legacy)));
+    sendJSON(
+      ctx,
+      200,
+      list.map((img) => imageListEntry(store, img, d.containerCount(img.id), refs, legacy)),
+    );
   });
 
   r.add('POST', '/images/create', async (ctx) => {
@@ -143,7 +147,12 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
       res.destroy();
     }
   };
-  r.add('GET', '/images/get', async (ctx) => save(ctx, ctx.query.getAll('names').filter((n) => n !== '')));
+  r.add('GET', '/images/get', async (ctx) =>
+    save(
+      ctx,
+      ctx.query.getAll('names').filter((n) => n !== ''),
+    ),
+  );
   r.add('GET', '/images/{name*}/get', async (ctx) => save(ctx, [ctx.params.name as string]));
 
   r.add('POST', '/images/load', async (ctx) => {

@@ -16,7 +16,11 @@ export function registerNetworkRoutes(r: Router, d: NetworkApiDeps): void {
 
   r.add('GET', '/networks', async (ctx) => {
     const list = svc.list(parseFilters(ctx.query.get('filters')));
-    sendJSON(ctx, 200, list.map((n) => svc.view(n, { containers: false })));
+    sendJSON(
+      ctx,
+      200,
+      list.map((n) => svc.view(n, { containers: false })),
+    );
   });
 
   r.add('GET', '/networks/{id}', async (ctx) => {

@@ -54,10 +54,14 @@ export function registerPluginRoutes(r: Router, plugins: PluginService): void {
     }
     const enabled = filters.get('enabled');
     const capability = filters.get('capability');
-    sendJSON(ctx, 200, plugins.list({
-      ...(enabled?.length ? { enabled: ['true', '1'].includes(enabled[0]!) } : {}),
-      ...(capability?.length ? { capability } : {}),
-    }));
+    sendJSON(
+      ctx,
+      200,
+      plugins.list({
+        ...(enabled?.length ? { enabled: ['true', '1'].includes(enabled[0]!) } : {}),
+        ...(capability?.length ? { capability } : {}),
+      }),
+    );
   });
 
   r.add('GET', '/plugins/privileges', async (ctx) => {

@@ -106,7 +106,9 @@ export class Router {
       p = m[2] as string;
       if (cmpVersion(version, MIN_API_VERSION) < 0) {
         full.version = version;
-        throw invalid(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+        throw invalid(
+          `client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`,
+        );
       }
       if (cmpVersion(version, API_VERSION) > 0) {
         throw invalid(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
@@ -141,7 +143,10 @@ export function splitTarget(url: string): { path: string; query: string } {
   if (rawPath.includes('%')) {
     const bad = /%(?![0-9a-fA-F]{2})(.{0,2})/s.exec(rawPath);
     if (bad) throw invalid(`invalid URL escape "%${bad[1] ?? ''}"`);
-    path = Buffer.from(rawPath.replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+    path = Buffer.from(
+      rawPath.replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    ).toString('utf8');
   }
   return { path, query };
 }
@@ -161,7 +166,11 @@ export function cleanPath(p: string): string {
   return np;
 }
 
-const encodePath = (p: string): string => p.split('/').map((s) => encodeURIComponent(s).replace(/%3A/gi, ':').replace(/%40/g, '@')).join('/');
+const encodePath = (p: string): string =>
+  p
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/%3A/gi, ':').replace(/%40/g, '@'))
+    .join('/');
 
 /**
  * For Upgrade requests Node hands over the socket right after the headers: the body (sized by
@@ -220,9 +229,7 @@ export function sendError(ctx: Ctx, err: unknown): void {
     ctx.res.end(body);
   } else {
     const reason = STATUS_CODES[status] ?? 'Error';
-    ctx.socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    ctx.socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
 }
 
@@ -263,7 +270,9 @@ export async function readJSON<T>(ctx: Ctx): Promise<T> {
   if (schema) return (await validateBody(schema, v)) as T;
   if (v === null) return {} as T;
   if (typeof v !== 'object' || Array.isArray(v)) {
-    throw invalid(`json: cannot unmarshal ${Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v} into Go value of type map[string]interface {}`);
+    throw invalid(
+      `json: cannot unmarshal ${Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v} into Go value of type map[string]interface {}`,
+    );
   }
   return v as T;
 }

@@ -8,7 +8,11 @@ import { invalid } from '../lib/errors.js';
 import { switchToH2c } from './grpc.js';
 import type { Router } from './router.js';
 
-const headerList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+const headerList = (v: string | string[] | undefined): string[] =>
+  (v === undefined ? [] : Array.isArray(v) ? v : [v])
+    .flatMap((x) => x.split(','))
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 export function registerSessionRoutes(r: Router, sessions: SessionManager): void {
   r.add('POST', '/session', async (ctx) => {

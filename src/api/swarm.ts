@@ -8,8 +8,7 @@ import { invalid, notImplemented, unavailable } from '../lib/errors.js';
 import { boolParam, readJSON, type Ctx, type Handler, type Router } from './router.js';
 
 /** dockerd's text for every manager-only call on a node outside a swarm. */
-export const NOT_A_MANAGER =
-  'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 export const NOT_IN_SWARM = 'This node is not part of a swarm';
 export const NO_SWARM_MODE =
   'Berth does not support Swarm mode; run multi-container applications with docker-compose (or berth compose) on one host, ' +
@@ -29,13 +28,15 @@ const notManagerAfterBody: Handler = async (ctx) => {
  * Update calls check the `version` query first, with dockerd's wording for each object kind
  * (Go's strconv error for swarm, nodes and services; a short one for secrets and configs).
  */
-const versioned = (kind: string, short: boolean): Handler => async (ctx: Ctx) => {
-  const v = ctx.query.get('version') ?? '';
-  if (!/^\d+$/.test(v)) {
-    throw invalid(short ? `invalid ${kind} version` : `invalid ${kind} version '${v}': strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`);
-  }
-  throw unavailable(NOT_A_MANAGER);
-};
+const versioned =
+  (kind: string, short: boolean): Handler =>
+  async (ctx: Ctx) => {
+    const v = ctx.query.get('version') ?? '';
+    if (!/^\d+$/.test(v)) {
+      throw invalid(short ? `invalid ${kind} version` : `invalid ${kind} version '${v}': strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`);
+    }
+    throw unavailable(NOT_A_MANAGER);
+  };
 
 /** Service and task logs check the chosen streams before asking the (absent) cluster. */
 const logs: Handler = async (ctx) => {

@@ -20,41 +20,101 @@ describe('request bodies against the Engine API schema', () => {
   it('answers wrong kinds with dockerd 20.10 texts', async () => {
     // [body, the text dockerd 20.10 answered with for the same request]
     const cases: Array<[BodyName, string, string]> = [
-      ['ContainerCreate', '{"HostConfig":{"Privileged":"false"}}', 'json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Privileged of type bool'],
-      ['ContainerCreate', '{"HostConfig":{"Privileged":[]}}', 'json: cannot unmarshal array into Go struct field HostConfig.HostConfig.Privileged of type bool'],
+      [
+        'ContainerCreate',
+        '{"HostConfig":{"Privileged":"false"}}',
+        'json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Privileged of type bool',
+      ],
+      [
+        'ContainerCreate',
+        '{"HostConfig":{"Privileged":[]}}',
+        'json: cannot unmarshal array into Go struct field HostConfig.HostConfig.Privileged of type bool',
+      ],
       ['ContainerCreate', '{"Image":1}', 'json: cannot unmarshal number into Go struct field ContainerConfigWrapper.Image of type string'],
-      ['ContainerCreate', '{"HostConfig":[]}', 'json: cannot unmarshal array into Go struct field ContainerConfigWrapper.HostConfig of type container.HostConfig'],
+      [
+        'ContainerCreate',
+        '{"HostConfig":[]}',
+        'json: cannot unmarshal array into Go struct field ContainerConfigWrapper.HostConfig of type container.HostConfig',
+      ],
       ['ContainerCreate', '{"Labels":{"a":{"b":1}}}', 'json: cannot unmarshal object into Go struct field ContainerConfigWrapper.Labels of type string'],
       ['ContainerCreate', '{"HostConfig":{"Memory":1.5}}', 'json: cannot unmarshal number 1.5 into Go struct field HostConfig.HostConfig.Memory of type int64'],
-      ['ContainerCreate', '{"HostConfig":{"DnsOptions":"a"}}', 'json: cannot unmarshal string into Go struct field HostConfig.HostConfig.DnsOptions of type []string'],
+      [
+        'ContainerCreate',
+        '{"HostConfig":{"DnsOptions":"a"}}',
+        'json: cannot unmarshal string into Go struct field HostConfig.HostConfig.DnsOptions of type []string',
+      ],
       ['ContainerCreate', '{"WorkingDir":5}', 'json: cannot unmarshal number into Go struct field ContainerConfigWrapper.WorkingDir of type string'],
       ['ContainerCreate', '{"Cmd":5}', 'json: cannot unmarshal number into Go struct field ContainerConfigWrapper.Cmd of type string'],
       ['ContainerCreate', '{"Cmd":[1]}', 'json: cannot unmarshal array into Go struct field ContainerConfigWrapper.Cmd of type string'],
       ['ContainerCreate', '{"ExposedPorts":[1]}', 'json: cannot unmarshal array into Go struct field ContainerConfigWrapper.ExposedPorts of type nat.PortSet'],
       ['ContainerCreate', '{"Volumes":{"/a":"x"}}', 'json: cannot unmarshal string into Go struct field ContainerConfigWrapper.Volumes of type struct {}'],
-      ['ContainerCreate', '{"HostConfig":{"RestartPolicy":{"MaximumRetryCount":"a"}}}', 'json: cannot unmarshal string into Go struct field RestartPolicy.HostConfig.RestartPolicy.MaximumRetryCount of type int'],
-      ['ContainerCreate', '{"HostConfig":{"Mounts":[{"Type":1}]}}', 'json: cannot unmarshal number into Go struct field Mount.HostConfig.Mounts.Type of type mount.Type'],
-      ['ContainerCreate', '{"NetworkingConfig":{"EndpointsConfig":{"x":{"Aliases":"a"}}}}', 'json: cannot unmarshal string into Go struct field EndpointSettings.NetworkingConfig.EndpointsConfig.Aliases of type []string'],
-      ['ContainerCreate', '{"Healthcheck":{"Interval":"1s"}}', 'json: cannot unmarshal string into Go struct field HealthConfig.Healthcheck.Interval of type time.Duration'],
-      ['ContainerCreate', '{"HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":80}]}}}', 'json: cannot unmarshal number into Go struct field PortBinding.HostConfig.PortBindings.HostPort of type string'],
-      ['ContainerCreate', '{"HostConfig":{"ConsoleSize":[1,-1]}}', 'json: cannot unmarshal number -1 into Go struct field HostConfig.HostConfig.ConsoleSize of type uint'],
-      ['ContainerCreate', '{"HostConfig":{"Ulimits":[{"Soft":"a"}]}}', 'json: cannot unmarshal string into Go struct field Ulimit.HostConfig.Ulimits.Soft of type int64'],
-      ['ContainerCreate', '{"HostConfig":{"BlkioWeight":65536}}', 'json: cannot unmarshal number 65536 into Go struct field HostConfig.HostConfig.BlkioWeight of type uint16'],
+      [
+        'ContainerCreate',
+        '{"HostConfig":{"RestartPolicy":{"MaximumRetryCount":"a"}}}',
+        'json: cannot unmarshal string into Go struct field RestartPolicy.HostConfig.RestartPolicy.MaximumRetryCount of type int',
+      ],
+      [
+        'ContainerCreate',
+        '{"HostConfig":{"Mounts":[{"Type":1}]}}',
+        'json: cannot unmarshal number into Go struct field Mount.HostConfig.Mounts.Type of type mount.Type',
+      ],
+      [
+        'ContainerCreate',
+        '{"NetworkingConfig":{"EndpointsConfig":{"x":{"Aliases":"a"}}}}',
+        'json: cannot unmarshal string into Go struct field EndpointSettings.NetworkingConfig.EndpointsConfig.Aliases of type []string',
+      ],
+      [
+        'ContainerCreate',
+        '{"Healthcheck":{"Interval":"1s"}}',
+        'json: cannot unmarshal string into Go struct field HealthConfig.Healthcheck.Interval of type time.Duration',
+      ],
+      [
+        'ContainerCreate',
+        '{"HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":80}]}}}',
+        'json: cannot unmarshal number into Go struct field PortBinding.HostConfig.PortBindings.HostPort of type string',
+      ],
+      [
+        'ContainerCreate',
+        '{"HostConfig":{"ConsoleSize":[1,-1]}}',
+        'json: cannot unmarshal number -1 into Go struct field HostConfig.HostConfig.ConsoleSize of type uint',
+      ],
+      [
+        'ContainerCreate',
+        '{"HostConfig":{"Ulimits":[{"Soft":"a"}]}}',
+        'json: cannot unmarshal string into Go struct field Ulimit.HostConfig.Ulimits.Soft of type int64',
+      ],
+      [
+        'ContainerCreate',
+        '{"HostConfig":{"BlkioWeight":65536}}',
+        'json: cannot unmarshal number 65536 into Go struct field HostConfig.HostConfig.BlkioWeight of type uint16',
+      ],
       ['ContainerCreate', '[1]', 'json: cannot unmarshal array into Go value of type runconfig.ContainerConfigWrapper'],
       ['ContainerUpdate', '{"Memory":"x"}', 'json: cannot unmarshal string into Go struct field UpdateConfig.Memory of type int64'],
       ['ContainerUpdate', '{"RestartPolicy":{"Name":1}}', 'json: cannot unmarshal number into Go struct field RestartPolicy.RestartPolicy.Name of type string'],
       ['ExecCreate', '{"Cmd":"ls","Tty":"x"}', 'json: cannot unmarshal string into Go struct field ExecConfig.Cmd of type []string'],
       ['ExecStart', '{"Detach":"x"}', 'json: cannot unmarshal string into Go struct field ExecStartCheck.Detach of type bool'],
-      ['NetworkCreate', '{"Name":"n","IPAM":{"Config":[{"Subnet":1}]}}', 'json: cannot unmarshal number into Go struct field IPAMConfig.IPAM.Config.Subnet of type string'],
+      [
+        'NetworkCreate',
+        '{"Name":"n","IPAM":{"Config":[{"Subnet":1}]}}',
+        'json: cannot unmarshal number into Go struct field IPAMConfig.IPAM.Config.Subnet of type string',
+      ],
       ['NetworkCreate', '{"Options":{"a":1}}', 'json: cannot unmarshal number into Go struct field NetworkCreateRequest.Options of type string'],
-      ['NetworkConnect', '{"Container":"a","EndpointConfig":{"IPAMConfig":{"IPv4Address":1}}}', 'json: cannot unmarshal number into Go struct field EndpointIPAMConfig.EndpointConfig.IPAMConfig.IPv4Address of type string'],
+      [
+        'NetworkConnect',
+        '{"Container":"a","EndpointConfig":{"IPAMConfig":{"IPv4Address":1}}}',
+        'json: cannot unmarshal number into Go struct field EndpointIPAMConfig.EndpointConfig.IPAMConfig.IPv4Address of type string',
+      ],
       ['NetworkDisconnect', '{"Force":"x"}', 'json: cannot unmarshal string into Go struct field NetworkDisconnect.Force of type bool'],
       ['VolumeCreate', '{"Labels":{"a":1}}', 'json: cannot unmarshal number into Go struct field VolumeCreateBody.Labels of type string'],
       ['VolumeCreate', '[]', 'json: cannot unmarshal array into Go value of type volume.VolumeCreateBody'],
       ['Commit', '{"Env":"x"}', 'json: cannot unmarshal string into Go struct field ContainerConfigWrapper.Env of type []string'],
       ['Auth', '{"username":1}', 'json: cannot unmarshal number into Go struct field AuthConfig.username of type string'],
       // keys match case-insensitively, as Go's decoder matches them
-      ['ContainerCreate', '{"image":"busybox","hostconfig":{"privileged":"x"}}', 'json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Privileged of type bool'],
+      [
+        'ContainerCreate',
+        '{"image":"busybox","hostconfig":{"privileged":"x"}}',
+        'json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Privileged of type bool',
+      ],
     ];
     for (const [name, body, want] of cases) assert.equal(await refused(name, body), want, body);
   });
@@ -102,7 +162,9 @@ describe('request bodies against the Engine API schema', () => {
   it('keeps what dockerd keeps: canonical keys, no unknown fields, null as the zero value', async () => {
     const v = await validateBody(
       'ContainerCreate',
-      parseJSONValue('{"image":"busybox","Bogus":{"deep":[1]},"Cmd":null,"Env":[null,"A=1"],"Labels":{"a":null},"HostConfig":{"Mounts":[null],"memory":6291456},"Entrypoint":"sh"}'),
+      parseJSONValue(
+        '{"image":"busybox","Bogus":{"deep":[1]},"Cmd":null,"Env":[null,"A=1"],"Labels":{"a":null},"HostConfig":{"Mounts":[null],"memory":6291456},"Entrypoint":"sh"}',
+      ),
     );
     assert.deepEqual(v, { Image: 'busybox', Env: ['', 'A=1'], Labels: { a: '' }, HostConfig: { Mounts: [{}], Memory: 6291456 }, Entrypoint: 'sh' });
     assert.deepEqual(await validateBody('ContainerCreate', null), {});

@@ -16,8 +16,18 @@ import { invalid } from '../lib/errors.js';
 import { goQuoteChar } from '../lib/quote.js';
 /** The bodies with a schema (one compiled validator each, dist/src/api/schema/validators/<name>.js). */
 export const BODY_NAMES = [
-  'ContainerCreate', 'ContainerUpdate', 'Commit', 'ExecCreate', 'ExecStart', 'NetworkCreate', 'NetworkConnect',
-  'NetworkDisconnect', 'VolumeCreate', 'Auth', 'PluginPrivileges', 'PluginSet',
+  'ContainerCreate',
+  'ContainerUpdate',
+  'Commit',
+  'ExecCreate',
+  'ExecStart',
+  'NetworkCreate',
+  'NetworkConnect',
+  'NetworkDisconnect',
+  'VolumeCreate',
+  'Auth',
+  'PluginPrivileges',
+  'PluginSet',
 ] as const;
 export type BodyName = (typeof BODY_NAMES)[number];
 
@@ -95,7 +105,7 @@ export function goSyntaxError(text: string): string | undefined {
   const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
   const isHex = (c: number): boolean => isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
   const scanString = (): string | undefined => {
-    for (i++; ; ) {
+    for (i++; ;) {
       if (i >= n) return EOF;
       const c = b[i] as number;
       if (c === 0x22) {
@@ -223,7 +233,7 @@ export function parseJSONValue(text: string): unknown {
 }
 
 const kindOf = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v === 'object' ? 'object' : (typeof v);
+  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v === 'object' ? 'object' : typeof v;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -59,10 +59,28 @@ export interface BuildDeps {
 }
 
 /** ARGs every build may set without declaring them (they never reach the image). */
-const BUILTIN_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy', 'SOURCE_DATE_EPOCH']);
+const BUILTIN_ARGS = new Set([
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'FTP_PROXY',
+  'ftp_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+  'SOURCE_DATE_EPOCH',
+]);
 const PLATFORM_ARGS: Record<string, string> = {
-  TARGETPLATFORM: 'linux/amd64', TARGETOS: 'linux', TARGETARCH: 'amd64', TARGETVARIANT: '',
-  BUILDPLATFORM: 'linux/amd64', BUILDOS: 'linux', BUILDARCH: 'amd64', BUILDVARIANT: '',
+  TARGETPLATFORM: 'linux/amd64',
+  TARGETOS: 'linux',
+  TARGETARCH: 'amd64',
+  TARGETVARIANT: '',
+  BUILDPLATFORM: 'linux/amd64',
+  BUILDOS: 'linux',
+  BUILDARCH: 'amd64',
+  BUILDVARIANT: '',
 };
 
 export class Builder {
@@ -149,8 +167,14 @@ class BuildRun implements StageRoots {
     this.recorder = new Steps({ store: d.images.store, cache: new StepCache(d.images.store, o), snapshots: d.snapshots, out });
     this.metadataDeps = { steps: this.recorder, escape: df.escape, buildArgs: o.buildArgs, usedArgs: this.usedArgs, globals: this.globals };
     this.runDeps = {
-      containers: d.containers, steps: this.recorder, roots: this, out, options: o,
-      contextDir: context, workDir: d.workDir, cacheMountDir: d.cacheMountDir,
+      containers: d.containers,
+      steps: this.recorder,
+      roots: this,
+      out,
+      options: o,
+      contextDir: context,
+      workDir: d.workDir,
+      cacheMountDir: d.cacheMountDir,
     };
   }
 
@@ -316,10 +340,20 @@ class BuildRun implements StageRoots {
         return;
       case 'COPY':
       case 'ADD':
-        await copyStep({
-          snapshots: this.d.snapshots, steps: this.recorder, roots: this, escape: this.df.escape,
-          contextDir: this.context, diskWorkDir: this.d.diskWorkDir, signal: this.o.signal,
-        }, st, ins, s);
+        await copyStep(
+          {
+            snapshots: this.d.snapshots,
+            steps: this.recorder,
+            roots: this,
+            escape: this.df.escape,
+            contextDir: this.context,
+            diskWorkDir: this.d.diskWorkDir,
+            signal: this.o.signal,
+          },
+          st,
+          ins,
+          s,
+        );
         return;
       default:
         await applyMetadata(this.metadataDeps, st, ins);

@@ -124,11 +124,13 @@ export class BuildCache {
     while (total > cap) {
       const leaves = store.list().filter((img) => this.unusedLeaf(img));
       if (leaves.length === 0) break;
-      const aged = await Promise.all(leaves.map(async (img) => {
-        const top = img.chainIds[img.chainIds.length - 1];
-        const st = top ? await fs.stat(this.d.layerDir(top)).catch(() => undefined) : undefined;
-        return { img, t: st?.mtimeMs ?? 0 };
-      }));
+      const aged = await Promise.all(
+        leaves.map(async (img) => {
+          const top = img.chainIds[img.chainIds.length - 1];
+          const st = top ? await fs.stat(this.d.layerDir(top)).catch(() => undefined) : undefined;
+          return { img, t: st?.mtimeMs ?? 0 };
+        }),
+      );
       aged.sort((a, b) => a.t - b.t);
       const victim = (aged[0] as { img: Image }).img;
       const top = victim.chainIds[victim.chainIds.length - 1];

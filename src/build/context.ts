@@ -41,13 +41,23 @@ function isGitRemote(remote: string): boolean {
 async function gitClone(remote: string, dir: string): Promise<void> {
   const [url, fragment = ''] = remote.replace(/^git\+/, '').split('#', 2) as [string, string?];
   const [ref, sub] = fragment.split(':', 2);
-  const args = ['clone', '--depth', '1', '--recurse-submodules', ...(ref ? ['--branch', ref] : []), url.startsWith('github.com/') ? `https://${url}` : url, dir];
+  const args = [
+    'clone',
+    '--depth',
+    '1',
+    '--recurse-submodules',
+    ...(ref ? ['--branch', ref] : []),
+    url.startsWith('github.com/') ? `https://${url}` : url,
+    dir,
+  ];
   await new Promise<void>((resolve, reject) => {
     const p = spawn('git', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
     let err = '';
     p.stderr.on('data', (b: Buffer) => (err += b.toString()));
     p.on('error', (e) => reject(invalid(`unable to prepare context: ${e.message}`)));
-    p.on('close', (code) => (code === 0 ? resolve() : reject(invalid(`unable to prepare context: unable to 'git clone' to temporary context directory: ${err.trim()}`))));
+    p.on('close', (code) =>
+      code === 0 ? resolve() : reject(invalid(`unable to prepare context: unable to 'git clone' to temporary context directory: ${err.trim()}`)),
+    );
   });
   await fs.rm(path.join(dir, '.git'), { recursive: true, force: true });
   if (sub) {

@@ -70,7 +70,14 @@ export async function copyStep(d: CopyStepDeps, st: StageState, ins: Instruction
     for (const u of urls) downloaded.push(await download(u, tmp, flags.get('checksum'), dest, d.signal));
     sources = [...sources, ...heredocFiles];
     const checksum = await checksumSources([...sources, ...downloaded]);
-    const key = d.steps.key(st, [ins.cmd, [...flags.entries()].filter(([k]) => k !== 'from'), flags.has('from') ? '' : 'context', dest, checksum, srcWords.length]);
+    const key = d.steps.key(st, [
+      ins.cmd,
+      [...flags.entries()].filter(([k]) => k !== 'from'),
+      flags.has('from') ? '' : 'context',
+      dest,
+      checksum,
+      srcWords.length,
+    ]);
     const createdBy = `/bin/sh -c #(nop) ${ins.cmd} ${flags.has('from') ? `--from=${flags.get('from')} ` : ''}file:${checksum.slice(7)} in ${dest} `;
     if (await d.steps.useCache(st, key, { createdBy })) return;
     const layout: ActiveSnapshot = { parents: st.image?.chainIds ?? [], dir: tmp, target: path.join(tmp, 'rootfs') };
@@ -93,8 +100,16 @@ export async function copyStep(d: CopyStepDeps, st: StageState, ins: Instruction
         else plain.push(src);
       }
       const multi = srcWords.length > 1;
-      if (multi && !dest.endsWith('/')) throw invalid(`When using ${ins.cmd} with more than one source file, the destination must be a directory and end with a /`);
-      if (plain.length > 0 || downloaded.length > 0) await copySources(rootfs, [...plain, ...downloaded], multi || plain.length + downloaded.length > 1 ? `${dest.replace(/\/?$/, '/')}` : dest, opts, ins.cmd);
+      if (multi && !dest.endsWith('/'))
+        throw invalid(`When using ${ins.cmd} with more than one source file, the destination must be a directory and end with a /`);
+      if (plain.length > 0 || downloaded.length > 0)
+        await copySources(
+          rootfs,
+          [...plain, ...downloaded],
+          multi || plain.length + downloaded.length > 1 ? `${dest.replace(/\/?$/, '/')}` : dest,
+          opts,
+          ins.cmd,
+        );
       for (const a of archives) {
         await mkdirInRoot(rootfs, dest);
         const tar = await decompress(createReadStream(a.host));

@@ -46,8 +46,24 @@ export interface ParsedDockerfile {
 }
 
 const KNOWN = new Set([
-  'ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL', 'MAINTAINER',
-  'ONBUILD', 'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR',
+  'ADD',
+  'ARG',
+  'CMD',
+  'COPY',
+  'ENTRYPOINT',
+  'ENV',
+  'EXPOSE',
+  'FROM',
+  'HEALTHCHECK',
+  'LABEL',
+  'MAINTAINER',
+  'ONBUILD',
+  'RUN',
+  'SHELL',
+  'STOPSIGNAL',
+  'USER',
+  'VOLUME',
+  'WORKDIR',
 ]);
 
 /** Instructions whose arguments may be a JSON array. */
@@ -110,7 +126,15 @@ export function parseDockerfile(text: string, o: { allowNoStage?: boolean } = {}
     if (!KNOWN.has(cmd)) throw parseError(line, `unknown instruction: ${ins.getInstruction()}`);
     const raw = ins.getArgumentsContent() ?? '';
     const heredocs: Heredoc[] = [];
-    const docs = (ins as unknown as { getHeredocs?: () => Array<{ getName(): string; getContentRange(): { start: { line: number; character: number }; end: { line: number; character: number } } | null }> }).getHeredocs?.() ?? [];
+    const docs =
+      (
+        ins as unknown as {
+          getHeredocs?: () => Array<{
+            getName(): string;
+            getContentRange(): { start: { line: number; character: number }; end: { line: number; character: number } } | null;
+          }>;
+        }
+      ).getHeredocs?.() ?? [];
     let body = raw;
     if (docs.length > 0) body = raw.split('\n')[0] as string;
     const libFlags = (ins as unknown as { getFlags?: () => Array<{ getName(): string; getValue(): string | null }> }).getFlags?.() ?? [];
@@ -150,7 +174,8 @@ export function parseDockerfile(text: string, o: { allowNoStage?: boolean } = {}
       stage = { index: out.stages.length, from: rec, instructions: [] };
       if (words.length === 3) {
         const name = (words[2] as string).toLowerCase();
-        if (!/^[a-z][a-z0-9-_.]*$/.test(name)) throw parseError(rec.line, `invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`);
+        if (!/^[a-z][a-z0-9-_.]*$/.test(name))
+          throw parseError(rec.line, `invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`);
         if (out.stages.some((s) => s.name === name)) throw parseError(rec.line, `duplicate name ${name}`);
         stage.name = name;
       }
@@ -200,7 +225,7 @@ function validate(rec: Instruction): void {
   if (rec.cmd === 'SHELL' && !rec.json) throw parseError(rec.line, 'SHELL requires the arguments to be in JSON form');
   if (rec.cmd === 'ONBUILD') {
     const kw = (rec.args.split(/\s+/)[0] ?? '').toUpperCase();
-    if (kw === 'ONBUILD') throw parseError(rec.line, 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+    if (kw === 'ONBUILD') throw parseError(rec.line, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
     if (kw === 'FROM' || kw === 'MAINTAINER') throw parseError(rec.line, `${kw} isn't allowed as an ONBUILD trigger`);
   }
 }

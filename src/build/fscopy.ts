@@ -138,7 +138,7 @@ async function copyData(src: string, dst: number): Promise<void> {
     for (;;) {
       const { bytesRead } = await h.read(buf, 0, COPY_BUF, null);
       if (bytesRead === 0) return;
-      for (let off = 0; off < bytesRead; ) off += await writeAsync(dst, buf, off, bytesRead - off);
+      for (let off = 0; off < bytesRead;) off += await writeAsync(dst, buf, off, bytesRead - off);
     }
   } finally {
     await h.close();

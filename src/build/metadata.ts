@@ -41,19 +41,31 @@ export async function applyMetadata(d: MetadataDeps, st: StageState, ins: Instru
     case 'ENV': {
       const pairs = expandPairs(ins.args, vars(), { escape: esc, legacy: true, what: 'ENV' });
       const shown = `ENV ${pairs.map(([k, v]) => `${k}=${v ?? ''}`).join(' ')}`;
-      await metadata(d, st, ins, (c) => {
-        let env = c.Env ?? [];
-        for (const [k, v] of pairs) env = setEnv(env, k, v ?? '');
-        c.Env = env;
-      }, shown);
+      await metadata(
+        d,
+        st,
+        ins,
+        (c) => {
+          let env = c.Env ?? [];
+          for (const [k, v] of pairs) env = setEnv(env, k, v ?? '');
+          c.Env = env;
+        },
+        shown,
+      );
       return;
     }
     case 'LABEL': {
       const pairs = expandPairs(ins.args, vars(), { escape: esc, legacy: true, what: 'LABEL' });
-      await metadata(d, st, ins, (c) => {
-        c.Labels = { ...(c.Labels ?? {}) };
-        for (const [k, v] of pairs) c.Labels[k] = v ?? '';
-      }, `LABEL ${pairs.map(([k, v]) => `${k}=${v ?? ''}`).join(' ')}`);
+      await metadata(
+        d,
+        st,
+        ins,
+        (c) => {
+          c.Labels = { ...(c.Labels ?? {}) };
+          for (const [k, v] of pairs) c.Labels[k] = v ?? '';
+        },
+        `LABEL ${pairs.map(([k, v]) => `${k}=${v ?? ''}`).join(' ')}`,
+      );
       return;
     }
     case 'ARG': {
@@ -72,14 +84,20 @@ export async function applyMetadata(d: MetadataDeps, st: StageState, ins: Instru
     case 'CMD':
     case 'ENTRYPOINT': {
       const value = cmdForm();
-      await metadata(d, st, ins, (c) => {
-        if (ins.cmd === 'CMD') {
-          c.Cmd = value;
-        } else {
-          c.Entrypoint = value;
-          if (!st.cmdSet) c.Cmd = null;
-        }
-      }, `${ins.cmd} ${JSON.stringify(value)}`);
+      await metadata(
+        d,
+        st,
+        ins,
+        (c) => {
+          if (ins.cmd === 'CMD') {
+            c.Cmd = value;
+          } else {
+            c.Entrypoint = value;
+            if (!st.cmdSet) c.Cmd = null;
+          }
+        },
+        `${ins.cmd} ${JSON.stringify(value)}`,
+      );
       if (ins.cmd === 'CMD') st.cmdSet = true;
       return;
     }
@@ -92,35 +110,71 @@ export async function applyMetadata(d: MetadataDeps, st: StageState, ins: Instru
         const hi = m[2] ? Number(m[2]) : lo;
         for (let p = lo; p <= hi; p++) ports.push(`${p}/${(m[3] ?? 'tcp').toLowerCase()}`);
       }
-      await metadata(d, st, ins, (c) => {
-        c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
-        for (const p of ports) c.ExposedPorts[p] = {};
-      }, `EXPOSE ${ports.join(' ')}`);
+      await metadata(
+        d,
+        st,
+        ins,
+        (c) => {
+          c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
+          for (const p of ports) c.ExposedPorts[p] = {};
+        },
+        `EXPOSE ${ports.join(' ')}`,
+      );
       return;
     }
     case 'USER': {
       const user = expandWord(ins.args, vars(), esc);
-      await metadata(d, st, ins, (c) => { c.User = user; }, `USER ${user}`);
+      await metadata(
+        d,
+        st,
+        ins,
+        (c) => {
+          c.User = user;
+        },
+        `USER ${user}`,
+      );
       return;
     }
     case 'WORKDIR': {
       const dir = expandWord(ins.args, vars(), esc);
       const abs = path.posix.normalize(path.posix.isAbsolute(dir) ? dir : path.posix.join(st.config.config?.WorkingDir || '/', dir));
-      await metadata(d, st, ins, (c) => { c.WorkingDir = abs; }, `WORKDIR ${abs}`);
+      await metadata(
+        d,
+        st,
+        ins,
+        (c) => {
+          c.WorkingDir = abs;
+        },
+        `WORKDIR ${abs}`,
+      );
       return;
     }
     case 'VOLUME': {
       const vols = ins.json ?? expandWords(ins.args, vars(), esc);
       if (vols.some((v) => v.trim() === '')) throw invalid('VOLUME specified can not be an empty string');
-      await metadata(d, st, ins, (c) => {
-        c.Volumes = { ...(c.Volumes ?? {}) };
-        for (const v of vols) c.Volumes[v] = {};
-      }, `VOLUME [${vols.join(' ')}]`);
+      await metadata(
+        d,
+        st,
+        ins,
+        (c) => {
+          c.Volumes = { ...(c.Volumes ?? {}) };
+          for (const v of vols) c.Volumes[v] = {};
+        },
+        `VOLUME [${vols.join(' ')}]`,
+      );
       return;
     }
     case 'STOPSIGNAL': {
       const sig = expandWord(ins.args, vars(), esc);
-      await metadata(d, st, ins, (c) => { c.StopSignal = sig; }, `STOPSIGNAL ${sig}`);
+      await metadata(
+        d,
+        st,
+        ins,
+        (c) => {
+          c.StopSignal = sig;
+        },
+        `STOPSIGNAL ${sig}`,
+      );
       return;
     }
     case 'MAINTAINER': {
@@ -131,17 +185,35 @@ export async function applyMetadata(d: MetadataDeps, st: StageState, ins: Instru
     }
     case 'SHELL': {
       const sh = ins.json as string[];
-      await metadata(d, st, ins, (c) => { c.Shell = sh; }, `SHELL ${JSON.stringify(sh)}`);
+      await metadata(
+        d,
+        st,
+        ins,
+        (c) => {
+          c.Shell = sh;
+        },
+        `SHELL ${JSON.stringify(sh)}`,
+      );
       return;
     }
     case 'ONBUILD': {
       const trigger = ins.args.replace(/^(\S+)/, (k) => k.toUpperCase());
-      await metadata(d, st, ins, (c) => { c.OnBuild = [...(c.OnBuild ?? []), trigger]; }, `ONBUILD ${trigger}`);
+      await metadata(
+        d,
+        st,
+        ins,
+        (c) => {
+          c.OnBuild = [...(c.OnBuild ?? []), trigger];
+        },
+        `ONBUILD ${trigger}`,
+      );
       return;
     }
     case 'HEALTHCHECK': {
       const hc = healthcheck(ins);
-      await metadata(d, st, ins, (c) => { c.Healthcheck = hc; });
+      await metadata(d, st, ins, (c) => {
+        c.Healthcheck = hc;
+      });
       return;
     }
     default:

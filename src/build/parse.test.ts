@@ -5,7 +5,10 @@ import { expandPairs, expandWord, expandWords } from './shell.js';
 import { isIgnored, parseIgnore } from './ignore.js';
 import { parseDockerfile } from './dockerfile.js';
 
-const vars = new Map([['A', 'alpha'], ['EMPTY', '']]);
+const vars = new Map([
+  ['A', 'alpha'],
+  ['EMPTY', ''],
+]);
 
 describe('shell lexer', () => {
   it('expands variables with the modifiers Docker supports', () => {
@@ -19,9 +22,15 @@ describe('shell lexer', () => {
     assert.deepEqual(expandWords('x`y', vars, '`'), ['xy']);
   });
   it('reads key=value pairs and the legacy ENV form', () => {
-    assert.deepEqual(expandPairs('K="v w" L=$A', vars, { legacy: true, what: 'ENV' }), [['K', 'v w'], ['L', 'alpha']]);
+    assert.deepEqual(expandPairs('K="v w" L=$A', vars, { legacy: true, what: 'ENV' }), [
+      ['K', 'v w'],
+      ['L', 'alpha'],
+    ]);
     assert.deepEqual(expandPairs('K value with spaces', vars, { legacy: true, what: 'ENV' }), [['K', 'value with spaces']]);
-    assert.deepEqual(expandPairs('NAME OTHER=1', vars, { legacy: false, what: 'ARG' }), [['NAME', undefined], ['OTHER', '1']]);
+    assert.deepEqual(expandPairs('NAME OTHER=1', vars, { legacy: false, what: 'ARG' }), [
+      ['NAME', undefined],
+      ['OTHER', '1'],
+    ]);
   });
 });
 
@@ -46,7 +55,10 @@ describe('Dockerfile parser', () => {
     assert.equal(df.stages.length, 2);
     assert.equal(df.stages[0]?.name, 'build');
     const [copy, run, heredoc] = df.stages[0]?.instructions ?? [];
-    assert.deepEqual(copy?.flags, [['from', 'x'], ['chown', '1:1']]);
+    assert.deepEqual(copy?.flags, [
+      ['from', 'x'],
+      ['chown', '1:1'],
+    ]);
     assert.equal(copy?.args, 'a b/');
     assert.deepEqual(run?.json, ['echo', 'hi']);
     assert.equal(heredoc?.heredocs[0]?.content, 'echo doc\n');

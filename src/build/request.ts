@@ -43,7 +43,10 @@ export interface BuildResult {
 
 /** A failed RUN: the docker CLI shows `message` and exits with `code`. */
 export class BuildStepError extends BerthError {
-  constructor(message: string, readonly code: number) {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
     super('InvalidParameter', message);
   }
 }

@@ -127,7 +127,12 @@ export async function runStep(d: RunStepDeps, st: StageState, ins: Instruction, 
       removeIt = d.options.remove || d.options.forceRemove;
       const upper = d.containers.layersOf(d.containers.get(c.ID)).upper;
       // The container goes next: its upper dir can become the layer's directory.
-      const layer = await d.steps.commitLayer(upper, st, await mountArtifacts(upper, [...mounts.binds.map((b) => String(b.Target)), ...Object.keys(mounts.tmpfs)]), removeIt);
+      const layer = await d.steps.commitLayer(
+        upper,
+        st,
+        await mountArtifacts(upper, [...mounts.binds.map((b) => String(b.Target)), ...Object.keys(mounts.tmpfs)]),
+        removeIt,
+      );
       t.mark('layer');
       if (removeIt) d.out.stream(`Removing intermediate container ${shortId(c.ID)}\n`);
       await d.steps.commit(st, createdBy, key, layer, stepCmd);
@@ -144,7 +149,13 @@ export async function runStep(d: RunStepDeps, st: StageState, ins: Instruction, 
 }
 
 /** `RUN --mount=…`: cache and bind mounts as bind mounts, tmpfs, secrets as read-only files. */
-async function runMounts(d: RunStepDeps, specs: string[], s: Stage, cleanups: Cleanups, ins: Instruction): Promise<{ binds: Array<Record<string, unknown>>; tmpfs: Record<string, string> }> {
+async function runMounts(
+  d: RunStepDeps,
+  specs: string[],
+  s: Stage,
+  cleanups: Cleanups,
+  ins: Instruction,
+): Promise<{ binds: Array<Record<string, unknown>>; tmpfs: Record<string, string> }> {
   const binds: Array<Record<string, unknown>> = [];
   const tmpfs: Record<string, string> = {};
   for (const spec of specs) {

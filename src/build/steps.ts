@@ -53,7 +53,9 @@ export class Steps implements StepRecorder {
   constructor(private readonly d: StepsDeps) {}
 
   key(st: StageState, parts: unknown[]): string {
-    return `sha256:${createHash('sha256').update(JSON.stringify([st.image?.id ?? '', st.config.config ?? {}, ...parts])).digest('hex')}`;
+    return `sha256:${createHash('sha256')
+      .update(JSON.stringify([st.image?.id ?? '', st.config.config ?? {}, ...parts]))
+      .digest('hex')}`;
   }
 
   async useCache(st: StageState, key: string, step: StepRecord): Promise<boolean> {

@@ -93,11 +93,20 @@ const unary = (reqType: string, resType: string, fn: (req: Record<string, unknow
 /** The control service's methods by gRPC path. Solve and Status are added by the solver. */
 export function controlMethods(d: ControlDeps): Map<string, ServerMethod> {
   const m = new Map<string, ServerMethod>();
-  m.set(`${SERVICE}ListWorkers`, unary('moby.buildkit.v1.ListWorkersRequest', 'moby.buildkit.v1.ListWorkersResponse', async () => ({ record: [workerRecord(d)] })));
-  m.set(`${SERVICE}Info`, unary('moby.buildkit.v1.InfoRequest', 'moby.buildkit.v1.InfoResponse', async () => ({ buildkitVersion: buildkitVersion(d) })));
-  m.set(`${SERVICE}DiskUsage`, unary('moby.buildkit.v1.DiskUsageRequest', 'moby.buildkit.v1.DiskUsageResponse', async () => ({
-    record: (await d.cache.cacheUsage()).map(usageRecord),
-  })));
+  m.set(
+    `${SERVICE}ListWorkers`,
+    unary('moby.buildkit.v1.ListWorkersRequest', 'moby.buildkit.v1.ListWorkersResponse', async () => ({ record: [workerRecord(d)] })),
+  );
+  m.set(
+    `${SERVICE}Info`,
+    unary('moby.buildkit.v1.InfoRequest', 'moby.buildkit.v1.InfoResponse', async () => ({ buildkitVersion: buildkitVersion(d) })),
+  );
+  m.set(
+    `${SERVICE}DiskUsage`,
+    unary('moby.buildkit.v1.DiskUsageRequest', 'moby.buildkit.v1.DiskUsageResponse', async () => ({
+      record: (await d.cache.cacheUsage()).map(usageRecord),
+    })),
+  );
   const pruneReq = codec('moby.buildkit.v1.PruneRequest');
   const record = codec('moby.buildkit.v1.UsageRecord');
   m.set(`${SERVICE}Prune`, async (call) => {

@@ -55,7 +55,11 @@ export function buildOptionsFromFrontend(attrs: Record<string, string>, dockerfi
   const net = attrs['force-network-mode'];
   const hostConfig: BuildOptions['hostConfig'] = {};
   const hosts = attrs['add-hosts'];
-  if (hosts) hostConfig.ExtraHosts = hosts.split(',').filter(Boolean).map((h) => h.replace('=', ':'));
+  if (hosts)
+    hostConfig.ExtraHosts = hosts
+      .split(',')
+      .filter(Boolean)
+      .map((h) => h.replace('=', ':'));
   return {
     dockerfile,
     dockerfileText,
@@ -90,8 +94,15 @@ const tryRead = (dir: string, rel: string): string | undefined => {
 };
 
 /** Runs a Dockerfile build for a solve: the session's files in, the built image out. */
-export async function solveDockerfile(d: FrontendDeps, session: Session, attrs: Record<string, string>, progress: Progress, signal: AbortSignal): Promise<BuildResult> {
-  if (attrs['context'] && !attrs['context'].startsWith('local://')) throw notImplemented(`build contexts other than the client's directory are not supported yet: ${attrs['context']}`);
+export async function solveDockerfile(
+  d: FrontendDeps,
+  session: Session,
+  attrs: Record<string, string>,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<BuildResult> {
+  if (attrs['context'] && !attrs['context'].startsWith('local://'))
+    throw notImplemented(`build contexts other than the client's directory are not supported yet: ${attrs['context']}`);
   const filename = attrs['filename'] || 'Dockerfile';
   const dirs: string[] = [];
   try {

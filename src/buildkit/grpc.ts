@@ -26,7 +26,10 @@ export const GrpcCode = {
 
 /** A failed call: the peer's (or our) grpc-status and grpc-message. */
 export class GrpcError extends Error {
-  constructor(readonly code: number, message: string) {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -153,7 +156,15 @@ export function serveGrpc(socket: Duplex, head: Buffer, o: ServeOptions): void {
     const method = methods.get(path);
     log?.(`grpc ${path}${method ? '' : ' (unimplemented)'}`);
     if (!method) {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(GrpcCode.UNIMPLEMENTED), 'grpc-message': encodeStatusMessage(`unknown method ${path.split('/').pop() ?? path} for service ${path.split('/')[1] ?? ''}`) }, { endStream: true });
+      stream.respond(
+        {
+          ':status': 200,
+          'content-type': 'application/grpc',
+          'grpc-status': String(GrpcCode.UNIMPLEMENTED),
+          'grpc-message': encodeStatusMessage(`unknown method ${path.split('/').pop() ?? path} for service ${path.split('/')[1] ?? ''}`),
+        },
+        { endStream: true },
+      );
       stream.resume();
       return;
     }

@@ -21,7 +21,10 @@ interface VertexState {
 }
 
 export class Vertex {
-  constructor(private readonly p: Progress, private readonly v: VertexState) {}
+  constructor(
+    private readonly p: Progress,
+    private readonly v: VertexState,
+  ) {}
 
   get digest(): string {
     return this.v.digest;
@@ -81,14 +84,16 @@ export class Progress {
 
   emitVertex(v: VertexState): void {
     this.emit({
-      vertexes: [{
-        digest: v.digest,
-        name: v.name,
-        cached: v.cached,
-        ...(v.started !== undefined ? { started: timestamp(v.started) } : {}),
-        ...(v.completed !== undefined ? { completed: timestamp(v.completed) } : {}),
-        ...(v.error ? { error: v.error } : {}),
-      }],
+      vertexes: [
+        {
+          digest: v.digest,
+          name: v.name,
+          cached: v.cached,
+          ...(v.started !== undefined ? { started: timestamp(v.started) } : {}),
+          ...(v.completed !== undefined ? { completed: timestamp(v.completed) } : {}),
+          ...(v.error ? { error: v.error } : {}),
+        },
+      ],
     });
   }
 
@@ -121,10 +126,14 @@ export class Progress {
         send(b);
       };
       this.subs.add(sub);
-      signal.addEventListener('abort', () => {
-        this.subs.delete(sub);
-        resolve();
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.subs.delete(sub);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 }

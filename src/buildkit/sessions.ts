@@ -23,7 +23,10 @@ export class Session {
   readonly closed: Promise<void>;
   private readonly methods: Set<string>;
 
-  constructor(readonly info: SessionHeaders, private readonly h2: http2.ClientHttp2Session) {
+  constructor(
+    readonly info: SessionHeaders,
+    private readonly h2: http2.ClientHttp2Session,
+  ) {
     this.client = new GrpcClient(h2);
     this.methods = new Set(info.methods);
     this.closed = new Promise((resolve) => h2.once('close', () => resolve()));
@@ -77,7 +80,11 @@ export class SessionManager {
       const list = this.waiters.get(id) ?? [];
       const timer = setTimeout(() => {
         const l = this.waiters.get(id);
-        if (l) this.waiters.set(id, l.filter((w) => w !== done));
+        if (l)
+          this.waiters.set(
+            id,
+            l.filter((w) => w !== done),
+          );
         reject(unavailable(`no active session for ${id}: context deadline exceeded`));
       }, timeoutMs);
       const done = (sess: Session): void => {

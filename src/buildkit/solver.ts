@@ -125,7 +125,12 @@ export class Solver {
       if (frontend === '') {
         const defs = (req['Definition'] as { def?: unknown[] } | null)?.def ?? [];
         if (defs.length > 0) throw notImplemented('LLB definitions are not supported: Berth builds Dockerfiles (frontend dockerfile.v0)');
-        const r = await Promise.race([j.returned, new Promise<never>((_r, reject) => j.ac.signal.addEventListener('abort', () => reject(new GrpcError(GrpcCode.CANCELLED, 'context canceled')), { once: true }))]);
+        const r = await Promise.race([
+          j.returned,
+          new Promise<never>((_r, reject) =>
+            j.ac.signal.addEventListener('abort', () => reject(new GrpcError(GrpcCode.CANCELLED, 'context canceled')), { once: true }),
+          ),
+        ]);
         if (r.error) throw new GrpcError(r.error.code || GrpcCode.UNKNOWN, r.error.message);
         result = r.result;
       } else {
@@ -152,12 +157,16 @@ export class Solver {
   /** The exporters of the docker driver: `moby`/`image` (berthd's image store, named by `name`). */
   private async export(j: Job, exporter: string, attrs: Record<string, string>, result: BuildResult | undefined): Promise<Record<string, string>> {
     if (exporter === '') return {};
-    if (exporter !== 'moby' && exporter !== 'image') throw notImplemented(`exporter ${exporter} is not supported yet (the image store: --load, the docker driver's default)`);
+    if (exporter !== 'moby' && exporter !== 'image')
+      throw notImplemented(`exporter ${exporter} is not supported yet (the image store: --load, the docker driver's default)`);
     if (!result) throw invalid('the build returned no image to export');
     const id = result.image.id;
     const v = j.progress.vertex('exporting to image').start();
     v.status(`writing image ${id}`, 0);
-    const names = (attrs['name'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const names = (attrs['name'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const n of names) {
       await this.d.images.tag(id, n);
       v.status(`naming to ${n}`, 0);
@@ -187,11 +196,13 @@ export class Solver {
     const pong = codec('moby.buildkit.v1.frontend.PongResponse');
     m.set(`${G}Ping`, async (call) => {
       await firstMessage(call);
-      call.send(pong.encode({
-        FrontendAPICaps: FRONTEND_CAPS.map((ID) => ({ ID, Enabled: true })),
-        LLBCaps: [],
-        Workers: [workerRecord(this.d.control)],
-      }));
+      call.send(
+        pong.encode({
+          FrontendAPICaps: FRONTEND_CAPS.map((ID) => ({ ID, Enabled: true })),
+          LLBCaps: [],
+          Workers: [workerRecord(this.d.control)],
+        }),
+      );
     });
     const gSolveReq = codec('moby.buildkit.v1.frontend.SolveRequest');
     const gSolveRes = codec('moby.buildkit.v1.frontend.SolveResponse');

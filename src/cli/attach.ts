@@ -32,7 +32,9 @@ async function attachAndWait(cli: Cli, id: string, options: AttachOptions): Prom
   if (options.stdin) checkTty(true, tty);
   const cid = info.Id;
   const hijacked = await client.containerAttach(cid, { stream: true, stdin, stdout: true, stderr: true, detachKeys: options.detachKeys });
-  const wait = await client.containerWait(cid, { condition: options.start && info.HostConfig.AutoRemove ? 'removed' : options.start ? 'next-exit' : 'not-running' });
+  const wait = await client.containerWait(cid, {
+    condition: options.start && info.HostConfig.AutoRemove ? 'removed' : options.start ? 'next-exit' : 'not-running',
+  });
   const unproxy = !tty && options.sigProxy ? proxySignals(cli, cid) : () => undefined;
   try {
     if (options.start) {

@@ -34,7 +34,14 @@ function ensureBusyboxStatic(cli: Cli): void {
 export function busyboxApplets(binary = BUSYBOX): string[] {
   const r = spawnSync(binary, ['--list'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${binary} --list failed: ${r.stderr}`);
-  return [...new Set(r.stdout.split('\n').map((s) => s.trim()).filter((s) => s !== '' && s !== 'busybox' && !s.includes('/')))].sort();
+  return [
+    ...new Set(
+      r.stdout
+        .split('\n')
+        .map((s) => s.trim())
+        .filter((s) => s !== '' && s !== 'busybox' && !s.includes('/')),
+    ),
+  ].sort();
 }
 
 export interface RootfsOptions {

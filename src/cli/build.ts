@@ -31,10 +31,12 @@ function keyValues(list: string[], what: string, env = false): Record<string, st
 function secrets(list: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const s of list) {
-    const kv = new Map(s.split(',').map((p) => {
-      const i = p.indexOf('=');
-      return [i < 0 ? p : p.slice(0, i), i < 0 ? '' : p.slice(i + 1)] as [string, string];
-    }));
+    const kv = new Map(
+      s.split(',').map((p) => {
+        const i = p.indexOf('=');
+        return [i < 0 ? p : p.slice(0, i), i < 0 ? '' : p.slice(i + 1)] as [string, string];
+      }),
+    );
     const id = kv.get('id');
     if (!id) throw new Error(`invalid secret ${s}: id is required`);
     const src = kv.get('src') ?? kv.get('source');
@@ -65,7 +67,10 @@ async function contextFromDir(dir: string, dockerfileFlag: string | undefined): 
   }
   const rules = parseIgnore(ignoreText);
   const keep = new Set(inside ? [cleanRel(relDf), '.dockerignore'] : ['.dockerignore']);
-  const tar = packPath(root, { rename: '', omit: (name) => isIgnored(rules, name) && !keep.has(name) && !rules.some((r) => r.exclusion && r.pattern.startsWith(`${name}/`)) });
+  const tar = packPath(root, {
+    rename: '',
+    omit: (name) => isIgnored(rules, name) && !keep.has(name) && !rules.some((r) => r.exclusion && r.pattern.startsWith(`${name}/`)),
+  });
   if (inside) return { body: tar, dockerfile: cleanRel(relDf) };
   // A Dockerfile outside the context travels inside it under a name of its own, as docker does.
   const name = `.dockerfile.${randomBytes(10).toString('hex')}`;
@@ -254,13 +259,18 @@ async function buildCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 
 async function pruneCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   // docker words this prompt on one line (its warning ends with the question)
-  if (!flags.bool('force') && !(await promptYes(cli.err, 'WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] '))) return;
+  if (!flags.bool('force') && !(await promptYes(cli.err, 'WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] ')))
+    return;
   const filters: Record<string, string[]> = {};
   for (const f of flags.list('filter')) {
     const i = f.indexOf('=');
     (filters[f.slice(0, i)] ??= []).push(f.slice(i + 1));
   }
-  const res = await cli.client.json<{ CachesDeleted?: string[]; SpaceReclaimed?: number }>({ method: 'POST', path: '/build/prune', query: { all: flags.bool('all'), filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined } });
+  const res = await cli.client.json<{ CachesDeleted?: string[]; SpaceReclaimed?: number }>({
+    method: 'POST',
+    path: '/build/prune',
+    query: { all: flags.bool('all'), filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined },
+  });
   if (res.CachesDeleted?.length) {
     cli.println('Deleted build cache objects:');
     for (const id of res.CachesDeleted) cli.println(id.replace(/^sha256:/, ''));
@@ -292,11 +302,11 @@ export const commands: Record<string, CommandDef> = {
       { long: 'cache-from', type: 'list', description: 'Images to consider as cache sources' },
       { long: 'secret', type: 'list', description: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")' },
       { long: 'memory', short: 'm', type: 'string', description: 'Memory limit' },
-      { long: 'memory-swap', type: 'string', description: "Swap limit equal to memory plus swap: -1 to enable unlimited swap" },
+      { long: 'memory-swap', type: 'string', description: 'Swap limit equal to memory plus swap: -1 to enable unlimited swap' },
       { long: 'shm-size', type: 'string', description: 'Size of /dev/shm' },
       { long: 'cpu-shares', short: 'c', type: 'string', description: 'CPU shares (relative weight)' },
       { long: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
-      { long: 'progress', type: 'string', description: 'Set type of progress output (auto, plain, tty): tty is berth\'s step view, plain the classic stream' },
+      { long: 'progress', type: 'string', description: "Set type of progress output (auto, plain, tty): tty is berth's step view, plain the classic stream" },
     ],
     args: { min: 1, max: 1 },
     run: (cli, f) => buildCommand(cli, f),

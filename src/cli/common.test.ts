@@ -27,7 +27,13 @@ test('withFormatErrors: the two wordings of a --format failure, exit 1', () => {
   const parsing = statusOf(() => withFormatErrors(render('{{.a.b}}'), 'parsing'));
   assert.equal(parsing.statusCode, 1);
   assert.match(parsing.status, /^template parsing error: /);
-  assert.throws(() => withFormatErrors(() => { throw new RangeError('other'); }), RangeError);
+  assert.throws(
+    () =>
+      withFormatErrors(() => {
+        throw new RangeError('other');
+      }),
+    RangeError,
+  );
 });
 
 test('parseFormatTemplate: literal \\t and \\n, parse errors exit 64', () => {

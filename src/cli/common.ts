@@ -125,7 +125,12 @@ export function isNotFound(err: unknown): boolean {
  * Runs `fn` for each target concurrently (docker's parallel operation), prints each target
  * that succeeded in order, and fails with the joined errors.
  */
-export async function forEachTarget(cli: Cli, targets: readonly string[], fn: (target: string) => Promise<void>, options: { print?: boolean } = {}): Promise<void> {
+export async function forEachTarget(
+  cli: Cli,
+  targets: readonly string[],
+  fn: (target: string) => Promise<void>,
+  options: { print?: boolean } = {},
+): Promise<void> {
   const results = await Promise.allSettled(targets.map((t) => fn(t)));
   const errors: unknown[] = [];
   results.forEach((r, i) => {

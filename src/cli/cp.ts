@@ -41,7 +41,7 @@ export function splitCpArg(arg: string): CpArg {
 }
 
 export function isDirMode(mode: number): boolean {
-  return (mode & GO_MODE_DIR) !== 0 || (mode >>> 0) >= GO_MODE_DIR;
+  return (mode & GO_MODE_DIR) !== 0 || mode >>> 0 >= GO_MODE_DIR;
 }
 
 export async function copyCommand(cli: Cli, src: string, dst: string, options: CopyOptions): Promise<void> {
@@ -135,7 +135,11 @@ function within(root: string, target: string): boolean {
 }
 
 /** Extracts a tar stream under `root`, refusing entries that escape it. Returns the bytes of file content. */
-export async function extractTar(source: Readable, root: string, options: { rename?: { from: string; to: string } | undefined; chown?: boolean } = {}): Promise<number> {
+export async function extractTar(
+  source: Readable,
+  root: string,
+  options: { rename?: { from: string; to: string } | undefined; chown?: boolean } = {},
+): Promise<number> {
   const extract = tar.extract();
   let bytes = 0;
   const dirTimes: Array<{ p: string; mtime: Date }> = [];
@@ -246,7 +250,11 @@ async function copyToContainer(cli: Cli, srcPath: string, id: string, dstPath: s
     topName = path.posix.basename(dstPath);
   }
   const counter = { bytes: 0 };
-  const pack = packPath(path.resolve(srcPath), contentsOnly && dstStat ? '' : topName, { followLink: options.followLink, counter, contentsOnly: contentsOnly && !!dstStat });
+  const pack = packPath(path.resolve(srcPath), contentsOnly && dstStat ? '' : topName, {
+    followLink: options.followLink,
+    counter,
+    contentsOnly: contentsOnly && !!dstStat,
+  });
   await cli.client.containerPutArchive(id, putDir, pack as unknown as Readable, { noOverwriteDirNonDir: true, copyUIDGID: options.archive });
   if (!options.quiet && process.stderr.isTTY) cli.eprintln(`Successfully copied ${humanSize(counter.bytes)} to ${id}:${dstPath}`);
 }

@@ -57,7 +57,10 @@ test('-- ends flags and a lone - is positional', () => {
 });
 
 test('errors are worded like pflag', () => {
-  assert.throws(() => parseFlags(['--foo'], specs), (e: unknown) => e instanceof FlagError && e.message === 'unknown flag: --foo');
+  assert.throws(
+    () => parseFlags(['--foo'], specs),
+    (e: unknown) => e instanceof FlagError && e.message === 'unknown flag: --foo',
+  );
   assert.throws(() => parseFlags(['-z'], specs), { message: "unknown shorthand flag: 'z' in -z" });
   assert.throws(() => parseFlags(['-dz'], specs), { message: "unknown shorthand flag: 'z' in -dz" });
   assert.throws(() => parseFlags(['-e'], specs), { message: "flag needs an argument: 'e' in -e" });

@@ -1,6 +1,18 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { bytesSize, containerStatusText, displayablePorts, ellipsis, formatG, goJson, humanDuration, humanSize, parseMemory, renderRows, tabwrite } from './format.js';
+import {
+  bytesSize,
+  containerStatusText,
+  displayablePorts,
+  ellipsis,
+  formatG,
+  goJson,
+  humanDuration,
+  humanSize,
+  parseMemory,
+  renderRows,
+  tabwrite,
+} from './format.js';
 
 test('go-units HumanDuration', () => {
   assert.equal(humanDuration(500), 'Less than a second');
@@ -38,15 +50,31 @@ test('status text like dockerd', () => {
   const now = Date.parse('2024-01-01T00:10:00Z');
   assert.equal(containerStatusText({ Running: true, StartedAt: '2024-01-01T00:09:57Z' }, now), 'Up 3 seconds');
   assert.equal(containerStatusText({ Running: true, Paused: true, StartedAt: '2024-01-01T00:00:00Z' }, now), 'Up 10 minutes (Paused)');
-  assert.equal(containerStatusText({ Status: 'exited', ExitCode: 1, FinishedAt: '2024-01-01T00:08:00Z', StartedAt: '2024-01-01T00:07:00Z' }, now), 'Exited (1) 2 minutes ago');
+  assert.equal(
+    containerStatusText({ Status: 'exited', ExitCode: 1, FinishedAt: '2024-01-01T00:08:00Z', StartedAt: '2024-01-01T00:07:00Z' }, now),
+    'Exited (1) 2 minutes ago',
+  );
   assert.equal(containerStatusText({ Status: 'created', FinishedAt: '0001-01-01T00:00:00Z' }, now), 'Created');
 });
 
 test('ellipsis and ports', () => {
   assert.equal(ellipsis('sh -c echo hello world', 20), 'sh -c echo hello wo…');
   assert.equal(ellipsis('short', 20), 'short');
-  assert.equal(displayablePorts([{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' }, { PrivatePort: 443, Type: 'tcp' }]), '0.0.0.0:8080->80/tcp, 443/tcp');
-  assert.equal(displayablePorts([{ PrivatePort: 80, Type: 'tcp' }, { PrivatePort: 81, Type: 'tcp' }, { PrivatePort: 82, Type: 'tcp' }]), '80-82/tcp');
+  assert.equal(
+    displayablePorts([
+      { IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
+      { PrivatePort: 443, Type: 'tcp' },
+    ]),
+    '0.0.0.0:8080->80/tcp, 443/tcp',
+  );
+  assert.equal(
+    displayablePorts([
+      { PrivatePort: 80, Type: 'tcp' },
+      { PrivatePort: 81, Type: 'tcp' },
+      { PrivatePort: 82, Type: 'tcp' },
+    ]),
+    '80-82/tcp',
+  );
 });
 
 test('tabwriter like Go with docker settings', () => {

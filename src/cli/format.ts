@@ -78,7 +78,10 @@ export function timeAgo(when: Date | number, now: number = Date.now()): string {
  * The container status line the daemon reports in /containers/json, built the way
  * dockerd does: "Up 3 seconds", "Up 2 minutes (Paused)", "Exited (0) 5 seconds ago", "Created".
  */
-export function containerStatusText(state: { Status?: string; Running?: boolean; Paused?: boolean; Restarting?: boolean; ExitCode?: number; StartedAt?: string; FinishedAt?: string }, now: number = Date.now()): string {
+export function containerStatusText(
+  state: { Status?: string; Running?: boolean; Paused?: boolean; Restarting?: boolean; ExitCode?: number; StartedAt?: string; FinishedAt?: string },
+  now: number = Date.now(),
+): string {
   const started = state.StartedAt ? Date.parse(state.StartedAt) : NaN;
   const finished = state.FinishedAt ? Date.parse(state.FinishedAt) : NaN;
   if (state.Running) {
@@ -103,7 +106,12 @@ export function goTimeString(date: Date): string {
   const off = -date.getTimezoneOffset();
   const sign = off >= 0 ? '+' : '-';
   const abs = Math.abs(off);
-  const tz = off === 0 ? 'UTC' : (Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(date).find((p) => p.type === 'timeZoneName')?.value ?? '');
+  const tz =
+    off === 0
+      ? 'UTC'
+      : (Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })
+          .formatToParts(date)
+          .find((p) => p.type === 'timeZoneName')?.value ?? '');
   return `${date.getFullYear()}-${pad2(date.getMonth() + 1)}-${pad2(date.getDate())} ${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())} ${sign}${pad2(Math.trunc(abs / 60))}${pad2(abs % 60)} ${tz}`;
 }
 

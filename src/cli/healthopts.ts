@@ -7,8 +7,18 @@ export const HEALTH_FLAGS: FlagSpec[] = [
   { long: 'health-cmd', type: 'string', description: 'Command to run to check health' },
   { long: 'health-interval', type: 'string', valueName: 'duration', description: 'Time between running the check (ms|s|m|h) (default 0s)' },
   { long: 'health-retries', type: 'int', description: 'Consecutive failures needed to report unhealthy' },
-  { long: 'health-start-interval', type: 'string', valueName: 'duration', description: 'Time between running the check during the start period (ms|s|m|h) (default 0s)' },
-  { long: 'health-start-period', type: 'string', valueName: 'duration', description: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)' },
+  {
+    long: 'health-start-interval',
+    type: 'string',
+    valueName: 'duration',
+    description: 'Time between running the check during the start period (ms|s|m|h) (default 0s)',
+  },
+  {
+    long: 'health-start-period',
+    type: 'string',
+    valueName: 'duration',
+    description: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)',
+  },
   { long: 'health-timeout', type: 'string', valueName: 'duration', description: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
   { long: 'no-healthcheck', type: 'bool', description: 'Disable any container-specified HEALTHCHECK' },
 ];

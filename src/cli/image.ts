@@ -140,7 +140,9 @@ async function importCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     fromSrc = '-';
     body = createReadStream(source);
     await new Promise<void>((resolve, reject) => {
-      body?.once('open', () => resolve()).once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new Error(`open ${source}: no such file or directory`) : e));
+      body
+        ?.once('open', () => resolve())
+        .once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new Error(`open ${source}: no such file or directory`) : e));
     });
   }
   const res = await cli.client.imageImport({
@@ -177,7 +179,7 @@ async function pushCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const p = parseReference(name);
   if (p.digest) throw new Error('cannot push a digest reference');
   const allTags = flags.bool('all-tags');
-  if (allTags && p.tag !== undefined) throw new Error('tag can\'t be used with --all-tags/-a');
+  if (allTags && p.tag !== undefined) throw new Error("tag can't be used with --all-tags/-a");
   const tag = p.tag ?? (allTags ? undefined : 'latest');
   if (p.tag === undefined && !allTags && !flags.bool('quiet')) cli.println('Using default tag: latest');
   const res = await cli.client.request({
@@ -248,7 +250,7 @@ async function credentialsFor(key: string): Promise<Credentials | undefined> {
       return { username: v.Username ?? '', password: v.Secret ?? '' };
     }
   }
-  const entry = cfg.auths?.[key] ?? (key === authKeyFor('docker.io') ? undefined : cfg.auths?.[`https://${key}`] ?? cfg.auths?.[`http://${key}`]);
+  const entry = cfg.auths?.[key] ?? (key === authKeyFor('docker.io') ? undefined : (cfg.auths?.[`https://${key}`] ?? cfg.auths?.[`http://${key}`]));
   if (!entry) return undefined;
   const decoded = entry.auth ? Buffer.from(entry.auth, 'base64').toString('utf8') : '';
   const i = decoded.indexOf(':');
@@ -297,7 +299,9 @@ async function loginCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     if (!username) throw new Error('Must provide --username with --password-stdin');
     const chunks: Buffer[] = [];
     for await (const c of process.stdin as AsyncIterable<Buffer>) chunks.push(c);
-    password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    password = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   } else if (password) {
     cli.err.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
   }
@@ -327,7 +331,9 @@ async function loginCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     cfg.auths[key] = res?.IdentityToken ? { auth: '', identitytoken: res.IdentityToken } : { auth: Buffer.from(`${username}:${password}`).toString('base64') };
     await writeDockerConfig(cfg);
     if (!helper) {
-      cli.err.write(`WARNING! Your credentials are stored unencrypted in '${dockerConfigPath()}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n\n`);
+      cli.err.write(
+        `WARNING! Your credentials are stored unencrypted in '${dockerConfigPath()}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n\n`,
+      );
     }
   }
   cli.println(res?.Status ?? 'Login Succeeded');
@@ -366,7 +372,11 @@ function checkReference(ref: string): void {
     const full = p.name.includes('/') ? p.name : `library/${p.name}`;
     throw new Error(`invalid reference format: repository name (${full}) must be lowercase`);
   }
-  if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(p.name.replace(/^[a-zA-Z0-9.-]+(:\d+)?\//, (h) => h.toLowerCase()))) {
+  if (
+    !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(
+      p.name.replace(/^[a-zA-Z0-9.-]+(:\d+)?\//, (h) => h.toLowerCase()),
+    )
+  ) {
     throw new Error('invalid reference format');
   }
   if (p.tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(p.tag)) throw new Error('invalid reference format');

@@ -56,7 +56,9 @@ export async function loadCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   if (input) {
     const s = createReadStream(input);
     await new Promise<void>((resolve, reject) => {
-      s.once('open', () => resolve()).once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new Error(`open ${input}: no such file or directory`) : e));
+      s.once('open', () => resolve()).once('error', (e: NodeJS.ErrnoException) =>
+        reject(e.code === 'ENOENT' ? new Error(`open ${input}: no such file or directory`) : e),
+      );
     });
     body = s;
   } else {
@@ -76,7 +78,14 @@ export async function loadCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 
 // ---------- history ----------
 
-const HISTORY_HEADERS: Record<string, string> = { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' };
+const HISTORY_HEADERS: Record<string, string> = {
+  ID: 'IMAGE',
+  CreatedSince: 'CREATED',
+  CreatedAt: 'CREATED AT',
+  CreatedBy: 'CREATED BY',
+  Size: 'SIZE',
+  Comment: 'COMMENT',
+};
 
 export async function historyCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   const name = flags.args[0] as string;
@@ -88,18 +97,24 @@ export async function historyCommand(cli: Cli, flags: ParsedFlags): Promise<void
   if (flags.bool('quiet')) format = '{{.ID}}';
   else if (format === '' || format === 'table') format = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
   const now = Date.now();
-  render(cli, items, format, (h) => ({
-    [TYPE_NAME]: '*formatter.historyContext',
-    ID: () => (h.Id === '<missing>' ? h.Id : trunc ? truncateId(h.Id) : h.Id),
-    CreatedSince: () => (human ? `${humanDuration(now - h.Created * 1000)} ago` : new Date(h.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z')),
-    CreatedAt: () => new Date(h.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
-    CreatedBy: () => {
-      const by = h.CreatedBy.replaceAll('\t', ' ');
-      return trunc ? ellipsis(by, 45) : by;
-    },
-    Size: () => (human ? humanSize(h.Size) : String(h.Size)),
-    Comment: () => h.Comment,
-  }), HISTORY_HEADERS);
+  render(
+    cli,
+    items,
+    format,
+    (h) => ({
+      [TYPE_NAME]: '*formatter.historyContext',
+      ID: () => (h.Id === '<missing>' ? h.Id : trunc ? truncateId(h.Id) : h.Id),
+      CreatedSince: () => (human ? `${humanDuration(now - h.Created * 1000)} ago` : new Date(h.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z')),
+      CreatedAt: () => new Date(h.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      CreatedBy: () => {
+        const by = h.CreatedBy.replaceAll('\t', ' ');
+        return trunc ? ellipsis(by, 45) : by;
+      },
+      Size: () => (human ? humanSize(h.Size) : String(h.Size)),
+      Comment: () => h.Comment,
+    }),
+    HISTORY_HEADERS,
+  );
 }
 
 // ---------- prune ----------
@@ -191,33 +206,69 @@ export async function systemDfCommand(cli: Cli, flags: ParsedFlags): Promise<voi
         return { img, repo: t.slice(0, i), tag: t.slice(i + 1) };
       });
     });
-    render(cli, rows, 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}', (r) => ({
-      Repository: r.repo,
-      Tag: r.tag,
-      ID: truncateId(r.img.Id),
-      CreatedSince: `${humanDuration(now - r.img.Created * 1000)} ago`,
-      Size: humanSize(r.img.Size),
-      SharedSize: humanSize(r.img.SharedSize, 4),
-      UniqueSize: humanSize(r.img.Size - r.img.SharedSize, 4),
-      Containers: String(r.img.Containers),
-    }), { Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', CreatedSince: 'CREATED', Size: 'SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', Containers: 'CONTAINERS' });
+    render(
+      cli,
+      rows,
+      'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}',
+      (r) => ({
+        Repository: r.repo,
+        Tag: r.tag,
+        ID: truncateId(r.img.Id),
+        CreatedSince: `${humanDuration(now - r.img.Created * 1000)} ago`,
+        Size: humanSize(r.img.Size),
+        SharedSize: humanSize(r.img.SharedSize, 4),
+        UniqueSize: humanSize(r.img.Size - r.img.SharedSize, 4),
+        Containers: String(r.img.Containers),
+      }),
+      {
+        Repository: 'REPOSITORY',
+        Tag: 'TAG',
+        ID: 'IMAGE ID',
+        CreatedSince: 'CREATED',
+        Size: 'SIZE',
+        SharedSize: 'SHARED SIZE',
+        UniqueSize: 'UNIQUE SIZE',
+        Containers: 'CONTAINERS',
+      },
+    );
     cli.println('\nContainers space usage:\n');
-    render(cli, containers, 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.CreatedSince}}\t{{.Status}}\t{{.Names}}', (c) => ({
-      ID: truncateId(c.Id),
-      Image: c.Image,
-      Command: `"${ellipsis(c.Command, 20)}"`,
-      LocalVolumes: '0',
-      Size: humanSize(c.SizeRw ?? 0, 4),
-      CreatedSince: `${humanDuration(now - c.Created * 1000)} ago`,
-      Status: c.Status,
-      Names: (c.Names[0] ?? '').replace(/^\//, ''),
-    }), { ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', LocalVolumes: 'LOCAL VOLUMES', Size: 'SIZE', CreatedSince: 'CREATED', Status: 'STATUS', Names: 'NAMES' });
+    render(
+      cli,
+      containers,
+      'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.CreatedSince}}\t{{.Status}}\t{{.Names}}',
+      (c) => ({
+        ID: truncateId(c.Id),
+        Image: c.Image,
+        Command: `"${ellipsis(c.Command, 20)}"`,
+        LocalVolumes: '0',
+        Size: humanSize(c.SizeRw ?? 0, 4),
+        CreatedSince: `${humanDuration(now - c.Created * 1000)} ago`,
+        Status: c.Status,
+        Names: (c.Names[0] ?? '').replace(/^\//, ''),
+      }),
+      {
+        ID: 'CONTAINER ID',
+        Image: 'IMAGE',
+        Command: 'COMMAND',
+        LocalVolumes: 'LOCAL VOLUMES',
+        Size: 'SIZE',
+        CreatedSince: 'CREATED',
+        Status: 'STATUS',
+        Names: 'NAMES',
+      },
+    );
     cli.println('\nLocal Volumes space usage:\n');
-    render(cli, volumes, 'table {{.Name}}\t{{.Links}}\t{{.Size}}', (v) => ({
-      Name: v.Name,
-      Links: String(v.UsageData?.RefCount ?? 0),
-      Size: humanSize(v.UsageData?.Size ?? 0, 4),
-    }), { Name: 'VOLUME NAME', Links: 'LINKS', Size: 'SIZE' });
+    render(
+      cli,
+      volumes,
+      'table {{.Name}}\t{{.Links}}\t{{.Size}}',
+      (v) => ({
+        Name: v.Name,
+        Links: String(v.UsageData?.RefCount ?? 0),
+        Size: humanSize(v.UsageData?.Size ?? 0, 4),
+      }),
+      { Name: 'VOLUME NAME', Links: 'LINKS', Size: 'SIZE' },
+    );
     cli.println('\nBuild cache usage: 0B\n');
     return;
   }
@@ -233,20 +284,32 @@ export async function systemDfCommand(cli: Cli, flags: ParsedFlags): Promise<voi
   const vReclaim = volumes.filter((v) => (v.UsageData?.RefCount ?? 0) === 0).reduce((n, v) => n + Math.max(0, v.UsageData?.Size ?? 0), 0);
   const rows = [
     { type: 'Images', total: images.length, active: activeImages, size: imagesSize, reclaim: reclaimImages },
-    { type: 'Containers', total: containers.length, active: containers.filter((c) => /running|paused|restarting/.test(c.State)).length, size: cSize, reclaim: cReclaim },
+    {
+      type: 'Containers',
+      total: containers.length,
+      active: containers.filter((c) => /running|paused|restarting/.test(c.State)).length,
+      size: cSize,
+      reclaim: cReclaim,
+    },
     { type: 'Local Volumes', total: volumes.length, active: volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length, size: vSize, reclaim: vReclaim },
     { type: 'Build Cache', total: cache.length, active: 0, size: 0, reclaim: 0 },
   ];
   let format = flags.string('format') ?? '';
   if (format === '' || format === 'table') format = 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';
-  render(cli, rows, format, (r) => ({
-    [TYPE_NAME]: '*formatter.diskUsageContext',
-    Type: r.type,
-    TotalCount: String(r.total),
-    Active: String(r.active),
-    Size: humanSize(r.size, 4),
-    Reclaimable: `${humanSize(r.reclaim, 4)}${pct(r.reclaim, r.size)}`,
-  }), { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' });
+  render(
+    cli,
+    rows,
+    format,
+    (r) => ({
+      [TYPE_NAME]: '*formatter.diskUsageContext',
+      Type: r.type,
+      TotalCount: String(r.total),
+      Active: String(r.active),
+      Size: humanSize(r.size, 4),
+      Reclaimable: `${humanSize(r.reclaim, 4)}${pct(r.reclaim, r.size)}`,
+    }),
+    { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' },
+  );
 }
 
 async function postOptional(cli: Cli, path: string, filters: Record<string, string[]>): Promise<Record<string, unknown> | undefined> {

@@ -73,7 +73,12 @@ export interface InspectTarget {
  * Inspects each name, printing either an indented JSON array or one template result per
  * object. Errors are printed after the output; any error makes the exit status 1.
  */
-export async function runInspect(cli: Cli, names: readonly string[], fetch: (name: string) => Promise<string>, options: { format?: string | undefined; notFound?: (name: string, err: unknown) => string }): Promise<void> {
+export async function runInspect(
+  cli: Cli,
+  names: readonly string[],
+  fetch: (name: string) => Promise<string>,
+  options: { format?: string | undefined; notFound?: (name: string, err: unknown) => string },
+): Promise<void> {
   const raws: string[] = [];
   const errors: string[] = [];
   const results = await Promise.allSettled(names.map((n) => fetch(n)));

@@ -141,7 +141,7 @@ export const UPDATE_FLAGS: FlagSpec[] = [
   { long: 'cpus', type: 'string', valueName: 'decimal', description: 'Number of CPUs' },
   { long: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
   { long: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
-  { long: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: -1 to enable unlimited swap" },
+  { long: 'memory-swap', type: 'string', valueName: 'bytes', description: 'Swap limit equal to memory plus swap: -1 to enable unlimited swap' },
   { long: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
   { long: 'restart', type: 'string', description: 'Restart policy to apply when a container exits' },
 ];

@@ -69,17 +69,55 @@ const GROUPS: Record<string, { module: ModuleName; description: string; subs: Re
     module: 'container',
     description: 'Manage containers',
     subs: {
-      attach: 'attach', cp: 'cp', create: 'create', diff: 'diff', exec: 'exec', export: 'export', inspect: 'inspect', kill: 'kill', logs: 'logs',
-      ls: 'ps', list: 'ps', ps: 'ps', pause: 'pause', prune: 'prune', rename: 'rename', restart: 'restart', rm: 'rm', remove: 'rm', run: 'run',
-      start: 'start', stop: 'stop', top: 'top', unpause: 'unpause', update: 'update', wait: 'wait',
+      attach: 'attach',
+      cp: 'cp',
+      create: 'create',
+      diff: 'diff',
+      exec: 'exec',
+      export: 'export',
+      inspect: 'inspect',
+      kill: 'kill',
+      logs: 'logs',
+      ls: 'ps',
+      list: 'ps',
+      ps: 'ps',
+      pause: 'pause',
+      prune: 'prune',
+      rename: 'rename',
+      restart: 'restart',
+      rm: 'rm',
+      remove: 'rm',
+      run: 'run',
+      start: 'start',
+      stop: 'stop',
+      top: 'top',
+      unpause: 'unpause',
+      update: 'update',
+      wait: 'wait',
       // "module:key": served by another module than the group's own.
-      commit: 'observe:commit', stats: 'observe:stats',
+      commit: 'observe:commit',
+      stats: 'observe:stats',
     },
   },
   image: {
     module: 'image',
     description: 'Manage images',
-    subs: { bootstrap: 'bootstrap', import: 'import', inspect: 'inspect', ls: 'ls', list: 'ls', pull: 'pull', push: 'push', rm: 'rm', remove: 'rm', tag: 'tag', save: 'save', load: 'load', history: 'history', prune: 'prune' },
+    subs: {
+      bootstrap: 'bootstrap',
+      import: 'import',
+      inspect: 'inspect',
+      ls: 'ls',
+      list: 'ls',
+      pull: 'pull',
+      push: 'push',
+      rm: 'rm',
+      remove: 'rm',
+      tag: 'tag',
+      save: 'save',
+      load: 'load',
+      history: 'history',
+      prune: 'prune',
+    },
   },
   network: {
     module: 'network',
@@ -165,7 +203,9 @@ const GLOBAL_FLAGS: FlagSpec[] = [
 function topHelp(): string {
   const common = ['run', 'exec', 'ps', 'images', 'pull', 'version', 'info'];
   const row = (n: string, d: string): string => `  ${n.padEnd(12)}${d}`;
-  const others = Object.keys(TOP).filter((n) => !common.includes(n)).sort();
+  const others = Object.keys(TOP)
+    .filter((n) => !common.includes(n))
+    .sort();
   return [
     `Usage:  ${CLI_NAME} [OPTIONS] COMMAND`,
     '',
@@ -258,7 +298,10 @@ async function resolveCommand(words: string[]): Promise<{ def: CommandDef; path:
     if (sub === undefined || sub === '--help' || sub === '-h') return { help: groupHelp(first), code: 0 };
     const key = group.subs[sub];
     if (!key) {
-      return { help: `${CLI_NAME}: unknown command: ${CLI_NAME} ${first} ${sub}\n\nUsage:  ${CLI_NAME} ${first}\n\nRun '${CLI_NAME} ${first} --help' for more information\n`, code: -1 };
+      return {
+        help: `${CLI_NAME}: unknown command: ${CLI_NAME} ${first} ${sub}\n\nUsage:  ${CLI_NAME} ${first}\n\nRun '${CLI_NAME} ${first} --help' for more information\n`,
+        code: -1,
+      };
     }
     const [modName, modKey] = key.includes(':') ? (key.split(':') as [ModuleName, string]) : [group.module, key];
     const mod = await loaders[modName]();
@@ -319,7 +362,9 @@ export async function main(argv: string[]): Promise<number> {
   const { def, path, rest } = resolved;
   let flags;
   try {
-    const specs: FlagSpec[] = def.flags.some((f) => f.long === 'help') ? def.flags : [...def.flags, { long: 'help', type: 'bool', hidden: true, description: 'Print usage' }];
+    const specs: FlagSpec[] = def.flags.some((f) => f.long === 'help')
+      ? def.flags
+      : [...def.flags, { long: 'help', type: 'bool', hidden: true, description: 'Print usage' }];
     flags = parseFlags(rest, specs, { interspersed: def.interspersed ?? true });
   } catch (e) {
     if (e instanceof FlagError) {

@@ -71,10 +71,21 @@ async function ls(cli: Cli, flags: ParsedFlags): Promise<void> {
         IPv6: String(n.EnableIPv6),
         Internal: String(n.Internal),
         CreatedAt: n.Created,
-        Labels: Object.entries(n.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+        Labels: Object.entries(n.Labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
         Label: (k: unknown) => (n.Labels ?? {})[String(k)] ?? '',
       }),
-      headers: { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', CreatedAt: 'CREATED AT', Labels: 'LABELS' },
+      headers: {
+        ID: 'NETWORK ID',
+        Name: 'NAME',
+        Driver: 'DRIVER',
+        Scope: 'SCOPE',
+        IPv6: 'IPV6',
+        Internal: 'INTERNAL',
+        CreatedAt: 'CREATED AT',
+        Labels: 'LABELS',
+      },
     }),
   );
 }
@@ -115,13 +126,23 @@ async function connect(cli: Cli, flags: ParsedFlags): Promise<void> {
   await cli.client.call({
     method: 'POST',
     path: `/networks/${encodeURIComponent(network)}/connect`,
-    json: { Container: container, EndpointConfig: { ...(aliases.length ? { Aliases: aliases } : {}), ...(ip || ip6 ? { IPAMConfig: { ...(ip ? { IPv4Address: ip } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}) } } : {}) } },
+    json: {
+      Container: container,
+      EndpointConfig: {
+        ...(aliases.length ? { Aliases: aliases } : {}),
+        ...(ip || ip6 ? { IPAMConfig: { ...(ip ? { IPv4Address: ip } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}) } } : {}),
+      },
+    },
   });
 }
 
 async function disconnect(cli: Cli, flags: ParsedFlags): Promise<void> {
   const [network = '', container = ''] = flags.args;
-  await cli.client.call({ method: 'POST', path: `/networks/${encodeURIComponent(network)}/disconnect`, json: { Container: container, Force: flags.bool('force') } });
+  await cli.client.call({
+    method: 'POST',
+    path: `/networks/${encodeURIComponent(network)}/disconnect`,
+    json: { Container: container, Force: flags.bool('force') },
+  });
 }
 
 async function port(cli: Cli, flags: ParsedFlags): Promise<void> {
@@ -137,8 +158,16 @@ async function port(cli: Cli, flags: ParsedFlags): Promise<void> {
     const num = slash < 0 ? want : want.slice(0, slash);
     const proto = slash < 0 || slash === want.length - 1 ? 'tcp' : want.slice(slash + 1);
     const m = /^(\d+)(?:-(\d+))?$/.exec(num);
-    if (!m) throw new StatusError(1, `Error: invalid port (${num}): strconv.ParseUint: parsing ${JSON.stringify(num.split('-')[/^\d+$/.test(num.split('-')[0] ?? '') ? 1 : 0] ?? num)}: invalid syntax`);
-    if (Number(m[1]) > 65535 || Number(m[2] ?? m[1]) > 65535) throw new StatusError(1, `Error: invalid port (${num}): strconv.ParseUint: parsing ${JSON.stringify(Number(m[1]) > 65535 ? m[1] : m[2])}: value out of range`);
+    if (!m)
+      throw new StatusError(
+        1,
+        `Error: invalid port (${num}): strconv.ParseUint: parsing ${JSON.stringify(num.split('-')[/^\d+$/.test(num.split('-')[0] ?? '') ? 1 : 0] ?? num)}: invalid syntax`,
+      );
+    if (Number(m[1]) > 65535 || Number(m[2] ?? m[1]) > 65535)
+      throw new StatusError(
+        1,
+        `Error: invalid port (${num}): strconv.ParseUint: parsing ${JSON.stringify(Number(m[1]) > 65535 ? m[1] : m[2])}: value out of range`,
+      );
     const key = `${num}/${proto}`;
     const list = ports[key];
     if (!list) throw new StatusError(1, `Error: No public port '${want}' published for ${id}`); // as typed, as the docker CLI
@@ -221,7 +250,14 @@ export const commands: Record<string, CommandDef> = {
     ],
     run: inspect,
   },
-  rm: { name: 'rm', usage: 'NETWORK [NETWORK...]', description: 'Remove one or more networks', args: { min: 1 }, flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Do not error if the network does not exist' }], run: rm },
+  rm: {
+    name: 'rm',
+    usage: 'NETWORK [NETWORK...]',
+    description: 'Remove one or more networks',
+    args: { min: 1 },
+    flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Do not error if the network does not exist' }],
+    run: rm,
+  },
   prune: {
     name: 'prune',
     usage: '[OPTIONS]',
@@ -253,5 +289,12 @@ export const commands: Record<string, CommandDef> = {
     flags: [{ long: 'force', short: 'f', type: 'bool', description: 'Force the container to disconnect from a network' }],
     run: disconnect,
   },
-  port: { name: 'port', usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]', description: 'List port mappings or a specific mapping for the container', args: { min: 1, max: 2 }, flags: [], run: port },
+  port: {
+    name: 'port',
+    usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
+    description: 'List port mappings or a specific mapping for the container',
+    args: { min: 1, max: 2 },
+    flags: [],
+    run: port,
+  },
 };

@@ -199,7 +199,9 @@ export function eventLine(e: EventJson): string {
   const ns = BigInt(e.timeNano);
   const base = new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19);
   const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
-  const attrs = Object.keys(e.Actor.Attributes).sort().map((k) => `${k}=${e.Actor.Attributes[k]}`);
+  const attrs = Object.keys(e.Actor.Attributes)
+    .sort()
+    .map((k) => `${k}=${e.Actor.Attributes[k]}`);
   return `${base}.${frac}Z ${e.Type} ${e.Action} ${e.Actor.ID}${attrs.length > 0 ? ` (${attrs.join(', ')})` : ''}`;
 }
 
@@ -248,7 +250,7 @@ async function eventsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
 export const commands: Record<string, CommandDef> = {
   commit: def({
     name: 'commit',
-    usage: "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+    usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]',
     description: "Create a new image from a container's changes",
     aliases: ['container commit', 'commit'],
     flags: [

@@ -3,17 +3,7 @@ import type { ContainerSummary } from '../client/types.js';
 import { parseFilterFlags } from '../lib/filters.js';
 import { type Cli, withFormatErrors } from './common.js';
 import type { ParsedFlags } from './flags.js';
-import {
-  displayablePorts,
-  ellipsis,
-  goQuote,
-  goTimeString,
-  humanDuration,
-  humanSize,
-  JSON_EXTRA,
-  renderRows,
-  truncateId,
-} from './format.js';
+import { displayablePorts, ellipsis, goQuote, goTimeString, humanDuration, humanSize, JSON_EXTRA, renderRows, truncateId } from './format.js';
 import { parseReference } from './reference.js';
 import { TYPE_NAME } from './template.js';
 
@@ -84,7 +74,10 @@ export function containerContext(c: ContainerSummary, options: { trunc: boolean;
         })
         .join(','),
     LocalVolumes: () => String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length),
-    Networks: () => Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(','),
+    Networks: () =>
+      Object.keys(c.NetworkSettings?.Networks ?? {})
+        .sort()
+        .join(','),
   };
 }
 
@@ -97,7 +90,9 @@ export async function psCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   if (format === '' || format === 'table') {
     format = quiet ? '{{.ID}}' : size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
   } else if (format === 'raw') {
-    format = quiet ? 'container_id: {{.ID}}' : 'container_id: {{.ID}}\nimage: {{.Image}}\ncommand: {{.Command}}\ncreated_at: {{.CreatedAt}}\nstate: {{- pad .State 1 0}}\nstatus: {{- pad .Status 1 0}}\nnames: {{.Names}}\nlabels: {{- pad .Labels 1 0}}\nports: {{- pad .Ports 1 0}}\n';
+    format = quiet
+      ? 'container_id: {{.ID}}'
+      : 'container_id: {{.ID}}\nimage: {{.Image}}\ncommand: {{.Command}}\ncreated_at: {{.CreatedAt}}\nstate: {{- pad .State 1 0}}\nstatus: {{- pad .Status 1 0}}\nnames: {{.Names}}\nlabels: {{- pad .Labels 1 0}}\nports: {{- pad .Ports 1 0}}\n';
   }
   if (format.includes('.Size') || format === 'json') size = size || format.includes('.Size');
   let limit = flags.int('last') ?? -1;

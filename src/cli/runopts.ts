@@ -176,7 +176,8 @@ function parsePublish(list: string[]): { exposed: Record<string, object>; bindin
     const [cFirst = 0, cLast = cFirst] = containerPort.split('-').map(Number);
     const hr = /^(\d+)-(\d+)$/.exec(hostPort);
     const n = cLast - cFirst + 1;
-    if (hr && n > 1 && Number(hr[2]) - Number(hr[1]) + 1 !== n) throw new Error(`invalid ranges specified for container and host Ports: ${containerPort} and ${hostPort}`);
+    if (hr && n > 1 && Number(hr[2]) - Number(hr[1]) + 1 !== n)
+      throw new Error(`invalid ranges specified for container and host Ports: ${containerPort} and ${hostPort}`);
     for (let i = 0; i < n; i++) {
       const key = `${cFirst + i}/${proto}`;
       const hp = hr && n > 1 ? String(Number(hr[1]) + i) : hostPort;
@@ -196,7 +197,8 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
   const env = options.env ?? process.env;
   const attach = flags.list('attach').map((s) => s.toLowerCase());
   for (const a of attach) {
-    if (a !== 'stdin' && a !== 'stdout' && a !== 'stderr') throw new Error(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`);
+    if (a !== 'stdin' && a !== 'stdout' && a !== 'stderr')
+      throw new Error(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`);
   }
   const interactive = flags.bool('interactive');
   let attachStdin = attach.includes('stdin');
@@ -252,7 +254,9 @@ export function buildCreatePlan(flags: ParsedFlags, options: { forRun: boolean; 
   const devices = flags.list('device').map(parseDevice);
   if (devices.length) host.Devices = devices;
   const rules = flags.list('device-cgroup-rule');
-  for (const r of rules) if (!/^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/.test(r)) throw new Error(`invalid argument "${r}" for "--device-cgroup-rule" flag: invalid device cgroup format '${r}'`);
+  for (const r of rules)
+    if (!/^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/.test(r))
+      throw new Error(`invalid argument "${r}" for "--device-cgroup-rule" flag: invalid device cgroup format '${r}'`);
   if (rules.length) host.DeviceCgroupRules = rules;
   const volumeFlags = parseVolumeFlags({
     volumes: flags.list('volume'),

@@ -129,11 +129,7 @@ export function enterRawMode(): () => void {
  * Sends the terminal size now (retrying a few times, as docker's initTtySize does: the
  * process may not be ready for it yet) and on every window change. Returns a stop function.
  */
-export function monitorTtySize(
-  cli: Cli,
-  resize: (size: { height: number; width: number }) => Promise<void>,
-  options: { nudge?: boolean } = {},
-): () => void {
+export function monitorTtySize(cli: Cli, resize: (size: { height: number; width: number }) => Promise<void>, options: { nudge?: boolean } = {}): () => void {
   const out = process.stdout as WriteStream;
   if (!out.isTTY) return () => undefined;
   let stopped = false;

@@ -105,7 +105,7 @@ async function versionCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   };
   const format = flags.string('format');
   const funcs = {
-    detailsOrder: (c: unknown) => Object.keys(((c as { Details?: Record<string, string> }).Details ?? {})).sort(),
+    detailsOrder: (c: unknown) => Object.keys((c as { Details?: Record<string, string> }).Details ?? {}).sort(),
   };
   if (format === 'json') {
     cli.println(JSON.stringify({ Client: data.Client, Server: data.Server }));
@@ -150,7 +150,12 @@ export function formatInfo(info: SystemInfo): string {
   const plugins = info['Plugins'] as Record<string, string[] | null> | undefined;
   if (plugins) {
     lines.push(' Plugins:');
-    for (const [label, key] of [['Volume', 'Volume'], ['Network', 'Network'], ['Authorization', 'Authorization'], ['Log', 'Log']] as const) {
+    for (const [label, key] of [
+      ['Volume', 'Volume'],
+      ['Network', 'Network'],
+      ['Authorization', 'Authorization'],
+      ['Log', 'Log'],
+    ] as const) {
       const list = plugins[key];
       if (list && list.length) lines.push(`  ${label}: ${list.join(' ')}`);
     }
@@ -188,7 +193,11 @@ export function formatInfo(info: SystemInfo): string {
   kv('ID', 'ID');
   kv('Docker Root Dir', 'DockerRootDir');
   lines.push(` Debug Mode: ${str(info['Debug'] ?? false)}`);
-  for (const [label, key] of [['HTTP Proxy', 'HttpProxy'], ['HTTPS Proxy', 'HttpsProxy'], ['No Proxy', 'NoProxy']] as const) {
+  for (const [label, key] of [
+    ['HTTP Proxy', 'HttpProxy'],
+    ['HTTPS Proxy', 'HttpsProxy'],
+    ['No Proxy', 'NoProxy'],
+  ] as const) {
     if (str(info[key]) !== '') lines.push(` ${label}: ${str(info[key])}`);
   }
   const labels = (info['Labels'] as string[] | undefined) ?? [];
@@ -197,9 +206,15 @@ export function formatInfo(info: SystemInfo): string {
     for (const l of labels) lines.push(`  ${l}`);
   }
   lines.push(` Experimental: ${str(info['ExperimentalBuild'] ?? false)}`);
-  const reg = info['RegistryConfig'] as { InsecureRegistryCIDRs?: string[]; IndexConfigs?: Record<string, { Name: string; Secure: boolean }>; Mirrors?: string[] } | undefined;
+  const reg = info['RegistryConfig'] as
+    { InsecureRegistryCIDRs?: string[]; IndexConfigs?: Record<string, { Name: string; Secure: boolean }>; Mirrors?: string[] } | undefined;
   if (reg) {
-    const insecure = [...Object.values(reg.IndexConfigs ?? {}).filter((c) => !c.Secure).map((c) => c.Name), ...(reg.InsecureRegistryCIDRs ?? [])];
+    const insecure = [
+      ...Object.values(reg.IndexConfigs ?? {})
+        .filter((c) => !c.Secure)
+        .map((c) => c.Name),
+      ...(reg.InsecureRegistryCIDRs ?? []),
+    ];
     if (insecure.length) {
       lines.push(' Insecure Registries:');
       for (const i of insecure) lines.push(`  ${i}`);
@@ -255,7 +270,8 @@ async function inspectCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   if (type !== '' && type !== 'container' && type !== 'image') {
     throw new Error(`"${type}" is not a valid value for --type`);
   }
-  const get = async (path: string, query?: Record<string, boolean>): Promise<string> => readText(await cli.client.request({ path, ...(query ? { query } : {}) }));
+  const get = async (path: string, query?: Record<string, boolean>): Promise<string> =>
+    readText(await cli.client.request({ path, ...(query ? { query } : {}) }));
   const fetch = async (name: string): Promise<string> => {
     if (type === 'container') return get(`/containers/${encodeURIComponent(name)}/json`, { size: flags.bool('size') });
     if (type === 'image') return get(`/images/${encodeURIComponent(name)}/json`);

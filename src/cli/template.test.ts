@@ -62,7 +62,10 @@ test('methods with arguments on context objects', () => {
 });
 
 test('errors carry Go-style positions', () => {
-  assert.throws(() => new Template('{{.Foo'), (e: unknown) => e instanceof TemplateError && /unclosed action/.test(e.message));
+  assert.throws(
+    () => new Template('{{.Foo'),
+    (e: unknown) => e instanceof TemplateError && /unclosed action/.test(e.message),
+  );
   assert.throws(() => new Template('{{foo}}'), { message: 'template: :1: function "foo" not defined' });
   assert.throws(() => new Template('{{.Foo}}', { missingKey: 'error' }).execute({}), {
     message: 'template: :1:2: executing "" at <.Foo>: map has no entry for key "Foo"',

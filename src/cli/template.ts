@@ -99,7 +99,15 @@ function lexAction(src: string, base = 0): PosTok[] {
       if (j >= src.length) throw new TemplateError('unterminated quoted string');
       const lit = src.slice(i, j + 1);
       try {
-        (toks as Tok[]).push({ t: 'string', v: JSON.parse(lit.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1').replace(/\\a/g, '\\u0007').replace(/\\v/g, '\\u000b')) as string });
+        (toks as Tok[]).push({
+          t: 'string',
+          v: JSON.parse(
+            lit
+              .replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1')
+              .replace(/\\a/g, '\\u0007')
+              .replace(/\\v/g, '\\u000b'),
+          ) as string,
+        });
       } catch {
         throw new TemplateError(`invalid syntax ${lit}`);
       }
@@ -171,7 +179,7 @@ function lexAction(src: string, base = 0): PosTok[] {
       return;
     }
     throw new TemplateError(`unexpected "${c}" in command`);
-    };
+  };
   while (i < src.length) {
     const start = i;
     const n = toks.length;
@@ -187,7 +195,6 @@ function lexAction(src: string, base = 0): PosTok[] {
 }
 
 type PosTok = Tok & { pos: number; start: number; raw: string };
-
 
 // ---------- AST ----------
 
@@ -217,12 +224,7 @@ interface Pipeline {
   cmds: Command[];
 }
 
-type Node =
-  | { k: 'text'; v: string }
-  | { k: 'action'; pipe: Pipeline }
-  | ControlNode
-  | { k: 'break' }
-  | { k: 'continue' };
+type Node = { k: 'text'; v: string } | { k: 'action'; pipe: Pipeline } | ControlNode | { k: 'break' } | { k: 'continue' };
 
 interface ControlNode {
   k: 'if' | 'with' | 'range';
@@ -440,7 +442,13 @@ function parsePipeline(toks: PosTok[], context: string): Pipeline {
         if (cur.length) subCmds.push(mkCmd(cur));
         const open = lparens.pop();
         const inner = subCmds.map((c) => c.raw).join(' | ');
-        const sub: Arg = { k: 'sub', pipe: { decl: [], assign: false, cmds: subCmds }, names: t.names, pos: open?.pos ?? t.pos, raw: `(${inner})${t.names.map((n) => `.${n}`).join('')}` };
+        const sub: Arg = {
+          k: 'sub',
+          pipe: { decl: [], assign: false, cmds: subCmds },
+          names: t.names,
+          pos: open?.pos ?? t.pos,
+          raw: `(${inner})${t.names.map((n) => `.${n}`).join('')}`,
+        };
         subCmds = frame.cmds;
         cur = frame.cur;
         cur.push(sub);
@@ -785,7 +793,10 @@ export class Template {
     const v = this.evalPipeline(pipe, dot, scope, funcs);
     let entries: Array<[unknown, unknown]>;
     if (Array.isArray(v)) entries = v.map((x, i) => [i, x]);
-    else if (isMap(v)) entries = Object.keys(v).sort().map((k) => [k, v[k]]);
+    else if (isMap(v))
+      entries = Object.keys(v)
+        .sort()
+        .map((k) => [k, v[k]]);
     else if (typeof v === 'number') entries = Array.from({ length: Math.max(0, Math.trunc(v)) }, (_x, i) => [i, i]);
     else if (v === null || v === undefined || v === NO_VALUE) entries = [];
     else throw new TemplateError(`range can't iterate over ${formatValue(v)}`);

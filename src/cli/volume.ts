@@ -48,7 +48,16 @@ async function createCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   cli.println(v.Name);
 }
 
-const HEADERS: Record<string, string> = { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', CreatedAt: 'CREATED', Size: 'SIZE', Links: 'LINKS' };
+const HEADERS: Record<string, string> = {
+  Name: 'VOLUME NAME',
+  Driver: 'DRIVER',
+  Scope: 'SCOPE',
+  Mountpoint: 'MOUNTPOINT',
+  Labels: 'LABELS',
+  CreatedAt: 'CREATED',
+  Size: 'SIZE',
+  Links: 'LINKS',
+};
 
 function volumeContext(v: Volume & { UsageData?: { Size: number; RefCount: number } }): Record<string, unknown> {
   return {
@@ -57,7 +66,10 @@ function volumeContext(v: Volume & { UsageData?: { Size: number; RefCount: numbe
     Scope: () => v.Scope,
     Mountpoint: () => v.Mountpoint,
     CreatedAt: () => v.CreatedAt,
-    Labels: () => Object.entries(v.Labels ?? {}).map(([k, val]) => `${k}=${val}`).join(','),
+    Labels: () =>
+      Object.entries(v.Labels ?? {})
+        .map(([k, val]) => `${k}=${val}`)
+        .join(','),
     Label: (k: string) => v.Labels?.[k] ?? '',
     Size: () => (v.UsageData && v.UsageData.Size >= 0 ? bytesSize(v.UsageData.Size) : 'N/A'),
     Links: () => (v.UsageData ? String(v.UsageData.RefCount) : 'N/A'),
@@ -71,14 +83,28 @@ async function lsCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
   else if (format === '' || format === 'table') format = 'table {{.Driver}}\t{{.Name}}';
   const res = await cli.client.json<{ Volumes: Volume[] | null }>({ path: '/volumes', query: { filters: encodeFilters(filters) } });
   const rows = [...(res.Volumes ?? [])].sort((a, b) => a.Name.localeCompare(b.Name));
-  cli.print(withFormatErrors(() => renderRows(rows, format, { toContext: volumeContext, headers: HEADERS, jsonFields: (v) => ({ ...volumeContextJson(v) }) }), 'parsing'));
+  cli.print(
+    withFormatErrors(
+      () => renderRows(rows, format, { toContext: volumeContext, headers: HEADERS, jsonFields: (v) => ({ ...volumeContextJson(v) }) }),
+      'parsing',
+    ),
+  );
 }
 
 function volumeContextJson(v: Volume): Record<string, unknown> {
   return {
-    Availability: 'N/A', Driver: v.Driver, Group: 'N/A',
-    Labels: Object.entries(v.Labels ?? {}).map(([k, val]) => `${k}=${val}`).join(','),
-    Links: 'N/A', Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope, Size: 'N/A', Status: 'N/A',
+    Availability: 'N/A',
+    Driver: v.Driver,
+    Group: 'N/A',
+    Labels: Object.entries(v.Labels ?? {})
+      .map(([k, val]) => `${k}=${val}`)
+      .join(','),
+    Links: 'N/A',
+    Mountpoint: v.Mountpoint,
+    Name: v.Name,
+    Scope: v.Scope,
+    Size: 'N/A',
+    Status: 'N/A',
   };
 }
 

@@ -185,7 +185,16 @@ export class EngineClient extends Transport {
 
   containerLogs(
     id: string,
-    opts: { follow?: boolean; stdout?: boolean; stderr?: boolean; since?: string | undefined; until?: string | undefined; timestamps?: boolean; details?: boolean; tail?: string | undefined } = {},
+    opts: {
+      follow?: boolean;
+      stdout?: boolean;
+      stderr?: boolean;
+      since?: string | undefined;
+      until?: string | undefined;
+      timestamps?: boolean;
+      details?: boolean;
+      tail?: string | undefined;
+    } = {},
   ): Promise<http.IncomingMessage> {
     return this.request({
       path: `/containers/${encodeURIComponent(id)}/logs`,
@@ -226,7 +235,12 @@ export class EngineClient extends Transport {
   }
 
   /** PUT /containers/{id}/archive: extract a tar into a directory of the container. */
-  async containerPutArchive(id: string, path: string, tar: Readable | Buffer, opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean } = {}): Promise<void> {
+  async containerPutArchive(
+    id: string,
+    path: string,
+    tar: Readable | Buffer,
+    opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean } = {},
+  ): Promise<void> {
     await this.call({
       method: 'PUT',
       path: `/containers/${encodeURIComponent(id)}/archive`,
@@ -239,7 +253,10 @@ export class EngineClient extends Transport {
   // ---- images ----
 
   imageList(opts: { all?: boolean; filters?: Filters; digests?: boolean; sharedSize?: boolean } = {}): Promise<ImageSummary[]> {
-    return this.json({ path: '/images/json', query: { all: opts.all, filters: encodeFilters(opts.filters), digests: opts.digests, 'shared-size': opts.sharedSize } });
+    return this.json({
+      path: '/images/json',
+      query: { all: opts.all, filters: encodeFilters(opts.filters), digests: opts.digests, 'shared-size': opts.sharedSize },
+    });
   }
 
   imageInspect(name: string): Promise<ImageInspect> {
@@ -251,14 +268,28 @@ export class EngineClient extends Transport {
   }
 
   async imageRemove(name: string, opts: { force?: boolean; noPrune?: boolean } = {}): Promise<ImageDeleteItem[]> {
-    return (await this.json<ImageDeleteItem[] | null>({ method: 'DELETE', path: `/images/${encodeURIComponent(name)}`, query: { force: opts.force, noprune: opts.noPrune } })) ?? [];
+    return (
+      (await this.json<ImageDeleteItem[] | null>({
+        method: 'DELETE',
+        path: `/images/${encodeURIComponent(name)}`,
+        query: { force: opts.force, noprune: opts.noPrune },
+      })) ?? []
+    );
   }
 
   /**
    * POST /images/create with fromSrc: import a rootfs tarball (from the body when
    * `source` is '-', else from a URL). Resolves with the JSON progress stream.
    */
-  imageImport(opts: { source: string; body?: Readable | Buffer | undefined; repo?: string | undefined; tag?: string | undefined; message?: string | undefined; changes?: string[]; platform?: string | undefined }): Promise<http.IncomingMessage> {
+  imageImport(opts: {
+    source: string;
+    body?: Readable | Buffer | undefined;
+    repo?: string | undefined;
+    tag?: string | undefined;
+    message?: string | undefined;
+    changes?: string[];
+    platform?: string | undefined;
+  }): Promise<http.IncomingMessage> {
     const changes = opts.changes ?? [];
     const qs: string[] = [encodeQuery({ fromSrc: opts.source, repo: opts.repo, tag: opts.tag, message: opts.message, platform: opts.platform }).slice(1)];
     for (const c of changes) qs.push(`changes=${encodeURIComponent(c)}`);
@@ -273,8 +304,20 @@ export class EngineClient extends Transport {
   }
 
   /** POST /commit: the new image's ID. */
-  async containerCommit(container: string, opts: { repo?: string | undefined; tag?: string | undefined; comment?: string | undefined; author?: string | undefined; pause?: boolean; changes?: string[] }): Promise<{ Id: string }> {
-    const qs = [encodeQuery({ container, repo: opts.repo, tag: opts.tag, comment: opts.comment, author: opts.author, pause: opts.pause === false ? '0' : '1' }).slice(1)];
+  async containerCommit(
+    container: string,
+    opts: {
+      repo?: string | undefined;
+      tag?: string | undefined;
+      comment?: string | undefined;
+      author?: string | undefined;
+      pause?: boolean;
+      changes?: string[];
+    },
+  ): Promise<{ Id: string }> {
+    const qs = [
+      encodeQuery({ container, repo: opts.repo, tag: opts.tag, comment: opts.comment, author: opts.author, pause: opts.pause === false ? '0' : '1' }).slice(1),
+    ];
     for (const c of opts.changes ?? []) qs.push(`changes=${encodeURIComponent(c)}`);
     const res = await this.requestRawQuery({ method: 'POST', path: '/commit', rawQuery: qs.filter(Boolean).join('&'), json: {} });
     const chunks: Buffer[] = [];
@@ -284,12 +327,20 @@ export class EngineClient extends Transport {
 
   /** GET /containers/{id}/stats: a stream of JSON documents (or one with stream=false). */
   containerStats(id: string, opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal }): Promise<http.IncomingMessage> {
-    return this.request({ path: `/containers/${encodeURIComponent(id)}/stats`, query: { stream: opts.stream ? '1' : '0', 'one-shot': opts.oneShot }, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return this.request({
+      path: `/containers/${encodeURIComponent(id)}/stats`,
+      query: { stream: opts.stream ? '1' : '0', 'one-shot': opts.oneShot },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   }
 
   /** GET /events: a stream of JSON events. */
   events(opts: { since?: string | undefined; until?: string | undefined; filters?: Filters; signal?: AbortSignal }): Promise<http.IncomingMessage> {
-    return this.request({ path: '/events', query: { since: opts.since, until: opts.until, filters: encodeFilters(opts.filters) }, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return this.request({
+      path: '/events',
+      query: { since: opts.since, until: opts.until, filters: encodeFilters(opts.filters) },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   }
 
   /** POST /images/create with fromImage: pull. Resolves with the JSON progress stream. */

@@ -23,10 +23,7 @@ export class ConnectionError extends Error {
   readonly code: string | undefined;
   constructor(host: string, cause: unknown) {
     const code = (cause as { code?: unknown } | null)?.code;
-    super(
-      `Cannot connect to the Berth daemon at ${host}. Is the berth daemon running?`,
-      { cause },
-    );
+    super(`Cannot connect to the Berth daemon at ${host}. Is the berth daemon running?`, { cause });
     this.name = 'ConnectionError';
     this.host = host;
     this.code = typeof code === 'string' ? code : undefined;

@@ -4,9 +4,7 @@
  */
 export const DEFAULT_HOST = 'unix:///run/berth.sock';
 
-export type HostAddress =
-  | { kind: 'unix'; socketPath: string; raw: string }
-  | { kind: 'tcp'; host: string; port: number; raw: string };
+export type HostAddress = { kind: 'unix'; socketPath: string; raw: string } | { kind: 'tcp'; host: string; port: number; raw: string };
 
 export function parseHost(raw: string): HostAddress {
   const s = raw.trim();

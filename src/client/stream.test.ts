@@ -10,7 +10,14 @@ test('frame parser handles split headers and payloads', () => {
   for (let cut = 0; cut <= wire.length; cut++) {
     const p = new FrameParser();
     const frames = [...p.push(wire.subarray(0, cut)), ...p.push(wire.subarray(cut))];
-    assert.deepEqual(frames.map((f) => [f.stream, f.payload.toString()]), [[1, 'hello '], [2, 'oops'], [1, 'world']]);
+    assert.deepEqual(
+      frames.map((f) => [f.stream, f.payload.toString()]),
+      [
+        [1, 'hello '],
+        [2, 'oops'],
+        [1, 'world'],
+      ],
+    );
     assert.equal(p.buffered, 0);
   }
 });

@@ -33,7 +33,10 @@ test('certificate directory and files', () => {
   const skip = resolveClientTls({ tls: true }, { DOCKER_CERT_PATH: onlyCa });
   assert.equal(skip?.verify, false);
   assert.equal(skip?.cert, undefined, 'no client pair in the directory: none sent');
-  assert.throws(() => resolveClientTls({ tlsVerify: true }, { DOCKER_CERT_PATH: path.join(dir, 'nope') }), /unable to resolve docker endpoint: open .*nope\/ca\.pem: no such file or directory/);
+  assert.throws(
+    () => resolveClientTls({ tlsVerify: true }, { DOCKER_CERT_PATH: path.join(dir, 'nope') }),
+    /unable to resolve docker endpoint: open .*nope\/ca\.pem: no such file or directory/,
+  );
   assert.throws(() => resolveClientTls({ tlsVerify: true, certFile: path.join(dir, 'cert.pem') }, { DOCKER_CERT_PATH: onlyCa }), /--tlskey is missing/);
   assert.equal(resolveClientTls({}, {}), undefined);
 });

@@ -63,7 +63,9 @@ export function resolveClientTls(flags: TlsFlags = {}, env: NodeJS.ProcessEnv = 
     out.cert = readPem(certFile);
     out.key = readPem(keyFile);
   } else if (certFile !== undefined || keyFile !== undefined) {
-    throw new Error(`unable to resolve docker endpoint: ${certFile === undefined ? '--tlscert' : '--tlskey'} is missing: a client certificate needs both its certificate and its key`);
+    throw new Error(
+      `unable to resolve docker endpoint: ${certFile === undefined ? '--tlscert' : '--tlskey'} is missing: a client certificate needs both its certificate and its key`,
+    );
   }
   return out;
 }

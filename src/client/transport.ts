@@ -13,7 +13,6 @@ import { parseHost, resolveHost, type HostAddress } from './host.js';
 import { resolveClientTls, tlsEnabled, type ClientTls } from './tls.js';
 import type { Filters, PingResult, WaitResponse } from './types.js';
 
-
 export const MAX_API_VERSION = '1.50';
 /** What the docker client assumes when the daemon does not say. */
 export const FALLBACK_API_VERSION = '1.24';
@@ -187,7 +186,10 @@ export class Transport {
       // OpenSSL's long text → Go's "remote error: tls: certificate required"
       const text = `remote error: tls: ${alert.toLowerCase().replace(/_/g, ' ')}`;
       if (/^(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE|CERTIFICATE_UNKNOWN)$/.test(alert)) {
-        return new Error(`the server probably has client authentication (--tlsverify) enabled; check your TLS client certification settings: ${what}: ${text}`, { cause: err });
+        return new Error(
+          `the server probably has client authentication (--tlsverify) enabled; check your TLS client certification settings: ${what}: ${text}`,
+          { cause: err },
+        );
       }
       return new Error(`error during connect: ${what}: ${text}`, { cause: err });
     }
@@ -203,7 +205,11 @@ export class Transport {
   }
 
   private headersFor(opts: RequestOptions): Record<string, string> {
-    const headers: Record<string, string> = { 'User-Agent': this.userAgent, Host: this.address.kind === 'unix' ? 'api.moby.localhost' : `${this.address.host}:${this.address.port}`, ...opts.headers };
+    const headers: Record<string, string> = {
+      'User-Agent': this.userAgent,
+      Host: this.address.kind === 'unix' ? 'api.moby.localhost' : `${this.address.host}:${this.address.port}`,
+      ...opts.headers,
+    };
     if (opts.json !== undefined && !headers['Content-Type']) headers['Content-Type'] = 'application/json';
     return headers;
   }

@@ -153,7 +153,7 @@ export function buildContainer(n: NewContainer): Container {
   const hc = n.request.HostConfig;
   const img = n.image.config.config ?? {};
   if (cfg.Env !== undefined && cfg.Env !== null && !isStringArray(cfg.Env)) throw invalid('invalid environment: Env must be a list of strings');
-  for (const e of (cfg.Env) ?? []) {
+  for (const e of cfg.Env ?? []) {
     if (e === '' || e.startsWith('=')) throw invalid(`invalid environment variable: ${e}`);
   }
   const entrypointGiven = cfg.Entrypoint !== undefined && cfg.Entrypoint !== null;
@@ -168,7 +168,7 @@ export function buildContainer(n: NewContainer): Container {
   const mode = hc.NetworkMode || 'default';
   const eps = n.request.NetworkingConfig?.EndpointsConfig ?? {};
   validateNetMode(cfg, hc, eps[mode]?.MacAddress);
-  const hostConfig: HostConfig = { ...defaultHostConfig(), ...(hc) };
+  const hostConfig: HostConfig = { ...defaultHostConfig(), ...hc };
   hostConfig.RestartPolicy = validateRestartPolicy(hc.RestartPolicy, hostConfig.AutoRemove === true);
   validateResources(hc);
   if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
@@ -178,23 +178,23 @@ export function buildContainer(n: NewContainer): Container {
   if (!hostConfig.CgroupnsMode) hostConfig.CgroupnsMode = 'private';
   if (!hostConfig.Runtime) hostConfig.Runtime = 'runc';
 
-  const labels = { ...(img.Labels ?? {}), ...((cfg.Labels) ?? {}) };
+  const labels = { ...(img.Labels ?? {}), ...(cfg.Labels ?? {}) };
   const config: ContainerConfig = {
     // --network host: the host's name (dockerd's create), in a UTS namespace of its own.
-    Hostname: (cfg.Hostname) || (mode === 'host' ? osHostname() : n.id.slice(0, 12)),
-    Domainname: (cfg.Domainname) ?? '',
-    User: (cfg.User) || img.User || '',
+    Hostname: cfg.Hostname || (mode === 'host' ? osHostname() : n.id.slice(0, 12)),
+    Domainname: cfg.Domainname ?? '',
+    User: cfg.User || img.User || '',
     AttachStdin: cfg.AttachStdin === true,
     AttachStdout: cfg.AttachStdout === true,
     AttachStderr: cfg.AttachStderr === true,
     Tty: cfg.Tty === true,
     OpenStdin: cfg.OpenStdin === true,
     StdinOnce: cfg.StdinOnce === true,
-    Env: mergeEnv(img.Env ?? [], (cfg.Env) ?? []),
+    Env: mergeEnv(img.Env ?? [], cfg.Env ?? []),
     Cmd: cmd,
     Image: n.imageRef,
     Volumes: (cfg.Volumes as Record<string, object> | undefined) ?? img.Volumes ?? null,
-    WorkingDir: (cfg.WorkingDir) || img.WorkingDir || '',
+    WorkingDir: cfg.WorkingDir || img.WorkingDir || '',
     Entrypoint: entrypoint,
     OnBuild: null,
     Labels: labels,
@@ -202,9 +202,9 @@ export function buildContainer(n: NewContainer): Container {
   if (config.WorkingDir !== '' && !config.WorkingDir.startsWith('/')) {
     throw invalid(`the working directory '${config.WorkingDir}' is invalid, it needs to be an absolute path`);
   }
-  const exposed = { ...(img.ExposedPorts ?? {}), ...((cfg.ExposedPorts) ?? {}) };
+  const exposed = { ...(img.ExposedPorts ?? {}), ...(cfg.ExposedPorts ?? {}) };
   if (Object.keys(exposed).length > 0) config.ExposedPorts = exposed;
-  const stopSignal = (cfg.StopSignal) || img.StopSignal;
+  const stopSignal = cfg.StopSignal || img.StopSignal;
   if (stopSignal) config.StopSignal = stopSignal;
   if (typeof cfg.StopTimeout === 'number') config.StopTimeout = cfg.StopTimeout;
   validateHealthcheck(cfg.Healthcheck);
@@ -246,8 +246,17 @@ export function updatedHostConfig(current: HostConfig, body: Partial<HostConfig>
   validateResources(body, current);
   const next: HostConfig = { ...current };
   const fields = [
-    'Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota',
-    'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight',
+    'Memory',
+    'MemorySwap',
+    'MemoryReservation',
+    'NanoCpus',
+    'CpuShares',
+    'CpuPeriod',
+    'CpuQuota',
+    'CpusetCpus',
+    'CpusetMems',
+    'PidsLimit',
+    'BlkioWeight',
   ] as const;
   for (const f of fields) {
     if (body[f] !== undefined && body[f] !== null) (next as Record<string, unknown>)[f] = body[f];

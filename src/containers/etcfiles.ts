@@ -19,9 +19,10 @@ export async function writeEtcFiles(c: Container, network: EtcNetworking): Promi
   await fs.writeFile(c.HostnamePath, `${c.Config.Hostname}\n`, { mode: 0o644 });
   const net = network.etcInfo(c);
   // --network host without --add-host: a copy of the host's /etc/hosts (dockerd's).
-  const hostCopy = c.HostConfig.NetworkMode === 'host' && (c.HostConfig.ExtraHosts ?? []).length === 0
-    ? await fs.readFile('/etc/hosts', 'utf8').catch(() => undefined)
-    : undefined;
+  const hostCopy =
+    c.HostConfig.NetworkMode === 'host' && (c.HostConfig.ExtraHosts ?? []).length === 0
+      ? await fs.readFile('/etc/hosts', 'utf8').catch(() => undefined)
+      : undefined;
   if (hostCopy !== undefined) {
     await fs.writeFile(c.HostsPath, hostCopy, { mode: 0o644 });
     await fs.writeFile(c.ResolvConfPath, resolvConf(c.HostConfig, net), { mode: 0o644 });

@@ -133,13 +133,13 @@ export class ExecService {
     let proc;
     try {
       proc = this.containers.execProcess(c, {
-      args: rec.Config.Cmd,
-      env: rec.Config.Env,
-      user: rec.Config.User,
-      cwd: rec.Config.WorkingDir,
-      tty,
-      privileged: rec.Config.Privileged,
-      consoleSize: o.consoleSize ?? rec.Config.ConsoleSize,
+        args: rec.Config.Cmd,
+        env: rec.Config.Env,
+        user: rec.Config.User,
+        cwd: rec.Config.WorkingDir,
+        tty,
+        privileged: rec.Config.Privileged,
+        consoleSize: o.consoleSize ?? rec.Config.ConsoleSize,
       });
     } catch (err) {
       // e.g. an unknown user: dockerd reports it and records 126.

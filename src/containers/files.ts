@@ -46,8 +46,17 @@ const isWhiteout = (st: Stats): boolean => st.isCharacterDevice() && st.rdev ===
  * in a hidden init layer, so they never show in `diff`; Berth leaves them out of the listing.
  */
 const MOUNT_POINTS = new Set([
-  '/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/etc/mtab', '/dev', '/dev/pts', '/dev/shm',
-  '/dev/mqueue', '/dev/console', '/proc', '/sys',
+  '/etc/hostname',
+  '/etc/hosts',
+  '/etc/resolv.conf',
+  '/etc/mtab',
+  '/dev',
+  '/dev/pts',
+  '/dev/shm',
+  '/dev/mqueue',
+  '/dev/console',
+  '/proc',
+  '/sys',
 ]);
 
 export async function containerChanges(svc: FilesContainers, ref: string): Promise<Change[]> {
@@ -165,7 +174,12 @@ function locate(c: Container, rootfs: string, cp: string, followLast: boolean): 
 }
 
 /** Runs `fn` with an O_PATH fd of the located path (not following a last symlink unless asked). */
-async function withEntry<T>(loc: ResolvedPath, followLast: boolean, missing: () => Error, fn: (root: RootDir, fd: number, st: Stats) => Promise<T> | T): Promise<T> {
+async function withEntry<T>(
+  loc: ResolvedPath,
+  followLast: boolean,
+  missing: () => Error,
+  fn: (root: RootDir, fd: number, st: Stats) => Promise<T> | T,
+): Promise<T> {
   return RootDir.with(loc.root, async (root) => {
     const fd = root.tryOpen(loc.rel, O_PATH, { followLast });
     if (fd === undefined) throw missing();
@@ -200,12 +214,7 @@ export async function statPath(svc: FilesContainers, ref: string, p: string): Pr
  * `/…`; a final symlink is archived as the link unless the path ends in a slash. `send` gets
  * the stat before any byte is sent. The tree is read through fds only (lib/tarpack.ts packFd).
  */
-export async function getArchive(
-  svc: FilesContainers,
-  ref: string,
-  p: string,
-  send: (stat: PathStat, tar: Readable) => Promise<void>,
-): Promise<void> {
+export async function getArchive(svc: FilesContainers, ref: string, p: string, send: (stat: PathStat, tar: Readable) => Promise<void>): Promise<void> {
   await svc.withRootfs(ref, async (rootfs, c) => {
     const cp = containerPath(p);
     const stat = await statIn(c, rootfs, cp);
@@ -264,7 +273,11 @@ export async function putArchive(
       if (!st) throw notFound(`Could not find the file ${cp} in container ${c.Name.slice(1)}`);
       if (!st.isDirectory()) throw system('extraction point is not a directory');
       try {
-        await extractInRoot(tar, root, loc.rel, { ...(chown ? { chown } : {}), noOverwriteDirNonDir: opts.noOverwriteDirNonDir === true, destName: cp.replace(/\/+$/, '') || '/' });
+        await extractInRoot(tar, root, loc.rel, {
+          ...(chown ? { chown } : {}),
+          noOverwriteDirNonDir: opts.noOverwriteDirNonDir === true,
+          destName: cp.replace(/\/+$/, '') || '/',
+        });
       } catch (err) {
         throw system(`Error processing tar file(exit status 1): ${messageOf(err)}`, err);
       }

@@ -66,7 +66,8 @@ export function validateHealthcheck(h: HealthcheckConfig | undefined): void {
   const MIN = NS_PER_MS;
   const check = (v: unknown, name: string): void => {
     if (v === undefined || v === null) return;
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(`json: cannot unmarshal ${typeof v} into Go struct field HealthConfig.${name} of type time.Duration`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      throw invalid(`json: cannot unmarshal ${typeof v} into Go struct field HealthConfig.${name} of type time.Duration`);
     if (v !== 0 && v < MIN) throw invalid(`${name} in Healthcheck cannot be less than 1ms`);
   };
   check(h.Interval, 'Interval');
@@ -80,10 +81,7 @@ export function validateHealthcheck(h: HealthcheckConfig | undefined): void {
  * The healthcheck a container gets: its own fields over the image's, field by field, as
  * dockerd merges them (a container Test of NONE disables the image's).
  */
-export function mergeHealthcheck(
-  own: HealthcheckConfig | undefined,
-  image: HealthcheckConfig | undefined,
-): HealthcheckConfig | undefined {
+export function mergeHealthcheck(own: HealthcheckConfig | undefined, image: HealthcheckConfig | undefined): HealthcheckConfig | undefined {
   if (!own) return image ? { ...image } : undefined;
   if (!image) return { ...own };
   const out: HealthcheckConfig = { ...own };

@@ -9,12 +9,17 @@
 import type { Container } from './types.js';
 
 function names(opt: string | undefined): string[] {
-  return (opt ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (opt ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Go's url.QueryEscape. */
 function queryEscape(s: string): string {
-  return encodeURIComponent(s).replace(/%20/g, '+').replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(s)
+    .replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** The attributes of the container's log lines. */

@@ -4,7 +4,11 @@ import { validateNetMode } from './netmode.js';
 
 // Expected messages: what dockerd 20.10 answered (400) to the same create requests.
 const refused = (cfg: Parameters<typeof validateNetMode>[0], hc: Parameters<typeof validateNetMode>[1], msg: string, mac?: string): void => {
-  assert.throws(() => validateNetMode(cfg, hc, mac), (e: Error & { category?: string }) => e.message === msg && e.category === 'InvalidParameter', msg);
+  assert.throws(
+    () => validateNetMode(cfg, hc, mac),
+    (e: Error & { category?: string }) => e.message === msg && e.category === 'InvalidParameter',
+    msg,
+  );
 };
 
 test('validateNetMode: the conflicts dockerd refuses, with its messages', () => {
@@ -20,7 +24,11 @@ test('validateNetMode: the conflicts dockerd refuses, with its messages', () => 
   refused({}, { ...donor, PublishAllPorts: true }, 'conflicting options: port publishing and the container type network mode');
   refused({ ExposedPorts: { '80/tcp': {} } }, donor, 'conflicting options: port exposing and the container type network mode');
   refused({ Hostname: 'x' }, { UTSMode: 'host' }, 'conflicting options: hostname and the UTS mode');
-  refused({}, { NetworkMode: 'host', Links: ['db:x'] }, "conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+  refused(
+    {},
+    { NetworkMode: 'host', Links: ['db:x'] },
+    "conflicting options: host type networking can't be used with links. This would result in undefined behavior",
+  );
 });
 
 test('validateNetMode: what dockerd accepts', () => {

@@ -49,5 +49,6 @@ export function validateNetMode(cfg: NetModeRequest, hc: NetModeHostConfig, endp
     if (nonEmpty(cfg.ExposedPorts)) throw invalid('conflicting options: port exposing and the container type network mode');
   }
   if (hc.UTSMode === 'host' && hostname !== '') throw invalid('conflicting options: hostname and the UTS mode');
-  if (isHost && nonEmpty(hc.Links)) throw invalid("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+  if (isHost && nonEmpty(hc.Links))
+    throw invalid("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
 }

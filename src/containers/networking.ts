@@ -5,10 +5,17 @@
  */
 import type { Container } from './types.js';
 
-export type EndpointsConfig = Record<string, { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null; MacAddress?: string } | null>;
+export type EndpointsConfig = Record<
+  string,
+  { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null; MacAddress?: string } | null
+>;
 
 export interface ContainerNetworking {
-  validateCreate(mode: string, endpoints: EndpointsConfig | undefined, ports?: { bindings: Record<string, unknown> | null | undefined; exposed: Record<string, unknown> | undefined }): void;
+  validateCreate(
+    mode: string,
+    endpoints: EndpointsConfig | undefined,
+    ports?: { bindings: Record<string, unknown> | null | undefined; exposed: Record<string, unknown> | undefined },
+  ): void;
   created(c: Container, endpoints: EndpointsConfig | undefined): Promise<void>;
   prepare(c: Container): Promise<void>;
   attach(c: Container, pid: number): Promise<void>;

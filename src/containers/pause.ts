@@ -103,7 +103,13 @@ export class PauseControl {
     const c = this.d.get(ref);
     await this.d.locks.run(c.ID, async () => {
       const marker = this.commitPausedMarker(c.ID);
-      if (!(await fs.stat(marker).then(() => true, () => false))) return; // unpaused meanwhile
+      if (
+        !(await fs.stat(marker).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return; // unpaused meanwhile
       if (c.State.Running && c.State.Paused) {
         await this.d.runc.resume(c.ID);
         Object.assign(c.State, { Paused: false, Status: 'running' });

@@ -75,7 +75,10 @@ export class Recovery {
       const link = path.join(this.d.socketDir, n);
       const st = await fs.lstat(link).catch(() => undefined);
       if (!st?.isSymbolicLink()) continue;
-      const alive = await fs.stat(link).then(() => true, () => false);
+      const alive = await fs.stat(link).then(
+        () => true,
+        () => false,
+      );
       if (alive) continue;
       await fs.rm(link, { force: true });
       removed++;
@@ -208,7 +211,13 @@ export class Recovery {
   /** A container frozen by a `commit` that a crash interrupted is thawed. */
   private async thawAfterCommit(c: Container): Promise<void> {
     const marker = this.d.pauses.commitPausedMarker(c.ID);
-    if (!(await fs.stat(marker).then(() => true, () => false))) return;
+    if (
+      !(await fs.stat(marker).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
     const st = await this.d.runc.state(c.ID);
     if (st?.status === 'paused') await this.d.runc.resume(c.ID);
     await fs.rm(marker, { force: true });
@@ -241,8 +250,16 @@ export class Recovery {
       this.d.mounts.adopt(c.ID);
       const now = new Date().toISOString();
       Object.assign(c.State, {
-        Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
-        Pid: st.pid, ExitCode: 0, Error: '', StartedAt: now,
+        Status: 'running',
+        Running: true,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: st.pid,
+        ExitCode: 0,
+        Error: '',
+        StartedAt: now,
       });
       c.MonitorPid = monitorPid;
       c.HasBeenStartedBefore = true;

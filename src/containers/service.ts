@@ -156,14 +156,15 @@ export class ContainerService {
     this.o.network.validateLinks(c);
     for (const mode of [c.HostConfig.IpcMode, c.HostConfig.PidMode]) {
       // dockerd resolves IPC and PID donors at create (400), the network donor only at start.
-      if (mode?.startsWith('container:') && !this.o.store.find(mode.slice('container:'.length))) throw invalid(`No such container: ${mode.slice('container:'.length)}`);
+      if (mode?.startsWith('container:') && !this.o.store.find(mode.slice('container:'.length)))
+        throw invalid(`No such container: ${mode.slice('container:'.length)}`);
     }
     c.HostConfig.LogConfig = resolveLogConfig(req.HostConfig?.LogConfig, this.o.logDefaults ?? { Type: 'json-file', Config: {} });
     const dir = this.o.store.dir(id);
     await mkdirAll(dir, 0o710);
     t.mark('mkdir');
     try {
-      c.LogPath = path.join(dir, "container.log");
+      c.LogPath = path.join(dir, 'container.log');
       // container:<X> uses X's files, set at start (dockerd's inspect shows none until then).
       if (!isContainerMode(c)) {
         c.HostnamePath = path.join(dir, 'hostname');
@@ -206,7 +207,11 @@ export class ContainerService {
     this.preStart.set(id, list);
     return () => {
       const l = this.preStart.get(id);
-      if (l) this.preStart.set(id, l.filter((h) => h !== hook));
+      if (l)
+        this.preStart.set(
+          id,
+          l.filter((h) => h !== hook),
+        );
     };
   }
 
@@ -619,7 +624,5 @@ export class ContainerService {
     publishContainerEvent(this.o.events, c, action, extra);
   }
 }
-
-
 
 const isContainerMode = (c: Container): boolean => c.HostConfig.NetworkMode.startsWith('container:');

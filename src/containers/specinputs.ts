@@ -53,7 +53,7 @@ export class SpecInputs {
     const h = c.HostConfig;
     const user = resolveUser({ rootfs, user: c.Config.User, groupAdd: h.GroupAdd ?? [] });
     const resources: Resources = resourcesOf(h);
-    const env = [...(this.d.linkEnv(c)), ...c.Config.Env];
+    const env = [...this.d.linkEnv(c), ...c.Config.Env];
     const hasHome = env.some((e) => e.startsWith('HOME='));
     return buildSpec({
       id: c.ID,

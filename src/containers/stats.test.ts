@@ -19,8 +19,14 @@ test('system CPU time and blkio parsing', () => {
     { major: 8, minor: 0, op: 'Total', value: 4608 },
   ]);
   const v2 = parseIoStatV2(['259:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0']);
-  assert.deepEqual(v2.bytes, [{ major: 259, minor: 0, op: 'read', value: 10 }, { major: 259, minor: 0, op: 'write', value: 20 }]);
-  assert.deepEqual(v2.ios, [{ major: 259, minor: 0, op: 'read', value: 1 }, { major: 259, minor: 0, op: 'write', value: 2 }]);
+  assert.deepEqual(v2.bytes, [
+    { major: 259, minor: 0, op: 'read', value: 10 },
+    { major: 259, minor: 0, op: 'write', value: 20 },
+  ]);
+  assert.deepEqual(v2.ios, [
+    { major: 259, minor: 0, op: 'read', value: 1 },
+    { major: 259, minor: 0, op: 'write', value: 2 },
+  ]);
   const e = emptyStats(c);
   assert.equal(e.read, '0001-01-01T00:00:00Z');
   assert.equal(e.blkio_stats.io_service_bytes_recursive, null);

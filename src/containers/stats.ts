@@ -61,11 +61,21 @@ export function parseNetDev(text: string): Record<string, NetIfStats> {
     if (i < 0) continue;
     const name = line.slice(0, i).trim();
     if (name === 'lo' || name === '') continue;
-    const f = line.slice(i + 1).trim().split(/\s+/).map(Number);
+    const f = line
+      .slice(i + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (f.length < 16) continue;
     out[name] = {
-      rx_bytes: f[0] as number, rx_packets: f[1] as number, rx_errors: f[2] as number, rx_dropped: f[3] as number,
-      tx_bytes: f[8] as number, tx_packets: f[9] as number, tx_errors: f[10] as number, tx_dropped: f[11] as number,
+      rx_bytes: f[0] as number,
+      rx_packets: f[1] as number,
+      rx_errors: f[2] as number,
+      rx_dropped: f[3] as number,
+      tx_bytes: f[8] as number,
+      tx_packets: f[9] as number,
+      tx_errors: f[10] as number,
+      tx_dropped: f[11] as number,
     };
   }
   return out;
@@ -83,8 +93,14 @@ function networkStats(c: Container): Record<string, NetIfStats> | undefined {
 }
 
 const BLKIO_KEYS = [
-  'io_service_bytes_recursive', 'io_serviced_recursive', 'io_queue_recursive', 'io_service_time_recursive',
-  'io_wait_time_recursive', 'io_merged_recursive', 'io_time_recursive', 'sectors_recursive',
+  'io_service_bytes_recursive',
+  'io_serviced_recursive',
+  'io_queue_recursive',
+  'io_service_time_recursive',
+  'io_wait_time_recursive',
+  'io_merged_recursive',
+  'io_time_recursive',
+  'sectors_recursive',
 ];
 
 const emptyCpu = (): CpuStats => ({
@@ -113,7 +129,11 @@ export function emptyStats(c: Container): StatsDoc {
 export function systemCpuUsage(stat = readFileSync('/proc/stat', 'utf8')): number {
   const line = stat.split('\n').find((l) => l.startsWith('cpu '));
   if (!line) return 0;
-  const ticks = line.trim().split(/\s+/).slice(1, 8).reduce((a, b) => a + Number(b), 0);
+  const ticks = line
+    .trim()
+    .split(/\s+/)
+    .slice(1, 8)
+    .reduce((a, b) => a + Number(b), 0);
   return (ticks * 1e9) / CLOCK_TICKS;
 }
 
@@ -258,10 +278,14 @@ export async function* statsStream(
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
       const t = setTimeout(resolve, ms);
-      o.signal?.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
+      o.signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
     });
   let prev = take();
   if (!prev) return;

@@ -26,9 +26,7 @@ export async function top(d: TopDeps, ref: string, psArgs: string): Promise<TopR
   // A NUL cannot reach an argv; spawn would throw a TypeError (a 500) for the client's bytes.
   if (args.some((a) => a.includes('\0'))) throw invalid('ps: invalid argument: ps_args holds a NUL byte');
   const out = await new Promise<string>((resolve, reject) =>
-    execFile('ps', args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      err ? reject(invalid(`ps: ${stderr || err.message}`)) : resolve(stdout),
-    ),
+    execFile('ps', args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? reject(invalid(`ps: ${stderr || err.message}`)) : resolve(stdout))),
   );
   return parsePs(out, pids);
 }

@@ -59,16 +59,42 @@ function networkSettings(c: Container): NetworkSettings {
   const networks: Record<string, EndpointSettings> = {};
   if (netName !== '') {
     networks[netName] = {
-      IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, GwPriority: 0,
-      NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '',
-      GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
+      IPAMConfig: null,
+      Links: null,
+      Aliases: null,
+      MacAddress: '',
+      DriverOpts: null,
+      GwPriority: 0,
+      NetworkID: '',
+      EndpointID: '',
+      Gateway: '',
+      IPAddress: '',
+      IPPrefixLen: 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      DNSNames: null,
     };
   }
   return {
-    Bridge: '', SandboxID: '', SandboxKey: c.State.Running ? `/proc/${c.State.Pid}/ns/net` : '', Ports: {},
-    HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null,
-    SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-    IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: networks,
+    Bridge: '',
+    SandboxID: '',
+    SandboxKey: c.State.Running ? `/proc/${c.State.Pid}/ns/net` : '',
+    Ports: {},
+    HairpinMode: false,
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: '',
+    Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: '',
+    IPPrefixLen: 0,
+    IPv6Gateway: '',
+    MacAddress: '',
+    Networks: networks,
   };
 }
 
@@ -150,8 +176,21 @@ export function listEntry(
 }
 
 const CONTAINER_FILTERS = new Set([
-  'id', 'name', 'label', 'status', 'ancestor', 'exited', 'before', 'since', 'health', 'network', 'volume',
-  'isolation', 'is-task', 'publish', 'expose',
+  'id',
+  'name',
+  'label',
+  'status',
+  'ancestor',
+  'exited',
+  'before',
+  'since',
+  'health',
+  'network',
+  'volume',
+  'isolation',
+  'is-task',
+  'publish',
+  'expose',
 ]);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
 

@@ -25,7 +25,11 @@ export class Waiters {
       this.waiters.set(id, list);
       signal?.addEventListener('abort', () => {
         const l = this.waiters.get(id);
-        if (l) this.waiters.set(id, l.filter((x) => x !== w));
+        if (l)
+          this.waiters.set(
+            id,
+            l.filter((x) => x !== w),
+          );
       });
     });
   }

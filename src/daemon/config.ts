@@ -287,7 +287,8 @@ function parseConfigFile(text: string, file: string): Partial<Record<Key, unknow
       continue;
     }
     const key = JSON_KEYS[k];
-    if (!key) throw new UsageError(`unable to configure the Berth daemon with file ${file}: the following directives don't match any configuration option: ${k}`);
+    if (!key)
+      throw new UsageError(`unable to configure the Berth daemon with file ${file}: the following directives don't match any configuration option: ${k}`);
     if (key === 'logOpts') {
       if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) {
         throw new UsageError(`invalid log-opts in ${file}: expected an object of strings`);

@@ -178,13 +178,21 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   });
 
   const distribution = new DistributionService({
-    root: distributionRoot(dataRoot), content, layers, images, events, leases,
+    root: distributionRoot(dataRoot),
+    content,
+    layers,
+    images,
+    events,
+    leases,
     config: distributionConfigFrom(cfg),
   });
   await distribution.init();
 
   volumes.setUsers((name) =>
-    containers.list().filter((c) => Object.values(c.MountPoints ?? {}).some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.ID),
+    containers
+      .list()
+      .filter((c) => Object.values(c.MountPoints ?? {}).some((m) => m.Type === 'volume' && m.Name === name))
+      .map((c) => c.ID),
   );
   const execs = new ExecService(
     {
@@ -260,7 +268,10 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     views: containerViews,
     pauses,
     prune: (filters) =>
-      pruneContainers({ list: () => containers.list(), remove: (id) => containers.remove(id, {}), upperDir: (c) => containers.layersOf(c).upper, events }, filters),
+      pruneContainers(
+        { list: () => containers.list(), remove: (id) => containers.remove(id, {}), upperDir: (c) => containers.layersOf(c).upper, events },
+        filters,
+      ),
     top: (ref, psArgs) => top({ get: (r) => containers.get(r), pids: (id) => runc.ps(id) }, ref, psArgs),
     publish: publishContainer,
   });
@@ -281,7 +292,11 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
 
   const buildWork = path.join(execRoot, 'build');
   const builder = new Builder({
-    images: imageService, containers, layers, snapshots, distribution,
+    images: imageService,
+    containers,
+    layers,
+    snapshots,
+    distribution,
     workDir: buildWork,
     cacheMountDir: path.join(dataRoot, 'builder', 'cache-mounts'),
     diskWorkDir: path.join(dataRoot, 'builder', 'tmp'),
@@ -298,12 +313,15 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     methods: new Map([...controlMethods(controlDeps), ...solver.methods()]),
     ...(cfg.logLevel === 'debug' ? { log } : {}),
   });
-  registerDiskUsageRoutes(router, new DiskUsage({
-    volumes: async () => (await volumes.usage()) as unknown as Array<Record<string, unknown>>,
-    buildCache: () => builder.cacheUsage(),
-    images: () => imageDiskUsage(imageService),
-    containers: () => containerViews.diskUsage(),
-  }));
+  registerDiskUsageRoutes(
+    router,
+    new DiskUsage({
+      volumes: async () => (await volumes.usage()) as unknown as Array<Record<string, unknown>>,
+      buildCache: () => builder.cacheUsage(),
+      images: () => imageDiskUsage(imageService),
+      containers: () => containerViews.diskUsage(),
+    }),
+  );
 
   const server = http.createServer({ keepAlive: true });
   const commonHeaders = (res: http.ServerResponse): void => {
@@ -332,7 +350,8 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     void splitUpgradeBody(req, socket, head)
       .then(({ body, rest }) => router.dispatch({ req, res, socket, head: rest, body, upgrade: true }))
       .catch((err: unknown) => {
-        if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ message: messageOf(err) })}\n`);
+        if (socket.writable)
+          socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ message: messageOf(err) })}\n`);
         else socket.destroy();
       });
   });

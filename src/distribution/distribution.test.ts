@@ -10,9 +10,15 @@ import { decodeAuthHeader } from './types.js';
 describe('WWW-Authenticate', () => {
   it('parses bearer and basic challenges', () => {
     const [b] = parseChallenges('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"');
-    assert.deepEqual(b, { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/busybox:pull' } });
+    assert.deepEqual(b, {
+      scheme: 'bearer',
+      params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/busybox:pull' },
+    });
     const both = parseChallenges(['Basic realm="x"', 'Bearer realm="r",service=s']);
-    assert.deepEqual(both.map((c) => c.scheme), ['basic', 'bearer']);
+    assert.deepEqual(
+      both.map((c) => c.scheme),
+      ['basic', 'bearer'],
+    );
     assert.equal(both[1]?.params['service'], 's');
   });
 });
@@ -31,8 +37,14 @@ describe('endpoints', () => {
   });
   it('docker.io goes through mirrors first (pull only)', () => {
     const cfg = { registryMirrors: ['https://mirror.example:5000'] };
-    assert.deepEqual(endpointsFor('docker.io', cfg).map((e) => e.base), ['https://mirror.example:5000', 'https://registry-1.docker.io']);
-    assert.deepEqual(endpointsFor('docker.io', cfg, { push: true }).map((e) => e.base), ['https://registry-1.docker.io']);
+    assert.deepEqual(
+      endpointsFor('docker.io', cfg).map((e) => e.base),
+      ['https://mirror.example:5000', 'https://registry-1.docker.io'],
+    );
+    assert.deepEqual(
+      endpointsFor('docker.io', cfg, { push: true }).map((e) => e.base),
+      ['https://registry-1.docker.io'],
+    );
     assert.throws(() => validateDistributionConfig({ registryMirrors: ['ftp://x'] }), /invalid mirror/);
     assert.throws(() => validateDistributionConfig({ registryMirrors: ['https://x/path'] }), /path, query, or fragment/);
   });
@@ -62,7 +74,13 @@ describe('platforms', () => {
     manifests: [
       { mediaType: 'm', digest: 'arm7', size: 1, platform: { os: 'linux', architecture: 'arm', variant: 'v7' } },
       { mediaType: 'm', digest: 'arm64', size: 1, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
-      { mediaType: 'm', digest: 'att', size: 1, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } },
+      {
+        mediaType: 'm',
+        digest: 'att',
+        size: 1,
+        platform: { os: 'unknown', architecture: 'unknown' },
+        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
+      },
       { mediaType: 'm', digest: 'amd', size: 1, platform: { os: 'linux', architecture: 'amd64' } },
     ],
   };

@@ -61,7 +61,10 @@ export class BlobSources {
   async remove(diffId: string, match: (s: BlobSource) => boolean): Promise<void> {
     const list = this.map.get(diffId);
     if (!list) return;
-    this.map.set(diffId, list.filter((s) => !match(s)));
+    this.map.set(
+      diffId,
+      list.filter((s) => !match(s)),
+    );
     await this.save();
   }
 

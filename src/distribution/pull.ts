@@ -22,15 +22,7 @@ import { HttpError } from './http.js';
 import { getManifest, getTagPage, nextLink, openBlob } from './remote.js';
 import { Counter, Progress, limiter, shortDigest } from './progress.js';
 import { RegistryError, RegistrySession } from './session.js';
-import {
-  MediaTypes,
-  isIndexType,
-  type AuthConfig,
-  type ImageIndex,
-  type ImageManifest,
-  type Platform,
-  type RegistryDescriptor,
-} from './types.js';
+import { MediaTypes, isIndexType, type AuthConfig, type ImageIndex, type ImageManifest, type Platform, type RegistryDescriptor } from './types.js';
 
 export interface PullRequest {
   ref: Reference;
@@ -123,13 +115,15 @@ export async function fetchManifest(session: RegistrySession, repo: string, refe
   if (reference.startsWith('sha256:') && digest !== reference) {
     throw invalid(`manifest verification failed for digest ${reference}`);
   }
-  let parsed: ImageManifest | ImageIndex & { schemaVersion?: number; mediaType?: string };
+  let parsed: ImageManifest | (ImageIndex & { schemaVersion?: number; mediaType?: string });
   try {
     parsed = JSON.parse(bytes.toString('utf8')) as ImageManifest | ImageIndex;
   } catch {
     throw invalid(`invalid manifest for ${repo}:${reference}: not JSON`);
   }
-  const header = String(res.contentType ?? '').split(';')[0]?.trim();
+  const header = String(res.contentType ?? '')
+    .split(';')[0]
+    ?.trim();
   let mediaType = parsed.mediaType ?? header ?? '';
   if ((parsed as { schemaVersion?: number }).schemaVersion === 1 || mediaType.startsWith('application/vnd.docker.distribution.manifest.v1')) {
     throw invalid(
@@ -259,7 +253,10 @@ async function fetchAndApply(
             if (head.length < 6) head = Buffer.concat([head, c.subarray(0, 6)]).subarray(0, 6);
           });
           if (!abandoned) body.pipe(source, { end: false });
-          const err = await finished(body).then(() => undefined, (e: unknown) => e as Error);
+          const err = await finished(body).then(
+            () => undefined,
+            (e: unknown) => e as Error,
+          );
           if (!err) {
             source.end();
             return true;
@@ -290,7 +287,8 @@ async function fetchAndApply(
       const checkBlob = async (): Promise<void> => {
         if (!(await ended)) return; // a broken transfer: its own error says why
         blobDigest ??= `sha256:${hash.digest('hex')}`;
-        if (size !== desc.size) throw invalid(`filesystem layer verification failed for digest ${desc.digest}: size mismatch: expected ${desc.size} bytes, got ${size}`);
+        if (size !== desc.size)
+          throw invalid(`filesystem layer verification failed for digest ${desc.digest}: size mismatch: expected ${desc.size} bytes, got ${size}`);
         if (blobDigest !== desc.digest) throw invalid(`filesystem layer verification failed for digest ${desc.digest}: digest mismatch: got ${blobDigest}`);
       };
       const counter = new Counter((n) => onBytes?.(n), desc.size);
@@ -357,7 +355,12 @@ const LAYER_TYPES = new Set<string>([
 ]);
 
 /** Streams the pull; throws (after cleaning up) on failure. */
-export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progress: Progress, opts: { platform?: string | undefined; signal?: AbortSignal | undefined } = {}): Promise<{ id: string; updated: boolean }> {
+export async function runPull(
+  deps: DistributionDeps,
+  plan: ResolvedPull,
+  progress: Progress,
+  opts: { platform?: string | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<{ id: string; updated: boolean }> {
   const { ref, session, manifest } = plan;
   const repo = ref.path;
   progress.status(`Pulling from ${ref.path}`, ref.digest ?? ref.tag ?? 'latest');
@@ -482,7 +485,13 @@ export async function runPull(deps: DistributionDeps, plan: ResolvedPull, progre
     for (let i = 0; i < manifest.layers.length; i++) {
       const l = manifest.layers[i] as RegistryDescriptor;
       if (l.mediaType === MediaTypes.ociLayerZstd) continue;
-      await deps.sources.add(diffIds[i] as string, { digest: l.digest, size: l.size, mediaType: l.mediaType ?? MediaTypes.dockerLayerGzip, registry: ref.domain, repo });
+      await deps.sources.add(diffIds[i] as string, {
+        digest: l.digest,
+        size: l.size,
+        mediaType: l.mediaType ?? MediaTypes.dockerLayerGzip,
+        registry: ref.domain,
+        repo,
+      });
     }
     const updated = !(existedImage && (ref.tag === undefined ? true : before === image.id));
     progress.status(`Digest: ${plan.digest}`);

@@ -45,7 +45,8 @@ export function planPush(deps: DistributionDeps, req: PushRequest): PushPlan {
       if (image) tags.push({ tag: t.tag, image });
     }
   }
-  if (tags.length === 0) throw notFound(`An image does not exist locally with the tag: ${familiarName(ref.tag !== undefined ? { ...base, tag: ref.tag } : base)}`);
+  if (tags.length === 0)
+    throw notFound(`An image does not exist locally with the tag: ${familiarName(ref.tag !== undefined ? { ...base, tag: ref.tag } : base)}`);
   return { ref, tags };
 }
 
@@ -155,7 +156,12 @@ async function uploadBytes(session: RegistrySession, repo: string, digest: strin
 async function pushLayer(deps: DistributionDeps, session: RegistrySession, ref: Reference, diffId: string, progress: Progress): Promise<RegistryDescriptor> {
   const id = shortDigest(diffId);
   const repo = ref.path;
-  const known = deps.sources.get(diffId).filter((s) => s.registry === ref.domain && (PUSHABLE_TYPES.has(s.mediaType) || s.mediaType === MediaTypes.dockerLayerTar || s.mediaType === MediaTypes.ociLayerTar));
+  const known = deps.sources
+    .get(diffId)
+    .filter(
+      (s) =>
+        s.registry === ref.domain && (PUSHABLE_TYPES.has(s.mediaType) || s.mediaType === MediaTypes.dockerLayerTar || s.mediaType === MediaTypes.ociLayerTar),
+    );
   const desc = (s: BlobSource, size?: number): RegistryDescriptor => ({
     mediaType: s.mediaType === MediaTypes.dockerLayerTar || s.mediaType === MediaTypes.ociLayerTar ? MediaTypes.dockerLayerTar : MediaTypes.dockerLayerGzip,
     size: size || s.size,

@@ -73,7 +73,10 @@ export class DistributionService {
    * `POST /images/create?fromImage=`: resolves the manifest now; the job streams the pull.
    * A reference without tag or digest pulls every tag (`--all-tags`).
    */
-  async preparePull(ref: Reference, opts: { platform?: string | undefined; auth?: AuthConfig | undefined; signal?: AbortSignal | undefined; allTags?: boolean }): Promise<Job> {
+  async preparePull(
+    ref: Reference,
+    opts: { platform?: string | undefined; auth?: AuthConfig | undefined; signal?: AbortSignal | undefined; allTags?: boolean },
+  ): Promise<Job> {
     if (opts.platform) parsePlatform(opts.platform);
     if (opts.allTags) {
       const endpoint = endpointsFor(ref.domain, this.deps.config).at(-1);

@@ -20,12 +20,7 @@ export const MediaTypes = {
 } as const;
 
 /** The Accept header of a manifest GET: every format Berth can pull. */
-export const MANIFEST_ACCEPT = [
-  MediaTypes.dockerManifest,
-  MediaTypes.dockerManifestList,
-  MediaTypes.ociManifest,
-  MediaTypes.ociIndex,
-].join(', ');
+export const MANIFEST_ACCEPT = [MediaTypes.dockerManifest, MediaTypes.dockerManifestList, MediaTypes.ociManifest, MediaTypes.ociIndex].join(', ');
 
 export interface Platform {
   architecture: string;
@@ -89,11 +84,9 @@ export interface DistributionConfig {
   maxConcurrentUploads?: number;
 }
 
-export const isIndexType = (mt: string | undefined): boolean =>
-  mt === MediaTypes.dockerManifestList || mt === MediaTypes.ociIndex;
+export const isIndexType = (mt: string | undefined): boolean => mt === MediaTypes.dockerManifestList || mt === MediaTypes.ociIndex;
 
-export const isManifestType = (mt: string | undefined): boolean =>
-  mt === MediaTypes.dockerManifest || mt === MediaTypes.ociManifest;
+export const isManifestType = (mt: string | undefined): boolean => mt === MediaTypes.dockerManifest || mt === MediaTypes.ociManifest;
 
 /** Decodes the `X-Registry-Auth` header (base64url JSON, as the docker CLI encodes it). */
 export function decodeAuthHeader(header: string | string[] | undefined): AuthConfig | undefined {

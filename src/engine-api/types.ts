@@ -103,7 +103,11 @@ export interface NetworkResource {
   Scope: string;
   Driver: string;
   EnableIPv6: boolean;
-  IPAM: { Driver: string; Options: Record<string, string> | null; Config: Array<{ Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> }> };
+  IPAM: {
+    Driver: string;
+    Options: Record<string, string> | null;
+    Config: Array<{ Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> }>;
+  };
   Internal: boolean;
   Attachable: boolean;
   Ingress: boolean;

@@ -4,7 +4,12 @@ import type { EngineEvent } from './bus.js';
 import { eventMatches } from './filter.js';
 
 const ev = (Type: EngineEvent['Type'], Action: string, ID: string, Attributes: Record<string, string> = {}): EngineEvent => ({
-  Type, Action, Actor: { ID, Attributes }, scope: 'local', time: 0, timeNano: 0,
+  Type,
+  Action,
+  Actor: { ID, Attributes },
+  scope: 'local',
+  time: 0,
+  timeNano: 0,
 });
 const f = (o: Record<string, string[]>): Map<string, string[]> => new Map(Object.entries(o));
 

@@ -249,44 +249,46 @@ export async function loadImages(
       const chains: string[] = [];
       for (const d of diffIds) chains.push(chainIdOf(chains[chains.length - 1], d));
       const limit = limiter(2);
-      const jobs = diffIds.map((want, i) => limit(async () => {
-        const parent = i === 0 ? undefined : chains[i - 1];
-        const chain = chains[i] as string;
-        lease.add([chain, want]);
-        if ((await deps.layers.has(chain)) && (await deps.content.has(want))) return;
-        const file = hostPathInRoot(dir, plan.layerPaths[i] as string);
-        const st = await fs.stat(file).catch(() => undefined);
-        if (!st?.isFile()) throw invalid(`failed to load layer ${plan.layerPaths[i]}: no such file in the archive`);
-        opts.onMessage({ status: 'Loading layer', id: hex(want).slice(0, 12), progressDetail: { current: 0, total: st.size } });
-        // An uncompressed layer file is its diff-ID blob once verified: linked into the store
-        // rather than written a second time. A compressed one is copied out as its tar.
-        const plain = compressionOf(await fileHead(file)) === undefined;
-        const tar = await decompress(createReadStream(file));
-        const blobFile = deps.content.tempPath();
-        try {
-          const existed = await deps.layers.has(chain);
-          const info = await deps.layers.apply(parent, tar, { ...(plain ? {} : { blobFile }), lease, sizeHint: st.size });
-          if (info.diffId !== want) {
-            if (!existed && !deps.images.list().some((img) => img.chainIds.includes(info.chainId))) {
-              await deps.layers.remove(info.chainId);
+      const jobs = diffIds.map((want, i) =>
+        limit(async () => {
+          const parent = i === 0 ? undefined : chains[i - 1];
+          const chain = chains[i] as string;
+          lease.add([chain, want]);
+          if ((await deps.layers.has(chain)) && (await deps.content.has(want))) return;
+          const file = hostPathInRoot(dir, plan.layerPaths[i] as string);
+          const st = await fs.stat(file).catch(() => undefined);
+          if (!st?.isFile()) throw invalid(`failed to load layer ${plan.layerPaths[i]}: no such file in the archive`);
+          opts.onMessage({ status: 'Loading layer', id: hex(want).slice(0, 12), progressDetail: { current: 0, total: st.size } });
+          // An uncompressed layer file is its diff-ID blob once verified: linked into the store
+          // rather than written a second time. A compressed one is copied out as its tar.
+          const plain = compressionOf(await fileHead(file)) === undefined;
+          const tar = await decompress(createReadStream(file));
+          const blobFile = deps.content.tempPath();
+          try {
+            const existed = await deps.layers.has(chain);
+            const info = await deps.layers.apply(parent, tar, { ...(plain ? {} : { blobFile }), lease, sizeHint: st.size });
+            if (info.diffId !== want) {
+              if (!existed && !deps.images.list().some((img) => img.chainIds.includes(info.chainId))) {
+                await deps.layers.remove(info.chainId);
+              }
+              throw invalid(`invalid diffID for layer ${i}: expected "${want}", got "${info.diffId}"`);
             }
-            throw invalid(`invalid diffID for layer ${i}: expected "${want}", got "${info.diffId}"`);
-          }
-          if (!existed) added.layers.push(chain);
-          if (!(await deps.content.has(want))) {
-            if (plain) {
-              await fs.link(file, blobFile);
-              await fs.chown(blobFile, 0, 0);
-              await fs.chmod(blobFile, 0o644);
+            if (!existed) added.layers.push(chain);
+            if (!(await deps.content.has(want))) {
+              if (plain) {
+                await fs.link(file, blobFile);
+                await fs.chown(blobFile, 0, 0);
+                await fs.chmod(blobFile, 0o644);
+              }
+              await deps.content.commit(blobFile, want);
+              added.blobs.push(want);
             }
-            await deps.content.commit(blobFile, want);
-            added.blobs.push(want);
+          } finally {
+            await fs.rm(blobFile, { force: true });
           }
-        } finally {
-          await fs.rm(blobFile, { force: true });
-        }
-        opts.onMessage({ status: 'Loading layer', id: hex(want).slice(0, 12), progressDetail: { current: st.size, total: st.size } });
-      }));
+          opts.onMessage({ status: 'Loading layer', id: hex(want).slice(0, 12), progressDetail: { current: st.size, total: st.size } });
+        }),
+      );
       const failed = (await Promise.allSettled(jobs)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       const id = sha256(configBytes);
@@ -304,7 +306,10 @@ export async function loadImages(
       }
       if (tags.length === 0) opts.onMessage({ stream: `Loaded image ID: ${image.id}\n` });
       for (const ref of tags) opts.onMessage({ stream: `Loaded image: ${familiarName(ref)}\n` });
-      opts.onLoaded?.(image, tags.map((t) => familiarName(t)));
+      opts.onLoaded?.(
+        image,
+        tags.map((t) => familiarName(t)),
+      );
       // Registered: this image's parts are now referenced by the store.
       added.layers.length = 0;
       added.blobs.length = 0;

@@ -63,7 +63,10 @@ export function mergeCommitConfig(user: RunConfig, base: RunConfig): RunConfig {
   if (!out.Healthcheck) {
     if (base.Healthcheck) out.Healthcheck = base.Healthcheck;
   } else if (base.Healthcheck) {
-    out.Healthcheck = { ...base.Healthcheck, ...Object.fromEntries(Object.entries(out.Healthcheck).filter(([, v]) => v !== undefined && v !== 0 && !(Array.isArray(v) && v.length === 0))) };
+    out.Healthcheck = {
+      ...base.Healthcheck,
+      ...Object.fromEntries(Object.entries(out.Healthcheck).filter(([, v]) => v !== undefined && v !== 0 && !(Array.isArray(v) && v.length === 0))),
+    };
   }
   if (!out.WorkingDir) out.WorkingDir = base.WorkingDir ?? '';
   if (!out.Volumes || Object.keys(out.Volumes).length === 0) {
@@ -79,11 +82,7 @@ export function mergeCommitConfig(user: RunConfig, base: RunConfig): RunConfig {
  * Writes the new layer and image. The caller pauses the container around this (`--pause`) and
  * tags the result.
  */
-export async function commitContainer(
-  deps: CommitDeps,
-  o: { container: Container; image: Image; upperDir: string },
-  opts: CommitOptions,
-): Promise<Image> {
+export async function commitContainer(deps: CommitDeps, o: { container: Container; image: Image; upperDir: string }, opts: CommitOptions): Promise<Image> {
   // Changes are checked before any work, so a bad one changes nothing.
   const userConfig = applyChanges({ ...(opts.config ?? {}) }, opts.changes ?? []);
   const config = mergeCommitConfig(userConfig, runConfigOf(o.container));

@@ -20,7 +20,11 @@ test('parseReference normalises and validates', () => {
   assert.equal(fullName(parseReference(`foo/bar@${DIGEST}`)), `docker.io/foo/bar@${DIGEST}`);
   assert.equal(fullName(parseReference('index.docker.io/x/y:2')), 'docker.io/x/y:2');
   for (const bad of ['', 'a:b:c:@', 'x@sha256:short', 'x:-bad', 'a//b']) {
-    assert.throws(() => parseReference(bad), (e: unknown) => isCategory(e, 'InvalidParameter'), bad);
+    assert.throws(
+      () => parseReference(bad),
+      (e: unknown) => isCategory(e, 'InvalidParameter'),
+      bad,
+    );
   }
   assert.throws(() => parseReference('foo/Bar'), /invalid reference format: repository name \(foo\/Bar\) must be lowercase$/);
 });

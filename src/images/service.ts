@@ -58,7 +58,11 @@ export class ImageService {
       layers: o.layers,
       images: o.images,
       leases: this.leases,
-      imagesInUse: () => o.images.list().filter((i) => o.usersOf(i.id).length > 0).map((i) => i.id),
+      imagesInUse: () =>
+        o.images
+          .list()
+          .filter((i) => o.usersOf(i.id).length > 0)
+          .map((i) => i.id),
     });
   }
 
@@ -289,9 +293,7 @@ export class ImageService {
     // By ID.
     const tags = this.o.images.tagsOf(image.id);
     if (running) {
-      throw conflict(
-        `conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`,
-      );
+      throw conflict(`conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
     }
     if (users.length > 0 && !opts.force) {
       throw conflict(
@@ -304,7 +306,10 @@ export class ImageService {
     if (this.o.images.hasChildren(image.id)) {
       throw conflict(`conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image has dependent child images`);
     }
-    await this.untag([...tags, ...this.o.images.digestsOf(image.id)].map((t) => parseReference(t)), out);
+    await this.untag(
+      [...tags, ...this.o.images.digestsOf(image.id)].map((t) => parseReference(t)),
+      out,
+    );
     await this.deleteImage(image, out);
     if (opts.prune) await this.pruneParents(image, out);
     return out;

@@ -11,9 +11,23 @@ const created = (img: Image): string => img.config.created ?? '0001-01-01T00:00:
 
 /** The fields of a container config that dockerd always prints (the rest are omitted when empty). */
 const runConfig = (rc: Record<string, unknown> | undefined): Record<string, unknown> => ({
-  Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
-  Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
-  WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+  Hostname: '',
+  Domainname: '',
+  User: '',
+  AttachStdin: false,
+  AttachStdout: false,
+  AttachStderr: false,
+  Tty: false,
+  OpenStdin: false,
+  StdinOnce: false,
+  Env: null,
+  Cmd: null,
+  Image: '',
+  Volumes: null,
+  WorkingDir: '',
+  Entrypoint: null,
+  OnBuild: null,
+  Labels: null,
   ...(rc ?? {}),
 });
 
@@ -38,9 +52,7 @@ export function inspectImage(store: ImageStore, img: Image, layerDirs: string[],
     Parent: img.meta.parent ?? '',
     Comment: c.comment ?? '',
     Created: created(img),
-    ...(legacy.containerConfig
-      ? { Container: c.container ?? '', ContainerConfig: runConfig(c.container_config as Record<string, unknown> | undefined) }
-      : {}),
+    ...(legacy.containerConfig ? { Container: c.container ?? '', ContainerConfig: runConfig(c.container_config as Record<string, unknown> | undefined) } : {}),
     DockerVersion: c.docker_version ?? '',
     Author: c.author ?? '',
     Config: runConfig(c.config as Record<string, unknown> | undefined),
@@ -50,9 +62,10 @@ export function inspectImage(store: ImageStore, img: Image, layerDirs: string[],
     Size: img.size,
     ...(legacy.virtualSize ? { VirtualSize: img.size } : {}),
     GraphDriver: {
-      Data: layerDirs.length > 0
-        ? { ...(layerDirs.length > 1 ? { LowerDir: layerDirs.slice(1).join(':') } : {}), UpperDir: layerDirs[0], MergedDir: '', WorkDir: '' }
-        : {},
+      Data:
+        layerDirs.length > 0
+          ? { ...(layerDirs.length > 1 ? { LowerDir: layerDirs.slice(1).join(':') } : {}), UpperDir: layerDirs[0], MergedDir: '', WorkDir: '' }
+          : {},
       Name: 'overlay2',
     },
     RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
@@ -70,7 +83,13 @@ export function tagMatches(tag: string, patterns: string[]): boolean {
   });
 }
 
-export function imageListEntry(store: ImageStore, img: Image, containers: number, refFilter: string[] = [], legacy: { virtualSize?: boolean } = {}): ImageSummary {
+export function imageListEntry(
+  store: ImageStore,
+  img: Image,
+  containers: number,
+  refFilter: string[] = [],
+  legacy: { virtualSize?: boolean } = {},
+): ImageSummary {
   const all = store.tagsOf(img.id);
   // With a reference filter, dockerd lists only the matching tags.
   const tags = refFilter.length > 0 ? all.filter((t) => tagMatches(t, refFilter)) : all;
@@ -91,7 +110,10 @@ export function imageListEntry(store: ImageStore, img: Image, containers: number
 const IMAGE_FILTERS = new Set(['dangling', 'label', 'reference', 'before', 'since', 'until']);
 
 function globToRegex(glob: string): RegExp {
-  const esc = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const esc = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${esc}$`);
 }
 

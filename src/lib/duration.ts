@@ -1,6 +1,6 @@
 /** Go's duration syntax ("1m30s", "500ms"), as Docker's flags and Dockerfile options use it, parsed and printed. */
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** Go's time.ParseDuration, in nanoseconds; throws Go's error text. */
 export function parseGoDuration(s: string): number {
@@ -25,7 +25,6 @@ export function parseGoDuration(s: string): number {
   }
   return sign * Math.round(total);
 }
-
 
 /** Go's time.Duration.String(), from milliseconds ("30s", "500ms", "1m30s"): the healthcheck timeout message. */
 export function goDuration(msValue: number): string {

@@ -3,15 +3,7 @@
  * the API layer maps a category to an HTTP status in one place (api/errors.ts).
  */
 export type ErrorCategory =
-  | 'NotFound'
-  | 'Conflict'
-  | 'InvalidParameter'
-  | 'Unauthorized'
-  | 'Forbidden'
-  | 'Unavailable'
-  | 'NotModified'
-  | 'NotImplemented'
-  | 'System';
+  'NotFound' | 'Conflict' | 'InvalidParameter' | 'Unauthorized' | 'Forbidden' | 'Unavailable' | 'NotModified' | 'NotImplemented' | 'System';
 
 export class BerthError extends Error {
   readonly category: ErrorCategory;

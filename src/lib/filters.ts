@@ -18,7 +18,11 @@ export function parseFilters(raw: string | null): Map<string, string[]> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid(`invalid filter: ${raw}`);
   for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
     if (Array.isArray(v)) out.set(k, v.map(String));
-    else if (typeof v === 'object' && v !== null) out.set(k, Object.keys(v).filter((x) => (v as Record<string, unknown>)[x]));
+    else if (typeof v === 'object' && v !== null)
+      out.set(
+        k,
+        Object.keys(v).filter((x) => (v as Record<string, unknown>)[x]),
+      );
     else throw invalid(`invalid filter: ${raw}`);
   }
   return out;

@@ -79,7 +79,10 @@ export async function makePki(opts: PkiOptions): Promise<PkiResult> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   if (!opts.force) {
     for (const f of Object.values(files)) {
-      const exists = await fs.stat(f).then(() => true, () => false);
+      const exists = await fs.stat(f).then(
+        () => true,
+        () => false,
+      );
       if (exists) throw new Error(`${f} already exists (use --force to replace the certificates)`);
     }
   }
@@ -88,26 +91,65 @@ export async function makePki(opts: PkiOptions): Promise<PkiResult> {
   try {
     await fs.chmod(work, 0o700);
     const cnf = [
-      '[ req ]', 'distinguished_name = dn', 'prompt = no', '[ dn ]', 'CN = unused',
-      '[ ca_ext ]', 'basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign',
+      '[ req ]',
+      'distinguished_name = dn',
+      'prompt = no',
+      '[ dn ]',
+      'CN = unused',
+      '[ ca_ext ]',
+      'basicConstraints = critical, CA:TRUE',
+      'keyUsage = critical, keyCertSign, cRLSign',
       'subjectKeyIdentifier = hash',
-      '[ server_ext ]', 'basicConstraints = critical, CA:FALSE', 'keyUsage = critical, digitalSignature, keyEncipherment',
-      'extendedKeyUsage = serverAuth', `subjectAltName = ${names.join(', ')}`,
-      'subjectKeyIdentifier = hash', 'authorityKeyIdentifier = keyid',
-      '[ client_ext ]', 'basicConstraints = critical, CA:FALSE', 'keyUsage = critical, digitalSignature',
-      'extendedKeyUsage = clientAuth', 'subjectKeyIdentifier = hash', 'authorityKeyIdentifier = keyid', '',
+      '[ server_ext ]',
+      'basicConstraints = critical, CA:FALSE',
+      'keyUsage = critical, digitalSignature, keyEncipherment',
+      'extendedKeyUsage = serverAuth',
+      `subjectAltName = ${names.join(', ')}`,
+      'subjectKeyIdentifier = hash',
+      'authorityKeyIdentifier = keyid',
+      '[ client_ext ]',
+      'basicConstraints = critical, CA:FALSE',
+      'keyUsage = critical, digitalSignature',
+      'extendedKeyUsage = clientAuth',
+      'subjectKeyIdentifier = hash',
+      'authorityKeyIdentifier = keyid',
+      '',
     ].join('\n');
     const cnfFile = path.join(work, 'openssl.cnf');
     await fs.writeFile(cnfFile, cnf, { mode: 0o600 });
-    const key = (out: string): Promise<void> =>
-      run(bin, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', out], work);
-    const serial = (): string => `0x${randomBytes(16).toString('hex').replace(/^[89a-f]/, '1')}`;
+    const key = (out: string): Promise<void> => run(bin, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', out], work);
+    const serial = (): string =>
+      `0x${randomBytes(16)
+        .toString('hex')
+        .replace(/^[89a-f]/, '1')}`;
 
     const caKey = path.join(work, 'ca-key.pem');
     const caCert = path.join(work, 'ca.pem');
     await key(caKey);
-    await run(bin, ['req', '-new', '-x509', '-config', cnfFile, '-extensions', 'ca_ext', '-key', caKey, '-sha256', '-days', days,
-      '-subj', '/O=Berth/CN=Berth CA', '-set_serial', serial(), '-out', caCert], work);
+    await run(
+      bin,
+      [
+        'req',
+        '-new',
+        '-x509',
+        '-config',
+        cnfFile,
+        '-extensions',
+        'ca_ext',
+        '-key',
+        caKey,
+        '-sha256',
+        '-days',
+        days,
+        '-subj',
+        '/O=Berth/CN=Berth CA',
+        '-set_serial',
+        serial(),
+        '-out',
+        caCert,
+      ],
+      work,
+    );
 
     const issue = async (name: string, subject: string, ext: string): Promise<{ key: string; cert: string }> => {
       const k = path.join(work, `${name}-key.pem`);
@@ -115,8 +157,31 @@ export async function makePki(opts: PkiOptions): Promise<PkiResult> {
       const cert = path.join(work, `${name}-cert.pem`);
       await key(k);
       await run(bin, ['req', '-new', '-config', cnfFile, '-key', k, '-subj', subject, '-out', csr], work);
-      await run(bin, ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-set_serial', serial(), '-days', days, '-sha256',
-        '-extfile', cnfFile, '-extensions', ext, '-out', cert], work);
+      await run(
+        bin,
+        [
+          'x509',
+          '-req',
+          '-in',
+          csr,
+          '-CA',
+          caCert,
+          '-CAkey',
+          caKey,
+          '-set_serial',
+          serial(),
+          '-days',
+          days,
+          '-sha256',
+          '-extfile',
+          cnfFile,
+          '-extensions',
+          ext,
+          '-out',
+          cert,
+        ],
+        work,
+      );
       return { key: k, cert };
     };
     const host = os.hostname();

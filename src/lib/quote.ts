@@ -5,7 +5,9 @@
  * U+2028/U+2029, which Go escapes and JSON.stringify leaves raw.
  */
 export function goQuote(s: string): string {
-  return JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(s)
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** Go's quoteChar: a byte as strconv.Quote shows it, in single quotes. */
@@ -19,4 +21,3 @@ export function goQuoteChar(c: number): string {
   if (c >= 0x80 && c < 0xa0) return `'\\u00${c.toString(16).padStart(2, '0')}'`;
   return `'${String.fromCharCode(c)}'`;
 }
-

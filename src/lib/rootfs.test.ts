@@ -24,7 +24,11 @@ function tar(entries: Array<Partial<TarHeader> & { name: string; data?: string }
   for (const e of entries) {
     const data = Buffer.from(e.data ?? '');
     const type = e.type ?? 'file';
-    parts.push(headerBytes({ mode: type === 'directory' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: 1_000_000_000, ...e, type, size: data.length }), data, Buffer.alloc((512 - (data.length % 512)) % 512));
+    parts.push(
+      headerBytes({ mode: type === 'directory' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: 1_000_000_000, ...e, type, size: data.length }),
+      data,
+      Buffer.alloc((512 - (data.length % 512)) % 512),
+    );
   }
   parts.push(Buffer.alloc(1024));
   return Readable.from([Buffer.concat(parts)]);
@@ -95,7 +99,14 @@ describe('extractInRoot', () => {
   it('entries under a hostile link land inside; owners kept or set; escaping names refused', async () => {
     const r = RootDir.open(root);
     try {
-      await extractInRoot(tar([{ name: 'abs/planted', data: 'p' }, { name: 'etclink/owned', data: 'o', uid: 1234, gid: 4321, mode: 0o640 }]), r, '/');
+      await extractInRoot(
+        tar([
+          { name: 'abs/planted', data: 'p' },
+          { name: 'etclink/owned', data: 'o', uid: 1234, gid: 4321, mode: 0o640 },
+        ]),
+        r,
+        '/',
+      );
       assert.equal(fs.existsSync(path.join(outside, 'planted')), false);
       assert.equal(fs.readFileSync(path.join(root, outside, 'planted'), 'utf8'), 'p');
       const st = fs.statSync(path.join(root, 'etc', 'owned'));
@@ -116,9 +127,21 @@ describe('extractInRoot', () => {
       fs.mkdirSync(path.join(root, 'd', 'sub'), { recursive: true });
       fs.writeFileSync(path.join(root, 'd', 'f'), 'f');
       const o = { noOverwriteDirNonDir: true, destName: '/d' };
-      await assert.rejects(extractInRoot(tar([{ name: 'sub', data: 'x' }]), r, '/d', o), { message: 'cannot overwrite directory "/d/sub" with non-directory "/d"' });
-      await assert.rejects(extractInRoot(tar([{ name: 'f', type: 'directory' }]), r, '/d', o), { message: 'cannot overwrite non-directory "/d/f" with directory "/d"' });
-      await extractInRoot(tar([{ name: 'sub', data: 'now a file' }, { name: 'f', type: 'directory' }, { name: 'f/in', data: 'i' }]), r, '/d');
+      await assert.rejects(extractInRoot(tar([{ name: 'sub', data: 'x' }]), r, '/d', o), {
+        message: 'cannot overwrite directory "/d/sub" with non-directory "/d"',
+      });
+      await assert.rejects(extractInRoot(tar([{ name: 'f', type: 'directory' }]), r, '/d', o), {
+        message: 'cannot overwrite non-directory "/d/f" with directory "/d"',
+      });
+      await extractInRoot(
+        tar([
+          { name: 'sub', data: 'now a file' },
+          { name: 'f', type: 'directory' },
+          { name: 'f/in', data: 'i' },
+        ]),
+        r,
+        '/d',
+      );
       assert.equal(fs.readFileSync(path.join(root, 'd', 'sub'), 'utf8'), 'now a file');
       assert.equal(fs.readFileSync(path.join(root, 'd', 'f', 'in'), 'utf8'), 'i');
     } finally {

@@ -251,7 +251,10 @@ export class RootDir {
    * way is not a directory.
    */
   mkdirAll(p: string, mode = 0o755, onCreate?: (parentFd: number, name: string) => void): number {
-    let comps = path.posix.normalize(`/${p}`).split('/').filter((c) => c !== '');
+    let comps = path.posix
+      .normalize(`/${p}`)
+      .split('/')
+      .filter((c) => c !== '');
     for (let attempt = 0; ; attempt++) {
       // The deepest existing prefix, resolved by the kernel.
       let i = comps.length;
@@ -284,7 +287,9 @@ export class RootDir {
         // one meanwhile, or vanished: resolve again from the root.
         const code = errCode(err);
         if ((code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENOENT') && attempt < 8) {
-          const again = this.resolvePath(comps.join('/')).split('/').filter((c) => c !== '');
+          const again = this.resolvePath(comps.join('/'))
+            .split('/')
+            .filter((c) => c !== '');
           if (code !== 'ENOENT' && again.join('/') === comps.join('/') && attempt > 0) throw err; // a file in the way
           comps = again;
           continue;

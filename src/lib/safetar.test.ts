@@ -27,7 +27,19 @@ async function tarOf(entries: Entry[]): Promise<Buffer> {
   });
   for (const e of entries) {
     await new Promise<void>((resolve, reject) =>
-      pack.entry({ name: e.name, type: e.type ?? 'file', mode: e.mode, uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: new Date(1e12), ...(e.linkname ? { linkname: e.linkname } : {}) }, e.body ?? '', (err) => (err ? reject(err) : resolve())),
+      pack.entry(
+        {
+          name: e.name,
+          type: e.type ?? 'file',
+          mode: e.mode,
+          uid: e.uid ?? 0,
+          gid: e.gid ?? 0,
+          mtime: new Date(1e12),
+          ...(e.linkname ? { linkname: e.linkname } : {}),
+        },
+        e.body ?? '',
+        (err) => (err ? reject(err) : resolve()),
+      ),
     );
   }
   pack.finalize();
@@ -90,7 +102,10 @@ function treeOf(dir: string): string[] {
     const st = fs.lstatSync(p);
     const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : 'o';
     const extra = kind === 'l' ? fs.readlinkSync(p) : kind === 'f' ? createHash('sha256').update(fs.readFileSync(p)).digest('hex').slice(0, 16) : '';
-    if (rel !== '') out.push(`${rel} ${kind} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${kind === 'f' ? st.size : ''} ${kind === 'd' ? '' : Math.trunc(st.mtimeMs / 1000)} ${extra} nlink=${kind === 'f' ? st.nlink : ''}`);
+    if (rel !== '')
+      out.push(
+        `${rel} ${kind} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${kind === 'f' ? st.size : ''} ${kind === 'd' ? '' : Math.trunc(st.mtimeMs / 1000)} ${extra} nlink=${kind === 'f' ? st.nlink : ''}`,
+      );
     if (kind === 'd') for (const n of fs.readdirSync(p).sort()) walk(rel === '' ? n : `${rel}/${n}`);
   };
   walk('');
@@ -152,7 +167,10 @@ describe('TarExtractor reads what GNU tar writes, however the bytes are split', 
         }
       }).length;
     await assert.rejects(extractTar(Readable.from([bad]), path.join(root, 'bad'), { whiteouts: 'none' }), /invalid tar header: bad checksum/);
-    await assert.rejects(extractTar(Readable.from([tar.subarray(0, 512 + 100_000)]), path.join(root, 'short'), { whiteouts: 'none' }), /unexpected end of data/);
+    await assert.rejects(
+      extractTar(Readable.from([tar.subarray(0, 512 + 100_000)]), path.join(root, 'short'), { whiteouts: 'none' }),
+      /unexpected end of data/,
+    );
     await assert.rejects(extractTar(Readable.from([tar.subarray(0, 300)]), path.join(root, 'short2'), { whiteouts: 'none' }), /unexpected end of data/);
     assert.equal(openFiles(), 0, 'the file cut short was closed');
     // Only the partial bytes of the file cut short are there; nothing else was made.

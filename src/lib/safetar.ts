@@ -142,7 +142,7 @@ export class TarExtractor {
         case State.Data: {
           const take = Math.min(this.left, n - i);
           if (this.fd >= 0) {
-            for (let off = i; off < i + take; ) off += writeSync(this.fd, chunk, off, i + take - off);
+            for (let off = i; off < i + take;) off += writeSync(this.fd, chunk, off, i + take - off);
           } else if (this.meta) {
             chunk.copy(this.meta.buf, this.meta.fill, i, i + take);
             this.meta.fill += take;

@@ -40,7 +40,16 @@ async function entriesOf(tar: Buffer): Promise<Map<string, Seen>> {
   for await (const e of ex) {
     const body = await collect(e as unknown as Readable);
     const h = e.header;
-    seen.set(h.name, { type: h.type ?? '', size: h.size ?? 0, mode: h.mode ?? -1, uid: h.uid ?? -1, gid: h.gid ?? -1, mtime: (h.mtime?.getTime() ?? 0) / 1000, linkname: h.linkname, ...(h.type === 'file' ? { sha: createHash('sha256').update(body).digest('hex') } : {}) });
+    seen.set(h.name, {
+      type: h.type ?? '',
+      size: h.size ?? 0,
+      mode: h.mode ?? -1,
+      uid: h.uid ?? -1,
+      gid: h.gid ?? -1,
+      mtime: (h.mtime?.getTime() ?? 0) / 1000,
+      linkname: h.linkname,
+      ...(h.type === 'file' ? { sha: createHash('sha256').update(body).digest('hex') } : {}),
+    });
   }
   return seen;
 }
@@ -55,7 +64,15 @@ describe('packPath', () => {
   const longFile = `${longDir}/${'n'.repeat(90)}`;
   const big = Buffer.alloc((1 << 20) * 3 + 777, 7);
   for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
-  const files: Record<string, Buffer | string> = { 'a.txt': 'hello\n', empty: '', 'exact512': Buffer.alloc(512, 1), big, 'ünï.txt': 'u\n', [longFile]: 'deep\n', 'opq/inside': 'o\n' };
+  const files: Record<string, Buffer | string> = {
+    'a.txt': 'hello\n',
+    empty: '',
+    exact512: Buffer.alloc(512, 1),
+    big,
+    'ünï.txt': 'u\n',
+    [longFile]: 'deep\n',
+    'opq/inside': 'o\n',
+  };
   fs.mkdirSync(path.join(src, longDir), { recursive: true });
   fs.mkdirSync(path.join(src, 'opq'));
   for (const [n, b] of Object.entries(files)) fs.writeFileSync(path.join(src, n), b);
@@ -102,14 +119,18 @@ describe('packPath', () => {
 
   it('writes overlay whiteouts and opaque directories as layer entries, with clamped times', async () => {
     const clampMtime = new Date('2001-01-01T00:00:00Z');
-    const tar = await collect(packPath(src, { rename: '', overlayWhiteouts: true, isOpaque: (p) => p.endsWith('/opq'), clampMtime, omit: (n) => n === 'empty' }));
+    const tar = await collect(
+      packPath(src, { rename: '', overlayWhiteouts: true, isOpaque: (p) => p.endsWith('/opq'), clampMtime, omit: (n) => n === 'empty' }),
+    );
     const seen = await entriesOf(tar);
     assert.equal(seen.get('.wh.gone')?.type, 'file');
     assert.equal(seen.get('opq/.wh..wh..opq')?.size, 0);
     assert.equal(seen.has('empty'), false);
     for (const [n, e] of seen) assert.ok(e.mtime <= clampMtime.getTime() / 1000, `${n} clamped`);
     // Same input, same bytes.
-    const again = await collect(packPath(src, { rename: '', overlayWhiteouts: true, isOpaque: (p) => p.endsWith('/opq'), clampMtime, omit: (n) => n === 'empty' }));
+    const again = await collect(
+      packPath(src, { rename: '', overlayWhiteouts: true, isOpaque: (p) => p.endsWith('/opq'), clampMtime, omit: (n) => n === 'empty' }),
+    );
     assert.ok(tar.equals(again));
   });
 

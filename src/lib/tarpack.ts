@@ -142,11 +142,27 @@ function* walkTree(src: number | undefined, srcHost: string, opts: PackOptions):
       const mtime = Math.trunc((clampMs !== undefined && ms > clampMs ? clampMs : ms) / 1000);
       if (opts.overlayWhiteouts && type === 'character-device' && st.rdev === 0) {
         const dir = path.posix.dirname(name);
-        yield* header({ name: `${dir === '.' ? '' : `${dir}/`}${WHITEOUT_PREFIX}${path.posix.basename(name)}`, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime });
+        yield* header({
+          name: `${dir === '.' ? '' : `${dir}/`}${WHITEOUT_PREFIX}${path.posix.basename(name)}`,
+          type: 'file',
+          size: 0,
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+          mtime,
+        });
         return;
       }
       const mode = st.mode & (opts.typeBits ? 0o177777 : 0o7777);
-      const h: TarHeader = { name: type === 'directory' && name !== '' && !name.endsWith('/') ? `${name}/` : name, type, mode, uid: st.uid, gid: st.gid, size: 0, mtime };
+      const h: TarHeader = {
+        name: type === 'directory' && name !== '' && !name.endsWith('/') ? `${name}/` : name,
+        type,
+        mode,
+        uid: st.uid,
+        gid: st.gid,
+        size: 0,
+        mtime,
+      };
       const names = opts.owners?.(st.uid, st.gid);
       if (names) {
         h.uname = names.uname;
@@ -216,7 +232,9 @@ function openChild(dirFd: number, e: Dirent): { fd: number; st: Stats } | undefi
     if (e.isDirectory() || e.isFile()) {
       let fd: number | undefined;
       try {
-        fd = e.isDirectory() ? openat(dirFd, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) : openat(dirFd, e.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        fd = e.isDirectory()
+          ? openat(dirFd, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+          : openat(dirFd, e.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
       } catch (err) {
         const code = errCode(err);
         if (code !== 'ELOOP' && code !== 'ENOTDIR' && code !== 'ENXIO' && code !== 'EACCES') throw err;

@@ -16,7 +16,11 @@ export interface AddressAllocator {
    * IPv4 (and on an `--ipv6` network IPv6) addresses for `holder`: `ip4`/`ip6` if asked
    * (static), else `previous` when free, else the pool's next.
    */
-  allocate(n: NetworkRecord, holder: string, o: { ip4?: string | undefined; ip6?: string | undefined; previous?: string | undefined }): Promise<{ ip4: string; ip6?: string }>;
+  allocate(
+    n: NetworkRecord,
+    holder: string,
+    o: { ip4?: string | undefined; ip6?: string | undefined; previous?: string | undefined },
+  ): Promise<{ ip4: string; ip6?: string }>;
   /** Frees what `holder` holds in a network's pools (IPv4 and IPv6). */
   release(netId: string, holder: string): Promise<void>;
   /** Frees every address whose holder `keep` does not name (reconcile). */
@@ -41,7 +45,12 @@ export class Addresses implements AddressAllocator {
     if (!ipam) {
       const pool = n.IPAM.Config.find((p) => !p.Subnet.includes(':'));
       if (!pool) throw system(`network ${n.Name} has no IPv4 pool`);
-      ipam = await Ipam.open(this.store.ipamFile(n.Id), { subnet: pool.Subnet, gateway: pool.Gateway, ...(pool.IPRange ? { ipRange: pool.IPRange } : {}), reserved: Object.values(pool.AuxiliaryAddresses ?? {}) });
+      ipam = await Ipam.open(this.store.ipamFile(n.Id), {
+        subnet: pool.Subnet,
+        gateway: pool.Gateway,
+        ...(pool.IPRange ? { ipRange: pool.IPRange } : {}),
+        reserved: Object.values(pool.AuxiliaryAddresses ?? {}),
+      });
       for (const [cid, st] of this.store.containers) {
         const ep = st.endpoints[n.Id];
         if (ep) ipam.seed(cid, ep.IPAddress);
@@ -60,7 +69,11 @@ export class Addresses implements AddressAllocator {
     return ipam;
   }
 
-  async allocate(n: NetworkRecord, holder: string, o: { ip4?: string | undefined; ip6?: string | undefined; previous?: string | undefined }): Promise<{ ip4: string; ip6?: string }> {
+  async allocate(
+    n: NetworkRecord,
+    holder: string,
+    o: { ip4?: string | undefined; ip6?: string | undefined; previous?: string | undefined },
+  ): Promise<{ ip4: string; ip6?: string }> {
     const ipam = await this.ipamOf(n);
     const ip4 = await ipam.allocate(holder, o.ip4, o.previous);
     const ipam6 = this.ipams6.get(n.Id);

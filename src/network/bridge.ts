@@ -122,5 +122,9 @@ export async function plumb(pid: number, eps: VethSpec[], o: { again?: boolean }
 /** Removes host-side veths (their peers go with them); missing ones are skipped. */
 export async function unplumb(hostVeths: string[]): Promise<void> {
   const present = hostVeths.filter(linkExists);
-  if (present.length > 0) await ipBatch(present.map((v) => `link del ${v}`), { force: true }).catch(() => undefined);
+  if (present.length > 0)
+    await ipBatch(
+      present.map((v) => `link del ${v}`),
+      { force: true },
+    ).catch(() => undefined);
 }

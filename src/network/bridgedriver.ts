@@ -5,7 +5,21 @@
  */
 import { readdirSync } from 'node:fs';
 import { deleteLink, ensureBridge, linkExists, macFor, plumb, unplumb, vethName, type VethSpec } from './bridge.js';
-import { addRules, deleteTagged, dnsRules, hasIsolation, isolationRules, mentions, networkRules, ownersOn, portRules, removeRules, savedRules, tagOf, type Rule } from './firewall.js';
+import {
+  addRules,
+  deleteTagged,
+  dnsRules,
+  hasIsolation,
+  isolationRules,
+  mentions,
+  networkRules,
+  ownersOn,
+  portRules,
+  removeRules,
+  savedRules,
+  tagOf,
+  type Rule,
+} from './firewall.js';
 import type { JoinRequest, NetworkDriver } from './driver.js';
 import { Proxy6 } from './proxy6.js';
 import type { NetworkRecord, PortMapping } from './types.js';
@@ -110,7 +124,10 @@ export class BridgeDriver implements NetworkDriver {
   async republish(id: string, ports: PortMapping[]): Promise<void> {
     const v6 = ports.filter((p) => p.HostIp.includes(':'));
     if (v6.length === 0) return;
-    await this.proxy6.open(id, v6.map((p) => ({ hostIp: p.HostIp, hostPort: p.HostPort, proto: p.Proto, containerIp: p.ContainerIp, containerPort: p.ContainerPort })));
+    await this.proxy6.open(
+      id,
+      v6.map((p) => ({ hostIp: p.HostIp, hostPort: p.HostPort, proto: p.Proto, containerIp: p.ContainerIp, containerPort: p.ContainerPort })),
+    );
   }
 
   async sweep(networks: NetworkRecord[], o: { running: Set<string>; wanted: Set<string> }): Promise<void> {
@@ -137,7 +154,11 @@ export class BridgeDriver implements NetworkDriver {
   private portRulesOf(bridge: string, list: PortMapping[]): Rule[] {
     const n = this.networks().find((x) => x.bridge === bridge);
     const subnet = n?.IPAM.Config[0]?.Subnet ?? `${list[0]?.ContainerIp}/32`;
-    return list.filter((p) => !p.HostIp.includes(':')).flatMap((p) => portRules({ hostIp: p.HostIp, hostPort: p.HostPort, proto: p.Proto, containerIp: p.ContainerIp, containerPort: p.ContainerPort, bridge, subnet }));
+    return list
+      .filter((p) => !p.HostIp.includes(':'))
+      .flatMap((p) =>
+        portRules({ hostIp: p.HostIp, hostPort: p.HostPort, proto: p.Proto, containerIp: p.ContainerIp, containerPort: p.ContainerPort, bridge, subnet }),
+      );
   }
 }
 

@@ -29,7 +29,11 @@ export function ipBatch(lines: string[], o: { netnsPid?: number; force?: boolean
   const ipArgs = [...(o.force ? ['-force'] : []), '-batch', '-'];
   if (o.netnsPid && o.sysctl) {
     if (!/^\/proc\/sys\/net\/[\w./-]+$/.test(o.sysctl)) throw system(`bad sysctl path ${o.sysctl}`);
-    return runTool('nsenter', [`--net=/proc/${o.netnsPid}/ns/net`, '/bin/sh', '-c', `echo 1 > ${o.sysctl} && exec ip ${ipArgs.join(' ')}`], `${lines.join('\n')}\n`);
+    return runTool(
+      'nsenter',
+      [`--net=/proc/${o.netnsPid}/ns/net`, '/bin/sh', '-c', `echo 1 > ${o.sysctl} && exec ip ${ipArgs.join(' ')}`],
+      `${lines.join('\n')}\n`,
+    );
   }
   if (o.netnsPid) return runTool('nsenter', [`--net=/proc/${o.netnsPid}/ns/net`, 'ip', ...ipArgs], `${lines.join('\n')}\n`);
   return runTool('ip', ipArgs, `${lines.join('\n')}\n`);

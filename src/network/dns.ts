@@ -43,10 +43,14 @@ export function reverseName(name: string): string | undefined {
 }
 
 function encodeName(name: string): Buffer {
-  const parts = name.replace(/\.$/, '').split('.').filter(Boolean).map((l) => {
-    const b = Buffer.from(l.slice(0, 63), 'latin1');
-    return Buffer.concat([Buffer.from([b.length]), b]);
-  });
+  const parts = name
+    .replace(/\.$/, '')
+    .split('.')
+    .filter(Boolean)
+    .map((l) => {
+      const b = Buffer.from(l.slice(0, 63), 'latin1');
+      return Buffer.concat([Buffer.from([b.length]), b]);
+    });
   return Buffer.concat([...parts, Buffer.from([0])]);
 }
 

@@ -49,7 +49,9 @@ export class Endpoints {
 
   /** The user network whose embedded DNS answers at 127.0.0.11 in the container (its first). */
   dnsNetwork(c: Container): NetworkRecord | undefined {
-    return Object.keys(this.membershipOf(c)).map((id) => this.store.networks.get(id)).find((n) => n && !n.isDefault && n.Driver === 'bridge');
+    return Object.keys(this.membershipOf(c))
+      .map((id) => this.store.networks.get(id))
+      .find((n) => n && !n.isDefault && n.Driver === 'bridge');
   }
 
   /* ------------------------------------------------------------------ membership */
@@ -80,7 +82,8 @@ export class Endpoints {
     const ip = req.IPAMConfig?.IPv4Address;
     if (ip) {
       if (n.isDefault) throw invalid('user specified IP address is supported on user defined networks only');
-      if (!(n as NetworkRecord & { userSubnet?: boolean }).userSubnet) throw invalid('user specified IP address is supported only when connecting to networks with user configured subnets');
+      if (!(n as NetworkRecord & { userSubnet?: boolean }).userSubnet)
+        throw invalid('user specified IP address is supported only when connecting to networks with user configured subnets');
       if (!isIPv4(ip)) throw invalid(`invalid IPv4 address: ${ip}`);
       const sub = parseCidr(n.IPAM.Config[0]?.Subnet ?? '0.0.0.0/32');
       if (!contains(sub, ipToNum(ip))) throw invalid(`no configured subnet or ip-range contain the IP address ${ip}`);
@@ -94,7 +97,11 @@ export class Endpoints {
   }
 
   /** create: validates NetworkMode/EndpointsConfig (throws Docker's errors; nothing is created). */
-  validateCreate(mode: string, endpoints: Record<string, EndpointRequest | null> | undefined, ports?: { bindings: Record<string, unknown> | null | undefined; exposed: Record<string, unknown> | undefined }): void {
+  validateCreate(
+    mode: string,
+    endpoints: Record<string, EndpointRequest | null> | undefined,
+    ports?: { bindings: Record<string, unknown> | null | undefined; exposed: Record<string, unknown> | undefined },
+  ): void {
     this.membership(mode, endpoints);
     if (ports) portRequests({ ...ports, publishAll: false }); // throws Docker's errors for bad specs
   }
@@ -187,7 +194,11 @@ export class Endpoints {
 
   private async newEndpoint(c: Container, n: NetworkRecord, req: EndpointRequest, ifName: string): Promise<Endpoint> {
     const pool = n.IPAM.Config[0] as NetworkRecord['IPAM']['Config'][number];
-    const got = await this.o.addresses.allocate(n, c.ID, { ip4: req.IPAMConfig?.IPv4Address || undefined, ip6: req.IPAMConfig?.IPv6Address || undefined, previous: this.store.containers.get(c.ID)?.previous?.[n.Id] });
+    const got = await this.o.addresses.allocate(n, c.ID, {
+      ip4: req.IPAMConfig?.IPv4Address || undefined,
+      ip6: req.IPAMConfig?.IPv6Address || undefined,
+      previous: this.store.containers.get(c.ID)?.previous?.[n.Id],
+    });
     const v6 = n.EnableIPv6 ? n.IPAM.Config.find((p) => p.Subnet.includes(':')) : undefined;
     const ep: Endpoint = {
       NetworkID: n.Id,
@@ -265,7 +276,12 @@ export class Endpoints {
    * endpoints, addresses, veths and port rules; running ones keep them (live restore).
    */
   async reconcile(): Promise<void> {
-    const running = new Set(this.o.containers().filter((c) => c.State.Running).map((c) => c.ID));
+    const running = new Set(
+      this.o
+        .containers()
+        .filter((c) => c.State.Running)
+        .map((c) => c.ID),
+    );
     const known = new Set(this.o.containers().map((c) => c.ID));
     for (const [id, st] of [...this.store.containers]) {
       if (!known.has(id)) {
@@ -281,7 +297,8 @@ export class Endpoints {
     // Running containers' [::] listeners lived in the previous daemon: open them again.
     for (const id of running) {
       const st = this.store.containers.get(id);
-      if (st) await this.o.driver.republish(id, st.ports).catch((err: unknown) => process.emitWarning(`[::] ports of ${id.slice(0, 12)}: ${(err as Error).message}`));
+      if (st)
+        await this.o.driver.republish(id, st.ports).catch((err: unknown) => process.emitWarning(`[::] ports of ${id.slice(0, 12)}: ${(err as Error).message}`));
     }
     // Rules and veths of containers that are gone.
     const wanted = new Set<string>();
@@ -297,7 +314,8 @@ export class Endpoints {
       const mode = c.HostConfig.NetworkMode || 'default';
       if (n.Driver === 'host' || mode === 'host') throw forbidden('container cannot be disconnected from host network or connected to host network');
       if (n.Driver === 'null' || mode === 'none') throw forbidden('container cannot be disconnected from none network or connected to none network');
-      if (mode.startsWith('container:')) throw forbidden(`conflicting options: container type network can't be used with links. This would result in undefined behavior`);
+      if (mode.startsWith('container:'))
+        throw forbidden(`conflicting options: container type network can't be used with links. This would result in undefined behavior`);
       this.validateEndpoint(n, req);
       const st = this.stateOf(c);
       if (st.networks[n.Id]) throw forbidden(`endpoint with name ${c.Name.slice(1)} already exists in network ${n.Name}`);
@@ -311,7 +329,9 @@ export class Endpoints {
         await this.store.saveState(c.ID);
         try {
           const hasGw = Object.values(st.endpoints).some((e) => e !== ep && !this.store.networks.get(e.NetworkID)?.Internal);
-          await this.o.driver.join(c.State.Pid, [{ n, ep, gateway: !hasGw && !n.Internal, ...(this.dnsNetwork(c) === n ? { dns: ep.Gateway } : {}) }], { again: true });
+          await this.o.driver.join(c.State.Pid, [{ n, ep, gateway: !hasGw && !n.Internal, ...(this.dnsNetwork(c) === n ? { dns: ep.Gateway } : {}) }], {
+            again: true,
+          });
         } catch (err) {
           delete st.endpoints[n.Id];
           delete st.networks[n.Id];

@@ -61,7 +61,10 @@ export async function savedRules(): Promise<Map<Table, string[]>> {
   const out = new Map<Table, string[]>();
   for (const table of ['nat', 'filter'] as const) {
     const text = await runTool('iptables-save', ['-t', table]).catch(() => '');
-    out.set(table, text.split('\n').filter((l) => l.startsWith('-A ')));
+    out.set(
+      table,
+      text.split('\n').filter((l) => l.startsWith('-A ')),
+    );
   }
   return out;
 }
@@ -79,7 +82,10 @@ export async function deleteTagged(match: (tag: string, line: string) => boolean
       return t !== undefined && match(t, l);
     });
     if (del.length === 0) continue;
-    groups.set(table, del.map((l) => `-D${l.slice(2)}`));
+    groups.set(
+      table,
+      del.map((l) => `-D${l.slice(2)}`),
+    );
     n += del.length;
   }
   if (n > 0) await runTool('iptables-restore', ['--noflush', '-w'], restoreText(groups));
@@ -131,7 +137,15 @@ export function dnsRules(o: { bridge: string; gateway: string }): Rule[] {
 }
 
 /** DNAT (from outside and from the host itself, 127.0.0.1 included) and the masquerades it needs. */
-export function portRules(p: { hostIp: string; hostPort: number; proto: string; containerIp: string; containerPort: number; bridge: string; subnet: string }): Rule[] {
+export function portRules(p: {
+  hostIp: string;
+  hostPort: number;
+  proto: string;
+  containerIp: string;
+  containerPort: number;
+  bridge: string;
+  subnet: string;
+}): Rule[] {
   const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? `-d ${p.hostIp} ` : '';
   const match = `${dst}-p ${p.proto} -m ${p.proto} --dport ${p.hostPort}`;
   const to = `-j DNAT --to-destination ${p.containerIp}:${p.containerPort}`;

@@ -41,7 +41,7 @@ export function parseCidr(s: string, what = 'subnet'): Cidr & { ip: number } {
 
 export const maskOf = (bits: number): number => (bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);
 export const cidrText = (c: Cidr): string => `${numToIp(c.base)}/${c.bits}`;
-export const contains = (c: Cidr, ip: number): boolean => ((ip & maskOf(c.bits)) >>> 0) === c.base;
+export const contains = (c: Cidr, ip: number): boolean => (ip & maskOf(c.bits)) >>> 0 === c.base;
 export const overlaps = (a: Cidr, b: Cidr): boolean => contains(a, b.base) || contains(b, a.base);
 
 export interface PoolConfig {

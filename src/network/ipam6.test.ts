@@ -5,7 +5,13 @@ import { matchPortFilters, portFilterSet } from './portfilter.js';
 
 describe('ipam6', () => {
   it('parses and prints RFC 5952 text', () => {
-    for (const [input, want] of [['fd00:b2:1::', 'fd00:b2:1::'], ['FD00:0:0:0:0:0:0:1', 'fd00::1'], ['1:0:0:1:0:0:0:1', '1:0:0:1::1'], ['::', '::'], ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8']]) {
+    for (const [input, want] of [
+      ['fd00:b2:1::', 'fd00:b2:1::'],
+      ['FD00:0:0:0:0:0:0:1', 'fd00::1'],
+      ['1:0:0:1:0:0:0:1', '1:0:0:1::1'],
+      ['::', '::'],
+      ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
+    ]) {
       assert.equal(bigToIp6(ip6ToBig(input as string)), want);
     }
     for (const bad of ['1::2::3', 'fd00::g', '1.2.3.4', '1:2:3:4:5:6:7:8:9']) assert.throws(() => ip6ToBig(bad), /invalid IPv6 address/);
@@ -33,7 +39,10 @@ describe('port filters', () => {
     assert.deepEqual([...portFilterSet('publish', ['80', '90-91/udp'])], ['80/tcp', '90/udp', '91/udp']);
     assert.throws(() => portFilterSet('publish', ['1:80']), /filter for 'publish' should not contain ':'/);
     assert.throws(() => portFilterSet('expose', ['x']), /error while looking up for expose x/);
-    const ports = [{ PrivatePort: 80, PublicPort: 8080, Type: 'tcp' }, { PrivatePort: 53, Type: 'udp' }];
+    const ports = [
+      { PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
+      { PrivatePort: 53, Type: 'udp' },
+    ];
     assert.equal(matchPortFilters(ports, { publish: new Set(['8080/tcp']) }), true);
     assert.equal(matchPortFilters(ports, { publish: new Set(['80/tcp']) }), false);
     assert.equal(matchPortFilters(ports, { expose: new Set(['53/udp']) }), true);

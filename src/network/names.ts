@@ -75,7 +75,8 @@ export class Names implements DnsResolver {
     if (from) {
       // The asker's own links on this network (`name:alias`): the alias names the target.
       const asker = this.o.endpoints.attached(n).find(({ ep }) => ep.IPAddress === from);
-      const link = asker && (this.o.store.containers.get(asker.c.ID)?.networks[n.Id]?.Links ?? []).find((l) => l.slice(l.indexOf(':') + 1).toLowerCase() === name);
+      const link =
+        asker && (this.o.store.containers.get(asker.c.ID)?.networks[n.Id]?.Links ?? []).find((l) => l.slice(l.indexOf(':') + 1).toLowerCase() === name);
       if (link) return this.lookupName(local, link.slice(0, link.indexOf(':')));
     }
     const ips: string[] = [];

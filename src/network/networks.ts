@@ -25,7 +25,11 @@ export interface CreateNetworkRequest {
   Attachable?: boolean;
   Ingress?: boolean;
   EnableIPv6?: boolean;
-  IPAM?: { Driver?: string; Config?: Array<{ Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> | null }> | null; Options?: Record<string, string> | null } | null;
+  IPAM?: {
+    Driver?: string;
+    Config?: Array<{ Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> | null }> | null;
+    Options?: Record<string, string> | null;
+  } | null;
   Options?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
   CheckDuplicate?: boolean;
@@ -76,7 +80,10 @@ export class Networks {
   private async ensurePredefined(): Promise<void> {
     const store = this.o.store;
     const byName = (name: string): NetworkRecord | undefined => [...store.networks.values()].find((n) => n.Name === name);
-    for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
+    for (const [name, driver] of [
+      ['host', 'host'],
+      ['none', 'null'],
+    ] as const) {
       if (!byName(name)) await store.saveNetwork(newRecord({ name, driver, options: {}, labels: {}, pools: [] }));
     }
     const existing = byName('bridge');
@@ -89,7 +96,8 @@ export class Networks {
     }
     const gw = parseCidr(this.o.bip, 'bip');
     const pool = { Subnet: cidrText(gw), Gateway: numToIp(gw.ip) };
-    if (existing && existing.bridge === this.o.bridge && existing.IPAM.Config[0]?.Subnet === pool.Subnet && existing.IPAM.Config[0]?.Gateway === pool.Gateway) return;
+    if (existing && existing.bridge === this.o.bridge && existing.IPAM.Config[0]?.Subnet === pool.Subnet && existing.IPAM.Config[0]?.Gateway === pool.Gateway)
+      return;
     checkNoOverlap(this.list(), gw, existing?.Id);
     const n = newRecord({
       name: 'bridge',
@@ -225,7 +233,13 @@ export class Networks {
   }
 }
 
-function newRecord(o: { name: string; driver: NetworkRecord['Driver']; pools: NetworkRecord['IPAM']['Config']; options: Record<string, string>; labels: Record<string, string> }): NetworkRecord {
+function newRecord(o: {
+  name: string;
+  driver: NetworkRecord['Driver'];
+  pools: NetworkRecord['IPAM']['Config'];
+  options: Record<string, string>;
+  labels: Record<string, string>;
+}): NetworkRecord {
   return {
     Name: o.name,
     Id: newId(),

@@ -41,7 +41,12 @@ export function requestedPools(existing: NetworkRecord[], req: CreateNetworkRequ
     v4 = sub;
     const aux = Object.entries(p.AuxiliaryAddresses ?? {});
     for (const [, a] of aux) if (!isIPv4(a) || !contains(sub, ipToNum(a))) throw invalid(`no matching subnet for aux-address ${a}`);
-    pools.unshift({ Subnet: cidrText(sub), Gateway: numToIp(gw), ...(p.IPRange ? { IPRange: p.IPRange } : {}), ...(aux.length > 0 ? { AuxiliaryAddresses: Object.fromEntries(aux) } : {}) });
+    pools.unshift({
+      Subnet: cidrText(sub),
+      Gateway: numToIp(gw),
+      ...(p.IPRange ? { IPRange: p.IPRange } : {}),
+      ...(aux.length > 0 ? { AuxiliaryAddresses: Object.fromEntries(aux) } : {}),
+    });
   }
   if (!v4) {
     const auto = autoSubnet(existing);
@@ -75,7 +80,16 @@ function autoSubnet(existing: NetworkRecord[]): Cidr {
   const used: Cidr[] = [];
   for (const n of existing) for (const p of n.IPAM.Config) if (!p.Subnet.includes(':')) used.push(parseCidr(p.Subnet));
   for (const addrs of Object.values(os.networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && a.cidr) used.push(parseCidr(a.cidr.replace(/^([\d.]+)\/(\d+)$/, (_m, ip: string, b: string) => `${numToIp((ipToNum(ip) & (Number(b) === 0 ? 0 : (0xffffffff << (32 - Number(b))) >>> 0)) >>> 0)}/${b}`)));
+    for (const a of addrs ?? [])
+      if (a.family === 'IPv4' && a.cidr)
+        used.push(
+          parseCidr(
+            a.cidr.replace(
+              /^([\d.]+)\/(\d+)$/,
+              (_m, ip: string, b: string) => `${numToIp((ipToNum(ip) & (Number(b) === 0 ? 0 : (0xffffffff << (32 - Number(b))) >>> 0)) >>> 0)}/${b}`,
+            ),
+          ),
+        );
   }
   const candidates: Cidr[] = [];
   for (let i = 19; i <= 31; i++) candidates.push({ base: ipToNum(`172.${i}.0.0`), bits: 16 });

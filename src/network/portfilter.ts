@@ -31,7 +31,10 @@ export function portFilterSet(key: 'publish' | 'expose', values: string[]): Set<
 }
 
 function parseUint16(s: string, key: string, value: string): number {
-  if (!/^\d+$/.test(s) || Number(s) > 65535) throw invalid(`error while looking up for ${key} ${value}: strconv.ParseUint: parsing ${JSON.stringify(s)}: ${/^\d+$/.test(s) ? 'value out of range' : 'invalid syntax'}`);
+  if (!/^\d+$/.test(s) || Number(s) > 65535)
+    throw invalid(
+      `error while looking up for ${key} ${value}: strconv.ParseUint: parsing ${JSON.stringify(s)}: ${/^\d+$/.test(s) ? 'value out of range' : 'invalid syntax'}`,
+    );
   return Number(s);
 }
 

@@ -129,22 +129,30 @@ export async function allocatePorts(o: {
         }
       }
       if (port === 0) {
-        throw system(`driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Bind for ${ip}:${r.HostPort || 0} failed: port is already allocated`);
+        throw system(
+          `driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Bind for ${ip}:${r.HostPort || 0} failed: port is already allocated`,
+        );
       }
     } else {
       port = Number(r.HostPort);
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid(`invalid hostPort: ${r.HostPort}`);
       if (clash(ip, port, r.Proto)) {
-        throw system(`driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Bind for ${ip}:${port} failed: port is already allocated`);
+        throw system(
+          `driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Bind for ${ip}:${port} failed: port is already allocated`,
+        );
       }
       for (const [bip, fam] of [[ip, v6 ? '6' : '4'], ...(also6 ? [['::', '6']] : [])] as Array<[string, string]>) {
         if (bip === '::' && also6 && clash('::', port, r.Proto)) {
-          throw system(`driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Bind for [::]:${port} failed: port is already allocated`);
+          throw system(
+            `driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Bind for [::]:${port} failed: port is already allocated`,
+          );
         }
         if (!(await bindable(bip === '0.0.0.0' ? r.HostIp : bip, port, r.Proto))) {
           // Another program holds the port: dockerd's docker-proxy fails to listen (its text).
           const shown = bip.includes(':') ? `[${bip}]` : bip;
-          throw system(`driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Error starting userland proxy: listen ${r.Proto}${fam} ${shown}:${port}: bind: address already in use`);
+          throw system(
+            `driver failed programming external connectivity on endpoint ${o.endpointName} (${o.endpointId}): Error starting userland proxy: listen ${r.Proto}${fam} ${shown}:${port}: bind: address already in use`,
+          );
         }
       }
     }

@@ -49,7 +49,16 @@ export class NetworkService implements ContainerNetworking {
     const addresses = new Addresses(store);
     this.driver = new BridgeDriver(() => this.networks.list());
     this.dns = new EmbeddedDns({ lookup: (q) => this.names.lookup(q), upstreams: (from) => this.names.upstreams(from), reverse: (q) => this.names.reverse(q) });
-    this.networks = new Networks({ store, addresses, driver: this.driver, dns: this.dns, bridge: o.bridge, bip: o.bip, attached: (n) => this.endpoints.attached(n), emit: o.emit });
+    this.networks = new Networks({
+      store,
+      addresses,
+      driver: this.driver,
+      dns: this.dns,
+      bridge: o.bridge,
+      bip: o.bip,
+      attached: (n) => this.endpoints.attached(n),
+      emit: o.emit,
+    });
     this.endpoints = new Endpoints({ store, networks: this.networks, addresses, driver: this.driver, containers: o.containers, emit: o.emit });
     this.names = new Names({ store, networks: this.networks, endpoints: this.endpoints, containers: o.containers });
   }
@@ -100,7 +109,11 @@ export class NetworkService implements ContainerNetworking {
   disconnect(ref: string, c: Container, o: { force: boolean }): Promise<void> {
     return this.endpoints.disconnect(ref, c, o);
   }
-  validateCreate(mode: string, endpoints: Record<string, EndpointRequest | null> | undefined, ports?: { bindings: Record<string, unknown> | null | undefined; exposed: Record<string, unknown> | undefined }): void {
+  validateCreate(
+    mode: string,
+    endpoints: Record<string, EndpointRequest | null> | undefined,
+    ports?: { bindings: Record<string, unknown> | null | undefined; exposed: Record<string, unknown> | undefined },
+  ): void {
     this.endpoints.validateCreate(mode, endpoints, ports);
   }
   created(c: Container, endpoints: Record<string, EndpointRequest | null> | undefined): Promise<void> {

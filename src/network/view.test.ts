@@ -24,7 +24,12 @@ const net = (Name: string, Id: string, o: Partial<NetworkRecord> = {}): NetworkR
   ...o,
 });
 
-const NETS = [net('bridge', 'b1', { isDefault: true, bridge: 'bn0' }), net('host', 'h1', { Driver: 'host' }), net('front', 'f1', { Labels: { tier: 'web' } }), net('back', 'f2')];
+const NETS = [
+  net('bridge', 'b1', { isDefault: true, bridge: 'bn0' }),
+  net('host', 'h1', { Driver: 'host' }),
+  net('front', 'f1', { Labels: { tier: 'web' } }),
+  net('back', 'f2'),
+];
 const names = (f: Map<string, string[]>, used: string[] = []): string[] => NETS.filter(networkFilter(f, (n) => used.includes(n.Name))).map((n) => n.Name);
 
 test('networkFilter: dockerd filters', () => {
@@ -40,12 +45,24 @@ test('networkFilter: dockerd filters', () => {
 });
 
 test('networkFilter: bad filters are refused with dockerd messages', () => {
-  assert.throws(() => networkFilter(new Map([['colour', ['x']]]), () => false), (e: unknown) => isCategory(e, 'InvalidParameter') && (e as Error).message === "invalid filter 'colour'");
-  assert.throws(() => networkFilter(new Map([['type', ['odd']]]), () => false), (e: unknown) => isCategory(e, 'InvalidParameter') && (e as Error).message === "invalid filter: 'type'='odd'");
+  assert.throws(
+    () => networkFilter(new Map([['colour', ['x']]]), () => false),
+    (e: unknown) => isCategory(e, 'InvalidParameter') && (e as Error).message === "invalid filter 'colour'",
+  );
+  assert.throws(
+    () => networkFilter(new Map([['type', ['odd']]]), () => false),
+    (e: unknown) => isCategory(e, 'InvalidParameter') && (e as Error).message === "invalid filter: 'type'='odd'",
+  );
 });
 
 const container = (running: boolean): Container =>
-  ({ ID: 'c'.repeat(64), Name: '/web', State: { Running: running, Pid: 42 }, Config: { ExposedPorts: { '80/tcp': {}, '53/udp': {}, '9000': {} } }, HostConfig: { NetworkMode: 'bridge' } }) as unknown as Container;
+  ({
+    ID: 'c'.repeat(64),
+    Name: '/web',
+    State: { Running: running, Pid: 42 },
+    Config: { ExposedPorts: { '80/tcp': {}, '53/udp': {}, '9000': {} } },
+    HostConfig: { NetworkMode: 'bridge' },
+  }) as unknown as Container;
 const PORTS: PortMapping[] = [{ HostIp: '127.0.0.1', HostPort: 8080, ContainerPort: 80, Proto: 'tcp', ContainerIp: '10.9.0.2', Bridge: 'bn0' }];
 
 test('network and port views', () => {

@@ -29,27 +29,120 @@ type Spec = 'string' | 'bool' | 'strings' | 'nstring' | 'uint32?' | { obj: Array
 const STRS: Spec = 'strings';
 const CONFIG_SPEC: { obj: Array<[string, Spec]> } = {
   obj: [
-    ['Args', { obj: [['Description', 'string'], ['Name', 'string'], ['Settable', STRS], ['Value', STRS]] }],
+    [
+      'Args',
+      {
+        obj: [
+          ['Description', 'string'],
+          ['Name', 'string'],
+          ['Settable', STRS],
+          ['Value', STRS],
+        ],
+      },
+    ],
     ['Description', 'string'],
     ['DockerVersion', 'string'],
     ['Documentation', 'string'],
     ['Entrypoint', STRS],
-    ['Env', { arr: { obj: [['Description', 'string'], ['Name', 'string'], ['Settable', STRS], ['Value', 'nstring']] } }],
-    ['Interface', { obj: [['ProtocolScheme', 'string'], ['Socket', 'string'], ['Types', STRS]] }],
+    [
+      'Env',
+      {
+        arr: {
+          obj: [
+            ['Description', 'string'],
+            ['Name', 'string'],
+            ['Settable', STRS],
+            ['Value', 'nstring'],
+          ],
+        },
+      },
+    ],
+    [
+      'Interface',
+      {
+        obj: [
+          ['ProtocolScheme', 'string'],
+          ['Socket', 'string'],
+          ['Types', STRS],
+        ],
+      },
+    ],
     ['IpcHost', 'bool'],
-    ['Linux', { obj: [['AllowAllDevices', 'bool'], ['Capabilities', STRS], ['Devices', { arr: { obj: [['Description', 'string'], ['Name', 'string'], ['Path', 'nstring'], ['Settable', STRS]] } }]] }],
-    ['Mounts', { arr: { obj: [['Description', 'string'], ['Destination', 'string'], ['Name', 'string'], ['Options', STRS], ['Settable', STRS], ['Source', 'nstring'], ['Type', 'string']] } }],
+    [
+      'Linux',
+      {
+        obj: [
+          ['AllowAllDevices', 'bool'],
+          ['Capabilities', STRS],
+          [
+            'Devices',
+            {
+              arr: {
+                obj: [
+                  ['Description', 'string'],
+                  ['Name', 'string'],
+                  ['Path', 'nstring'],
+                  ['Settable', STRS],
+                ],
+              },
+            },
+          ],
+        ],
+      },
+    ],
+    [
+      'Mounts',
+      {
+        arr: {
+          obj: [
+            ['Description', 'string'],
+            ['Destination', 'string'],
+            ['Name', 'string'],
+            ['Options', STRS],
+            ['Settable', STRS],
+            ['Source', 'nstring'],
+            ['Type', 'string'],
+          ],
+        },
+      },
+    ],
     ['Network', { obj: [['Type', 'string']] }],
     ['PidHost', 'bool'],
     ['PropagatedMount', 'string'],
-    ['User', { obj: [['GID', 'uint32?'], ['UID', 'uint32?']] }],
+    [
+      'User',
+      {
+        obj: [
+          ['GID', 'uint32?'],
+          ['UID', 'uint32?'],
+        ],
+      },
+    ],
     ['WorkDir', 'string'],
-    ['rootfs', { obj: [['diff_ids', STRS], ['type', 'string']] }],
+    [
+      'rootfs',
+      {
+        obj: [
+          ['diff_ids', STRS],
+          ['type', 'string'],
+        ],
+      },
+    ],
   ],
 };
 
 const goType = (s: Spec): string =>
-  s === 'string' || s === 'nstring' ? 'string' : s === 'bool' ? 'bool' : s === 'strings' ? '[]string' : s === 'uint32?' ? 'uint32' : 'arr' in s ? `[]${goType(s.arr)}` : 'struct';
+  s === 'string' || s === 'nstring'
+    ? 'string'
+    : s === 'bool'
+      ? 'bool'
+      : s === 'strings'
+        ? '[]string'
+        : s === 'uint32?'
+          ? 'uint32'
+          : 'arr' in s
+            ? `[]${goType(s.arr)}`
+            : 'struct';
 const jsonType = (v: unknown): string => (Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? 'number' : typeof v);
 
 function zero(s: Spec): unknown {
@@ -155,7 +248,9 @@ export class PluginService {
     try {
       ref = parseReference(name);
     } catch (err) {
-      throw invalid(`failed to parse reference ${name}: ${(err as Error).message.replace(/: repository name \(.*\) must be lowercase$/, ': repository name must be lowercase')}`);
+      throw invalid(
+        `failed to parse reference ${name}: ${(err as Error).message.replace(/: repository name \(.*\) must be lowercase$/, ': repository name must be lowercase')}`,
+      );
     }
     if (ref.digest !== undefined) throw invalid(`failed to parse reference ${name}: a plugin name cannot have a digest`);
     return familiarName(ref);

@@ -78,7 +78,12 @@ function globMatch(glob: string, name: string): boolean {
     '^' +
       glob
         .split('**')
-        .map((part) => part.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('[^/]*'))
+        .map((part) =>
+          part
+            .split('*')
+            .map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+            .join('[^/]*'),
+        )
         .join('.*') +
       '$',
   );

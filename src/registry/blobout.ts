@@ -119,7 +119,13 @@ function drained(res: ServerResponse): Promise<void> {
  * (see useSendfile). On any failure (client gone, file shorter than announced) the response is
  * destroyed.
  */
-export async function sendBlobBody(res: ServerResponse, file: string, start: number, length: number, o: { sendfile: boolean; onBytes: (n: number) => void }): Promise<void> {
+export async function sendBlobBody(
+  res: ServerResponse,
+  file: string,
+  start: number,
+  length: number,
+  o: { sendfile: boolean; onBytes: (n: number) => void },
+): Promise<void> {
   let fh: fs.FileHandle;
   try {
     fh = await fs.open(file, 'r');

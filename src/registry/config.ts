@@ -121,7 +121,27 @@ export function loadConfig(argv: string[]): RegistryConfig & { dryRun: boolean }
       flags.set(name, v);
     }
   }
-  const known = new Set(['listen', 'root', 'config', 'tls-cert', 'tls-key', 'delete-enabled', 'read-only', 'htpasswd', 'auth-token', 'token-secret', 'token-realm', 'service', 'proxy-remote-url', 'proxy-username', 'proxy-password', 'access-log', 'dry-run', 'help', 'sendfile']);
+  const known = new Set([
+    'listen',
+    'root',
+    'config',
+    'tls-cert',
+    'tls-key',
+    'delete-enabled',
+    'read-only',
+    'htpasswd',
+    'auth-token',
+    'token-secret',
+    'token-realm',
+    'service',
+    'proxy-remote-url',
+    'proxy-username',
+    'proxy-password',
+    'access-log',
+    'dry-run',
+    'help',
+    'sendfile',
+  ]);
   for (const k of flags.keys()) if (!known.has(k)) throw invalid(`unknown flag --${k}\n${USAGE}`);
   const flag = (k: string): string | undefined => {
     const v = flags.get(k);
@@ -182,7 +202,11 @@ export function loadConfig(argv: string[]): RegistryConfig & { dryRun: boolean }
   const proxyFile = file.proxy !== undefined ? obj(file.proxy) : undefined;
   const remoteUrl = flag('proxy-remote-url') ?? str(proxyFile?.remoteUrl);
   const proxy = remoteUrl
-    ? { remoteUrl: remoteUrl.replace(/\/+$/, ''), username: flag('proxy-username') ?? str(proxyFile?.username), password: flag('proxy-password') ?? str(proxyFile?.password) }
+    ? {
+        remoteUrl: remoteUrl.replace(/\/+$/, ''),
+        username: flag('proxy-username') ?? str(proxyFile?.username),
+        password: flag('proxy-password') ?? str(proxyFile?.password),
+      }
     : undefined;
 
   const del = obj(file.delete);

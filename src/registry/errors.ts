@@ -99,7 +99,9 @@ export function sendError(res: ServerResponse, err: unknown, head = false): Regi
     res.destroy();
     return e;
   }
-  const body = JSON.stringify({ errors: [{ code: e.code === 'RANGE_INVALID' ? 'BLOB_UPLOAD_INVALID' : e.code, message: e.message, detail: e.detail ?? null }] });
+  const body = JSON.stringify({
+    errors: [{ code: e.code === 'RANGE_INVALID' ? 'BLOB_UPLOAD_INVALID' : e.code, message: e.message, detail: e.detail ?? null }],
+  });
   for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));

@@ -18,10 +18,12 @@ export function parseRef(ref: string): { digest: string; tag?: undefined } | { t
 /** MANIFEST_BLOB_UNKNOWN unless every blob and child manifest `parsed` references is in `name`. */
 async function checkReferences(d: Deps, name: string, parsed: ParsedManifest): Promise<void> {
   for (const b of parsed.blobs) {
-    if ((await d.storage.repoBlobSize(name, b.digest)) === undefined) throw regErr('MANIFEST_BLOB_UNKNOWN', `blob unknown to registry: ${b.digest}`, { digest: b.digest });
+    if ((await d.storage.repoBlobSize(name, b.digest)) === undefined)
+      throw regErr('MANIFEST_BLOB_UNKNOWN', `blob unknown to registry: ${b.digest}`, { digest: b.digest });
   }
   for (const m of parsed.manifests) {
-    if (!(await d.storage.getRevision(name, m.digest))) throw regErr('MANIFEST_BLOB_UNKNOWN', `manifest unknown to registry: ${m.digest}`, { digest: m.digest });
+    if (!(await d.storage.getRevision(name, m.digest)))
+      throw regErr('MANIFEST_BLOB_UNKNOWN', `manifest unknown to registry: ${m.digest}`, { digest: m.digest });
   }
 }
 

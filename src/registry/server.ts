@@ -25,7 +25,15 @@ export interface RunningRegistry {
   close(): Promise<void>;
 }
 
-async function dispatch(d: Deps, req: http.IncomingMessage, res: http.ServerResponse, url: URL, r: Route, base: string, onUser: (u: string | undefined) => void): Promise<void> {
+async function dispatch(
+  d: Deps,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  r: Route,
+  base: string,
+  onUser: (u: string | undefined) => void,
+): Promise<void> {
   const method = req.method ?? 'GET';
   const head = method === 'HEAD';
   const id = await d.auth.authorize(req, requiredAccess(r, method), base);

@@ -55,7 +55,16 @@ export function verifyToken(secret: Buffer, token: string, o: { issuer: string; 
 
 export function newClaims(o: { issuer: string; subject: string; audience: string; expiry: number; access: Access[] }): Claims {
   const now = Math.floor(Date.now() / 1000);
-  return { iss: o.issuer, sub: o.subject, aud: o.audience, exp: now + o.expiry, nbf: now - 10, iat: now, jti: randomBytes(12).toString('hex'), access: o.access };
+  return {
+    iss: o.issuer,
+    sub: o.subject,
+    aud: o.audience,
+    exp: now + o.expiry,
+    nbf: now - 10,
+    iat: now,
+    jti: randomBytes(12).toString('hex'),
+    access: o.access,
+  };
 }
 
 /** Parses `repository:name:pull,push` scopes (several per string, space separated). */
@@ -67,7 +76,10 @@ export function parseScopes(scopes: string[]): Access[] {
     if (first < 0 || last === first) continue;
     const type = s.slice(0, first);
     const name = s.slice(first + 1, last);
-    const actions = s.slice(last + 1).split(',').filter(Boolean);
+    const actions = s
+      .slice(last + 1)
+      .split(',')
+      .filter(Boolean);
     const same = out.find((a) => a.type === type && a.name === name);
     if (same) same.actions = [...new Set([...same.actions, ...actions])];
     else out.push({ type, name, actions });

@@ -37,7 +37,13 @@ test('v1 limits, stats and OOM kills from a fake tree', () => {
   dirs.push(root);
   const layout = {
     version: 1 as const,
-    controllers: { memory: join(root, 'memory'), cpu: join(root, 'cpu'), cpuacct: join(root, 'cpuacct'), pids: join(root, 'pids'), cpuset: join(root, 'cpuset') },
+    controllers: {
+      memory: join(root, 'memory'),
+      cpu: join(root, 'cpu'),
+      cpuacct: join(root, 'cpuacct'),
+      pids: join(root, 'pids'),
+      cpuset: join(root, 'cpuset'),
+    },
   };
   const put = (ctl: string, file: string, text: string): void => {
     const d = join(root, ctl, 'berth/c1');

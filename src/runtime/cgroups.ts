@@ -66,9 +66,7 @@ export function swapAccountingEnabled(layout: CgroupLayout = detectCgroups()): b
   const root = layout.unified ?? '/sys/fs/cgroup';
   try {
     // The root has no memory.swap.max; any child cgroup with the memory controller does.
-    return readdirSync(root, { withFileTypes: true }).some(
-      (e) => e.isDirectory() && existsSync(posixPath.join(root, e.name, 'memory.swap.max')),
-    );
+    return readdirSync(root, { withFileTypes: true }).some((e) => e.isDirectory() && existsSync(posixPath.join(root, e.name, 'memory.swap.max')));
   } catch {
     return false;
   }

@@ -237,7 +237,7 @@ export async function* readLog(file: string, opts: ReadLogOptions = {}): AsyncGe
     fh = waited;
   }
   try {
-    let pos = (yield* drain(fh, start.index === files.length - 1 ? start.offset : 0));
+    let pos = yield* drain(fh, start.index === files.length - 1 ? start.offset : 0);
     // The process's last output without a newline ends the read when nothing more can come.
     const unfinished = function* (): Generator<LogEntry> {
       const e = flushPending(pending);

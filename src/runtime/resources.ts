@@ -164,9 +164,11 @@ export function validateResources(r: Resources, host: HostLimits = {}): void {
   }
   const ncpu = host.ncpu;
   if (nano < 0 || (ncpu !== undefined && nano > ncpu * 1e9)) {
-    throw invalid(ncpu !== undefined
-      ? `Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`
-      : 'Range of CPUs is from 0.01 to the number of CPUs available');
+    throw invalid(
+      ncpu !== undefined
+        ? `Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`
+        : 'Range of CPUs is from 0.01 to the number of CPUs available',
+    );
   }
   const shares = r.cpuShares ?? 0;
   if (shares < 0) throw invalid('invalid CPU shares');

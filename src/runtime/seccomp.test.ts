@@ -16,11 +16,7 @@ const referencePath = join(repoRoot(), '..', 'shared', 'reference', 'seccomp-def
 
 /** A canonical, order-insensitive view of a resolved profile. */
 function canon(s: OciSeccomp): string[] {
-  return (s.syscalls ?? [])
-    .flatMap((r) =>
-      r.names.map((n) => `${n} ${r.action} ${r.errnoRet ?? ''} ${JSON.stringify(r.args ?? [])}`),
-    )
-    .sort();
+  return (s.syscalls ?? []).flatMap((r) => r.names.map((n) => `${n} ${r.action} ${r.errnoRet ?? ''} ${JSON.stringify(r.args ?? [])}`)).sort();
 }
 
 test('default policy resolution on amd64 with default caps', () => {

@@ -15,14 +15,7 @@ import { release } from 'node:os';
 import { invalid } from '../lib/errors.js';
 
 /** Comparison operators of libseccomp, as the OCI spec names them. */
-export type SeccompOperator =
-  | 'SCMP_CMP_NE'
-  | 'SCMP_CMP_LT'
-  | 'SCMP_CMP_LE'
-  | 'SCMP_CMP_EQ'
-  | 'SCMP_CMP_GE'
-  | 'SCMP_CMP_GT'
-  | 'SCMP_CMP_MASKED_EQ';
+export type SeccompOperator = 'SCMP_CMP_NE' | 'SCMP_CMP_LT' | 'SCMP_CMP_LE' | 'SCMP_CMP_EQ' | 'SCMP_CMP_GE' | 'SCMP_CMP_GT' | 'SCMP_CMP_MASKED_EQ';
 
 /** Actions of a seccomp rule, as the OCI spec names them. */
 export type SeccompAction =
@@ -97,8 +90,7 @@ const EPERM = 1;
 const ENOSYS = 38;
 
 /** clone(2) flags that create namespaces: CLONE_NEWNS|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET|NEWCGROUP. */
-const CLONE_NAMESPACE_FLAGS =
-  0x00020000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x02000000;
+const CLONE_NAMESPACE_FLAGS = 0x00020000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x02000000;
 
 /** personality(2) values containers may set: PER_LINUX, PER_LINUX32, UNAME26, UNAME26|PER_LINUX32, query. */
 const PERSONALITY_VALUES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
@@ -155,10 +147,7 @@ const ALWAYS_ALLOWED: Readonly<Record<string, string>> = {
     mq_timedsend_time64 mq_unlink`,
 };
 
-const baseAllowList = (): string[] =>
-  Object.values(ALWAYS_ALLOWED)
-    .flatMap(words)
-    .sort();
+const baseAllowList = (): string[] => Object.values(ALWAYS_ALLOWED).flatMap(words).sort();
 
 /** Docker's default policy, as Berth's own rule table. */
 export const DEFAULT_POLICY: SeccompPolicy = {
@@ -180,9 +169,7 @@ export const DEFAULT_POLICY: SeccompPolicy = {
     { names: ['process_vm_readv', 'process_vm_writev', 'ptrace'], minKernel: '4.8' },
     // Any socket family but AF_VSOCK.
     { names: ['socket'], args: [{ index: 0, value: AF_VSOCK, op: 'SCMP_CMP_NE' }] },
-    ...PERSONALITY_VALUES.map(
-      (value): SeccompRule => ({ names: ['personality'], args: [{ index: 0, value, op: 'SCMP_CMP_EQ' }] }),
-    ),
+    ...PERSONALITY_VALUES.map((value): SeccompRule => ({ names: ['personality'], args: [{ index: 0, value, op: 'SCMP_CMP_EQ' }] })),
     // Architecture-specific calls.
     { names: ['sync_file_range2', 'swapcontext'], onlyArches: ['ppc64le'] },
     {
@@ -327,8 +314,7 @@ export function resolveSeccomp(opts: ResolveSeccompOptions): OciSeccomp {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const strList = (v: unknown): string[] | undefined =>
-  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
+const strList = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
 
 /**
  * Read a custom profile in Docker's JSON format (what `--security-opt seccomp=<file>` sends:

@@ -22,13 +22,7 @@ export const DEFAULT_MASKED_PATHS: readonly string[] = [
   '/sys/devices/virtual/powercap',
 ];
 
-export const DEFAULT_READONLY_PATHS: readonly string[] = [
-  '/proc/bus',
-  '/proc/fs',
-  '/proc/irq',
-  '/proc/sys',
-  '/proc/sysrq-trigger',
-];
+export const DEFAULT_READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 /** Security options parsed from Docker's `--security-opt` list. */
 export interface SecurityOptions {

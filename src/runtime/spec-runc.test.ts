@@ -13,16 +13,7 @@ import { buildSpec, type SpecOptions } from './spec.js';
 import { capabilityMask, DEFAULT_CAPABILITIES, hostBoundingCapabilities } from './capabilities.js';
 import { listHostDevices } from './resources.js';
 import { resolveUser } from './user.js';
-import {
-  cgroupDir,
-  cgroupDirs,
-  detectCgroups,
-  readLimits,
-  readOomKilled,
-  readStats,
-  resourcesToRuncUpdate,
-  swapAccountingEnabled,
-} from './cgroups.js';
+import { cgroupDir, cgroupDirs, detectCgroups, readLimits, readOomKilled, readStats, resourcesToRuncUpdate, swapAccountingEnabled } from './cgroups.js';
 
 const RUNC = '/usr/sbin/runc';
 const BUSYBOX = '/bin/busybox';
@@ -216,7 +207,9 @@ test('memory, cpu and pids limits are applied to the cgroup', { skip }, async ()
       stats = readStats(cgroupsPath, layout);
       if (layout.version === 1) {
         const dir = cgroupDir(cgroupsPath, 'memory', layout);
-        hostLimit = spawnSync('cat', [join(dir ?? '/nonexistent', 'memory.limit_in_bytes')]).stdout.toString().trim();
+        hostLimit = spawnSync('cat', [join(dir ?? '/nonexistent', 'memory.limit_in_bytes')])
+          .stdout.toString()
+          .trim();
       }
     },
   );

@@ -16,10 +16,7 @@ const base: SpecOptions = {
 test('default spec has Docker namespaces, caps, masks and mounts', () => {
   const s = buildSpec(base);
   assert.equal(s.ociVersion, '1.0.2-dev');
-  assert.deepEqual(
-    s.linux.namespaces.map((n) => n.type).sort(),
-    ['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts'],
-  );
+  assert.deepEqual(s.linux.namespaces.map((n) => n.type).sort(), ['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts']);
   assert.deepEqual(s.process.capabilities?.bounding, [...DEFAULT_CAPABILITIES]);
   assert.deepEqual(s.process.capabilities?.effective, [...DEFAULT_CAPABILITIES]);
   assert.deepEqual(s.process.capabilities?.permitted, [...DEFAULT_CAPABILITIES]);
@@ -31,18 +28,7 @@ test('default spec has Docker namespaces, caps, masks and mounts', () => {
   assert.ok(s.linux.readonlyPaths?.includes('/proc/sys'));
   assert.deepEqual(
     s.mounts.map((m) => m.destination),
-    [
-      '/proc',
-      '/dev',
-      '/dev/pts',
-      '/sys',
-      '/sys/fs/cgroup',
-      '/dev/mqueue',
-      '/dev/shm',
-      '/etc/resolv.conf',
-      '/etc/hostname',
-      '/etc/hosts',
-    ],
+    ['/proc', '/dev', '/dev/pts', '/sys', '/sys/fs/cgroup', '/dev/mqueue', '/dev/shm', '/etc/resolv.conf', '/etc/hostname', '/etc/hosts'],
   );
   const dev = s.mounts.find((m) => m.destination === '/dev');
   assert.deepEqual(dev?.options, ['nosuid', 'strictatime', 'mode=755', 'size=65536k']);
@@ -92,17 +78,11 @@ test('privileged: all caps, all devices, no masks, no seccomp, rw sys', () => {
 
 test('capability arithmetic follows Docker', () => {
   assert.deepEqual(effectiveCapabilities({ capAdd: ['net_admin'] }), [...DEFAULT_CAPABILITIES, 'CAP_NET_ADMIN']);
-  assert.deepEqual(effectiveCapabilities({ capAdd: ['CAP_NET_ADMIN', 'NET_ADMIN'] }), [
-    ...DEFAULT_CAPABILITIES,
-    'CAP_NET_ADMIN',
-  ]);
+  assert.deepEqual(effectiveCapabilities({ capAdd: ['CAP_NET_ADMIN', 'NET_ADMIN'] }), [...DEFAULT_CAPABILITIES, 'CAP_NET_ADMIN']);
   assert.ok(!effectiveCapabilities({ capDrop: ['CHOWN'] }).includes('CAP_CHOWN'));
   assert.deepEqual(effectiveCapabilities({ capDrop: ['ALL'], capAdd: ['chown'] }), ['CAP_CHOWN']);
   assert.deepEqual(effectiveCapabilities({ capDrop: ['all'] }), []);
-  assert.deepEqual(effectiveCapabilities({ privileged: true, hostCapabilities: ['CAP_KILL', 'CAP_CHOWN'] }), [
-    'CAP_CHOWN',
-    'CAP_KILL',
-  ]);
+  assert.deepEqual(effectiveCapabilities({ privileged: true, hostCapabilities: ['CAP_KILL', 'CAP_CHOWN'] }), ['CAP_CHOWN', 'CAP_KILL']);
   const all = effectiveCapabilities({ capAdd: ['ALL'], capDrop: ['SYS_ADMIN'] });
   assert.equal(all.length, ALL_CAPABILITIES.length - 1);
   assert.throws(
@@ -150,12 +130,7 @@ test('security options', () => {
 });
 
 test('env defaults as Docker', () => {
-  assert.deepEqual(buildEnv({ hostname: 'h', tty: true, env: ['A=1', 'PATH=/x', 'HOSTNAME=other'] }), [
-    'PATH=/x',
-    'HOSTNAME=other',
-    'TERM=xterm',
-    'A=1',
-  ]);
+  assert.deepEqual(buildEnv({ hostname: 'h', tty: true, env: ['A=1', 'PATH=/x', 'HOSTNAME=other'] }), ['PATH=/x', 'HOSTNAME=other', 'TERM=xterm', 'A=1']);
   assert.deepEqual(buildEnv({ hostname: 'h', env: ['HOSTNAME'] }), [`PATH=${DEFAULT_PATH}`]);
   const s = buildSpec({ ...base, tty: true });
   assert.equal(s.process.terminal, true);
@@ -184,10 +159,7 @@ test('resources: Docker semantics', () => {
     () => buildSpec({ ...base, resources: { memory: 64 * MiB, memorySwap: 32 * MiB } }),
     /Minimum memoryswap limit should be larger than memory limit/,
   );
-  assert.throws(
-    () => buildSpec({ ...base, resources: { nanoCpus: 1e9, cpuPeriod: 1000 } }),
-    /Nano CPUs and CPU Period cannot both be set/,
-  );
+  assert.throws(() => buildSpec({ ...base, resources: { nanoCpus: 1e9, cpuPeriod: 1000 } }), /Nano CPUs and CPU Period cannot both be set/);
 });
 
 test('namespace modes', () => {
@@ -202,14 +174,20 @@ test('namespace modes', () => {
   assert.deepEqual(s.linux.namespaces, [{ type: 'mount' }, { type: 'pid', path: '/proc/42/ns/pid' }]);
   assert.equal(s.hostname, undefined);
   assert.equal(s.linux.sysctl, undefined);
-  assert.deepEqual(s.mounts.find((m) => m.destination === '/dev/shm'), {
-    destination: '/dev/shm',
-    type: 'bind',
-    source: '/dev/shm',
-    options: ['rbind', 'rprivate'],
-  });
+  assert.deepEqual(
+    s.mounts.find((m) => m.destination === '/dev/shm'),
+    {
+      destination: '/dev/shm',
+      type: 'bind',
+      source: '/dev/shm',
+      options: ['rbind', 'rprivate'],
+    },
+  );
   const j = buildSpec({ ...base, network: { kind: 'path', path: '/var/run/netns/x' } });
-  assert.deepEqual(j.linux.namespaces.find((n) => n.type === 'network'), { type: 'network', path: '/var/run/netns/x' });
+  assert.deepEqual(
+    j.linux.namespaces.find((n) => n.type === 'network'),
+    { type: 'network', path: '/var/run/netns/x' },
+  );
   assert.equal(j.linux.sysctl, undefined);
 });
 
@@ -231,21 +209,17 @@ test('mounts: init, tmpfs, shm size, user mounts replace defaults', () => {
     domainname: 'example.org',
   });
   assert.deepEqual(s.process.args, ['/sbin/docker-init', '--', 'sh']);
-  assert.deepEqual(s.mounts.find((m) => m.destination === '/sbin/docker-init'), {
-    destination: '/sbin/docker-init',
-    type: 'bind',
-    source: '/usr/bin/tini-static',
-    options: ['bind', 'ro'],
-  });
+  assert.deepEqual(
+    s.mounts.find((m) => m.destination === '/sbin/docker-init'),
+    {
+      destination: '/sbin/docker-init',
+      type: 'bind',
+      source: '/usr/bin/tini-static',
+      options: ['bind', 'ro'],
+    },
+  );
   assert.ok(s.mounts.find((m) => m.destination === '/dev/shm')?.options?.includes('size=1048576'));
-  assert.deepEqual(s.mounts.find((m) => m.destination === '/run')?.options, [
-    'nosuid',
-    'nodev',
-    'rprivate',
-    'rw',
-    'exec',
-    'size=10m',
-  ]);
+  assert.deepEqual(s.mounts.find((m) => m.destination === '/run')?.options, ['nosuid', 'nodev', 'rprivate', 'rw', 'exec', 'size=10m']);
   assert.equal(s.mounts.filter((m) => m.destination === '/etc/hosts').length, 1);
   assert.equal(s.mounts.find((m) => m.destination === '/etc/hosts')?.source, '/mine');
   assert.deepEqual(
@@ -270,12 +244,7 @@ test('mounts: init, tmpfs, shm size, user mounts replace defaults', () => {
 });
 
 test('tmpfs option merging', () => {
-  assert.deepEqual(mergeTmpfsOptions(['noexec', 'nosuid', 'nodev', 'exec', 'size=1m', 'size=2m']), [
-    'nosuid',
-    'nodev',
-    'exec',
-    'size=2m',
-  ]);
+  assert.deepEqual(mergeTmpfsOptions(['noexec', 'nosuid', 'nodev', 'exec', 'size=1m', 'size=2m']), ['nosuid', 'nodev', 'exec', 'size=2m']);
 });
 
 test('bad input is rejected', () => {

@@ -319,8 +319,7 @@ export function buildSpec(opts: SpecOptions): OciSpec {
           options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`],
         },
   ];
-  const replaced = (dest: string): boolean =>
-    userDests.has(dest) || (userDests.has('/dev') && dest.startsWith('/dev/'));
+  const replaced = (dest: string): boolean => userDests.has(dest) || (userDests.has('/dev') && dest.startsWith('/dev/'));
   const mounts: OciMount[] = defaults.filter((m) => !replaced(m.destination));
 
   const etcOptions = opts.readonlyRootfs ? ['rbind', 'ro', 'rprivate'] : ['rbind', 'rprivate'];
@@ -342,7 +341,12 @@ export function buildSpec(opts: SpecOptions): OciSpec {
   }
   extra.push(...userMounts);
   const depth = (m: OciMount): number => m.destination.split('/').filter((p) => p !== '').length;
-  mounts.push(...extra.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m) - depth(b.m) || a.i - b.i).map((x) => x.m));
+  mounts.push(
+    ...extra
+      .map((m, i) => ({ m, i }))
+      .sort((a, b) => depth(a.m) - depth(b.m) || a.i - b.i)
+      .map((x) => x.m),
+  );
 
   // Linux.
   const linux: OciLinux = {

@@ -87,10 +87,7 @@ test('Docker -u forms', () => {
     () => resolveUser({ rootfs: root, user: 'nobody' }),
     (e: unknown) => isCategory(e, 'System') && (e as Error).message === 'unable to find user nobody: no matching entries in passwd file',
   );
-  assert.throws(
-    () => resolveUser({ rootfs: root, user: 'alice:nogroup' }),
-    /unable to find group nogroup: no matching entries in group file/,
-  );
+  assert.throws(() => resolveUser({ rootfs: root, user: 'alice:nogroup' }), /unable to find group nogroup: no matching entries in group file/);
   assert.throws(() => resolveUser({ rootfs: root, groupAdd: ['nogroup'] }), /Unable to find group nogroup/);
   // No passwd file at all: numeric ids work, names do not.
   const empty = join(dir, 'empty');

@@ -73,7 +73,10 @@ export function parseGroup(text: string): GroupEntry[] {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const f = line.split(':');
-    const members = (f[3] ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '');
+    const members = (f[3] ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter((m) => m !== '');
     out.push({ name: f[0] ?? '', gid: toId(f[2]), members });
   }
   return out;
@@ -122,9 +125,7 @@ export function resolveUser(opts: ResolveUserOptions): ResolvedUser {
   let gid = 0;
   let home = '/';
   let name = '';
-  const match = passwd.find((u) =>
-    userArg === '' ? u.uid === 0 : uidArg !== undefined ? u.uid === uidArg : u.name === userArg,
-  );
+  const match = passwd.find((u) => (userArg === '' ? u.uid === 0 : uidArg !== undefined ? u.uid === uidArg : u.name === userArg));
   if (match) {
     uid = match.uid;
     gid = match.gid;

@@ -33,7 +33,10 @@ describe('window size records', () => {
         assert.equal(text.split('\n').length - 1, 1, JSON.stringify(text));
         got.push(text.trim());
       }
-      assert.deepEqual(got, sizes.map(([h, w]) => `${h} ${w}`));
+      assert.deepEqual(
+        got,
+        sizes.map(([h, w]) => `${h} ${w}`),
+      );
     } finally {
       await rd.close();
       await fs.rm(dir, { recursive: true, force: true });

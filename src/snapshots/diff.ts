@@ -63,8 +63,8 @@ export async function layerFromUpper(
       await RootDir.with(upperDir, (root) => {
         for (const name of [...RUNTIME_MOUNTPOINTS, ...(o.omit ?? [])]) root.removeAll(name);
       });
-      const layer = (await deps.layers.adopt(parentChain, upperDir, { diffId, size }, lease)) ??
-        (await deps.layers.apply(parentChain, createReadStream(blobFile), lease));
+      const layer =
+        (await deps.layers.adopt(parentChain, upperDir, { diffId, size }, lease)) ?? (await deps.layers.apply(parentChain, createReadStream(blobFile), lease));
       t.mark('adopt');
       await deps.content.commit(blobFile, diffId);
       t.mark('commit');

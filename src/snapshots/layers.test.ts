@@ -26,9 +26,12 @@ const big = (seed: string): Buffer => {
 };
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 /** Feeds `b` in 64 KB chunks, as a network or file stream would. */
-const chunked = (b: Buffer): Readable => Readable.from((function* () {
-  for (let i = 0; i < b.length; i += 65536) yield b.subarray(i, i + 65536);
-})());
+const chunked = (b: Buffer): Readable =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < b.length; i += 65536) yield b.subarray(i, i + 65536);
+    })(),
+  );
 
 async function store(): Promise<{ root: string; layers: LayerStore }> {
   const root = fs.mkdtempSync('/tmp/berth-layers-test-');
@@ -40,7 +43,10 @@ async function store(): Promise<{ root: string; layers: LayerStore }> {
 test('a large layer unpacks in a worker thread with the same diff ID, files and blob bytes', async () => {
   const { root, layers } = await store();
   try {
-    const tar = await tarOf([{ name: 'big.bin', body: big('w') }, { name: 'dir/small.txt', body: Buffer.from('small') }]);
+    const tar = await tarOf([
+      { name: 'big.bin', body: big('w') },
+      { name: 'dir/small.txt', body: Buffer.from('small') },
+    ]);
     const blobFile = path.join(root, 'blob');
     const info = await layers.apply(undefined, chunked(tar), { blobFile, sizeHint: tar.length });
     assert.equal(info.diffId, sha(tar));
@@ -75,7 +81,10 @@ test('a gzip layer in the worker: its output buffers move without a copy, same d
 test('in the worker: escaping entries are refused with their category, truncated tars fail, nothing is left', async () => {
   const { root, layers } = await store();
   try {
-    const evil = await tarOf([{ name: 'big.bin', body: big('e') }, { name: '../escape.txt', body: Buffer.from('x') }]);
+    const evil = await tarOf([
+      { name: 'big.bin', body: big('e') },
+      { name: '../escape.txt', body: Buffer.from('x') },
+    ]);
     await assert.rejects(layers.apply(undefined, chunked(evil), { sizeHint: evil.length }), (err: unknown) => {
       assert.ok(err instanceof BerthError, String(err));
       assert.equal(err.category, 'InvalidParameter');
@@ -106,7 +115,11 @@ test('compressed input (the pull path): gzip and zstd decompress where the layer
     fs.writeFileSync(path.join(root, 'layer.tar'), tar);
     assert.equal(spawnSync('zstd', ['-q', '-1', '-o', zstFile, path.join(root, 'layer.tar')]).status, 0);
     const zst = fs.readFileSync(zstFile);
-    for (const [what, bytes] of [['gzip', gz], ['zstd', zst], ['plain', tar]] as const) {
+    for (const [what, bytes] of [
+      ['gzip', gz],
+      ['zstd', zst],
+      ['plain', tar],
+    ] as const) {
       for (const sizeHint of [bytes.length, 0]) {
         const info = await layers.apply(undefined, chunked(bytes), { compressed: true, sizeHint });
         assert.equal(info.diffId, sha(tar), `${what} sizeHint ${sizeHint}`);

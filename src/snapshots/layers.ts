@@ -54,7 +54,11 @@ const BLOCK_BYTES = 1 << 20;
  * the whole backing store): they are gathered into 1 MiB blocks of their own, which move to the
  * worker without a copy; a chunk that already owns its memory (a gunzip's output) moves as is.
  */
-function unpackInWorker(src: Readable, dir: string, opts: { blobFile?: string | undefined; compressed?: boolean | undefined }): { done: Promise<UnpackResult>; abort: () => void } {
+function unpackInWorker(
+  src: Readable,
+  dir: string,
+  opts: { blobFile?: string | undefined; compressed?: boolean | undefined },
+): { done: Promise<UnpackResult>; abort: () => void } {
   src.pause();
   // Only a gunzip's output chunks are known to be held by nothing else (zlib allocates a new
   // buffer after each full one); a tee'd source's chunks may still be queued for a file write.
@@ -114,7 +118,7 @@ function unpackInWorker(src: Readable, dir: string, opts: { blobFile?: string | 
           post(chunk);
           return;
         }
-        for (let off = 0; off < chunk.length; ) {
+        for (let off = 0; off < chunk.length;) {
           block ??= Buffer.allocUnsafeSlow(BLOCK_BYTES);
           const n = chunk.copy(block, fill, off);
           fill += n;

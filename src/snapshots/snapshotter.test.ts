@@ -59,7 +59,10 @@ function conformance(name: string, make: Factory): void {
   });
   const isNotFound = (err: unknown): boolean => isCategory(err, 'NotFound');
   const mountOptions = (target: string): string => {
-    const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === target);
+    const line = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === target);
     return line ?? '';
   };
 

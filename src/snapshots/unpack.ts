@@ -45,7 +45,7 @@ export function unpackLayer(src: Readable, dir: string, opts: UnpackOptions): { 
       for await (const chunk of tar as AsyncIterable<Buffer>) {
         hash.update(chunk);
         tarSize += chunk.length;
-        if (blobFd >= 0) for (let off = 0; off < chunk.length; ) off += writeSync(blobFd, chunk, off);
+        if (blobFd >= 0) for (let off = 0; off < chunk.length;) off += writeSync(blobFd, chunk, off);
         x.write(chunk);
       }
       const { size } = x.end();

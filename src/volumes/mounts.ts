@@ -99,19 +99,45 @@ export function parseBind(spec: string): { mp: MountPoint; volume?: VolumeNeed }
   if (type === 'bind') {
     return {
       mp: {
-        Type: 'bind', Source: clean(src), Destination: destination, Mode: mode, RW: m.rw,
-        Propagation: m.propagation || 'rprivate', CreateSource: true,
+        Type: 'bind',
+        Source: clean(src),
+        Destination: destination,
+        Mode: mode,
+        RW: m.rw,
+        Propagation: m.propagation || 'rprivate',
+        CreateSource: true,
       },
     };
   }
   if (src === '') {
     return {
-      mp: { Type: 'volume', Name: '', Source: '', Destination: destination, Driver: 'local', Mode: mode, RW: m.rw, Propagation: m.propagation, CopyData: !m.nocopy, Anonymous: true },
+      mp: {
+        Type: 'volume',
+        Name: '',
+        Source: '',
+        Destination: destination,
+        Driver: 'local',
+        Mode: mode,
+        RW: m.rw,
+        Propagation: m.propagation,
+        CopyData: !m.nocopy,
+        Anonymous: true,
+      },
       volume: { name: '', anonymous: true },
     };
   }
   return {
-    mp: { Type: 'volume', Name: src, Source: '', Destination: destination, Driver: 'local', Mode: mode || 'z', RW: m.rw, Propagation: m.propagation, CopyData: !m.nocopy },
+    mp: {
+      Type: 'volume',
+      Name: src,
+      Source: '',
+      Destination: destination,
+      Driver: 'local',
+      Mode: mode || 'z',
+      RW: m.rw,
+      Propagation: m.propagation,
+      CopyData: !m.nocopy,
+    },
     volume: { name: src, anonymous: false },
   };
 }
@@ -175,8 +201,16 @@ export function parseApiMount(m: ApiMount): { mp: MountPoint; volume?: VolumeNee
   if (vo.DriverConfig?.Options) need.options = vo.DriverConfig.Options;
   return {
     mp: {
-      Type: 'volume', Name: name, Source: '', Destination: destination, Driver: 'local', Mode: 'z', RW: rw, Propagation: '',
-      CopyData: vo.NoCopy !== true, ...(name === '' ? { Anonymous: true } : {}),
+      Type: 'volume',
+      Name: name,
+      Source: '',
+      Destination: destination,
+      Driver: 'local',
+      Mode: 'z',
+      RW: rw,
+      Propagation: '',
+      CopyData: vo.NoCopy !== true,
+      ...(name === '' ? { Anonymous: true } : {}),
     },
     volume: need,
   };
@@ -262,7 +296,18 @@ export class MountManager {
       checkDestination(v, 'volume');
       const d = clean(v);
       if (points.has(d) || tmpfs.has(d)) continue;
-      points.set(d, { Type: 'volume', Name: '', Source: '', Destination: d, Driver: 'local', Mode: '', RW: true, Propagation: '', CopyData: true, Anonymous: true });
+      points.set(d, {
+        Type: 'volume',
+        Name: '',
+        Source: '',
+        Destination: d,
+        Driver: 'local',
+        Mode: '',
+        RW: true,
+        Propagation: '',
+        CopyData: true,
+        Anonymous: true,
+      });
       needs.set(d, { name: '', anonymous: true });
     }
     // Everything is valid: now create the volumes.

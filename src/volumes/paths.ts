@@ -39,7 +39,10 @@ export function resolveContainerPath(
   const mountFor = (cp: string, deeperThan: string): MountPoint | undefined =>
     mounts.find((m) => m.Destination.length > deeperThan.length && under(cp, m.Destination));
 
-  let pending = path.posix.normalize(`/${p}`).split('/').filter((c) => c !== '');
+  let pending = path.posix
+    .normalize(`/${p}`)
+    .split('/')
+    .filter((c) => c !== '');
   let mount: MountPoint | undefined;
   let base = '/'; // where the current root is in the container
   let rel = '/';
@@ -66,7 +69,10 @@ export function resolveContainerPath(
       const cp = containerPathOf(next);
       const m = mountFor(cp, mount ? mount.Destination : '');
       if (m) {
-        const inside = cp.slice(m.Destination.length).split('/').filter((x) => x !== '');
+        const inside = cp
+          .slice(m.Destination.length)
+          .split('/')
+          .filter((x) => x !== '');
         root.close();
         root = RootDir.open(m.Source);
         mount = m;

@@ -335,4 +335,3 @@ export async function dirSize(dir: string): Promise<number> {
   await walk(dir);
   return total;
 }
-

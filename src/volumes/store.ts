@@ -55,7 +55,10 @@ export class VolumeStore {
   /** Creates `_data`, then commits the record: a crash before the record leaves nothing behind. */
   async add(rec: VolumeRecord): Promise<void> {
     const dir = path.join(this.root, rec.Name);
-    const existed = await fs.stat(dir).then(() => true, () => false);
+    const existed = await fs.stat(dir).then(
+      () => true,
+      () => false,
+    );
     try {
       await mkdirAll(path.join(dir, '_data'), 0o755);
       await fs.chmod(dir, 0o701);

@@ -21,5 +21,8 @@ export function fails(r: RunResult, code: number, re: RegExp): void {
 }
 
 export function lines(s: string): string[] {
-  return s.split('\n').map((l) => l.trim()).filter(Boolean);
+  return s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }

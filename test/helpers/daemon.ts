@@ -139,26 +139,23 @@ export class Api {
         headers['Content-Type'] ??= 'application/json';
       }
       if (payload) headers['Content-Length'] = String(payload.length);
-      const req = http.request(
-        { socketPath: this.socketPath, method: r.method ?? 'GET', path: r.path, headers, agent: false },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (d: Buffer) => chunks.push(d));
-          res.on('error', reject);
-          res.on('end', () => {
-            clearTimeout(timer);
-            const body = Buffer.concat(chunks);
-            const text = body.toString('utf8');
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body,
-              text,
-              json: () => JSON.parse(text),
-            });
+      const req = http.request({ socketPath: this.socketPath, method: r.method ?? 'GET', path: r.path, headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('error', reject);
+        res.on('end', () => {
+          clearTimeout(timer);
+          const body = Buffer.concat(chunks);
+          const text = body.toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            text,
+            json: () => JSON.parse(text),
           });
-        },
-      );
+        });
+      });
       const timer = setTimeout(() => req.destroy(new Error(`API ${r.method ?? 'GET'} ${r.path} timed out`)), r.timeout ?? 30_000);
       req.on('error', (e) => {
         clearTimeout(timer);
@@ -299,12 +296,18 @@ export class TestDaemon {
   private async spawnDaemon(): Promise<void> {
     const args = [
       BERTHD,
-      '--data-root', this.dataRoot,
-      '--exec-root', this.execRoot,
-      '--pidfile', this.pidfile,
-      '-H', this.host,
-      '--cgroup-parent', this.cgroupParent,
-      '--config-file', this.configFile(),
+      '--data-root',
+      this.dataRoot,
+      '--exec-root',
+      this.execRoot,
+      '--pidfile',
+      this.pidfile,
+      '-H',
+      this.host,
+      '--cgroup-parent',
+      this.cgroupParent,
+      '--config-file',
+      this.configFile(),
       ...this.netArgs,
       ...this.extraArgs,
     ];
@@ -400,9 +403,7 @@ export class TestDaemon {
       await step('remove containers', async () => {
         const r = await this.api.request({ path: '/containers/json?all=1', timeout: 10_000 });
         const list = r.json<{ Id: string }[]>();
-        await Promise.all(
-          list.map((c) => this.api.request({ method: 'DELETE', path: `/containers/${c.Id}?force=1`, timeout: 20_000 }).catch(() => undefined)),
-        );
+        await Promise.all(list.map((c) => this.api.request({ method: 'DELETE', path: `/containers/${c.Id}?force=1`, timeout: 20_000 }).catch(() => undefined)));
       });
     }
     await step('stop daemon', () => this.stop());

@@ -26,12 +26,20 @@ export class RefDockerd {
     const proc = spawn(
       DOCKERD_BIN,
       [
-        '-H', d.host,
-        '--data-root', path.join(d.root, 'data'),
-        '--exec-root', path.join(d.root, 'exec'),
-        '--pidfile', path.join(d.root, 'dockerd.pid'),
-        '--config-file', path.join(d.root, 'daemon.json'),
-        '--bridge', 'none', '--iptables=false', '--ip-masq=false',
+        '-H',
+        d.host,
+        '--data-root',
+        path.join(d.root, 'data'),
+        '--exec-root',
+        path.join(d.root, 'exec'),
+        '--pidfile',
+        path.join(d.root, 'dockerd.pid'),
+        '--config-file',
+        path.join(d.root, 'daemon.json'),
+        '--bridge',
+        'none',
+        '--iptables=false',
+        '--ip-masq=false',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -39,7 +47,11 @@ export class RefDockerd {
     proc.stdout?.on('data', (b: Buffer) => (d.log += b.toString()));
     proc.stderr?.on('data', (b: Buffer) => (d.log += b.toString()));
     try {
-      await waitFor(async () => (await d.docker(['version', '--format', '{{.Server.Version}}'])).code === 0, { timeout: 60_000, interval: 300, what: 'dockerd' });
+      await waitFor(async () => (await d.docker(['version', '--format', '{{.Server.Version}}'])).code === 0, {
+        timeout: 60_000,
+        interval: 300,
+        what: 'dockerd',
+      });
     } catch (err) {
       await d.stop();
       throw new Error(`${(err as Error).message}\n${d.log.slice(-3000)}`);

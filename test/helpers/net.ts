@@ -24,7 +24,10 @@ export function uniqueOctet(avoid: number[] = [], net = '10.231'): number {
  * For a file's `after` hook: waits (briefly) for the kernel to drop container veths, then
  * removes whatever is left on the test's bridges and returns it (the test asserts it is empty).
  */
-export async function drainNetLeftovers(bridges: string[], waitFor: (fn: () => boolean, o: { timeout: number; what: string }) => Promise<unknown>): Promise<string[]> {
+export async function drainNetLeftovers(
+  bridges: string[],
+  waitFor: (fn: () => boolean, o: { timeout: number; what: string }) => Promise<unknown>,
+): Promise<string[]> {
   await waitFor(() => bridges.every((b) => bridgePorts(b).length === 0), { timeout: 10_000, what: 'veths to go' }).catch(() => undefined);
   return removeNetLeftovers(bridges);
 }
