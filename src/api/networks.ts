@@ -1,14 +1,30 @@
 /** /networks/…: HTTP ⇄ NetworkService. */
-import type { ContainerService } from '../containers/service.js';
 import { parseFilters } from '../lib/filters.js';
-import type { CreateNetworkRequest, NetworkService } from '../network/service.js';
-import type { EndpointRequest } from '../network/types.js';
+import type { CreateNetworkRequest } from '../network/networks.js';
+import type { EndpointRequest, NetworkRecord } from '../network/types.js';
+import type { Container } from '../containers/types.js';
+import type { NetworkResource } from '../engine-api/types.js';
 import { readJSON, sendEmpty, sendJSON, type Router } from './router.js';
+
+/** The network operations the /networks routes call (network/service.ts's NetworkService). */
+export interface NetworkOps {
+  list(filters: Map<string, string[]>): NetworkRecord[];
+  view(n: NetworkRecord, o: { containers: boolean }): NetworkResource;
+  /** A network by name, ID or ID prefix; throws NotFound. */
+  find(ref: string): NetworkRecord;
+  create(req: CreateNetworkRequest): Promise<NetworkRecord>;
+  remove(ref: string): Promise<void>;
+  /** The names of the networks removed. */
+  prune(filters: Map<string, string[]>): Promise<string[]>;
+  connect(ref: string, c: Container, req: EndpointRequest): Promise<void>;
+  disconnect(ref: string, c: Container, o: { force: boolean }): Promise<void>;
+}
 
 /** What the /networks routes call: the network service's network and membership operations, and container lookup. */
 export interface NetworkApiDeps {
-  networks: Pick<NetworkService, 'list' | 'view' | 'find' | 'create' | 'remove' | 'prune' | 'connect' | 'disconnect'>;
-  containers: Pick<ContainerService, 'get'>;
+  networks: NetworkOps;
+  /** A container by reference; throws NotFound. */
+  containers: { get(ref: string): Container };
 }
 
 export function registerNetworkRoutes(r: Router, d: NetworkApiDeps): void {
