@@ -2,7 +2,8 @@
  * Builds: ../shared/bench/debian-curl (FROM debian:bookworm, apt-get install curl, COPY) built
  * cold (--no-cache), fully cached, and after a change to the COPYed file — berthd (docker CLI,
  * classic builder stream) beside dockerd's classic builder and dockerd's BuildKit (Debian's
- * docker 20.10 client, DOCKER_BUILDKIT=1).
+ * docker 20.10 client, DOCKER_BUILDKIT=1), and through buildx (the docker CLI 28 with buildx v0.10.5 as its
+ * plugin, so `docker build` speaks BuildKit's API) against berthd and against dockerd 20.10's BuildKit.
  *
  * Both daemons get the same debian:bookworm (debootstrap minbase via `berth image bootstrap
  * debian:bookworm`, saved from berthd and loaded into dockerd) and a bridge with outbound NAT,
@@ -11,7 +12,7 @@
  *   node dist/bench/build.js      (BENCH_BUILD_ROUNDS=2: median of N cold/cached/changed builds)
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DOCKER, DOCKERD, REPO, startBenchDaemon, waitFor } from './registry-harness.js';
 import { removeCgroups } from './lib/leftovers.js';
@@ -40,6 +41,10 @@ const DREF = {
 };
 /** Debian's docker 20.10 client: it speaks BuildKit to dockerd 20.10 without the buildx plugin. */
 const DOCKER_2010 = '/usr/bin/docker';
+/** buildx v0.10.5 (../shared/tools/buildx): with it installed, the docker CLI 28's `docker build` is a BuildKit build. */
+const BUILDX = path.resolve(REPO, '..', 'shared', 'tools', 'buildx', 'docker-buildx');
+/** A DOCKER_CONFIG with buildx as a CLI plugin, for the buildx rows only. */
+const BUILDX_CONFIG = `${WORK}/buildx-config`;
 const NAT_TAG = 'berth-bench-build';
 const DREF_SUBNET = '10.232.0.0/24';
 
@@ -100,6 +105,13 @@ interface Row {
   changed: number;
 }
 
+interface Target {
+  name: string;
+  bin: string;
+  sock: string;
+  env: Record<string, string>;
+}
+
 async function main(): Promise<void> {
   if (!existsSync(SRC)) {
     say(`bench/build: ${SRC} not found; skipped`);
@@ -116,9 +128,14 @@ async function main(): Promise<void> {
     berthd = await start('berthd');
     say('bootstrapping debian:bookworm in berthd (debootstrap minbase)…');
     timed(process.execPath, [path.join(REPO, 'bin/berth'), 'image', 'bootstrap', 'debian:bookworm'], { BERTH_HOST: `unix://${BERTHD.sock}` });
-    const targets: Array<{ name: string; bin: string; sock: string; env: Record<string, string> }> = [
-      { name: 'berthd (docker CLI, classic API)', bin: DOCKER, sock: BERTHD.sock, env: { DOCKER_BUILDKIT: '0' } },
-    ];
+    const targets: Target[] = [{ name: 'berthd (docker CLI, classic API)', bin: DOCKER, sock: BERTHD.sock, env: { DOCKER_BUILDKIT: '0' } }];
+    const haveBuildx = existsSync(BUILDX);
+    if (haveBuildx) {
+      mkdirSync(path.join(BUILDX_CONFIG, 'cli-plugins'), { recursive: true });
+      cpSync(BUILDX, path.join(BUILDX_CONFIG, 'cli-plugins', 'docker-buildx'));
+      chmodSync(path.join(BUILDX_CONFIG, 'cli-plugins', 'docker-buildx'), 0o755);
+      targets.push({ name: 'berthd (docker CLI + buildx)', bin: DOCKER, sock: BERTHD.sock, env: { DOCKER_CONFIG: BUILDX_CONFIG } });
+    } else say(`buildx not found at ${BUILDX}: no buildx rows`);
     if (haveDockerd) {
       prepareDockerdBridge();
       natRule('-A');
@@ -128,6 +145,7 @@ async function main(): Promise<void> {
       timed(DOCKER, ['-H', `unix://${DREF.sock}`, 'load', '-i', tar], {});
       targets.push({ name: 'dockerd classic builder', bin: DOCKER, sock: DREF.sock, env: { DOCKER_BUILDKIT: '0' } });
       if (existsSync(DOCKER_2010)) targets.push({ name: 'dockerd BuildKit', bin: DOCKER_2010, sock: DREF.sock, env: { DOCKER_BUILDKIT: '1' } });
+      if (haveBuildx) targets.push({ name: 'dockerd BuildKit (docker CLI + buildx)', bin: DOCKER, sock: DREF.sock, env: { DOCKER_CONFIG: BUILDX_CONFIG } });
     } else say('dockerd not installed: berthd only');
     // Round by round, every engine in turn: a change in the machine's load (the cold builds
     // fetch from Debian's archive) hits every row alike rather than whichever ran last.
@@ -159,9 +177,17 @@ async function main(): Promise<void> {
   say(`| debian-curl build (median of ${ROUNDS}) | cold (--no-cache) | fully cached | after a COPY change |`);
   say('| --- | --- | --- | --- |');
   for (const r of rows) say(`| ${r.name} | ${fmtMs(r.cold)} | ${fmtMs(r.cached)} | ${fmtMs(r.changed)} |`);
-  const b = rows[0];
-  for (const r of rows.slice(1)) {
-    if (b) say(`| berthd / ${r.name} | ${(b.cold / r.cold).toFixed(2)} | ${(b.cached / r.cached).toFixed(2)} | ${(b.changed / r.changed).toFixed(2)} |`);
+  // Each berthd row beside the dockerd rows reached the same way (classic API; BuildKit).
+  const pairs: Array<[string, string]> = [
+    ['berthd (docker CLI, classic API)', 'dockerd classic builder'],
+    ['berthd (docker CLI, classic API)', 'dockerd BuildKit'],
+    ['berthd (docker CLI + buildx)', 'dockerd BuildKit (docker CLI + buildx)'],
+    ['berthd (docker CLI + buildx)', 'dockerd BuildKit'],
+  ];
+  for (const [bn, rn] of pairs) {
+    const b = rows.find((x) => x.name === bn);
+    const r = rows.find((x) => x.name === rn);
+    if (b && r) say(`| ${bn} / ${rn} | ${(b.cold / r.cold).toFixed(2)} | ${(b.cached / r.cached).toFixed(2)} | ${(b.changed / r.changed).toFixed(2)} |`);
   }
   mkdirSync(path.join(REPO, 'dist', 'bench'), { recursive: true });
   writeFileSync(path.join(REPO, 'dist', 'bench', 'build.json'), JSON.stringify({ rounds: ROUNDS, rows }, null, 2));
