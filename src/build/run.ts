@@ -184,7 +184,7 @@ async function runMounts(
       const id = kv.get('id') ?? path.posix.basename(target ?? '');
       const content = d.options.secrets[id];
       if (!content) {
-        if (kv.get('required') === 'true') throw invalid(`secret ${id}: not provided`);
+        if (kv.get('required') === 'true') throw invalid(`secret ${id}: not found`);
         continue;
       }
       const dir = path.join(d.workDir, `secret-${randomBytes(8).toString('hex')}`);

@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BuildResult } from '../build/request.js';
-import { BuildStepError } from '../build/request.js';
 import { invalid, notImplemented } from '../lib/errors.js';
 import { workerRecord, type ControlDeps } from './control.js';
 import { buildkitMessage, DOCKERFILE_FRONTENDS, solveDockerfile, type FrontendDeps } from './frontend.js';
@@ -73,10 +72,14 @@ const FRONTEND_CAPS = ['solve.base', 'solve.inlinereturn', 'return', 'returnmap'
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** A failed build as the solve reports it: a failed RUN in BuildKit's words (frontend.ts). */
+/**
+ * A failed build as the solve reports it: a failed RUN in BuildKit's words (frontend.ts), and
+ * the builder's other errors (a missing secret, a file COPY cannot find) with gRPC's Unknown
+ * code, as BuildKit's solver reports them, so the client prints the message without a code name.
+ */
 function solveError(err: unknown): Error {
-  if (err instanceof BuildStepError) return new GrpcError(GrpcCode.UNKNOWN, buildkitMessage(err));
-  return err instanceof Error ? err : new Error(String(err));
+  if (err instanceof GrpcError) return err;
+  return new GrpcError(GrpcCode.UNKNOWN, buildkitMessage(err));
 }
 
 export class Solver {
