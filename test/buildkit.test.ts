@@ -149,9 +149,14 @@ describe('buildx against berthd (docker driver)', () => {
       /ERROR: failed to solve: process "\/bin\/sh -c echo before-failing && exit 3" did not complete successfully: exit code: 3/,
       r.stderr,
     );
-    const missing = await bx(['buildx', 'build', '-t', 'bk-fail', context('nofile', { Dockerfile: 'FROM busybox\nCOPY nothere /x\n' })]);
+    const missing = await bx(['buildx', 'build', '--progress', 'plain', '-t', 'bk-fail', context('nofile', { Dockerfile: 'FROM busybox\nCOPY nothere /x\n' })]);
     assert.equal(missing.code, 1, missing.desc);
-    assert.match(missing.stderr, /nothere/, missing.stderr);
+    // dockerd 20.10's BuildKit: failed to compute cache key: "/nothere" not found: not found
+    assert.match(missing.stderr, /ERROR: failed to solve: failed to compute cache key: "\/nothere" not found: not found/, missing.stderr);
+    const bad = await bx(['buildx', 'build', '--progress', 'plain', '-t', 'bk-fail', context('badline', { Dockerfile: 'FROM busybox\nRUN true\nFOO bar\n' })]);
+    assert.equal(bad.code, 1, bad.desc);
+    // dockerd 20.10's BuildKit: failed to solve with frontend dockerfile.v0: failed to create LLB definition: dockerfile parse error line 3: unknown instruction: FOO
+    assert.match(bad.stderr, /ERROR: failed to solve: .*dockerfile parse error line 3: unknown instruction: FOO/, bad.stderr);
   });
 
   it('docker build with buildx installed is a BuildKit build (/_ping says Builder-Version: 2)', T, async () => {

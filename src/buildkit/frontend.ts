@@ -28,13 +28,19 @@ export interface FrontendDeps {
   workDir: string;
 }
 
-/** An error's message as BuildKit words it: a failed RUN is `process "…" did not complete successfully: exit code: N`. */
+/**
+ * An error's message as BuildKit words it: a failed RUN is `process "…" did not complete
+ * successfully: exit code: N`, a source COPY or ADD cannot find is `failed to compute cache key:
+ * "/path" not found: not found`.
+ */
 export function buildkitMessage(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   if (err instanceof BuildStepError) {
     const m = /^The command '(.*)' returned a non-zero code: (\d+)$/s.exec(msg);
     if (m) return `process "${m[1] as string}" did not complete successfully: exit code: ${m[2] as string}`;
   }
+  const nf = /^(?:COPY|ADD) failed: file not found in build context or excluded by \.dockerignore: stat (.*): file does not exist$/s.exec(msg);
+  if (nf) return `failed to compute cache key: "${path.posix.join('/', nf[1] as string)}" not found: not found`;
   return msg;
 }
 
