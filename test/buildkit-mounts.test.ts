@@ -1,11 +1,12 @@
 /**
  * `RUN --mount` through BuildKit's API: buildx v0.10.5 (../shared/tools/buildx/docker-buildx)
  * with its "docker" driver against a fresh berthd — secrets served by the client's session
- * (`--secret`), cache mounts across builds, tmpfs and bind mounts from another stage.
+ * (`--secret`), an ssh agent forwarded from the client (`--ssh`, Debian's openssh-client),
+ * cache mounts across builds, tmpfs and bind mounts from another stage.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DOCKER, REPO, TestDaemon, cleanupAndCheck, type RunOptions, type RunResult } from './helpers/daemon.js';
@@ -13,7 +14,10 @@ import { ok } from './helpers/assert.js';
 
 const BUILDX = path.resolve(REPO, '../shared/tools/buildx/docker-buildx');
 
+const SSH_ADD = '/usr/bin/ssh-add';
+
 let d: TestDaemon;
+let agent: ChildProcess | undefined;
 let cfg = '';
 const workRoot = fs.mkdtempSync('/tmp/berth-bkmounts-test-');
 
@@ -28,6 +32,7 @@ before(async () => {
 });
 
 after(async () => {
+  agent?.kill();
   fs.rmSync(workRoot, { recursive: true, force: true });
   await cleanupAndCheck(d);
 });
@@ -110,5 +115,41 @@ describe('RUN --mount through buildx (docker driver)', () => {
     assert.equal(await run('bk-cache:2', 'cat /scratch-list'), 'x');
     assert.equal(await run('bk-cache:2', 'ls /scratch 2>/dev/null | wc -l; ls /cache 2>/dev/null | wc -l'), '0\n0');
     assert.equal(await run('bk-cache:2', 'cat /bound'), 'from-tools');
+  });
+
+  it("--ssh default: the RUN reaches the client's ssh-agent through the session", T, async () => {
+    assert.ok(fs.existsSync(SSH_ADD), `${SSH_ADD} not found: Debian's openssh-client (scripts/install-deps.sh)`);
+    const sockDir = fs.mkdtempSync(path.join(workRoot, 'agent-'));
+    const sock = path.join(sockDir, 'agent.sock');
+    agent = spawn('/usr/bin/ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while (!fs.existsSync(sock)) {
+      assert.ok(Date.now() < deadline, 'ssh-agent did not create its socket');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const key = path.join(sockDir, 'id_ed25519');
+    execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bk2-test-key', '-f', key]);
+    execFileSync(SSH_ADD, [key], { env: { SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+    // ssh-add and its libraries from the host, run in the busybox RUN through the host's loader
+    const ctx = context('ssh', {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN --mount=type=ssh --mount=type=bind,target=/t /t/tools/ld-linux-x86-64.so.2 --library-path /t/tools /t/tools/ssh-add -l > /keys && echo "$SSH_AUTH_SOCK" > /sock',
+        '',
+      ].join('\n'),
+    });
+    fs.mkdirSync(path.join(ctx, 'tools'));
+    const libs = execFileSync('ldd', [SSH_ADD], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => /(\/\S+) \(0x/.exec(l)?.[1])
+      .filter((l): l is string => l !== undefined);
+    for (const f of [SSH_ADD, ...libs]) fs.copyFileSync(f, path.join(ctx, 'tools', path.basename(f)));
+    fs.chmodSync(path.join(ctx, 'tools', 'ssh-add'), 0o755);
+    fs.chmodSync(path.join(ctx, 'tools', 'ld-linux-x86-64.so.2'), 0o755);
+    const r = await bx(['buildx', 'build', '--progress', 'plain', '--ssh', `default=${sock}`, '-t', 'bk-ssh', ctx]);
+    ok(r);
+    assert.match(await run('bk-ssh', 'cat /keys'), /^256 SHA256:\S+ bk2-test-key \(ED25519\)$/);
+    assert.equal(await run('bk-ssh', 'cat /sock'), '/run/buildkit/ssh_agent.0');
+    assert.equal(await run('bk-ssh', 'ls -A /run/buildkit 2>/dev/null | wc -l'), '0');
   });
 });

@@ -25,8 +25,19 @@ export interface BuildOptions {
   cacheFrom: string[];
   /** Secrets for `RUN --mount=type=secret`: id → content. */
   secrets: Record<string, Buffer>;
+  /** Agents for `RUN --mount=type=ssh` (BuildKit's `--ssh`); without it such mounts get no socket. */
+  ssh?: SshAgents;
   auth?: AuthConfig;
   signal?: AbortSignal;
+}
+
+/** The ssh agents a client forwards (buildkit/sshforward.ts serves them from a session). */
+export interface SshAgents {
+  /**
+   * A host unix socket whose connections reach the client's agent `id`, or undefined when the
+   * client forwards none by that id. `close` removes it once the RUN ends.
+   */
+  open(id: string): Promise<{ socket: string; close(): Promise<void> } | undefined>;
 }
 
 export interface BuildSink {

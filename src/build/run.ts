@@ -35,7 +35,7 @@ export interface RunStepDeps {
   steps: StepRecorder;
   roots: StageRoots;
   out: Pick<BuildSink, 'stream'>;
-  options: Pick<BuildOptions, 'networkMode' | 'hostConfig' | 'remove' | 'forceRemove' | 'secrets'>;
+  options: Pick<BuildOptions, 'networkMode' | 'hostConfig' | 'remove' | 'forceRemove' | 'secrets' | 'ssh'>;
   /** The build context directory (RUN --mount=type=bind without from=). */
   contextDir: string;
   /** Scratch space for secrets (under the exec root). */
@@ -75,7 +75,7 @@ export async function runStep(d: RunStepDeps, st: StageState, ins: Instruction, 
     const mounts = await runMounts(d, mountSpecs, s, cleanups, ins);
     if (mounts.binds.length > 0) (hostConfig as Record<string, unknown>).Mounts = mounts.binds;
     if (Object.keys(mounts.tmpfs).length > 0) hostConfig.Tmpfs = mounts.tmpfs;
-    const env = [...(st.config.config?.Env ?? []), ...argEnv.map(([k, v]) => `${k}=${v}`)];
+    const env = [...(st.config.config?.Env ?? []), ...argEnv.map(([k, v]) => `${k}=${v}`), ...mounts.env];
     const t = span('build-run');
     const c = await d.containers.create(
       {
@@ -155,9 +155,11 @@ async function runMounts(
   s: Stage,
   cleanups: Cleanups,
   ins: Instruction,
-): Promise<{ binds: Array<Record<string, unknown>>; tmpfs: Record<string, string> }> {
+): Promise<{ binds: Array<Record<string, unknown>>; tmpfs: Record<string, string>; env: string[] }> {
   const binds: Array<Record<string, unknown>> = [];
   const tmpfs: Record<string, string> = {};
+  const env: string[] = [];
+  let sshIndex = 0;
   for (const spec of specs) {
     const kv = new Map<string, string>();
     for (const part of spec.split(',')) {
@@ -205,9 +207,22 @@ async function runMounts(
         host = hostPathInRoot(root, src);
       } else host = hostPathInRoot(d.contextDir, src);
       binds.push({ Type: 'bind', Source: host, Target: target, ReadOnly: !rw });
+    } else if (type === 'ssh') {
+      // BuildKit's defaults: id "default", /run/buildkit/ssh_agent.N, SSH_AUTH_SOCK for the first
+      const id = kv.get('id') ?? 'default';
+      const dst = target ?? `/run/buildkit/ssh_agent.${sshIndex}`;
+      const agent = await d.options.ssh?.open(id);
+      if (!agent) {
+        if (kv.get('required') === 'true') throw invalid(`no SSH key ${JSON.stringify(id)} forwarded from the client`);
+        continue;
+      }
+      cleanups.push(() => agent.close());
+      binds.push({ Type: 'bind', Source: agent.socket, Target: dst, ReadOnly: false });
+      if (sshIndex === 0) env.push(`SSH_AUTH_SOCK=${dst}`);
+      sshIndex++;
     } else throw parseError(ins.line, `unsupported mount type ${type}`);
   }
-  return { binds, tmpfs };
+  return { binds, tmpfs, env };
 }
 
 /**

@@ -15,6 +15,7 @@ import { readFileInRoot } from '../lib/rootfs.js';
 import { receiveDir } from './filesync.js';
 import { classicSink, type Progress } from './progress.js';
 import { fetchSecrets, secretIds } from './secrets.js';
+import { sessionSshAgents } from './sshforward.js';
 import type { Session } from './sessions.js';
 
 /** The builder as the frontend runs it (build/builder.ts's Builder). */
@@ -149,6 +150,7 @@ export async function solveDockerfile(
     const opts = buildOptionsFromFrontend(attrs, base, text);
     opts.signal = signal;
     opts.secrets = await fetchSecrets(session, secretIds(text));
+    opts.ssh = sessionSshAgents(session, d.workDir);
     const sink = classicSink(progress);
     try {
       const result = await d.builder.build(ctxDir, opts, sink);

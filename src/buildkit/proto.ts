@@ -171,6 +171,12 @@ package moby.buildkit.secrets.v1;
 message GetSecretRequest { string ID = 1; map<string, string> annotations = 2; }
 message GetSecretResponse { bytes data = 1; }
 
+package moby.sshforward.v1;
+// session/sshforward/ssh.proto
+message BytesMessage { bytes data = 1; }
+message CheckAgentRequest { string ID = 1; }
+message CheckAgentResponse {}
+
 package grpc.health.v1;
 // grpc.health.v1 (the session's health check)
 message HealthCheckRequest { string service = 1; }
