@@ -35,6 +35,8 @@ python3 -c 'import docker' >/dev/null 2>&1 || need+=(python3-docker)
 /usr/bin/python3 -c 'import requests, paramiko, websocket' >/dev/null 2>&1 || need+=(python3-requests python3-paramiko python3-websocket)
 have docker-compose || need+=(docker-compose)
 [ -x /usr/sbin/dockerd ] || need+=(docker.io)
+# BuildKit's --ssh forwarding is tested with a real ssh-agent and ssh-add.
+{ [ -x /usr/bin/ssh-agent ] && [ -x /usr/bin/ssh-add ]; } || need+=(openssh-client)
 if [ "${#need[@]}" -gt 0 ]; then
   # de-duplicate
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
