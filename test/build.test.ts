@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, type RunOptions } from './helpers/daemon.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 import { exits, fails, ok } from './helpers/assert.js';
+import { writeContext } from './helpers/buildx.js';
 
 let d: TestDaemon;
 let server: http.Server;
@@ -44,15 +45,7 @@ after(async () => {
 const T = { timeout: 300_000 };
 
 /** Writes a context directory from a map of relative path → content. */
-function context(name: string, files: Record<string, string>): string {
-  const dir = path.join(workRoot, name);
-  fs.rmSync(dir, { recursive: true, force: true });
-  for (const [rel, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), content);
-  }
-  return dir;
-}
+const context = (name: string, files: Record<string, string>): string => writeContext(workRoot, name, files);
 
 const steps = (out: string): string[] => out.split('\n').filter((l) => l.startsWith('Step '));
 const cacheHits = (out: string): number => out.split('\n').filter((l) => l.includes('---> Using cache')).length;

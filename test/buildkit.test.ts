@@ -7,24 +7,18 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DOCKER, REPO, TestDaemon, cleanupAndCheck, type RunOptions, type RunResult } from './helpers/daemon.js';
+import { TestDaemon, cleanupAndCheck } from './helpers/daemon.js';
 import { ok } from './helpers/assert.js';
-
-const BUILDX = path.resolve(REPO, '../shared/tools/buildx/docker-buildx');
+import { installBuildx, writeContext, type BuildxRunner } from './helpers/buildx.js';
 
 let d: TestDaemon;
-let cfg = '';
+/** The docker CLI with buildx installed. */
+let bx: BuildxRunner;
 const workRoot = fs.mkdtempSync('/tmp/berth-buildkit-test-');
 
 before(async () => {
-  assert.ok(fs.existsSync(BUILDX), `buildx not found at ${BUILDX} (see ../shared/tools/README.md)`);
-  assert.ok(fs.existsSync(DOCKER), `docker CLI not found at ${DOCKER}`);
   d = await TestDaemon.start();
-  // buildx installed for these commands only, as ../shared/tools/README.md describes.
-  cfg = path.join(d.root, 'buildx-config');
-  fs.mkdirSync(path.join(cfg, 'cli-plugins'), { recursive: true });
-  fs.copyFileSync(BUILDX, path.join(cfg, 'cli-plugins', 'docker-buildx'));
-  fs.chmodSync(path.join(cfg, 'cli-plugins', 'docker-buildx'), 0o755);
+  bx = installBuildx(d, path.join(d.root, 'buildx-config'));
 });
 
 after(async () => {
@@ -34,19 +28,7 @@ after(async () => {
 
 const T = { timeout: 300_000 };
 
-/** The docker CLI with buildx installed. */
-const bx = (args: string[], o: RunOptions = {}): Promise<RunResult> => d.docker(args, { timeout: 120_000, ...o, env: { DOCKER_CONFIG: cfg, ...o.env } });
-
-/** Writes a context directory from a map of relative path → content. */
-function context(name: string, files: Record<string, string>): string {
-  const dir = path.join(workRoot, name);
-  fs.rmSync(dir, { recursive: true, force: true });
-  for (const [rel, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), content);
-  }
-  return dir;
-}
+const context = (name: string, files: Record<string, string>): string => writeContext(workRoot, name, files);
 
 interface CacheEntry {
   ID: string;
