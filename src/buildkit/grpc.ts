@@ -243,6 +243,8 @@ export interface ClientCall {
   end(): void;
   readonly messages: AsyncIterable<Buffer>;
   cancel(): void;
+  /** Resolves once what was sent is flushed below the stream's buffer (backpressure for large sends). */
+  drained(): Promise<void>;
 }
 
 /** The client side on a connection where berthd dials the peer's gRPC server (`/session`). */
@@ -289,6 +291,18 @@ export class GrpcClient {
       },
       messages: inbox,
       cancel: () => stream.close(http2.constants.NGHTTP2_CANCEL),
+      drained: () =>
+        stream.writableNeedDrain && !stream.destroyed
+          ? new Promise<void>((resolve) => {
+              const done = (): void => {
+                stream.off('drain', done);
+                stream.off('close', done);
+                resolve();
+              };
+              stream.on('drain', done);
+              stream.on('close', done);
+            })
+          : Promise.resolve(),
     };
   }
 

@@ -166,6 +166,13 @@ message Packet {
   bytes data = 4;
 }
 
+package moby.filesync.v1;
+// session/filesync/filesync.proto: FileSend's chunks (the tar exporter's stream)
+message BytesMessage { bytes data = 1; }
+// session/auth/auth.proto: registry credentials the client holds
+message CredentialsRequest { string Host = 1; }
+message CredentialsResponse { string Username = 1; string Secret = 2; }
+
 package moby.buildkit.secrets.v1;
 // session/secrets/secrets.proto
 message GetSecretRequest { string ID = 1; map<string, string> annotations = 2; }

@@ -10,20 +10,15 @@ import { randomBytes } from 'node:crypto';
 import type { BuildResult } from '../build/request.js';
 import { invalid, notImplemented } from '../lib/errors.js';
 import { workerRecord, type ControlDeps } from './control.js';
+import { runExporter, type ExporterDeps } from './exporters.js';
 import { buildkitMessage, DOCKERFILE_FRONTENDS, solveDockerfile, type FrontendDeps } from './frontend.js';
 import { firstMessage, GrpcCode, GrpcError, type ServerCall, type ServerMethod } from './grpc.js';
 import { Progress } from './progress.js';
 import { codec } from './proto.js';
 import type { Session, SessionManager } from './sessions.js';
 
-/** Where exported images go (images/service.ts's ImageService). */
-export interface ImageExporter {
-  tag(imageId: string, ref: string): Promise<void>;
-}
-
-export interface SolverDeps extends FrontendDeps {
+export interface SolverDeps extends FrontendDeps, ExporterDeps {
   sessions: SessionManager;
-  images: ImageExporter;
   control: ControlDeps;
 }
 
@@ -139,7 +134,13 @@ export class Solver {
       } else {
         result = await this.runFrontend(j, frontend, attrs);
       }
-      const response = await this.export(j, String(req['Exporter'] ?? ''), (req['ExporterAttrs'] ?? {}) as Record<string, string>, result);
+      const response = await runExporter(this.d, {
+        exporter: String(req['Exporter'] ?? ''),
+        attrs: (req['ExporterAttrs'] ?? {}) as Record<string, string>,
+        result,
+        session,
+        progress: j.progress,
+      });
       j.progress.close();
       return { ExporterResponse: response };
     } catch (err) {
@@ -155,27 +156,6 @@ export class Solver {
     if (!DOCKERFILE_FRONTENDS.has(frontend)) throw notImplemented(`frontend ${frontend} is not supported: Berth runs the Dockerfile frontend (dockerfile.v0)`);
     const session = await j.sessionReady();
     return solveDockerfile(this.d, session, attrs, j.progress, j.ac.signal);
-  }
-
-  /** The exporters of the docker driver: `moby`/`image` (berthd's image store, named by `name`). */
-  private async export(j: Job, exporter: string, attrs: Record<string, string>, result: BuildResult | undefined): Promise<Record<string, string>> {
-    if (exporter === '') return {};
-    if (exporter !== 'moby' && exporter !== 'image')
-      throw notImplemented(`exporter ${exporter} is not supported yet (the image store: --load, the docker driver's default)`);
-    if (!result) throw invalid('the build returned no image to export');
-    const id = result.image.id;
-    const v = j.progress.vertex('exporting to image').start();
-    v.status(`writing image ${id}`, 0);
-    const names = (attrs['name'] ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    for (const n of names) {
-      await this.d.images.tag(id, n);
-      v.status(`naming to ${n}`, 0);
-    }
-    v.complete();
-    return { 'containerimage.digest': id, 'containerimage.config.digest': id, ...(names.length ? { 'image.name': names.join(',') } : {}) };
   }
 
   /** The control service's Solve and Status, and the gateway's methods, by gRPC path. */

@@ -308,7 +308,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   const buildkitSessions = new SessionManager();
   registerSessionRoutes(router, buildkitSessions);
   const controlDeps = { cache: builder, version: BERTH_VERSION, keepStorage: parseBytes(cfg.builderKeepStorage ?? '10GB') };
-  const solver = new Solver({ sessions: buildkitSessions, images: imageService, control: controlDeps, builder, workDir: buildWork });
+  const solver = new Solver({ sessions: buildkitSessions, images: imageService, snapshots, control: controlDeps, builder, workDir: buildWork });
   registerGrpcRoutes(router, {
     methods: new Map([...controlMethods(controlDeps), ...solver.methods()]),
     ...(cfg.logLevel === 'debug' ? { log } : {}),

@@ -1,0 +1,102 @@
+/**
+ * BuildKit's exporters on berthd, driven by buildx v0.10.5 through the docker CLI (docker driver):
+ * `--output type=local` and `type=tar` (a file and `-o -` on stdout) through the session's
+ * FileSend, `--metadata-file`, `--push` to berth-registry with the credentials of `docker login`,
+ * and `POST /build?version=2` with a session, as dockerode's BuildKit build sends it.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DOCKER, TestDaemon, cleanupAndCheck } from './helpers/daemon.js';
+import { ok } from './helpers/assert.js';
+import { installBuildx, writeContext, type BuildxRunner } from './helpers/buildx.js';
+
+let d: TestDaemon;
+let bx: BuildxRunner;
+let cfg = '';
+const workRoot = fs.mkdtempSync('/tmp/berth-buildkit-export-test-');
+
+before(async () => {
+  d = await TestDaemon.start();
+  cfg = path.join(d.root, 'buildx-config');
+  bx = installBuildx(d, cfg);
+});
+
+after(async () => {
+  fs.rmSync(workRoot, { recursive: true, force: true });
+  await cleanupAndCheck(d);
+});
+
+const T = { timeout: 300_000 };
+const context = (name: string, files: Record<string, string>): string => writeContext(workRoot, name, files);
+
+/** A final stage from scratch: a few files, an executable, a symlink, a subdirectory. */
+const SCRATCH_DOCKERFILE = [
+  'FROM busybox AS build',
+  'RUN mkdir -p /out/sub && echo hello > /out/sub/hello.txt && printf "#!/bin/sh\\necho run\\n" > /out/run.sh && chmod 750 /out/run.sh && ln -s sub/hello.txt /out/link',
+  'FROM scratch',
+  'COPY --from=build /out /',
+  '',
+].join('\n');
+
+describe('buildx exporters against berthd', () => {
+  it('--output type=local: the final stage in DEST, with modes, links and directories', T, async () => {
+    const ctx = context('local', { Dockerfile: SCRATCH_DOCKERFILE });
+    const dest = path.join(workRoot, 'local-out');
+    const r = await bx(['buildx', 'build', '--progress', 'plain', '--output', `type=local,dest=${dest}`, ctx]);
+    ok(r);
+    assert.match(r.stderr, /#\d+ copying files/, r.stderr);
+    assert.deepEqual(fs.readdirSync(dest).sort(), ['link', 'run.sh', 'sub']);
+    assert.equal(fs.readFileSync(path.join(dest, 'sub/hello.txt'), 'utf8'), 'hello\n');
+    assert.equal(fs.statSync(path.join(dest, 'run.sh')).mode & 0o7777, 0o750);
+    assert.equal(fs.readFileSync(path.join(dest, 'run.sh'), 'utf8'), '#!/bin/sh\necho run\n');
+    assert.equal(fs.readlinkSync(path.join(dest, 'link')), 'sub/hello.txt');
+    assert.ok(fs.lstatSync(path.join(dest, 'sub')).isDirectory());
+  });
+
+  it('--output type=local of a stage on busybox: every layer of the image, the last one on top', T, async () => {
+    const ctx = context('local-layers', { Dockerfile: 'FROM busybox\nRUN echo layered > /layered && rm /bin/vi\n' });
+    const dest = path.join(workRoot, 'layers-out');
+    ok(await bx(['buildx', 'build', '-o', `type=local,dest=${dest}`, ctx]));
+    assert.equal(fs.readFileSync(path.join(dest, 'layered'), 'utf8'), 'layered\n');
+    assert.ok(fs.statSync(path.join(dest, 'bin/busybox')).size > 100_000);
+    assert.equal(fs.existsSync(path.join(dest, 'bin/vi')), false, 'a file the last layer removed is not exported');
+  });
+
+  it('--output type=tar to a file and -o - to stdout: the same tar of the filesystem', T, async () => {
+    const ctx = context('tar', { Dockerfile: SCRATCH_DOCKERFILE });
+    const file = path.join(workRoot, 'out.tar');
+    ok(await bx(['buildx', 'build', '--output', `type=tar,dest=${file}`, ctx]));
+    const list = spawnSync('tar', ['-tvf', file], { encoding: 'utf8' });
+    assert.equal(list.status, 0, list.stderr);
+    const names = list.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/).slice(5).join(' '));
+    assert.deepEqual(names.sort(), ['link -> sub/hello.txt', 'run.sh', 'sub/', 'sub/hello.txt']);
+    const x = spawnSync('tar', ['-xOf', file, 'sub/hello.txt'], { encoding: 'utf8' });
+    assert.equal(x.stdout, 'hello\n');
+    // `-o -`: the tar on the CLI's stdout (binary, so not through the text runner)
+    const out = spawnSync(DOCKER, ['buildx', 'build', '-o', '-', ctx], {
+      env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: cfg },
+      maxBuffer: 64 << 20,
+      timeout: 120_000,
+    });
+    assert.equal(out.status, 0, out.stderr.toString());
+    assert.ok(out.stdout.equals(fs.readFileSync(file)), 'the same build gives the same tar on stdout');
+  });
+
+  it('--metadata-file: the image digest, config digest and name of a --load build', T, async () => {
+    const ctx = context('meta', { Dockerfile: 'FROM busybox\nRUN echo meta > /meta\n' });
+    const md = path.join(workRoot, 'meta.json');
+    ok(await bx(['buildx', 'build', '--metadata-file', md, '-t', 'bk-meta:1', ctx]));
+    const id = ok(await d.docker(['image', 'inspect', '-f', '{{.Id}}', 'bk-meta:1']));
+    const meta = JSON.parse(fs.readFileSync(md, 'utf8')) as Record<string, unknown>;
+    assert.equal(meta['containerimage.digest'], id);
+    assert.equal(meta['containerimage.config.digest'], id);
+    // the names as buildx sent them in the exporter's `name` attribute
+    assert.equal(meta['image.name'], 'bk-meta:1');
+  });
+});
