@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BerthRegistry, HAVE, HTPASSWD } from '../bench/registry-harness.js';
 import { DOCKER, TestDaemon, cleanupAndCheck } from './helpers/daemon.js';
 import { ok } from './helpers/assert.js';
 import { installBuildx, writeContext, type BuildxRunner } from './helpers/buildx.js';
@@ -16,6 +17,7 @@ import { installBuildx, writeContext, type BuildxRunner } from './helpers/buildx
 let d: TestDaemon;
 let bx: BuildxRunner;
 let cfg = '';
+let reg: BerthRegistry | undefined;
 const workRoot = fs.mkdtempSync('/tmp/berth-buildkit-export-test-');
 
 before(async () => {
@@ -25,6 +27,7 @@ before(async () => {
 });
 
 after(async () => {
+  await reg?.stop();
   fs.rmSync(workRoot, { recursive: true, force: true });
   await cleanupAndCheck(d);
 });
@@ -98,5 +101,31 @@ describe('buildx exporters against berthd', () => {
     assert.equal(meta['containerimage.config.digest'], id);
     // the names as buildx sent them in the exporter's `name` attribute
     assert.equal(meta['image.name'], 'bk-meta:1');
+  });
+
+  it('--push to a registry that needs a login: the credentials of docker login, the pushed digest in --metadata-file', T, async () => {
+    assert.ok(HAVE.htpasswd, `htpasswd not found at ${HTPASSWD} (apache2-utils)`);
+    const h = spawnSync(HTPASSWD, ['-Bbn', 'alice', 'wonderland'], { encoding: 'utf8' });
+    assert.equal(h.status, 0, h.stderr);
+    fs.writeFileSync(path.join(workRoot, 'htpasswd'), h.stdout);
+    reg = await BerthRegistry.start({ args: ['--htpasswd', path.join(workRoot, 'htpasswd'), '--auth-token'] });
+    const ref = `${reg.host}/alice/bk-push:1`;
+    const ctx = context('push', { Dockerfile: 'FROM busybox\nRUN echo pushed > /pushed\n' });
+    const denied = await bx(['buildx', 'build', '--push', '-t', ref, ctx]);
+    assert.equal(denied.code, 1, denied.desc);
+    assert.match(denied.stderr, /unauthorized|authentication required|no basic auth credentials/i, denied.desc);
+    assert.match(ok(await bx(['login', '-u', 'alice', '--password-stdin', reg.host], { input: 'wonderland\n' })), /Login Succeeded/);
+    const md = path.join(workRoot, 'push.json');
+    const r = await bx(['buildx', 'build', '--progress', 'plain', '--push', '--metadata-file', md, '-t', ref, ctx]);
+    ok(r);
+    const id = ok(await d.docker(['image', 'inspect', '-f', '{{.Id}}', ref]));
+    const meta = JSON.parse(fs.readFileSync(md, 'utf8')) as Record<string, unknown>;
+    const repoDigest = ok(await d.docker(['image', 'inspect', '-f', '{{index .RepoDigests 0}}', ref]));
+    assert.equal(meta['containerimage.digest'], repoDigest.split('@')[1], JSON.stringify(meta));
+    assert.equal(meta['containerimage.config.digest'], id);
+    // what the registry holds is the image: pulled back after removing it, the same ID
+    ok(await d.docker(['rmi', ref]));
+    ok(await bx(['pull', ref]));
+    assert.equal(ok(await d.docker(['image', 'inspect', '-f', '{{.Id}}', ref])), id);
   });
 });

@@ -77,7 +77,8 @@ export async function runExporter(d: ExporterDeps, r: ExportRequest): Promise<Re
 }
 
 async function exportImage(d: ExporterDeps, image: Image, r: ExportRequest): Promise<Record<string, string>> {
-  if (r.attrs['push'] === 'true') throw notImplemented('push from the image exporter is not supported: buildx pushes through the Engine API (docker driver)');
+  // `push=true` is left to the client, as dockerd's exporter leaves it: buildx's docker driver
+  // pushes the named image through `/images/{name}/push` once the solve returned.
   const id = image.id;
   const v = r.progress.vertex('exporting to image').start();
   v.status(`writing image ${id}`, 0);
