@@ -24,7 +24,14 @@ before(async () => {
   d = await TestDaemon.start();
   cfg = path.join(d.root, 'buildx-config');
   bx = installBuildx(d, cfg);
+  assert.ok(HAVE.htpasswd, `htpasswd not found at ${HTPASSWD} (apache2-utils)`);
+  const h = spawnSync(HTPASSWD, ['-Bbn', 'alice', 'wonderland'], { encoding: 'utf8' });
+  assert.equal(h.status, 0, h.stderr);
+  fs.writeFileSync(path.join(workRoot, 'htpasswd'), h.stdout);
+  reg = await BerthRegistry.start({ args: ['--htpasswd', path.join(workRoot, 'htpasswd'), '--auth-token'] });
 });
+
+const R = (): string => (reg as BerthRegistry).host;
 
 after(async () => {
   await reg?.stop();
@@ -104,17 +111,12 @@ describe('buildx exporters against berthd', () => {
   });
 
   it('--push to a registry that needs a login: the credentials of docker login, the pushed digest in --metadata-file', T, async () => {
-    assert.ok(HAVE.htpasswd, `htpasswd not found at ${HTPASSWD} (apache2-utils)`);
-    const h = spawnSync(HTPASSWD, ['-Bbn', 'alice', 'wonderland'], { encoding: 'utf8' });
-    assert.equal(h.status, 0, h.stderr);
-    fs.writeFileSync(path.join(workRoot, 'htpasswd'), h.stdout);
-    reg = await BerthRegistry.start({ args: ['--htpasswd', path.join(workRoot, 'htpasswd'), '--auth-token'] });
-    const ref = `${reg.host}/alice/bk-push:1`;
+    const ref = `${R()}/alice/bk-push:1`;
     const ctx = context('push', { Dockerfile: 'FROM busybox\nRUN echo pushed > /pushed\n' });
     const denied = await bx(['buildx', 'build', '--push', '-t', ref, ctx]);
     assert.equal(denied.code, 1, denied.desc);
     assert.match(denied.stderr, /unauthorized|authentication required|no basic auth credentials/i, denied.desc);
-    assert.match(ok(await bx(['login', '-u', 'alice', '--password-stdin', reg.host], { input: 'wonderland\n' })), /Login Succeeded/);
+    assert.match(ok(await bx(['login', '-u', 'alice', '--password-stdin', R()], { input: 'wonderland\n' })), /Login Succeeded/);
     const md = path.join(workRoot, 'push.json');
     const r = await bx(['buildx', 'build', '--progress', 'plain', '--push', '--metadata-file', md, '-t', ref, ctx]);
     ok(r);
@@ -128,4 +130,50 @@ describe('buildx exporters against berthd', () => {
     ok(await bx(['pull', ref]));
     assert.equal(ok(await d.docker(['image', 'inspect', '-f', '{{.Id}}', ref])), id);
   });
+
+  it(
+    "POST /build?version=2 with a session (dockerode's BuildKit build): a private base image pulled with the session's credentials, progress as BuildKit traces",
+    T,
+    async () => {
+      const { default: Docker } = await import('dockerode');
+      const docker = new Docker({ socketPath: d.socket });
+      // a base image only the registry has, behind the login
+      const base = `${R()}/alice/bk-base:1`;
+      ok(await bx(['login', '-u', 'alice', '--password-stdin', R()], { input: 'wonderland\n' }));
+      ok(await d.docker(['tag', 'busybox', base]));
+      ok(await bx(['push', base]));
+      ok(await d.docker(['rmi', base]));
+      const ctx = context('dockerode', {
+        Dockerfile: `FROM ${base}\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt > /copied\n`,
+        'hello.txt': 'from dockerode\n',
+      });
+      const build = async (opts: Record<string, unknown>): Promise<Array<Record<string, unknown>>> => {
+        const stream = await docker.buildImage({ context: ctx, src: ['Dockerfile', 'hello.txt'] }, { version: '2', ...opts });
+        return new Promise((resolve, reject) =>
+          docker.modem.followProgress(stream, (err: Error | null, res: Array<Record<string, unknown>>) => (err ? reject(err) : resolve(res))),
+        );
+      };
+      // without credentials the pull is refused, and the error comes in the stream
+      const anon = await build({ t: 'bk-dockerode:anon', networkmode: 'none' });
+      assert.match(
+        String(anon.find((m) => m['error'] !== undefined)?.['error']),
+        /unauthorized|authentication required|denied/i,
+        JSON.stringify(anon).slice(-2000),
+      );
+      const msgs = await build({ t: 'bk-dockerode:1', networkmode: 'none', authconfig: { username: 'alice', password: 'wonderland' } });
+      const traces = msgs.filter((m) => m['id'] === 'moby.buildkit.trace');
+      assert.ok(traces.length > 0, JSON.stringify(msgs).slice(0, 2000));
+      const names = traces.map((m) => Buffer.from(String(m['aux']), 'base64').toString('latin1')).join('\n');
+      assert.match(names, /RUN cat \/hello.txt > \/copied/);
+      assert.equal(
+        msgs.find((m) => m['error'] !== undefined),
+        undefined,
+        JSON.stringify(msgs).slice(-2000),
+      );
+      const idMsg = msgs.find((m) => m['id'] === 'moby.image.id') as { aux: { ID: string } } | undefined;
+      assert.ok(idMsg, JSON.stringify(msgs).slice(-2000));
+      assert.equal(ok(await d.docker(['image', 'inspect', '-f', '{{.Id}}', 'bk-dockerode:1'])), idMsg.aux.ID);
+      assert.equal(ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-dockerode:1', 'cat', '/copied'])), 'from dockerode');
+    },
+  );
 });

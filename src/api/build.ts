@@ -7,7 +7,7 @@ import { decodeAuthHeader } from '../distribution/types.js';
 import { invalid, messageOf, notImplemented } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
 import { parseFilters } from '../lib/filters.js';
-import { boolParam, sendError, sendJSON, type Router } from './router.js';
+import { boolParam, sendError, sendJSON, type Ctx, type Router } from './router.js';
 import { openJsonStream } from './streams.js';
 import { jsonParamTypeError, parseJSONValue } from './validate.js';
 
@@ -17,9 +17,16 @@ export interface BuildBackend {
   prune(o: { all: boolean; filters: Map<string, string[]> }): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }>;
 }
 
+/** BuildKit builds for API clients (`version=2`, buildkit/sessionbuild.ts's SessionBuilds). */
+export interface SessionBuildBackend {
+  build(r: { sessionId: string; contextDir?: string; opts: BuildOptions; onStatus(msg: Buffer): void; signal: AbortSignal }): Promise<BuildResult>;
+}
+
 export interface BuildApiDeps {
   builder: BuildBackend;
   workDir: string;
+  /** Without it `version=2` is refused. */
+  sessionBuilds?: SessionBuildBackend;
 }
 
 /**
@@ -62,8 +69,12 @@ function numParam(q: URLSearchParams, name: string): number | undefined {
 }
 
 /** Build options from the query the docker CLI sends (validated before any byte of context is read). */
-export function buildOptionsFromQuery(q: URLSearchParams, headers: Record<string, string | string[] | undefined>): BuildOptions {
-  if (q.get('version') === '2') throw notImplemented('BuildKit is not supported by this daemon: use the classic builder (DOCKER_BUILDKIT=0)');
+export function buildOptionsFromQuery(
+  q: URLSearchParams,
+  headers: Record<string, string | string[] | undefined>,
+  o: { buildkit?: boolean } = {},
+): BuildOptions {
+  if (q.get('version') === '2' && !o.buildkit) throw notImplemented('BuildKit is not supported by this daemon: use the classic builder (DOCKER_BUILDKIT=0)');
   const hostConfig: Partial<HostConfig> = {};
   const set = (k: keyof HostConfig, v: number | string | undefined): void => {
     if (v !== undefined && v !== 0 && v !== '') (hostConfig as Record<string, unknown>)[k] = v;
@@ -113,10 +124,50 @@ export function buildOptionsFromQuery(q: URLSearchParams, headers: Record<string
   };
 }
 
+/**
+ * A `version=2` build: the context from the body (or the session with `remote=client-session`),
+ * the solve's Status messages base64 in `moby.buildkit.trace` aux messages and the image ID in
+ * `moby.image.id`, as dockerd streams them.
+ */
+async function sessionBuild(ctx: Ctx, d: BuildApiDeps, sb: SessionBuildBackend, opts: BuildOptions, signal: AbortSignal): Promise<void> {
+  const q = ctx.query;
+  const res = ctx.res;
+  if (!res) return;
+  const remote = q.get('remote') ?? '';
+  const context =
+    remote === 'client-session'
+      ? undefined
+      : await prepareContext({ body: ctx.req, ...(remote ? { remote } : {}), dockerfile: opts.dockerfile, workDir: d.workDir });
+  if (context) {
+    opts.dockerfile = context.dockerfile;
+    if (context.dockerfileText !== undefined) opts.dockerfileText = context.dockerfileText;
+  }
+  const out = openJsonStream(res, { eol: '\r\n', lazy: true });
+  try {
+    const result = await sb.build({
+      sessionId: q.get('session') ?? '',
+      ...(context ? { contextDir: context.dir } : {}),
+      opts,
+      onStatus: (msg) => out.write({ id: 'moby.buildkit.trace', aux: msg.toString('base64') }),
+      signal,
+    });
+    out.write({ id: 'moby.image.id', aux: { ID: result.image.id } });
+  } catch (err) {
+    if (!out.started) {
+      sendError(ctx, err);
+      return;
+    }
+    out.fail(err);
+  } finally {
+    await context?.dispose();
+  }
+  out.end();
+}
+
 export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
   r.add('POST', '/build', async (ctx) => {
     const q = ctx.query;
-    const opts = buildOptionsFromQuery(q, ctx.req.headers);
+    const opts = buildOptionsFromQuery(q, ctx.req.headers, { buildkit: d.sessionBuilds !== undefined });
     const quiet = boolParam(q, 'q');
     const res = ctx.res;
     if (!res) return;
@@ -125,6 +176,10 @@ export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
       if (!res.writableFinished) ac.abort();
     });
     opts.signal = ac.signal;
+    if (q.get('version') === '2' && d.sessionBuilds) {
+      await sessionBuild(ctx, d, d.sessionBuilds, opts, ac.signal);
+      return;
+    }
     const context = await prepareContext({
       body: ctx.req,
       ...(q.get('remote') ? { remote: q.get('remote') as string } : {}),

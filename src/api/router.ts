@@ -177,11 +177,15 @@ const encodePath = (p: string): string =>
  * Content-Length) is in `head` and possibly still on the socket. Splits it off.
  */
 export async function splitUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
+  const chunked = /\bchunked\b/i.test(String(req.headers['transfer-encoding'] ?? ''));
   const len = Number(req.headers['content-length'] ?? 0);
-  if (!Number.isFinite(len) || len <= 0) return { body: Buffer.alloc(0), rest: head };
+  if (!chunked && (!Number.isFinite(len) || len <= 0)) return { body: Buffer.alloc(0), rest: head };
   if (len > MAX_JSON) throw invalid('request body too large');
   let buf = head;
-  while (buf.length < len) {
+  // A chunked body (docker-modem's hijacked requests end one with `0\r\n\r\n`) ends at its last chunk.
+  let parsed = chunked ? parseChunked(buf) : undefined;
+  while (chunked ? parsed === undefined : buf.length < len) {
+    if (buf.length > MAX_JSON) throw invalid('request body too large');
     const chunk = await new Promise<Buffer | null>((resolve) => {
       const onData = (d: Buffer): void => {
         cleanup();
@@ -202,8 +206,36 @@ export async function splitUpgradeBody(req: IncomingMessage, socket: Duplex, hea
     });
     if (chunk === null) break;
     buf = Buffer.concat([buf, chunk]);
+    if (chunked) parsed = parseChunked(buf);
   }
+  if (chunked) return parsed ?? { body: Buffer.alloc(0), rest: Buffer.alloc(0) };
   return { body: buf.subarray(0, len), rest: buf.subarray(len) };
+}
+
+/** A complete chunked body at the start of `buf` and what follows it; undefined while incomplete. */
+function parseChunked(buf: Buffer): { body: Buffer; rest: Buffer } | undefined {
+  const parts: Buffer[] = [];
+  let off = 0;
+  for (;;) {
+    const eol = buf.indexOf('\r\n', off);
+    if (eol < 0) return undefined;
+    const size = parseInt(buf.subarray(off, eol).toString('latin1').split(';')[0] ?? '', 16);
+    if (!Number.isFinite(size) || size < 0) throw invalid('invalid chunked request body');
+    off = eol + 2;
+    if (size === 0) {
+      // trailers, then an empty line
+      for (;;) {
+        const end = buf.indexOf('\r\n', off);
+        if (end < 0) return undefined;
+        const empty = end === off;
+        off = end + 2;
+        if (empty) return { body: Buffer.concat(parts), rest: buf.subarray(off) };
+      }
+    }
+    if (buf.length < off + size + 2) return undefined;
+    parts.push(buf.subarray(off, off + size));
+    off += size + 2;
+  }
 }
 
 export function sendError(ctx: Ctx, err: unknown): void {

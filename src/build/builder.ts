@@ -322,7 +322,8 @@ class BuildRun implements StageRoots {
       throw notFound(`No such image: ${name}`);
     }
     try {
-      const job = await this.d.distribution.preparePull(ref, { auth: this.o.auth, signal: this.o.signal });
+      const auth = this.o.auth ?? (await this.o.registryAuth?.(ref.domain));
+      const job = await this.d.distribution.preparePull(ref, { auth, signal: this.o.signal });
       await job.run({ write: (m: unknown) => this.out.message(m) });
     } catch (err) {
       if (local) return local;

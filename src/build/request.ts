@@ -28,6 +28,8 @@ export interface BuildOptions {
   /** Agents for `RUN --mount=type=ssh` (BuildKit's `--ssh`); without it such mounts get no socket. */
   ssh?: SshAgents;
   auth?: AuthConfig;
+  /** Credentials for a registry domain when `auth` gives none (a BuildKit session's Auth service). */
+  registryAuth?: (domain: string) => Promise<AuthConfig | undefined>;
   signal?: AbortSignal;
 }
 

@@ -12,6 +12,7 @@ import { BuildStepError, type BuildOptions, type BuildResult, type BuildSink } f
 import { parseIgnore } from '../build/ignore.js';
 import { invalid, notImplemented } from '../lib/errors.js';
 import { readFileInRoot } from '../lib/rootfs.js';
+import { sessionCredentials } from './auth.js';
 import { receiveDir } from './filesync.js';
 import { classicSink, type Progress } from './progress.js';
 import { fetchSecrets, secretIds } from './secrets.js';
@@ -151,6 +152,7 @@ export async function solveDockerfile(
     opts.signal = signal;
     opts.secrets = await fetchSecrets(session, secretIds(text));
     opts.ssh = sessionSshAgents(session, d.workDir);
+    opts.registryAuth = sessionCredentials(session);
     const sink = classicSink(progress);
     try {
       const result = await d.builder.build(ctxDir, opts, sink);

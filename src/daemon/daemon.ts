@@ -51,6 +51,7 @@ import { registerSessionRoutes } from '../api/session.js';
 import { controlMethods } from '../buildkit/control.js';
 import { SessionManager } from '../buildkit/sessions.js';
 import { Solver } from '../buildkit/solver.js';
+import { SessionBuilds } from '../buildkit/sessionbuild.js';
 import { Builder } from '../build/builder.js';
 import { parseBytes } from '../lib/units.js';
 import { registerNetworkRoutes } from '../api/networks.js';
@@ -303,9 +304,10 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     keepStorage: parseBytes(cfg.builderKeepStorage ?? '10GB'),
   });
   await builder.init();
-  registerBuildRoutes(router, { builder, workDir: buildWork });
-  // BuildKit's API (buildx's docker driver) on the same builder and cache.
+  // BuildKit's API (buildx's docker driver, and `/build?version=2` for API clients) on the same builder and cache.
   const buildkitSessions = new SessionManager();
+  const sessionBuilds = new SessionBuilds({ sessions: buildkitSessions, builder, images: imageService, workDir: buildWork });
+  registerBuildRoutes(router, { builder, workDir: buildWork, sessionBuilds });
   registerSessionRoutes(router, buildkitSessions);
   const controlDeps = { cache: builder, version: BERTH_VERSION, keepStorage: parseBytes(cfg.builderKeepStorage ?? '10GB') };
   const solver = new Solver({ sessions: buildkitSessions, images: imageService, snapshots, control: controlDeps, builder, workDir: buildWork });
