@@ -55,9 +55,12 @@ describe('buildx exporters against berthd', () => {
   it('--output type=local: the final stage in DEST, with modes, links and directories', T, async () => {
     const ctx = context('local', { Dockerfile: SCRATCH_DOCKERFILE });
     const dest = path.join(workRoot, 'local-out');
-    const r = await bx(['buildx', 'build', '--progress', 'plain', '--output', `type=local,dest=${dest}`, ctx]);
+    const md = path.join(workRoot, 'local.json');
+    const r = await bx(['buildx', 'build', '--progress', 'plain', '--metadata-file', md, '--output', `type=local,dest=${dest}`, ctx]);
     ok(r);
-    assert.match(r.stderr, /#\d+ copying files/, r.stderr);
+    assert.match(r.stderr, /^#(\d+) exporting to client\n#\1 copying files [\d.]+k?B .*done$/m, r.stderr);
+    // as dockerd's BuildKit answers a local export: no image, nothing to say about one
+    assert.deepEqual(JSON.parse(fs.readFileSync(md, 'utf8')), {});
     assert.deepEqual(fs.readdirSync(dest).sort(), ['link', 'run.sh', 'sub']);
     assert.equal(fs.readFileSync(path.join(dest, 'sub/hello.txt'), 'utf8'), 'hello\n');
     assert.equal(fs.statSync(path.join(dest, 'run.sh')).mode & 0o7777, 0o750);
@@ -78,7 +81,9 @@ describe('buildx exporters against berthd', () => {
   it('--output type=tar to a file and -o - to stdout: the same tar of the filesystem', T, async () => {
     const ctx = context('tar', { Dockerfile: SCRATCH_DOCKERFILE });
     const file = path.join(workRoot, 'out.tar');
-    ok(await bx(['buildx', 'build', '--output', `type=tar,dest=${file}`, ctx]));
+    const r = await bx(['buildx', 'build', '--progress', 'plain', '--output', `type=tar,dest=${file}`, ctx]);
+    ok(r);
+    assert.match(r.stderr, /^#(\d+) exporting to client\n#\1 sending tarball .*done$/m, r.stderr);
     const list = spawnSync('tar', ['-tvf', file], { encoding: 'utf8' });
     assert.equal(list.status, 0, list.stderr);
     const names = list.stdout

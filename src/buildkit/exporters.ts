@@ -59,15 +59,15 @@ export async function runExporter(d: ExporterDeps, r: ExportRequest): Promise<Re
   switch (r.exporter) {
     case 'local':
       return exportFilesystem(d, image, async (root) => {
-        const v = r.progress.vertex('copying files').start();
-        const sent = await sendDir(r.session, root, (n) => v.status('copying files', n));
+        const v = r.progress.vertex('exporting to client').start();
+        const sent = await sendDir(r.session, root);
         v.status('copying files', sent.bytes);
         v.complete();
       });
     case 'tar':
       return exportFilesystem(d, image, async (root) => {
-        const v = r.progress.vertex('sending tarball').start();
-        const n = await sendStream(r.session, packPath(root, { rename: '' }), (b) => v.status('sending tarball', b));
+        const v = r.progress.vertex('exporting to client').start();
+        const n = await sendStream(r.session, packPath(root, { rename: '' }));
         v.status('sending tarball', n);
         v.complete();
       });

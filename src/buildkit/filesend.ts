@@ -103,7 +103,7 @@ function requireFileSend(session: Session): void {
 }
 
 /** Sends the tree at `root` to the client's output directory. */
-export async function sendDir(session: Session, root: string, onProgress?: (bytes: number) => void): Promise<SendResult> {
+export async function sendDir(session: Session, root: string): Promise<SendResult> {
   requireFileSend(session);
   const entries = await walk(root);
   const call = session.client.call(FILESEND);
@@ -122,7 +122,6 @@ export async function sendDir(session: Session, root: string, onProgress?: (byte
         if (bytesRead === 0) break;
         bytes += bytesRead;
         call.send(packetCodec.encode({ type: PACKET.DATA, ID: id, data: buf.subarray(0, bytesRead) }));
-        onProgress?.(bytes);
         await call.drained();
       }
     } finally {
@@ -161,7 +160,7 @@ export async function sendDir(session: Session, root: string, onProgress?: (byte
 }
 
 /** Sends a byte stream (a tar) to the client's output file or stdout. */
-export async function sendStream(session: Session, data: Readable, onProgress?: (bytes: number) => void): Promise<number> {
+export async function sendStream(session: Session, data: Readable): Promise<number> {
   requireFileSend(session);
   const call = session.client.call(FILESEND);
   let bytes = 0;
@@ -173,7 +172,6 @@ export async function sendStream(session: Session, data: Readable, onProgress?: 
         bytes += part.length;
         await call.drained();
       }
-      onProgress?.(bytes);
     }
     call.end();
     // the client's end of the stream says everything is written
