@@ -10,9 +10,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthRegistry, HAVE, HTPASSWD } from '../bench/registry-harness.js';
-import { DOCKER, TestDaemon, cleanupAndCheck } from './helpers/daemon.js';
+import { DOCKER, TestDaemon, cleanupAndCheck, run } from './helpers/daemon.js';
 import { ok } from './helpers/assert.js';
 import { installBuildx, writeContext, type BuildxRunner } from './helpers/buildx.js';
+
+/** Debian's docker CLI 20.10 (docker.io): BuildKit through /build?version=2, without buildx. */
+const DOCKER_20 = '/usr/bin/docker';
 
 let d: TestDaemon;
 let bx: BuildxRunner;
@@ -181,4 +184,33 @@ describe('buildx exporters against berthd', () => {
       assert.equal(ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-dockerode:1', 'cat', '/copied'])), 'from dockerode');
     },
   );
+
+  it('the docker CLI 20.10 with DOCKER_BUILDKIT=1 (no buildx): /build?version=2&remote=client-session, the context from the session', T, async () => {
+    assert.ok(fs.existsSync(DOCKER_20), `Debian's docker CLI 20.10 not found at ${DOCKER_20} (docker.io)`);
+    const ctx = context('cli20', {
+      Dockerfile: 'FROM busybox\nARG WHO=nobody\nCOPY . /ctx\nRUN ls -A /ctx > /list && echo "hello $WHO" > /greeting\n',
+      '.dockerignore': 'ignored.txt\n',
+      'a.txt': 'alpha\n',
+      'ignored.txt': 'not sent\n',
+    });
+    const r = await run(DOCKER_20, ['build', '--progress', 'plain', '--network', 'none', '--build-arg', 'WHO=cli20', '-t', 'bk-cli20:1', ctx], {
+      env: { DOCKER_HOST: d.host, DOCKER_BUILDKIT: '1', DOCKER_CONFIG: path.join(workRoot, 'cli20-config') },
+      timeout: 120_000,
+    });
+    ok(r);
+    assert.match(r.stderr, /#\d+ \[internal\] load build context/, r.stderr);
+    assert.equal(ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-cli20:1', 'cat', '/greeting'])), 'hello cli20');
+    assert.deepEqual(ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-cli20:1', 'cat', '/list'])).split('\n'), [
+      '.dockerignore',
+      'Dockerfile',
+      'a.txt',
+    ]);
+  });
+
+  it('POST /build?version=2 naming a session that never comes: a 200 stream ending with the error, as dockerd answers', T, async () => {
+    const r = await d.api.request({ method: 'POST', path: '/build?version=2&session=bk-nosuch&remote=client-session' });
+    assert.equal(r.status, 200, r.text);
+    const last = JSON.parse(r.text.trim().split('\n').pop() as string) as { error?: string };
+    assert.match(String(last.error), /no active session for bk-nosuch/);
+  });
 });

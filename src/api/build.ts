@@ -142,7 +142,9 @@ async function sessionBuild(ctx: Ctx, d: BuildApiDeps, sb: SessionBuildBackend, 
     opts.dockerfile = context.dockerfile;
     if (context.dockerfileText !== undefined) opts.dockerfileText = context.dockerfileText;
   }
-  const out = openJsonStream(res, { eol: '\r\n', lazy: true });
+  // Once the context is in, dockerd's answer is a 200 stream: a missing session or a failed
+  // solve is its last message.
+  const out = openJsonStream(res, { eol: '\r\n' });
   try {
     const result = await sb.build({
       sessionId: q.get('session') ?? '',
@@ -153,10 +155,6 @@ async function sessionBuild(ctx: Ctx, d: BuildApiDeps, sb: SessionBuildBackend, 
     });
     out.write({ id: 'moby.image.id', aux: { ID: result.image.id } });
   } catch (err) {
-    if (!out.started) {
-      sendError(ctx, err);
-      return;
-    }
     out.fail(err);
   } finally {
     await context?.dispose();
