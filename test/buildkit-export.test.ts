@@ -139,6 +139,28 @@ describe('buildx exporters against berthd', () => {
     assert.equal(ok(await d.docker(['image', 'inspect', '-f', '{{.Id}}', ref])), id);
   });
 
+  it("a private base image: buildx's session gives the credentials of docker login (Auth/Credentials) for the pull", T, async () => {
+    const base = `${R()}/alice/bk-private:1`;
+    ok(await bx(['login', '-u', 'alice', '--password-stdin', R()], { input: 'wonderland\n' }));
+    ok(await d.docker(['tag', 'busybox', base]));
+    ok(await bx(['push', base]));
+    ok(await d.docker(['rmi', base]));
+    const ctx = context('private', { Dockerfile: `FROM ${base}\nRUN echo private > /private\n` });
+    ok(await bx(['buildx', 'build', '-t', 'bk-private', ctx]));
+    assert.equal(ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-private', 'cat', '/private'])), 'private');
+    assert.equal(
+      ok(await d.docker(['image', 'inspect', '-f', '{{.Id}}', base])),
+      ok(await d.docker(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])),
+      'the base came from the registry',
+    );
+    // logged out, the session has nothing for the registry and the pull is refused
+    ok(await d.docker(['rmi', base]));
+    ok(await bx(['logout', R()]));
+    const denied = await bx(['buildx', 'build', '--no-cache', '-t', 'bk-private', ctx]);
+    assert.equal(denied.code, 1, denied.desc);
+    assert.match(denied.stderr, /unauthorized|authentication required|denied/i, denied.desc);
+  });
+
   it(
     "POST /build?version=2 with a session (dockerode's BuildKit build): a private base image pulled with the session's credentials, progress as BuildKit traces",
     T,
