@@ -11,7 +11,8 @@
  *   stdout, ended by the end of the stream.
  *
  * The tree sent is a read-only view of an image's layers; nothing is followed through a symlink
- * (lstat, O_NOFOLLOW). Devices, pipes and sockets are left out.
+ * (lstat, O_NOFOLLOW). Devices, pipes and sockets are left out; a file's further hard links go as
+ * links to its first path, as fsutil sends them.
  */
 import { promises as fs, constants as fsc, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
@@ -63,6 +64,8 @@ function goMode(st: BigIntStats): number | undefined {
 /** Go's filepath.Walk order below `root`: names sorted by bytes, each directory followed by its contents. */
 async function walk(root: string): Promise<Entry[]> {
   const out: Entry[] = [];
+  /** Files with more than one link: the first path seen, by device and inode. */
+  const linked = new Map<string, string>();
   const visit = async (relDir: string): Promise<void> => {
     const names = (await fs.readdir(path.join(root, relDir))).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     for (const name of names) {
@@ -71,11 +74,22 @@ async function walk(root: string): Promise<Entry[]> {
       const st = await fs.lstat(abs, { bigint: true });
       const mode = goMode(st);
       if (mode === undefined) continue;
-      const linkname = st.isSymbolicLink() ? await fs.readlink(abs) : '';
+      let linkname = st.isSymbolicLink() ? await fs.readlink(abs) : '';
+      let regular = st.isFile();
+      if (regular && st.nlink > 1n) {
+        // a hard link to a file sent earlier goes as its path (fsutil's receiver links it)
+        const key = `${st.dev}:${st.ino}`;
+        const first = linked.get(key);
+        if (first === undefined) linked.set(key, rel);
+        else {
+          linkname = first;
+          regular = false;
+        }
+      }
       out.push({
         rel,
         abs,
-        regular: st.isFile(),
+        regular,
         stat: {
           path: rel,
           mode,
