@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthRegistry, HAVE, HTPASSWD } from '../bench/registry-harness.js';
 import { DOCKER, TestDaemon, cleanupAndCheck, run } from './helpers/daemon.js';
+import { HAVE_DOCKERD, RefDockerd } from './helpers/dockerd.js';
 import { ok } from './helpers/assert.js';
 import { installBuildx, writeContext, type BuildxRunner } from './helpers/buildx.js';
 
@@ -238,5 +239,67 @@ describe('buildx exporters against berthd', () => {
     assert.equal(r.status, 200, r.text);
     const last = JSON.parse(r.text.trim().split('\n').pop() as string) as { error?: string };
     assert.match(String(last.error), /no active session for bk-nosuch/);
+  });
+});
+
+/** A tree as `find` lists it: path, type, mode, size, link target (no times, no owners). */
+function tree(dir: string): string[] {
+  const r = spawnSync('find', ['.', '-mindepth', '1', '-printf', '%P %y %m %s %l\\n'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => (l.includes(' d ') ? l.replace(/ d (\d+) \d+ /, ' d $1 - ') : l))
+    .sort();
+}
+
+describe('buildx exporters: berthd against dockerd 20.10 (the reference BuildKit)', () => {
+  let ref: RefDockerd | undefined;
+  let refBx: BuildxRunner;
+  before(async () => {
+    assert.ok(HAVE_DOCKERD, 'dockerd 20.10 (/usr/sbin/dockerd) not installed (docker.io)');
+    ref = await RefDockerd.start('berth-bk-export-ref-');
+    const load = spawnSync('sh', ['-c', `${DOCKER} -H ${d.host} save busybox | ${DOCKER} -H ${ref.host} load`], { encoding: 'utf8' });
+    assert.equal(load.status, 0, load.stderr);
+    refBx = installBuildx(ref, path.join(ref.root, 'buildx-config'));
+  });
+  after(async () => {
+    await ref?.stop();
+  });
+
+  it('the same --metadata-file keys (dockerd 20.10 writes a subset) and the same local and tar outputs', T, async () => {
+    const ctx = context('vs-ref', { Dockerfile: SCRATCH_DOCKERFILE.replace('FROM scratch', 'FROM busybox') });
+    const out = (who: string, f: string): string => path.join(workRoot, `vs-${who}-${f}`);
+    for (const [who, run] of [
+      ['berth', bx],
+      ['ref', refBx],
+    ] as const) {
+      ok(await run(['buildx', 'build', '--network', 'none', '--metadata-file', out(who, 'md.json'), '-t', 'bk-vs:1', ctx]));
+      ok(await run(['buildx', 'build', '--network', 'none', '-o', `type=local,dest=${out(who, 'local')}`, ctx]));
+      ok(await run(['buildx', 'build', '--network', 'none', '-o', `type=tar,dest=${out(who, 'out.tar')}`, ctx]));
+    }
+    const mdBerth = JSON.parse(fs.readFileSync(out('berth', 'md.json'), 'utf8')) as Record<string, string>;
+    const mdRef = JSON.parse(fs.readFileSync(out('ref', 'md.json'), 'utf8')) as Record<string, string>;
+    for (const k of Object.keys(mdRef)) assert.ok(k in mdBerth, `${k} missing: ${JSON.stringify(mdBerth)}`);
+    assert.equal(mdRef['containerimage.digest'], ok(await (ref as RefDockerd).docker(['image', 'inspect', '-f', '{{.Id}}', 'bk-vs:1'])));
+    assert.equal(mdBerth['containerimage.digest'], ok(await d.docker(['image', 'inspect', '-f', '{{.Id}}', 'bk-vs:1'])));
+    // busybox plus the stage's files: the same tree on the client
+    const local = tree(out('berth', 'local'));
+    assert.ok(local.includes('sub/hello.txt f 644 6 ') && local.some((l) => /^bin\/ls f 755 \d+ $/.test(l)), local.slice(0, 20).join('\n'));
+    assert.deepEqual(local, tree(out('ref', 'local')));
+    const listing = (f: string): string[] => {
+      const r = spawnSync('tar', ['-tvf', f], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      // type, mode and owner, size, name (and link): no times
+      return r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const p = l.split(/\s+/);
+          return [p[0], p[1], p[2], ...p.slice(5)].join(' ');
+        })
+        .sort();
+    };
+    assert.deepEqual(listing(out('berth', 'out.tar')), listing(out('ref', 'out.tar')));
   });
 });
