@@ -232,6 +232,17 @@ describe('buildx exporters against berthd', () => {
       'Dockerfile',
       'a.txt',
     ]);
+    const fail = await run(
+      DOCKER_20,
+      ['build', '--progress', 'plain', '--network', 'none', context('cli20-fail', { Dockerfile: 'FROM busybox\nRUN echo failing-now && exit 3\n' })],
+      {
+        env: { DOCKER_HOST: d.host, DOCKER_BUILDKIT: '1', DOCKER_CONFIG: path.join(workRoot, 'cli20-config') },
+        timeout: 120_000,
+      },
+    );
+    assert.equal(fail.code, 1, fail.desc);
+    assert.match(fail.stderr, /failing-now/, fail.desc);
+    assert.match(fail.stderr, /process "\/bin\/sh -c echo failing-now && exit 3" did not complete successfully: exit code: 3/, fail.desc);
   });
 
   it('POST /build?version=2 naming a session that never comes: a 200 stream ending with the error, as dockerd answers', T, async () => {

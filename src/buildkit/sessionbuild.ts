@@ -7,7 +7,7 @@
  * route sends it base64 in a `moby.buildkit.trace` aux message, as dockerd does).
  */
 import { randomBytes } from 'node:crypto';
-import type { BuildOptions, BuildResult } from '../build/request.js';
+import { BuildStepError, type BuildOptions, type BuildResult } from '../build/request.js';
 import { sessionCredentials } from './auth.js';
 import { buildkitMessage, solveDockerfile, type DockerfileBuilder } from './frontend.js';
 import { classicSink, Progress } from './progress.js';
@@ -73,7 +73,8 @@ export class SessionBuilds {
       return result;
     } catch (err) {
       progress.close(buildkitMessage(err));
-      throw err;
+      // a failed RUN in BuildKit's words, as the stream's last message
+      throw err instanceof BuildStepError ? new BuildStepError(buildkitMessage(err), err.code) : err;
     } finally {
       await streamed;
     }
