@@ -177,39 +177,57 @@ const encodePath = (p: string): string =>
  * Content-Length) is in `head` and possibly still on the socket. Splits it off.
  */
 export async function splitUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
-  const chunked = /\bchunked\b/i.test(String(req.headers['transfer-encoding'] ?? ''));
   const len = Number(req.headers['content-length'] ?? 0);
-  if (!chunked && (!Number.isFinite(len) || len <= 0)) return { body: Buffer.alloc(0), rest: head };
+  if (!Number.isFinite(len) || len <= 0) return { body: Buffer.alloc(0), rest: head };
   if (len > MAX_JSON) throw invalid('request body too large');
   let buf = head;
-  // A chunked body (docker-modem's hijacked requests end one with `0\r\n\r\n`) ends at its last chunk.
-  let parsed = chunked ? parseChunked(buf) : undefined;
-  while (chunked ? parsed === undefined : buf.length < len) {
-    if (buf.length > MAX_JSON) throw invalid('request body too large');
-    const chunk = await new Promise<Buffer | null>((resolve) => {
-      const onData = (d: Buffer): void => {
-        cleanup();
-        resolve(d);
-      };
-      const onEnd = (): void => {
-        cleanup();
-        resolve(null);
-      };
-      const cleanup = (): void => {
-        socket.off('data', onData);
-        socket.off('end', onEnd);
-        socket.pause();
-      };
-      socket.on('data', onData);
-      socket.once('end', onEnd);
-      socket.resume();
-    });
+  while (buf.length < len) {
+    const chunk = await readSome(socket);
     if (chunk === null) break;
     buf = Buffer.concat([buf, chunk]);
-    if (chunked) parsed = parseChunked(buf);
   }
-  if (chunked) return parsed ?? { body: Buffer.alloc(0), rest: Buffer.alloc(0) };
   return { body: buf.subarray(0, len), rest: buf.subarray(len) };
+}
+
+/** The next bytes of a paused socket (null at its end); it is paused again after. */
+function readSome(socket: Duplex): Promise<Buffer | null> {
+  return new Promise<Buffer | null>((resolve) => {
+    const onData = (d: Buffer): void => {
+      cleanup();
+      resolve(d);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    const cleanup = (): void => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause();
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.resume();
+  });
+}
+
+/**
+ * A chunked request body before an upgraded protocol (docker-modem's hijacked `POST /session`
+ * ends an empty one with `0\r\n\r\n` after its headers): read to its last chunk; returns the
+ * body and the bytes after it. Only for routes whose client ends the body before the upgraded
+ * protocol starts (an attach streams its stdin raw on a chunked request that never ends).
+ */
+export async function splitChunkedBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
+  if (!/\bchunked\b/i.test(String(req.headers['transfer-encoding'] ?? ''))) return { body: Buffer.alloc(0), rest: head };
+  let buf = head;
+  for (;;) {
+    const parsed = parseChunked(buf);
+    if (parsed) return parsed;
+    if (buf.length > MAX_JSON) throw invalid('request body too large');
+    const chunk = await readSome(socket);
+    if (chunk === null) throw invalid('the request body ended early');
+    buf = Buffer.concat([buf, chunk]);
+  }
 }
 
 /** A complete chunked body at the start of `buf` and what follows it; undefined while incomplete. */

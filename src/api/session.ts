@@ -6,7 +6,7 @@
 import type { SessionManager } from '../buildkit/sessions.js';
 import { invalid } from '../lib/errors.js';
 import { switchToH2c } from './grpc.js';
-import type { Router } from './router.js';
+import { splitChunkedBody, type Router } from './router.js';
 
 const headerList = (v: string | string[] | undefined): string[] =>
   (v === undefined ? [] : Array.isArray(v) ? v : [v])
@@ -21,7 +21,8 @@ export function registerSessionRoutes(r: Router, sessions: SessionManager): void
     if (id === '') throw invalid('no session uuid');
     if (!ctx.upgrade || String(h['upgrade'] ?? '').toLowerCase() !== 'h2c') throw invalid('session requires an h2c upgrade');
     switchToH2c(ctx.socket);
-    sessions.attach(ctx.socket, ctx.head, {
+    const { rest } = await splitChunkedBody(ctx.req, ctx.socket, ctx.head);
+    sessions.attach(ctx.socket, rest, {
       id,
       name: String(h['x-docker-expose-session-name'] ?? ''),
       sharedKey: String(h['x-docker-expose-session-sharedkey'] ?? ''),
