@@ -7,7 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, type RunOptions } from './helpers/daemon.js';
+import * as path from 'node:path';
+import { CLIS, HAVE_DOCKER, NO_DOCKER_MSG, TestDaemon, type RunOptions, type RunResult } from './helpers/daemon.js';
+import { RefDockerd } from './helpers/dockerd.js';
 import { cleanupAndCheck } from './helpers/daemon.js';
 import { exits, lines, ok } from './helpers/assert.js';
 
@@ -197,6 +199,61 @@ for (const cli of CLIS) {
       assert.match(r.stderr, /error gathering device information while adding custom device "\/dev\/berth-no-such-device": no such file or directory/, r.desc);
     });
 
+    it('update changes only what it names: the zeros the docker CLI sends leave the limits set at create', T, async () => {
+      const id = ok(
+        await x([
+          'run',
+          '-d',
+          '--memory',
+          '64m',
+          '--cpu-shares',
+          '512',
+          '--cpuset-cpus',
+          '0',
+          '--pids-limit',
+          '20',
+          '--restart',
+          'on-failure:3',
+          'busybox',
+          'sleep',
+          '300',
+        ]),
+      );
+      const memsw = fs.existsSync(d.cgroupFile('memory', id, 'memory.memsw.limit_in_bytes'));
+      ok(await x(['update', '--cpus', '1', id]));
+      assert.equal(d.readCgroup('cpu', id, 'cpu.cfs_quota_us'), '100000');
+      assert.equal(d.readCgroup('memory', id, 'memory.limit_in_bytes'), String(64 * MiB));
+      if (memsw) assert.equal(d.readCgroup('memory', id, 'memory.memsw.limit_in_bytes'), String(128 * MiB));
+      assert.equal(d.readCgroup('cpu', id, 'cpu.shares'), '512');
+      assert.equal(d.readCgroup('cpuset', id, 'cpuset.cpus'), '0');
+      assert.equal(d.readCgroup('pids', id, 'pids.max'), '20');
+      const hc = (await d.api.inspect(id)).HostConfig;
+      assert.deepEqual(
+        [hc.Memory, hc.MemorySwap, hc.CpuShares, hc.NanoCpus, hc.CpusetCpus, hc.PidsLimit, hc.RestartPolicy],
+        [64 * MiB, 128 * MiB, 512, 1e9, '0', 20, { Name: 'on-failure', MaximumRetryCount: 3 }],
+      );
+      // Memory below the swap limit keeps the swap; above it without a new swap is dockerd's conflict.
+      ok(await x(['update', '--memory', '100m', id]));
+      assert.equal((await d.api.inspect(id)).HostConfig.MemorySwap, 128 * MiB);
+      const over = await x(['update', '--memory', '256m', id]);
+      assert.notEqual(over.code, 0, over.desc);
+      assert.match(over.stderr, /Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time/, over.desc);
+      ok(await x(['update', '--memory', '256m', '--memory-swap', '512m', id]));
+      assert.equal(d.readCgroup('memory', id, 'memory.limit_in_bytes'), String(256 * MiB));
+      assert.equal(d.readCgroup('cpu', id, 'cpu.cfs_quota_us'), '100000');
+      ok(await x(['rm', '-f', id]));
+      // Nano CPUs cannot replace a CPU quota set at create (nor the other way round).
+      // (created by the docker CLI: berth run has no --cpu-quota)
+      const q = ok(await d.cli('docker', ['run', '-d', '--cpu-quota', '50000', 'busybox', 'sleep', '300']));
+      const cpus = await x(['update', '--cpus', '1', q]);
+      assert.notEqual(cpus.code, 0, cpus.desc);
+      assert.match(cpus.stderr, /Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set/, cpus.desc);
+      ok(await x(['update', '--cpu-shares', '256', q]));
+      assert.equal(d.readCgroup('cpu', q, 'cpu.cfs_quota_us'), '50000');
+      assert.equal((await d.api.inspect(q)).HostConfig.CpuQuota, 50000);
+      ok(await x(['rm', '-f', q]));
+    });
+
     it('invalid values are refused', T, async () => {
       const r = await x(['run', '--rm', '--memory', '1k', 'busybox', 'true']);
       exits(r, 125);
@@ -207,3 +264,74 @@ for (const cli of CLIS) {
     });
   });
 }
+
+describe('update sequences side by side with dockerd (docker CLI)', () => {
+  let ref: RefDockerd | undefined;
+  before(async () => {
+    ref = await RefDockerd.start('berth-resources-dockerd-');
+    const file = path.join(d.root, 'busybox-for-dockerd.tar');
+    ok(await d.berth(['save', '-o', file, 'busybox']));
+    ok(await ref.docker(['load', '-i', file]));
+    fs.rmSync(file);
+  });
+  after(async () => ref?.stop());
+
+  /** Runs `docker run -d <create> busybox sleep 300`, then each update; the outcomes and the limits in inspect. */
+  const sequence = async (docker: (args: string[]) => Promise<RunResult>, create: string[], updates: string[][]): Promise<unknown[]> => {
+    const id = ok(await docker(['run', '-d', ...create, 'busybox', 'sleep', '300']));
+    const out: unknown[] = [];
+    for (const u of updates) {
+      const r = await docker(['update', ...u, id]);
+      // the error text without the container ID, which differs
+      out.push(r.code === 0 ? 'ok' : r.stderr.trim().replaceAll(id, '<id>'));
+    }
+    const hc = JSON.parse(ok(await docker(['inspect', '-f', '{{json .HostConfig}}', id]))) as Record<string, unknown>;
+    ok(await docker(['rm', '-f', id]));
+    const fields = ['Memory', 'MemorySwap', 'MemoryReservation', 'CpuShares', 'NanoCpus', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'PidsLimit', 'RestartPolicy'];
+    return [...out, Object.fromEntries(fields.map((f) => [f, hc[f]]))];
+  };
+
+  const cases: Array<[string, string[], string[][]]> = [
+    [
+      'memory, reservation, shares, cpuset, pids and restart set at create',
+      ['--memory', '64m', '--memory-reservation', '32m', '--cpu-shares', '512', '--cpuset-cpus', '0', '--pids-limit', '20', '--restart', 'on-failure:3'],
+      [
+        ['--cpus', '1'],
+        ['--cpu-shares', '256'],
+        ['--memory', '100m'],
+        ['--memory', '256m'],
+        ['--memory-swap', '512m'],
+        ['--memory', '256m'],
+        ['--memory-reservation', '16m'],
+        ['--pids-limit', '-1'],
+        ['--restart', 'always'],
+      ],
+    ],
+    [
+      'a CPU quota and period',
+      ['--cpu-quota', '50000', '--cpu-period', '100000', '--pids-limit', '10'],
+      [
+        ['--cpus', '1'],
+        ['--cpu-shares', '100'],
+        ['--cpu-quota', '20000'],
+      ],
+    ],
+    [
+      'Nano CPUs',
+      ['--cpus', '0.5', '--pids-limit', '10'],
+      [
+        ['--cpu-quota', '20000'],
+        ['--cpu-period', '50000'],
+        ['--cpus', '0.25'],
+        ['--memory', '64m', '--memory-swap', '128m'],
+      ],
+    ],
+  ];
+  for (const [what, create, updates] of cases) {
+    it(`same outcomes and inspect: ${what}`, T, async () => {
+      const theirs = await sequence((a) => (ref as RefDockerd).docker(a), create, updates);
+      const ours = await sequence((a) => d.cli('docker', a), create, updates);
+      assert.deepEqual(ours, theirs);
+    });
+  }
+});

@@ -4,7 +4,7 @@
  */
 import type { EndpointsConfig } from './networking.js';
 import { cpus, hostname as osHostname } from 'node:os';
-import { invalid } from '../lib/errors.js';
+import { conflict, invalid } from '../lib/errors.js';
 import type { Image } from '../images/types.js';
 import { initialState, type Container, type ContainerConfig, type HostConfig, type RestartPolicy } from './types.js';
 import { mergeHealthcheck, validateHealthcheck } from './health.js';
@@ -45,14 +45,15 @@ export function validateRestartPolicy(p: Partial<RestartPolicy> | undefined, aut
 
 /**
  * Checks the limits a create or update request asks for by the one rule set
- * (runtime/resources.ts), with the host's CPU count. An update's memory and swap are the body's
- * over the container's current ones; swap without memory is refused only when the body sets the
- * swap (a current swap limit alone is not the request's). Other limits are the body's.
+ * (runtime/resources.ts), with the host's CPU count. The request's values alone, as dockerd
+ * checks them: an update's memory and swap are not merged with the container's here (that is
+ * updatedHostConfig's), and an update may set swap without memory (the memory is the container's).
  */
-export function validateResources(h: Partial<HostConfig>, current?: HostConfig): void {
-  const memory = h.Memory ?? current?.Memory ?? 0;
-  const swap = h.MemorySwap ?? (memory > 0 ? current?.MemorySwap : undefined) ?? 0;
-  const r: Resources = { memory, memorySwap: swap };
+export function validateResources(h: Partial<HostConfig>, o: { update?: boolean } = {}): void {
+  const memory = h.Memory ?? 0;
+  const swap = h.MemorySwap ?? 0;
+  const r: Resources = { memory };
+  if (!(o.update && memory === 0)) r.memorySwap = swap;
   if (h.MemoryReservation !== undefined) r.memoryReservation = h.MemoryReservation;
   if (h.MemorySwappiness !== undefined && h.MemorySwappiness !== null) r.memorySwappiness = h.MemorySwappiness;
   if (h.NanoCpus !== undefined) r.nanoCpus = h.NanoCpus;
@@ -171,6 +172,8 @@ export function buildContainer(n: NewContainer): Container {
   const hostConfig: HostConfig = { ...defaultHostConfig(), ...hc };
   hostConfig.RestartPolicy = validateRestartPolicy(hc.RestartPolicy, hostConfig.AutoRemove === true);
   validateResources(hc);
+  // As dockerd's create: a memory limit without a swap limit gets twice the memory as swap.
+  if (hostConfig.Memory > 0 && !hostConfig.MemorySwap) hostConfig.MemorySwap = hostConfig.Memory * 2;
   if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
   if (!hostConfig.LogConfig?.Type) hostConfig.LogConfig = { Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
   if (!hostConfig.ShmSize) hostConfig.ShmSize = 67108864;
@@ -237,34 +240,59 @@ export function buildContainer(n: NewContainer): Container {
   };
 }
 
+/** The resource fields `docker update` changes when the request's value is not zero (or ''). */
+const UPDATED_WHEN_SET = [
+  'Memory',
+  'MemorySwap',
+  'MemoryReservation',
+  'NanoCpus',
+  'CpuShares',
+  'CpuPeriod',
+  'CpuQuota',
+  'CpusetCpus',
+  'CpusetMems',
+  'BlkioWeight',
+] as const;
+
 /**
- * `docker update`: the container's HostConfig with the body's resources and restart policy
- * applied, checked by the same rules as create (validateResources); memory raised above the old
- * swap limit raises swap too, as dockerd does.
+ * `docker update` (POST /containers/{id}/update) as dockerd 20.10 applies it. The docker CLI
+ * sends every resource field, zeros included, so a zero (an empty cpuset) leaves the current
+ * value, and a restart policy without a name leaves the policy; PidsLimit is a pointer there:
+ * null leaves it, 0 or below means unlimited (0). The request's values are checked alone
+ * (validateResources), then against the container's, with dockerd's 409s: Nano CPUs against a
+ * set CPU period or quota and the other way round, memory above a set swap limit without a new
+ * swap, a restart policy on an AutoRemove container. Where dockerd refuses memory above a
+ * current swap of 0 (no memory limit yet) or -1 (unlimited swap), Berth takes the memory (there
+ * is no swap limit for it to exceed), the swap then twice the memory as at create.
+ * A swap below the memory that results is refused here (dockerd passes it to runc, which fails).
  */
-export function updatedHostConfig(current: HostConfig, body: Partial<HostConfig>): HostConfig {
-  validateResources(body, current);
+export function updatedHostConfig(current: HostConfig, body: Partial<HostConfig>, o: { id: string }): HostConfig {
+  validateResources(body, { update: true });
+  const cannot = (msg: string): Error => conflict(`Cannot update container ${o.id}: ${msg}`);
+  const set = (v: number | null | undefined): boolean => v !== undefined && v !== null && v !== 0;
+  if (set(body.NanoCpus) && set(current.CpuPeriod)) throw cannot('Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set');
+  if (set(body.NanoCpus) && set(current.CpuQuota)) throw cannot('Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set');
+  if (set(body.CpuPeriod) && set(current.NanoCpus)) throw cannot('Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set');
+  if (set(body.CpuQuota) && set(current.NanoCpus)) throw cannot('Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set');
   const next: HostConfig = { ...current };
-  const fields = [
-    'Memory',
-    'MemorySwap',
-    'MemoryReservation',
-    'NanoCpus',
-    'CpuShares',
-    'CpuPeriod',
-    'CpuQuota',
-    'CpusetCpus',
-    'CpusetMems',
-    'PidsLimit',
-    'BlkioWeight',
-  ] as const;
-  for (const f of fields) {
-    if (body[f] !== undefined && body[f] !== null) (next as Record<string, unknown>)[f] = body[f];
+  for (const f of UPDATED_WHEN_SET) {
+    const v = body[f];
+    if (v !== undefined && v !== null && v !== 0 && v !== '') (next as Record<string, unknown>)[f] = v;
   }
-  if (body.Memory && !body.MemorySwap && next.MemorySwap > 0 && next.MemorySwap < body.Memory) next.MemorySwap = -1;
-  if (body.RestartPolicy) {
-    if (current.AutoRemove && body.RestartPolicy.Name && body.RestartPolicy.Name !== 'no') {
-      throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
+  if (set(body.Memory) && !set(body.MemorySwap)) {
+    const memory = body.Memory as number;
+    if (current.MemorySwap > 0 && memory > current.MemorySwap) {
+      throw cannot('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+    }
+    if (current.MemorySwap === 0) next.MemorySwap = memory * 2;
+  }
+  if (next.Memory > 0 && next.MemorySwap > 0 && next.MemorySwap < next.Memory) {
+    throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
+  }
+  if (body.PidsLimit !== undefined && body.PidsLimit !== null) next.PidsLimit = Math.max(0, body.PidsLimit);
+  if (body.RestartPolicy?.Name) {
+    if (current.AutoRemove && body.RestartPolicy.Name !== 'no') {
+      throw cannot('Restart policy cannot be updated because AutoRemove is enabled for the container');
     }
     next.RestartPolicy = validateRestartPolicy(body.RestartPolicy, false);
   }

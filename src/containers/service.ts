@@ -526,7 +526,7 @@ export class ContainerService {
     const c = this.get(ref);
     const warnings: string[] = [];
     await this.o.locks.run(c.ID, async () => {
-      const next = updatedHostConfig(c.HostConfig, body);
+      const next = updatedHostConfig(c.HostConfig, body, { id: c.ID });
       // The record first (a full disk fails here and changes nothing), then the cgroup; when the
       // runtime refuses, the record is put back.
       await this.o.store.save({ ...c, HostConfig: next });
