@@ -1,10 +1,16 @@
 /** POST /commit: HTTP ⇄ CommitService. */
-import type { CommitService } from '../containers/commit.js';
+import type { CommitRequest } from '../containers/commit.js';
 import type { RunConfig } from '../images/types.js';
 import { invalid } from '../lib/errors.js';
 import { readJSON, sendJSON, type Router } from './router.js';
 
-export function registerCommitRoutes(r: Router, commits: CommitService): void {
+/** What POST /commit calls (containers/commit.ts's CommitService). */
+export interface CommitOps {
+  /** Writes the container's changes as a new image; resolves with its ID. */
+  commit(req: CommitRequest): Promise<string>;
+}
+
+export function registerCommitRoutes(r: Router, commits: CommitOps): void {
   r.add('POST', '/commit', async (ctx) => {
     const q = ctx.query;
     const container = q.get('container') ?? '';

@@ -9,7 +9,6 @@ import type { CreateRequest } from '../containers/create.js';
 import type { Container, HostConfig } from '../containers/types.js';
 import type { TopResult } from '../containers/top.js';
 import type { PruneResult } from '../containers/prune.js';
-import type { PauseControl } from '../containers/pause.js';
 import { parseApiTimeNs } from '../lib/timestamp.js';
 import { checkLogsReadable, containerLogs, replayLogs } from '../containers/logs.js';
 import { logDetailsPrefix } from '../containers/logdetails.js';
@@ -48,7 +47,7 @@ export interface ContainerApiDeps {
   containers: ContainerLifecycle;
   views: ContainerViews;
   /** pause/unpause (containers/pause.ts). */
-  pauses: Pick<PauseControl, 'pause' | 'unpause'>;
+  pauses: { pause(ref: string): Promise<void>; unpause(ref: string): Promise<void> };
   /** `docker container prune` (containers/prune.ts). */
   prune: (filters: Map<string, string[]>) => Promise<PruneResult>;
   /** `docker top` (containers/top.ts). */

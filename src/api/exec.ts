@@ -1,10 +1,29 @@
 /** /containers/{id}/exec and /exec/{id}/…: HTTP ⇄ ExecService. */
 import { invalid, messageOf } from '../lib/errors.js';
-import type { ExecService, ExecConfig } from '../containers/exec.js';
+import type { SeqpacketSocket } from 'node-unix-socket';
+import type { ExecConfig, ExecRecord } from '../containers/exec.js';
 import { frame, hijack, parseDetachKeys, pipeAttach, STDOUT } from './streams.js';
 import { intParam, readJSON, sendEmpty, sendJSON, type Router } from './router.js';
 
-export function registerExecRoutes(r: Router, execs: ExecService): void {
+/** The exec sessions as the /exec routes call them (containers/exec.ts's ExecService). */
+export interface ExecOps {
+  /** A new session in a running container; throws NotFound, Conflict. */
+  create(ref: string, body: Partial<ExecConfig>): ExecRecord;
+  /** A session by ID; throws NotFound. */
+  get(id: string): ExecRecord;
+  /**
+   * Starts the process; `attach` receives the monitor's attach socket before it runs. Resolves
+   * once it runs; `done` resolves with its exit code.
+   */
+  start(id: string, o: { consoleSize?: [number, number]; attach?: (s: SeqpacketSocket) => void }): Promise<{ done: Promise<number> }>;
+  resize(id: string, height: number, width: number): Promise<void>;
+  /** The client left the session with the detach keys (the exec_detach event). */
+  detached(id: string): void;
+  /** GET /exec/{id}/json's document. */
+  inspect(id: string): Record<string, unknown>;
+}
+
+export function registerExecRoutes(r: Router, execs: ExecOps): void {
   r.add('POST', '/containers/{id}/exec', async (ctx) => {
     const body = await readJSON<Partial<ExecConfig>>(ctx);
     if (body.DetachKeys) {

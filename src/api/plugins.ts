@@ -8,7 +8,9 @@ import { invalid, notImplemented } from '../lib/errors.js';
 import { parseFilters } from '../lib/filters.js';
 import { parseReference } from '../images/reference.js';
 import { parseJSONValue } from './validate.js';
-import type { PluginService } from '../plugins/service.js';
+import type { Readable } from 'node:stream';
+import type { PluginFilters } from '../plugins/service.js';
+import type { PluginRecord } from '../plugins/store.js';
 import { boolParam, intParam, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
 
 const NO_PLUGINS = 'Berth does not support managed plugins';
@@ -45,7 +47,23 @@ function remoteRef(ctx: Ctx): string {
   return remote;
 }
 
-export function registerPluginRoutes(r: Router, plugins: PluginService): void {
+/** The plugin operations the /plugins routes call (plugins/service.ts's PluginService). */
+export interface PluginOps {
+  list(f: PluginFilters): PluginRecord[];
+  /** A plugin by ID, ID prefix or name; throws NotFound. */
+  get(idOrName: string): PluginRecord;
+  /** Installs a plugin from a tar of its rootfs and config.json. */
+  create(name: string, body: Readable): Promise<PluginRecord>;
+  set(idOrName: string, args: string[]): Promise<void>;
+  remove(idOrName: string, force: boolean): Promise<void>;
+  /** Always throws: Berth runs no plugin processes. */
+  enable(idOrName: string): never;
+  disable(idOrName: string): void;
+  /** Throws dockerd's error for a push or an upgrade of the plugin. */
+  refuse(idOrName: string, what: 'push' | 'upgrade'): never;
+}
+
+export function registerPluginRoutes(r: Router, plugins: PluginOps): void {
   r.add('GET', '/plugins', async (ctx) => {
     const filters = parseFilters(ctx.query.get('filters'));
     for (const [k, v] of filters) {

@@ -3,7 +3,8 @@
  * `X-Docker-Expose-Session-*` headers name it and list the gRPC methods the client serves, and
  * berthd becomes the HTTP/2 client on it (`buildkit/sessions.ts`) until the client closes it.
  */
-import type { SessionManager } from '../buildkit/sessions.js';
+import type { Duplex } from 'node:stream';
+import type { SessionHeaders } from '../buildkit/sessions.js';
 import { invalid } from '../lib/errors.js';
 import { switchToH2c } from './grpc.js';
 import { splitChunkedBody, type Router } from './router.js';
@@ -14,7 +15,13 @@ const headerList = (v: string | string[] | undefined): string[] =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-export function registerSessionRoutes(r: Router, sessions: SessionManager): void {
+/** Where a hijacked session connection goes (buildkit/sessions.ts's SessionManager). */
+export interface SessionAttach {
+  /** Takes over the connection (and the bytes read past the request's head) as an HTTP/2 client. */
+  attach(socket: Duplex, head: Buffer, info: SessionHeaders): unknown;
+}
+
+export function registerSessionRoutes(r: Router, sessions: SessionAttach): void {
   r.add('POST', '/session', async (ctx) => {
     const h = ctx.req.headers;
     const id = String(h['x-docker-expose-session-uuid'] ?? '');

@@ -1,5 +1,5 @@
 /** /_ping, /version, /info, /events, /system/df: HTTP ⇄ system/info.ts, system/diskusage.ts and the event bus. */
-import type { EventBus, EngineEvent } from '../events/bus.js';
+import type { EngineEvent } from '../events/bus.js';
 import { parseFilters } from '../lib/filters.js';
 import { eventMatches } from '../events/filter.js';
 import { parseUnixSecondsNs } from '../lib/timestamp.js';
@@ -10,7 +10,8 @@ import type { SystemInfo, SystemVersion } from '../engine-api/types.js';
 export interface SystemApiDeps {
   info(o: { executionDriver: boolean }): SystemInfo;
   version(): SystemVersion;
-  events: Pick<EventBus, 'since' | 'subscribe'>;
+  /** The event bus (events/bus.ts): the events kept since a time, and a subscription (returns its cancel). */
+  events: { since(timeNano: number): EngineEvent[]; subscribe(fn: (ev: EngineEvent) => void): () => void };
 }
 
 export function registerSystemRoutes(r: Router, s: SystemApiDeps): void {

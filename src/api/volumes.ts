@@ -1,10 +1,21 @@
 /** /volumes/…: HTTP ⇄ VolumeService. */
 import { parseFilters } from '../lib/filters.js';
 import { invalid } from '../lib/errors.js';
-import type { VolumeService } from '../volumes/service.js';
+import type { CreateVolumeRequest, VolumeView } from '../volumes/service.js';
 import { boolParam, readJSON, sendEmpty, sendJSON, versionAtLeast, type Router } from './router.js';
 
-export function registerVolumeRoutes(r: Router, volumes: VolumeService): void {
+/** The volume operations the /volumes routes call (volumes/service.ts's VolumeService). */
+export interface VolumeOps {
+  list(filters: Map<string, string[]>): VolumeView[];
+  create(req: CreateVolumeRequest): Promise<VolumeView>;
+  /** `all`: every unused volume, not only anonymous ones. */
+  prune(o: { all: boolean; filters: Map<string, string[]> }): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }>;
+  /** Throws NotFound. */
+  get(name: string): VolumeView;
+  remove(name: string, o: { force?: boolean }): Promise<void>;
+}
+
+export function registerVolumeRoutes(r: Router, volumes: VolumeOps): void {
   r.add('GET', '/volumes', async (ctx) => {
     sendJSON(ctx, 200, { Volumes: volumes.list(parseFilters(ctx.query.get('filters'))), Warnings: null });
   });
