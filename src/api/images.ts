@@ -1,23 +1,58 @@
 /** /images/…: HTTP ⇄ ImageService. */
 import { invalid, notImplemented } from '../lib/errors.js';
 import { parseFilters } from '../lib/filters.js';
-import { filterImages, imageListEntry, inspectImage } from '../images/view.js';
-import type { ImageService } from '../images/service.js';
+import type { DeleteResponse, HistoryItem, ImageListQuery, PruneResult } from '../images/service.js';
+import type { InspectImageLegacy } from '../images/view.js';
+import type { ImportOptions } from '../images/import.js';
+import type { LoadMessage } from '../images/archive.js';
+import type { Image } from '../images/types.js';
+import type { ImageInspect, ImageSummary } from '../engine-api/types.js';
 import { openImportSource } from '../images/importsource.js';
-import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { boolParam, readJSON, sendJSON, versionAtLeast, type Ctx, type Router } from './router.js';
 import { openJsonStream } from './streams.js';
 import { parseReference, type Reference } from '../images/reference.js';
-import type { DistributionService, Job } from '../distribution/service.js';
+import type { Job } from '../distribution/service.js';
+import type { SearchOptions, SearchResult } from '../distribution/search.js';
+import type { Platform } from '../distribution/types.js';
+import type { Readable, Writable } from 'node:stream';
 import { decodeAuthHeader, normaliseAuth, type AuthConfig } from '../distribution/types.js';
 
+/** The image operations the /images routes call (images/service.ts's ImageService). */
+export interface ImageOps {
+  /** `docker images`: filtered (400 for a bad filter), newest first. */
+  list(q: ImageListQuery): ImageSummary[];
+  /** Throws NotFound. */
+  inspect(nameOrId: string, legacy: InspectImageLegacy): ImageInspect;
+  history(nameOrId: string): Promise<HistoryItem[]>;
+  /** Checks the target reference before any byte is read; the returned import reads the source. */
+  prepareImport(opts: ImportOptions & { repo?: string; tag?: string }): (src: Readable) => Promise<Image>;
+  /** Resolves every name first (404 before any byte), then returns the archive's writer. */
+  prepareSave(names: string[]): (out: Writable) => Promise<void>;
+  load(src: Readable, o: { onMessage: (m: LoadMessage) => void }): Promise<void>;
+  tag(source: string, target: string): Promise<void>;
+  remove(nameOrId: string, o: { force: boolean; prune: boolean }): Promise<DeleteResponse>;
+  prune(filters: Map<string, string[]>): Promise<PruneResult>;
+}
+
+/** The registry operations the image routes call (distribution/service.ts's DistributionService). */
+export interface DistributionOps {
+  /** Checks the request, then returns the pull to run (messages into the JSON stream). */
+  preparePull(
+    ref: Reference,
+    o: { platform?: string | undefined; auth?: AuthConfig | undefined; signal?: AbortSignal | undefined; allTags?: boolean },
+  ): Promise<Job>;
+  preparePush(ref: Reference, o: { auth?: AuthConfig | undefined; signal?: AbortSignal | undefined }): Job;
+  /** Checks credentials against the registry. */
+  login(auth: AuthConfig): Promise<{ Status: string; IdentityToken: string }>;
+  search(term: string, o: SearchOptions): Promise<SearchResult[]>;
+  /** The descriptor a reference resolves to and its platforms. */
+  inspect(ref: Reference, auth?: AuthConfig): Promise<{ Descriptor: { mediaType: string; digest: string; size: number }; Platforms: Platform[] }>;
+}
+
 export interface ImageApiDeps {
-  images: ImageService;
-  /** The image's layer directories for inspect's GraphDriver. */
-  snapshots: Pick<Snapshotter, 'lowers'>;
-  containerCount: (imageId: string) => number;
+  images: ImageOps;
   /** The registry client; pull/push/login answer 501 without it. */
-  distribution?: DistributionService;
+  distribution?: DistributionOps;
 }
 
 /** Runs a streaming job: 200 and dockerd's JSON messages; a failure becomes an errorDetail message. */
@@ -43,18 +78,9 @@ function refFromQuery(name: string, tag: string | null): Reference {
 }
 
 export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
-  const store = d.images.store;
-
   r.add('GET', '/images/json', async (ctx) => {
     const filters = parseFilters(ctx.query.get('filters'));
-    const list = filterImages(store, store.list(), filters, boolParam(ctx.query, 'all'));
-    const refs = filters.get('reference') ?? [];
-    const legacy = { virtualSize: !versionAtLeast(ctx, '1.44') };
-    sendJSON(
-      ctx,
-      200,
-      list.map((img) => imageListEntry(store, img, d.containerCount(img.id), refs, legacy)),
-    );
+    sendJSON(ctx, 200, d.images.list({ filters, all: boolParam(ctx.query, 'all'), virtualSize: !versionAtLeast(ctx, '1.44') }));
   });
 
   r.add('POST', '/images/create', async (ctx) => {
@@ -83,13 +109,13 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
       ...(q.get('repo') ? { repo: q.get('repo') as string } : {}),
       ...(q.get('tag') ? { tag: q.get('tag') as string } : {}),
     };
-    // Validate the reference and changes before reading any byte.
-    if (opts.repo) store.find(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo);
+    // The reference is checked before any byte is read.
+    const runImport = d.images.prepareImport(opts);
     const res = ctx.res;
     if (!res) return;
     const out = openJsonStream(res, { eol: '\n', lazy: true });
     try {
-      const image = await d.images.import(src, opts);
+      const image = await runImport(src);
       out.write({ status: image.id });
     } catch (err) {
       // The docker CLI reads import errors from the JSON stream.
@@ -170,9 +196,7 @@ export function registerImageRoutes(r: Router, d: ImageApiDeps): void {
   });
 
   r.add('GET', '/images/{name*}/json', async (ctx) => {
-    const img = store.resolve(ctx.params.name as string);
-    const dirs = d.snapshots.lowers(img.chainIds);
-    sendJSON(ctx, 200, inspectImage(store, img, dirs, { containerConfig: true, virtualSize: !versionAtLeast(ctx, '1.44') }));
+    sendJSON(ctx, 200, d.images.inspect(ctx.params.name as string, { containerConfig: true, virtualSize: !versionAtLeast(ctx, '1.44') }));
   });
 
   r.add('GET', '/images/{name*}/history', async (ctx) => {

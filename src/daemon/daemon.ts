@@ -175,6 +175,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     layers,
     events,
     usersOf: (id) => containers.usersOf(id).map((c) => ({ id: c.ID, running: c.State.Running })),
+    layerDirs: (chainIds) => snapshots.lowers(chainIds),
     leases,
   });
 
@@ -286,8 +287,6 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   registerCommitRoutes(router, new CommitService({ snapshots, images, containers, pauses, imageService, publish: publishContainer }));
   registerImageRoutes(router, {
     images: imageService,
-    snapshots,
-    containerCount: (id) => containers.usersOf(id).length,
     distribution,
   });
 

@@ -16,7 +16,8 @@ import { familiarName, fullName, parseReference, type Reference } from './refere
 import { importImage, type ImportOptions } from './import.js';
 import type { ImageStore } from './store.js';
 import type { Image } from './types.js';
-import type { HistoryItem } from '../engine-api/types.js';
+import type { HistoryItem, ImageInspect, ImageSummary } from '../engine-api/types.js';
+import { filterImages, imageListEntry, inspectImage, type InspectImageLegacy } from './view.js';
 
 export type { HistoryItem };
 
@@ -32,6 +33,8 @@ export interface ImageServiceOptions {
   events: EventBus;
   /** Containers using an image, from the container service. */
   usersOf: (imageId: string) => ImageUser[];
+  /** The directories of an image's layers, top first (the Snapshotter's lowers), for inspect's GraphDriver. */
+  layerDirs: (chainIds: readonly string[]) => string[];
   /** The daemon's leases (shared with pulls); a private set when not given. */
   leases?: Leases;
   /** Where loads unpack archives (inside the data root); default: the content store's ingest area. */
@@ -46,6 +49,15 @@ export interface PruneResult {
 const PRUNE_FILTERS = new Set(['dangling', 'label', 'label!', 'until']);
 
 export type DeleteResponse = Array<{ Untagged: string } | { Deleted: string }>;
+
+/** `docker images`' query: the list filters (dangling, label, reference, before, since) and `-a`. */
+export interface ImageListQuery {
+  filters: Map<string, string[]>;
+  /** Intermediate images (untagged, with children) too. */
+  all: boolean;
+  /** VirtualSize in the entries (API < 1.44). */
+  virtualSize?: boolean;
+}
 
 export class ImageService {
   readonly leases: Leases;
@@ -68,6 +80,33 @@ export class ImageService {
 
   private archiveDeps(): ArchiveDeps {
     return { content: this.o.content, layers: this.o.layers, images: this.o.images, leases: this.leases };
+  }
+
+  /**
+   * `docker images`: the images the filters select, newest first, as list entries with their
+   * container counts; with a reference filter, each entry lists only the matching tags.
+   */
+  list(q: ImageListQuery): ImageSummary[] {
+    const store = this.o.images;
+    const refs = q.filters.get('reference') ?? [];
+    return filterImages(store, store.list(), q.filters, q.all).map((img) =>
+      imageListEntry(store, img, this.o.usersOf(img.id).length, refs, { virtualSize: q.virtualSize === true }),
+    );
+  }
+
+  /** `docker image inspect` by name, ID or ID prefix; throws NotFound. */
+  inspect(nameOrId: string, legacy: InspectImageLegacy = {}): ImageInspect {
+    const img = this.o.images.resolve(nameOrId);
+    return inspectImage(this.o.images, img, this.o.layerDirs(img.chainIds), legacy);
+  }
+
+  /**
+   * `docker import`: checks the target reference first (an error before any byte is read), then
+   * returns the import to run on the source.
+   */
+  prepareImport(opts: ImportOptions & { repo?: string; tag?: string }): (src: Readable) => Promise<Image> {
+    if (opts.repo) this.o.images.find(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo);
+    return (src) => this.import(src, opts);
   }
 
   /** `docker save`: resolves every name first (404 before any byte), then returns the writer. */
