@@ -11,6 +11,7 @@ import type { TopResult } from '../containers/top.js';
 import type { PruneResult } from '../containers/prune.js';
 import { parseApiTimeNs } from '../lib/timestamp.js';
 import { checkLogsReadable, containerLogs, replayLogs } from '../containers/logs.js';
+import { attachStreams } from '../containers/attach.js';
 import { logDetailsPrefix } from '../containers/logdetails.js';
 import { boolParam, intParam, readJSON, sendEmpty, sendJSON, type Ctx, type Router } from './router.js';
 import { frame, hijack, parseDetachKeys, pipeAttach, STDERR, STDOUT, streamContentType } from './streams.js';
@@ -297,10 +298,10 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
       ...(tail !== undefined ? { tail } : {}),
       ...(sinceNs !== undefined ? { sinceNs } : {}),
       ...(untilNs !== undefined ? { untilNs } : {}),
+      streams: { stdout, stderr },
     };
     try {
       for await (const e of containerLogs(find, c, opts)) {
-        if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) continue;
         // dockerd's order: timestamp, then the details, then the line
         const line = details ? Buffer.concat([details, e.line]) : e.line;
         const payload = timestamps ? Buffer.concat([Buffer.from(`${e.time} `), line]) : line;
@@ -329,8 +330,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
     if (ctx.head.length > 0) conn.unshift(ctx.head);
 
     if (logs) {
-      for await (const e of replayLogs(c)) {
-        if ((e.stream === 'stdout' && !wantOut) || (e.stream === 'stderr' && !wantErr)) continue;
+      for await (const e of replayLogs(c, { stdout: wantOut, stderr: wantErr })) {
         conn.write(tty ? e.line : frame(e.stream === 'stdout' ? STDOUT : STDERR, e.line));
       }
     }
@@ -363,18 +363,7 @@ export function registerContainerRoutes(r: Router, d: ContainerApiDeps): void {
       });
     };
 
-    const cur = svc.get(c.ID);
-    if (cur.State.Running) {
-      bind(await svc.attachSocket(cur));
-      return;
-    }
-    if (cur.State.Status === 'exited' || cur.State.Dead) {
-      conn.end();
-      return;
-    }
-    // Not started yet: connect when it starts, before its process runs.
-    const cancel = svc.onNextStart(c.ID, bind);
-    conn.on('close', cancel);
+    conn.on('close', await attachStreams(svc, c.ID, bind));
   });
 
   void notFound;

@@ -16,6 +16,13 @@ export interface ContainerLogsOptions {
   sinceNs?: bigint;
   untilNs?: bigint;
   signal?: AbortSignal;
+  /** The streams wanted (both when absent); `tail` counts records of both, as dockerd's does. */
+  streams?: LogStreams;
+}
+
+export interface LogStreams {
+  stdout: boolean;
+  stderr: boolean;
 }
 
 /** Throws dockerd's 501 when the container's log driver keeps nothing to read. */
@@ -36,7 +43,7 @@ export function containerLogs(find: (id: string) => Container | undefined, c: Co
     }
     return cur.State.StartedAt === startedAt || !cur.State.Running;
   };
-  return readLog(c.LogPath, {
+  const records = readLog(c.LogPath, {
     older: rotatedLogs(c),
     follow: o.follow && (c.State.Running || c.State.Restarting || c.State.Status === 'created'),
     stopped,
@@ -45,9 +52,17 @@ export function containerLogs(find: (id: string) => Container | undefined, c: Co
     ...(o.sinceNs !== undefined ? { sinceNs: o.sinceNs } : {}),
     ...(o.untilNs !== undefined ? { untilNs: o.untilNs } : {}),
   });
+  return o.streams ? onlyStreams(records, o.streams) : records;
 }
 
-/** The whole log as `attach?logs=1` replays it (no follow). */
-export function replayLogs(c: Container): AsyncGenerator<LogEntry> {
-  return readLog(c.LogPath, { older: rotatedLogs(c) });
+/** The whole log as `attach?logs=1` replays it (no follow), of the streams wanted. */
+export function replayLogs(c: Container, streams: LogStreams): AsyncGenerator<LogEntry> {
+  return onlyStreams(readLog(c.LogPath, { older: rotatedLogs(c) }), streams);
+}
+
+async function* onlyStreams(records: AsyncGenerator<LogEntry>, s: LogStreams): AsyncGenerator<LogEntry> {
+  for await (const e of records) {
+    if ((e.stream === 'stdout' && !s.stdout) || (e.stream === 'stderr' && !s.stderr)) continue;
+    yield e;
+  }
 }
