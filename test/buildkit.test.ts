@@ -121,6 +121,17 @@ describe('buildx against berthd (docker driver)', () => {
     assert.notEqual(r.code, 0, 'the extra stage was not built into the target');
   });
 
+  it('# syntax= naming the standard frontend builds with the built-in one; another frontend is refused clearly', T, async () => {
+    const std = context('syntax-std', { Dockerfile: '# syntax=docker/dockerfile:1.4\nFROM busybox\nRUN echo std > /std\n' });
+    ok(await bx(['buildx', 'build', '--progress', 'plain', '-t', 'bk-syntax', std]));
+    assert.equal(ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-syntax', 'cat', '/std'])), 'std');
+    const other = context('syntax-other', { Dockerfile: '# syntax=example.com/frontends/custom:1\nFROM busybox\n' });
+    const r = await bx(['buildx', 'build', '--progress', 'plain', '-t', 'bk-syntax-other', other]);
+    assert.equal(r.code, 1, r.desc);
+    assert.match(r.stderr, /ERROR: failed to solve: frontend image example\.com\/frontends\/custom:1 \(# syntax=\) is not supported/, r.stderr);
+    assert.equal((await d.docker(['image', 'inspect', 'bk-syntax-other'])).code, 1, 'nothing tagged');
+  });
+
   it("a failing RUN: the CLI fails with BuildKit's message and the step's output", T, async () => {
     const ctx = context('fail', { Dockerfile: 'FROM busybox\nRUN echo before-failing && exit 3\n' });
     const r = await bx(['buildx', 'build', '--progress', 'plain', '-t', 'bk-fail', ctx]);

@@ -49,6 +49,32 @@ export function buildkitMessage(err: unknown): string {
 /** The frontend names Berth answers; `# syntax=` images cannot be pulled here. */
 export const DOCKERFILE_FRONTENDS = new Set(['dockerfile.v0']);
 
+/**
+ * The frontend image a Dockerfile asks for: its `# syntax=` directive (the leading comment lines of
+ * the `# key=value` form, as BuildKit reads them) or the BUILDKIT_SYNTAX build argument, which wins.
+ */
+export function requestedSyntax(text: string, attrs: Record<string, string>): string | undefined {
+  const arg = attrs['build-arg:BUILDKIT_SYNTAX'];
+  if (arg) return arg.trim();
+  for (const line of text.split('\n')) {
+    const m = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m) break;
+    if ((m[1] as string).toLowerCase() === 'syntax') return m[2];
+  }
+  return undefined;
+}
+
+/** Docker's standard Dockerfile frontend images (any tag or digest), which the built-in frontend stands for. */
+const STANDARD_FRONTEND = /^(?:docker\.io\/)?docker\/dockerfile(?:-upstream)?(?::[\w][\w.-]*)?(?:@sha256:[0-9a-f]{64})?$/;
+
+/** Refuses a `# syntax=` naming a frontend other than Docker's standard one: no frontend image runs here. */
+export function checkSyntax(syntax: string | undefined): void {
+  if (syntax === undefined || syntax === '' || STANDARD_FRONTEND.test(syntax)) return;
+  throw notImplemented(
+    `frontend image ${syntax} (# syntax=) is not supported: Berth builds with its built-in Dockerfile frontend, which stands for docker/dockerfile only`,
+  );
+}
+
 /** BuildKit's frontend options (`build-arg:X`, `label:X`, `target`, `no-cache`, …) as the builder's options. */
 export function buildOptionsFromFrontend(attrs: Record<string, string>, dockerfile: string, dockerfileText: string): BuildOptions {
   const buildArgs: Record<string, string | null> = {};
@@ -126,6 +152,12 @@ export async function solveDockerfile(
       const msg = `failed to read dockerfile: open ${base}: no such file or directory`;
       loadDf.complete(msg);
       throw invalid(msg);
+    }
+    try {
+      checkSyntax(requestedSyntax(text, attrs));
+    } catch (err) {
+      loadDf.complete((err as Error).message);
+      throw err;
     }
     loadDf.complete();
 
