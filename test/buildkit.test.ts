@@ -132,6 +132,15 @@ describe('buildx against berthd (docker driver)', () => {
     assert.equal((await d.docker(['image', 'inspect', 'bk-syntax-other'])).code, 1, 'nothing tagged');
   });
 
+  it('--platform: the host platform builds, another is refused with a clear message', T, async () => {
+    const ctx = context('platform', { Dockerfile: 'FROM busybox\nRUN echo host > /p\n' });
+    ok(await bx(['buildx', 'build', '--progress', 'plain', '--platform', 'linux/amd64', '-t', 'bk-platform', ctx]));
+    assert.equal(ok(await d.docker(['run', '--rm', '--network', 'none', 'bk-platform', 'cat', '/p'])), 'host');
+    const r = await bx(['buildx', 'build', '--progress', 'plain', '--platform', 'linux/arm64', '-t', 'bk-platform-arm', ctx]);
+    assert.equal(r.code, 1, r.desc);
+    assert.match(r.stderr, /platform linux\/arm64 is not supported: Berth builds for the host platform \(linux\/amd64\)/, r.stderr);
+  });
+
   it("a failing RUN: the CLI fails with BuildKit's message and the step's output", T, async () => {
     const ctx = context('fail', { Dockerfile: 'FROM busybox\nRUN echo before-failing && exit 3\n' });
     const r = await bx(['buildx', 'build', '--progress', 'plain', '-t', 'bk-fail', ctx]);
