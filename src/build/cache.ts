@@ -37,14 +37,15 @@ export interface BuildCacheDeps {
 export class StepCache implements StepLookup {
   constructor(
     private readonly store: CacheImageStore & StepImageStore,
-    private readonly o: { noCache: boolean; cacheFrom: string[] },
+    private readonly o: { noCache: boolean; cacheFrom: string[]; cacheFromAdds?: boolean },
   ) {}
 
   async lookup(st: StageState, key: string, step: StepRecord): Promise<Image | undefined> {
     let hit = this.findCached(st, key);
     // As dockerd's image cache with --cache-from: a local hit counts only when it is in the
-    // history of a cache source (so an unknown source means no cache at all).
-    if (hit && this.o.cacheFrom.length > 0 && !this.inCacheSources(hit.id)) hit = undefined;
+    // history of a cache source (so an unknown source means no cache at all). BuildKit's
+    // cache imports (cacheFromAdds) keep the local cache and add the sources to it.
+    if (hit && !this.o.cacheFromAdds && this.o.cacheFrom.length > 0 && !this.inCacheSources(hit.id)) hit = undefined;
     return hit ?? (await this.fromCacheSources(st, key, step));
   }
 

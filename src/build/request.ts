@@ -23,6 +23,11 @@ export interface BuildOptions {
   /** Resource limits for RUN containers (memory, memswap, cpushares, cpusetcpus, cpuperiod, cpuquota, shmsize). */
   hostConfig: Partial<HostConfig>;
   cacheFrom: string[];
+  /**
+   * Whether `cacheFrom` images add to the local build cache, as BuildKit's cache imports do;
+   * otherwise they restrict it to their history, as dockerd's classic builder does.
+   */
+  cacheFromAdds?: boolean;
   /** Secrets for `RUN --mount=type=secret`: id → content. */
   secrets: Record<string, Buffer>;
   /** Agents for `RUN --mount=type=ssh` (BuildKit's `--ssh`); without it such mounts get no socket. */

@@ -13,6 +13,7 @@ import { parseIgnore } from '../build/ignore.js';
 import { invalid, notImplemented } from '../lib/errors.js';
 import { readFileInRoot } from '../lib/rootfs.js';
 import { sessionCredentials } from './auth.js';
+import { cacheSources } from './cacheopts.js';
 import { receiveDir } from './filesync.js';
 import { classicSink, type Progress } from './progress.js';
 import { fetchSecrets, secretIds } from './secrets.js';
@@ -108,7 +109,8 @@ export function buildOptionsFromFrontend(attrs: Record<string, string>, dockerfi
     pull: attrs['image-resolve-mode'] === 'pull',
     ...(net && net !== 'default' && net !== 'sandbox' ? { networkMode: net } : {}),
     hostConfig,
-    cacheFrom: [],
+    cacheFrom: cacheSources(attrs),
+    cacheFromAdds: true,
     secrets: {},
   };
 }

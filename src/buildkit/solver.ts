@@ -8,7 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BuildResult } from '../build/request.js';
-import { invalid, notImplemented } from '../lib/errors.js';
+import { invalid, isCategory, notImplemented } from '../lib/errors.js';
+import { checkSolveCache } from './cacheopts.js';
 import { workerRecord, type ControlDeps } from './control.js';
 import { runExporter, type ExporterDeps } from './exporters.js';
 import { buildkitMessage, DOCKERFILE_FRONTENDS, solveDockerfile, type FrontendDeps } from './frontend.js';
@@ -34,7 +35,8 @@ class Job {
   private resolveReturn!: (r: Returned) => void;
   readonly returned: Promise<Returned>;
   readonly ac = new AbortController();
-  private sessionWaiters: Array<(s: Session) => void> = [];
+  private sessionWaiters: Array<{ resolve: (s: Session) => void; reject: (e: Error) => void }> = [];
+  private failure?: Error;
 
   constructor(readonly ref: string) {
     this.progress = new Progress(ref);
@@ -45,14 +47,23 @@ class Job {
 
   setSession(s: Session): void {
     this.session = s;
-    for (const w of this.sessionWaiters) w(s);
+    for (const w of this.sessionWaiters) w.resolve(s);
     this.sessionWaiters = [];
   }
 
-  /** The job's session, once its control Solve named it. */
+  /** The job's session, once its control Solve named it (rejected once the control Solve failed). */
   sessionReady(): Promise<Session> {
+    if (this.failure) return Promise.reject(this.failure);
     if (this.session) return Promise.resolve(this.session);
-    return new Promise((resolve) => this.sessionWaiters.push(resolve));
+    return new Promise((resolve, reject) => this.sessionWaiters.push({ resolve, reject }));
+  }
+
+  /** The control Solve failed: the gateway's work for it stops, and what waits for it fails. */
+  fail(err: Error): void {
+    this.failure ??= err;
+    for (const w of this.sessionWaiters) w.reject(err);
+    this.sessionWaiters = [];
+    this.ac.abort();
   }
 
   finish(r: Returned): void {
@@ -71,9 +82,11 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
  * A failed build as the solve reports it: a failed RUN in BuildKit's words (frontend.ts), and
  * the builder's other errors (a missing secret, a file COPY cannot find) with gRPC's Unknown
  * code, as BuildKit's solver reports them, so the client prints the message without a code name.
+ * What Berth does not implement (a cache backend, a frontend, a platform) stays NotImplemented
+ * (gRPC Unimplemented).
  */
 function solveError(err: unknown): Error {
-  if (err instanceof GrpcError) return err;
+  if (err instanceof GrpcError || isCategory(err, 'NotImplemented')) return err as Error;
   return new GrpcError(GrpcCode.UNKNOWN, buildkitMessage(err));
 }
 
@@ -115,6 +128,7 @@ export class Solver {
     const abort = (): void => j.ac.abort();
     signal.addEventListener('abort', abort, { once: true });
     try {
+      checkSolveCache(req['Cache']);
       const session = await this.d.sessions.get(String(req['Session'] ?? ''));
       j.setSession(session);
       const frontend = String(req['Frontend'] ?? '');
@@ -145,7 +159,9 @@ export class Solver {
       return { ExporterResponse: response };
     } catch (err) {
       j.progress.close(message(err));
-      throw solveError(err);
+      const e = solveError(err);
+      j.fail(e);
+      throw e;
     } finally {
       signal.removeEventListener('abort', abort);
       this.retire(j);
