@@ -210,8 +210,10 @@ export class Solver {
       const req = gSolveReq.decode(await firstMessage(call));
       const frontend = String(req['Frontend'] ?? '');
       if (frontend === '') throw notImplemented('LLB definitions are not supported: Berth builds Dockerfiles (frontend dockerfile.v0)');
+      // A frontend's failure goes back as Unknown, as BuildKit's frontends fail: buildx hands the
+      // gateway's status to Return, and a code on it would be printed twice ("Unimplemented: Unimplemented: …").
       const result = await this.runFrontend(j, frontend, (req['FrontendOpt'] ?? {}) as Record<string, string>).catch((err: unknown) => {
-        throw solveError(err);
+        throw err instanceof GrpcError ? err : new GrpcError(GrpcCode.UNKNOWN, buildkitMessage(err));
       });
       const id = randomBytes(16).toString('hex');
       j.results.set(id, result);
