@@ -9,26 +9,20 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DOCKER, REPO, TestDaemon, cleanupAndCheck, type RunOptions, type RunResult } from './helpers/daemon.js';
+import { TestDaemon, cleanupAndCheck } from './helpers/daemon.js';
 import { ok } from './helpers/assert.js';
-
-const BUILDX = path.resolve(REPO, '../shared/tools/buildx/docker-buildx');
+import { installBuildx, writeContext, type BuildxRunner } from './helpers/buildx.js';
 
 const SSH_ADD = '/usr/bin/ssh-add';
 
 let d: TestDaemon;
 let agent: ChildProcess | undefined;
-let cfg = '';
+let bx: BuildxRunner;
 const workRoot = fs.mkdtempSync('/tmp/berth-bkmounts-test-');
 
 before(async () => {
-  assert.ok(fs.existsSync(BUILDX), `buildx not found at ${BUILDX} (see ../shared/tools/README.md)`);
-  assert.ok(fs.existsSync(DOCKER), `docker CLI not found at ${DOCKER}`);
   d = await TestDaemon.start();
-  cfg = path.join(d.root, 'buildx-config');
-  fs.mkdirSync(path.join(cfg, 'cli-plugins'), { recursive: true });
-  fs.copyFileSync(BUILDX, path.join(cfg, 'cli-plugins', 'docker-buildx'));
-  fs.chmodSync(path.join(cfg, 'cli-plugins', 'docker-buildx'), 0o755);
+  bx = installBuildx(d, path.join(d.root, 'buildx-config'));
 });
 
 after(async () => {
@@ -39,17 +33,7 @@ after(async () => {
 
 const T = { timeout: 300_000 };
 
-const bx = (args: string[], o: RunOptions = {}): Promise<RunResult> => d.docker(args, { timeout: 120_000, ...o, env: { DOCKER_CONFIG: cfg, ...o.env } });
-
-function context(name: string, files: Record<string, string>): string {
-  const dir = path.join(workRoot, name);
-  fs.rmSync(dir, { recursive: true, force: true });
-  for (const [rel, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), content);
-  }
-  return dir;
-}
+const context = (name: string, files: Record<string, string>): string => writeContext(workRoot, name, files);
 
 const run = async (image: string, cmd: string): Promise<string> => ok(await d.docker(['run', '--rm', '--network', 'none', image, 'sh', '-c', cmd]));
 

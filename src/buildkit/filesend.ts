@@ -19,22 +19,17 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalid } from '../lib/errors.js';
 import { codec } from './proto.js';
+import { GO_SETGID, GO_SETUID, GO_STICKY, GO_SYMLINK, PACKET, packetCodec } from './fsutil.js';
 import type { Session } from './sessions.js';
 
 export const FILESEND = '/moby.filesync.v1.FileSend/DiffCopy';
-const packetCodec = codec('fsutil.types.Packet');
 const bytesCodec = codec('moby.filesync.v1.BytesMessage');
 
-const PACKET = { STAT: 0, REQ: 1, DATA: 2, FIN: 3, ERR: 4 } as const;
 /** fsutil reads and sends files in 32 KiB pieces. */
 const CHUNK = 32 * 1024;
 
 /** Go's os.FileMode bits. */
 const GO_DIR = 2 ** 31;
-const GO_SYMLINK = 1 << 27;
-const GO_SETUID = 1 << 23;
-const GO_SETGID = 1 << 22;
-const GO_STICKY = 1 << 20;
 
 interface Entry {
   rel: string;

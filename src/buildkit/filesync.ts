@@ -13,21 +13,14 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { invalid } from '../lib/errors.js';
-import { codec } from './proto.js';
+import { GO_SETGID, GO_SETUID, GO_STICKY, GO_SYMLINK, PACKET, packetCodec } from './fsutil.js';
 import type { Session } from './sessions.js';
 
 const DIFFCOPY = '/moby.filesync.v1.FileSync/DiffCopy';
-const packetCodec = codec('fsutil.types.Packet');
-
-const PACKET = { STAT: 0, REQ: 1, DATA: 2, FIN: 3, ERR: 4 } as const;
 
 /** Go's os.FileMode bits (fsutil's Stat.mode). */
 const MODE_DIR = 1 << 31;
-const MODE_SYMLINK = 1 << 27;
 const MODE_TYPE = (1 << 31) | (1 << 27) | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19);
-const MODE_SETUID = 1 << 23;
-const MODE_SETGID = 1 << 22;
-const MODE_STICKY = 1 << 20;
 
 interface Stat {
   path: string;
@@ -62,9 +55,9 @@ export interface SyncResult {
 /** Unix permission bits from Go's os.FileMode. */
 function unixMode(m: number): number {
   let out = m & 0o777;
-  if (m & MODE_SETUID) out |= 0o4000;
-  if (m & MODE_SETGID) out |= 0o2000;
-  if (m & MODE_STICKY) out |= 0o1000;
+  if (m & GO_SETUID) out |= 0o4000;
+  if (m & GO_SETGID) out |= 0o2000;
+  if (m & GO_STICKY) out |= 0o1000;
   return out;
 }
 
@@ -131,7 +124,7 @@ export async function receiveDir(session: Session, dest: string, o: SyncOptions)
       await fs.mkdir(abs, { mode: 0o700 });
       dirs.add(rel);
       dirStats.push({ abs, st });
-    } else if (type === MODE_SYMLINK) {
+    } else if (type === GO_SYMLINK) {
       await fs.symlink(st.linkname, abs);
       await finishMeta(abs, st, true);
     } else if (type === 0) {
