@@ -4,7 +4,7 @@ import { BuildStepError, type BuildOptions, type BuildResult, type BuildSink } f
 import { prepareContext } from '../build/context.js';
 import type { HostConfig } from '../containers/types.js';
 import { decodeAuthHeader } from '../distribution/types.js';
-import { invalid, messageOf, notImplemented } from '../lib/errors.js';
+import { invalid, messageOf } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
 import { parseFilters } from '../lib/filters.js';
 import { boolParam, sendError, sendJSON, type Ctx, type Router } from './router.js';
@@ -25,8 +25,7 @@ export interface SessionBuildBackend {
 export interface BuildApiDeps {
   builder: BuildBackend;
   workDir: string;
-  /** Without it `version=2` is refused. */
-  sessionBuilds?: SessionBuildBackend;
+  sessionBuilds: SessionBuildBackend;
 }
 
 /**
@@ -69,12 +68,7 @@ function numParam(q: URLSearchParams, name: string): number | undefined {
 }
 
 /** Build options from the query the docker CLI sends (validated before any byte of context is read). */
-export function buildOptionsFromQuery(
-  q: URLSearchParams,
-  headers: Record<string, string | string[] | undefined>,
-  o: { buildkit?: boolean } = {},
-): BuildOptions {
-  if (q.get('version') === '2' && !o.buildkit) throw notImplemented('BuildKit is not supported by this daemon: use the classic builder (DOCKER_BUILDKIT=0)');
+export function buildOptionsFromQuery(q: URLSearchParams, headers: Record<string, string | string[] | undefined>): BuildOptions {
   const hostConfig: Partial<HostConfig> = {};
   const set = (k: keyof HostConfig, v: number | string | undefined): void => {
     if (v !== undefined && v !== 0 && v !== '') (hostConfig as Record<string, unknown>)[k] = v;
@@ -165,7 +159,7 @@ async function sessionBuild(ctx: Ctx, d: BuildApiDeps, sb: SessionBuildBackend, 
 export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
   r.add('POST', '/build', async (ctx) => {
     const q = ctx.query;
-    const opts = buildOptionsFromQuery(q, ctx.req.headers, { buildkit: d.sessionBuilds !== undefined });
+    const opts = buildOptionsFromQuery(q, ctx.req.headers);
     const quiet = boolParam(q, 'q');
     const res = ctx.res;
     if (!res) return;
@@ -174,7 +168,7 @@ export function registerBuildRoutes(r: Router, d: BuildApiDeps): void {
       if (!res.writableFinished) ac.abort();
     });
     opts.signal = ac.signal;
-    if (q.get('version') === '2' && d.sessionBuilds) {
+    if (q.get('version') === '2') {
       await sessionBuild(ctx, d, d.sessionBuilds, opts, ac.signal);
       return;
     }
