@@ -1,7 +1,7 @@
 // `.env` and `env_file` files as docker compose v2 reads them: KEY=VALUE lines, `export ` prefix,
 // `#` comments (whole lines, and after an unquoted value when preceded by a space), single quotes
 // literal, double quotes with \n \t \" \\ escapes, a bare KEY (no `=`) taking the caller's value.
-import { ComposeFileError } from './parse.js';
+import { ComposeFileError } from './errors.js';
 
 export type EnvLookup = (name: string) => string | undefined;
 

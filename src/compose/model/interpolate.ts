@@ -2,18 +2,11 @@
 // ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, ${NAME:+alt}, ${NAME+alt},
 // nested defaults and `$$` for a literal dollar. Applied to YAML values only, never to keys.
 
-export type Lookup = (name: string) => string | undefined;
+import { fieldPath, InterpolationError } from './errors.js';
 
-/** a value that cannot be interpolated: a malformed expression or a required variable without a value */
-export class InterpolationError extends Error {
-  constructor(
-    message: string,
-    readonly path: string,
-  ) {
-    super(path === '' ? message : `${message} (at ${path})`);
-    this.name = 'InterpolationError';
-  }
-}
+export { InterpolationError } from './errors.js';
+
+export type Lookup = (name: string) => string | undefined;
 
 const NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
 
@@ -106,12 +99,16 @@ function expand(body: string, whole: string, lookup: Lookup, missing: (name: str
 }
 
 /** interpolate every string value of a parsed YAML document (keys untouched); returns a new tree */
-export function interpolateTree(node: unknown, lookup: Lookup, missing: (name: string) => void = () => {}, path = ''): unknown {
-  if (typeof node === 'string') return interpolateString(node, lookup, missing, path);
-  if (Array.isArray(node)) return node.map((v, i) => interpolateTree(v, lookup, missing, `${path}[${i}]`));
+export function interpolateTree(node: unknown, lookup: Lookup, missing: (name: string) => void = () => {}): unknown {
+  return walk(node, [], lookup, missing);
+}
+
+function walk(node: unknown, at: Array<string | number>, lookup: Lookup, missing: (name: string) => void): unknown {
+  if (typeof node === 'string') return interpolateString(node, lookup, missing, fieldPath(at));
+  if (Array.isArray(node)) return node.map((v, i) => walk(v, [...at, i], lookup, missing));
   if (node !== null && typeof node === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) out[k] = interpolateTree(v, lookup, missing, path === '' ? k : `${path}.${k}`);
+    for (const [k, v] of Object.entries(node)) out[k] = walk(v, [...at, k], lookup, missing);
     return out;
   }
   return node;

@@ -3,19 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { ComposeFileError, fieldPath } from './errors.js';
 
-/** a compose file that cannot be used; the message reads `<file>:<line>: <field>: <what>` */
-export class ComposeFileError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    readonly field: string,
-    what: string,
-  ) {
-    super(`${file}${line > 0 ? `:${line}` : ''}: ${field === '' ? '' : `${field}: `}${what}`);
-    this.name = 'ComposeFileError';
-  }
-}
+export { ComposeFileError } from './errors.js';
 
 export interface ParsedFile {
   file: string;
@@ -69,16 +59,9 @@ export function validateCompose(parsed: ParsedFile, data: unknown = parsed.data)
     .split('/')
     .slice(1)
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const field = fieldName(path);
+  const field = fieldPath(path);
   const at = err.keyword === 'additionalProperties' ? [...path, String(err.params.additionalProperty)] : path;
   throw new ComposeFileError(parsed.file, parsed.lineOf(at), field, describe(err));
-}
-
-function fieldName(path: string[]): string {
-  return path
-    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
-    .join('')
-    .replace(/^\./, '');
 }
 
 function describe(err: ErrorObject): string {
