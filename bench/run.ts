@@ -9,7 +9,8 @@
  *   3. 20 × `run -d busybox sleep 300` started in parallel (wall time);
  *   4. memory (VmRSS from /proc): daemons idle and with those 20 containers, and the per-container
  *      monitor (conmon for berthd, containerd-shim-runc-v2 for dockerd);
- *   5. berthd/dockerd ratios; a markdown table at the end and JSON in dist/bench/results.json.
+ *   5. compose: `up -d`/`down -v` of a ten-service app, berth compose and docker-compose 1.29;
+ *   6. berthd/dockerd ratios; a markdown table at the end and JSON in dist/bench/results.json.
  * Cleans up on success, failure, SIGINT/SIGTERM and its own overall time limit.
  *
  * Environment: BENCH_RUNS (default 10), BENCH_WARMUP (2), BENCH_PARALLEL (20),
@@ -39,6 +40,7 @@ import { observeRows } from './groups/observe.js';
 import { parallelRows } from './groups/parallel.js';
 import { portRows } from './groups/ports.js';
 import { clientStartup } from './groups/startup.js';
+import { composeRows } from './groups/compose.js';
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -138,6 +140,9 @@ async function main(): Promise<void> {
     rows.push(...obs.rows);
     notes.push(...obs.notes);
     results['observe'] = obs.results;
+
+    // --- compose: up -d / down -v of a ten-service app (bench/groups/compose.ts)
+    await composeRows(ctx);
   } catch (err) {
     failure = err as Error;
   }
