@@ -367,25 +367,35 @@ export class ContainerService {
 
   async stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
     const c = await this.settled(ref);
-    if (c.State.Restarting) {
-      await this.o.locks.run(c.ID, async () => {
+    // Decided under the container's lock, so an exit being handled (which takes it) is either
+    // complete — the container is restarting or exited — or has not begun, and then sees the
+    // manual stop and decides not to restart. The wait is registered before the lock goes, so
+    // the exit cannot be missed.
+    const what = await this.o.locks.run(c.ID, async () => {
+      if (c.State.Restarting) {
         this.restarts.cancel(c.ID);
         c.HasBeenManuallyStopped = true;
         Object.assign(c.State, { Status: 'exited', Restarting: false });
         await this.o.store.save(c);
-      });
+        return 'cancelled' as const;
+      }
+      if (!c.State.Running) return 'not-running' as const;
+      // Best-effort when the disk is full: the stop goes on (an exit is a fact; it writes again).
+      await this.o.store
+        .save({ ...c, HasBeenManuallyStopped: true })
+        .catch((err: unknown) => process.emitWarning(`container ${c.ID.slice(0, 12)}: stop not recorded: ${messageOf(err)}`));
+      c.HasBeenManuallyStopped = true;
+      // Wrapped: an async function returning the promise itself would wait for the exit here.
+      return { exited: this.waiters.add(c.ID, 'not-running') };
+    });
+    if (what === 'cancelled') {
       this.event(c, 'stop');
       return;
     }
-    if (!c.State.Running) throw notModified();
+    if (what === 'not-running') throw notModified();
+    const { exited } = what;
     const sig = parseSignal(opts.signal ?? c.Config.StopSignal, 'SIGTERM');
-    // Best-effort when the disk is full: the stop goes on (an exit is a fact; it writes again).
-    await this.o.store
-      .save({ ...c, HasBeenManuallyStopped: true })
-      .catch((err: unknown) => process.emitWarning(`container ${c.ID.slice(0, 12)}: stop not recorded: ${messageOf(err)}`));
-    c.HasBeenManuallyStopped = true;
     const timeout = opts.timeout ?? c.Config.StopTimeout ?? 10;
-    const exited = this.wait(c.ID, 'not-running');
     if (timeout !== 0) {
       await this.o.monitors.signal(c, sig);
       this.event(c, 'kill', { signal: String(sig) });
