@@ -1,10 +1,20 @@
-// Bundles the CLI into one file: `berth` start-up is on the path of every `berth run`,
-// and loading one pre-linked module is faster than resolving dozens of ESM files.
+// Bundles the CLI: `berth` start-up is on the path of every `berth run`, and loading a few
+// pre-linked modules is faster than resolving dozens of ESM files. Split into the entry
+// (dist/berth.mjs) and chunks (dist/berth-chunks/), so a command loads only its own group's code
+// and the Node built-ins that code imports (esbuild hoists a chunk's built-in imports to its top:
+// one bundle made every command load zlib, crypto, koffi's FFI and the rest).
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
+// Chunk names carry content hashes: drop the previous build's.
+rmSync('dist/berth-chunks', { recursive: true, force: true });
+
 await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/berth.mjs',
+  entryPoints: { berth: 'src/cli/main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'berth-chunks/[name]-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   target: 'node20',
