@@ -3,7 +3,6 @@
  * that decide exit codes, and output helpers.
  */
 import type { Writable } from 'node:stream';
-import { createInterface } from 'node:readline';
 import { EngineClient } from '../client/client.js';
 import { resolveClientTls, tlsEnabled, type TlsFlags } from '../client/tls.js';
 import { parseHost, resolveHost } from '../client/host.js';
@@ -154,6 +153,7 @@ export function flushStream(stream: Writable): Promise<void> {
  */
 export async function promptYes(out: Writable, prompt: string): Promise<boolean> {
   out.write(prompt);
+  const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: process.stdin });
   const line = await new Promise<string>((resolve) => {
     rl.once('line', resolve);

@@ -5,13 +5,18 @@
  * and hijacked (upgraded) connections. EngineClient (client.ts) adds the typed endpoints on top.
  */
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { ApiError, ConnectionError } from './errors.js';
 import { parseHost, resolveHost, type HostAddress } from './host.js';
 import { resolveClientTls, tlsEnabled, type ClientTls } from './tls.js';
 import type { Filters, PingResult, WaitResponse } from './types.js';
+
+// node:https (and tls under it) only for a TLS host: loading it costs every CLI start ~5 ms.
+const requireBuiltin = createRequire(import.meta.url);
+const httpsModule = (): typeof https => requireBuiltin('node:https') as typeof https;
 
 export const MAX_API_VERSION = '1.50';
 /** What the docker client assumes when the daemon does not say. */
@@ -136,7 +141,7 @@ export class Transport {
     this.host = resolveHost({ flag: options.host, tls: options.tls === undefined ? tlsEnabled() : options.tls !== false });
     this.address = parseHost(this.host);
     this.tls = this.address.kind === 'tcp' ? (options.tls === undefined ? resolveClientTls() : options.tls || undefined) : undefined;
-    this.agent = this.tls ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    this.agent = this.tls ? new (httpsModule().Agent)({ keepAlive: true }) : new http.Agent({ keepAlive: true });
     this.userAgent = options.userAgent ?? 'Berth-Client/0.1.0 (linux)';
     if (options.apiVersion) this.pinnedVersion = options.apiVersion.replace(/^v/, '');
   }
@@ -228,7 +233,7 @@ export class Transport {
 
   protected send(path: string, opts: RequestOptions, agent: http.Agent | false, extra: { upgrade?: boolean } = {}): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = (this.tls ? https.request : http.request)({
+      const req = (this.tls ? httpsModule().request : http.request)({
         ...this.baseOptions(),
         agent,
         method: opts.method ?? 'GET',
