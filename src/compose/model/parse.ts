@@ -2,7 +2,7 @@
 // JSON schema (schema/compose-spec.json) by ajv. Every error names the file, the line and the field.
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isNode, isMap, isSeq, isScalar, type Document } from 'yaml';
 import { ComposeFileError, fieldPath } from './errors.js';
 
 export { ComposeFileError } from './errors.js';
@@ -12,6 +12,10 @@ export interface ParsedFile {
   data: Record<string, unknown>;
   /** the 1-based line of a field (path segments as in the tree), 0 when unknown */
   lineOf(path: ReadonlyArray<string | number>): number;
+  /** whether the file itself holds a value at that path */
+  has(path: ReadonlyArray<string | number>): boolean;
+  /** the paths of values tagged `!reset` or `!override` (13-merge.md), in document order */
+  tags: Array<{ path: Array<string | number>; tag: '!reset' | '!override' }>;
 }
 
 /** parse YAML (anchors, merge keys `<<` and fragments resolved) into a tree; syntax errors are ComposeFileErrors */
@@ -27,7 +31,28 @@ export function parseComposeText(file: string, text: string): ParsedFile {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ComposeFileError(file, 1, '', 'top-level object must be a mapping');
   }
-  return { file, data: data as Record<string, unknown>, lineOf: (path) => lineOf(doc, lines, path) };
+  const tags: ParsedFile['tags'] = [];
+  collectTags(doc.contents, [], tags);
+  return {
+    file,
+    data: data as Record<string, unknown>,
+    lineOf: (path) => lineOf(doc, lines, path),
+    has: (path) => doc.hasIn(path),
+    tags,
+  };
+}
+
+function collectTags(node: unknown, at: Array<string | number>, out: ParsedFile['tags']): void {
+  if (!isNode(node)) return;
+  if (node.tag === '!reset' || node.tag === '!override') out.push({ path: at, tag: node.tag });
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? pair.key.value : pair.key;
+      if (typeof key === 'string' || typeof key === 'number') collectTags(pair.value, [...at, String(key)], out);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => collectTags(item, [...at, i], out));
+  }
 }
 
 function lineOf(doc: Document, lines: LineCounter, path: ReadonlyArray<string | number>): number {
@@ -51,17 +76,22 @@ function schemaValidator(): ValidateFunction {
 
 /** check a parsed (and interpolated) tree against the Compose Specification's schema */
 export function validateCompose(parsed: ParsedFile, data: unknown = parsed.data): void {
+  const err = schemaError(data);
+  if (err !== undefined) throw new ComposeFileError(parsed.file, parsed.lineOf(err.at), err.field, err.what);
+}
+
+/** the first schema violation of a tree: the field's path (as printed), the path to locate it by, and what is wrong */
+export function schemaError(data: unknown): { field: string; at: string[]; what: string } | undefined {
   const validate = schemaValidator();
-  if (validate(data)) return;
+  if (validate(data)) return undefined;
   const err = (validate.errors ?? [])[0];
-  if (err === undefined) return;
+  if (err === undefined) return undefined;
   const path = err.instancePath
     .split('/')
     .slice(1)
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const field = fieldPath(path);
   const at = err.keyword === 'additionalProperties' ? [...path, String(err.params.additionalProperty)] : path;
-  throw new ComposeFileError(parsed.file, parsed.lineOf(at), field, describe(err));
+  return { field: fieldPath(path), at, what: describe(err) };
 }
 
 function describe(err: ErrorObject): string {

@@ -20,6 +20,8 @@ export interface Project {
   disabledServices: Record<string, Service>;
   /** x-* fields of the top level */
   extensions: Record<string, unknown>;
+  /** the variables interpolation used: the .env file(s) overlaid by the process environment */
+  environment?: Record<string, string>;
 }
 
 export interface Service {
@@ -85,6 +87,10 @@ export interface Service {
   platform?: string;
   /** x-* fields of the service */
   extensions: Record<string, unknown>;
+  /** label_file entries, absolute (their labels are already merged into `labels`) */
+  label_file?: string[];
+  /** other Compose Specification fields this model does not type yet, as written (after merge and interpolation) */
+  other?: Record<string, unknown>;
 }
 
 export interface Build {
@@ -113,6 +119,7 @@ export interface Port {
   protocol: string; // tcp | udp | sctp
   mode: string; // ingress (default) | host
   name?: string;
+  app_protocol?: string;
 }
 
 export interface ServiceVolume {
@@ -131,6 +138,11 @@ export interface ServiceNetwork {
   ipv4_address?: string;
   ipv6_address?: string;
   priority?: number;
+  gw_priority?: number;
+  mac_address?: string;
+  link_local_ips?: string[];
+  interface_name?: string;
+  driver_opts?: Record<string, string>;
 }
 
 export interface DependsOn {
@@ -209,4 +221,10 @@ export interface LoadOptions {
   envFiles?: string[]; // --env-file; default <project dir>/.env
   environment?: Record<string, string | undefined>; // process.env by default
   cwd?: string;
+  /** services named on the command line: their profiles become active (15-profiles.md) */
+  enableServices?: string[];
+  /** hears warnings compose v2 prints (unset variables, several default files, obsolete `version`) */
+  warn?: (message: string) => void;
+  /** the text of `-f -` (default: read from stdin) */
+  stdin?: string;
 }
