@@ -36,6 +36,12 @@ export interface Declared {
 /** the first problem of the enabled services (optional dependencies on missing services are dropped in place) */
 export function checkServices(services: Record<string, Service>, disabled: Record<string, Service>, declared: Declared): Problem | undefined {
   for (const s of Object.values(services)) {
+    if (s.image === undefined && s.build === undefined) {
+      return {
+        at: ['services', s.name],
+        what: `service ${JSON.stringify(s.name)} has neither an image nor a build context specified: invalid compose project`,
+      };
+    }
     for (const [dep, d] of Object.entries(s.depends_on)) {
       if (dep in services) continue;
       if (!d.required) {

@@ -1,6 +1,6 @@
 // Merging canonical trees (13-merge.md), for several -f files and for `extends`: mappings merged key
 // by key, sequences appended without duplicates, command/entrypoint/healthcheck.test replaced,
-// ports/volumes/secrets/configs merged by their unique key, env_file by path; `!reset` removes a
+// ports/volumes/secrets/configs deduplicated by their unique key (a later entry replaces an earlier one), env_file by path; `!reset` removes a
 // value and `!override` replaces it whole.
 import { isMap, type Tree } from './canonical.js';
 
@@ -98,7 +98,7 @@ function mergeKeyed(base: unknown[], over: unknown[], keyOf: (v: unknown) => str
     const key = keyOf(item);
     const i = out.findIndex((x) => keyOf(x) === key);
     if (i < 0) out.push(stripMarkers(item));
-    else out[i] = isMap(out[i]) && isMap(item) ? mergeValue(out[i], item) : stripMarkers(item);
+    else out[i] = stripMarkers(item); // the later entry replaces the earlier one whole, as compose v2 and 1.29 do
   }
   return out;
 }

@@ -224,7 +224,7 @@ function port(p: unknown, at: Array<string | number>, fail: NormFail): Port {
 function volume(v: unknown, at: Array<string | number>, fail: NormFail): ServiceVolume {
   if (!isMap(v)) return fail(at, 'invalid volume');
   const type = String(v.type ?? 'volume') as ServiceVolume['type'];
-  const out: ServiceVolume = { type, source: str(v.source), target: String(v.target ?? '') };
+  const out: ServiceVolume = prune({ type, source: str(v.source), target: String(v.target ?? '') });
   if (out.source === '') delete out.source;
   if (bool(v.read_only) === true) out.read_only = true;
   if (v.consistency !== undefined) out.consistency = String(v.consistency);

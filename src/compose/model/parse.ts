@@ -37,7 +37,7 @@ export function parseComposeText(file: string, text: string): ParsedFile {
     file,
     data: data as Record<string, unknown>,
     lineOf: (path) => lineOf(doc, lines, path),
-    has: (path) => doc.hasIn(path),
+    has: (path) => hasPath(doc, path),
     tags,
   };
 }
@@ -55,9 +55,35 @@ function collectTags(node: unknown, at: Array<string | number>, out: ParsedFile[
   }
 }
 
+/** the node at a path; in a sequence a string segment that is not an index names the scalar item with that value (`depends_on: [db]`) */
+function nodeAt(doc: Document, path: ReadonlyArray<string | number>): unknown {
+  let node: unknown = doc.contents;
+  for (const seg of path) {
+    if (isMap(node)) {
+      node = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg))?.value;
+    } else if (isSeq(node)) {
+      node =
+        typeof seg === 'number' || /^\d+$/.test(seg)
+          ? node.items[Number(seg)]
+          : node.items.find((i) => isScalar(i) && String(i.value).split(/[=:]/)[0] === seg);
+    } else {
+      return undefined;
+    }
+    if (node === undefined) return undefined;
+  }
+  return node;
+}
+
+function hasPath(doc: Document, path: ReadonlyArray<string | number>): boolean {
+  return nodeAt(doc, path) !== undefined;
+}
+
 function lineOf(doc: Document, lines: LineCounter, path: ReadonlyArray<string | number>): number {
   for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    // a mapping's entry is located by its key (`web:`), not by where its value starts
+    const parent = n === 0 ? undefined : nodeAt(doc, path.slice(0, n - 1));
+    const pair = isMap(parent) ? parent.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(path[n - 1])) : undefined;
+    const node = isNode(pair?.key) ? pair.key : nodeAt(doc, path.slice(0, n));
     if (isNode(node) && node.range !== undefined && node.range !== null) return lines.linePos(node.range[0]).line;
   }
   return 0;

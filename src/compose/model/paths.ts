@@ -22,10 +22,13 @@ export function resolveServicePaths(svc: Tree, dir: string, home: string | undef
   } else if (isMap(s.build) && s.build.context === undefined) {
     s.build = { ...s.build, context: dir };
   }
-  if (Array.isArray(s.env_file)) s.env_file = (s.env_file as unknown[]).map((e) => (isMap(e) && typeof e.path === 'string' ? { ...e, path: absPath(e.path, dir, home) } : e));
+  if (Array.isArray(s.env_file))
+    s.env_file = (s.env_file as unknown[]).map((e) => (isMap(e) && typeof e.path === 'string' ? { ...e, path: absPath(e.path, dir, home) } : e));
   if (Array.isArray(s.label_file)) s.label_file = s.label_file.map((f) => absPath(String(f), dir, home));
   if (Array.isArray(s.volumes)) {
-    s.volumes = (s.volumes as unknown[]).map((v) => (isMap(v) && v.type === 'bind' && typeof v.source === 'string' ? { ...v, source: absPath(v.source, dir, home) } : v));
+    s.volumes = (s.volumes as unknown[]).map((v) =>
+      isMap(v) && v.type === 'bind' && typeof v.source === 'string' ? { ...v, source: absPath(v.source, dir, home) } : v,
+    );
   }
   if (isMap(s.extends) && typeof s.extends.file === 'string') s.extends = { ...s.extends, file: absPath(s.extends.file, dir, home) };
   return s;

@@ -34,6 +34,7 @@ export function serviceDocument(s: Service, json: boolean): Record<string, unkno
   const { name: _n, replicas: _r, extensions, other, env_file: _e, label_file: _l, ...fields } = s;
   void [_n, _r, _e, _l];
   const doc: Record<string, unknown> = { ...fields, ...(other ?? {}), ...extensions };
+  if (s.build !== undefined) doc.build = sortedObject({ ...s.build });
   doc.ports = s.ports.map(portOut);
   doc.volumes = s.volumes.map(volumeOut);
   doc.depends_on = Object.fromEntries(Object.entries(s.depends_on).map(([k, d]) => [k, dependsOut(d)]));

@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { withFixture } from '../../../test/helpers/composefixture.js';
+import { ComposeFileError } from './errors.js';
+import { loadProject } from './load.js';
+
+/** load `files` from a fixture dir and expect an error whose message, after the dir, is `expected` */
+async function expectError(files: Record<string, string>, expected: string | RegExp, opts: { files?: string[] } = {}): Promise<void> {
+  await withFixture(files, async (dir) => {
+    await assert.rejects(loadProject({ cwd: dir, environment: {}, ...opts }), (e: unknown) => {
+      assert.ok(e instanceof Error);
+      const msg = e.message.split(`${dir}${path.sep}`).join('');
+      if (typeof expected === 'string') assert.equal(msg, expected);
+      else assert.match(msg, expected);
+      return true;
+    });
+  });
+}
+
+test('bad YAML names the file and line', async () => {
+  await expectError({ 'compose.yaml': 'services:\n  web:\n    image: [nginx\n' }, /^compose\.yaml:\d: invalid YAML: /);
+  await expectError({ 'compose.yaml': 'services:\n  web:\n    image: a\n    image: b\n' }, /^compose\.yaml:4: invalid YAML: Map keys must be unique/);
+});
+
+test('schema violations name file, line and field, in the file that has them', async () => {
+  await expectError(
+    { 'compose.yaml': 'services:\n  web:\n    image: nginx\n', 'compose.override.yaml': 'services:\n  web:\n    ports: [80]\n    restrat: always\n' },
+    'compose.override.yaml:4: services.web: additional property restrat is not allowed',
+  );
+  await expectError(
+    { 'compose.yaml': 'services:\n  web:\n    image: nginx\n    tty: [1]\n' },
+    'compose.yaml:4: services.web.tty: must be a boolean or a string',
+  );
+});
+
+test('unknown depends_on, cycles, undefined resources and network_mode services are refused with file:line: field', async () => {
+  await expectError(
+    { 'compose.yaml': 'services:\n  web:\n    image: nginx\n    depends_on:\n      - db\n' },
+    'compose.yaml:5: services.web.depends_on.db: service "web" depends on undefined service "db": invalid compose project',
+  );
+  await expectError(
+    {
+      'compose.yaml':
+        'services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on:\n      c: {condition: service_healthy}\n  c:\n    image: x\n    depends_on: [a]\n',
+    },
+    'compose.yaml:4: services.a.depends_on: dependency cycle detected: a -> b -> c -> a',
+  );
+  await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    image: x\n    networks: [front]\n' },
+    'compose.yaml:4: services.a.networks.front: service "a" refers to undefined network front: invalid compose project',
+  );
+  await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    image: x\n    volumes:\n      - ./bind:/b\n      - data:/d\n' },
+    'compose.yaml:6: services.a.volumes[1]: service "a" refers to undefined volume data: invalid compose project',
+  );
+  await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    image: x\n    secrets: [token]\n' },
+    'compose.yaml:4: services.a.secrets[0]: service "a" refers to undefined secret token: invalid compose project',
+  );
+  await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    image: x\n    network_mode: service:vpn\n' },
+    'compose.yaml:4: services.a.network_mode: service "a" refers to undefined service "vpn" in network_mode: invalid compose project',
+  );
+  await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    restart: always\n' },
+    'compose.yaml:2: services.a: service "a" has neither an image nor a build context specified: invalid compose project',
+  );
+});
+
+test('an optional dependency on a missing service is dropped, not an error', async () => {
+  await withFixture(
+    { 'compose.yaml': 'services:\n  a:\n    image: x\n    depends_on:\n      gone: {condition: service_started, required: false}\n' },
+    async (dir) => {
+      const p = await loadProject({ cwd: dir, environment: {} });
+      assert.deepEqual(p.services.a?.depends_on, {});
+    },
+  );
+});
+
+test('interpolation, short-syntax and value errors are located too', async () => {
+  await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    image: ${IMG:?set IMG}\n' },
+    'compose.yaml:3: services.a.image: required variable IMG is missing a value: set IMG',
+  );
+  await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    image: x\n    ports:\n      - "80:80/icmp"\n' },
+    'compose.yaml:5: services.a.ports[0]: invalid proto: icmp',
+  );
+  await expectError({ 'compose.yaml': 'services:\n  a:\n    image: x\n    mem_limit: lots\n' }, 'compose.yaml:4: services.a.mem_limit: invalid size: "lots"');
+  await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    image: x\n    command: echo "open\n' },
+    /^compose\.yaml:4: services\.a\.command: invalid command line string: unterminated double quote/,
+  );
+  await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    image: x\n    env_file: [missing.env]\n' },
+    /^compose\.yaml:4: services\.a\.env_file\[0\]: env file .*missing\.env not found: stat .*missing\.env: no such file or directory$/,
+  );
+  await expectError({ 'compose.yaml': 'services: {}\n' }, 'open nope.yaml: no such file or directory', { files: ['nope.yaml'] });
+});
+
+test('errors are ComposeFileErrors (InvalidParameter) carrying file, line and field', async () => {
+  await withFixture({ 'compose.yaml': 'services:\n  web:\n    image: x\n    depends_on: [db]\n' }, async (dir) => {
+    await assert.rejects(loadProject({ cwd: dir, environment: {} }), (e: unknown) => {
+      assert.ok(e instanceof ComposeFileError);
+      assert.equal(e.category, 'InvalidParameter');
+      assert.equal(e.file, path.join(dir, 'compose.yaml'));
+      assert.equal(e.line, 4);
+      assert.equal(e.field, 'services.web.depends_on.db');
+      return true;
+    });
+  });
+});
