@@ -42,6 +42,18 @@ export function checkServices(services: Record<string, Service>, disabled: Recor
         what: `service ${JSON.stringify(s.name)} has neither an image nor a build context specified: invalid compose project`,
       };
     }
+    if (s.network_mode !== undefined && Object.keys(s.networks).length > 0) {
+      return {
+        at: ['services', s.name, 'network_mode'],
+        what: `service ${s.name} declares mutually exclusive \`network_mode\` and \`networks\`: invalid compose project`,
+      };
+    }
+    if (s.container_name !== undefined && s.replicas > 1) {
+      return {
+        at: ['services', s.name, 'container_name'],
+        what: `services.${s.name}: can't set container_name and ${s.name} as container name must be unique: invalid compose project`,
+      };
+    }
     for (const [dep, d] of Object.entries(s.depends_on)) {
       if (dep in services) continue;
       if (!d.required) {

@@ -35,3 +35,13 @@ test('env files: bad names and unterminated quotes name file and line', () => {
   );
   assert.throws(() => parseEnvFile('/p/.env', 'A="open\n'), /\/p\/\.env:1: unterminated quoted value/);
 });
+
+test('env files: expand interpolates unquoted and double-quoted values, never single-quoted ones', () => {
+  const seen: string[] = [];
+  const env = parseEnvFile('/p/.env', 'A=1\nB=${A}x\nC="${A}y"\nD=\'${A}z\'\n', undefined, (v, soFar) => {
+    seen.push(v);
+    return v.replace(/\$\{(\w+)\}/g, (_m, n: string) => soFar[n] ?? '');
+  });
+  assert.deepEqual(env, { A: '1', B: '1x', C: '1y', D: '${A}z' });
+  assert.deepEqual(seen, ['1', '${A}x', '${A}y']);
+});

@@ -1,12 +1,15 @@
 // `.env` and `env_file` files as docker compose v2 reads them: KEY=VALUE lines, `export ` prefix,
 // `#` comments (whole lines, and after an unquoted value when preceded by a space), single quotes
 // literal, double quotes with \n \t \" \\ escapes, a bare KEY (no `=`) taking the caller's value.
-import { ComposeFileError } from './errors.js';
+import { ComposeFileError, InterpolationError } from './errors.js';
 
 export type EnvLookup = (name: string) => string | undefined;
 
-/** parse an env file's text; a bare `KEY` is looked up (absent: left out) */
-export function parseEnvFile(file: string, text: string, lookup: EnvLookup = () => undefined): Record<string, string> {
+/** interpolation of an unquoted or double-quoted value, given the values read so far (single-quoted values are literal) */
+export type EnvExpand = (value: string, soFar: Readonly<Record<string, string>>) => string;
+
+/** parse an env file's text; a bare `KEY` is looked up (absent: left out); `expand` interpolates values */
+export function parseEnvFile(file: string, text: string, lookup: EnvLookup = () => undefined, expand?: EnvExpand): Record<string, string> {
   const out: Record<string, string> = {};
   const lines = text.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
@@ -23,7 +26,14 @@ export function parseEnvFile(file: string, text: string, lookup: EnvLookup = () 
       if (v !== undefined) out[key] = v;
       continue;
     }
-    out[key] = value(file, n + 1, line.slice(eq + 1).trimStart());
+    const written = line.slice(eq + 1).trimStart();
+    const v = value(file, n + 1, written);
+    try {
+      out[key] = expand === undefined || written.startsWith("'") ? v : expand(v, out);
+    } catch (e) {
+      if (e instanceof InterpolationError) throw new ComposeFileError(file, n + 1, key, e.message);
+      throw e;
+    }
   }
   return out;
 }

@@ -63,6 +63,14 @@ test('unknown depends_on, cycles, undefined resources and network_mode services 
     'compose.yaml:4: services.a.network_mode: service "a" refers to undefined service "vpn" in network_mode: invalid compose project',
   );
   await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    image: x\n    network_mode: host\n    networks: [n]\nnetworks:\n  n: {}\n' },
+    'compose.yaml:4: services.a.network_mode: service a declares mutually exclusive `network_mode` and `networks`: invalid compose project',
+  );
+  await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    image: x\n    container_name: one\n    deploy: {replicas: 2}\n' },
+    "compose.yaml:4: services.a.container_name: services.a: can't set container_name and a as container name must be unique: invalid compose project",
+  );
+  await expectError(
     { 'compose.yaml': 'services:\n  a:\n    restart: always\n' },
     'compose.yaml:2: services.a: service "a" has neither an image nor a build context specified: invalid compose project',
   );
@@ -97,6 +105,7 @@ test('interpolation, short-syntax and value errors are located too', async () =>
     /^compose\.yaml:4: services\.a\.env_file\[0\]: env file .*missing\.env not found: stat .*missing\.env: no such file or directory$/,
   );
   await expectError({ 'compose.yaml': 'services: {}\n' }, 'open nope.yaml: no such file or directory', { files: ['nope.yaml'] });
+  await expectError({ 'compose.yaml': 'services: {}\n', '.env': 'A=1\nB=${NOPE:?needed}\n' }, '.env:2: B: required variable NOPE is missing a value: needed');
 });
 
 test('errors are ComposeFileErrors (InvalidParameter) carrying file, line and field', async () => {

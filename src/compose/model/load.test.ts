@@ -142,7 +142,7 @@ test('project name: -p, COMPOSE_PROJECT_NAME, name: (interpolated), else the dir
 test('.env feeds interpolation, the process environment wins, --env-file replaces .env', async () => {
   const files = {
     'compose.yaml': 'services:\n  a:\n    image: img:${TAG}\n    environment: {FROM_ENV: "${WHO}", BARE: null}\n    profiles: [p1]\n',
-    '.env': 'TAG=dotenv\nWHO=dotenv-who\nBARE=bare-from-dotenv\nCOMPOSE_PROFILES=p1\nCOMPOSE_PROJECT_NAME=fromdotenv\n',
+    '.env': 'BASE=dot\nTAG=${BASE}env\nWHO=dotenv-who\nBARE=bare-from-dotenv\nCOMPOSE_PROFILES=p1\nCOMPOSE_PROJECT_NAME=fromdotenv\n',
     'alt.env': 'TAG=alt\nCOMPOSE_PROFILES=p1\n',
   };
   await withFixture(files, async (dir) => {
@@ -285,5 +285,14 @@ test('profiles: disabled unless active, "*" enables all, a named service enables
     await assert.rejects(loadProject({ cwd: dir, environment: {}, enableServices: ['nope'] }), /no such service: nope/);
     const p = await loadProject({ cwd: dir, environment: {} });
     assert.deepEqual(Object.keys(p.disabledServices).sort(), ['bar', 'baz', 'zot']);
+  });
+});
+
+test('-f - reads the file from stdin, relative paths against the working dir', async () => {
+  await withFixture({ 'x.txt': '' }, async (dir) => {
+    const p = await loadProject({ cwd: dir, files: ['-'], stdin: 'services:\n  a:\n    image: x\n    volumes: [./d:/d]\n', environment: {} });
+    assert.equal(p.workingDir, dir);
+    assert.equal(p.services.a?.volumes[0]?.source, path.join(dir, 'd'));
+    assert.deepEqual(p.files, ['-']);
   });
 });

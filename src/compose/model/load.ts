@@ -12,7 +12,7 @@ import { composeFiles, projectName } from './discover.js';
 import { parseEnvFile } from './envfile.js';
 import { applyExtends } from './extends.js';
 import { applyIncludes } from './include.js';
-import type { Lookup } from './interpolate.js';
+import { interpolateString, type Lookup } from './interpolate.js';
 import { mergeFiles, stripMarkers } from './merge.js';
 import { failWith, normalizeFileObject, normalizeNetwork, normalizeService, normalizeVolume } from './normalize.js';
 import { schemaError } from './parse.js';
@@ -28,7 +28,7 @@ interface RawModel {
   files: ParsedFile[];
 }
 
-/** read env files in order (later ones win); a bare KEY takes the process environment's value */
+/** read env files in order (later ones win); a bare KEY takes the process environment's value; values are interpolated (process environment first, then the values read before) */
 export function readEnvFiles(files: string[], env: Record<string, string | undefined>, required: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   for (const f of files) {
@@ -36,10 +36,9 @@ export function readEnvFiles(files: string[], env: Record<string, string | undef
       if (required) throw invalid(`couldn't find env file: ${f}`);
       continue;
     }
-    Object.assign(
-      out,
-      parseEnvFile(f, readFileSync(f, 'utf8'), (n) => env[n] ?? out[n]),
-    );
+    const lookup = (n: string): string | undefined => env[n] ?? out[n];
+    const expand = (v: string, soFar: Readonly<Record<string, string>>): string => interpolateString(v, (n) => env[n] ?? soFar[n] ?? out[n]);
+    Object.assign(out, parseEnvFile(f, readFileSync(f, 'utf8'), lookup, expand));
   }
   return out;
 }

@@ -84,7 +84,7 @@ x-top: 1
 `;
 
 test('short syntaxes become the long forms docker compose v2 prints', async () => {
-  const files = { 'compose.yaml': compose, 'web.env': 'A=from-file\nE=env-file\nC=c-from-file\n', 'token.txt': 's3cret' };
+  const files = { 'compose.yaml': compose, 'web.env': "A=from-file\nE=env-${HOME}\nC=c-from-file\nLIT='$HOME'\nF=${E}+\n", 'token.txt': 's3cret' };
   await withFixture(files, async (dir) => {
     const p = await loadProject({ cwd: dir, environment: { HOME: '/home/u', C: 'c-shell' } });
     const web = p.services.web;
@@ -111,7 +111,7 @@ test('short syntaxes become the long forms docker compose v2 prints', async () =
       cache: { condition: 'service_started', restart: false, required: true },
     });
     // env_file first, environment over it; a bare name takes the environment's value
-    assert.deepEqual(web.environment, { A: '1', E: 'env-file', C: 'c-shell', B: '', D: 'x=y' });
+    assert.deepEqual(web.environment, { A: '1', E: 'env-/home/u', LIT: '$HOME', F: 'env-/home/u+', C: 'c-shell', B: '', D: 'x=y' });
     assert.deepEqual(web.env_file, [path.join(dir, 'web.env'), path.join(dir, 'optional.env')]);
     assert.deepEqual(web.networks, { front: null, back: null });
     assert.deepEqual(web.healthcheck, { test: ['CMD-SHELL', 'curl -f http://localhost/ || exit 1'], interval: '30s', retries: 3 });

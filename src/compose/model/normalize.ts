@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isMap, toMap, type Tree } from './canonical.js';
 import { parseEnvFile } from './envfile.js';
 import { fieldPath } from './errors.js';
-import type { Lookup } from './interpolate.js';
+import { interpolateString, type Lookup } from './interpolate.js';
 import { parseSize, splitShellWords } from './syntax.js';
 import type {
   Build,
@@ -163,7 +163,10 @@ function environment(s: Tree, ctx: NormalizeContext, at: (...p: Array<string | n
       if (bool(ref.required) === false) return;
       ctx.fail(at('env_file', i), `env file ${file} not found: stat ${file}: no such file or directory`);
     }
-    Object.assign(env, parseEnvFile(file, readFileSync(file, 'utf8'), ctx.lookup));
+    // values are interpolated with the project's variables, then the file's earlier ones; `format: raw` is taken as written
+    const expand =
+      ref.format === 'raw' ? undefined : (v: string, soFar: Readonly<Record<string, string>>): string => interpolateString(v, (n) => ctx.lookup(n) ?? soFar[n]);
+    Object.assign(env, parseEnvFile(file, readFileSync(file, 'utf8'), ctx.lookup, expand));
   });
   for (const [k, v] of Object.entries(isMap(s.environment) ? s.environment : {})) {
     env[k] = v === null || v === undefined ? (ctx.lookup(k) ?? null) : String(v);
