@@ -10,7 +10,8 @@ import { build } from 'esbuild';
 rmSync('dist/berth-chunks', { recursive: true, force: true });
 
 await build({
-  entryPoints: { berth: 'src/cli/main.ts' },
+  // bin/docker-compose (the docker CLI plugin, src/cli/compose-plugin.ts) shares berth's chunks
+  entryPoints: { berth: 'src/cli/main.ts', 'docker-compose': 'src/cli/compose-plugin.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   chunkNames: 'berth-chunks/[name]-[hash]',

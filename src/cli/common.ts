@@ -83,6 +83,8 @@ export interface CommandDef {
   /** false for run/create/exec: flags end at the first positional */
   interspersed?: boolean;
   args?: { min?: number; max?: number };
+  /** the command parses its own arguments (compose): main.ts hands them over untouched as flags.args */
+  rawArgs?: boolean;
   run(cli: Cli, flags: ParsedFlags, ctx: { commandPath: string }): Promise<number | void>;
 }
 

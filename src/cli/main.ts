@@ -5,9 +5,9 @@
  */
 import { ApiError, ConnectionError } from '../client/errors.js';
 import { CLI_NAME, Cli, MultiError, StatusError, describeError, flushStream, type CommandDef } from './common.js';
-import { FlagError, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
+import { FlagError, ParsedFlags, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
 
-type ModuleName = 'container' | 'image' | 'system' | 'build' | 'volume' | 'network' | 'observe' | 'tls';
+type ModuleName = 'container' | 'image' | 'system' | 'build' | 'volume' | 'network' | 'observe' | 'tls' | 'compose';
 type CommandTable = Record<string, CommandDef>;
 
 const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
@@ -19,6 +19,7 @@ const loaders: Record<ModuleName, () => Promise<{ commands: CommandTable }>> = {
   network: () => import('./network.js'),
   observe: () => import('./observe.js'),
   tls: () => import('./tls.js'),
+  compose: () => import('./compose.js'),
 };
 
 /** top-level command → [module, key in its table] */
@@ -62,6 +63,7 @@ const TOP: Record<string, [ModuleName, string]> = {
   commit: ['observe', 'commit'],
   stats: ['observe', 'stats'],
   events: ['observe', 'events'],
+  compose: ['compose', 'compose'],
 };
 
 const GROUPS: Record<string, { module: ModuleName; description: string; subs: Record<string, string> }> = {
@@ -183,6 +185,7 @@ const DESCRIPTIONS: Record<string, string> = {
   commit: "Create a new image from a container's changes",
   stats: 'Display a live stream of container(s) resource usage statistics',
   events: 'Get real time events from the server',
+  compose: 'Define and run multi-container applications (docker compose v2)',
 };
 
 const GLOBAL_FLAGS: FlagSpec[] = [
@@ -360,6 +363,15 @@ export async function main(argv: string[]): Promise<number> {
     return resolved.code;
   }
   const { def, path, rest } = resolved;
+  if (def.rawArgs) {
+    try {
+      return (await def.run(cli, new ParsedFlags(new Map(), rest, []), { commandPath: path })) ?? 0;
+    } catch (e) {
+      return reportError(cli, e);
+    } finally {
+      cli.close();
+    }
+  }
   let flags;
   try {
     const specs: FlagSpec[] = def.flags.some((f) => f.long === 'help')

@@ -27,7 +27,10 @@ import type {
   ImageDeleteItem,
   ImageInspect,
   ImageSummary,
+  NetworkCreateRequest,
+  NetworkResource,
   PathStat,
+  VolumeResource,
   Resources,
   RestartPolicy,
   SystemInfo,
@@ -346,6 +349,57 @@ export class EngineClient extends Transport {
   /** POST /images/create with fromImage: pull. Resolves with the JSON progress stream. */
   imagePull(opts: { image: string; tag?: string | undefined; platform?: string | undefined }): Promise<http.IncomingMessage> {
     return this.request({ method: 'POST', path: '/images/create', query: { fromImage: opts.image, tag: opts.tag, platform: opts.platform } });
+  }
+
+  // ---- networks ----
+
+  networkList(opts: { filters?: Filters } = {}): Promise<NetworkResource[]> {
+    return this.json({ path: '/networks', query: { filters: encodeFilters(opts.filters) } });
+  }
+
+  networkInspect(id: string): Promise<NetworkResource> {
+    return this.json({ path: `/networks/${encodeURIComponent(id)}` });
+  }
+
+  networkCreate(body: NetworkCreateRequest): Promise<{ Id: string; Warning?: string }> {
+    return this.json({ method: 'POST', path: '/networks/create', json: body });
+  }
+
+  async networkRemove(id: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `/networks/${encodeURIComponent(id)}` });
+  }
+
+  async networkConnect(id: string, container: string, endpoint: object = {}): Promise<void> {
+    await this.call({ method: 'POST', path: `/networks/${encodeURIComponent(id)}/connect`, json: { Container: container, EndpointConfig: endpoint } });
+  }
+
+  // ---- volumes ----
+
+  async volumeList(opts: { filters?: Filters } = {}): Promise<VolumeResource[]> {
+    const res = await this.json<{ Volumes: VolumeResource[] | null }>({ path: '/volumes', query: { filters: encodeFilters(opts.filters) } });
+    return res.Volumes ?? [];
+  }
+
+  volumeInspect(name: string): Promise<VolumeResource> {
+    return this.json({ path: `/volumes/${encodeURIComponent(name)}` });
+  }
+
+  volumeCreate(body: { Name: string; Driver?: string; DriverOpts?: Record<string, string>; Labels?: Record<string, string> }): Promise<VolumeResource> {
+    return this.json({ method: 'POST', path: '/volumes/create', json: body });
+  }
+
+  async volumeRemove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.call({ method: 'DELETE', path: `/volumes/${encodeURIComponent(name)}`, query: { force: opts.force } });
+  }
+
+  /** POST /images/{name}/push: resolves with the JSON progress stream. */
+  imagePush(name: string, opts: { tag?: string | undefined; auth?: string | undefined } = {}): Promise<http.IncomingMessage> {
+    return this.request({
+      method: 'POST',
+      path: `/images/${encodeURIComponent(name)}/push`,
+      query: { tag: opts.tag },
+      headers: { 'X-Registry-Auth': opts.auth ?? Buffer.from('{}').toString('base64') },
+    });
   }
 }
 

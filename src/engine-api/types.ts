@@ -175,6 +175,59 @@ export interface HostConfig extends Resources {
   LogConfig?: { Type: string; Config: Record<string, string> } | null;
   /** Initial console size [height, width] for TTY containers (API >= 1.42). */
   ConsoleSize?: [number, number] | null;
+  Mounts?: MountRequest[] | null;
+  /** "80/tcp" → [{ HostIp, HostPort }] (a PortMap when sent by a client) */
+  PortBindings?: Record<string, unknown> | null;
+  PublishAllPorts?: boolean | null;
+  Tmpfs?: Record<string, string> | null;
+  Dns?: string[] | null;
+  DnsSearch?: string[] | null;
+  ExtraHosts?: string[] | null;
+  Sysctls?: Record<string, string> | null;
+  Ulimits?: Array<{ Name: string; Soft: number; Hard: number }> | null;
+  ShmSize?: number | null;
+  MemoryReservation?: number | null;
+  SecurityOpt?: string[] | null;
+  GroupAdd?: string[] | null;
+  Links?: string[] | null;
+  VolumesFrom?: string[] | null;
+}
+
+/** HostConfig.Mounts entry (Docker's mount.Mount). */
+export interface MountRequest {
+  Type: 'bind' | 'volume' | 'tmpfs' | 'npipe' | 'cluster';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  Consistency?: string;
+  BindOptions?: { Propagation?: string; CreateMountpoint?: boolean };
+  VolumeOptions?: { NoCopy?: boolean; Subpath?: string; Labels?: Record<string, string> };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+}
+
+/** GET /volumes/{name}, POST /volumes/create's answer. */
+export interface VolumeResource {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  CreatedAt?: string;
+  Labels: Record<string, string> | null;
+  Scope: string;
+  Options: Record<string, string> | null;
+  [key: string]: unknown;
+}
+
+/** POST /networks/create body. */
+export interface NetworkCreateRequest {
+  Name: string;
+  Driver?: string;
+  Internal?: boolean;
+  Attachable?: boolean;
+  EnableIPv6?: boolean;
+  Options?: Record<string, string>;
+  Labels?: Record<string, string>;
+  IPAM?: { Driver?: string; Config?: Array<{ Subnet?: string; IPRange?: string; Gateway?: string }>; Options?: Record<string, string> };
+  CheckDuplicate?: boolean;
 }
 
 export interface ContainerCreateRequest extends ContainerConfig {
@@ -199,6 +252,7 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  Health?: { Status: string; FailingStreak?: number; Log?: Array<{ ExitCode: number; Output: string }> | null };
 }
 
 export interface ContainerInspect {
