@@ -29,7 +29,8 @@ export function serviceHash(service: Service, extra: Record<string, unknown> = {
   const copy: Record<string, unknown> = { ...rest, ...extra };
   if (service.deploy) {
     const { replicas: _r, ...deploy } = service.deploy;
-    copy['deploy'] = deploy;
+    if (Object.keys(deploy).length > 0) copy['deploy'] = deploy;
+    else delete copy['deploy'];
   }
   return createHash('sha256').update(canonicalJson(copy)).digest('hex');
 }
