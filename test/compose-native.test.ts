@@ -203,6 +203,33 @@ describe('berth compose', () => {
     assert.match(logs, /^app-1 +\| app one$/m, logs);
   });
 
+  it('run --rm and exec pass exit codes; a one-off carries oneoff=True and is gone after --rm', T, async () => {
+    const r = await compose(['run', '--rm', '-T', '-e', 'X=42', 'app', 'sh', '-c', 'echo x=$X; exit 7']);
+    assert.equal(r.code, 7, r.desc);
+    assert.equal(r.stdout, 'x=42\n');
+    const e = await compose(['exec', '-T', 'db', 'sh', '-c', 'cat /data/index.html; exit 3']);
+    assert.equal(e.code, 3, e.desc);
+    assert.equal(e.stdout, 'hello\n');
+    const one = await compose(['run', '-d', 'app', 'sleep', '30']);
+    assert.equal(one.code, 0, one.desc);
+    const name = one.stdout.trim();
+    assert.match(name, new RegExp(`^${project}-app-run-[0-9a-f]{12}$`));
+    assert.equal((await d.api.inspect(name)).Config.Labels['com.docker.compose.oneoff'], 'True');
+    assert.deepEqual(lines(okOut(await compose(['ps', '-q']))).length, 3, 'ps leaves one-offs out');
+    assert.equal((await d.api.delete(`/containers/${name}?force=1`)).status, 204);
+  });
+
+  it('a bad file fails with file, line and field and creates nothing', T, async () => {
+    const bad = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(bad, 'services:\n  x:\n    image: busybox\n    ports: 12\n');
+    const r = await compose(['-p', `${project}bad`, '-f', bad, 'up', '-d']);
+    assert.equal(r.code, 1, r.desc);
+    assert.match(r.stderr, new RegExp(`${bad}:4: services\\.x\\.ports`), r.stderr);
+    assert.deepEqual(await containersOf(`${project}bad`), []);
+    const nets = (await d.api.get('/networks')).json<Array<{ Name: string }>>().map((n) => n.Name);
+    assert.equal(nets.includes(`${project}bad_default`), false);
+  });
+
   it('scale app up to 3 and back down to 1 (highest numbers removed)', T, async () => {
     const upScale = await compose(['up', '-d', '--scale', 'app=3']);
     assert.equal(upScale.code, 0, upScale.desc);

@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify as yamlStringify } from 'yaml';
 import { buildService, down, ops, pullImage, pushImage, up, imageName } from '../compose/engine/index.js';
 import { COMPOSE_VERSION, PROJECT, SERVICE } from '../compose/engine/labels.js';
 import { StatusError } from './common.js';
@@ -339,24 +338,23 @@ async function eventsCommand(ctx: ComposeContext): Promise<void> {
 async function configCommand(ctx: ComposeContext): Promise<void> {
   const p = await ctx.project();
   const f = ctx.flags;
-  if (f.bool('services')) return void Object.keys(p.services).forEach((s) => ctx.cli.println(s));
-  if (f.bool('volumes')) return void Object.keys(p.volumes).forEach((s) => ctx.cli.println(s));
-  if (f.bool('networks')) return void Object.keys(p.networks).forEach((s) => ctx.cli.println(s));
-  if (f.bool('images')) return void Object.values(p.services).forEach((s) => ctx.cli.println(imageName(p, s)));
-  if (f.bool('profiles'))
-    return void [...new Set([...Object.values(p.services), ...Object.values(p.disabledServices)].flatMap((s) => s.profiles ?? []))]
-      .sort()
-      .forEach((s) => ctx.cli.println(s));
+  const r = await import('../compose/model/render.js');
+  const list = f.bool('services')
+    ? r.configServices(p)
+    : f.bool('volumes')
+      ? r.configVolumes(p)
+      : f.bool('networks')
+        ? r.configNetworks(p)
+        : f.bool('images')
+          ? r.configImages(p)
+          : f.bool('profiles')
+            ? r.configProfiles(p)
+            : undefined;
+  if (list) return void list.forEach((s) => ctx.cli.println(s));
   if (f.bool('quiet')) return;
-  const doc = {
-    name: p.name,
-    services: p.services,
-    networks: p.networks,
-    volumes: p.volumes,
-    ...(Object.keys(p.secrets).length ? { secrets: p.secrets } : {}),
-    ...(Object.keys(p.configs).length ? { configs: p.configs } : {}),
-  };
-  ctx.cli.print(f.string('format') === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : yamlStringify(doc));
+  const format = f.string('format') ?? 'yaml';
+  if (format !== 'yaml' && format !== 'json') throw new StatusError(1, `unsupported format "${format}"`);
+  ctx.cli.print(r.renderConfig(p, format));
 }
 
 /** bin/docker-compose of this installation: next to the bundle (dist/…) or up the tree. */

@@ -39,6 +39,7 @@ export class ComposeContext {
     readonly cli: Cli,
     readonly globals: ParsedFlags,
     readonly flags: ParsedFlags,
+    readonly command = '',
   ) {}
 
   get client(): Cli['client'] {
@@ -63,10 +64,15 @@ export class ComposeContext {
 
   async project(): Promise<Project> {
     if (!this.loaded) {
-      const { loadProject } = await import('./compose-load.js');
-      this.loaded = await loadProject(this.loadOptions());
+      const { loadProject } = await import('../compose/model/load.js');
+      this.loaded = await loadProject({ ...this.loadOptions(), warn: this.warn, enableServices: this.serviceArgs() });
     }
     return this.loaded;
+  }
+
+  /** The services named on the command line (their profiles become active). */
+  serviceArgs(): string[] {
+    return this.command === 'run' || this.command === 'exec' ? this.flags.args.slice(0, 1) : this.flags.args;
   }
 
   /** The project name: -p or COMPOSE_PROJECT_NAME without loading, else the model's. */
@@ -210,7 +216,7 @@ export async function composeMain(cli: Cli, argv: string[], prog = 'berth compos
     return 1;
   }
   try {
-    return (await cmd.run(new ComposeContext(cli, globals, flags))) ?? 0;
+    return (await cmd.run(new ComposeContext(cli, globals, flags, name))) ?? 0;
   } catch (e) {
     return fail(cli, e);
   }

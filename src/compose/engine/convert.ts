@@ -145,7 +145,8 @@ function fileRefs(project: Project, s: Service, binds: MountRequest[], files: Co
       if (top.external) throw invalid(`unsupported external ${kind} ${top.name}`);
       const target = fileTarget(kind, ref);
       if (top.file) binds.push({ Type: 'bind', Source: top.file, Target: target, ReadOnly: true });
-      else if (top.environment !== undefined) files.push({ target, content: process.env[top.environment] ?? '', mode: ref.mode ?? 0o444 });
+      else if (top.environment !== undefined)
+        files.push({ target, content: (project.environment ?? process.env)[top.environment] ?? '', mode: ref.mode ?? 0o444 });
       else if (top.content !== undefined) files.push({ target, content: top.content, mode: ref.mode ?? 0o444 });
     }
   }

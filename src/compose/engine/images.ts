@@ -11,6 +11,7 @@ import type { EngineClient } from '../../client/client.js';
 import { readJsonStream, type JsonMessage } from '../../client/stream.js';
 import { cleanRel, isIgnored, parseIgnore } from '../../build/ignore.js';
 import { packPath } from '../../lib/tarpack.js';
+import * as tarStream from 'tar-stream';
 import { invalid, notFound, system } from '../../lib/errors.js';
 import type { Project, Service } from '../model/types.js';
 import { imageName } from './convert.js';
@@ -75,7 +76,6 @@ async function contextTar(dir: string, dockerfile: string | undefined, inline: s
   // an inline Dockerfile, or one outside the context, travels inside it under a name of its own
   const bytes = inline !== undefined ? Buffer.from(inline) : await fsp.readFile(dockerfile as string);
   const name = `.dockerfile.compose-${Date.now().toString(36)}`;
-  const tarStream = await import('tar-stream');
   const extract = tarStream.extract();
   const pack = tarStream.pack();
   extract.on('entry', (header, stream, next) => stream.pipe(pack.entry(header, next)));
@@ -111,7 +111,9 @@ export async function buildService(client: EngineClient, project: Project, s: Se
     for (const ref of b.secrets) {
       const top = project.secrets[ref.source];
       if (!top) throw invalid(`build of service "${s.name}" refers to undefined secret ${ref.source}`);
-      const content = top.file ? await fsp.readFile(top.file) : Buffer.from(top.environment ? (process.env[top.environment] ?? '') : (top.content ?? ''));
+      const content = top.file
+        ? await fsp.readFile(top.file)
+        : Buffer.from(top.environment ? ((project.environment ?? process.env)[top.environment] ?? '') : (top.content ?? ''));
       secrets[ref.source] = content.toString('base64');
     }
     headers['X-Berth-Build-Secrets'] = Buffer.from(JSON.stringify(secrets)).toString('base64');

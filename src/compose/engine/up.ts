@@ -7,7 +7,7 @@
  * conditions waited for and its containers started. Orphans are removed on request, and
  * `--wait` polls until everything is running and healthy.
  */
-import { pack as tarPack } from 'tar-stream';
+import * as tarStream from 'tar-stream';
 import type { EngineClient } from '../../client/client.js';
 import type { ContainerSummary, MountRequest } from '../../engine-api/types.js';
 import { invalid, system } from '../../lib/errors.js';
@@ -239,7 +239,7 @@ export async function createFromPlan(client: EngineClient, plan: ContainerPlan, 
   for (const c of plan.connect) await client.networkConnect(c.network, Id, c.endpoint);
   for (const f of plan.files) {
     const { dir, base } = archivePath(f.target);
-    const p = tarPack();
+    const p = tarStream.pack();
     p.entry({ name: base, mode: f.mode, mtime: new Date() }, f.content);
     p.finalize();
     const chunks: Buffer[] = [];

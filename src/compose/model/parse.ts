@@ -1,6 +1,7 @@
 // One compose file from text to a plain tree: YAML 1.2 by `yaml`, then the Compose Specification's
 // JSON schema (schema/compose-spec.json) by ajv. Every error names the file, the line and the field.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, isNode, isMap, isSeq, isScalar, type Document } from 'yaml';
 import { ComposeFileError, fieldPath } from './errors.js';
@@ -91,9 +92,20 @@ function lineOf(doc: Document, lines: LineCounter, path: ReadonlyArray<string | 
 
 let validator: ValidateFunction | undefined;
 
+/** src/compose/model/schema/compose-spec.json of this checkout, from dist/src/compose/model/ or from the bundle's dist/berth-chunks/ */
+function schemaFile(): string {
+  for (let dir = new URL('.', import.meta.url); ;) {
+    const candidate = new URL('src/compose/model/schema/compose-spec.json', dir);
+    if (existsSync(candidate)) return fileURLToPath(candidate);
+    const up = new URL('..', dir);
+    if (up.href === dir.href) throw new Error('compose-spec.json not found above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
 function schemaValidator(): ValidateFunction {
   if (validator === undefined) {
-    const schema: unknown = JSON.parse(readFileSync(new URL('../../../../src/compose/model/schema/compose-spec.json', import.meta.url), 'utf8'));
+    const schema: unknown = JSON.parse(readFileSync(schemaFile(), 'utf8'));
     const ajv = new Ajv({ allErrors: false, strict: false, allowUnionTypes: true, validateSchema: false });
     validator = ajv.compile(schema as object);
   }
