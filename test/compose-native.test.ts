@@ -21,15 +21,17 @@ const defBridge = uniqueBridge('bcnd');
 const appDef = uniqueBridge('bcna');
 const appBack = uniqueBridge('bcnb');
 const oldDef = uniqueBridge('bcno');
+const bldDef = uniqueBridge('bcnk');
 const octets: number[] = [];
 const octet = (): number => {
   const x = uniqueOctet(octets, '10.213');
   octets.push(x);
   return x;
 };
-const [defOctet, appDefOctet, appBackOctet, oldOctet] = [octet(), octet(), octet(), octet()];
+const [defOctet, appDefOctet, appBackOctet, oldOctet, bldOctet] = [octet(), octet(), octet(), octet(), octet()];
 const project = `native${Math.random().toString(36).slice(2, 7)}`;
 const oldProject = `${project}old`;
+const bldProject = `${project}bld`;
 
 let d: TestDaemon;
 let dir: string;
@@ -46,11 +48,12 @@ after(async () => {
     if (d && dir) {
       await compose(['down', '-v', '--remove-orphans']).catch(() => undefined);
       await compose(['-p', oldProject, 'down', '-v']).catch(() => undefined);
+      await compose(['-p', bldProject, 'down', '-v', '--rmi', 'local']).catch(() => undefined);
     }
     await cleanupAndCheck(d);
   } finally {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    assert.deepEqual(await drainNetLeftovers([defBridge, appDef, appBack, oldDef], waitFor), [], 'no veths left on the test bridges');
+    assert.deepEqual(await drainNetLeftovers([defBridge, appDef, appBack, oldDef, bldDef], waitFor), [], 'no veths left on the test bridges');
   }
 });
 
@@ -321,6 +324,87 @@ describe('berth compose', () => {
       vols.some((v) => v.Name === `${oldProject}_keep`),
       false,
     );
+  });
+
+  it('build sections, a file secret and an inline config, service_completed_successfully, --wait, depends_on restart', T, async () => {
+    const bdir = path.join(dir, 'bld');
+    fs.mkdirSync(path.join(bdir, 'tool'), { recursive: true });
+    fs.writeFileSync(path.join(bdir, 'tool', 'Dockerfile'), 'FROM busybox\nARG GREETING=none\nRUN echo $GREETING > /greeting\n');
+    fs.writeFileSync(path.join(bdir, 'pw.txt'), 's3cret\n');
+    const write = (initMsg: string): void =>
+      fs.writeFileSync(
+        path.join(bdir, 'compose.yaml'),
+        `services:
+  init:
+    image: busybox
+    command: ["sh", "-c", "echo ${initMsg} > /shared/init; exit 0"]
+    volumes: [shared:/shared]
+  tool:
+    build:
+      context: ./tool
+      args: { GREETING: built-here }
+    stop_grace_period: 1s
+    command: ["sh", "-c", "cat /greeting /run/secrets/pw /etc/app.conf /shared/init; exec sleep 3600"]
+    volumes: [shared:/shared]
+    secrets: [pw]
+    configs:
+      - source: appconf
+        target: /etc/app.conf
+    healthcheck:
+      test: ["CMD", "test", "-f", "/greeting"]
+      interval: 1s
+    depends_on:
+      init:
+        condition: service_completed_successfully
+        restart: true
+secrets:
+  pw:
+    file: ./pw.txt
+configs:
+  appconf:
+    content: |
+      conf-line
+volumes:
+  shared: {}
+networks:
+  default:
+    driver_opts:
+      com.docker.network.bridge.name: ${bldDef}
+    ipam:
+      config:
+        - subnet: 10.213.${bldOctet}.0/24
+`,
+      );
+    write('first');
+    const up = await compose(['-p', bldProject, 'up', '-d', '--wait'], { cwd: bdir });
+    assert.equal(up.code, 0, up.desc);
+    assert.match(up.stderr, new RegExp(`Container ${bldProject}-init-1  Exited`));
+    assert.match(up.stderr, new RegExp(`Container ${bldProject}-tool-1  Healthy`));
+    const tool = `${bldProject}-tool-1`;
+    assert.equal((await d.api.inspect(tool)).State.Health.Status, 'healthy', '--wait returned once healthy');
+    await waitFor(
+      async () => okOut(await compose(['-p', bldProject, 'logs', '--no-log-prefix', 'tool'], { cwd: bdir })) === 'built-here\ns3cret\nconf-line\nfirst\n',
+      {
+        timeout: 20_000,
+        what: 'tool printed its build, secret, config and init output',
+      },
+    );
+    const images = okOut(await compose(['-p', bldProject, 'images'], { cwd: bdir }));
+    assert.match(images, new RegExp(`^${tool} +${bldProject}-tool +latest +[0-9a-f]{12}`, 'm'), images);
+    // init changes: it is recreated, and tool (depends_on restart: true) restarted, not recreated
+    const toolId = (await d.api.inspect(tool)).Id as string;
+    const started = (await d.api.inspect(tool)).State.StartedAt as string;
+    write('second');
+    const again = await compose(['-p', bldProject, 'up', '-d'], { cwd: bdir });
+    assert.equal(again.code, 0, again.desc);
+    assert.match(again.stderr, new RegExp(`Container ${bldProject}-init-1  Recreated`));
+    assert.match(again.stderr, new RegExp(`Container ${tool}  Restarted`));
+    const after = await d.api.inspect(tool);
+    assert.equal(after.Id, toolId);
+    assert.notEqual(after.State.StartedAt, started);
+    const down = await compose(['-p', bldProject, 'down', '-v', '--rmi', 'local'], { cwd: bdir });
+    assert.equal(down.code, 0, down.desc);
+    assert.equal((await d.api.get(`/images/${bldProject}-tool/json`)).status, 404, 'down --rmi local removed the built image');
   });
 
   it('down -v (through the plugin) leaves no container, network or volume', T, async () => {

@@ -44,19 +44,18 @@ export function writerProgress(out: Writable, o: { tty?: boolean; verb?: string 
       stop: () => undefined,
     };
   }
-  const rows = new Map<string, ProgressEvent>();
+  const rows = new Map<string, ProgressEvent & { t0: number; t1?: number }>();
   let drawn = 0;
   let tick = 0;
-  const t0 = Date.now();
   const draw = (): void => {
     const list = [...rows.values()];
     const doneCount = list.filter((r) => r.done).length;
     const width = Math.max(0, ...list.map((r) => `${r.kind} ${r.name}`.length));
-    const secs = ((Date.now() - t0) / 1000).toFixed(1);
     const lines = [`\x1b[34m[+] ${o.verb ?? 'Running'} ${doneCount}/${list.length}\x1b[0m`];
     for (const r of list) {
       const mark = r.error ? '\x1b[31m✘\x1b[0m' : r.done ? '\x1b[32m✔\x1b[0m' : SPIN[tick % SPIN.length];
       const label = `${r.kind} ${r.name}`.padEnd(width);
+      const secs = (((r.t1 ?? Date.now()) - r.t0) / 1000).toFixed(1);
       lines.push(` ${mark} ${label}  ${r.status}${r.text ? ` ${r.text}` : ''}`.padEnd(60) + `\x1b[34m${secs}s\x1b[0m`);
     }
     let s = drawn > 0 ? `\x1b[${drawn}A` : '';
@@ -71,7 +70,9 @@ export function writerProgress(out: Writable, o: { tty?: boolean; verb?: string 
   timer.unref();
   return {
     sink: (e) => {
-      rows.set(`${e.kind}/${e.name}`, e);
+      const key = `${e.kind}/${e.name}`;
+      const at = rows.get(key)?.t0 ?? Date.now();
+      rows.set(key, { ...e, t0: at, ...(e.done ? { t1: Date.now() } : {}) });
       draw();
     },
     stop: () => {

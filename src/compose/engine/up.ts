@@ -59,6 +59,8 @@ type Ctx = {
   images: Map<string, string>;
   /** service → its containers' names after convergence */
   done: Map<string, string[]>;
+  /** services whose containers were created or recreated in this run (depends_on restart: true) */
+  changed: Set<string>;
 };
 
 export async function up(client: EngineClient, project: Project, o: UpOptions = {}): Promise<UpResult> {
@@ -92,7 +94,7 @@ export async function up(client: EngineClient, project: Project, o: UpOptions = 
       );
     }
   }
-  const ctx: Ctx = { client, project, o, progress, images, done: new Map() };
+  const ctx: Ctx = { client, project, o, progress, images, done: new Map(), changed: new Set() };
   for (const level of order) {
     await Promise.all(
       level.map((name) =>
@@ -154,19 +156,23 @@ async function convergeService(ctx: Ctx, s: Service, existing: ContainerSummary[
   await Promise.all(extra.map((c) => removeContainer(client, c, progress, o.timeout)));
   const names: string[] = [];
   const toStart: string[] = [];
+  const toRestart: string[] = [];
+  const restartOnDeps = Object.entries(s.depends_on ?? {}).some(([dep, d]) => d.restart && ctx.changed.has(dep));
   const used = new Set(keep.map((c) => L.containerNumber(c.Labels)));
   await Promise.all(
     keep.map(async (c) => {
-      const name = nameOf(c);
-      names.push(name);
+      let name = nameOf(c);
       const stale =
         c.Labels?.[L.CONFIG_HASH] !== hash ||
         (ctx.images.get(s.name) !== undefined && c.Labels?.[L.IMAGE] !== undefined && c.Labels[L.IMAGE] !== ctx.images.get(s.name));
       if (!o.noRecreate && (o.forceRecreate || stale)) {
-        await recreate(ctx, s, c, hash);
+        name = await recreate(ctx, s, c, hash);
+        ctx.changed.add(s.name);
         toStart.push(name);
       } else if (c.State !== 'running') toStart.push(name);
+      else if (restartOnDeps) toRestart.push(name);
       else progress({ kind: 'Container', name, status: 'Running', done: true });
+      names.push(name);
     }),
   );
   let next = 1;
@@ -181,6 +187,7 @@ async function convergeService(ctx: Ctx, s: Service, existing: ContainerSummary[
     created.push(createReplica(ctx, s, n, name, hash).then(() => undefined));
   }
   await Promise.all(created);
+  if (created.length > 0) ctx.changed.add(s.name);
   names.sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   ctx.done.set(s.name, names);
   if (o.noStart) return;
@@ -197,6 +204,15 @@ async function convergeService(ctx: Ctx, s: Service, existing: ContainerSummary[
       progress({ kind: 'Container', name, status: 'Started', done: true });
     }),
   );
+  // depends_on restart: true — a dependency changed under these running containers
+  await Promise.all(
+    toRestart.map(async (name) => {
+      progress({ kind: 'Container', name, status: 'Restarting', done: false });
+      await client.containerRestart(name, { timeout: o.timeout });
+      progress({ kind: 'Container', name, status: 'Restarted', done: true });
+    }),
+  );
+  if (toRestart.length > 0) ctx.changed.add(s.name);
 }
 
 async function waitDependencies(ctx: Ctx, s: Service): Promise<void> {
@@ -270,20 +286,21 @@ async function createReplica(ctx: Ctx, s: Service, n: number, name: string, hash
  * and removed, the new one renamed into place; anonymous volumes (the image's VOLUMEs and the
  * service's unnamed ones) carry over by name.
  */
-async function recreate(ctx: Ctx, s: Service, old: ContainerSummary, hash: string): Promise<void> {
+async function recreate(ctx: Ctx, s: Service, old: ContainerSummary, hash: string): Promise<string> {
   const { client, progress } = ctx;
-  const name = nameOf(old);
+  const name = replicaName(ctx.project, s, L.containerNumber(old.Labels) || 1);
   progress({ kind: 'Container', name, status: 'Recreate', done: false });
   const named = new Set(s.volumes.filter((v) => v.source).map((v) => v.target));
   const inherit: MountRequest[] = (old.Mounts ?? [])
     .filter((m) => m.Type === 'volume' && m.Name && m.Destination && !named.has(m.Destination) && /^[0-9a-f]{64}$/.test(m.Name))
     .map((m) => ({ Type: 'volume', Source: m.Name as string, Target: m.Destination as string }));
   const tmp = `${old.Id.slice(0, 12)}_${name}`;
-  await createReplica(ctx, s, L.containerNumber(old.Labels), name, hash, inherit, tmp);
+  await createReplica(ctx, s, L.containerNumber(old.Labels) || 1, name, hash, inherit, tmp);
   if (old.State === 'running' || old.State === 'paused' || old.State === 'restarting') await client.containerStop(old.Id, { timeout: ctx.o.timeout });
   await client.containerRemove(old.Id, { force: true });
   await client.containerRename(tmp, name);
   progress({ kind: 'Container', name, status: 'Recreated', done: false });
+  return name;
 }
 
 /** The image references a project's services run (for `pull`, `push`, `down --rmi`). */
