@@ -9,9 +9,9 @@ import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildService, down, ops, pullImage, pushImage, up, imageName } from '../compose/engine/index.js';
 import { COMPOSE_VERSION, PROJECT, SERVICE } from '../compose/engine/labels.js';
-import { StatusError } from './common.js';
+import { StatusError, withFormatErrors } from './common.js';
 import type { FlagSpec } from './flags.js';
-import { displayablePorts, ellipsis, humanSize, tabwrite, timeAgo } from './format.js';
+import { displayablePorts, ellipsis, humanSize, renderRows, tabwrite, timeAgo } from './format.js';
 import type { ComposeCommand, ComposeContext } from './compose.js';
 
 const TIMEOUT: FlagSpec = { long: 'timeout', short: 't', type: 'int', description: 'Specify a shutdown timeout in seconds' };
@@ -55,6 +55,55 @@ const PS_FLAGS: FlagSpec[] = [
   { long: 'orphans', type: 'bool', description: 'Include orphaned services (not declared by project)', defaultValue: true },
 ];
 
+const PS_HEADERS: Record<string, string> = {
+  ID: 'CONTAINER ID',
+  Name: 'NAME',
+  Names: 'NAMES',
+  Image: 'IMAGE',
+  Command: 'COMMAND',
+  Service: 'SERVICE',
+  Project: 'PROJECT',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  State: 'STATE',
+  Status: 'STATUS',
+  Health: 'HEALTH',
+  ExitCode: 'EXIT CODE',
+  Ports: 'PORTS',
+  Labels: 'LABELS',
+};
+
+/** A ps row as `docker compose ps --format json` prints it (and templates see it). */
+function psJson(r: ops.PsRow): Record<string, unknown> {
+  return {
+    Command: `"${r.Command}"`,
+    CreatedAt: new Date(r.Created * 1000).toISOString(),
+    ExitCode: r.ExitCode,
+    Health: r.Health,
+    ID: r.ID,
+    Image: r.Image,
+    Labels: Object.entries(r.Labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    Name: r.Name,
+    Names: r.Name,
+    Ports: displayablePorts(
+      r.Publishers.map((p) => ({
+        ...(p.URL ? { IP: p.URL } : {}),
+        PrivatePort: p.TargetPort,
+        ...(p.PublishedPort ? { PublicPort: p.PublishedPort } : {}),
+        Type: p.Protocol,
+      })),
+    ),
+    Project: r.Project,
+    Publishers: r.Publishers,
+    RunningFor: timeAgo(r.Created),
+    Service: r.Service,
+    State: r.State,
+    Status: r.Status,
+  };
+}
+
 async function psCommand(ctx: ComposeContext): Promise<void> {
   const f = ctx.flags;
   const t = await target(ctx);
@@ -71,30 +120,11 @@ async function psCommand(ctx: ComposeContext): Promise<void> {
   }
   const format = f.string('format') ?? 'table';
   if (format === 'json') {
-    for (const r of rows) {
-      ctx.cli.println(
-        JSON.stringify({
-          Command: `"${r.Command}"`,
-          CreatedAt: new Date(r.Created * 1000).toISOString(),
-          ExitCode: r.ExitCode,
-          Health: r.Health,
-          ID: r.ID,
-          Image: r.Image,
-          Labels: Object.entries(r.Labels)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(','),
-          Name: r.Name,
-          Names: r.Name,
-          Ports: displayablePorts(r.Publishers.map((p) => ({ IP: p.URL, PrivatePort: p.TargetPort, PublicPort: p.PublishedPort, Type: p.Protocol }))),
-          Project: r.Project,
-          Publishers: r.Publishers,
-          RunningFor: timeAgo(r.Created),
-          Service: r.Service,
-          State: r.State,
-          Status: r.Status,
-        }),
-      );
-    }
+    for (const r of rows) ctx.cli.println(JSON.stringify(psJson(r)));
+    return;
+  }
+  if (format !== 'table') {
+    ctx.cli.print(withFormatErrors(() => renderRows(rows, format, { toContext: psJson, headers: PS_HEADERS })));
     return;
   }
   const noTrunc = f.bool('no-trunc');
@@ -121,8 +151,17 @@ async function lsCommand(ctx: ComposeContext): Promise<void> {
     for (const r of shown) ctx.cli.println(r.Name);
     return;
   }
-  if (ctx.flags.string('format') === 'json') {
+  const format = ctx.flags.string('format') ?? 'table';
+  if (format === 'json') {
     ctx.cli.println(JSON.stringify(shown));
+    return;
+  }
+  if (format !== 'table') {
+    ctx.cli.print(
+      withFormatErrors(() =>
+        renderRows(shown, format, { toContext: (r) => ({ ...r }), headers: { Name: 'NAME', Status: 'STATUS', ConfigFiles: 'CONFIG FILES' } }),
+      ),
+    );
     return;
   }
   ctx.cli.print(table([['NAME', 'STATUS', 'CONFIG FILES'], ...shown.map((r) => [r.Name, r.Status, r.ConfigFiles])]));

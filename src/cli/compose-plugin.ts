@@ -6,6 +6,7 @@
  */
 import { flushStream } from './common.js';
 import { main } from './main.js';
+import { composeProgram } from './compose.js';
 import { COMPOSE_VERSION } from '../compose/engine/labels.js';
 
 const GLOBAL_WITH_VALUE = new Set(['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey']);
@@ -33,6 +34,7 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   // the docker CLI's contexts are its own; Berth reads DOCKER_HOST from the environment the CLI passes
+  composeProgram.name = process.env['DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND'] ? 'docker compose' : 'docker-compose';
   return main(pluginArgv(argv));
 }
 

@@ -11,6 +11,9 @@ import type { LoadOptions, Project } from '../compose/model/types.js';
 import { StatusError, type Cli, type CommandDef } from './common.js';
 import { FlagError, formatFlagHelp, parseFlags, type FlagSpec, type ParsedFlags } from './flags.js';
 
+/** How help and usage name the program: bin/docker-compose sets 'docker compose'. */
+export const composeProgram = { name: 'berth compose' };
+
 export const COMPOSE_GLOBAL_FLAGS: FlagSpec[] = [
   { long: 'file', short: 'f', type: 'list', description: 'Compose configuration files' },
   { long: 'project-name', short: 'p', type: 'string', description: 'Project name' },
@@ -72,7 +75,10 @@ export class ComposeContext {
 
   /** The services named on the command line (their profiles become active). */
   serviceArgs(): string[] {
-    return this.command === 'run' || this.command === 'exec' ? this.flags.args.slice(0, 1) : this.flags.args;
+    const a = this.flags.args;
+    if (['run', 'exec', 'port'].includes(this.command)) return a.slice(0, 1);
+    if (this.command === 'cp') return a.filter((x) => /^[^./][^:]*:/.test(x)).map((x) => x.slice(0, x.indexOf(':')));
+    return a;
   }
 
   /** The project name: -p or COMPOSE_PROJECT_NAME without loading, else the model's. */
@@ -168,7 +174,7 @@ function fail(cli: Cli, e: unknown): number {
   return 1;
 }
 
-export async function composeMain(cli: Cli, argv: string[], prog = 'berth compose'): Promise<number> {
+export async function composeMain(cli: Cli, argv: string[], prog = composeProgram.name): Promise<number> {
   let globals: ParsedFlags;
   try {
     globals = parseFlags(argv, COMPOSE_GLOBAL_FLAGS, { interspersed: false });
