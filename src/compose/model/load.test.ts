@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { withFixture } from '../../../test/helpers/composefixture.js';
 import { loadProject } from './load.js';
@@ -37,6 +38,10 @@ test('COMPOSE_FILE lists the files (":"-separated, relative to the working dir) 
       assert.equal(p.workingDir, dir);
       const f = await loadProject({ cwd: dir, files: ['compose.yaml'], environment: { COMPOSE_FILE: 'a.yml' } });
       assert.deepEqual(Object.keys(f.services), ['c']);
+      writeFileSync(path.join(dir, '.env'), 'COMPOSE_FILE=b/b.yml\n');
+      const fromDotenv = await loadProject({ cwd: dir, environment: {} });
+      assert.deepEqual(Object.keys(fromDotenv.services), ['b']);
+      assert.equal(fromDotenv.workingDir, path.join(dir, 'b'));
     },
   );
 });
@@ -221,6 +226,8 @@ test('include: short and long syntax, own directory and .env, resources usable, 
       '  - sub/compose.yaml',
       '  - path: [other/o.yaml, other/o2.yaml]',
       '    env_file: other/vars.env',
+      '  - path: lib/tool.yaml',
+      '    project_directory: libroot',
       'services:',
       '  web:',
       '    image: web',
@@ -232,10 +239,14 @@ test('include: short and long syntax, own directory and .env, resources usable, 
     'other/o.yaml': 'services:\n  cache:\n    image: redis:${RV}\n',
     'other/o2.yaml': 'services:\n  cache:\n    command: redis-server --save ""\n',
     'other/vars.env': 'RV=7\n',
+    'lib/tool.yaml': 'services:\n  tool:\n    build: .\n    image: tool:${TV:-none}\n',
+    'libroot/.env': 'TV=from-libroot\n',
   };
   await withFixture(files, async (dir) => {
     const p = await loadProject({ cwd: dir, environment: {} });
-    assert.deepEqual(Object.keys(p.services).sort(), ['cache', 'db', 'web']);
+    assert.deepEqual(Object.keys(p.services).sort(), ['cache', 'db', 'tool', 'web']);
+    assert.equal(p.services.tool?.build?.context, path.join(dir, 'libroot'));
+    assert.equal(p.services.tool?.image, 'tool:from-libroot');
     assert.equal(p.services.db?.image, 'postgres:16');
     assert.equal(p.services.db?.volumes[0]?.source, path.join(dir, 'sub/init'));
     assert.equal(p.services.cache?.image, 'redis:7');

@@ -102,10 +102,15 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const procEnv = opts.environment ?? process.env;
   const warn = opts.warn ?? (() => {});
-  const files = composeFiles(cwd, opts.files, procEnv, warn);
+  const envFiles = opts.envFiles?.map((f) => path.resolve(cwd, f));
+  // COMPOSE_FILE (and COMPOSE_PATH_SEPARATOR) may come from the .env of the working (or given project) directory, as in v2
+  const early =
+    opts.files?.length || procEnv.COMPOSE_FILE !== undefined
+      ? {}
+      : readEnvFiles(envFiles ?? [path.join(path.resolve(cwd, opts.projectDirectory ?? '.'), '.env')], procEnv, false);
+  const files = composeFiles(cwd, opts.files, { ...early, ...procEnv }, warn);
   const first = files[0] as string;
   const projectDir = opts.projectDirectory !== undefined ? path.resolve(cwd, opts.projectDirectory) : first === '-' ? cwd : path.dirname(first);
-  const envFiles = opts.envFiles?.map((f) => path.resolve(cwd, f));
   const dotenv = readEnvFiles(envFiles ?? [path.join(projectDir, '.env')], procEnv, envFiles !== undefined);
   const env: Record<string, string> = { ...dotenv };
   for (const [k, v] of Object.entries(procEnv)) if (v !== undefined) env[k] = v;

@@ -189,7 +189,7 @@ function normalizeBuild(b: Tree, ctx: NormalizeContext, at: Array<string | numbe
   for (const [k, v] of Object.entries(isMap(b.args) ? b.args : {})) args[k] = v === null || v === undefined ? (ctx.lookup(k) ?? null) : String(v);
   return prune({
     context: String(b.context ?? '.'),
-    dockerfile: str(b.dockerfile),
+    dockerfile: str(b.dockerfile) ?? (b.dockerfile_inline === undefined ? 'Dockerfile' : undefined), // v2 fills the default
     dockerfile_inline: str(b.dockerfile_inline),
     args,
     target: str(b.target),

@@ -40,7 +40,7 @@ test('config (YAML): name, sorted services with v2 key names, long syntax, netwo
     assert.deepEqual(doc.services?.web?.environment, { UNSET: null });
     assert.deepEqual(doc.services?.web?.volumes, [{ type: 'volume', source: 'data', target: '/d' }]);
     assert.deepEqual(doc.services?.api?.command, ['serve']);
-    assert.deepEqual(doc.services?.api?.build, { context: dir });
+    assert.deepEqual(doc.services?.api?.build, { context: dir, dockerfile: 'Dockerfile' });
     assert.deepEqual(doc.networks, { default: { name: 'demo_default' } });
     assert.deepEqual(doc.volumes, { data: { name: 'demo_data' } });
   });

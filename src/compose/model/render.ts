@@ -14,6 +14,14 @@ function sortedObject(o: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
+}
+
 function ordered<T extends object>(o: T, keys: Array<keyof T>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of keys) if (o[k] !== undefined) out[k as string] = o[k];
@@ -38,8 +46,12 @@ export function serviceDocument(s: Service, json: boolean): Record<string, unkno
   doc.ports = s.ports.map(portOut);
   doc.volumes = s.volumes.map(volumeOut);
   doc.depends_on = Object.fromEntries(Object.entries(s.depends_on).map(([k, d]) => [k, dependsOut(d)]));
+  // maps print with sorted keys, as Go marshals them
+  for (const k of ['environment', 'labels', 'sysctls', 'depends_on', 'annotations', 'ulimits']) {
+    if (doc[k] !== null && typeof doc[k] === 'object' && !Array.isArray(doc[k])) doc[k] = sortedKeys(doc[k] as Record<string, unknown>);
+  }
   const out = sortedObject(doc);
-  if (!empty(s.networks)) out.networks = s.networks; // `default: null` is printed
+  if (!empty(s.networks)) out.networks = sortedKeys(s.networks); // `default: null` is printed
   if (json) {
     out.command = s.command ?? null;
     out.entrypoint = s.entrypoint ?? null;
