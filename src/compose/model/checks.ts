@@ -5,7 +5,12 @@ import { notFound } from '../../lib/errors.js';
 import type { Service } from './types.js';
 
 /** the active profiles: the given ones plus those of services named on the command line */
-export function activeProfiles(profiles: string[], all: Record<string, Service>, named: string[]): Set<string> {
+/** what profile selection needs of a service */
+export interface Profiled {
+  profiles?: string[];
+}
+
+export function activeProfiles(profiles: string[], all: Record<string, Profiled>, named: string[]): Set<string> {
   const active = new Set(profiles.filter((p) => p !== ''));
   for (const n of named) {
     const s = all[n];
@@ -15,7 +20,7 @@ export function activeProfiles(profiles: string[], all: Record<string, Service>,
   return active;
 }
 
-export function isEnabled(s: Service, active: Set<string>): boolean {
+export function isEnabled(s: Profiled, active: Set<string>): boolean {
   const profiles = s.profiles ?? [];
   return profiles.length === 0 || active.has('*') || profiles.some((p) => active.has(p));
 }

@@ -76,6 +76,15 @@ test('unknown depends_on, cycles, undefined resources and network_mode services 
   );
 });
 
+test("a bad name: in a file is located; a disabled service's missing env_file is no error", async () => {
+  await expectError({ 'compose.yaml': 'services: {}\nname: My.Project\n' }, /^compose\.yaml:2: name: invalid project name "My\.Project"/);
+  await withFixture({ 'compose.yaml': 'services:\n  a:\n    image: x\n  b:\n    image: y\n    profiles: [p]\n    env_file: nope.env\n' }, async (dir) => {
+    const p = await loadProject({ cwd: dir, environment: {} });
+    assert.deepEqual(Object.keys(p.disabledServices), ['b']);
+    await assert.rejects(loadProject({ cwd: dir, environment: {}, profiles: ['p'] }), /env file .*nope\.env not found/);
+  });
+});
+
 test('an optional dependency on a missing service is dropped, not an error', async () => {
   await withFixture(
     { 'compose.yaml': 'services:\n  a:\n    image: x\n    depends_on:\n      gone: {condition: service_started, required: false}\n' },

@@ -123,22 +123,32 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   const bad = schemaError(tree);
   if (bad !== undefined) throw locator.error(bad.at, bad.what, bad.field);
 
-  const name = projectName({
-    explicit: opts.projectName,
-    env: env.COMPOSE_PROJECT_NAME,
-    fromFile: typeof tree.name === 'string' ? tree.name : undefined,
-    dir: projectDir,
-  });
+  const explicit = opts.projectName ?? env.COMPOSE_PROJECT_NAME;
+  const fromFile = typeof tree.name === 'string' ? tree.name : undefined;
+  let name: string;
+  try {
+    name = projectName({ explicit: opts.projectName, env: env.COMPOSE_PROJECT_NAME, fromFile, dir: projectDir });
+  } catch (e) {
+    // a bad `name:` is the file's fault: say where
+    if ((explicit === undefined || explicit === '') && fromFile !== undefined && e instanceof Error) throw locator.error(['name'], e.message);
+    throw e;
+  }
   const fail = failWith((at, what, field) => locator.error(at, what, field));
-  const all: Record<string, Service> = {};
+  const raws: Record<string, Tree> = {};
+  const profiled: Record<string, { profiles?: string[] }> = {};
   for (const [svcName, svc] of Object.entries(isMap(tree.services) ? tree.services : {})) {
-    all[svcName] = normalizeService(svcName, isMap(svc) ? svc : {}, { project: name, lookup, fail });
+    raws[svcName] = isMap(svc) ? svc : {};
+    profiled[svcName] = { profiles: Array.isArray(raws[svcName].profiles) ? raws[svcName].profiles.map(String) : undefined };
   }
   const profiles = opts.profiles ?? (env.COMPOSE_PROFILES ?? '').split(',');
-  const active = activeProfiles(profiles, all, opts.enableServices ?? []);
+  const active = activeProfiles(profiles, profiled, opts.enableServices ?? []);
   const services: Record<string, Service> = {};
   const disabledServices: Record<string, Service> = {};
-  for (const s of Object.values(all)) (isEnabled(s, active) ? services : disabledServices)[s.name] = s;
+  for (const [svcName, raw] of Object.entries(raws)) {
+    const enabled = isEnabled(profiled[svcName] ?? {}, active);
+    const s = normalizeService(svcName, raw, { project: name, lookup, fail, readFiles: enabled });
+    (enabled ? services : disabledServices)[svcName] = s;
+  }
 
   const section = (k: string): Tree => (isMap(tree[k]) ? tree[k] : {});
   const problem = checkServices(services, disabledServices, {

@@ -30,6 +30,8 @@ export interface NormalizeContext {
   project: string;
   lookup: Lookup;
   fail: NormFail;
+  /** false for services disabled by profiles: their env_file/label_file are not read (a missing one is no error) */
+  readFiles?: boolean;
 }
 
 const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
@@ -91,7 +93,7 @@ export function normalizeService(name: string, s: Tree, ctx: NormalizeContext): 
     hostname: str(s.hostname),
     domainname: str(s.domainname),
     container_name: str(s.container_name),
-    labels: labels(s, at, fail),
+    labels: labels(s, at, ctx.readFiles === false ? [] : s.label_file, fail),
     label_file: strs(s.label_file),
     ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => port(p, at('ports', i), fail)),
     expose: strs(s.expose),
@@ -156,7 +158,7 @@ export function normalizeService(name: string, s: Tree, ctx: NormalizeContext): 
 
 function environment(s: Tree, ctx: NormalizeContext, at: (...p: Array<string | number>) => Array<string | number>): Record<string, string | null> {
   const env: Record<string, string | null> = {};
-  (Array.isArray(s.env_file) ? (s.env_file as unknown[]) : []).forEach((e, i) => {
+  (Array.isArray(s.env_file) && ctx.readFiles !== false ? (s.env_file as unknown[]) : []).forEach((e, i) => {
     const ref: Tree = isMap(e) ? e : { path: e, required: true };
     const file = String(ref.path);
     if (!existsSync(file)) {
@@ -174,14 +176,25 @@ function environment(s: Tree, ctx: NormalizeContext, at: (...p: Array<string | n
   return env;
 }
 
-function labels(s: Tree, at: (...p: Array<string | number>) => Array<string | number>, fail: NormFail): Record<string, string> {
+function labels(s: Tree, at: (...p: Array<string | number>) => Array<string | number>, files: unknown, fail: NormFail): Record<string, string> {
   const out: Record<string, string> = {};
-  (Array.isArray(s.label_file) ? s.label_file : []).forEach((f, i) => {
+  (Array.isArray(files) ? files : []).forEach((f, i) => {
     const file = String(f);
     if (!existsSync(file)) fail(at('label_file', i), `label file ${file} not found: stat ${file}: no such file or directory`);
     Object.assign(out, parseEnvFile(file, readFileSync(file, 'utf8')));
   });
   return Object.assign(out, s.labels === undefined ? {} : strMap(s.labels));
+}
+
+const BUILD_TYPED = new Set([
+  'context', 'dockerfile', 'dockerfile_inline', 'args', 'target', 'labels', 'cache_from', 'cache_to', 'network', 'shm_size', 'extra_hosts',
+  'secrets', 'tags', 'platforms', 'no_cache', 'pull',
+]); // prettier-ignore
+
+/** the entries of `o` whose keys are not in `typed`, or undefined when none */
+function others(o: Tree, typed: Set<string>): Record<string, unknown> | undefined {
+  const rest = Object.entries(o).filter(([k]) => !typed.has(k));
+  return rest.length === 0 ? undefined : Object.fromEntries(rest);
 }
 
 function normalizeBuild(b: Tree, ctx: NormalizeContext, at: Array<string | number>): Build {
@@ -206,6 +219,7 @@ function normalizeBuild(b: Tree, ctx: NormalizeContext, at: Array<string | numbe
     platforms: strs(b.platforms),
     no_cache: bool(b.no_cache),
     pull: bool(b.pull),
+    other: others(b, BUILD_TYPED),
   });
 }
 
@@ -301,11 +315,18 @@ function normalizeDeploy(d: unknown, at: Array<string | number>, fail: NormFail)
                 ? undefined
                 : prune({ cpus: str(lim.cpus), memory: size(lim.memory, [...at, 'resources', 'limits', 'memory'], fail), pids: num(lim.pids) }),
             reservations:
-              res === undefined ? undefined : prune({ cpus: str(res.cpus), memory: size(res.memory, [...at, 'resources', 'reservations', 'memory'], fail) }),
+              res === undefined
+                ? undefined
+                : prune({
+                    cpus: str(res.cpus),
+                    memory: size(res.memory, [...at, 'resources', 'reservations', 'memory'], fail),
+                    devices: Array.isArray(res.devices) ? (res.devices as Array<Record<string, unknown>>) : undefined,
+                  }),
           }),
     restart_policy:
       rp === undefined ? undefined : prune({ condition: str(rp.condition), delay: str(rp.delay), max_attempts: num(rp.max_attempts), window: str(rp.window) }),
     labels: d.labels === undefined ? undefined : strMap(d.labels),
+    other: others(d, new Set(['replicas', 'resources', 'restart_policy', 'labels'])),
   });
 }
 

@@ -22,6 +22,13 @@ export function resolveServicePaths(svc: Tree, dir: string, home: string | undef
   } else if (isMap(s.build) && s.build.context === undefined) {
     s.build = { ...s.build, context: dir };
   }
+  if (isMap(s.build) && isMap(s.build.additional_contexts)) {
+    const ctxs: Tree = {};
+    for (const [k, v] of Object.entries(s.build.additional_contexts)) {
+      ctxs[k] = typeof v === 'string' && !isRemoteContext(v) && !/^(docker-image|service|oci-layout|target):/.test(v) ? absPath(v, dir, home) : v;
+    }
+    s.build = { ...s.build, additional_contexts: ctxs };
+  }
   if (Array.isArray(s.env_file))
     s.env_file = (s.env_file as unknown[]).map((e) => (isMap(e) && typeof e.path === 'string' ? { ...e, path: absPath(e.path, dir, home) } : e));
   if (Array.isArray(s.label_file)) s.label_file = s.label_file.map((f) => absPath(String(f), dir, home));

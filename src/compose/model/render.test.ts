@@ -15,8 +15,9 @@ const files = {
     '    depends_on: {api: {condition: service_healthy, restart: true}}',
     '    environment: {UNSET: null}',
     '  api:',
-    '    build: .',
+    '    build: {context: ., additional_contexts: {extra: ./x}}',
     '    command: serve',
+    '    deploy: {mode: replicated, replicas: 2}',
     '  tools:',
     '    image: alpine',
     '    profiles: [debug, ops]',
@@ -40,7 +41,8 @@ test('config (YAML): name, sorted services with v2 key names, long syntax, netwo
     assert.deepEqual(doc.services?.web?.environment, { UNSET: null });
     assert.deepEqual(doc.services?.web?.volumes, [{ type: 'volume', source: 'data', target: '/d' }]);
     assert.deepEqual(doc.services?.api?.command, ['serve']);
-    assert.deepEqual(doc.services?.api?.build, { context: dir, dockerfile: 'Dockerfile' });
+    assert.deepEqual(doc.services?.api?.build, { additional_contexts: { extra: `${dir}/x` }, context: dir, dockerfile: 'Dockerfile' });
+    assert.deepEqual(doc.services?.api?.deploy, { mode: 'replicated', replicas: 2 });
     assert.deepEqual(doc.networks, { default: { name: 'demo_default' } });
     assert.deepEqual(doc.volumes, { data: { name: 'demo_data' } });
   });

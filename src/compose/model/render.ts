@@ -42,7 +42,14 @@ export function serviceDocument(s: Service, json: boolean): Record<string, unkno
   const { name: _n, replicas: _r, extensions, other, env_file: _e, label_file: _l, ...fields } = s;
   void [_n, _r, _e, _l];
   const doc: Record<string, unknown> = { ...fields, ...(other ?? {}), ...extensions };
-  if (s.build !== undefined) doc.build = sortedObject({ ...s.build });
+  if (s.build !== undefined) {
+    const { other: more, ...build } = s.build;
+    doc.build = sortedObject({ ...build, ...(more ?? {}) });
+  }
+  if (s.deploy !== undefined) {
+    const { other: more, ...deploy } = s.deploy;
+    doc.deploy = sortedObject({ ...deploy, ...(more ?? {}) });
+  }
   doc.ports = s.ports.map(portOut);
   doc.volumes = s.volumes.map(volumeOut);
   doc.depends_on = Object.fromEntries(Object.entries(s.depends_on).map(([k, d]) => [k, dependsOut(d)]));

@@ -110,6 +110,8 @@ export interface Build {
   platforms?: string[];
   no_cache?: boolean;
   pull?: boolean;
+  /** other build fields (additional_contexts, ssh, privileged, ...) as written */
+  other?: Record<string, unknown>;
 }
 
 export interface Port {
@@ -165,10 +167,12 @@ export interface Deploy {
   replicas?: number;
   resources?: {
     limits?: { cpus?: string; memory?: number; pids?: number };
-    reservations?: { cpus?: string; memory?: number };
+    reservations?: { cpus?: string; memory?: number; devices?: Array<Record<string, unknown>> };
   };
   restart_policy?: { condition?: string; delay?: string; max_attempts?: number; window?: string };
   labels?: Record<string, string>;
+  /** other deploy fields (mode, placement, update_config, ...) as written */
+  other?: Record<string, unknown>;
 }
 
 export interface Network {
