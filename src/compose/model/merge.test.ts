@@ -54,6 +54,8 @@ test('markers: applyTags puts !reset/!override at their paths; merge honours and
   assert.deepEqual(mergeFiles(base, over), {
     services: { app: { image: 'i', environment: { K: 'v' }, dns: ['9.9.9.9'] }, other: { image: 'o' } },
   });
+  const whole = { services: { app: new Override({ image: 'new' }), other: new Reset() } };
+  assert.deepEqual(mergeFiles(base, whole), { services: { app: { image: 'new' } } });
   assert.deepEqual(stripMarkers({ a: new Reset(), b: new Override([1]), c: [new Reset(), 2] }), { b: [1], c: [2] });
 });
 

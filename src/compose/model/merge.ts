@@ -58,6 +58,7 @@ export function mergeFiles(base: Tree, over: Tree): Tree {
       const services: Tree = { ...base.services };
       for (const [name, svc] of Object.entries(v)) {
         if (svc instanceof Reset) delete services[name];
+        else if (svc instanceof Override) services[name] = stripMarkers(svc);
         else services[name] = isMap(services[name]) && isMap(svc) ? mergeService(services[name], svc) : stripMarkers(svc);
       }
       out.services = services;

@@ -63,7 +63,7 @@ test('command strings: words, quotes, escapes, no expansion', () => {
   assert.deepEqual(splitShellWords('echo hello   world'), ['echo', 'hello', 'world']);
   assert.deepEqual(splitShellWords(`sh -c "echo \\"hi\\" \\$HOME" 'a b'`), ['sh', '-c', 'echo "hi" $HOME', 'a b']);
   assert.deepEqual(splitShellWords('a\\ b c""d \'\' $X'), ['a b', 'cd', '', '$X']);
-  assert.deepEqual(splitShellWords('"x\\n"'), ['x\\n']);
+  assert.deepEqual(splitShellWords('"x\\n" \'y\\n\''), ['xn', 'y\\n']);
   assert.deepEqual(splitShellWords('  '), []);
   assert.match(String(splitShellWords("it's")), /unterminated single quote/);
 });

@@ -1,7 +1,7 @@
 // The Compose Specification's short syntaxes as docker compose v2 expands them: ports
 // ("[IP:][HOST:]CONTAINER[/PROTO]", ranges), volumes ("SRC:DST[:OPTS]"), sizes ("512m", 1024-based
 // like docker's RAMInBytes) and command strings (split into words as a shell would, quotes and
-// backslashes honoured, no expansion — not `sh -c`).
+// backslashes honoured, no expansion — not `sh -c`; go-shellwords' stop at an unquoted ; | & < > is not reproduced).
 
 /** a port in the long syntax, before defaults (protocol, mode) are filled */
 export interface PortSpec {
@@ -118,7 +118,7 @@ export function parseSize(v: unknown): number | undefined {
   return Math.trunc(Number(m[1]) * (UNITS[unit] ?? 1));
 }
 
-/** split a command string into words: blanks separate, '…' literal, "…" with \\ \" \$ \` escapes, \x outside quotes */
+/** split a command string into words as compose v2 (go-shellwords) does: blanks separate, '…' literal, a backslash escapes the next character outside single quotes */
 export function splitShellWords(text: string): string[] | string {
   const words: string[] = [];
   let word = '';
@@ -143,7 +143,7 @@ export function splitShellWords(text: string): string[] | string {
     } else if (c === '"') {
       let j = i + 1;
       for (; j < text.length && text[j] !== '"'; j++) {
-        if (text[j] === '\\' && '\\"$`'.includes(text[j + 1] ?? '')) j++;
+        if (text[j] === '\\' && j + 1 < text.length) j++; // as go-shellwords (compose v2): a backslash escapes any character here too
         word += text[j];
       }
       if (j >= text.length) return `invalid command line string: unterminated double quote in ${JSON.stringify(text)}`;
