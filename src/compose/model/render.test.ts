@@ -60,6 +60,10 @@ test('config --format json keeps null command/entrypoint; the list flags', async
     assert.deepEqual(configNetworks(p), ['default']);
     assert.deepEqual(configProfiles(p), ['debug', 'ops']);
     assert.deepEqual(configImages(p), ['demo-api', 'nginx']);
+    const withTools = JSON.parse(renderConfig(await loadProject({ cwd: dir, projectName: 'demo', environment: {}, profiles: ['ops'] }), 'json')) as {
+      services: Record<string, Record<string, unknown>>;
+    };
+    assert.deepEqual(Object.keys(withTools.services.tools ?? {}).slice(0, 2), ['profiles', 'command']);
     const all = await loadProject({ cwd: dir, projectName: 'demo', environment: {}, profiles: ['ops'] });
     assert.deepEqual(configServices(all), ['api', 'tools', 'web']);
   });

@@ -66,7 +66,9 @@ export function serviceDocument(s: Service, json: boolean): Record<string, unkno
     if (s.command === null) delete out.command;
     if (s.entrypoint === null) delete out.entrypoint;
   }
-  return sortedObject(out);
+  // v2's service struct is in alphabetical order except `profiles`, which comes first
+  const sorted = sortedObject(out);
+  return 'profiles' in sorted ? { profiles: sorted.profiles, ...sorted } : sorted;
 }
 
 /** the whole `config` document */
@@ -79,7 +81,10 @@ export function configDocument(project: Project, json = false): Record<string, u
     const section = project[k] as Record<string, object>;
     if (Object.keys(section).length === 0) continue;
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(section).sort()) out[key] = sortedObject(section[key] as Record<string, unknown>);
+    for (const key of Object.keys(section).sort()) {
+      const { name, ...rest } = section[key] as Record<string, unknown>;
+      out[key] = { name, ...sortedObject(rest) }; // the engine name first, as v2 prints it
+    }
     doc[k] = out;
   }
   for (const [k, v] of Object.entries(project.extensions)) doc[k] = v;
