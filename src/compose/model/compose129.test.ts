@@ -38,8 +38,8 @@ function volumeFact(v: unknown): string {
 }
 
 /** the facts of 1.29's `config` output */
-function factsOf129(dir: string, args: string[]): Facts {
-  const r = spawnSync(COMPOSE129, [...args, 'config'], { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir }, encoding: 'utf8' });
+function factsOf129(dir: string, args: string[], env: Record<string, string> = {}): Facts {
+  const r = spawnSync(COMPOSE129, [...args, 'config'], { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...env }, encoding: 'utf8' });
   assert.equal(r.status, 0, `docker-compose 1.29 config failed: ${r.stderr}`);
   const doc = asDoc(parse(r.stdout));
   const services: Facts['services'] = {};
@@ -143,7 +143,7 @@ test('1.29 and the loader agree: override file merge, extends, .env interpolatio
   });
 });
 
-test('1.29 and the loader agree: -f files, env_file under environment, external and named resources', async () => {
+test('1.29 and the loader agree: -f files, env_file under environment, extends from another file, bare variables, external and named resources', async () => {
   const files = {
     'a.yml': [
       'services:',
@@ -153,19 +153,24 @@ test('1.29 and the loader agree: -f files, env_file under environment, external 
       '    environment: {OVER: from-environment}',
       '    volumes: ["cache:/data"]',
       '    networks: [ext, named]',
+      '  derived:',
+      '    extends: {file: lib/base.yml, service: base}',
+      '    environment: [BARE, SET=1]',
       'networks:',
       '  ext: {external: true}',
       '  named: {name: my-net}',
       'volumes:',
       '  cache: {name: my-cache}',
     ].join('\n'),
+    'lib/base.yml': 'services:\n  base:\n    image: alpine:3\n    volumes: ["./conf:/conf:ro"]\n    ports: ["127.0.0.1::8000"]\n',
     'b.yml': 'services:\n  svc:\n    ports: ["6379:6379"]\n    environment: {EXTRA: "1"}\n',
     'svc.env': 'FROM_FILE=yes\nOVER=from-file\n',
   };
   await withFixture(files, async (dir) => {
     const args = ['-f', 'a.yml', '-f', 'b.yml'];
-    const p = await loadProject({ cwd: dir, files: ['a.yml', 'b.yml'], environment: { HOME: dir } });
-    assert.deepEqual(factsOf(p), factsOf129(dir, args));
+    const p = await loadProject({ cwd: dir, files: ['a.yml', 'b.yml'], environment: { HOME: dir, BARE: 'from-shell' } });
+    assert.deepEqual(factsOf(p), factsOf129(dir, args, { BARE: 'from-shell' }));
+    assert.equal(p.services.derived?.volumes[0]?.source, `${dir}/lib/conf`);
     assert.equal(p.networks.ext?.name, 'ext');
     assert.equal(p.networks.named?.name, 'my-net');
     assert.equal(p.volumes.cache?.name, 'my-cache');
