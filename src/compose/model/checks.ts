@@ -95,6 +95,19 @@ export function checkServices(services: Record<string, Service>, disabled: Recor
   return dependencyCycle(services);
 }
 
+/** an external network or volume that also says how to create it */
+export function checkExternal(kind: 'networks' | 'volumes', section: Record<string, unknown>): Problem | undefined {
+  const noun = kind === 'networks' ? 'network' : 'volume';
+  const creation = kind === 'networks' ? ['driver', 'driver_opts', 'ipam'] : ['driver', 'driver_opts'];
+  for (const [key, v] of Object.entries(section)) {
+    const o = v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+    if (o.external !== true && o.external !== 'true') continue;
+    const clash = creation.find((k) => o[k] !== undefined);
+    if (clash !== undefined) return { at: [kind, key, clash], what: `conflicting parameters "external" and "${clash}" specified for ${noun} "${key}"` };
+  }
+  return undefined;
+}
+
 function undefinedRef(s: Service, field: string, key: string | number, noun: string, name: string = String(key)): Problem {
   return { at: ['services', s.name, field, key], what: `service ${JSON.stringify(s.name)} refers to undefined ${noun} ${name}: invalid compose project` };
 }

@@ -71,6 +71,10 @@ test('unknown depends_on, cycles, undefined resources and network_mode services 
     "compose.yaml:4: services.a.container_name: services.a: can't set container_name and a as container name must be unique: invalid compose project",
   );
   await expectError(
+    { 'compose.yaml': 'services:\n  a:\n    image: x\nvolumes:\n  v:\n    external: true\n    driver: local\n' },
+    'compose.yaml:7: volumes.v.driver: conflicting parameters "external" and "driver" specified for volume "v"',
+  );
+  await expectError(
     { 'compose.yaml': 'services:\n  a:\n    restart: always\n' },
     'compose.yaml:2: services.a: service "a" has neither an image nor a build context specified: invalid compose project',
   );

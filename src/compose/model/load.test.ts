@@ -96,11 +96,14 @@ test('-f files merge: maps merged, sequences appended, ports/volumes by key, com
 });
 
 test('!reset removes and !override replaces what an earlier file set', async () => {
-  const base = 'services:\n  app:\n    image: myapp\n    ports: ["8080:80"]\n    environment: {FOO: BAR, KEEP: k}\n    dns: [1.1.1.1]\n';
-  const over = 'services:\n  app:\n    ports: !reset []\n    environment:\n      FOO: !reset null\n    dns: !override [9.9.9.9]\n';
+  const base =
+    'services:\n  app:\n    image: myapp\n    healthcheck: {test: [CMD, "true"]}\n    ports: ["8080:80"]\n    environment: {FOO: BAR, KEEP: k}\n    dns: [1.1.1.1]\n';
+  const over =
+    'services:\n  app:\n    healthcheck: !reset null\n    ports: !reset []\n    environment:\n      FOO: !reset null\n    dns: !override [9.9.9.9]\n';
   await withFixture({ 'compose.yaml': base, 'compose.override.yaml': over }, async (dir) => {
     const p = await loadProject({ cwd: dir, environment: {} });
     assert.deepEqual(p.services.app?.ports, []);
+    assert.equal(p.services.app?.healthcheck, undefined);
     assert.deepEqual(p.services.app?.environment, { KEEP: 'k' });
     assert.deepEqual(p.services.app?.dns, ['9.9.9.9']);
   });

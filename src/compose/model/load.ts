@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { invalid } from '../../lib/errors.js';
 import { isMap, type Tree } from './canonical.js';
-import { activeProfiles, checkServices, isEnabled } from './checks.js';
+import { activeProfiles, checkExternal, checkServices, isEnabled } from './checks.js';
 import { composeFiles, projectName } from './discover.js';
 import { parseEnvFile } from './envfile.js';
 import { applyExtends } from './extends.js';
@@ -158,6 +158,8 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
     configs: section('configs'),
   });
   if (problem !== undefined) throw locator.error(problem.at, problem.what);
+  const external = checkExternal('networks', section('networks')) ?? checkExternal('volumes', section('volumes'));
+  if (external !== undefined) throw locator.error(external.at, external.what);
 
   const networks: Record<string, Network> = {};
   for (const [k, v] of Object.entries(section('networks'))) networks[k] = normalizeNetwork(name, k, isMap(v) ? v : {});

@@ -33,13 +33,29 @@ export function loadSource(file: string, text: string, lookup: Lookup, missing: 
     const what = e.message.replace(/ \(at [^)]*\)$/, '');
     throw new ComposeFileError(file, parsed.lineOf(pathSegments(e.path)), e.path, what);
   }
-  validateCompose(parsed, data);
+  validateCompose(parsed, withoutResets(data, parsed.tags));
   const fail = (at: Array<string | number>, what: string): never => {
     throw new ComposeFileError(file, parsed.lineOf(at), fieldPath(at), what);
   };
   const tree = canonicalFile(data, fail);
   applyTags(tree, parsed.tags);
   return { parsed, tree, dir: path.dirname(file) };
+}
+
+/** the tree without the values tagged `!reset`: they are ignored, so `ports: !reset null` must not fail the schema */
+function withoutResets(data: Tree, tags: SourceFile['parsed']['tags']): Tree {
+  const resets = tags.filter((t) => t.tag === '!reset');
+  if (resets.length === 0) return data;
+  const copy = structuredClone(data);
+  for (const { path: at } of resets) {
+    let node: unknown = copy;
+    for (const seg of at.slice(0, -1)) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[seg] : undefined;
+    const last = at[at.length - 1];
+    if (last === undefined || node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) node.splice(Number(last), 1);
+    else delete (node as Record<string, unknown>)[last];
+  }
+  return copy;
 }
 
 /** where a field of the merged model was written: the last file that has it (else the nearest parent field) */
