@@ -111,7 +111,7 @@ test('interpolation, short-syntax and value errors are located too', async () =>
   await expectError({ 'compose.yaml': 'services:\n  a:\n    image: x\n    mem_limit: lots\n' }, 'compose.yaml:4: services.a.mem_limit: invalid size: "lots"');
   await expectError(
     { 'compose.yaml': 'services:\n  a:\n    image: x\n    command: echo "open\n' },
-    /^compose\.yaml:4: services\.a\.command: invalid command line string: unterminated double quote/,
+    /^compose\.yaml:4: services\.a\.command: invalid command line string: "echo \\"open"$/,
   );
   await expectError(
     { 'compose.yaml': 'services:\n  a:\n    image: x\n    env_file: [missing.env]\n' },

@@ -65,5 +65,11 @@ test('command strings: words, quotes, escapes, no expansion', () => {
   assert.deepEqual(splitShellWords('a\\ b c""d \'\' $X'), ['a b', 'cd', '', '$X']);
   assert.deepEqual(splitShellWords('"x\\n" \'y\\n\''), ['xn', 'y\\n']);
   assert.deepEqual(splitShellWords('  '), []);
-  assert.match(String(splitShellWords("it's")), /unterminated single quote/);
+  assert.deepEqual(splitShellWords('echo a && echo b'), ['echo', 'a']);
+  assert.deepEqual(splitShellWords('run 2>/dev/null'), ['run']);
+  assert.deepEqual(splitShellWords('sh -c "a; b" x;y'), ['sh', '-c', 'a; b', 'x']);
+  assert.deepEqual(splitShellWords('echo $(date +%s) `a b`'), ['echo', '$(date +%s)', '`a b`']);
+  assert.match(String(splitShellWords("it's")), /^invalid command line string/);
+  assert.match(String(splitShellWords('f (x)')), /^invalid command line string/);
+  assert.match(String(splitShellWords('end\\')), /^invalid command line string/);
 });

@@ -1,7 +1,7 @@
 // The Compose Specification's short syntaxes as docker compose v2 expands them: ports
 // ("[IP:][HOST:]CONTAINER[/PROTO]", ranges), volumes ("SRC:DST[:OPTS]"), sizes ("512m", 1024-based
 // like docker's RAMInBytes) and command strings (split into words as a shell would, quotes and
-// backslashes honoured, no expansion — not `sh -c`; go-shellwords' stop at an unquoted ; | & < > is not reproduced).
+// backslashes honoured, no expansion — not `sh -c`; words end at an unquoted ; | & < > as go-shellwords has it).
 
 /** a port in the long syntax, before defaults (protocol, mode) are filled */
 export interface PortSpec {
@@ -118,40 +118,87 @@ export function parseSize(v: unknown): number | undefined {
   return Math.trunc(Number(m[1]) * (UNITS[unit] ?? 1));
 }
 
-/** split a command string into words as compose v2 (go-shellwords) does: blanks separate, '…' literal, a backslash escapes the next character outside single quotes */
+/**
+ * split a command string into words as compose v2 does (it uses go-shellwords): blanks separate,
+ * '…' is literal, "…" groups, a backslash escapes the next character outside single quotes, `…`
+ * and $(…) are kept as written (not run), and the words end at the first unquoted ; & | < >
+ * (a word of digits before > is dropped with it, as a redirection). Errors as "invalid command line string".
+ */
 export function splitShellWords(text: string): string[] | string {
   const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
+  let buf = '';
+  let got = false;
+  let escaped = false;
+  let single = false;
+  let double = false;
+  let back = false;
+  let dollar = false;
+  const bad = `invalid command line string: ${JSON.stringify(text)}`;
+  loop: for (const c of text) {
+    if (escaped) {
+      buf += c;
+      escaped = false;
+      got = true;
       continue;
     }
-    inWord = true;
     if (c === '\\') {
-      i++;
-      if (i < text.length) word += text[i];
-    } else if (c === "'") {
-      const end = text.indexOf("'", i + 1);
-      if (end < 0) return `invalid command line string: unterminated single quote in ${JSON.stringify(text)}`;
-      word += text.slice(i + 1, end);
-      i = end;
-    } else if (c === '"') {
-      let j = i + 1;
-      for (; j < text.length && text[j] !== '"'; j++) {
-        if (text[j] === '\\' && j + 1 < text.length) j++; // as go-shellwords (compose v2): a backslash escapes any character here too
-        word += text[j];
-      }
-      if (j >= text.length) return `invalid command line string: unterminated double quote in ${JSON.stringify(text)}`;
-      i = j;
-    } else {
-      word += c;
+      if (single) buf += c;
+      else escaped = true;
+      continue;
     }
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+      if (single || double || back || dollar) buf += c;
+      else if (got) {
+        words.push(buf);
+        buf = '';
+        got = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '`':
+        if (!single && !double && !dollar) back = !back;
+        break;
+      case ')':
+        if (!single && !double && !back && dollar) dollar = false;
+        break;
+      case '(':
+        if (!single && !double && !back) {
+          if (dollar || !buf.endsWith('$')) return bad;
+          dollar = true;
+          buf += c;
+          continue;
+        }
+        break;
+      case '"':
+        if (!single && !dollar) {
+          if (double) got = true;
+          double = !double;
+          continue;
+        }
+        break;
+      case "'":
+        if (!double && !dollar) {
+          if (single) got = true;
+          single = !single;
+          continue;
+        }
+        break;
+      case ';':
+      case '&':
+      case '|':
+      case '<':
+      case '>':
+        if (!single && !double && !back && !dollar) {
+          if (c === '>' && /^\d/.test(buf)) got = false;
+          break loop;
+        }
+        break;
+    }
+    got = true;
+    buf += c;
   }
-  if (inWord) words.push(word);
+  if (escaped || single || double || back || dollar) return bad;
+  if (got) words.push(buf);
   return words;
 }
