@@ -1,13 +1,14 @@
 // Which files make a project and what it is called, as docker compose v2 decides: -f, else
-// COMPOSE_FILE, else compose.yaml|compose.yml|docker-compose.yaml|docker-compose.yml in the working
+// COMPOSE_FILE, else compose.yaml|compose.yml|docker-compose.yml|docker-compose.yaml in the working
 // directory or its parents (plus the override file beside it); the name from -p,
 // COMPOSE_PROJECT_NAME, `name:`, else the project directory's base name, normalised.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { invalid, notFound } from '../../lib/errors.js';
 
-export const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
-export const OVERRIDE_FILES = ['compose.override.yaml', 'compose.override.yml', 'docker-compose.override.yaml', 'docker-compose.override.yml'];
+// in compose v2's order of preference (note .yml before .yaml for docker-compose and all overrides)
+export const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
+export const OVERRIDE_FILES = ['compose.override.yml', 'compose.override.yaml', 'docker-compose.override.yml', 'docker-compose.override.yaml'];
 
 const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
 

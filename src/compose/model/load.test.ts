@@ -11,16 +11,21 @@ test('discovery: nearest directory upwards, compose.yaml preferred with a warnin
       'compose.yaml': 'services:\n  web:\n    image: nginx\n    environment: {A: "1"}\n',
       'docker-compose.yml': 'services:\n  other:\n    image: busybox\n',
       'compose.override.yaml': 'services:\n  web:\n    environment: {B: "2"}\n',
+      'compose.override.yml': 'services:\n  web:\n    environment: {B: "yml-wins"}\n',
       'sub/deeper/README': 'x',
     },
     async (dir) => {
       const warnings: string[] = [];
       const p = await loadProject({ cwd: path.join(dir, 'sub/deeper'), environment: {}, warn: (m) => warnings.push(m) });
-      assert.deepEqual(p.files, [path.join(dir, 'compose.yaml'), path.join(dir, 'compose.override.yaml')]);
+      assert.deepEqual(p.files, [path.join(dir, 'compose.yaml'), path.join(dir, 'compose.override.yml')]);
       assert.equal(p.workingDir, dir);
       assert.deepEqual(Object.keys(p.services), ['web']);
-      assert.deepEqual(p.services.web?.environment, { A: '1', B: '2' });
-      assert.equal(warnings.length, 1);
+      assert.deepEqual(p.services.web?.environment, { A: '1', B: 'yml-wins' });
+      assert.equal(warnings.length, 2);
+      assert.match(
+        warnings[1] ?? '',
+        /Found multiple override files with supported names: .*compose\.override\.yml, .*compose\.override\.yaml\nUsing .*compose\.override\.yml/,
+      );
       assert.match(warnings[0] ?? '', /Found multiple config files with supported names: .*compose\.yaml, .*docker-compose\.yml\nUsing .*compose\.yaml/);
     },
   );

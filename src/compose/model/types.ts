@@ -218,7 +218,7 @@ export interface ServiceFileRef {
 
 /** how a caller asks for a project (CLI flags and environment) */
 export interface LoadOptions {
-  files?: string[]; // -f; default compose.yaml|compose.yml|docker-compose.yaml|docker-compose.yml (+ override) in cwd or parents
+  files?: string[]; // -f; default compose.yaml|compose.yml|docker-compose.yml|docker-compose.yaml (+ override) in cwd or parents
   projectName?: string; // -p
   projectDirectory?: string; // --project-directory
   profiles?: string[]; // --profile, COMPOSE_PROFILES
