@@ -70,6 +70,7 @@ import { SystemInfoService } from '../system/info.js';
 import { DiskUsage } from '../system/diskusage.js';
 import { imageDiskUsage } from '../images/view.js';
 import { ContainerQueries } from '../containers/queries.js';
+import { startCri, type Cri } from '../cri/index.js';
 import type { DaemonConfig } from './config.js';
 import { answerPlainHttp, checkTcpHost, infoWarnings, serverTls } from './tls.js';
 import type { Duplex } from 'node:stream';
@@ -411,6 +412,18 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
       log(`API listen on ${u.host}${tlsServer ? (tlsServer.verifyClients ? ' (TLS, client certificates verified)' : ' (TLS, clients not verified)') : ''}`);
     }
   }
+  // Kubernetes' CRI (runtime.v1) on its own UNIX socket, on the same services (docs/cri.md).
+  let cri: Cri | undefined;
+  if (cfg.cri) {
+    cri = await startCri({
+      socket: path.resolve(cfg.criSocket),
+      runtimeName: 'berth',
+      runtimeVersion: BERTH_VERSION,
+      // streaming: the Exec/Attach/PortForward server of src/cri/streaming/ (not wired yet).
+      ...(cfg.logLevel === 'debug' ? { log } : {}),
+    });
+    log(`CRI listen on ${cri.socket}`);
+  }
   log(`berthd ${BERTH_VERSION} ready (data-root ${dataRoot}, exec-root ${execRoot})`);
   // The request-body validators load a moment after the daemon answers (api/validate.ts), so
   // neither start-up nor the first requests wait for them; a body that comes first loads its own.
@@ -418,6 +431,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
 
   return {
     async close() {
+      await cri?.stop();
       containers.shutdown();
       networks.close();
       buildkitSessions.closeAll();
