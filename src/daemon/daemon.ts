@@ -71,6 +71,7 @@ import { DiskUsage } from '../system/diskusage.js';
 import { imageDiskUsage } from '../images/view.js';
 import { ContainerQueries } from '../containers/queries.js';
 import { startCri, type Cri } from '../cri/index.js';
+import { sampleStats } from '../containers/stats.js';
 import type { DaemonConfig } from './config.js';
 import { answerPlainHttp, checkTcpHost, infoWarnings, serverTls } from './tls.js';
 import type { Duplex } from 'node:stream';
@@ -415,10 +416,38 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   // Kubernetes' CRI (runtime.v1) on its own UNIX socket, on the same services (docs/cri.md).
   let cri: Cri | undefined;
   if (cfg.cri) {
+    const criPulls = distribution.withConfig({ registryHosts: criRegistryHosts(cfg.criRegistryMirrors) });
     cri = await startCri({
       socket: path.resolve(cfg.criSocket),
       runtimeName: 'berth',
       runtimeVersion: BERTH_VERSION,
+      dataRoot,
+      execRoot,
+      cniConfDir: cfg.cniConfDir,
+      cniBinDir: cfg.cniBinDir,
+      berth: {
+        containers: {
+          create: (req, o) => containers.create(req, o),
+          start: (ref) => containers.start(ref),
+          stop: (ref, o) => containers.stop(ref, o),
+          remove: (ref, o) => containers.remove(ref, o),
+          find: (ref) => store.find(ref),
+          get: (ref) => containers.get(ref),
+          saveRecord: (c) => containers.saveRecord(c),
+          update: (ref, body) => containers.update(ref, body),
+        },
+        images: {
+          list: () => images.list(),
+          find: (ref) => images.find(ref),
+          tagsOf: (id) => images.tagsOf(id),
+          digestsOf: (id) => images.digestsOf(id),
+          pull: async (ref, auth) => (await criPulls.preparePull(ref, { auth })).run({ write: () => undefined }),
+          remove: async (id) => void (await imageService.remove(id, { force: true, prune: false })),
+          importTar: (src, o) => imageService.import(src, o),
+        },
+        execSync: (id, cmd, o) => execs.execSync(id, cmd, o),
+        stats: (c) => sampleStats(c, containerCgroupsPath(c, cfg.cgroupParent)),
+      },
       // streaming: the Exec/Attach/PortForward server of src/cri/streaming/ (not wired yet).
       ...(cfg.logLevel === 'debug' ? { log } : {}),
     });
@@ -449,6 +478,17 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
       }
     },
   };
+}
+
+/** `--cri-registry-mirror host=URL` entries as the distribution config's registry hosts. */
+function criRegistryHosts(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of list) {
+    const eq = e.indexOf('=');
+    if (eq <= 0) throw new Error(`invalid --cri-registry-mirror ${e}: expected host=URL`);
+    out[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return out;
 }
 
 function versionOf(cmd: string, args: string[]): Promise<string> {
