@@ -130,7 +130,11 @@ export class CriContainers implements PodContainers {
     let user: string | undefined;
     if (sc?.run_as_user) user = sc.run_as_user.value;
     else if (sc?.run_as_username) user = sc.run_as_username;
-    if (sc?.run_as_group) user = `${user ?? (image.config.config?.User ?? '').split(':')[0] ?? ''}:${sc.run_as_group.value}`;
+    if (sc?.run_as_group) {
+      // As containerd: a group alone would pair with whatever user the image names.
+      if (user === undefined) throw invalid(`user group "${sc.run_as_group.value}" is specified without user`);
+      user = `${user}:${sc.run_as_group.value}`;
+    }
     const securityOpt = [...(await seccompOpts(sc?.seccomp, sc?.seccomp_profile_path))];
     if (sc?.no_new_privs) securityOpt.push('no-new-privileges');
     const binds = (cfg.mounts ?? []).map((m) => {

@@ -16,6 +16,8 @@ export interface CriImageBackend {
   /** Familiar names (as ImageStore has them). */
   tagsOf(id: string): string[];
   digestsOf(id: string): string[];
+  /** Whether other images are built on this one (an untagged one is then a build step, not listed). */
+  hasChildren(id: string): boolean;
   pull(ref: Reference, auth: AuthConfig | undefined): Promise<void>;
   /** Removes the image and every reference to it. */
   remove(id: string): Promise<void>;
@@ -88,7 +90,7 @@ export function imageHandlers(b: CriImageBackend, pinned = ''): CriHandlers {
     unary: {
       ListImages: async (req: { filter?: { image?: ImageSpec | null } | null }) => {
         const want = req.filter?.image?.image;
-        let images = b.list();
+        let images = b.list().filter((i) => b.tagsOf(i.id).length > 0 || b.digestsOf(i.id).length > 0 || !b.hasChildren(i.id));
         if (want) {
           const img = lookup(b, { image: want });
           images = img ? [img] : [];

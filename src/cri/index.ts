@@ -37,6 +37,7 @@ export interface CriBerth {
   images: Omit<CriImageBackend, 'usage'> & { importTar(src: Readable, o: { repo: string; tag: string; changes: string[] }): Promise<Image> };
   execSync(id: string, cmd: string[], o: { timeoutMs: number }): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer; timedOut: boolean }>;
   stats(c: Container): StatsDoc;
+  reopenLog(c: Container): Promise<void>;
 }
 
 export interface CriDeps {
@@ -100,6 +101,7 @@ export async function startCri(d: CriDeps): Promise<Cri> {
         execSync: (id, cmd, o) => b.execSync(id, cmd, o),
         update: (id, body) => b.containers.update(id, body),
         stats: (c) => b.stats(c),
+        reopenLog: (c) => b.reopenLog(c),
         fsMountpoint,
       }),
     ],
@@ -110,6 +112,7 @@ export async function startCri(d: CriDeps): Promise<Cri> {
     find: (r) => b.images.find(r),
     tagsOf: (id) => b.images.tagsOf(id),
     digestsOf: (id) => b.images.digestsOf(id),
+    hasChildren: (id) => b.images.hasChildren(id),
     pull: (ref, auth) => b.images.pull(ref, auth),
     remove: (id) => b.images.remove(id),
     usage: async () => {

@@ -1,9 +1,10 @@
 /**
  * The RPCs on running CRI containers and sandboxes besides their life cycle: ExecSync (Berth's
- * exec service), ReopenContainerLog (conmon reopens its log on SIGUSR1), UpdateContainerResources
+ * exec service), ReopenContainerLog (conmon's control FIFO), UpdateContainerResources
  * (ContainerService.update: record and cgroup), and the stats RPCs from containers/stats.ts's
  * cgroup samples.
  */
+import { existsSync } from 'node:fs';
 import type { Container, HostConfig } from '../containers/types.js';
 import type { StatsDoc } from '../containers/stats.js';
 import { invalid, system } from '../lib/errors.js';
@@ -22,6 +23,8 @@ export interface PodOpsDeps {
   find(id: string): Container | undefined;
   execSync(id: string, cmd: string[], o: { timeoutMs: number }): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer; timedOut: boolean }>;
   update(id: string, body: Partial<HostConfig>): Promise<unknown>;
+  /** The container's monitor reopens its log file. */
+  reopenLog(c: Container): Promise<void>;
   stats(c: Container): StatsDoc;
   /** The image file system's mount point (writable layers live there too). */
   fsMountpoint: string;
@@ -89,10 +92,13 @@ export function podOpHandlers(d: PodOpsDeps): Record<string, UnaryHandler> {
       const id = d.containers.runningContainer(req.container_id);
       const c = d.find(id);
       if (!c?.MonitorPid) throw invalid(`container ${id} has no log monitor`);
-      try {
-        process.kill(c.MonitorPid, 'SIGUSR1');
-      } catch (err) {
-        throw system(`cannot signal the log monitor of ${id}: ${(err as Error).message}`);
+      await d.reopenLog(c);
+      // conmon reopens asynchronously; the kubelet expects the new file once the call returns.
+      const logPath = d.containers.get(id).logPath || c.LogPath;
+      const deadline = Date.now() + 3000;
+      while (!existsSync(logPath)) {
+        if (Date.now() > deadline) throw system(`the log monitor of ${id} did not reopen ${logPath}`);
+        await new Promise((r) => setTimeout(r, 10));
       }
       return {};
     },
