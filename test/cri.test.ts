@@ -164,12 +164,25 @@ describe('CRI end to end with crictl', () => {
       .map((c) => c.Names[0])
       .sort();
     assert.deepEqual(names, ['/k8s_POD_p1_default_uid-p1_0', '/k8s_c1_p1_default_uid-p1_0']);
+    // ... but leaves changing them to the kubelet (cri/guard.ts).
+    for (const [method, p] of [
+      ['DELETE', `/containers/${ctrId}?force=1`],
+      ['POST', `/containers/${podId}/stop`],
+      ['POST', `/containers/${ctrId}/kill`],
+    ] as const) {
+      const g = await (d as TestDaemon).api.request({ method, path: p });
+      assert.equal(g.status, 409, `${method} ${p}: ${g.text}`);
+      assert.match(g.text, /managed through the CRI: use crictl/);
+    }
   });
 
   it('stop, rm, stopp, rmp leave nothing behind', async () => {
     await ok(['stop', ctrId]);
     const st = JSON.parse(await ok(['inspect', ctrId])) as { status: { state: string } };
     assert.equal(st.status.state, 'CONTAINER_EXITED');
+    // An exited CRI container is the kubelet's to remove: `docker container prune` leaves it.
+    const pruned = await (d as TestDaemon).api.post('/containers/prune');
+    assert.equal(pruned.json<{ ContainersDeleted: unknown }>().ContainersDeleted, null, pruned.text);
     await ok(['rm', ctrId]);
     await ok(['stopp', podId]);
     const pod = JSON.parse(await ok(['inspectp', podId])) as { status: { state: string } };

@@ -56,6 +56,8 @@ export interface CriDeps {
 
 export interface Cri {
   readonly socket: string;
+  /** Whether a Berth container is a CRI sandbox or container (guard.ts). */
+  owns(id: string): boolean;
   stop(): Promise<void>;
 }
 
@@ -122,5 +124,9 @@ export async function startCri(d: CriDeps): Promise<Cri> {
   };
   const server = new CriServer({ socket: d.socket, runtime, image: imageHandlers(imageBackend, PAUSE_IMAGE), ...(d.log ? { log: d.log } : {}) });
   await server.start();
-  return { socket: d.socket, stop: () => server.stop() };
+  return {
+    socket: d.socket,
+    owns: (id) => store.sandboxes.get(id) !== undefined || store.containers.get(id) !== undefined,
+    stop: () => server.stop(),
+  };
 }

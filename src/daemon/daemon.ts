@@ -71,6 +71,7 @@ import { DiskUsage } from '../system/diskusage.js';
 import { imageDiskUsage } from '../images/view.js';
 import { ContainerQueries } from '../containers/queries.js';
 import { startCri, type Cri } from '../cri/index.js';
+import { guardCriOwned } from '../cri/guard.js';
 import { sampleStats } from '../containers/stats.js';
 import type { DaemonConfig } from './config.js';
 import { answerPlainHttp, checkTcpHost, infoWarnings, serverTls } from './tls.js';
@@ -267,13 +268,21 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   registerSwarmRoutes(router);
   registerPluginRoutes(router, plugins);
   const containerViews = new ContainerQueries({ containers, images, network: networks });
+  // The Docker API leaves CRI's pods and containers to the kubelet (cri/guard.ts); CRI starts below.
+  let criOwns: (id: string) => boolean = () => false;
+  const findContainer = (ref: string): Container | undefined => store.find(ref);
   registerContainerRoutes(router, {
-    containers,
+    containers: guardCriOwned(containers, findContainer, (id) => criOwns(id)),
     views: containerViews,
-    pauses,
+    pauses: guardCriOwned(pauses, findContainer, (id) => criOwns(id)),
     prune: (filters) =>
       pruneContainers(
-        { list: () => containers.list(), remove: (id) => containers.remove(id, {}), upperDir: (c) => containers.layersOf(c).upper, events },
+        {
+          list: () => containers.list().filter((c) => !criOwns(c.ID)),
+          remove: (id) => containers.remove(id, {}),
+          upperDir: (c) => containers.layersOf(c).upper,
+          events,
+        },
         filters,
       ),
     top: (ref, psArgs) => top({ get: (r) => containers.get(r), pids: (id) => runc.ps(id) }, ref, psArgs),
@@ -453,6 +462,8 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
       // streaming: the Exec/Attach/PortForward server of src/cri/streaming/ (not wired yet).
       ...(cfg.logLevel === 'debug' ? { log } : {}),
     });
+    const owner = cri;
+    criOwns = (id) => owner.owns(id);
     log(`CRI listen on ${cri.socket}`);
   }
   log(`berthd ${BERTH_VERSION} ready (data-root ${dataRoot}, exec-root ${execRoot})`);
