@@ -37,6 +37,11 @@ have docker-compose || need+=(docker-compose)
 [ -x /usr/sbin/dockerd ] || need+=(docker.io)
 # BuildKit's --ssh forwarding is tested with a real ssh-agent and ssh-add.
 { [ -x /usr/bin/ssh-agent ] && [ -x /usr/bin/ssh-add ]; } || need+=(openssh-client)
+# The CRI server (docs/cri.md): catatonit is every pod's infra process; CNI's plugins network pods.
+[ -x /usr/bin/catatonit ] || need+=(catatonit)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+# critest's stand-in nonewprivs image: its nnp program is built with gcc (test/cri/build-images.sh).
+have gcc       || need+=(gcc libc6-dev)
 if [ "${#need[@]}" -gt 0 ]; then
   # de-duplicate
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)

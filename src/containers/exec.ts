@@ -225,6 +225,40 @@ export class ExecService {
     return { exitCode: first, output };
   }
 
+  /**
+   * CRI's ExecSync: runs `cmd` to its end and returns its stdout and stderr apart; at
+   * `timeoutMs` (0: none) the process is killed and `timedOut` set. No exec record is kept.
+   */
+  async execSync(ref: string, cmd: string[], o: { timeoutMs: number }): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer; timedOut: boolean }> {
+    const c = this.containers.get(ref);
+    const rec = this.create(c.ID, { Cmd: cmd, User: c.Config.User, WorkingDir: c.Config.WorkingDir });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const { done } = await this.start(rec.ID, {
+      tty: false,
+      beforeCleanup: async (dir) => {
+        for await (const e of readLog(path.join(dir, 'log'))) (e.stream === 'stderr' ? err : out).push(e.line);
+      },
+    });
+    void done.finally(() => this.execs.delete(rec.ID));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      if (o.timeoutMs > 0) timer = setTimeout(() => resolve('timeout'), o.timeoutMs);
+    });
+    const first = await Promise.race([done, timedOut]);
+    if (timer) clearTimeout(timer);
+    if (first === 'timeout') {
+      try {
+        if (rec.Pid > 0) process.kill(rec.Pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      const code = await done.catch(() => -1);
+      return { exitCode: code, stdout: Buffer.concat(out), stderr: Buffer.concat(err), timedOut: true };
+    }
+    return { exitCode: first, stdout: Buffer.concat(out), stderr: Buffer.concat(err), timedOut: false };
+  }
+
   async resize(id: string, height: number, width: number): Promise<void> {
     const rec = this.get(id);
     if (!rec.Running) throw conflict(`Exec ${id} is not running`);

@@ -10,6 +10,7 @@ import type { SeqpacketSocket } from 'node-unix-socket';
 import { messageOf, system } from '../lib/errors.js';
 import { readOomKilled } from '../runtime/cgroups.js';
 import { logLimits } from '../runtime/logconfig.js';
+import { sendReopenLogs } from '../runtime/winsize.js';
 import { attachSocketPath, connectAttach, monitorAlive, resizeTerminal, startMonitor, type MonitorPaths, type MonitorStarted } from '../runtime/monitor.js';
 import { startError } from './runcerrors.js';
 import { containerCgroupsPath } from './specinputs.js';
@@ -92,6 +93,11 @@ export class ContainerMonitors {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw system(`cannot signal container ${c.ID}: ${messageOf(err)}`);
     }
+  }
+
+  /** Makes the container's monitor reopen its log file (after the file was moved away: log rotation). */
+  async reopenLog(c: Container): Promise<void> {
+    await sendReopenLogs(this.runDir(c.ID));
   }
 
   /** Sets the terminal size of a TTY container (best effort). */

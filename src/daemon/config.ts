@@ -32,6 +32,16 @@ export interface DaemonConfig {
   tlsCaCert?: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** `--cri`: serve CRI (runtime.v1) on `criSocket` (default true; `--cri=false` turns it off). */
+  cri: boolean;
+  /** `--cri-socket`: the CRI server's UNIX socket. */
+  criSocket: string;
+  /** `--cni-conf-dir`: CNI network configurations for pod sandboxes. */
+  cniConfDir: string;
+  /** `--cni-bin-dir`: CNI plugin binaries. */
+  cniBinDir: string;
+  /** `--cri-registry-mirror host=URL`: CRI pulls of images on `host` go to URL instead (docs/cri.md). */
+  criRegistryMirrors: string[];
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -46,6 +56,11 @@ export const DEFAULTS: DaemonConfig = {
   insecureRegistries: [],
   bridge: 'berth0',
   bip: '172.18.0.1/16',
+  cri: true,
+  criSocket: '/run/berth/cri.sock',
+  cniConfDir: '/etc/cni/net.d',
+  cniBinDir: '/usr/lib/cni',
+  criRegistryMirrors: [],
 };
 
 const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
@@ -77,6 +92,11 @@ Options:
       --tlscert string         Path to TLS certificate file (default "~/.docker/cert.pem")
       --tlskey string          Path to TLS key file (default "~/.docker/key.pem")
       --tlsverify              Use TLS and verify the remote
+      --cri                    Serve the Kubernetes CRI (default true; --cri=false disables it)
+      --cri-socket string      The CRI server's UNIX socket (default "/run/berth/cri.sock")
+      --cri-registry-mirror list  host=URL: CRI pulls from host go to URL (e.g. registry.k8s.io=http://127.0.0.1:5000)
+      --cni-conf-dir string    CNI network configurations of pod sandboxes (default "/etc/cni/net.d")
+      --cni-bin-dir string     CNI plugin binaries (default "/usr/lib/cni")
   -h, --help                   Print usage
   -v, --version                Print version information and quit
 `;
@@ -104,19 +124,24 @@ const FLAGS: Record<string, { key: Key; json: string }> = {
   '--tlscacert': { key: 'tlsCaCert', json: 'tlscacert' },
   '--tlscert': { key: 'tlsCert', json: 'tlscert' },
   '--tlskey': { key: 'tlsKey', json: 'tlskey' },
+  '--cri-socket': { key: 'criSocket', json: 'cri-socket' },
+  '--cri-registry-mirror': { key: 'criRegistryMirrors', json: 'cri-registry-mirrors' },
+  '--cni-conf-dir': { key: 'cniConfDir', json: 'cni-conf-dir' },
+  '--cni-bin-dir': { key: 'cniBinDir', json: 'cni-bin-dir' },
 };
 
 /** Boolean flags: `--tls`, `--tls=false` (never a separate value, as pflag has it). */
 const BOOL_FLAGS: Record<string, { key: Key; json: string }> = {
   '--tls': { key: 'tls', json: 'tls' },
   '--tlsverify': { key: 'tlsVerify', json: 'tlsverify' },
+  '--cri': { key: 'cri', json: 'cri' },
 };
-const BOOL_KEYS = new Set<Key>(['tls', 'tlsVerify']);
+const BOOL_KEYS = new Set<Key>(['tls', 'tlsVerify', 'cri']);
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
 /** Flags that may be given several times and collect into a list. */
-const LIST_KEYS = new Set<Key>(['hosts', 'registryMirrors', 'insecureRegistries', 'logOpts']);
+const LIST_KEYS = new Set<Key>(['hosts', 'registryMirrors', 'insecureRegistries', 'logOpts', 'criRegistryMirrors']);
 
 const JSON_KEYS: Record<string, Key> = {
   hosts: 'hosts',
@@ -137,6 +162,11 @@ const JSON_KEYS: Record<string, Key> = {
   tlscacert: 'tlsCaCert',
   tlscert: 'tlsCert',
   tlskey: 'tlsKey',
+  cri: 'cri',
+  'cri-socket': 'criSocket',
+  'cri-registry-mirrors': 'criRegistryMirrors',
+  'cni-conf-dir': 'cniConfDir',
+  'cni-bin-dir': 'cniBinDir',
 };
 
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];

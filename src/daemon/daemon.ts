@@ -70,6 +70,9 @@ import { SystemInfoService } from '../system/info.js';
 import { DiskUsage } from '../system/diskusage.js';
 import { imageDiskUsage } from '../images/view.js';
 import { ContainerQueries } from '../containers/queries.js';
+import { startCri, type Cri } from '../cri/index.js';
+import { guardCriOwned } from '../cri/guard.js';
+import { sampleStats } from '../containers/stats.js';
 import type { DaemonConfig } from './config.js';
 import { answerPlainHttp, checkTcpHost, infoWarnings, serverTls } from './tls.js';
 import type { Duplex } from 'node:stream';
@@ -265,13 +268,21 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   registerSwarmRoutes(router);
   registerPluginRoutes(router, plugins);
   const containerViews = new ContainerQueries({ containers, images, network: networks });
+  // The Docker API leaves CRI's pods and containers to the kubelet (cri/guard.ts); CRI starts below.
+  let criOwns: (id: string) => boolean = () => false;
+  const findContainer = (ref: string): Container | undefined => store.find(ref);
   registerContainerRoutes(router, {
-    containers,
+    containers: guardCriOwned(containers, findContainer, (id) => criOwns(id)),
     views: containerViews,
-    pauses,
+    pauses: guardCriOwned(pauses, findContainer, (id) => criOwns(id)),
     prune: (filters) =>
       pruneContainers(
-        { list: () => containers.list(), remove: (id) => containers.remove(id, {}), upperDir: (c) => containers.layersOf(c).upper, events },
+        {
+          list: () => containers.list().filter((c) => !criOwns(c.ID)),
+          remove: (id) => containers.remove(id, {}),
+          upperDir: (c) => containers.layersOf(c).upper,
+          events,
+        },
         filters,
       ),
     top: (ref, psArgs) => top({ get: (r) => containers.get(r), pids: (id) => runc.ps(id) }, ref, psArgs),
@@ -411,6 +422,50 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
       log(`API listen on ${u.host}${tlsServer ? (tlsServer.verifyClients ? ' (TLS, client certificates verified)' : ' (TLS, clients not verified)') : ''}`);
     }
   }
+  // Kubernetes' CRI (runtime.v1) on its own UNIX socket, on the same services (docs/cri.md).
+  let cri: Cri | undefined;
+  if (cfg.cri) {
+    const criPulls = distribution.withConfig({ registryHosts: criRegistryHosts(cfg.criRegistryMirrors) });
+    cri = await startCri({
+      socket: path.resolve(cfg.criSocket),
+      runtimeName: 'berth',
+      runtimeVersion: BERTH_VERSION,
+      dataRoot,
+      execRoot,
+      cniConfDir: cfg.cniConfDir,
+      cniBinDir: cfg.cniBinDir,
+      berth: {
+        containers: {
+          create: (req, o) => containers.create(req, o),
+          start: (ref) => containers.start(ref),
+          stop: (ref, o) => containers.stop(ref, o),
+          remove: (ref, o) => containers.remove(ref, o),
+          find: (ref) => store.find(ref),
+          get: (ref) => containers.get(ref),
+          saveRecord: (c) => containers.saveRecord(c),
+          update: (ref, body) => containers.update(ref, body),
+        },
+        images: {
+          list: () => images.list(),
+          find: (ref) => images.find(ref),
+          tagsOf: (id) => images.tagsOf(id),
+          digestsOf: (id) => images.digestsOf(id),
+          hasChildren: (id) => images.hasChildren(id),
+          pull: async (ref, auth) => (await criPulls.preparePull(ref, { auth })).run({ write: () => undefined }),
+          remove: async (id) => void (await imageService.remove(id, { force: true, prune: false })),
+          importTar: (src, o) => imageService.import(src, o),
+        },
+        execSync: (id, cmd, o) => execs.execSync(id, cmd, o),
+        stats: (c) => sampleStats(c, containerCgroupsPath(c, cfg.cgroupParent)),
+        reopenLog: (c) => monitors.reopenLog(c),
+      },
+      // streaming: the Exec/Attach/PortForward server of src/cri/streaming/ (not wired yet).
+      ...(cfg.logLevel === 'debug' ? { log } : {}),
+    });
+    const owner = cri;
+    criOwns = (id) => owner.owns(id);
+    log(`CRI listen on ${cri.socket}`);
+  }
   log(`berthd ${BERTH_VERSION} ready (data-root ${dataRoot}, exec-root ${execRoot})`);
   // The request-body validators load a moment after the daemon answers (api/validate.ts), so
   // neither start-up nor the first requests wait for them; a body that comes first loads its own.
@@ -418,6 +473,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
 
   return {
     async close() {
+      await cri?.stop();
       containers.shutdown();
       networks.close();
       buildkitSessions.closeAll();
@@ -435,6 +491,17 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
       }
     },
   };
+}
+
+/** `--cri-registry-mirror host=URL` entries as the distribution config's registry hosts. */
+function criRegistryHosts(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of list) {
+    const eq = e.indexOf('=');
+    if (eq <= 0) throw new Error(`invalid --cri-registry-mirror ${e}: expected host=URL`);
+    out[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return out;
 }
 
 function versionOf(cmd: string, args: string[]): Promise<string> {

@@ -75,6 +75,15 @@ export function validateDistributionConfig(cfg: DistributionConfig): void {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(`invalid mirror: unsupported scheme "${u.protocol.slice(0, -1)}" in "${m}"`);
     if ((u.pathname !== '/' && u.pathname !== '') || u.search !== '') throw invalid(`invalid mirror: path, query, or fragment at end of the URI "${m}"`);
   }
+  for (const [domain, m] of Object.entries(cfg.registryHosts ?? {})) {
+    let u: URL;
+    try {
+      u = new URL(m);
+    } catch {
+      throw invalid(`invalid registry host for ${domain}: "${m}" is not a valid URI`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(`invalid registry host for ${domain}: unsupported scheme in "${m}"`);
+  }
   for (const r of cfg.insecureRegistries ?? []) {
     if (/^[a-z]+:\/\//.test(r) && !/^https?:\/\//.test(r)) throw invalid(`insecure registry ${r} should not contain '://'`);
   }
@@ -83,6 +92,12 @@ export function validateDistributionConfig(cfg: DistributionConfig): void {
 /** Endpoints for a registry domain, in the order to try them. `push` never uses mirrors. */
 export function endpointsFor(domain: string, cfg: DistributionConfig, opts: { push?: boolean } = {}): Endpoint[] {
   const out: Endpoint[] = [];
+  const host = opts.push ? undefined : cfg.registryHosts?.[domain];
+  if (host) {
+    const u = new URL(host);
+    const insecure = u.protocol === 'http:' || isInsecure(u.host, cfg);
+    return [{ base: `${u.protocol}//${u.host}`, insecureTLS: insecure, httpFallback: false, mirror: false }];
+  }
   if (domain === DEFAULT_DOMAIN) {
     if (!opts.push) {
       for (const m of cfg.registryMirrors ?? []) {

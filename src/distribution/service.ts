@@ -69,6 +69,15 @@ export class DistributionService {
     return this.deps.config;
   }
 
+  /** The same stores and state with `extra` over the configuration (the CRI's registry hosts). */
+  withConfig(extra: Partial<DistributionConfig>): DistributionService {
+    const config = { ...this.deps.config, ...extra };
+    validateDistributionConfig(config);
+    const d = Object.create(DistributionService.prototype) as { deps: DistributionDeps };
+    d.deps = { ...this.deps, config };
+    return d as unknown as DistributionService;
+  }
+
   /**
    * `POST /images/create?fromImage=`: resolves the manifest now; the job streams the pull.
    * A reference without tag or digest pulls every tag (`--all-tags`).

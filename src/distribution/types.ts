@@ -78,6 +78,11 @@ export interface DistributionConfig {
   registryMirrors?: string[];
   /** `host[:port]` or CIDR ranges spoken to over plain HTTP (or HTTPS without verification). */
   insecureRegistries?: string[];
+  /**
+   * Where a registry domain is reached instead of itself, e.g. `registry.k8s.io` →
+   * `http://127.0.0.1:5000` (the CRI's `--cri-registry-mirror`): no fallback to the domain.
+   */
+  registryHosts?: Record<string, string>;
   /** Concurrent blob downloads per pull (default 3). */
   maxConcurrentDownloads?: number;
   /** Concurrent blob uploads per push (default 5, dockerd's). */

@@ -55,3 +55,11 @@ export function sendWindowSize(bundleDir: string, height: number, width: number)
   });
   return next;
 }
+
+/**
+ * Asks the monitor whose bundle directory is `bundleDir` to reopen its log file (conmon's `ctl`
+ * FIFO, message type 2 "reopen log files"; CRI's ReopenContainerLog), as one padded record.
+ */
+export function sendReopenLogs(bundleDir: string): Promise<void> {
+  return writeRecord(path.join(bundleDir, 'ctl'), '2 0 0'.padEnd(WINSZ_RECORD - 1, ' ') + '\n');
+}

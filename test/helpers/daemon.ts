@@ -205,6 +205,8 @@ export interface StartOptions {
   bip?: string;
   /** More berthd arguments (e.g. another -H and --tlsverify with its files). */
   args?: string[];
+  /** Serve CRI on `<root>/cri.sock` (default false: `--cri=false`, so parallel daemons never share /run/berth/cri.sock). */
+  cri?: boolean;
   /** Called with the new root before the first daemon starts (e.g. to mount a file system at `<root>/data`). */
   prepareRoot?: (root: string) => void;
 }
@@ -215,6 +217,7 @@ export class TestDaemon {
   private logChunks: string[] = [];
   private netArgs: string[] = ['--bridge', 'none'];
   private extraArgs: string[] = [];
+  private criArgs: string[] = ['--cri=false'];
   readonly api: Api;
 
   private constructor(
@@ -226,6 +229,13 @@ export class TestDaemon {
 
   get socket(): string {
     return path.join(this.root, 's.sock');
+  }
+  /** The CRI socket (served only when started with `cri: true`). */
+  get criSocket(): string {
+    return path.join(this.root, 'cri.sock');
+  }
+  get criEndpoint(): string {
+    return `unix://${this.criSocket}`;
   }
   get host(): string {
     return `unix://${this.socket}`;
@@ -267,6 +277,7 @@ export class TestDaemon {
       d.logChunks = o.reuse.logChunks;
       d.netArgs = o.reuse.netArgs;
       d.extraArgs = o.reuse.extraArgs;
+      d.criArgs = o.reuse.criArgs;
     } else {
       const root = fs.mkdtempSync('/tmp/berth-test-');
       d = new TestDaemon(root, path.basename(root).slice('berth-test-'.length));
@@ -280,6 +291,7 @@ export class TestDaemon {
     }
     if (!o.reuse) d.netArgs = ['--bridge', o.bridge ?? 'none', ...(o.bip ? ['--bip', o.bip] : [])];
     if (o.args) d.extraArgs = o.args;
+    if (o.cri !== undefined) d.criArgs = o.cri ? ['--cri-socket', d.criSocket] : ['--cri=false'];
     try {
       await d.spawnDaemon();
       if (o.busybox ?? !o.reuse) {
@@ -309,6 +321,7 @@ export class TestDaemon {
       '--config-file',
       this.configFile(),
       ...this.netArgs,
+      ...this.criArgs,
       ...this.extraArgs,
     ];
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO });
