@@ -13,7 +13,7 @@ import type { SeqpacketSocket } from 'node-unix-socket';
 import { conflict, system, unavailable } from '../../lib/errors.js';
 import type { ExecConfig, ExecRecord } from '../../containers/exec.js';
 import type { Container } from '../../containers/types.js';
-import type { CommandIO } from './remotecommand.js';
+import { firstSize, type CommandIO, type TerminalSize } from './remotecommand.js';
 import type { StreamingRuntime } from './server.js';
 
 /** Where a pod's network namespace is (cri-core's sandboxes implement it). */
@@ -28,7 +28,7 @@ export interface SandboxNetns {
 /** The exec sessions as streaming uses them (containers/exec.ts's ExecService). */
 export interface StreamingExecs {
   create(ref: string, body: Partial<ExecConfig>): ExecRecord;
-  start(id: string, o: { attach?: (s: SeqpacketSocket) => void }): Promise<{ done: Promise<number> }>;
+  start(id: string, o: { consoleSize?: [number, number]; attach?: (s: SeqpacketSocket) => void }): Promise<{ done: Promise<number> }>;
   resize(id: string, height: number, width: number): Promise<void>;
 }
 
@@ -64,12 +64,14 @@ export class BerthStreamingRuntime implements StreamingRuntime {
       AttachStderr: io.stderr !== undefined,
     });
     let output: Promise<void> = Promise.resolve();
+    const { first, rest } = await firstSize(io.resize, 1000);
     const { done } = await this.d.execs.start(rec.ID, {
+      ...(first ? { consoleSize: [first.height, first.width] as [number, number] } : {}),
       attach: (sock) => {
         output = joinStreams(sock, io);
       },
     });
-    const resizing = applyResizes(io, (s) => this.d.execs.resize(rec.ID, s.height, s.width));
+    const resizing = applyResizes(rest, (s) => this.d.execs.resize(rec.ID, s.height, s.width));
     const exitCode = await done;
     // The exit code comes on conmon's sync pipe; the output may still be in flight on the socket.
     await output;
@@ -82,7 +84,7 @@ export class BerthStreamingRuntime implements StreamingRuntime {
     if (!c.State.Running) throw conflict(`container ${c.ID} is not running`);
     const sock = await this.d.containers.attachSocket(c);
     const output = joinStreams(sock, io);
-    void applyResizes(io, (s) => this.d.containers.resize(c.ID, s.height, s.width));
+    void applyResizes(io.resize, (s) => this.d.containers.resize(c.ID, s.height, s.width));
     await output;
   }
 
@@ -168,10 +170,10 @@ function joinStreams(sock: SeqpacketSocket, io: CommandIO): Promise<void> {
 }
 
 /** Applies the client's terminal sizes as they come, in order. */
-async function applyResizes(io: CommandIO, apply: (s: { width: number; height: number }) => Promise<void>): Promise<void> {
-  if (!io.resize) return;
+async function applyResizes(sizes: AsyncIterable<TerminalSize> | undefined, apply: (s: TerminalSize) => Promise<void>): Promise<void> {
+  if (!sizes) return;
   try {
-    for await (const s of io.resize) await apply(s).catch(() => undefined);
+    for await (const s of sizes) await apply(s).catch(() => undefined);
   } catch {
     /* the stream went away */
   }

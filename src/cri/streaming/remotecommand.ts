@@ -206,3 +206,28 @@ function jsonObjectEnd(s: string): number {
   }
   return -1;
 }
+
+/**
+ * The client's first terminal size (client-go sends it as soon as the streams exist), waiting at
+ * most `waitMs`, and the sizes after it. A command started with that size has the right terminal
+ * from its first instruction instead of after a resize that races its start.
+ */
+export async function firstSize(
+  sizes: AsyncIterable<TerminalSize> | undefined,
+  waitMs: number,
+): Promise<{ first: TerminalSize | undefined; rest: AsyncIterable<TerminalSize> | undefined }> {
+  if (!sizes) return { first: undefined, rest: undefined };
+  const it = sizes[Symbol.asyncIterator]();
+  const pending = it.next();
+  pending.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), waitMs)));
+  const got = await Promise.race([pending, timeout]);
+  clearTimeout(timer);
+  const rest = (carry: Promise<IteratorResult<TerminalSize>> | undefined): AsyncIterable<TerminalSize> => ({
+    [Symbol.asyncIterator]: () => ({ next: () => (carry ? ((p) => ((carry = undefined), p))(carry) : it.next()) }),
+  });
+  if (got === 'timeout') return { first: undefined, rest: rest(pending) };
+  if (got.done) return { first: undefined, rest: undefined };
+  return { first: got.value, rest: rest(undefined) };
+}
