@@ -4,7 +4,7 @@
  * `startCriStreaming`, and hands the server to startCri as `streaming`.
  */
 import { existsSync } from 'node:fs';
-import * as path from 'node:path';
+import { sandboxNetnsPath } from '../netns.js';
 import { BerthStreamingRuntime, type BerthStreamingDeps, type SandboxNetns } from './berthruntime.js';
 import { StreamingServer, type StreamingServerOptions } from './server.js';
 
@@ -28,7 +28,7 @@ export async function startCriStreaming(d: BerthStreamingDeps & { options?: Stre
 export function netnsFiles(execRoot: string): SandboxNetns {
   return {
     netnsPath: async (id) => {
-      const p = path.join(execRoot, 'cri', 'netns', id);
+      const p = sandboxNetnsPath(execRoot, id);
       return existsSync(p) ? p : '';
     },
   };

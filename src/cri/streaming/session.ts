@@ -141,9 +141,14 @@ export class SpdySession extends EventEmitter {
     super();
     this.nextId = o.server ? 2 : 1;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => this.teardown());
-    socket.on('close', () => this.teardown());
-    socket.on('end', () => this.teardown());
+    // Frames already read are still being decoded (header blocks inflate asynchronously): the
+    // end of the connection takes effect after them.
+    const gone = (): void => {
+      this.in = this.in.then(() => this.teardown());
+    };
+    socket.on('error', gone);
+    socket.on('close', gone);
+    socket.on('end', gone);
   }
 
   get isClosed(): boolean {
