@@ -145,6 +145,18 @@ describe('streaming server (host-process runtime, SPDY test client)', () => {
     await new Promise((r) => session.once('close', r));
   });
 
+  it('an idle session is closed after the idle timeout', async () => {
+    const idle = new StreamingServer(new HostRuntime(), { idleTimeoutMs: 200 });
+    await idle.start();
+    try {
+      const { url } = idle.portForward({ pod_sandbox_id: 'p1' });
+      const { session } = await upgrade(url, ['portforward.k8s.io']);
+      await new Promise((r) => session.once('close', r));
+    } finally {
+      await idle.stop();
+    }
+  });
+
   it('port-forward: pairs by requestID, bytes both ways, a refused port as text on the error stream', async () => {
     const { url } = server.portForward({ pod_sandbox_id: 'p1', port: [echoPort] });
     const { session, protocol } = await upgrade(url, ['portforward.k8s.io']);

@@ -132,6 +132,21 @@ describe('CRI streaming: crictl exec, attach, port-forward against berthd', () =
     assert.match(ps.stdout, /CONTAINER_RUNNING/, ps.desc);
   });
 
+  it('attach -it: a TTY container gets the client terminal size and keystrokes; the client leaves, it runs on', async () => {
+    const tty = await container('tty', ['sh'], { stdin: true, tty: true });
+    const pty = new PtySession([CRICTL, ...endpoint(), 'attach', '-it', tty], { rows: 31, cols: 97 });
+    try {
+      pty.write('echo attached-$((40+2)); stty size\r');
+      await pty.expect(/attached-42/);
+      await pty.expect(/31 97/);
+    } finally {
+      pty.kill();
+    }
+    await pty.exited;
+    const st = await crictl(['inspect', '-o', 'go-template', '--template', '{{.status.state}}', tty]);
+    assert.match(st.stdout, /CONTAINER_RUNNING/, st.desc);
+  });
+
   it('port-forward: curl through the forwarded port reaches httpd on the pod loopback', async () => {
     const pf = spawn(CRICTL, [...endpoint(), 'port-forward', pod, '0:80'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

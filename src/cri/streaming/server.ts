@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { invalid } from '../../lib/errors.js';
 import { PORTFORWARD_PROTOCOLS, servePortForward } from './portforward.js';
@@ -58,6 +58,8 @@ export interface StreamingServerOptions {
   streamCreationTimeoutMs?: number;
   /** Most tokens outstanding (default 1000, the kubelet's cache size); the oldest go first. */
   maxTokens?: number;
+  /** A session with no traffic this long is closed (default 4 h, the kubelet's streaming idle timeout). */
+  idleTimeoutMs?: number;
 }
 
 type Pending =
@@ -81,6 +83,7 @@ export class StreamingServer {
       tokenTtlMs: opts.tokenTtlMs ?? 60_000,
       streamCreationTimeoutMs: opts.streamCreationTimeoutMs ?? 30_000,
       maxTokens: opts.maxTokens ?? 1000,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 4 * 3600_000,
     };
   }
 
@@ -190,6 +193,8 @@ export class StreamingServer {
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length > 0) socket.unshift(head);
     const session = new SpdySession(socket, { server: true });
+    const tcp = socket as Partial<Socket>;
+    tcp.setTimeout?.(this.o.idleTimeoutMs, () => session.destroy());
     this.sessions.add(session);
     session.on('close', () => this.sessions.delete(session));
     void this.serve(session, protocol, p).catch(() => session.destroy());
