@@ -105,6 +105,30 @@ describe('CRI streaming: crictl exec, attach, port-forward against berthd', () =
     assert.equal(b.stdout.trim(), String(big.length), b.desc);
   });
 
+  it('exec -i: a client that vanishes ends the input of the command, which does not linger', async () => {
+    const c = spawn(CRICTL, [...endpoint(), 'exec', '-i', shell, 'sh', '-c', 'echo started; exec cat > /dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const gone = new Promise((r) => c.on('close', r));
+    await waitFor(() => out.includes('started'), { what: 'the exec running' });
+    const running = await crictl(['exec', shell, 'ps']);
+    assert.match(running.stdout, /cat/, running.desc);
+    c.kill('SIGKILL');
+    await gone;
+    await waitFor(async () => !/\bcat\b/.test((await crictl(['exec', shell, 'ps'])).stdout), { what: 'cat gone after the client', timeout: 15_000 });
+  });
+
+  it('exec -it: a client that vanishes hangs up the terminal (SIGHUP), nothing is left behind', async () => {
+    const pty = new PtySession([CRICTL, ...endpoint(), 'exec', '-it', shell, 'sh', '-c', 'echo marker-$((6*7)); exec sleep 1234'], { rows: 24, cols: 80 });
+    try {
+      await pty.expect(/marker-42/);
+    } finally {
+      pty.kill();
+    }
+    await pty.exited;
+    await waitFor(async () => !/sleep 1234/.test((await crictl(['exec', shell, 'ps'])).stdout), { what: 'the exec ended after the client', timeout: 15_000 });
+  });
+
   it('exec -it: a terminal of the client size, resizes, keystrokes, the exit code', async () => {
     const pty = new PtySession([CRICTL, ...endpoint(), 'exec', '-it', shell, 'sh'], { rows: 33, cols: 101 });
     try {

@@ -63,7 +63,7 @@ export class BerthStreamingRuntime implements StreamingRuntime {
       AttachStdout: io.stdout !== undefined,
       AttachStderr: io.stderr !== undefined,
     });
-    let output: Promise<void> = Promise.resolve();
+    let output: Promise<'output-ended' | 'client-gone'> = Promise.resolve('output-ended');
     const { first, rest } = await firstSize(io.resize, 1000);
     const { done } = await this.d.execs.start(rec.ID, {
       ...(first ? { consoleSize: [first.height, first.width] as [number, number] } : {}),
@@ -72,6 +72,12 @@ export class BerthStreamingRuntime implements StreamingRuntime {
       },
     });
     const resizing = applyResizes(rest, (s) => this.d.execs.resize(rec.ID, s.height, s.width));
+    // A terminal whose client went away hangs up, as closing a terminal does: the process gets
+    // SIGHUP (conmon keeps the pty's master open, so the kernel would not send it). Without a
+    // TTY the client's going ends stdin instead, which is what a command reading it sees.
+    void output.then((how) => {
+      if (how === 'client-gone' && io.tty && rec.Running && rec.Pid > 0) hangUp(rec.Pid);
+    });
     const exitCode = await done;
     // The exit code comes on conmon's sync pipe; the output may still be in flight on the socket.
     await output;
@@ -85,6 +91,7 @@ export class BerthStreamingRuntime implements StreamingRuntime {
     const sock = await this.d.containers.attachSocket(c);
     const output = joinStreams(sock, io);
     void applyResizes(io.resize, (s) => this.d.containers.resize(c.ID, s.height, s.width));
+    // Leaving an attach leaves the container running (no hangup: it is not the client's terminal).
     await output;
   }
 
@@ -136,15 +143,15 @@ function forwardHost(port: number, conn: Duplex): Promise<void> {
  * TTY's all come as stdout), stdin to input, the client's end of stdin as the socket's
  * half-close. Resolves when the output has ended or the client went away.
  */
-function joinStreams(sock: SeqpacketSocket, io: CommandIO): Promise<void> {
+function joinStreams(sock: SeqpacketSocket, io: CommandIO): Promise<'output-ended' | 'client-gone'> {
   return new Promise((resolve) => {
     let finished = false;
-    const finish = (): void => {
+    const finish = (how: 'output-ended' | 'client-gone'): void => {
       if (finished) return;
       finished = true;
       io.stdin?.off('data', onInput);
       sock.destroy();
-      resolve();
+      resolve(how);
     };
     sock.on('data', (buf: Buffer) => {
       const payload = buf.subarray(1);
@@ -152,9 +159,9 @@ function joinStreams(sock: SeqpacketSocket, io: CommandIO): Promise<void> {
       const out = buf[0] === STREAM_STDERR && !io.tty ? io.stderr : buf[0] === STREAM_STDOUT || io.tty ? io.stdout : undefined;
       if (out && !out.destroyed && !out.writableEnded) out.write(payload);
     });
-    sock.on('end', finish);
-    sock.on('close', finish);
-    sock.on('error', finish);
+    sock.on('end', () => finish('output-ended'));
+    sock.on('close', () => finish('output-ended'));
+    sock.on('error', () => finish('output-ended'));
     const onInput = (chunk: Buffer): void => {
       for (let i = 0; i < chunk.length; i += 8192) sock.write(chunk.subarray(i, i + 8192));
     };
@@ -165,8 +172,16 @@ function joinStreams(sock: SeqpacketSocket, io: CommandIO): Promise<void> {
       });
     }
     // The client went away (the session closed): nothing left to deliver to.
-    for (const s of [io.stdout, io.stderr]) s?.once('close', finish);
+    for (const s of [io.stdout, io.stderr]) s?.once('close', () => finish('client-gone'));
   });
+}
+
+function hangUp(pid: number): void {
+  try {
+    process.kill(pid, 'SIGHUP');
+  } catch {
+    /* already gone */
+  }
 }
 
 /** Applies the client's terminal sizes as they come, in order. */
