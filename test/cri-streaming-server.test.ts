@@ -145,6 +145,22 @@ describe('streaming server (host-process runtime, SPDY test client)', () => {
     await new Promise((r) => session.once('close', r));
   });
 
+  it('a stream the request did not ask for is answered and drained, and does not hold up the session', async () => {
+    const { url } = server.exec({ container_id: 'c1', cmd: ['sh', '-c', 'echo fine'], stdout: true });
+    const { session } = await upgrade(url, ['v4.channel.k8s.io']);
+    try {
+      const error = readAll(openStream(session, 'error'));
+      const extra = openStream(session, 'stdin');
+      await extra.replied;
+      extra.write(Buffer.alloc(1 << 20, 1));
+      const out = readAll(openStream(session, 'stdout'));
+      assert.equal((await out).toString(), 'fine\n');
+      assert.deepEqual(JSON.parse((await error).toString()), { metadata: {}, status: 'Success' });
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('an idle session is closed after the idle timeout', async () => {
     const idle = new StreamingServer(new HostRuntime(), { idleTimeoutMs: 200 });
     await idle.start();

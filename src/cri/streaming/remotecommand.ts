@@ -72,6 +72,13 @@ export async function serveRemoteCommand(session: SpdySession, protocol: string,
         return;
       }
       void s.reply();
+      if (!expected.has(type)) {
+        // Not asked for by the request: answered but not used, and drained so that its data
+        // cannot hold up the session.
+        s.on('error', () => undefined);
+        s.resume();
+        return;
+      }
       streams.set(type, s);
       if ([...expected].every((t) => streams.has(t))) done(true);
     });

@@ -30,6 +30,8 @@ import {
 
 /** The largest DATA frame written. */
 const MAX_DATA = 32 * 1024;
+/** How long a closed session waits for the peer to close its side of the connection. */
+const CLOSE_GRACE_MS = 10_000;
 
 /** One SPDY stream: its peer's headers, a readable side (the peer's DATA), a writable side (ours). */
 export class SpdyStream extends Duplex {
@@ -133,6 +135,8 @@ export class SpdySession extends EventEmitter {
   private lastPeerId = 0;
   private closed = false;
   private goingAway = false;
+  /** Writers waiting for the socket to drain. */
+  private readonly drainWaiters: Array<() => void> = [];
 
   constructor(
     private readonly socket: Duplex,
@@ -172,6 +176,8 @@ export class SpdySession extends EventEmitter {
     this.goingAway = true;
     this.sendRaw(goawayFrame(this.lastPeerId, GoawayStatus.OK), () => undefined);
     this.out = this.out.then(() => new Promise<void>((r) => this.socket.end(r)));
+    // A peer that keeps its side open after our GOAWAY is cut off after a grace period.
+    setTimeout(() => this.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   /** Ends the session at once, streams included. */
@@ -182,21 +188,19 @@ export class SpdySession extends EventEmitter {
 
   /** @internal */
   sendRaw(buf: Buffer, cb: (err?: Error | null) => void): void {
-    this.out = this.out.then(
-      () =>
-        new Promise<void>((resolve) => {
-          if (this.closed || this.socket.destroyed || this.socket.writableEnded) {
-            cb(new Error('spdy: session closed'));
-            return resolve();
-          }
-          // Resolve at once (frames keep their order in the socket's buffer); the callback
-          // carries the back-pressure to the stream's writer.
-          const ok = this.socket.write(buf, (err) => (err ? cb(err) : undefined));
-          if (ok) cb();
-          else this.socket.once('drain', () => cb());
-          resolve();
-        }),
-    );
+    this.out = this.out.then(() => {
+      if (this.closed || this.socket.destroyed || this.socket.writableEnded) return cb(new Error('spdy: session closed'));
+      // Frames keep their order in the socket's buffer; the callback carries the back-pressure
+      // to the stream's writer (socket errors end the session, and with it the streams).
+      if (this.socket.write(buf)) return cb();
+      this.drainWaiters.push(() => cb());
+      if (this.drainWaiters.length === 1) this.socket.once('drain', () => this.drained());
+    });
+  }
+
+  private drained(): void {
+    const waiters = this.drainWaiters.splice(0);
+    for (const w of waiters) w();
   }
 
   /** @internal Sends SYN_STREAM, SYN_REPLY or HEADERS with a compressed block, in order. */
@@ -334,6 +338,7 @@ export class SpdySession extends EventEmitter {
       s.destroy();
     }
     this.streams.clear();
+    this.drained();
     this.inflate.close();
     this.deflate.close();
     if (!this.socket.destroyed) this.socket.destroy();
