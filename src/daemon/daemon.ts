@@ -73,6 +73,7 @@ import { ContainerQueries } from '../containers/queries.js';
 import { startCri, type Cri } from '../cri/index.js';
 import { guardCriOwned } from '../cri/guard.js';
 import { sampleStats } from '../containers/stats.js';
+import { netnsFiles, startCriStreaming, type StreamingServer } from '../cri/streaming/index.js';
 import type { DaemonConfig } from './config.js';
 import { answerPlainHttp, checkTcpHost, infoWarnings, serverTls } from './tls.js';
 import type { Duplex } from 'node:stream';
@@ -424,8 +425,11 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   }
   // Kubernetes' CRI (runtime.v1) on its own UNIX socket, on the same services (docs/cri.md).
   let cri: Cri | undefined;
+  let streaming: StreamingServer | undefined;
   if (cfg.cri) {
     const criPulls = distribution.withConfig({ registryHosts: criRegistryHosts(cfg.criRegistryMirrors) });
+    // Exec/Attach/PortForward's URLs: an HTTP server on 127.0.0.1:<ephemeral> (src/cri/streaming/).
+    streaming = await startCriStreaming({ execs, containers, netns: netnsFiles(execRoot) });
     cri = await startCri({
       socket: path.resolve(cfg.criSocket),
       runtimeName: 'berth',
@@ -459,7 +463,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
         stats: (c) => sampleStats(c, containerCgroupsPath(c, cfg.cgroupParent)),
         reopenLog: (c) => monitors.reopenLog(c),
       },
-      // streaming: the Exec/Attach/PortForward server of src/cri/streaming/ (not wired yet).
+      streaming,
       ...(cfg.logLevel === 'debug' ? { log } : {}),
     });
     const owner = cri;
@@ -474,6 +478,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   return {
     async close() {
       await cri?.stop();
+      await streaming?.stop();
       containers.shutdown();
       networks.close();
       buildkitSessions.closeAll();

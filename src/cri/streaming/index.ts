@@ -1,0 +1,35 @@
+/**
+ * The CRI streaming server (Exec, Attach, PortForward): the URLs the RPCs return and the SPDY
+ * protocols kubelets and crictl speak on them (docs/cri.md). daemon.ts makes one call,
+ * `startCriStreaming`, and hands the server to startCri as `streaming`.
+ */
+import { existsSync } from 'node:fs';
+import { sandboxNetnsPath } from '../netns.js';
+import { BerthStreamingRuntime, type BerthStreamingDeps, type SandboxNetns } from './berthruntime.js';
+import { StreamingServer, type StreamingServerOptions } from './server.js';
+
+export { StreamingServer, BerthStreamingRuntime };
+export type { StreamingRuntime, StreamingServerOptions, ExecRequest, AttachRequest, PortForwardRequest } from './server.js';
+export type { CommandIO, TerminalSize } from './remotecommand.js';
+export type { BerthStreamingDeps, SandboxNetns, StreamingExecs, StreamingContainers } from './berthruntime.js';
+
+/** The streaming server on Berth's services, listening (stop it after the CRI server). */
+export async function startCriStreaming(d: BerthStreamingDeps & { options?: StreamingServerOptions }): Promise<StreamingServer> {
+  const server = new StreamingServer(new BerthStreamingRuntime(d), d.options ?? {});
+  await server.start();
+  return server;
+}
+
+/**
+ * Sandboxes' network namespaces where cri-core keeps them: `<exec-root>/cri/netns/<sandbox id>`;
+ * none there is a pod on the host's network. (cri-core's sandbox store should replace this with a
+ * lookup that knows the pod's network mode, so a lost netns file is an error, not the host.)
+ */
+export function netnsFiles(execRoot: string): SandboxNetns {
+  return {
+    netnsPath: async (id) => {
+      const p = sandboxNetnsPath(execRoot, id);
+      return existsSync(p) ? p : '';
+    },
+  };
+}
