@@ -47,7 +47,7 @@ export function normalizeProjectName(name: string): string {
   return (name.toLowerCase().match(/[a-z0-9_-]/g) ?? []).join('').replace(/^[_-]+/, '');
 }
 
-/** an explicitly given name (-p, COMPOSE_PROJECT_NAME, `name:`) must already be normal */
+/** an explicitly given name (-p, COMPOSE_PROJECT_NAME) must already be normal */
 export function checkProjectName(name: string): string {
   if (name === '') throw invalid('project name must not be empty');
   if (normalizeProjectName(name) !== name) {
@@ -58,9 +58,11 @@ export function checkProjectName(name: string): string {
   return name;
 }
 
-/** -p, else COMPOSE_PROJECT_NAME, else `name:`, else the directory's base name */
+/** -p, else COMPOSE_PROJECT_NAME (both must already be normal), else `name:` (normalised, as compose-go does), else the directory's base name (normalised) */
 export function projectName(opts: { explicit?: string; env?: string; fromFile?: string; dir: string }): string {
-  for (const n of [opts.explicit, opts.env, opts.fromFile]) if (n !== undefined && n !== '') return checkProjectName(n);
+  for (const n of [opts.explicit, opts.env]) if (n !== undefined && n !== '') return checkProjectName(n);
+  const fromFile = normalizeProjectName(opts.fromFile ?? '');
+  if (fromFile !== '') return fromFile;
   const name = normalizeProjectName(path.basename(opts.dir));
   if (name === '') throw invalid(`project name must not be empty (directory ${opts.dir})`);
   return name;

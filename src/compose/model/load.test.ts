@@ -114,12 +114,15 @@ test('!reset removes and !override replaces what an earlier file set', async () 
   });
 });
 
-test('project name: -p, COMPOSE_PROJECT_NAME, name: (interpolated), else the directory name normalised', async () => {
+test('project name: -p, COMPOSE_PROJECT_NAME, name: (interpolated, normalised), else the directory name normalised', async () => {
   await withFixture(
     { 'compose.yaml': 'name: ${N:-fromfile}\nservices:\n  a:\n    image: x\n' },
     async (dir) => {
       assert.equal((await loadProject({ cwd: dir, environment: {} })).name, 'fromfile');
       assert.equal((await loadProject({ cwd: dir, environment: { N: 'interp' } })).name, 'interp');
+      // a name: is normalised like a directory name (compose-go), only -p/COMPOSE_PROJECT_NAME must be normal already
+      assert.equal((await loadProject({ cwd: dir, environment: { N: '-My.Project_1' } })).name, 'myproject_1');
+      await assert.rejects(loadProject({ cwd: dir, environment: { COMPOSE_PROJECT_NAME: 'Upper' } }), /invalid project name "Upper"/);
       assert.equal((await loadProject({ cwd: dir, environment: { COMPOSE_PROJECT_NAME: 'envname' } })).name, 'envname');
       assert.equal((await loadProject({ cwd: dir, projectName: 'flag_1', environment: { COMPOSE_PROJECT_NAME: 'envname' } })).name, 'flag_1');
       await assert.rejects(

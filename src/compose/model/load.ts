@@ -123,16 +123,12 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   const bad = schemaError(tree);
   if (bad !== undefined) throw locator.error(bad.at, bad.what, bad.field);
 
-  const explicit = opts.projectName ?? env.COMPOSE_PROJECT_NAME;
-  const fromFile = typeof tree.name === 'string' ? tree.name : undefined;
-  let name: string;
-  try {
-    name = projectName({ explicit: opts.projectName, env: env.COMPOSE_PROJECT_NAME, fromFile, dir: projectDir });
-  } catch (e) {
-    // a bad `name:` is the file's fault: say where
-    if ((explicit === undefined || explicit === '') && fromFile !== undefined && e instanceof Error) throw locator.error(['name'], e.message);
-    throw e;
-  }
+  const name = projectName({
+    explicit: opts.projectName,
+    env: env.COMPOSE_PROJECT_NAME,
+    fromFile: typeof tree.name === 'string' ? tree.name : undefined,
+    dir: projectDir,
+  });
   const fail = failWith((at, what, field) => locator.error(at, what, field));
   const raws: Record<string, Tree> = {};
   const profiled: Record<string, { profiles?: string[] }> = {};
