@@ -50,8 +50,15 @@ function resolve(name: string, scope: Scope, stack: string[], ctx: ExtendsContex
   const fail = (what: string): never => {
     throw new ComposeFileError(loc.file, loc.line, `services.${name}.extends`, what);
   };
-  const id = `${scope.file?.parsed.file ?? ''}#${name}`;
-  if (stack.includes(id)) fail(`circular reference with extends: ${[...stack, id].map((s) => s.split('#')[1]).join(' -> ')}`);
+  const id = `${loc.file}#${name}`;
+  if (stack.includes(id)) {
+    // compose v2's wording: "Circular reference:", then "  <service> in <file>", then "  extends <service> in <file>" per step
+    const steps = [...stack, id].map((s) => {
+      const at = s.lastIndexOf('#');
+      return `${s.slice(at + 1)} in ${s.slice(0, at)}`;
+    });
+    fail(['Circular reference:', `  ${steps[0] ?? ''}`, ...steps.slice(1).map((s) => `  extends ${s}`)].join('\n'));
+  }
   const baseName = String(ext.service);
   let base: Tree;
   if (typeof ext.file === 'string') {

@@ -219,7 +219,12 @@ test('extends: same file and other files, recursive, base paths against the base
   });
   const cyc = { 'compose.yaml': 'services:\n  a:\n    image: x\n    extends: b\n  b:\n    extends: {service: a}\n' };
   await withFixture(cyc, async (dir) => {
-    await assert.rejects(loadProject({ cwd: dir, environment: {} }), /compose\.yaml:4: services\.a\.extends: circular reference with extends: a -> b -> a/);
+    const f = path.join(dir, 'compose.yaml');
+    await assert.rejects(
+      loadProject({ cwd: dir, environment: {} }),
+      (e: unknown) =>
+        e instanceof Error && e.message === `${f}:4: services.a.extends: Circular reference:\n  a in ${f}\n  extends b in ${f}\n  extends a in ${f}`,
+    );
   });
   const missing = { 'compose.yaml': 'services:\n  a:\n    extends: {file: nope.yaml, service: x}\n' };
   await withFixture(missing, async (dir) => {
