@@ -1,6 +1,7 @@
 // `include` (14-include.md): each entry is loaded as its own project (its directory, its .env, its
 // own includes), paths resolved against it, and its resources copied into the including model;
-// a resource defined differently on both sides is refused, naming the include entry.
+// a resource defined differently on both sides is refused in compose v2's words (2.x; v5 merges
+// them instead), naming the include entry.
 import { existsSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import path from 'node:path';
@@ -22,7 +23,7 @@ export interface IncludeContext {
   chain: string[];
 }
 
-const KINDS: Record<string, string> = { services: 'service', networks: 'network', volumes: 'volume', secrets: 'secret', configs: 'config' };
+const KINDS = ['services', 'networks', 'volumes', 'secrets', 'configs'];
 
 /** the model with its `include` entries loaded and copied in (the `include` key removed) */
 export function applyIncludes(model: Tree, ctx: IncludeContext): Tree {
@@ -43,12 +44,12 @@ export function applyIncludes(model: Tree, ctx: IncludeContext): Tree {
     const projectDir = entry.project_directory === undefined ? path.dirname(files[0] as string) : path.resolve(dir, entry.project_directory);
     const envFiles = entry.env_file?.map((e) => path.resolve(dir, e));
     const sub = ctx.loadSub(files, projectDir, envFiles, [...ctx.chain, ...files]);
-    for (const [kind, noun] of Object.entries(KINDS)) {
+    for (const kind of KINDS) {
       const theirs = sub[kind];
       if (!isMap(theirs)) continue;
       const ours: Tree = isMap(out[kind]) ? { ...out[kind] } : {};
       for (const [name, def] of Object.entries(theirs)) {
-        if (name in ours && !isDeepStrictEqual(ours[name], def)) fail(`imported compose file ${files[0] ?? ''} defines conflicting ${noun} ${name}`);
+        if (name in ours && !isDeepStrictEqual(ours[name], def)) fail(`${kind}.${name} conflicts with imported resource`);
         ours[name] = def;
       }
       out[kind] = ours;
