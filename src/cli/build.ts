@@ -3,6 +3,8 @@
  * applied, a tar or Dockerfile on stdin, or a git/HTTP URL) to /build and prints the classic
  * build stream; `-q` prints only the image ID, `--iidfile` writes it.
  */
+// Static: a dynamic import of this CommonJS package from a split chunk yields only its default export.
+import * as tarStream from 'tar-stream';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
@@ -77,7 +79,6 @@ async function contextFromDir(dir: string, dockerfileFlag: string | undefined): 
   const dfBytes = await fsp.readFile(dfHost).catch(() => {
     throw new Error(`unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dfHost}: no such file or directory`);
   });
-  const tarStream = await import('tar-stream');
   const extract = tarStream.extract();
   const pack = tarStream.pack();
   extract.on('entry', (header, stream, next) => {
@@ -170,7 +171,6 @@ async function buildCommand(cli: Cli, flags: ParsedFlags): Promise<void> {
     const isTar = (data[0] === 0x1f && data[1] === 0x8b) || data.subarray(257, 262).toString('latin1') === 'ustar';
     if (isTar) body = (await import('node:stream')).Readable.from([data]);
     else {
-      const tarStream = await import('tar-stream');
       const pack = tarStream.pack();
       pack.entry({ name: 'Dockerfile', mode: 0o644, mtime: new Date() }, data);
       pack.finalize();
