@@ -407,6 +407,43 @@ networks:
     assert.equal((await d.api.get(`/images/${bldProject}-tool/json`)).status, 404, 'down --rmi local removed the built image');
   });
 
+  it('attached up: prefixed logs, exit statuses, --exit-code-from stops the rest', T, async () => {
+    const adir = path.join(dir, 'att');
+    fs.mkdirSync(adir, { recursive: true });
+    fs.writeFileSync(
+      path.join(adir, 'compose.yaml'),
+      `services:
+  job:
+    image: busybox
+    command: ["sh", "-c", "echo working; sleep 1; echo done; exit 3"]
+  side:
+    image: busybox
+    init: true
+    command: ["sh", "-c", "echo side up; exec sleep 300"]
+networks:
+  default:
+    driver_opts:
+      com.docker.network.bridge.name: ${bldDef}
+    ipam:
+      config:
+        - subnet: 10.213.${bldOctet}.0/24
+`,
+    );
+    try {
+      const r = await compose(['-p', bldProject, 'up', '--exit-code-from', 'job'], { cwd: adir });
+      assert.equal(r.code, 3, r.desc);
+      const out = lines(r.stdout);
+      assert.equal(out[0], 'Attaching to job-1, side-1');
+      for (const l of ['job-1   | working', 'job-1   | done', 'side-1  | side up', 'job-1 exited with code 3'])
+        assert.ok(out.includes(l), `${l} in\n${r.stdout}`);
+      assert.match(r.stderr, /Aborting on container exit/);
+      for (const c of await containersOf(bldProject)) assert.notEqual(c.State, 'running', `${c.Names[0]} stopped`);
+    } finally {
+      const down = await compose(['-p', bldProject, 'down'], { cwd: adir });
+      assert.equal(down.code, 0, down.desc);
+    }
+  });
+
   it('down -v (through the plugin) leaves no container, network or volume', T, async () => {
     const down = await d.docker(['compose', '-p', project, 'down', '-v'], { cwd: dir });
     assert.equal(down.code, 0, down.desc);

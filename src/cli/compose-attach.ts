@@ -79,7 +79,8 @@ async function upCommand(ctx: ComposeContext): Promise<number> {
   const skip = new Set(f.list('no-attach'));
   const names = Object.entries(result.containers)
     .filter(([svc]) => (attachTo.length === 0 || attachTo.includes(svc)) && !skip.has(svc))
-    .flatMap(([, n]) => n);
+    .flatMap(([, n]) => n)
+    .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   return attached(ctx, p.name, names, {
     abort: f.bool('abort-on-container-exit') || f.string('exit-code-from') !== undefined,
     exitFrom: f.string('exit-code-from'),

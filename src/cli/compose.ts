@@ -191,6 +191,11 @@ export async function composeMain(cli: Cli, argv: string[], prog = composeProgra
     cli.print(composeHelp(table, prog));
     return 0;
   }
+  if (globals.bool('dry-run')) {
+    // refused rather than ignored: a dry run that acts would be worse than none
+    cli.eprintln('--dry-run is not supported by berth compose yet');
+    return 1;
+  }
   const cmd = table[name];
   if (!cmd) {
     cli.eprintln(`unknown docker command: "compose ${name}"`);
