@@ -9,6 +9,7 @@ import { StatusError } from './common.js';
 import { copyCommand } from './cp.js';
 import { EXEC_FLAGS, execCommand } from './exec.js';
 import { startCommand } from './attach.js';
+import { registryAuthHeader } from './image.js';
 import { parseFlags, type FlagSpec } from './flags.js';
 import type { ComposeCommand, ComposeContext } from './compose.js';
 import { parseScale } from './compose-commands.js';
@@ -67,6 +68,8 @@ async function upCommand(ctx: ComposeContext): Promise<number> {
       ...(f.int('wait-timeout') !== undefined ? { waitTimeout: (f.int('wait-timeout') as number) * 1000 } : {}),
       ...(f.int('timeout') !== undefined ? { timeout: f.int('timeout') as number } : {}),
       ...(pull && pull !== 'policy' ? { pull: pull as 'always' } : {}),
+      renewAnonVolumes: f.bool('renew-anon-volumes'),
+      registryAuth: registryAuthHeader,
       progress: sink,
       warn: ctx.warn,
       onBuildOutput: (svc, line) => ctx.cli.eprintln(`#${svc} ${line}`),

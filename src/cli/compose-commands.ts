@@ -11,6 +11,7 @@ import { buildService, down, ops, pullImage, pushImage, up, imageName } from '..
 import { COMPOSE_VERSION, PROJECT, SERVICE } from '../compose/engine/labels.js';
 import { StatusError, withFormatErrors } from './common.js';
 import type { FlagSpec } from './flags.js';
+import { registryAuthHeader } from './image.js';
 import { displayablePorts, ellipsis, humanSize, renderRows, tabwrite, timeAgo } from './format.js';
 import type { ComposeCommand, ComposeContext } from './compose.js';
 
@@ -269,14 +270,14 @@ async function pullCommand(ctx: ComposeContext): Promise<void> {
     const refs = new Set(
       names
         .map((n) => p.services[n])
-        .filter((s) => s?.image && (!s.build || ctx.flags.bool('include-deps') || true))
+        .filter((s) => s?.image)
         .map((s) => s?.image as string),
     );
     await Promise.all(
       [...refs].map(async (ref) => {
         sink({ kind: 'Image', name: ref, status: 'Pulling', done: false });
         try {
-          await pullImage(ctx.client, ref);
+          await pullImage(ctx.client, ref, undefined, registryAuthHeader);
           sink({ kind: 'Image', name: ref, status: 'Pulled', done: true });
         } catch (e) {
           sink({ kind: 'Image', name: ref, status: 'Error', done: true, error: true, text: (e as Error).message });
@@ -296,7 +297,7 @@ async function pushCommand(ctx: ComposeContext): Promise<void> {
     const s = p.services[n];
     if (!s?.image) continue;
     try {
-      await pushImage(ctx.client, s.image);
+      await pushImage(ctx.client, s.image, await registryAuthHeader(s.image));
       ctx.cli.eprintln(` Pushed ${s.image}`);
     } catch (e) {
       if (!ctx.flags.bool('ignore-push-failures')) throw e;

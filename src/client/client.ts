@@ -347,8 +347,13 @@ export class EngineClient extends Transport {
   }
 
   /** POST /images/create with fromImage: pull. Resolves with the JSON progress stream. */
-  imagePull(opts: { image: string; tag?: string | undefined; platform?: string | undefined }): Promise<http.IncomingMessage> {
-    return this.request({ method: 'POST', path: '/images/create', query: { fromImage: opts.image, tag: opts.tag, platform: opts.platform } });
+  imagePull(opts: { image: string; tag?: string | undefined; platform?: string | undefined; auth?: string | undefined }): Promise<http.IncomingMessage> {
+    return this.request({
+      method: 'POST',
+      path: '/images/create',
+      query: { fromImage: opts.image, tag: opts.tag, platform: opts.platform },
+      ...(opts.auth ? { headers: { 'X-Registry-Auth': opts.auth } } : {}),
+    });
   }
 
   // ---- networks ----

@@ -45,9 +45,12 @@ async function drain(res: Readable, onMessage: (m: JsonMessage) => void = () => 
   }
 }
 
-export async function pullImage(client: EngineClient, ref: string, platform?: string): Promise<void> {
+/** The X-Registry-Auth header for a reference (the CLI reads the docker config's credentials). */
+export type RegistryAuth = (ref: string) => Promise<string | undefined>;
+
+export async function pullImage(client: EngineClient, ref: string, platform?: string, auth?: RegistryAuth): Promise<void> {
   const { image, tag } = splitReference(ref);
-  const res = await client.imagePull({ image, tag, platform });
+  const res = await client.imagePull({ image, tag, platform, auth: await auth?.(ref) });
   await drain(res);
 }
 
@@ -157,6 +160,7 @@ export interface EnsureImagesOptions {
   quietPull?: boolean;
   progress: ProgressSink;
   onBuildOutput?: (service: string, line: string) => void;
+  registryAuth?: RegistryAuth;
 }
 
 /** Makes every service's image present; resolves with service → image ID. */
@@ -186,7 +190,7 @@ export async function ensureImages(client: EngineClient, project: Project, servi
     [...pulls].map(async ([ref, ss]) => {
       for (const s of ss) o.progress({ kind: 'Image', name: ref, status: 'Pulling', done: false, ...(s ? {} : {}) });
       try {
-        await pullImage(client, ref, ss[0]?.platform);
+        await pullImage(client, ref, ss[0]?.platform, o.registryAuth);
       } catch (e) {
         o.progress({ kind: 'Image', name: ref, status: 'Error', done: true, error: true, text: (e as Error).message });
         throw e;

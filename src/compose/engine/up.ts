@@ -15,7 +15,7 @@ import type { Project, Service } from '../model/types.js';
 import { archivePath, imageName, toContainer, type ContainerPlan, type ConvertOptions } from './convert.js';
 import { nameOf, projectContainers, serviceOf, waitCompleted, waitHealthy, waitRunningHealthy } from './containers.js';
 import { serviceHash } from './hash.js';
-import { ensureImages } from './images.js';
+import { ensureImages, type RegistryAuth } from './images.js';
 import * as L from './labels.js';
 import { levels, withDependencies } from './plan.js';
 import { silentProgress, type ProgressSink } from './progress.js';
@@ -41,6 +41,9 @@ export interface UpOptions {
   waitTimeout?: number;
   /** stop timeout (seconds) when recreating or scaling down */
   timeout?: number;
+  /** recreate anonymous volumes instead of carrying the old containers' over (-V) */
+  renewAnonVolumes?: boolean;
+  registryAuth?: RegistryAuth;
   progress?: ProgressSink;
   warn?: (msg: string) => void;
   onBuildOutput?: (service: string, line: string) => void;
@@ -82,6 +85,7 @@ export async function up(client: EngineClient, project: Project, o: UpOptions = 
     ...(o.pull ? { pull: o.pull } : {}),
     progress,
     ...(o.onBuildOutput ? { onBuildOutput: o.onBuildOutput } : {}),
+    ...(o.registryAuth ? { registryAuth: o.registryAuth } : {}),
   });
   const all = await projectContainers(client, project.name);
   const orphans = all.filter((c) => !(serviceOf(c) in project.services) && !(serviceOf(c) in project.disabledServices));
@@ -291,7 +295,7 @@ async function recreate(ctx: Ctx, s: Service, old: ContainerSummary, hash: strin
   const name = replicaName(ctx.project, s, L.containerNumber(old.Labels) || 1);
   progress({ kind: 'Container', name, status: 'Recreate', done: false });
   const named = new Set(s.volumes.filter((v) => v.source).map((v) => v.target));
-  const inherit: MountRequest[] = (old.Mounts ?? [])
+  const inherit: MountRequest[] = (ctx.o.renewAnonVolumes ? [] : (old.Mounts ?? []))
     .filter((m) => m.Type === 'volume' && m.Name && m.Destination && !named.has(m.Destination) && /^[0-9a-f]{64}$/.test(m.Name))
     .map((m) => ({ Type: 'volume', Source: m.Name as string, Target: m.Destination as string }));
   const tmp = `${old.Id.slice(0, 12)}_${name}`;
