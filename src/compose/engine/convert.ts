@@ -15,6 +15,8 @@ import * as L from './labels.js';
 
 export interface ContainerPlan {
   name: string;
+  /** the create request's platform query (the service's `platform`) */
+  platform?: string | undefined;
   body: ContainerCreateRequest;
   /** networks (engine names) to connect after create, with their endpoint configs */
   connect: Array<{ network: string; endpoint: object }>;
@@ -239,6 +241,14 @@ export function toContainer(project: Project, s: Service, o: ConvertOptions): Co
       return { PathOnHost: p, PathInContainer: c ?? p, CgroupPermissions: perm ?? 'rwm' };
     });
   }
+  const links: string[] = [];
+  for (const l of s.links ?? []) {
+    const [svc, alias] = l.split(':') as [string, string | undefined];
+    const target = o.serviceContainer?.(svc);
+    if (target) links.push(`${target}:${alias ?? svc}`);
+  }
+  for (const l of s.external_links ?? []) links.push(l.includes(':') ? l : `${l}:${l}`);
+  if (links.length > 0) host.Links = links;
   const nets = serviceNetworks(s);
   const connect: ContainerPlan['connect'] = [];
   let endpoints: Record<string, object> | undefined;
@@ -289,7 +299,7 @@ export function toContainer(project: Project, s: Service, o: ConvertOptions): Co
         };
   }
   if (endpoints) body.NetworkingConfig = { EndpointsConfig: endpoints };
-  return { name: o.name, body, connect, files };
+  return { name: o.name, platform: s.platform, body, connect, files };
 }
 
 /** Absolute target paths for file copies are made relative for the archive PUT at `/`. */

@@ -7,6 +7,7 @@ import type { EngineClient } from '../../client/client.js';
 import { notFound } from '../../lib/errors.js';
 import type { Project } from '../model/types.js';
 import { toContainer } from './convert.js';
+import { nameOf, projectContainers, serviceOf } from './containers.js';
 import { serviceHash } from './hash.js';
 import { ensureImages } from './images.js';
 import { dependencies } from './plan.js';
@@ -43,6 +44,9 @@ export async function createOneoff(client: EngineClient, project: Project, servi
   await ensureVolumes(client, project, usedVolumes(project, [service]), { progress, warn });
   const images = await ensureImages(client, project, [service], { ...(o.build ? { build: true } : {}), progress });
   const name = o.name ?? `${project.name}-${service}-run-${randomBytes(6).toString('hex')}`;
+  // network_mode/ipc/pid `service:x` and links name the dependencies' first containers
+  const first = new Map<string, string>();
+  for (const c of await projectContainers(client, project.name, { services: deps })) if (!first.has(serviceOf(c))) first.set(serviceOf(c), nameOf(c));
   const plan = toContainer(project, s, {
     number: 1,
     name,
@@ -59,6 +63,7 @@ export async function createOneoff(client: EngineClient, project: Project, servi
     interactive: o.interactive ?? false,
     user: o.user,
     workdir: o.workdir,
+    serviceContainer: (svc) => first.get(svc),
   });
   const id = await createFromPlan(client, plan, name);
   return { id, name };

@@ -72,6 +72,10 @@ export async function up(client: EngineClient, project: Project, o: UpOptions = 
   for (const n of o.services ?? []) if (!project.services[n]) throw invalid(`no such service: ${n}`);
   const selected = o.noDeps ? (o.services?.length ? o.services : Object.keys(project.services)) : withDependencies(project, o.services ?? []);
   const order = levels(project.services, selected);
+  for (const n of selected) {
+    const other = Object.keys(project.services[n]?.other ?? {});
+    if (other.length > 0) warn(`services.${n}: ${other.sort().join(', ')} not supported by berth compose yet: ignored`);
+  }
   for (const [svc, n] of Object.entries(o.scale ?? {})) {
     if (!project.services[svc]) throw invalid(`no such service: ${svc}`);
     if (n > 1 && project.services[svc]?.container_name)
@@ -255,7 +259,7 @@ function convertOptions(ctx: Ctx, s: Service, n: number, name: string, hash: str
 
 /** Creates a container from a plan: create, connect its other networks, copy its file secrets/configs. */
 export async function createFromPlan(client: EngineClient, plan: ContainerPlan, name = plan.name): Promise<string> {
-  const { Id } = await client.containerCreate(plan.body, { name });
+  const { Id } = await client.containerCreate(plan.body, { name, platform: plan.platform });
   for (const c of plan.connect) await client.networkConnect(c.network, Id, c.endpoint);
   for (const f of plan.files) {
     const { dir, base } = archivePath(f.target);
