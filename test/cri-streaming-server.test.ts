@@ -12,6 +12,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { StreamingServer, type StreamingRuntime } from '../src/cri/streaming/server.js';
+import { parseStreamAddress } from '../src/cri/streaming/index.js';
 import type { CommandIO } from '../src/cri/streaming/remotecommand.js';
 import { openStream, readAll, runRemoteCommand, upgrade } from './helpers/spdyclient.js';
 
@@ -159,6 +160,13 @@ describe('streaming server (host-process runtime, SPDY test client)', () => {
     } finally {
       session.destroy();
     }
+  });
+
+  it('--cri-stream-address: host:port, [v6]:port; anything else refused', () => {
+    assert.deepEqual(parseStreamAddress('127.0.0.1:0'), { address: '127.0.0.1', port: 0 });
+    assert.deepEqual(parseStreamAddress('[::1]:10010'), { address: '::1', port: 10010 });
+    assert.deepEqual(parseStreamAddress('node1.local:8080'), { address: 'node1.local', port: 8080 });
+    for (const bad of ['127.0.0.1', ':80', '1.2.3.4:99999', '::1:80', '']) assert.throws(() => parseStreamAddress(bad), /invalid --cri-stream-address/);
   });
 
   it('an idle session is closed after the idle timeout', async () => {

@@ -83,6 +83,10 @@ describe('CRI streaming: crictl exec, attach, port-forward against berthd', () =
     if (cniDir) fs.rmSync(cniDir, { recursive: true, force: true });
   });
 
+  it('berthd announces its streaming server (--cri-stream-address, default 127.0.0.1:<ephemeral>)', () => {
+    assert.match(d!.log, /CRI streaming server on http:\/\/127\.0\.0\.1:\d+/);
+  });
+
   it('exec: stdout and stderr apart; a non-zero exit reaches crictl through the v4 Status', async () => {
     const r = await crictl(['exec', shell, 'sh', '-c', 'echo out; echo err >&2']);
     assert.equal(r.code, 0, r.desc);

@@ -42,6 +42,8 @@ export interface DaemonConfig {
   cniBinDir: string;
   /** `--cri-registry-mirror host=URL`: CRI pulls of images on `host` go to URL instead (docs/cri.md). */
   criRegistryMirrors: string[];
+  /** `--cri-stream-address host:port`: where the CRI streaming server (Exec/Attach/PortForward URLs) listens; port 0: ephemeral. */
+  criStreamAddress: string;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -61,6 +63,7 @@ export const DEFAULTS: DaemonConfig = {
   cniConfDir: '/etc/cni/net.d',
   cniBinDir: '/usr/lib/cni',
   criRegistryMirrors: [],
+  criStreamAddress: '127.0.0.1:0',
 };
 
 const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
@@ -97,6 +100,7 @@ Options:
       --cri-registry-mirror list  host=URL: CRI pulls from host go to URL (e.g. registry.k8s.io=http://127.0.0.1:5000)
       --cni-conf-dir string    CNI network configurations of pod sandboxes (default "/etc/cni/net.d")
       --cni-bin-dir string     CNI plugin binaries (default "/usr/lib/cni")
+      --cri-stream-address string  host:port of the CRI streaming server (default "127.0.0.1:0": an ephemeral port)
   -h, --help                   Print usage
   -v, --version                Print version information and quit
 `;
@@ -128,6 +132,7 @@ const FLAGS: Record<string, { key: Key; json: string }> = {
   '--cri-registry-mirror': { key: 'criRegistryMirrors', json: 'cri-registry-mirrors' },
   '--cni-conf-dir': { key: 'cniConfDir', json: 'cni-conf-dir' },
   '--cni-bin-dir': { key: 'cniBinDir', json: 'cni-bin-dir' },
+  '--cri-stream-address': { key: 'criStreamAddress', json: 'cri-stream-address' },
 };
 
 /** Boolean flags: `--tls`, `--tls=false` (never a separate value, as pflag has it). */
@@ -167,6 +172,7 @@ const JSON_KEYS: Record<string, Key> = {
   'cri-registry-mirrors': 'criRegistryMirrors',
   'cni-conf-dir': 'cniConfDir',
   'cni-bin-dir': 'cniBinDir',
+  'cri-stream-address': 'criStreamAddress',
 };
 
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];
