@@ -425,6 +425,8 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   // Kubernetes' CRI (runtime.v1) on its own UNIX socket, on the same services (docs/cri.md).
   let cri: Cri | undefined;
   if (cfg.cri) {
+    if (cfg.hosts.some((h) => h.startsWith('unix://') && path.resolve(h.slice(7)) === path.resolve(cfg.criSocket)))
+      throw new Error(`--cri-socket ${cfg.criSocket} is also an API host (-H)`);
     const criPulls = distribution.withConfig({ registryHosts: criRegistryHosts(cfg.criRegistryMirrors) });
     cri = await startCri({
       socket: path.resolve(cfg.criSocket),
