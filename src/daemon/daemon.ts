@@ -425,11 +425,13 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   // Kubernetes' CRI (runtime.v1) on its own UNIX socket, on the same services (docs/cri.md).
   let cri: Cri | undefined;
   if (cfg.cri) {
-    if (cfg.hosts.some((h) => h.startsWith('unix://') && path.resolve(h.slice(7)) === path.resolve(cfg.criSocket)))
-      throw new Error(`--cri-socket ${cfg.criSocket} is also an API host (-H)`);
+    // Under the exec root by default: every berthd with its own roots has its own CRI socket.
+    const criSocket = path.resolve(cfg.criSocket || path.join(execRoot, 'cri.sock'));
+    if (cfg.hosts.some((h) => h.startsWith('unix://') && path.resolve(h.slice(7)) === criSocket))
+      throw new Error(`--cri-socket ${criSocket} is also an API host (-H)`);
     const criPulls = distribution.withConfig({ registryHosts: criRegistryHosts(cfg.criRegistryMirrors) });
     cri = await startCri({
-      socket: path.resolve(cfg.criSocket),
+      socket: criSocket,
       runtimeName: 'berth',
       runtimeVersion: BERTH_VERSION,
       dataRoot,
