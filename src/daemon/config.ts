@@ -34,7 +34,7 @@ export interface DaemonConfig {
   tlsKey?: string;
   /** `--cri`: serve CRI (runtime.v1) on `criSocket` (default true; `--cri=false` turns it off). */
   cri: boolean;
-  /** `--cri-socket`: the CRI server's UNIX socket. */
+  /** `--cri-socket`: the CRI server's UNIX socket ('' = `<exec-root>/cri.sock`, /run/berth/cri.sock by default). */
   criSocket: string;
   /** `--cni-conf-dir`: CNI network configurations for pod sandboxes. */
   cniConfDir: string;
@@ -59,7 +59,7 @@ export const DEFAULTS: DaemonConfig = {
   bridge: 'berth0',
   bip: '172.18.0.1/16',
   cri: true,
-  criSocket: '/run/berth/cri.sock',
+  criSocket: '',
   cniConfDir: '/etc/cni/net.d',
   cniBinDir: '/usr/lib/cni',
   criRegistryMirrors: [],
@@ -96,7 +96,7 @@ Options:
       --tlskey string          Path to TLS key file (default "~/.docker/key.pem")
       --tlsverify              Use TLS and verify the remote
       --cri                    Serve the Kubernetes CRI (default true; --cri=false disables it)
-      --cri-socket string      The CRI server's UNIX socket (default "/run/berth/cri.sock")
+      --cri-socket string      The CRI server's UNIX socket (default "<exec-root>/cri.sock": "/run/berth/cri.sock")
       --cri-registry-mirror list  host=URL: CRI pulls from host go to URL (e.g. registry.k8s.io=http://127.0.0.1:5000)
       --cni-conf-dir string    CNI network configurations of pod sandboxes (default "/etc/cni/net.d")
       --cni-bin-dir string     CNI plugin binaries (default "/usr/lib/cni")
