@@ -12,6 +12,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { StreamingServer, type StreamingRuntime } from '../src/cri/streaming/server.js';
+import { parseStreamAddress } from '../src/cri/streaming/index.js';
 import type { CommandIO } from '../src/cri/streaming/remotecommand.js';
 import { openStream, readAll, runRemoteCommand, upgrade } from './helpers/spdyclient.js';
 
@@ -161,6 +162,31 @@ describe('streaming server (host-process runtime, SPDY test client)', () => {
     }
   });
 
+  it('--cri-stream-address: host:port, [v6]:port; anything else refused', () => {
+    assert.deepEqual(parseStreamAddress('127.0.0.1:0'), { address: '127.0.0.1', port: 0 });
+    assert.deepEqual(parseStreamAddress('[::1]:10010'), { address: '::1', port: 10010 });
+    assert.deepEqual(parseStreamAddress('node1.local:8080'), { address: 'node1.local', port: 8080 });
+    for (const bad of ['127.0.0.1', ':80', '1.2.3.4:99999', '::1:80', '']) assert.throws(() => parseStreamAddress(bad), /invalid --cri-stream-address/);
+  });
+
+  it('WebSocket: v5 binary (stdin closed by channel 255), v4 base64; output on channels 1/2, the Status on 3', async () => {
+    const v5 = server.exec({ container_id: 'c1', cmd: ['sh', '-c', 'cat; echo err >&2; exit 3'], stdin: true, stdout: true, stderr: true });
+    const r5 = await wsClient(v5.url, 'v5.channel.k8s.io', 'over websocket\n');
+    assert.equal(r5.proto, 'v5.channel.k8s.io');
+    assert.deepEqual(r5.first, [1, 0], 'an empty stdout message opens the session');
+    assert.equal(r5.stdout, 'over websocket\n');
+    assert.equal(r5.stderr, 'err\n');
+    const st = JSON.parse(r5.error) as { reason: string; details: { causes: { message: string }[] } };
+    assert.equal(st.reason, 'NonZeroExitCode');
+    assert.equal(st.details.causes[0]?.message, '3');
+    const v4 = server.exec({ container_id: 'c1', cmd: ['echo', 'b64'], stdout: true });
+    const r4 = await wsClient(v4.url, 'v4.base64.channel.k8s.io', '');
+    assert.equal(r4.stdout, 'b64\n');
+    assert.deepEqual(JSON.parse(r4.error), { metadata: {}, status: 'Success' });
+    const pf = server.portForward({ pod_sandbox_id: 'p1' });
+    await assert.rejects(() => wsClient(pf.url, 'v4.channel.k8s.io', ''), /400/);
+  });
+
   it('an idle session is closed after the idle timeout', async () => {
     const idle = new StreamingServer(new HostRuntime(), { idleTimeoutMs: 200 });
     await idle.start();
@@ -198,3 +224,43 @@ describe('streaming server (host-process runtime, SPDY test client)', () => {
     }
   });
 });
+
+/** python3-websocket (websocket-client 1.2, Debian's) as the client: the channel protocol by hand on its frames. */
+async function wsClient(url: string, proto: string, stdin: string): Promise<{ proto: string; first: number[]; stdout: string; stderr: string; error: string }> {
+  const script = `
+import sys, json, base64, websocket
+url, proto, stdin = sys.argv[1], sys.argv[2], sys.argv[3]
+ws = websocket.create_connection(url.replace('http://', 'ws://'), subprotocols=[proto], timeout=20)
+b64 = 'base64' in proto
+def send(ch, data):
+    if b64: ws.send(str(ch) + base64.b64encode(data).decode())
+    else: ws.send_binary(bytes([ch]) + data)
+if stdin:
+    send(0, stdin.encode())
+    if proto.startswith('v5'): ws.send_binary(bytes([255, 0]))
+out = {}
+first = None
+while True:
+    try: op, data = ws.recv_data()
+    except websocket.WebSocketConnectionClosedException: break
+    if op == 8: break
+    if b64:
+        t = data.decode(); ch = int(t[0]); payload = base64.b64decode(t[1:])
+    else:
+        ch = data[0]; payload = data[1:]
+    if first is None: first = [ch, len(payload)]
+    out[ch] = out.get(ch, b'') + payload
+print(json.dumps({'proto': ws.getsubprotocol(), 'first': first, 'stdout': out.get(1, b'').decode(), 'stderr': out.get(2, b'').decode(), 'error': out.get(3, b'').decode()}))
+`;
+  // Not spawnSync: the server answering it runs in this process.
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const c = spawn('/usr/bin/python3', ['-c', script, url, proto, stdin], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    c.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  if (r.code !== 0) throw new Error(`websocket client: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { proto: string; first: number[]; stdout: string; stderr: string; error: string };
+}

@@ -72,6 +72,7 @@ describe('CRI streaming: crictl exec, attach, port-forward against berthd', () =
     pod = p.stdout.trim();
     shell = await container('shell', ['sh', '-c', 'while read l; do echo "got:$l"; done'], { stdin: true });
     web = await container('web', ['sh', '-c', 'mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 80 -h /www']);
+    await container('web6', ['sh', '-c', 'mkdir -p /www6 && echo hello-over-ipv6 > /www6/index.html && exec httpd -f -p [::1]:8081 -h /www6']);
   });
   after(async () => {
     if (d && pod) {
@@ -81,6 +82,10 @@ describe('CRI streaming: crictl exec, attach, port-forward against berthd', () =
     await cleanupAndCheck(d);
     spawnSync('ip', ['link', 'del', BRIDGE]);
     if (cniDir) fs.rmSync(cniDir, { recursive: true, force: true });
+  });
+
+  it('berthd announces its streaming server (--cri-stream-address, default 127.0.0.1:<ephemeral>)', () => {
+    assert.match(d!.log, /CRI streaming server on http:\/\/127\.0\.0\.1:\d+/);
   });
 
   it('exec: stdout and stderr apart; a non-zero exit reaches crictl through the v4 Status', async () => {
@@ -190,5 +195,33 @@ describe('CRI streaming: crictl exec, attach, port-forward against berthd', () =
       await gone;
     }
     void web;
+  });
+
+  it('port-forward: a server on the pod IPv6 loopback only is reached too; a closed port is an error crictl shows', async () => {
+    const forward = async (spec: string, fn: (port: string, out: () => string) => Promise<void>): Promise<void> => {
+      const pf = spawn(CRICTL, [...endpoint(), 'port-forward', pod, spec], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      pf.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      pf.stderr.on('data', (b: Buffer) => (out += b.toString()));
+      const gone = new Promise((r) => pf.on('close', r));
+      try {
+        const port = await waitFor(() => /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out)?.[1], { timeout: 20_000, what: `crictl listening: ${out}` });
+        await fn(port, () => out);
+      } finally {
+        pf.kill('SIGTERM');
+        await gone;
+      }
+    };
+    await forward('0:8081', async (port, out) => {
+      const c = await run('curl', ['-sS', '--max-time', '10', `http://127.0.0.1:${port}/`]);
+      assert.equal(c.stdout, 'hello-over-ipv6\n', `${c.desc}\ncrictl: ${out()}`);
+    });
+    await forward('0:81', async (port, out) => {
+      const c = await run('curl', ['-sS', '--max-time', '10', `http://127.0.0.1:${port}/`]);
+      assert.notEqual(c.code, 0, c.desc);
+      await waitFor(() => /failed to connect to localhost:81 inside the pod's network namespace: .*connection refused/.test(out()), {
+        what: `the error: ${out()}`,
+      });
+    });
   });
 });

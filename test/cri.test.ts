@@ -1,7 +1,7 @@
 /**
  * berthd's CRI server driven end to end by crictl (cri-tools v1.26.1 from /work/shared/tools/cri):
  * a real daemon serving CRI on its own socket under its temp root, its own CNI conflist (bridge
- * bcric0, 10.207.0.0/24, IPAM state under the root) and a local berth-registry that
+ * bcric0, 10.207.0.0/25, IPAM state under the root) and a local berth-registry that
  * `registry.k8s.io` is mirrored to (--cri-registry-mirror). After `rmp` nothing of the pod may be
  * left: netns mount, veth on the bridge, IPAM reservation, cgroups, NAT rules.
  */
@@ -27,7 +27,7 @@ function conflist(dir: string): string {
         bridge: BRIDGE,
         isGateway: true,
         ipMasq: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: '10.207.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: path.join(dir, 'ipam') },
+        ipam: { type: 'host-local', ranges: [[{ subnet: '10.207.0.0/25' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: path.join(dir, 'ipam') },
       },
       { type: 'portmap', capabilities: { portMappings: true } },
       { type: 'loopback' },
@@ -139,14 +139,14 @@ describe('CRI end to end with crictl', () => {
     const pod = JSON.parse(await ok(['inspectp', podId])) as { status: { state: string; network: { ip: string } } };
     assert.equal(pod.status.state, 'SANDBOX_READY');
     ip = pod.status.network.ip;
-    assert.ok(ip.startsWith(SUBNET_PREFIX), `pod IP ${ip} not in 10.207.0.0/24`);
+    assert.ok(ip.startsWith(SUBNET_PREFIX) && Number(ip.split('.')[3]) < 128, `pod IP ${ip} not in 10.207.0.0/25`);
     ctrId = await ok(['create', podId, ctrFile, podFile]);
     await ok(['start', ctrId]);
     assert.match(await ok(['ps']), new RegExp(`${ctrId.slice(0, 13)}.*Running\\s+c1`));
     assert.match(await ok(['pods']), new RegExp(`${podId.slice(0, 13)}.*Ready\\s+p1\\s+default`));
     const exec = await ok(['exec', '-s', ctrId, 'sh', '-c', 'hostname; echo $GREETING; ip -4 addr show eth0']);
     assert.match(exec, /^p1host\nhi\n/);
-    assert.ok(exec.includes(`inet ${ip}/24`), exec);
+    assert.ok(exec.includes(`inet ${ip}/25`), exec);
     const failing = await crictl(['exec', '-s', ctrId, 'sh', '-c', 'echo bad >&2; exit 3']);
     assert.notEqual(failing.code, 0);
     assert.match(failing.stderr, /exited with 3: bad/);

@@ -3,7 +3,7 @@
  * distribution service. Names are CRI's full references (`docker.io/library/busybox:latest`);
  * an image's CRI id is its config digest, as on the Docker side.
  */
-import { invalid } from '../lib/errors.js';
+import { invalid, isCategory } from '../lib/errors.js';
 import { fullName, parseReference, type Reference } from '../images/reference.js';
 import type { Image } from '../images/types.js';
 import type { AuthConfig } from '../distribution/types.js';
@@ -86,6 +86,15 @@ function lookup(b: CriImageBackend, spec: ImageSpec | null | undefined): Image |
 
 /** `pinned`: the infra image (kubelet's image GC leaves pinned images alone). */
 export function imageHandlers(b: CriImageBackend, pinned = ''): CriHandlers {
+  // Pulls and removals one at a time (kubelet serializes pulls by default too): a removal racing
+  // a pull of the same image (critest's parallel image benchmark) would otherwise pull away the
+  // image the pull is about to tag.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => undefined);
+    return next;
+  };
   return {
     unary: {
       ListImages: async (req: { filter?: { image?: ImageSpec | null } | null }) => {
@@ -108,14 +117,21 @@ export function imageHandlers(b: CriImageBackend, pinned = ''): CriHandlers {
         const name = req.image?.image ?? '';
         if (name === '') throw invalid('image spec is empty');
         const ref = parseReference(name, { defaultTag: true });
-        await b.pull(ref, authOf(req.auth));
-        const img = b.find(fullName(ref));
-        if (!img) throw invalid(`image ${name} not found after its pull`);
-        return { image_ref: img.id };
+        return serial(async () => {
+          await b.pull(ref, authOf(req.auth));
+          const img = b.find(fullName(ref));
+          if (!img) throw invalid(`image ${name} not found after its pull`);
+          return { image_ref: img.id };
+        });
       },
       RemoveImage: async (req: { image?: ImageSpec | null }) => {
-        const img = lookup(b, req.image);
-        if (img) await b.remove(img.id);
+        await serial(async () => {
+          const img = lookup(b, req.image);
+          if (img)
+            await b.remove(img.id).catch((err: unknown) => {
+              if (!isCategory(err, 'NotFound')) throw err;
+            });
+        });
         return {};
       },
       ImageFsInfo: async () => {

@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AuthorityFix } from './authority.js';
 import { GrpcStatusError } from './grpcstatus.js';
 import { grpcStatusOf } from '../api/errors.js';
+import { unavailable } from '../lib/errors.js';
 import { criServices } from './proto.js';
 
 /**
@@ -48,6 +49,8 @@ export class CriServer {
     server.addService(services.runtime, this.implementation(services.runtime, this.o.runtime));
     server.addService(services.image, this.implementation(services.image, this.o.image));
     await fs.mkdir(path.dirname(this.o.socket), { recursive: true });
+    // A live socket belongs to someone else (another berthd, containerd): never taken over.
+    if (await answers(this.o.socket)) throw unavailable(`another daemon is already listening on ${this.o.socket}`);
     await fs.rm(this.o.socket, { force: true });
     // Our own listener, each connection through the :authority shim (authority.ts) into grpc-js.
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
@@ -128,4 +131,15 @@ export class CriServer {
       );
     };
   }
+}
+
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }

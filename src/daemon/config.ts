@@ -34,7 +34,7 @@ export interface DaemonConfig {
   tlsKey?: string;
   /** `--cri`: serve CRI (runtime.v1) on `criSocket` (default true; `--cri=false` turns it off). */
   cri: boolean;
-  /** `--cri-socket`: the CRI server's UNIX socket. */
+  /** `--cri-socket`: the CRI server's UNIX socket ('' = `<exec-root>/cri.sock`, /run/berth/cri.sock by default). */
   criSocket: string;
   /** `--cni-conf-dir`: CNI network configurations for pod sandboxes. */
   cniConfDir: string;
@@ -42,6 +42,8 @@ export interface DaemonConfig {
   cniBinDir: string;
   /** `--cri-registry-mirror host=URL`: CRI pulls of images on `host` go to URL instead (docs/cri.md). */
   criRegistryMirrors: string[];
+  /** `--cri-stream-address host:port`: where the CRI streaming server (Exec/Attach/PortForward URLs) listens; port 0: ephemeral. */
+  criStreamAddress: string;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -57,10 +59,11 @@ export const DEFAULTS: DaemonConfig = {
   bridge: 'berth0',
   bip: '172.18.0.1/16',
   cri: true,
-  criSocket: '/run/berth/cri.sock',
+  criSocket: '',
   cniConfDir: '/etc/cni/net.d',
   cniBinDir: '/usr/lib/cni',
   criRegistryMirrors: [],
+  criStreamAddress: '127.0.0.1:0',
 };
 
 const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
@@ -93,10 +96,11 @@ Options:
       --tlskey string          Path to TLS key file (default "~/.docker/key.pem")
       --tlsverify              Use TLS and verify the remote
       --cri                    Serve the Kubernetes CRI (default true; --cri=false disables it)
-      --cri-socket string      The CRI server's UNIX socket (default "/run/berth/cri.sock")
+      --cri-socket string      The CRI server's UNIX socket (default "<exec-root>/cri.sock": "/run/berth/cri.sock")
       --cri-registry-mirror list  host=URL: CRI pulls from host go to URL (e.g. registry.k8s.io=http://127.0.0.1:5000)
       --cni-conf-dir string    CNI network configurations of pod sandboxes (default "/etc/cni/net.d")
       --cni-bin-dir string     CNI plugin binaries (default "/usr/lib/cni")
+      --cri-stream-address string  host:port of the CRI streaming server (default "127.0.0.1:0": an ephemeral port)
   -h, --help                   Print usage
   -v, --version                Print version information and quit
 `;
@@ -128,6 +132,7 @@ const FLAGS: Record<string, { key: Key; json: string }> = {
   '--cri-registry-mirror': { key: 'criRegistryMirrors', json: 'cri-registry-mirrors' },
   '--cni-conf-dir': { key: 'cniConfDir', json: 'cni-conf-dir' },
   '--cni-bin-dir': { key: 'cniBinDir', json: 'cni-bin-dir' },
+  '--cri-stream-address': { key: 'criStreamAddress', json: 'cri-stream-address' },
 };
 
 /** Boolean flags: `--tls`, `--tls=false` (never a separate value, as pflag has it). */
@@ -167,6 +172,7 @@ const JSON_KEYS: Record<string, Key> = {
   'cri-registry-mirrors': 'criRegistryMirrors',
   'cni-conf-dir': 'cniConfDir',
   'cni-bin-dir': 'cniBinDir',
+  'cri-stream-address': 'criStreamAddress',
 };
 
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];

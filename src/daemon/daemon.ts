@@ -73,7 +73,7 @@ import { ContainerQueries } from '../containers/queries.js';
 import { startCri, type Cri } from '../cri/index.js';
 import { guardCriOwned } from '../cri/guard.js';
 import { sampleStats } from '../containers/stats.js';
-import { netnsFiles, startCriStreaming, type StreamingServer } from '../cri/streaming/index.js';
+import { netnsFiles, parseStreamAddress, startCriStreaming, type StreamingServer } from '../cri/streaming/index.js';
 import type { DaemonConfig } from './config.js';
 import { answerPlainHttp, checkTcpHost, infoWarnings, serverTls } from './tls.js';
 import type { Duplex } from 'node:stream';
@@ -427,11 +427,17 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
   let cri: Cri | undefined;
   let streaming: StreamingServer | undefined;
   if (cfg.cri) {
+    // Under the exec root by default: every berthd with its own roots has its own CRI socket.
+    const criSocket = path.resolve(cfg.criSocket || path.join(execRoot, 'cri.sock'));
+    if (cfg.hosts.some((h) => h.startsWith('unix://') && path.resolve(h.slice(7)) === criSocket))
+      throw new Error(`--cri-socket ${criSocket} is also an API host (-H)`);
     const criPulls = distribution.withConfig({ registryHosts: criRegistryHosts(cfg.criRegistryMirrors) });
-    // Exec/Attach/PortForward's URLs: an HTTP server on 127.0.0.1:<ephemeral> (src/cri/streaming/).
-    streaming = await startCriStreaming({ execs, containers, netns: netnsFiles(execRoot) });
+    // Exec/Attach/PortForward's URLs: an HTTP server on --cri-stream-address (src/cri/streaming/).
+    const options = parseStreamAddress(cfg.criStreamAddress);
+    streaming = await startCriStreaming({ execs, containers, netns: netnsFiles(execRoot), options });
+    log(`CRI streaming server on ${streaming.baseUrl}`);
     cri = await startCri({
-      socket: path.resolve(cfg.criSocket),
+      socket: criSocket,
       runtimeName: 'berth',
       runtimeVersion: BERTH_VERSION,
       dataRoot,

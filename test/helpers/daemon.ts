@@ -342,6 +342,8 @@ export class TestDaemon {
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- berthd log ---\n${this.log}`);
     });
+    // CRI listens a moment after the Engine API.
+    if (this.criArgs.includes('--cri-socket')) await waitFor(() => fs.existsSync(this.criSocket), { timeout: 20_000, what: 'the CRI socket' });
   }
 
   /** An empty daemon.json in the root, so no host-wide /etc/berth/daemon.json leaks in. */

@@ -6,7 +6,7 @@
  * Node cannot enter a namespace itself, and a process per forwarded connection is off the hot
  * path). socat comes from Debian's `socat` package (scripts/install-deps.sh).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
@@ -98,30 +98,57 @@ export class BerthStreamingRuntime implements StreamingRuntime {
   async portForward(podSandboxId: string, port: number, conn: Duplex): Promise<void> {
     const netnsPath = await this.d.netns.netnsPath(podSandboxId);
     if (netnsPath === '') return forwardHost(port, conn);
-    const nsenter = this.d.nsenter ?? 'nsenter';
-    const socat = this.d.socat ?? 'socat';
-    const child = spawn(nsenter, [`--net=${netnsPath}`, socat, '-', `TCP4:127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
-    child.stdin.on('error', () => undefined);
-    conn.pipe(child.stdin);
-    child.stdout.pipe(conn, { end: false });
-    const onGone = (): void => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-    };
-    conn.on('close', onGone);
-    const result = await new Promise<{ code: number | null; err?: Error }>((resolve) => {
-      child.on('error', (err) => resolve({ code: null, err }));
-      child.on('close', (code) => resolve({ code }));
-    });
-    conn.off('close', onGone);
-    conn.unpipe(child.stdin);
-    if (result.err) throw unavailable(`cannot forward: ${socat}: ${result.err.message} (is socat installed?)`);
-    if (result.code !== 0 && !conn.destroyed) {
-      const why = /Connection refused/i.test(stderr) ? 'connection refused' : stderr.trim().split('\n').at(-1) || `socat exited with ${result.code}`;
-      throw system(`failed to connect to 127.0.0.1:${port} inside the pod's network namespace: ${why}`);
+    // The pod's loopback as a Go client's "localhost" dial has it: IPv4, then IPv6.
+    const refused: string[] = [];
+    for (const target of [`TCP4:127.0.0.1:${port}`, `TCP6:[::1]:${port}`]) {
+      const child = await this.dial(netnsPath, target);
+      if ('failed' in child) {
+        refused.push(child.failed);
+        continue;
+      }
+      return relay(child.proc, child.closed, conn);
     }
+    throw system(`failed to connect to localhost:${port} inside the pod's network namespace: ${refused.join('; ')}`);
   }
+
+  /** socat connected to `target` in the namespace, or why it could not connect (it has exited then). */
+  private dial(netnsPath: string, target: string): Promise<{ proc: ChildProcessWithoutNullStreams; closed: Promise<unknown> } | { failed: string }> {
+    const socat = this.d.socat ?? 'socat';
+    // -d -d: socat says when it connected ("starting data transfer loop"), before reading stdin.
+    const proc = spawn(this.d.nsenter ?? 'nsenter', [`--net=${netnsPath}`, socat, '-d', '-d', '-', target], { stdio: ['pipe', 'pipe', 'pipe'] });
+    proc.stdin.on('error', () => undefined);
+    const closed = new Promise((r) => proc.once('close', r));
+    return new Promise((resolve, reject) => {
+      let log = '';
+      const onLog = (b: Buffer): void => {
+        log = (log + b.toString()).slice(-4000);
+        if (/starting data transfer loop/.test(log)) {
+          proc.stderr.off('data', onLog);
+          proc.stderr.resume();
+          resolve({ proc, closed });
+        }
+      };
+      proc.stderr.on('data', onLog);
+      proc.once('error', (err) => reject(unavailable(`cannot forward: ${socat}: ${err.message} (is socat installed?)`)));
+      proc.once('close', (code) => {
+        const err = / E (.*)$/m.exec(log)?.[1] ?? `socat exited with ${code}`;
+        resolve({ failed: /Connection refused/i.test(err) ? `${target}: connection refused` : `${target}: ${err}` });
+      });
+    });
+  }
+}
+
+/** Copies between the forwarded connection and a connected socat until either side ends. */
+async function relay(proc: ChildProcessWithoutNullStreams, closed: Promise<unknown>, conn: Duplex): Promise<void> {
+  conn.pipe(proc.stdin);
+  proc.stdout.pipe(conn, { end: false });
+  const onGone = (): void => {
+    if (proc.exitCode === null) proc.kill('SIGTERM');
+  };
+  conn.on('close', onGone);
+  await closed;
+  conn.off('close', onGone);
+  conn.unpipe(proc.stdin);
 }
 
 /** A pod on the host network: a plain connection. */

@@ -4,6 +4,7 @@
  * `startCriStreaming`, and hands the server to startCri as `streaming`.
  */
 import { existsSync } from 'node:fs';
+import { invalid } from '../../lib/errors.js';
 import { sandboxNetnsPath } from '../netns.js';
 import { BerthStreamingRuntime, type BerthStreamingDeps, type SandboxNetns } from './berthruntime.js';
 import { StreamingServer, type StreamingServerOptions } from './server.js';
@@ -32,4 +33,12 @@ export function netnsFiles(execRoot: string): SandboxNetns {
       return existsSync(p) ? p : '';
     },
   };
+}
+
+/** `--cri-stream-address`: `host:port` or `[v6]:port` (port 0: ephemeral); throws InvalidParameter. */
+export function parseStreamAddress(s: string): { address: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw invalid(`invalid --cri-stream-address ${JSON.stringify(s)}: want host:port`);
+  return { address: (m[1] ?? m[2]) as string, port };
 }

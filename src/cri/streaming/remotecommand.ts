@@ -104,20 +104,30 @@ export async function serveRemoteCommand(session: SpdySession, protocol: string,
   if (stdout) io.stdout = stdout;
   if (stderr) io.stderr = stderr;
   if (resize) io.resize = terminalSizes(resize);
-  let status: Status;
-  try {
-    const { exitCode } = await o.run(io);
-    status = exitCode === 0 ? { metadata: {}, status: 'Success' } : nonZeroExit(exitCode, o.describe);
-  } catch (err) {
-    status = internalError(messageOf(err));
-  }
+  const status = await commandStatus(o, io);
   await Promise.all([endStream(stdout), endStream(stderr)]);
-  if (v >= 4) errorStream.write(JSON.stringify(status));
-  else if (status.status !== 'Success' && status.message) errorStream.write(status.message);
+  const text = errorStreamText(status, v);
+  if (text) errorStream.write(text);
   await endStream(errorStream);
   stdin?.destroy();
   resize?.destroy();
   session.close();
+}
+
+/** Runs the command; how it went as the error stream's Status. */
+export async function commandStatus(o: Pick<RemoteCommandOptions, 'run' | 'describe'>, io: CommandIO): Promise<Status> {
+  try {
+    const { exitCode } = await o.run(io);
+    return exitCode === 0 ? { metadata: {}, status: 'Success' } : nonZeroExit(exitCode, o.describe);
+  } catch (err) {
+    return internalError(messageOf(err));
+  }
+}
+
+/** What the error stream carries for `status` in protocol version `v` (v2/v3: a failure's text). */
+export function errorStreamText(status: Status, v: number): string {
+  if (v >= 4) return JSON.stringify(status);
+  return status.status !== 'Success' && status.message ? status.message : '';
 }
 
 /** 4 for v4.channel.k8s.io …, 1 for the legacy channel.k8s.io (or none). */

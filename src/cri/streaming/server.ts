@@ -13,7 +13,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { invalid } from '../../lib/errors.js';
 import { PORTFORWARD_PROTOCOLS, servePortForward } from './portforward.js';
-import { REMOTECOMMAND_PROTOCOLS, serveRemoteCommand, type CommandIO } from './remotecommand.js';
+import { REMOTECOMMAND_PROTOCOLS, commandStatus, errorStreamText, serveRemoteCommand, type CommandIO } from './remotecommand.js';
+import { WEBSOCKET_PROTOCOLS, acceptWebSocket, isWebSocketRequest, offeredSubprotocols, wsChannels, type WsConn } from './websocket.js';
 import { SpdySession } from './session.js';
 
 /** What the streaming server runs commands and forwards ports with (the CRI side implements it). */
@@ -71,6 +72,7 @@ export class StreamingServer {
   private server: http.Server | undefined;
   private readonly tokens = new Map<string, Pending>();
   private readonly sessions = new Set<SpdySession>();
+  private readonly websockets = new Set<WsConn>();
   private readonly o: Required<StreamingServerOptions>;
 
   constructor(
@@ -109,6 +111,8 @@ export class StreamingServer {
     this.server = undefined;
     for (const sess of this.sessions) sess.destroy();
     this.sessions.clear();
+    for (const ws of this.websockets) ws.destroy();
+    this.websockets.clear();
     this.tokens.clear();
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
@@ -175,6 +179,7 @@ export class StreamingServer {
     if (req.method !== 'GET' && req.method !== 'POST') return reject(socket, 405, 'Method Not Allowed', 'method not allowed\n');
     const p = this.take(req.url);
     if (!p) return reject(socket, 404, 'Not Found', '404 page not found\n');
+    if (isWebSocketRequest(req)) return this.onWebSocket(req, socket, head, p);
     const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
     const connection = String(req.headers.connection ?? '').toLowerCase();
     const supported = p.kind === 'portforward' ? PORTFORWARD_PROTOCOLS : REMOTECOMMAND_PROTOCOLS;
@@ -211,24 +216,59 @@ export class StreamingServer {
       });
       return;
     }
+    const c = this.command(p);
+    await serveRemoteCommand(session, protocol, { ...c, streamCreationTimeoutMs: timeout });
+  }
+
+  /** exec or attach as the protocols run it: the streams asked for, the runtime call. */
+  private command(p: Pending & { kind: 'exec' | 'attach' }): {
+    stdin: boolean;
+    stdout: boolean;
+    stderr: boolean;
+    tty: boolean;
+    describe?: string;
+    run: (io: CommandIO) => Promise<{ exitCode: number }>;
+  } {
     const r = p.req;
-    const common = { stdin: !!r.stdin, stdout: !!r.stdout, stderr: !!r.stderr, tty: !!r.tty, streamCreationTimeoutMs: timeout };
+    const flags = { stdin: !!r.stdin, stdout: !!r.stdout, stderr: !!r.stderr, tty: !!r.tty };
     if (p.kind === 'exec') {
       const cmd = p.req.cmd;
-      await serveRemoteCommand(session, protocol, {
-        ...common,
-        describe: `[${cmd.join(' ')}]`,
-        run: (io) => this.runtime.exec(r.container_id, cmd, io),
-      });
-    } else {
-      await serveRemoteCommand(session, protocol, {
-        ...common,
-        run: async (io) => {
-          await this.runtime.attach(r.container_id, io);
-          return { exitCode: 0 };
-        },
-      });
+      return { ...flags, describe: `[${cmd.join(' ')}]`, run: (io) => this.runtime.exec(r.container_id, cmd, io) };
     }
+    return {
+      ...flags,
+      run: async (io) => {
+        await this.runtime.attach(r.container_id, io);
+        return { exitCode: 0 };
+      },
+    };
+  }
+
+  /** exec and attach over a WebSocket (websocket.ts); port forwarding there is not offered. */
+  private onWebSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, p: Pending): void {
+    if (p.kind === 'portforward') return reject(socket, 400, 'Bad Request', 'port forwarding over WebSocket is not supported: use SPDY\n');
+    const offered = offeredSubprotocols(req);
+    const protocol = offered.find((x) => WEBSOCKET_PROTOCOLS.includes(x));
+    if (protocol === undefined) {
+      return reject(
+        socket,
+        400,
+        'Bad Request',
+        `unable to upgrade: no supported subprotocol in ${goList(offered)}, server accepts ${goList(WEBSOCKET_PROTOCOLS)}\n`,
+      );
+    }
+    const ws = acceptWebSocket(req, socket, head, protocol);
+    if (!ws) return reject(socket, 400, 'Bad Request', 'missing Sec-WebSocket-Key\n');
+    (socket as Partial<Socket>).setTimeout?.(this.o.idleTimeoutMs, () => ws.destroy());
+    this.websockets.add(ws);
+    ws.on('close', () => this.websockets.delete(ws));
+    const c = this.command(p);
+    const ch = wsChannels(ws, protocol, c);
+    void (async () => {
+      const text = errorStreamText(await commandStatus(c, ch.io), ch.version);
+      if (text) ch.writeError(text);
+      ch.close();
+    })();
   }
 }
 
