@@ -30,7 +30,8 @@ interface StatsPoint {
 
 /** The live load of one running container: its stats stream and two sparklines. */
 class Load {
-  readonly cpu = new Sparkline(() => 100, '#2b6cb0');
+  /** CPU scaled to at least 1 %, so an idle container's small load still shows. */
+  readonly cpu = new Sparkline(() => 1, '#2b6cb0');
   readonly mem = new Sparkline(() => 0, '#805ad5');
   readonly cpuText = h('span', { class: 'spark-val' }, '…');
   readonly memText = h('span', { class: 'spark-val' }, '…');

@@ -112,6 +112,8 @@ async function boot(): Promise<void> {
       },
     },
   );
+  // status texts ("Up 3 minutes") age between events
+  window.setInterval(() => view === 'containers' && schedule(), 10_000);
   await render();
 }
 

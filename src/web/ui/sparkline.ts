@@ -32,9 +32,9 @@ export class Sparkline {
     this.values.push(v);
     if (this.values.length > this.keep) this.values.shift();
     const top = Math.max(this.max(), ...this.values, 1e-9);
-    const step = this.width / (this.keep - 1);
-    const offset = this.keep - this.values.length;
-    const pts = this.values.map((x, i) => `${((offset + i) * step).toFixed(1)},${(this.height - 1 - (x / top) * (this.height - 3)).toFixed(1)}`);
+    // the first points spread over the width; from `keep` on the line scrolls
+    const step = this.width / (Math.min(this.keep, Math.max(this.values.length, 8)) - 1);
+    const pts = this.values.map((x, i) => `${(i * step).toFixed(1)},${(this.height - 1 - (x / top) * (this.height - 3)).toFixed(1)}`);
     this.line.setAttribute('points', pts.join(' '));
   }
 }
