@@ -5,7 +5,8 @@
  * refusals, the allow-list refusing container create and exec, no non-loopback listener without
  * TLS, HTTPS with --tls-cert/--tls-key — then the page in Debian's headless Chromium driven by
  * playwright-core: a container started through the docker CLI appears live, its logs show, and
- * it is stopped from the page. The screenshot goes to docs/web-dashboard.png.
+ * it is stopped from the page; an image is pulled from a loopback berth-registry with per-layer
+ * progress. Screenshots: docs/web-dashboard.png, docs/web-images.png, docs/web-df.png.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { BERTH, DOCKER, REPO, TestDaemon, cleanupAndCheck, run, waitFor } from './helpers/daemon.js';
 import { drainNetLeftovers } from './helpers/net.js';
+import { BerthRegistry } from '../bench/registry-harness.js';
 
 const BERTH_WEB = path.join(REPO, 'bin/berth-web');
 const CHROMIUM = '/usr/bin/chromium';
@@ -350,6 +352,47 @@ describe('berth-web: the page in headless Chromium', () => {
         await page.waitForSelector(`#tabs button[data-view="${v}"].active`);
       }
       await page.waitForSelector('#df-chart');
+
+      // pull from the page: a layer this daemon does not have, with its progress bar
+      const reg = await BerthRegistry.start();
+      try {
+        const ref = `${reg.host}/web/big:1`;
+        const mk = await d!.docker(['run', '--name', 'layer-src', 'busybox', 'sh', '-c', 'head -c 3000000 /dev/urandom > /big']);
+        assert.equal(mk.code, 0, mk.desc);
+        for (const args of [
+          ['commit', 'layer-src', ref],
+          ['push', ref],
+          ['rm', 'layer-src'],
+          ['rmi', ref],
+        ]) {
+          const x = await d!.docker(args, { timeout: 60_000 });
+          assert.equal(x.code, 0, x.desc);
+        }
+        await page.click('#logs button.right');
+        await page.waitForSelector('#logs', { state: 'hidden' });
+        await page.click('#tabs button[data-view="images"]');
+        await page.fill('form.pull input', ref);
+        await page.click('form.pull button');
+        await page.waitForSelector(`tr[data-image="${ref}"]`, { timeout: 60_000 });
+        const bars = await page.$$eval('.layer progress', (els) => els.map((e) => [(e as HTMLProgressElement).value, (e as HTMLProgressElement).max]));
+        assert.ok(bars.length >= 2, `a bar per layer: ${JSON.stringify(bars)}`);
+        for (const [v, max] of bars) assert.equal(v, max, `every bar full: ${JSON.stringify(bars)}`);
+        const texts = await page.$$eval('.layer', (els) => els.map((e) => e.textContent ?? ''));
+        assert.ok(
+          texts.some((t) => /Pull complete/.test(t)),
+          texts.join('\n'),
+        );
+        assert.ok(
+          texts.some((t) => /Already exists/.test(t)),
+          texts.join('\n'),
+        );
+        await page.screenshot({ path: path.join(REPO, 'docs/web-images.png') });
+        await page.click('#tabs button[data-view="df"]');
+        await page.waitForFunction(() => /2 images/.test(document.getElementById('df-chart')?.textContent ?? ''), undefined, { timeout: 10_000 });
+        await page.screenshot({ path: path.join(REPO, 'docs/web-df.png') });
+      } finally {
+        await reg.stop();
+      }
       await page.click('#tabs button[data-view="images"]');
       await page.click('tr[data-image="busybox:latest"]');
       await page.waitForFunction(() => /History of busybox:latest/.test(document.querySelector('.details')?.textContent ?? ''), undefined, { timeout: 10_000 });

@@ -46,12 +46,13 @@ function pullForm(refresh: () => void): HTMLElement {
   const onLine = (v: unknown): void => {
     const p = v as Progress;
     if (p.error) throw new Error(p.error);
-    if (!p.id || p.id === input.value) return;
+    // per-layer lines only ("Pulling from" names the tag in its id)
+    if (!p.id || /^Pulling from /.test(p.status ?? '')) return;
     let b = bars.get(p.id);
     if (!b) {
       b = { bar: h('progress', { max: '1', value: '0' }), text: h('span', { class: 'muted' }) };
       bars.set(p.id, b);
-      layers.append(h('div', { class: 'mono' }, `${p.id} `, b.bar, ' ', b.text));
+      layers.append(h('div', { class: 'mono layer', 'data-layer': p.id }, `${p.id} `, b.bar, ' ', b.text));
     }
     const d = p.progressDetail;
     if (d?.total) {

@@ -80,10 +80,10 @@ function svg(tag: string, attrs: Record<string, string | number>, text?: string)
 
 /** One bar per kind: its total size, the reclaimable part drawn lighter. */
 function chart(rows: { label: string; size: number; reclaimable: number; count: string }[]): SVGElement {
-  const w = 640;
+  const w = 860;
   const barH = 26;
   const left = 110;
-  const right = 170;
+  const right = 330;
   const max = Math.max(1, ...rows.map((r) => r.size));
   const root = svg('svg', { width: w, height: rows.length * (barH + 12) + 10, viewBox: `0 0 ${w} ${rows.length * (barH + 12) + 10}`, id: 'df-chart' });
   rows.forEach((r, i) => {
