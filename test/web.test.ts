@@ -89,6 +89,30 @@ function req(w: Web, method: string, p: string, headers: Record<string, string> 
   });
 }
 
+/** Reads an SSE stream until `until` holds for what arrived (then hangs up), or the deadline. */
+function readSse(w: Web, p: string, headers: Record<string, string>, until: (text: string) => boolean, timeout = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const r = http.request({ host: '127.0.0.1', port: w.port, path: p, headers, agent: false }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`${p}: ${res.statusCode}`));
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (until(text)) {
+          clearTimeout(timer);
+          res.destroy();
+          resolve(text);
+        }
+      });
+    });
+    const timer = setTimeout(() => {
+      r.destroy();
+      reject(new Error(`${p}: no match within ${timeout} ms; got:\n${text}`));
+    }, timeout);
+    r.on('error', (e) => (text === '' ? reject(e) : undefined));
+    r.end();
+  });
+}
+
 const json = (a: Answer): { message?: string; csrf?: string } => JSON.parse(a.text) as { message?: string; csrf?: string };
 
 let d: TestDaemon | undefined;
@@ -260,6 +284,35 @@ describe('berth-web: access', () => {
     const logs = await req(web!, 'GET', '/api/stream/containers/allow-target/logs?tail=all', bearer);
     assert.equal(logs.status, 200);
     assert.match(logs.text, /event: end/);
+  });
+
+  it("streams every running container's stats on one SSE stream, following new ones", T, async () => {
+    const bearer = { Authorization: `Bearer ${web!.token}` };
+    const a = await d!.docker(['run', '-d', '--name', 'stats-a', 'busybox', 'sleep', '600']);
+    assert.equal(a.code, 0, a.desc);
+    const idA = a.stdout.trim();
+    const events: { id: string; cpuPercent: number; memUsage: number }[] = [];
+    const parse = (text: string): void => {
+      events.length = 0;
+      for (const m of text.matchAll(/^data: (.*)$/gm)) events.push(JSON.parse(m[1]!));
+    };
+    let idB = '';
+    let started = false;
+    await readSse(web!, '/api/stream/stats', bearer, (text) => {
+      parse(text);
+      if (!started && events.some((e) => e.id === idA)) {
+        started = true;
+        void d!.docker(['run', '-d', '--name', 'stats-b', 'busybox', 'sleep', '600']).then((b) => (idB = b.stdout.trim()));
+      }
+      return idB !== '' && events.some((e) => e.id === idB);
+    });
+    const b = events.find((e) => e.id === idB)!;
+    assert.equal(typeof b.cpuPercent, 'number');
+    assert.ok(b.memUsage > 0, JSON.stringify(b));
+    // one container's own stream, too
+    const one = await readSse(web!, '/api/stream/containers/stats-a/stats', bearer, (t) => /^data: /m.test(t));
+    assert.match(one, /"memLimit":\d+/);
+    for (const n of ['stats-a', 'stats-b']) assert.equal((await d!.docker(['rm', '-f', n])).code, 0);
   });
 
   it('refuses to listen beyond loopback without TLS', T, async () => {

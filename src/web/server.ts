@@ -1,7 +1,7 @@
 /**
  * berth-web's HTTP server: the page's static files, the token exchange, and the `/api/` tree
  * behind auth.ts's checks. Each `/api/<prefix>/` is one handler (the Engine API allow-list in
- * proxy.ts, the event streams in sse.ts); a later part (the playground's `/api/play/`) is
+ * proxy.ts, the event streams in sse.ts and statsall.ts); a later part (the playground's `/api/play/`) is
  * another entry in the same table, behind the same checks.
  *
  * Order of checks for `/api/`: Host (loopback names only on a loopback listener) → token or
@@ -19,6 +19,7 @@ import { isLoopback, type WebConfig } from './config.js';
 import { handleEngine } from './proxy.js';
 import { COMMON_HEADERS, sendError, sendJson } from './respond.js';
 import { handleStream } from './sse.js';
+import { streamAllStats } from './statsall.js';
 
 /** The bundled page (scripts/bundle.mjs writes dist/web/; this file is dist/src/web/server.js). */
 export const STATIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
@@ -69,7 +70,10 @@ export async function startWebServer(config: WebConfig, o: WebServerOptions = {}
     [
       'stream',
       async (c) => {
-        if (c.req.method !== 'GET' || !(await handleStream(client, c.res, c.rest.replace(/^\//, ''), c.query))) sendError(c.res, 404, `no stream ${c.rest}`);
+        const name = c.rest.replace(/^\//, '');
+        if (c.req.method !== 'GET') sendError(c.res, 405, 'method not allowed');
+        else if (name === 'stats') await streamAllStats(client, c.res);
+        else if (!(await handleStream(client, c.res, name, c.query))) sendError(c.res, 404, `no stream ${name}`);
       },
     ],
   ]);

@@ -1,6 +1,7 @@
 /**
  * The one-way streams the page follows, as Server-Sent Events (EventSource in the browser; no
  * WebSocket server is needed for them): `/api/stream/events` (the daemon's /events),
+ * `/api/stream/stats` (every running container's: statsall.ts, dispatched by server.ts),
  * `/api/stream/containers/{id}/stats` (each stats document reduced to CPU and memory figures),
  * `/api/stream/containers/{id}/logs` (lines, demultiplexed, with `follow`/`tail`). Each ends its
  * daemon request when the browser goes away; a stream that ends sends an `end` event (so the
@@ -59,7 +60,7 @@ export interface StatsPoint {
   pids: number;
 }
 
-interface StatsDoc {
+export interface StatsDoc {
   read?: string;
   cpu_stats?: { cpu_usage?: { total_usage?: number; percpu_usage?: number[] }; system_cpu_usage?: number; online_cpus?: number };
   precpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number };

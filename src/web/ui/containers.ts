@@ -1,6 +1,6 @@
 /**
  * The containers view: state, image, ports as links, health, CPU and memory sparklines fed by
- * each running container's stats stream, and the life-cycle actions (with confirmation).
+ * one stream of every running container's stats, and the life-cycle actions (with confirmation).
  */
 import { del, getJson, post, stream, type StreamHandle } from './api.js';
 import { bytes, h, shortId, table, toast } from './dom.js';
@@ -23,36 +23,40 @@ export interface ContainerRow {
   Created: number;
 }
 interface StatsPoint {
+  id: string;
   cpuPercent: number;
   memUsage: number;
   memLimit: number;
 }
 
-/** The live load of one running container: its stats stream and two sparklines. */
+/** The live load of one running container: two sparklines fed from the shared stats stream. */
 class Load {
   /** CPU scaled to at least 1 %, so an idle container's small load still shows. */
   readonly cpu = new Sparkline(() => 1, '#2b6cb0');
   readonly mem = new Sparkline(() => 0, '#805ad5');
   readonly cpuText = h('span', { class: 'spark-val' }, '…');
   readonly memText = h('span', { class: 'spark-val' }, '…');
-  private readonly handle: StreamHandle;
 
-  constructor(id: string) {
-    this.handle = stream(`containers/${id}/stats`, (v) => {
-      const p = v as StatsPoint;
-      this.cpu.push(p.cpuPercent);
-      this.mem.push(p.memUsage);
-      this.cpuText.textContent = `${p.cpuPercent.toFixed(1)} %`;
-      this.memText.textContent = bytes(p.memUsage);
-    });
-  }
-
-  close(): void {
-    this.handle.close();
+  push(p: StatsPoint): void {
+    this.cpu.push(p.cpuPercent);
+    this.mem.push(p.memUsage);
+    this.cpuText.textContent = `${p.cpuPercent.toFixed(1)} %`;
+    this.memText.textContent = bytes(p.memUsage);
   }
 }
 
 const loads = new Map<string, Load>();
+/** One stream for every running container's stats (a browser keeps only six connections to a server). */
+let statsStream: StreamHandle | undefined;
+
+function loadOf(id: string): Load {
+  let l = loads.get(id);
+  if (!l) {
+    l = new Load();
+    loads.set(id, l);
+  }
+  return l;
+}
 
 export const nameOf = (c: ContainerRow): string => (c.Names[0] ?? '').replace(/^\//, '') || shortId(c.Id);
 
@@ -137,13 +141,12 @@ function row(c: ContainerRow, refresh: () => void): HTMLTableRowElement {
 export async function renderContainers(el: HTMLElement, refresh: () => void): Promise<void> {
   const list = await getJson<ContainerRow[]>('/containers/json?all=1');
   const running = new Set(list.filter((c) => c.State === 'running').map((c) => c.Id));
-  for (const [id, l] of loads) {
-    if (!running.has(id)) {
-      l.close();
-      loads.delete(id);
-    }
-  }
-  for (const id of running) if (!loads.has(id)) loads.set(id, new Load(id));
+  for (const id of loads.keys()) if (!running.has(id)) loads.delete(id);
+  for (const id of running) loadOf(id);
+  statsStream ??= stream('stats', (v) => {
+    const p = v as StatsPoint;
+    loads.get(p.id)?.push(p);
+  });
   list.sort((a, b) => b.Created - a.Created);
   el.replaceChildren(
     h('h2', {}, `Containers (${list.length})`),
@@ -157,6 +160,7 @@ export async function renderContainers(el: HTMLElement, refresh: () => void): Pr
 
 /** Ends every stats stream (the view was left). */
 export function stopLoads(): void {
-  for (const l of loads.values()) l.close();
+  statsStream?.close();
+  statsStream = undefined;
   loads.clear();
 }
