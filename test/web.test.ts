@@ -353,7 +353,7 @@ describe('berth-web: access', () => {
 });
 
 describe('berth-web: the page in headless Chromium', () => {
-  it('shows a container started by the docker CLI live, its logs, and stops it from the page', { timeout: 240_000 }, async () => {
+  it('shows a container started by the docker CLI live, its logs, and drives its life cycle from the page', { timeout: 240_000 }, async () => {
     assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/install-deps.sh)`);
     assert.ok(fs.existsSync(DOCKER), `the docker CLI is missing at ${DOCKER}`);
     const { chromium } = await import('playwright-core');
@@ -399,6 +399,21 @@ describe('berth-web: the page in headless Chromium', () => {
       const st = await d!.state('web-live');
       assert.equal(st.Running, false);
       assert.equal(st.ExitCode, 0);
+      // the other actions, each seen back through /events
+      for (const [action, state] of [
+        ['start', 'running'],
+        ['pause', 'paused'],
+        ['unpause', 'running'],
+        ['restart', 'running'],
+      ] as const) {
+        const before = (await d!.state('web-live')).StartedAt as string;
+        await page.click(`${row} button[data-action="${action}"]`);
+        await page.waitForSelector(`${row}[data-state="${state}"]`, { timeout: 30_000 });
+        if (action === 'restart') await waitFor(async () => (await d!.state('web-live')).StartedAt !== before, { timeout: 30_000, what: 'a restart' });
+      }
+      await page.click(`${row} button[data-action="remove"]`);
+      await page.waitForSelector(row, { state: 'detached', timeout: 30_000 });
+      assert.equal((await d!.api.get('/containers/web-live/json')).status, 404);
 
       for (const v of ['images', 'volumes', 'networks', 'df']) {
         await page.click(`#tabs button[data-view="${v}"]`);
