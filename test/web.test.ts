@@ -326,6 +326,19 @@ describe('berth-web: access', () => {
     assert.match(half.stderr, /--tls-cert and --tls-key go together/);
   });
 
+  it("answers 502 with the client's wording when the daemon cannot be reached", T, async () => {
+    const w = await startWeb(['-H', `unix://${path.join(d!.root, 'no-such.sock')}`, '--listen', '127.0.0.1:0']);
+    try {
+      const a = await req(w, 'GET', '/api/engine/containers/json', { Authorization: `Bearer ${w.token}` });
+      assert.equal(a.status, 502, a.text);
+      assert.match(json(a).message ?? '', /Cannot connect to the Berth daemon/);
+      const sse = await req(w, 'GET', '/api/stream/events', { Authorization: `Bearer ${w.token}` });
+      assert.equal(sse.status, 502, sse.text);
+    } finally {
+      await stopWeb(w);
+    }
+  });
+
   it('serves HTTPS with --tls-cert/--tls-key, with a Secure cookie', T, async () => {
     const pki = path.join(d!.root, 'web-pki');
     const init = await run(process.execPath, [BERTH, 'tls', 'init', '--dir', pki, '--hostname', 'localhost']);
