@@ -57,6 +57,8 @@ export interface WebServer {
 export interface WebServerOptions {
   /** A fixed token (tests); default: 32 random bytes. */
   token?: string;
+  /** More `/api/<prefix>/` subtrees behind the same checks (the playground's `play` is to be one). */
+  apis?: Record<string, ApiHandler>;
 }
 
 export async function startWebServer(config: WebConfig, o: WebServerOptions = {}): Promise<WebServer> {
@@ -65,7 +67,9 @@ export async function startWebServer(config: WebConfig, o: WebServerOptions = {}
   const client = new EngineClient({ host: config.daemonHost, userAgent: 'berth-web/0.1.0' });
   const files = loadStatic(STATIC_DIR);
 
+  // the extra subtrees first: a later entry wins, so none can replace `engine` or `stream`
   const apis = new Map<string, ApiHandler>([
+    ...Object.entries(o.apis ?? {}),
     ['engine', (c) => handleEngine(client, c.req, c.res, c.rest, c.query)],
     [
       'stream',
