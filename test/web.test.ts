@@ -376,6 +376,13 @@ describe('berth-web: the page in headless Chromium', () => {
       const problems: string[] = [];
       page.on('pageerror', (e) => problems.push(e.message));
       page.on('dialog', (dlg) => void dlg.accept());
+      // more running containers than a browser's six connections per server: the page must still
+      // load, follow every one's stats and open the logs (one shared stats stream, not one each)
+      const extra = ['web-x1', 'web-x2', 'web-x3', 'web-x4', 'web-x5', 'web-x6'];
+      for (const n of extra) {
+        const x = await d!.docker(['run', '-d', '--name', n, 'busybox', 'sleep', '600']);
+        assert.equal(x.code, 0, x.desc);
+      }
       await page.goto(`${web!.url}/?token=${web!.token}`);
       assert.equal(page.url(), `${web!.url}/`, 'the token is out of the URL');
       await page.waitForSelector('#tabs button[data-view="containers"].active');
@@ -397,6 +404,9 @@ describe('berth-web: the page in headless Chromium', () => {
         timeout: 30_000,
       });
 
+      await page.waitForFunction((names) => names.every((n) => /%/.test(document.querySelector(`tr[data-name="${n}"] .spark-val`)?.textContent ?? '')), extra, {
+        timeout: 30_000,
+      });
       await page.click(`${row} button[data-action="logs"]`);
       await page.waitForFunction(() => (document.getElementById('log-lines')?.textContent ?? '').includes('hello-from-the-dashboard'), undefined, {
         timeout: 20_000,
@@ -424,6 +434,8 @@ describe('berth-web: the page in headless Chromium', () => {
         await page.waitForSelector(`${row}[data-state="${state}"]`, { timeout: 30_000 });
         if (action === 'restart') await waitFor(async () => (await d!.state('web-live')).StartedAt !== before, { timeout: 30_000, what: 'a restart' });
       }
+      for (const n of extra) assert.equal((await d!.docker(['rm', '-f', n])).code, 0);
+      await page.waitForSelector('tr[data-name="web-x1"]', { state: 'detached', timeout: 30_000 });
       await page.click(`${row} button[data-action="remove"]`);
       await page.waitForSelector(row, { state: 'detached', timeout: 30_000 });
       assert.equal((await d!.api.get('/containers/web-live/json')).status, 404);
