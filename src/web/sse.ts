@@ -37,14 +37,14 @@ export class SseChannel {
   }
 
   send(data: unknown, event?: string): void {
-    if (this.res.writableEnded) return;
+    if (this.res.writableEnded || this.res.destroyed) return;
     this.res.write(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
   }
 
   /** Ends the stream with an `end` event (and an `error` one first, if given). */
   end(error?: string): void {
     clearInterval(this.timer);
-    if (this.res.writableEnded) return;
+    if (this.res.writableEnded || this.res.destroyed) return;
     if (error !== undefined) this.send({ message: error }, 'error');
     this.send({}, 'end');
     this.res.end();

@@ -30,27 +30,31 @@ export async function streamAllStats(client: StreamRequester, res: http.ServerRe
     return;
   }
   const ch = new SseChannel(res);
-  const followed = new Map<string, http.IncomingMessage | null>();
+  /** Per container, the stats stream being read (undefined while it opens), tagged by who follows it. */
+  const followed = new Map<string, { tag: symbol; up: http.IncomingMessage | undefined }>();
   const drop = (id: string): void => {
-    followed.get(id)?.destroy();
+    followed.get(id)?.up?.destroy();
     followed.delete(id);
   };
   const follow = (id: string): void => {
     if (followed.has(id) || ch.abort.signal.aborted) return;
-    followed.set(id, null);
+    const tag = Symbol(id);
+    followed.set(id, { tag, up: undefined });
+    const mine = (): boolean => followed.get(id)?.tag === tag;
     void (async () => {
       try {
         const up = await client.request({ path: `/containers/${encodeURIComponent(id)}/stats`, query: { stream: '1' }, signal: ch.abort.signal });
-        if (!followed.has(id)) {
+        if (!mine()) {
           up.destroy();
           return;
         }
-        followed.set(id, up);
+        followed.set(id, { tag, up });
         for await (const doc of readJsonStream(up)) ch.send({ id, ...statsPoint(doc as StatsDoc) });
       } catch {
         /* the container went, or the page did */
       } finally {
-        if (followed.get(id) !== undefined) followed.delete(id);
+        // a container dropped and followed again meanwhile belongs to its new reader
+        if (mine()) followed.delete(id);
       }
     })();
   };
