@@ -3,7 +3,7 @@
 // (dist/berth.mjs) and chunks (dist/berth-chunks/), so a command loads only its own group's code
 // and the Node built-ins that code imports (esbuild hoists a chunk's built-in imports to its top:
 // one bundle made every command load zlib, crypto, koffi's FFI and the rest).
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // Chunk names carry content hashes: drop the previous build's.
@@ -26,3 +26,20 @@ await build({
   // CommonJS dependencies (tar-stream) call require() for Node builtins; give the ESM bundle one.
   banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
 });
+
+// berth-web's page (src/web/ui/): one browser bundle and its static files in dist/web/, served by
+// src/web/server.ts. Nothing is fetched at run time (no CDN): the page works offline.
+rmSync('dist/web', { recursive: true, force: true });
+mkdirSync('dist/web', { recursive: true });
+await build({
+  entryPoints: { app: 'src/web/ui/main.ts' },
+  outdir: 'dist/web',
+  bundle: true,
+  platform: 'browser',
+  target: 'chrome110',
+  format: 'esm',
+  minify: true,
+  sourcemap: true,
+  logLevel: 'warning',
+});
+for (const f of ['index.html', 'style.css', 'favicon.svg']) copyFileSync(`src/web/ui/${f}`, `dist/web/${f}`);

@@ -44,6 +44,8 @@ have docker-compose || need+=(docker-compose)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 # critest's stand-in nonewprivs image: its nnp program is built with gcc (test/cri/build-images.sh).
 have gcc       || need+=(gcc libc6-dev)
+# berth-web's browser tests: Debian's headless Chromium, driven by playwright-core from npm.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   # de-duplicate
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
