@@ -14,10 +14,21 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { BERTH, DOCKER, REPO, TestDaemon, cleanupAndCheck, run, waitFor } from './helpers/daemon.js';
 import { drainNetLeftovers } from './helpers/net.js';
 import { BerthRegistry } from '../bench/registry-harness.js';
+
+/**
+ * Where the page's screenshots go: docs/ when BERTH_SCREENSHOTS=docs (to refresh the ones the docs
+ * show), else a temp dir, so a test run leaves the checkout as it found it.
+ */
+const SHOT_DIR = process.env['BERTH_SCREENSHOTS'] === 'docs' ? path.join(REPO, 'docs') : fs.mkdtempSync(path.join(os.tmpdir(), 'berth-web-shots-'));
+const shot = (name: string): string => path.join(SHOT_DIR, name);
+after(() => {
+  if (process.env['BERTH_SCREENSHOTS'] !== 'docs') fs.rmSync(SHOT_DIR, { recursive: true, force: true });
+});
 
 const BERTH_WEB = path.join(REPO, 'bin/berth-web');
 const CHROMIUM = '/usr/bin/chromium';
@@ -415,7 +426,7 @@ describe('berth-web: the page in headless Chromium', () => {
       await page.fill('#log-search', 'tick 2');
       await page.waitForFunction(() => document.querySelectorAll('#log-lines div').length === 1, undefined, { timeout: 10_000 });
       await page.fill('#log-search', '');
-      await page.screenshot({ path: path.join(REPO, 'docs/web-dashboard.png') });
+      await page.screenshot({ path: shot('web-dashboard.png') });
 
       await page.click(`${row} button[data-action="stop"]`);
       await page.waitForSelector(`${row}[data-state="exited"]`, { timeout: 30_000 });
@@ -479,10 +490,10 @@ describe('berth-web: the page in headless Chromium', () => {
           texts.some((t) => /Already exists/.test(t)),
           texts.join('\n'),
         );
-        await page.screenshot({ path: path.join(REPO, 'docs/web-images.png') });
+        await page.screenshot({ path: shot('web-images.png') });
         await page.click('#tabs button[data-view="df"]');
         await page.waitForFunction(() => /2 images/.test(document.getElementById('df-chart')?.textContent ?? ''), undefined, { timeout: 10_000 });
-        await page.screenshot({ path: path.join(REPO, 'docs/web-df.png') });
+        await page.screenshot({ path: shot('web-df.png') });
       } finally {
         await reg.stop();
       }
