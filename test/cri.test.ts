@@ -11,9 +11,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthRegistry } from '../bench/registry-harness.js';
-import { cleanupAndCheck, run, TestDaemon, type RunResult } from './helpers/daemon.js';
+import { cleanupAndCheck, CRICTL, run, TestDaemon, type RunResult } from './helpers/daemon.js';
 
-const CRICTL = '/work/shared/tools/cri/crictl';
 const BRIDGE = 'bcric0';
 const SUBNET_PREFIX = '10.207.0.';
 

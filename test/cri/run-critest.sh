@@ -11,6 +11,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CRITEST=${CRITEST:-/work/shared/tools/cri/critest}
+CRICTL=${CRICTL:-/work/shared/tools/cri/crictl}
 WORK=${WORK:-/tmp/berth-critest}
 PORT=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 REG=127.0.0.1:$PORT
@@ -35,6 +36,12 @@ stop_daemon() { # stop_daemon NAME: its containers removed, then SIGTERM
 	return 0
 }
 cleanup() {
+	# Pods critest leaves (its benchmarks leave some, as on containerd) go through CRI first: the
+	# Docker API refuses to remove CRI's containers (cri/guard.ts).
+	if [ -S "$WORK/cri.sock" ]; then
+		"$CRICTL" -r "unix://$WORK/cri.sock" -i "unix://$WORK/cri.sock" --timeout 60s rmp -fa >/dev/null 2>&1
+		"$CRICTL" -r "unix://$WORK/cri.sock" -i "unix://$WORK/cri.sock" --timeout 60s rm -fa >/dev/null 2>&1
+	fi
 	stop_daemon cri; stop_daemon builder
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for f in "$WORK"/cri-exec/cri/netns/*; do [ -e "$f" ] && umount "$f" 2>/dev/null; done

@@ -16,6 +16,8 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const BERTHD = path.join(REPO, 'bin/berthd');
 export const BERTH = path.join(REPO, 'bin/berth');
 export const DOCKER = '/usr/local/bin/docker';
+/** cri-tools' crictl (v1.26.1), for daemons serving CRI. */
+export const CRICTL = '/work/shared/tools/cri/crictl';
 export const HAVE_DOCKER = fs.existsSync(DOCKER);
 export const NO_DOCKER_MSG = `docker CLI not found at ${DOCKER}: docker-CLI cases skipped`;
 
@@ -414,6 +416,14 @@ export class TestDaemon {
         problems.push(`${what}: ${(err as Error).message}`);
       }
     };
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null && fs.existsSync(this.criSocket)) {
+      // CRI's pods first, through CRI (CNI DEL runs; the Engine API refuses CRI's containers).
+      await step('remove CRI pods', async () => {
+        if (!fs.existsSync(CRICTL)) return;
+        const ep = `unix://${this.criSocket}`;
+        await run(CRICTL, ['-r', ep, '-i', ep, '--timeout', '60s', 'rmp', '-fa'], { timeout: 120_000 });
+      });
+    }
     if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
       await step('remove containers', async () => {
         const r = await this.api.request({ path: '/containers/json?all=1', timeout: 10_000 });
