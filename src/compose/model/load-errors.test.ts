@@ -132,3 +132,22 @@ test('errors are ComposeFileErrors (InvalidParameter) carrying file, line and fi
     });
   });
 });
+
+test('a string in a typed field must read as its type after interpolation (as v2 casts it)', async () => {
+  await expectError(
+    { 'compose.yaml': 'services:\n  web:\n    image: nginx\n    healthcheck:\n      test: ["CMD", "true"]\n      retries: thirty\n' },
+    'compose.yaml:6: services.web.healthcheck.retries: must be an integer (got "thirty")',
+  );
+  await expectError(
+    { 'compose.yaml': 'services:\n  web:\n    image: nginx\n    privileged: maybe\n' },
+    'compose.yaml:4: services.web.privileged: must be a boolean (got "maybe")',
+  );
+  await expectError(
+    { 'compose.yaml': 'services:\n  web:\n    image: nginx\n    scale: ${N}\n', '.env': 'N=two\n' },
+    'compose.yaml:4: services.web.scale: must be an integer (got "two")',
+  );
+  await withFixture({ 'compose.yaml': 'services:\n  web:\n    image: nginx\n    scale: ${N}\n    tty: "yes"\n', '.env': 'N=2\n' }, async (dir) => {
+    const p = await loadProject({ cwd: dir, environment: {} });
+    assert.equal(p.services['web']?.scale, 2);
+  });
+});

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { canonicalFile, type Tree } from './canonical.js';
 import { ComposeFileError, fieldPath, InterpolationError } from './errors.js';
 import { interpolateTree, type Lookup } from './interpolate.js';
+import { checkCasts } from './casts.js';
 import { applyTags } from './merge.js';
 import { parseComposeText, validateCompose, type ParsedFile } from './parse.js';
 
@@ -37,6 +38,7 @@ export function loadSource(file: string, text: string, lookup: Lookup, missing: 
   const fail = (at: Array<string | number>, what: string): never => {
     throw new ComposeFileError(file, parsed.lineOf(at), fieldPath(at), what);
   };
+  checkCasts(withoutResets(data, parsed.tags), fail);
   const tree = canonicalFile(data, fail);
   applyTags(tree, parsed.tags);
   return { parsed, tree, dir: path.dirname(file) };
