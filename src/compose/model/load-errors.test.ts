@@ -151,3 +151,11 @@ test('a string in a typed field must read as its type after interpolation (as v2
     assert.equal(p.services['web']?.scale, 2);
   });
 });
+
+test('a oneOf field names the error of the form as written (a bad depends_on condition, not "must be an array")', async () => {
+  await expectError(
+    { 'compose.yaml': 'services:\n  db:\n    image: x\n  web:\n    image: nginx\n    depends_on:\n      db:\n        condition: service_ready\n' },
+    'compose.yaml:8: services.web.depends_on.db.condition: must be one of service_started, service_healthy, service_completed_successfully',
+  );
+  await expectError({ 'compose.yaml': 'services:\n  web:\n    image: nginx\n    ports: 12\n' }, 'compose.yaml:4: services.web.ports: must be an array');
+});

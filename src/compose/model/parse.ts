@@ -140,7 +140,13 @@ export function validateCompose(parsed: ParsedFile, data: unknown = parsed.data)
 export function schemaError(data: unknown): { field: string; at: string[]; what: string } | undefined {
   const validate = schemaValidator();
   if (validate(data)) return undefined;
-  const err = (validate.errors ?? [])[0];
+  // A oneOf/anyOf that fails reports each branch's error, then its own: the deepest branch error
+  // is the one about the value as written (depends_on's map with a bad condition, not "must be an
+  // array" from the list branch).
+  const errors = validate.errors ?? [];
+  const depth = (e: ErrorObject): number => (e.instancePath === '' ? 0 : e.instancePath.split('/').length);
+  const branch = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf');
+  const err = branch.reduce<ErrorObject | undefined>((best, e) => (best === undefined || depth(e) > depth(best) ? e : best), undefined) ?? errors[0];
   if (err === undefined) return undefined;
   const path = err.instancePath
     .split('/')
@@ -155,7 +161,10 @@ function describe(err: ErrorObject): string {
     case 'additionalProperties':
       return `additional property ${String(err.params.additionalProperty)} is not allowed`;
     case 'type':
-      return `must be a ${String(err.params.type).replace(',', ' or a ')}`;
+      return `must be ${String(err.params.type)
+        .split(',')
+        .map((t) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`))
+        .join(' or ')}`;
     case 'required':
       return `${String(err.params.missingProperty)} is required`;
     case 'enum':
