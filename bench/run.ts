@@ -15,7 +15,8 @@
  *
  * Environment: BENCH_RUNS (default 10), BENCH_WARMUP (2), BENCH_PARALLEL (20),
  * BENCH_PARALLEL_ROUNDS (3), BENCH_HTTP_REQUESTS (500), BENCH_TIMEOUT (seconds for the whole
- * bench, 900), BENCH_LOG_MB (1024, the log of the `logs --tail` figure).
+ * bench, 900), BENCH_LOG_MB (1024, the log of the `logs --tail` figure), BENCH_GROUPS (a comma list of
+ * latency, parallel, observe, compose: only those groups; default all).
  *
  * This file is the entry: the order of the groups and the report around them. The plumbing is in
  * bench/lib/ (daemons, clean-up, clients, commands, /proc, settings, report formats), each group's
@@ -32,7 +33,7 @@ import { machineFacts } from './lib/machine.js';
 import { prepareDockerdBridge } from './lib/network.js';
 import { OUT_DIR, REPO } from './lib/paths.js';
 import { fmtMs, ratio, say, type Row } from './lib/report.js';
-import { PARALLEL, PARALLEL_ROUNDS, RUNS, TIMEOUT_S, WARMUP } from './lib/settings.js';
+import { groupOn, PARALLEL, PARALLEL_ROUNDS, RUNS, TIMEOUT_S, WARMUP } from './lib/settings.js';
 import type { RunContext } from './groups/context.js';
 import { latencyRows } from './groups/latency.js';
 import { sampleMemory, memoryRows, type MemorySample } from './groups/memory.js';
@@ -128,21 +129,26 @@ async function main(): Promise<void> {
     say();
 
     const ctx: RunContext = { specs, dockerBin, machine, rows, notes, results };
-    const lat = await latencyRows(ctx);
-    await portRows(ctx);
-    await clientStartup(ctx);
-    results['latency'] = lat;
-    const withContainers = await parallelRows(ctx);
-    memoryRows(ctx, idle, withContainers);
+    if (groupOn('latency')) {
+      results['latency'] = await latencyRows(ctx);
+      await portRows(ctx);
+      await clientStartup(ctx);
+    }
+    if (groupOn('parallel')) {
+      const withContainers = await parallelRows(ctx);
+      memoryRows(ctx, idle, withContainers);
+    }
 
     // --- observability: exec round trip, logs --tail on a large log (bench/observe.ts)
-    const obs = await observeRows({ specs, client: dockerBin ? dockerClient(dockerBin) : BERTH, runs: RUNS, warmup: WARMUP, run, say, fmtMs, ratio });
-    rows.push(...obs.rows);
-    notes.push(...obs.notes);
-    results['observe'] = obs.results;
+    if (groupOn('observe')) {
+      const obs = await observeRows({ specs, client: dockerBin ? dockerClient(dockerBin) : BERTH, runs: RUNS, warmup: WARMUP, run, say, fmtMs, ratio });
+      rows.push(...obs.rows);
+      notes.push(...obs.notes);
+      results['observe'] = obs.results;
+    }
 
     // --- compose: up -d / down -v of a ten-service app (bench/groups/compose.ts)
-    await composeRows(ctx);
+    if (groupOn('compose')) await composeRows(ctx);
   } catch (err) {
     failure = err as Error;
   }

@@ -47,11 +47,17 @@ const TOOLS: Tool[] = [
   },
 ];
 
+/**
+ * Each service's command: a shell that ends on SIGTERM as a real service does (a bare `sleep` as
+ * PID 1 ignores it, and every `down` would time each container's stop out at 10 s).
+ */
+const CMD = `    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]`;
+
 /** The application: `db` with a named volume, nine services depending on it. */
 function composeFile(): string {
-  const lines = ['services:', '  db:', '    image: busybox', '    command: ["sleep", "300"]', '    volumes:', '      - data:/data'];
+  const lines = ['services:', '  db:', '    image: busybox', CMD, '    volumes:', '      - data:/data'];
   for (let i = 1; i < SERVICES; i++) {
-    lines.push(`  app${i}:`, '    image: busybox', '    command: ["sleep", "300"]', '    environment:', `      INDEX: "${i}"`, '    depends_on:', '      - db');
+    lines.push(`  app${i}:`, '    image: busybox', CMD, '    environment:', `      INDEX: "${i}"`, '    depends_on:', '      - db');
   }
   lines.push('volumes:', '  data: {}', '');
   return lines.join('\n');
@@ -82,7 +88,7 @@ async function measure(tool: Tool, spec: DaemonSpec, file: string, times: Times)
 }
 
 export async function composeRows({ specs, rows, notes, results }: RunContext): Promise<void> {
-  say(`compose: up -d and down -v of a ${SERVICES}-service application (busybox sleep, a named volume, depends_on), ${ROUNDS} rounds ...`);
+  say(`compose: up -d and down -v of a ${SERVICES}-service application (busybox shells that end on SIGTERM, a named volume, depends_on), ${ROUNDS} rounds ...`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-bench-compose-'));
   const file = path.join(dir, 'compose.yaml');
   writeFileSync(file, composeFile());

@@ -21,3 +21,17 @@ export const PARALLEL = intEnv('BENCH_PARALLEL', 20, 1);
 export const PARALLEL_ROUNDS = intEnv('BENCH_PARALLEL_ROUNDS', 3, 1);
 export const HTTP_REQUESTS = intEnv('BENCH_HTTP_REQUESTS', 500, 1);
 export const TIMEOUT_S = intEnv('BENCH_TIMEOUT', 900, 30);
+
+/** BENCH_GROUPS: a comma list of run.ts's groups (latency, parallel, observe, compose) to run; default all. */
+const GROUPS = (process.env['BENCH_GROUPS'] ?? '')
+  .split(',')
+  .map((g) => g.trim())
+  .filter((g) => g !== '');
+const KNOWN_GROUPS = ['latency', 'parallel', 'observe', 'compose'];
+for (const g of GROUPS) {
+  if (!KNOWN_GROUPS.includes(g)) {
+    process.stderr.write(`bench: BENCH_GROUPS names ${g}; the groups are ${KNOWN_GROUPS.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+export const groupOn = (name: string): boolean => GROUPS.length === 0 || GROUPS.includes(name);
