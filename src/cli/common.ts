@@ -219,3 +219,27 @@ export function printFormatTemplate(cli: Cli, tmpl: Template, data: unknown): vo
   }
   cli.println(text);
 }
+
+/**
+ * Runs a CLI entry (berth, bin/docker-compose): a closed pipe on stdout (`berth logs -f x | head`)
+ * ends it quietly, as SIGPIPE ends docker; the exit code once stdout and stderr are flushed.
+ */
+export function runEntry(entry: (argv: string[]) => Promise<number>): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(141);
+      throw e;
+    });
+  }
+  entry(process.argv.slice(2)).then(
+    async (code) => {
+      await Promise.all([flushStream(process.stdout), flushStream(process.stderr)]);
+      process.exit(code);
+    },
+    async (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      await flushStream(process.stderr);
+      process.exit(1);
+    },
+  );
+}

@@ -4,7 +4,7 @@
  * `docker-compose [docker's global flags] compose ARGS` with DOCKER_HOST and the rest of its
  * environment; run by hand (`docker-compose up`) it is compose directly.
  */
-import { flushStream } from './common.js';
+import { runEntry } from './common.js';
 import { main } from './main.js';
 import { composeProgram } from './compose.js';
 import { COMPOSE_VERSION } from '../compose/engine/labels.js';
@@ -38,20 +38,4 @@ async function run(argv: string[]): Promise<number> {
   return main(pluginArgv(argv));
 }
 
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(141);
-    throw e;
-  });
-}
-run(process.argv.slice(2)).then(
-  async (code) => {
-    await Promise.all([flushStream(process.stdout), flushStream(process.stderr)]);
-    process.exit(code);
-  },
-  async (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    await flushStream(process.stderr);
-    process.exit(1);
-  },
-);
+runEntry(run);

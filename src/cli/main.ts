@@ -4,7 +4,7 @@
  * into docker's messages and exit codes.
  */
 import { ApiError, ConnectionError } from '../client/errors.js';
-import { CLI_NAME, Cli, MultiError, StatusError, describeError, flushStream, type CommandDef } from './common.js';
+import { CLI_NAME, Cli, MultiError, StatusError, describeError, runEntry, type CommandDef } from './common.js';
 import { FlagError, ParsedFlags, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
 
 type ModuleName = 'container' | 'image' | 'system' | 'build' | 'volume' | 'network' | 'observe' | 'tls' | 'compose';
@@ -431,23 +431,4 @@ const isEntry = (): boolean => {
   return /(?:^|[/\\])(berth(?:\.mjs)?|main\.(?:js|ts))$/.test(script);
 };
 
-if (isEntry()) {
-  // a closed pipe on stdout (`berth logs -f x | head`) ends the CLI quietly, as SIGPIPE ends docker
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(141);
-      throw e;
-    });
-  }
-  main(process.argv.slice(2)).then(
-    async (code) => {
-      await Promise.all([flushStream(process.stdout), flushStream(process.stderr)]);
-      process.exit(code);
-    },
-    async (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      await flushStream(process.stderr);
-      process.exit(1);
-    },
-  );
-}
+if (isEntry()) runEntry(main);

@@ -12,6 +12,7 @@ import { GrpcStatusError } from './grpcstatus.js';
 import { grpcStatusOf } from '../api/errors.js';
 import { unavailable } from '../lib/errors.js';
 import { criServices } from './proto.js';
+import { socketAnswers } from '../lib/sockets.js';
 
 /**
  * A unary RPC: request message in, response message out. (`never`: a handler declares the
@@ -50,7 +51,7 @@ export class CriServer {
     server.addService(services.image, this.implementation(services.image, this.o.image));
     await fs.mkdir(path.dirname(this.o.socket), { recursive: true });
     // A live socket belongs to someone else (another berthd, containerd): never taken over.
-    if (await answers(this.o.socket)) throw unavailable(`another daemon is already listening on ${this.o.socket}`);
+    if (await socketAnswers(this.o.socket)) throw unavailable(`another daemon is already listening on ${this.o.socket}`);
     await fs.rm(this.o.socket, { force: true });
     // Our own listener, each connection through the :authority shim (authority.ts) into grpc-js.
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
@@ -131,15 +132,4 @@ export class CriServer {
       );
     };
   }
-}
-
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socketPath);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

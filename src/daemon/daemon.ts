@@ -77,6 +77,7 @@ import { netnsFiles, parseStreamAddress, startCriStreaming, type StreamingServer
 import type { DaemonConfig } from './config.js';
 import { answerPlainHttp, checkTcpHost, infoWarnings, serverTls } from './tls.js';
 import type { Duplex } from 'node:stream';
+import { socketAnswers } from '../lib/sockets.js';
 
 export interface Daemon {
   close(): Promise<void>;
@@ -377,7 +378,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
     if (host.startsWith('unix://')) {
       const file = host.slice('unix://'.length);
       await fs.mkdir(path.dirname(file), { recursive: true });
-      if (await answers(file)) throw new Error(`another daemon is already listening on ${file}`);
+      if (await socketAnswers(file)) throw new Error(`another daemon is already listening on ${file}`);
       await fs.rm(file, { force: true });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -535,15 +536,4 @@ async function daemonId(dataRoot: string): Promise<string> {
   const id = randomUUID();
   await writeJSONAtomic(file, { id }, 0o644);
   return id;
-}
-
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socketPath);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
