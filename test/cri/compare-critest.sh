@@ -89,6 +89,7 @@ bench_params() { # the anchor's params file with sample counts scaled
 
 run_side() { # run_side NAME ENDPOINT
 	local out=$WORK/report/$1 t0 rc
+	mkdir -p "$out/bench"
 	t0=$(date +%s)
 	if [ "$BENCH" = 1 ]; then
 		run_critest "$2" "$out" -benchmark -benchmarking-params-file "$WORK/benchmark-params.yaml" \
