@@ -31,6 +31,7 @@ bench: build
 	@node dist/bench/registry.js
 	@node dist/bench/pull.js
 	@node dist/bench/build.js
+	@node dist/bench/cri.js
 
 clean:
 	rm -rf dist
