@@ -19,7 +19,7 @@ export interface CriImageBackend {
   /** Whether other images are built on this one (an untagged one is then a build step, not listed). */
   hasChildren(id: string): boolean;
   pull(ref: Reference, auth: AuthConfig | undefined): Promise<void>;
-  /** Removes the image and every reference to it. */
+  /** Removes every reference to the image, and the image unless a container still uses it. */
   remove(id: string): Promise<void>;
   /** The image file system: where layers live and what they use. */
   usage(): Promise<{ mountpoint: string; usedBytes: number; inodesUsed: number }>;

@@ -463,7 +463,7 @@ export async function startDaemon(cfg: DaemonConfig, log: (msg: string) => void)
           digestsOf: (id) => images.digestsOf(id),
           hasChildren: (id) => images.hasChildren(id),
           pull: async (ref, auth) => (await criPulls.preparePull(ref, { auth })).run({ write: () => undefined }),
-          remove: async (id) => void (await imageService.remove(id, { force: true, prune: false })),
+          remove: async (id) => void (await imageService.removeNames(id)),
           importTar: (src, o) => imageService.import(src, o),
         },
         execSync: (id, cmd, o) => execs.execSync(id, cmd, o),

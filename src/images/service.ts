@@ -365,6 +365,24 @@ export class ImageService {
     }
   }
 
+  /**
+   * CRI's RemoveImage: the image loses every name at once; its record and layers go too unless a
+   * container still uses them — then it stays, dangling, for those containers (containerd keeps an
+   * image's content for the containers made from it; a kubelet may remove an image a created
+   * container has not started from yet).
+   */
+  async removeNames(id: string): Promise<DeleteResponse> {
+    const image = this.o.images.resolve(id);
+    if (this.o.usersOf(image.id).length === 0) return this.remove(image.id, { force: true, prune: false });
+    const out: DeleteResponse = [];
+    const names = [...this.o.images.tagsOf(image.id), ...this.o.images.digestsOf(image.id)];
+    await this.untag(
+      names.map((n) => parseReference(n)),
+      out,
+    );
+    return out;
+  }
+
   private async untag(refs: Reference[], out: DeleteResponse): Promise<void> {
     if (refs.length === 0) return;
     const ids = await this.o.images.untagAll(refs);
