@@ -10,6 +10,7 @@ const STATUS: Record<ErrorCategory, number> = {
   Unavailable: 503,
   NotModified: 304,
   NotImplemented: 501,
+  Timeout: 504,
   System: 500,
 };
 
@@ -44,6 +45,7 @@ const GRPC_CODE: Record<ErrorCategory, number> = {
   Unavailable: 14,
   NotModified: 9,
   NotImplemented: 12,
+  Timeout: 4,
   System: 13,
 };
 

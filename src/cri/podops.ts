@@ -7,14 +7,12 @@
 import { existsSync } from 'node:fs';
 import type { Container, HostConfig } from '../containers/types.js';
 import type { StatsDoc } from '../containers/stats.js';
-import { invalid, system } from '../lib/errors.js';
+import { invalid, system, timeout } from '../lib/errors.js';
 import { hostResources, type CriContainers } from './containers.js';
 import type { Sandboxes } from './sandboxes.js';
 import type { UnaryHandler } from './server.js';
 import { nowNs, type ContainerRecord, type CriStore, type SandboxRecord } from './store.js';
 import { matchesLabels, type LinuxContainerResources } from './types.js';
-
-import { DEADLINE_EXCEEDED, GrpcStatusError } from './grpcstatus.js';
 
 export interface PodOpsDeps {
   store: CriStore;
@@ -85,7 +83,7 @@ export function podOpHandlers(d: PodOpsDeps): Record<string, UnaryHandler> {
       if (!req.cmd?.length) throw invalid('no command given');
       const timeoutMs = Number(req.timeout ?? 0) * 1000;
       const r = await d.execSync(id, req.cmd, { timeoutMs });
-      if (r.timedOut) throw new GrpcStatusError(DEADLINE_EXCEEDED, `command ${JSON.stringify(req.cmd)} timed out after ${req.timeout}s`);
+      if (r.timedOut) throw timeout(`command ${JSON.stringify(req.cmd)} timed out after ${req.timeout}s`);
       return { stdout: r.stdout, stderr: r.stderr, exit_code: r.exitCode };
     },
     ReopenContainerLog: async (req: { container_id: string }) => {

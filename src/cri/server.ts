@@ -8,7 +8,6 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { AuthorityFix } from './authority.js';
-import { GrpcStatusError } from './grpcstatus.js';
 import { grpcStatusOf } from '../api/errors.js';
 import { unavailable } from '../lib/errors.js';
 import { criServices } from './proto.js';
@@ -107,7 +106,7 @@ export class CriServer {
       h(call.request as never).then(
         (res) => callback(null, res),
         (err: unknown) => {
-          const s = err instanceof GrpcStatusError ? { code: err.grpcCode, message: err.message } : grpcStatusOf(err);
+          const s = grpcStatusOf(err);
           if (this.o.log) this.o.log(`CRI ${name} failed: ${s.message}`);
           callback({ code: s.code, details: s.message });
         },

@@ -3,7 +3,7 @@
  * the API layer maps a category to an HTTP status in one place (api/errors.ts).
  */
 export type ErrorCategory =
-  'NotFound' | 'Conflict' | 'InvalidParameter' | 'Unauthorized' | 'Forbidden' | 'Unavailable' | 'NotModified' | 'NotImplemented' | 'System';
+  'NotFound' | 'Conflict' | 'InvalidParameter' | 'Unauthorized' | 'Forbidden' | 'Unavailable' | 'NotModified' | 'NotImplemented' | 'Timeout' | 'System';
 
 export class BerthError extends Error {
   readonly category: ErrorCategory;
@@ -22,6 +22,8 @@ export const forbidden = (msg: string): BerthError => new BerthError('Forbidden'
 export const unavailable = (msg: string): BerthError => new BerthError('Unavailable', msg);
 export const notModified = (msg = ''): BerthError => new BerthError('NotModified', msg);
 export const notImplemented = (msg: string): BerthError => new BerthError('NotImplemented', msg);
+/** a deadline passed (dockerd's errdefs.Deadline) */
+export const timeout = (msg: string): BerthError => new BerthError('Timeout', msg);
 export const system = (msg: string, cause?: unknown): BerthError => new BerthError('System', msg, { cause });
 
 export function isCategory(err: unknown, category: ErrorCategory): boolean {
