@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildService, down, ops, pullImage, pushImage, up, imageName } from '../compose/engine/index.js';
+import { readJsonStream } from '../client/stream.js';
 import { COMPOSE_VERSION, PROJECT, SERVICE } from '../compose/engine/labels.js';
 import { StatusError, withFormatErrors } from './common.js';
 import type { FlagSpec } from './flags.js';
@@ -345,29 +346,21 @@ async function eventsCommand(ctx: ComposeContext): Promise<void> {
   const filters = { label: [`${PROJECT}=${name}`], type: ['container'] };
   const res = await ctx.client.events({ filters, signal: ac.signal });
   const wanted = new Set(ctx.flags.args);
-  let buf = '';
+  type Event = { Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; timeNano: number };
   try {
-    for await (const chunk of res) {
-      buf += (chunk as Buffer).toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        const e = JSON.parse(line) as { Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; timeNano: number };
-        const service = e.Actor.Attributes[SERVICE] ?? '';
-        if (wanted.size && !wanted.has(service)) continue;
-        const attrs = Object.fromEntries(Object.entries(e.Actor.Attributes).filter(([k]) => !k.startsWith('com.docker.compose.')));
-        const time = new Date(Number(BigInt(e.timeNano) / 1_000_000n));
-        if (ctx.flags.bool('json')) {
-          ctx.cli.println(JSON.stringify({ action: e.Action, attributes: attrs, id: e.Actor.ID, service, time: time.toISOString(), type: e.Type }));
-        } else {
-          const a = Object.entries(attrs)
-            .sort((x, y) => x[0].localeCompare(y[0]))
-            .map(([k, v]) => `${k}=${v}`)
-            .join(', ');
-          ctx.cli.println(`${time.toISOString().replace('T', ' ').replace('Z', '')} ${e.Type} ${e.Action} ${e.Actor.ID} (${a})`);
-        }
+    for await (const e of readJsonStream<Event>(res)) {
+      const service = e.Actor.Attributes[SERVICE] ?? '';
+      if (wanted.size && !wanted.has(service)) continue;
+      const attrs = Object.fromEntries(Object.entries(e.Actor.Attributes).filter(([k]) => !k.startsWith('com.docker.compose.')));
+      const time = new Date(Number(BigInt(e.timeNano) / 1_000_000n));
+      if (ctx.flags.bool('json')) {
+        ctx.cli.println(JSON.stringify({ action: e.Action, attributes: attrs, id: e.Actor.ID, service, time: time.toISOString(), type: e.Type }));
+      } else {
+        const a = Object.entries(attrs)
+          .sort((x, y) => x[0].localeCompare(y[0]))
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ');
+        ctx.cli.println(`${time.toISOString().replace('T', ' ').replace('Z', '')} ${e.Type} ${e.Action} ${e.Actor.ID} (${a})`);
       }
     }
   } catch (err) {
