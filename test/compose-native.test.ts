@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DOCKER, REPO, TestDaemon, cleanupAndCheck, waitFor, type RunResult } from './helpers/daemon.js';
+import { projectAddresses, projectContainers, projectIds, type Listed } from './helpers/composeproject.js';
 import { lines } from './helpers/assert.js';
 import { drainNetLeftovers, linkExists, uniqueBridge, uniqueOctet } from './helpers/net.js';
 
@@ -121,32 +122,9 @@ networks:
   );
 }
 
-interface Listed {
-  Id: string;
-  Names: string[];
-  State: string;
-  Labels: Record<string, string>;
-}
-
-async function containersOf(p = project): Promise<Listed[]> {
-  const f = encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${p}`] }));
-  return (await d.api.get(`/containers/json?all=1&filters=${f}`)).json<Listed[]>();
-}
-
-async function idsByName(): Promise<Record<string, string>> {
-  return Object.fromEntries((await containersOf()).map((c) => [(c.Names[0] ?? '').slice(1), c.Id]));
-}
-
-async function addresses(): Promise<Record<string, Record<string, string>>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const c of await containersOf()) {
-    const ins = await d.api.inspect(c.Id);
-    out[(c.Names[0] ?? '').slice(1)] = Object.fromEntries(
-      Object.entries(ins.NetworkSettings.Networks as Record<string, { IPAddress: string }>).map(([k, v]) => [k, v.IPAddress]),
-    );
-  }
-  return out;
-}
+const containersOf = (p = project): Promise<Listed[]> => projectContainers(d, p);
+const idsByName = (): Promise<Record<string, string>> => projectIds(d, project);
+const addresses = (): Promise<Record<string, Record<string, string>>> => projectAddresses(d, project);
 
 describe('berth compose', () => {
   it('up -d: networks, volume, dependency order with service_healthy, v2 names and labels, name resolution', T, async () => {
